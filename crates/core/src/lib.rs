@@ -1,0 +1,13 @@
+//! refsync core: the part of refsync that both the browser and the native side run.
+//!
+//! Invariants: this crate does no I/O and knows no runtime (no tokio, sqlx, web-sys or leptos),
+//! so the same code builds for `wasm32-unknown-unknown` and for the host. Anything that needs
+//! the clock or randomness takes it as an argument.
+
+pub mod key;
+pub mod model;
+
+pub use key::Key;
+pub use model::{
+    format_creators_for_editing, parse_creators, Creator, CreatorRole, Name, RefType, Reference,
+};

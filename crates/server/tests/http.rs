@@ -1,0 +1,182 @@
+//! The server over real HTTP: a real SQLite file in a temp data dir, a real TCP port.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
+use refsync_server::{Config, Server};
+use std::net::SocketAddr;
+use std::path::Path;
+use tokio::sync::oneshot;
+
+struct Running {
+    base: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    async fn start(data_dir: &Path, dist: &Path) -> Running {
+        let config = Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.to_path_buf(),
+            dist: dist.to_path_buf(),
+        };
+        let server = Server::start(&config).await.expect("server starts");
+        let addr = server.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve(async move {
+            let _ = rx.await;
+        }));
+        Running {
+            base: format!("http://{addr}"),
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        (&mut self.task)
+            .await
+            .expect("server task")
+            .expect("server ends cleanly");
+    }
+}
+
+fn dist_with_app(dir: &Path) {
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><title>refsync app</title>",
+    )
+    .unwrap();
+    std::fs::write(dir.join("app-1234.js"), "console.log('app');").unwrap();
+}
+
+#[tokio::test]
+async fn healthz_reports_ok_with_a_fresh_database_file() {
+    let data = tempfile::tempdir().unwrap();
+    let dist = tempfile::tempdir().unwrap();
+    let data_dir = data.path().join("nested").join("data");
+    let server = Running::start(&data_dir, dist.path()).await;
+
+    assert!(
+        data_dir.join("refsync.db").is_file(),
+        "the SQLite database is created on first start"
+    );
+    let resp = reqwest::get(format!("{}/healthz", server.base))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn serves_the_app_with_a_fallback_for_page_paths_only() {
+    let data = tempfile::tempdir().unwrap();
+    let dist = tempfile::tempdir().unwrap();
+    dist_with_app(dist.path());
+    let server = Running::start(data.path(), dist.path()).await;
+
+    for page in ["/", "/library/groups/123"] {
+        let resp = reqwest::get(format!("{}{page}", server.base))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{page}");
+        assert_eq!(resp.headers()["cache-control"], "no-cache", "{page}");
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+        assert!(resp.text().await.unwrap().contains("refsync app"), "{page}");
+    }
+
+    let js = reqwest::get(format!("{}/app-1234.js", server.base))
+        .await
+        .unwrap();
+    assert_eq!(js.status(), 200);
+    assert!(js.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("javascript"));
+
+    let missing = reqwest::get(format!("{}/missing-asset.wasm", server.base))
+        .await
+        .unwrap();
+    assert_eq!(
+        missing.status(),
+        404,
+        "a missing asset is not answered with HTML"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_api_paths_answer_json_not_html() {
+    let data = tempfile::tempdir().unwrap();
+    let dist = tempfile::tempdir().unwrap();
+    dist_with_app(dist.path());
+    let server = Running::start(data.path(), dist.path()).await;
+
+    let resp = reqwest::get(format!("{}/api/v1/nothing-here", server.base))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "not_found");
+    assert!(body["message"].is_string());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_built_app_pages_say_how_to_build_it() {
+    let data = tempfile::tempdir().unwrap();
+    let empty_dist = tempfile::tempdir().unwrap();
+    let server = Running::start(data.path(), empty_dist.path()).await;
+
+    let resp = reqwest::get(format!("{}/", server.base)).await.unwrap();
+    assert_eq!(resp.status(), 503);
+    assert!(resp.text().await.unwrap().contains("cargo xtask serve"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_database_survives_a_graceful_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let dist = tempfile::tempdir().unwrap();
+
+    let first = refsync_server::db::Db::open(data.path()).await.unwrap();
+    let created = first.created_at().await.unwrap();
+    first.close().await;
+
+    let server = Running::start(data.path(), dist.path()).await;
+    let health = reqwest::get(format!("{}/healthz", server.base))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    server.stop().await;
+
+    let again = refsync_server::db::Db::open(data.path()).await.unwrap();
+    assert_eq!(
+        again.created_at().await.unwrap(),
+        created,
+        "reopening keeps the same database instead of making a new one"
+    );
+    again.close().await;
+}
+
+#[tokio::test]
+async fn a_port_in_use_is_a_clear_start_error() {
+    let data = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let config = Config {
+        addr: taken.local_addr().unwrap(),
+        data_dir: data.path().to_path_buf(),
+        dist: data.path().join("dist"),
+    };
+    let err = Server::start(&config).await.err().expect("bind must fail");
+    assert!(
+        err.to_string().starts_with("cannot listen on 127.0.0.1:"),
+        "{err}"
+    );
+}

@@ -1,0 +1,4 @@
+//! The app's features, one folder each.
+
+pub mod connection;
+pub mod library;

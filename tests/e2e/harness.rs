@@ -1,0 +1,188 @@
+//! End-to-end harness: the real server in-process on a free port with a fresh data dir,
+//! ChromeDriver, and headless Chromium with a fresh profile.
+//!
+//! Invariant: the browser is always closed, even when a test step panics, so no Chromium
+//! outlives a failed test; the panic is then re-raised with the page's JS errors attached.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use refsync_server::{Config, Server};
+use serde_json::json;
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+const CHROME_ARGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,800",
+];
+
+/// How long the app may take to show what a step waits for.
+const WAIT: Duration = Duration::from_secs(20);
+
+pub fn dist_dir() -> PathBuf {
+    std::env::var_os("REFSYNC_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist"))
+}
+
+pub fn screenshot_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e-screenshots")
+}
+
+/// A running server with its own data dir.
+pub struct TestServer {
+    pub base_url: String,
+    _data: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dist = dist_dir();
+        assert!(
+            dist.join("index.html").is_file(),
+            "no built web app in {}: run `cargo xtask test`, which builds it first",
+            dist.display()
+        );
+        let data = tempfile::tempdir().expect("temp data dir");
+        let config = Config {
+            addr: ([127, 0, 0, 1], 0).into(),
+            data_dir: data.path().to_path_buf(),
+            dist,
+        };
+        let server = Server::start(&config).await.expect("server starts");
+        let addr = server.local_addr().expect("bound address");
+        // Ends with the test's runtime.
+        tokio::spawn(server.serve(std::future::pending()));
+        TestServer {
+            base_url: format!("http://{addr}"),
+            _data: data,
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Run `steps` against a fresh headless Chromium; always close it afterwards.
+pub async fn with_browser<F, Fut>(steps: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let driver_bin =
+        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    let port = free_port();
+    let _driver = tokio::process::Command::new(&driver_bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start {driver_bin}: {e} (cargo xtask test installs it)")
+        });
+    let started = Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "chromedriver did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let profile = tempfile::tempdir().expect("profile dir");
+    let mut args: Vec<String> = CHROME_ARGS.iter().map(|s| s.to_string()).collect();
+    args.push(format!("--user-data-dir={}", profile.path().display()));
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": std::env::var("CHROME_BIN").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": args,
+        }
+    });
+    let caps = caps.as_object().cloned().unwrap_or_default();
+    let client = ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("WebDriver session");
+
+    // Steps run in their own task so that a panic comes back here as an error and the
+    // browser still gets closed.
+    let outcome = tokio::spawn(steps(client.clone())).await;
+    let js_errors = client
+        .execute("return window.__errors || []", vec![])
+        .await
+        .ok();
+    client.close().await.ok();
+    if let Err(e) = outcome {
+        eprintln!("JS errors on the page: {js_errors:?}");
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// The text of the first element matching `css`, once `pred` holds for it.
+pub async fn wait_text(c: &Client, css: &str, pred: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        let text = match c.find(Locator::Css(css)).await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if pred(&text) {
+            return text;
+        }
+        if start.elapsed() > WAIT {
+            let errors = c.execute("return window.__errors || []", vec![]).await.ok();
+            let body = c.source().await.unwrap_or_default();
+            panic!("waited {WAIT:?} on {css}; last text: {text:?}\nJS errors: {errors:?}\npage:\n{body}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} to click: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+}
+
+pub async fn type_into(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} to type into: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));
+}
+
+/// Save a PNG of the page under target/e2e-screenshots/ and print where.
+pub async fn screenshot(c: &Client, name: &str) -> PathBuf {
+    let png = c.screenshot().await.expect("screenshot");
+    assert_eq!(&png[1..4], b"PNG");
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, &png).expect("write screenshot");
+    println!("screenshot: {}", path.display());
+    path
+}

@@ -1,0 +1,243 @@
+//! Installing the build and test tools on a fresh machine, and only what is missing.
+//!
+//! Everything comes from a package registry through its own client: rustup for the wasm32
+//! target, `cargo install` (crates.io) for trunk and wasm-bindgen-cli, npm for wasm-opt
+//! (binaryen 132; Debian's binaryen 108 produces a wasm that fails at start-up), and apt for
+//! Chromium and ChromeDriver. Nothing is downloaded from anywhere else, and trunk runs offline
+//! so it can never fetch a tool of its own.
+
+use crate::{run, step};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const TRUNK_VERSION: &str = "0.21.14"; // 0.22 needs a newer rustc than this toolchain
+pub const BINARYEN_NPM_VERSION: &str = "132.0.0";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+fn home() -> PathBuf {
+    PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+}
+
+/// Where `cargo install` puts binaries.
+pub fn cargo_bin_dir() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home().join(".cargo"))
+        .join("bin")
+}
+
+/// Make freshly installed tools visible to this process and every command it starts.
+pub fn put_cargo_bin_on_path() {
+    let bin = cargo_bin_dir();
+    let current = std::env::var_os("PATH").unwrap_or_default();
+    if std::env::split_paths(&current).any(|p| p == bin) {
+        return;
+    }
+    let joined = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&current)));
+    if let Ok(path) = joined {
+        // Set once at start-up, before any thread exists.
+        std::env::set_var("PATH", path);
+    }
+}
+
+/// The first line a tool prints for `--version`, or None when it is not installed.
+fn version_of(tool: &str) -> Option<String> {
+    let out = Command::new(tool).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    out.status
+        .success()
+        .then(|| text.lines().next().unwrap_or("").trim().to_string())
+}
+
+/// The wasm-bindgen version in Cargo.lock: the CLI must match it exactly.
+pub fn locked_wasm_bindgen_version(root: &Path) -> Result<String, String> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock"))
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            if let Some(v) = lines
+                .next()
+                .and_then(|l| l.strip_prefix("version = \""))
+                .and_then(|l| l.strip_suffix('"'))
+            {
+                return Ok(v.to_string());
+            }
+        }
+    }
+    Err("Cargo.lock names no wasm-bindgen version".into())
+}
+
+/// The tools that building the web app needs.
+pub fn setup_web(root: &Path) -> Result<(), String> {
+    ensure_wasm_target()?;
+    ensure_trunk()?;
+    ensure_wasm_bindgen(&locked_wasm_bindgen_version(root)?)?;
+    ensure_wasm_opt()
+}
+
+fn ensure_wasm_target() -> Result<(), String> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("rustup is needed to add the {WASM_TARGET} target: {e}"))?;
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == WASM_TARGET)
+    {
+        return Ok(());
+    }
+    step(&format!("install the {WASM_TARGET} target"), || {
+        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+    })
+}
+
+fn ensure_trunk() -> Result<(), String> {
+    if version_of("trunk").as_deref() == Some(&format!("trunk {TRUNK_VERSION}")) {
+        return Ok(());
+    }
+    step(
+        &format!("install trunk {TRUNK_VERSION} (a one-time build of about 11 minutes)"),
+        || {
+            run(Command::new("cargo").args([
+                "install",
+                "trunk",
+                "--version",
+                &format!("={TRUNK_VERSION}"),
+                "--locked",
+            ]))
+        },
+    )
+}
+
+fn ensure_wasm_bindgen(version: &str) -> Result<(), String> {
+    let want = |tool: &str| version_of(tool).as_deref() == Some(&format!("{tool} {version}"));
+    if want("wasm-bindgen") && want("wasm-bindgen-test-runner") {
+        return Ok(());
+    }
+    step(
+        &format!("install wasm-bindgen-cli {version} (a one-time build of about 3 minutes)"),
+        || {
+            let install = |locked: bool| {
+                let mut cmd = Command::new("cargo");
+                cmd.args([
+                    "install",
+                    "wasm-bindgen-cli",
+                    "--version",
+                    &format!("={version}"),
+                    "--force",
+                ]);
+                if locked {
+                    cmd.arg("--locked");
+                }
+                run(&mut cmd)
+            };
+            // Its own lockfile may pin a crate version the registry no longer serves; a fresh
+            // resolution of the same CLI version builds fine.
+            install(true).or_else(|e| {
+                eprintln!("    --locked failed ({e}); retrying without --locked");
+                install(false)
+            })
+        },
+    )
+}
+
+fn ensure_wasm_opt() -> Result<(), String> {
+    let major = BINARYEN_NPM_VERSION.split('.').next().unwrap_or_default();
+    let link = cargo_bin_dir().join("wasm-opt");
+    let want = format!("wasm-opt version {major}");
+    if version_of(&link.to_string_lossy()).is_some_and(|v| v.starts_with(&want)) {
+        return Ok(());
+    }
+    if version_of("npm").is_none() {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    step(
+        &format!("install wasm-opt (npm binaryen {BINARYEN_NPM_VERSION})"),
+        || {
+            let prefix = home().join(".local/lib/refsync-tools");
+            std::fs::create_dir_all(&prefix)
+                .map_err(|e| format!("cannot create {}: {e}", prefix.display()))?;
+            run(Command::new("npm")
+                .args([
+                    "install",
+                    "--no-audit",
+                    "--no-fund",
+                    "--loglevel=error",
+                    "--prefix",
+                ])
+                .arg(&prefix)
+                .arg(format!("binaryen@{BINARYEN_NPM_VERSION}")))?;
+            let target = prefix.join("node_modules/binaryen/bin/wasm-opt");
+            let _ = std::fs::remove_file(&link);
+            std::fs::create_dir_all(cargo_bin_dir())
+                .and_then(|()| std::os::unix::fs::symlink(&target, &link))
+                .map_err(|e| {
+                    format!(
+                        "cannot link {} to {}: {e}",
+                        link.display(),
+                        target.display()
+                    )
+                })
+        },
+    )
+}
+
+/// The browser and its WebDriver, for the browser and end-to-end tests.
+pub fn setup_browser() -> Result<(), String> {
+    if chromium().is_some() && chromedriver().is_some() {
+        return Ok(());
+    }
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+fn find(names: &[&str]) -> Option<PathBuf> {
+    names.iter().find_map(|name| {
+        let candidate = PathBuf::from(name);
+        if candidate.is_absolute() {
+            return candidate.is_file().then_some(candidate);
+        }
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+pub fn chromium() -> Option<PathBuf> {
+    find(&["/usr/bin/chromium", "chromium"])
+}
+
+pub fn chromedriver() -> Option<PathBuf> {
+    find(&["/usr/bin/chromedriver", "chromedriver"])
+}
+
+fn apt_install(packages: &[&str]) -> Result<(), String> {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let sudo: &[&str] = if is_root { &[] } else { &["sudo", "-n"] };
+    let apt = |args: &[&str]| {
+        let mut all: Vec<&str> = sudo.to_vec();
+        all.push("apt-get");
+        all.extend_from_slice(args);
+        let mut cmd = Command::new(all[0]);
+        cmd.args(&all[1..]).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut cmd)
+    };
+    step(
+        &format!("install {} (Debian packages)", packages.join(", ")),
+        || {
+            apt(&["update", "-qq"])?;
+            let mut args = vec!["install", "-y", "-qq"];
+            args.extend_from_slice(packages);
+            apt(&args)
+        },
+    )
+    .map_err(|e| {
+        format!(
+            "{e}\nInstall them by hand with: sudo apt-get install {}",
+            packages.join(" ")
+        )
+    })
+}
