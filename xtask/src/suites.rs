@@ -53,6 +53,8 @@ const SUITES: &[Suite] = &[
             "--no-fail-fast",
             "--",
             "--ignored",
+            // Shows the screenshot paths the tests print.
+            "--nocapture",
         ],
     },
 ];
