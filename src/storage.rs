@@ -9,8 +9,10 @@
 pub mod schema;
 
 use indexed_db_futures::database::Database;
+use indexed_db_futures::error::Error as IdbError;
 use indexed_db_futures::prelude::*;
-use indexed_db_futures::transaction::TransactionMode;
+use indexed_db_futures::transaction::{Transaction, TransactionMode};
+use indexed_db_futures::Result as IdbResult;
 use refsync_core::{Key, Reference};
 use std::fmt;
 
@@ -75,60 +77,51 @@ impl Store {
         self.db.close();
     }
 
+    /// A transaction over the references store.
+    fn references_tx(&self, mode: TransactionMode) -> IdbResult<Transaction<'_>> {
+        self.db
+            .transaction(schema::REFERENCES)
+            .with_mode(mode)
+            .build()
+    }
+
     /// Save references (new or changed) in one transaction: all of them or none.
     pub async fn put_references(&self, refs: &[Reference]) -> Result<(), StoreError> {
-        let fail = |e: indexed_db_futures::error::Error| StoreError::new("save the reference", e);
-        let tx = self
-            .db
-            .transaction(schema::REFERENCES)
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(fail)?;
-        let store = tx.object_store(schema::REFERENCES).map_err(fail)?;
-        for r in refs {
-            // Requests go out when built; the commit below waits for all of them.
-            store
-                .put(r)
-                .with_key(r.key.to_string())
-                .serde()
-                .map_err(fail)?;
+        async {
+            let tx = self.references_tx(TransactionMode::Readwrite)?;
+            let store = tx.object_store(schema::REFERENCES)?;
+            for r in refs {
+                // Requests go out when built; the commit waits for all of them.
+                store.put(r).with_key(r.key.to_string()).serde()?;
+            }
+            tx.commit().await?;
+            Ok::<(), IdbError>(())
         }
-        tx.commit().await.map_err(fail)
+        .await
+        .map_err(|e| StoreError::new("save the reference", e))
     }
 
     /// One reference by key.
     pub async fn get_reference(&self, key: &Key) -> Result<Option<Reference>, StoreError> {
-        let fail = |e: indexed_db_futures::error::Error| StoreError::new("read a reference", e);
-        let tx = self
-            .db
-            .transaction(schema::REFERENCES)
-            .build()
-            .map_err(fail)?;
-        let store = tx.object_store(schema::REFERENCES).map_err(fail)?;
-        store
-            .get(key.to_string())
-            .serde()
-            .map_err(fail)?
-            .await
-            .map_err(fail)
+        async {
+            let tx = self.references_tx(TransactionMode::Readonly)?;
+            let store = tx.object_store(schema::REFERENCES)?;
+            let found: Option<Reference> = store.get(key.to_string()).serde()?.await?;
+            Ok::<_, IdbError>(found)
+        }
+        .await
+        .map_err(|e| StoreError::new("read a reference", e))
     }
 
     /// Every reference, in key order (which is creation order: keys are ULIDs).
     pub async fn all_references(&self) -> Result<Vec<Reference>, StoreError> {
-        let fail = |e: indexed_db_futures::error::Error| StoreError::new("load the library", e);
-        let tx = self
-            .db
-            .transaction(schema::REFERENCES)
-            .build()
-            .map_err(fail)?;
-        let store = tx.object_store(schema::REFERENCES).map_err(fail)?;
-        store
-            .get_all()
-            .serde()
-            .map_err(fail)?
-            .await
-            .map_err(fail)?
-            .collect::<Result<Vec<Reference>, _>>()
-            .map_err(fail)
+        async {
+            let tx = self.references_tx(TransactionMode::Readonly)?;
+            let store = tx.object_store(schema::REFERENCES)?;
+            let all = store.get_all().serde()?.await?;
+            all.collect::<IdbResult<Vec<Reference>>>()
+        }
+        .await
+        .map_err(|e| StoreError::new("load the library", e))
     }
 }

@@ -12,15 +12,12 @@
 mod harness;
 
 use fantoccini::Locator;
-use harness::{click, screenshot, type_into, wait_text, with_browser, TestServer};
+use harness::{click, screenshot, type_into, wait_text, with_app};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
 async fn a_reference_added_in_the_browser_is_still_there_after_a_reload() {
-    let server = TestServer::start().await;
-    let url = server.base_url.clone();
-    with_browser(move |c| async move {
-        c.goto(&url).await.expect("open the app");
+    with_app(|c, _url| async move {
         wait_text(&c, "#storage-status", |t| {
             t == "0 references stored in this browser"
         })
@@ -82,14 +79,7 @@ async fn a_reference_added_in_the_browser_is_still_there_after_a_reload() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
 async fn an_empty_reference_is_refused_with_a_message_and_nothing_saved() {
-    let server = TestServer::start().await;
-    let url = server.base_url.clone();
-    with_browser(move |c| async move {
-        c.goto(&url).await.expect("open the app");
-        wait_text(&c, "#storage-status", |t| {
-            t.ends_with("stored in this browser")
-        })
-        .await;
+    with_app(|c, _url| async move {
         click(&c, "#new-reference").await;
         click(&c, "#ref-save").await;
         wait_text(&c, "#reference-form .error", |t| {

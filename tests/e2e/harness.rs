@@ -137,6 +137,26 @@ where
     }
 }
 
+/// A fresh server and a fresh browser with the app open and its library loaded; `steps` get
+/// the browser and the app's URL.
+pub async fn with_app<F, Fut>(steps: F)
+where
+    F: FnOnce(Client, String) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let server = TestServer::start().await;
+    let url = server.base_url.clone();
+    with_browser(move |c| async move {
+        c.goto(&url).await.expect("open the app");
+        wait_text(&c, "#storage-status", |t| {
+            t.ends_with("stored in this browser")
+        })
+        .await;
+        steps(c, url).await;
+    })
+    .await;
+}
+
 /// The text of the first element matching `css`, once `pred` holds for it.
 pub async fn wait_text(c: &Client, css: &str, pred: impl Fn(&str) -> bool) -> String {
     let start = Instant::now();
