@@ -102,7 +102,9 @@ pub fn use_library() -> Library {
 pub fn StorageStatus() -> impl IntoView {
     let lib = use_library();
     move || match lib.load.get() {
-        LoadState::Loading => view! { <span>"Opening your library…"</span> }.into_any(),
+        LoadState::Loading => {
+            view! { <span id="storage-status">"Opening your library…"</span> }.into_any()
+        }
         LoadState::Ready => {
             let n = lib.references.with(Vec::len);
             view! {
@@ -113,7 +115,7 @@ pub fn StorageStatus() -> impl IntoView {
             .into_any()
         }
         LoadState::Failed(msg) => {
-            view! { <span class="error" role="alert">{msg}</span> }.into_any()
+            view! { <span id="storage-status" class="error" role="alert">{msg}</span> }.into_any()
         }
     }
 }
