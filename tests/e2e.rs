@@ -37,14 +37,7 @@ async fn a_reference_added_in_the_browser_is_still_there_after_a_reload() {
         type_into(&c, "#ref-year", "1962").await;
         click(&c, "#ref-save").await;
 
-        let row = wait_text(&c, "#reference-list tbody tr", |t| {
-            t.contains("The Structure of Scientific Revolutions")
-        })
-        .await;
-        assert!(
-            row.contains("Kuhn") && row.contains("1962") && row.contains("Book"),
-            "{row}"
-        );
+        expect_kuhn_row(&c).await;
         wait_text(&c, "#count-all", |t| t == "1").await;
         let detail = wait_text(&c, "#reference-detail", |t| t.contains("Kuhn, Thomas S.")).await;
         assert!(
@@ -54,14 +47,7 @@ async fn a_reference_added_in_the_browser_is_still_there_after_a_reload() {
         screenshot(&c, "reference-added").await;
 
         c.refresh().await.expect("reload");
-        let row = wait_text(&c, "#reference-list tbody tr", |t| {
-            t.contains("The Structure of Scientific Revolutions")
-        })
-        .await;
-        assert!(
-            row.contains("Kuhn") && row.contains("1962") && row.contains("Book"),
-            "{row}"
-        );
+        expect_kuhn_row(&c).await;
         wait_text(&c, "#storage-status", |t| {
             t == "1 reference stored in this browser"
         })
@@ -95,4 +81,16 @@ async fn an_empty_reference_is_refused_with_a_message_and_nothing_saved() {
         wait_text(&c, ".empty-state", |t| t.contains("Your library is empty")).await;
     })
     .await;
+}
+
+/// The list shows the reference the first test adds, with every column filled in.
+async fn expect_kuhn_row(c: &fantoccini::Client) {
+    let row = wait_text(c, "#reference-list tbody tr", |t| {
+        t.contains("The Structure of Scientific Revolutions")
+    })
+    .await;
+    assert!(
+        row.contains("Kuhn") && row.contains("1962") && row.contains("Book"),
+        "{row}"
+    );
 }
