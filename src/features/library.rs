@@ -101,22 +101,26 @@ pub fn use_library() -> Library {
 #[component]
 pub fn StorageStatus() -> impl IntoView {
     let lib = use_library();
-    move || match lib.load.get() {
-        LoadState::Loading => {
-            view! { <span id="storage-status">"Opening your library…"</span> }.into_any()
-        }
+    let text = move || match lib.load.get() {
+        LoadState::Loading => "Opening your library…".to_string(),
         LoadState::Ready => {
             let n = lib.references.with(Vec::len);
-            view! {
-                <span id="storage-status">
-                    {format!("{n} {} stored in this browser", plural(n, "reference", "references"))}
-                </span>
-            }
-            .into_any()
+            format!(
+                "{n} {} stored in this browser",
+                plural(n, "reference", "references")
+            )
         }
-        LoadState::Failed(msg) => {
-            view! { <span id="storage-status" class="error" role="alert">{msg}</span> }.into_any()
-        }
+        LoadState::Failed(msg) => msg,
+    };
+    let failed = move || matches!(lib.load.get(), LoadState::Failed(_));
+    view! {
+        <span
+            id="storage-status"
+            class:error=failed
+            role=move || if failed() { "alert" } else { "status" }
+        >
+            {text}
+        </span>
     }
 }
 

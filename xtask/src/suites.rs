@@ -136,8 +136,8 @@ fn parse_result_line(line: &str) -> Option<Counts> {
             .find_map(|part| part.strip_suffix(word)?.trim().parse::<u64>().ok())
     };
     Some(Counts {
-        passed: number_before(" passed").or_else(|| number_before("passed"))?,
-        failed: number_before(" failed").or_else(|| number_before("failed"))?,
+        passed: number_before("passed")?,
+        failed: number_before("failed")?,
     })
 }
 

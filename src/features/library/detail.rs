@@ -3,7 +3,7 @@
 use super::new_reference::NewReferenceForm;
 use super::{use_library, Detail};
 use leptos::prelude::*;
-use refsync_core::{Name, Reference};
+use refsync_core::Reference;
 
 #[component]
 pub fn DetailPane() -> impl IntoView {
@@ -31,11 +31,7 @@ fn ReferenceView(reference: Reference) -> impl IntoView {
     let creators = reference
         .creators
         .iter()
-        .map(|c| match &c.name {
-            Name::Person { family, given } if given.is_empty() => family.clone(),
-            Name::Person { family, given } => format!("{family}, {given}"),
-            Name::Literal(name) => name.clone(),
-        })
+        .map(|c| c.name.to_string())
         .collect::<Vec<_>>();
     let added = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
         reference.date_added as f64,

@@ -36,6 +36,17 @@ impl Name {
     }
 }
 
+/// "Family, Given" for a person, the name itself for a corporate author.
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Name::Person { family, given } if given.is_empty() => f.write_str(family),
+            Name::Person { family, given } => write!(f, "{family}, {given}"),
+            Name::Literal(name) => f.write_str(name),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Creator {
     pub role: CreatorRole,
@@ -81,9 +92,9 @@ pub fn format_creators_for_editing(creators: &[Creator]) -> String {
     creators
         .iter()
         .map(|c| match &c.name {
+            // The trailing comma is what marks a corporate name in the text form.
             Name::Literal(name) => format!("{name},"),
-            Name::Person { family, given } if given.is_empty() => family.clone(),
-            Name::Person { family, given } => format!("{family}, {given}"),
+            person => person.to_string(),
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -130,6 +141,13 @@ mod tests {
     #[test]
     fn blank_entries_are_ignored() {
         assert!(names(" ; \n ;").is_empty());
+    }
+
+    #[test]
+    fn displays_family_comma_given_or_the_corporate_name() {
+        assert_eq!(person("Curie", "Marie").to_string(), "Curie, Marie");
+        assert_eq!(person("Newton", "").to_string(), "Newton");
+        assert_eq!(Name::Literal("CERN".into()).to_string(), "CERN");
     }
 
     #[test]
