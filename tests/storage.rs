@@ -7,7 +7,7 @@
 
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
-use refsync_core::{parse_creators, CreatorRole, Key, RefType, Reference};
+use refsync_core::{parse_creators, CreatorRole, Field, Key, RefType, Reference};
 use refsync_web::storage::{schema, Store};
 use wasm_bindgen_test::*;
 
@@ -19,12 +19,12 @@ fn reference(n: u8, title: &str) -> Reference {
         RefType::Book,
         1,
     );
-    r.title = title.into();
+    r.set(Field::Title, title);
     r.creators = parse_creators(
         "Kuhn, Thomas S.; World Health Organization,",
         CreatorRole::Author,
     );
-    r.year = "1962".into();
+    r.set(Field::Year, "1962");
     r
 }
 
@@ -51,7 +51,7 @@ async fn saving_again_replaces_instead_of_duplicating() {
         .put_references(std::slice::from_ref(&r))
         .await
         .expect("save");
-    r.title = "Final title".into();
+    r.set(Field::Title, "Final title");
     store
         .put_references(std::slice::from_ref(&r))
         .await

@@ -52,7 +52,7 @@ impl Library {
         store
             .put_references(std::slice::from_ref(&reference))
             .await?;
-        let key = reference.key.clone();
+        let key = reference.key;
         self.references.update(|refs| refs.push(reference));
         self.detail.set(Detail::Reference(key));
         Ok(())

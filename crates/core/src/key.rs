@@ -12,9 +12,12 @@ const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const LEN: usize = 26;
 
 /// The key of a synced object (reference, group, attachment, ...).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Kept as its 26 ASCII characters so it is `Copy`, compares like its text, and costs no heap.
+/// The default key (all zeros) is never made by [`Key::new`] after 1970 and marks "no key yet".
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Key(String);
+pub struct Key([u8; LEN]);
 
 /// Why a string is not a valid key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,8 +47,7 @@ impl Key {
             let shift = 5 * (LEN - 1 - i);
             *slot = ALPHABET[((value >> shift) & 0x1F) as usize];
         }
-        // Only ASCII from ALPHABET was written.
-        Key(out.iter().map(|&b| char::from(b)).collect())
+        Key(out)
     }
 
     /// Parse a key received from elsewhere (storage, the network, the command line).
@@ -57,20 +59,23 @@ impl Key {
             // 26 base32 digits hold 130 bits; a ULID has 128, so the first digit is at most 7.
             && upper.as_bytes()[0] <= b'7';
         if valid {
-            Ok(Key(upper))
+            let mut out = [0u8; LEN];
+            out.copy_from_slice(upper.as_bytes());
+            Ok(Key(out))
         } else {
             Err(InvalidKey(s.to_string()))
         }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only ASCII from ALPHABET is ever stored.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 
     /// The creation time encoded in the key, in milliseconds since the Unix epoch.
     pub fn unix_millis(&self) -> u64 {
         let mut value: u64 = 0;
-        for b in self.0.bytes().take(10) {
+        for &b in self.0.iter().take(10) {
             let digit = ALPHABET.iter().position(|&a| a == b).unwrap_or(0) as u64;
             value = (value << 5) | digit;
         }
@@ -78,9 +83,21 @@ impl Key {
     }
 }
 
+impl Default for Key {
+    fn default() -> Key {
+        Key([b'0'; LEN])
+    }
+}
+
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Key({})", self.as_str())
     }
 }
 
@@ -93,7 +110,7 @@ impl TryFrom<String> for Key {
 
 impl From<Key> for String {
     fn from(k: Key) -> String {
-        k.0
+        k.as_str().to_string()
     }
 }
 
@@ -120,7 +137,7 @@ mod tests {
     #[test]
     fn parse_accepts_its_own_output_and_lower_case() {
         let k = Key::new(1_700_000_000_123, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-        assert_eq!(Key::parse(k.as_str()), Ok(k.clone()));
+        assert_eq!(Key::parse(k.as_str()), Ok(k));
         assert_eq!(Key::parse(&k.as_str().to_lowercase()), Ok(k));
     }
 

@@ -4,10 +4,9 @@
 //! so the same code builds for `wasm32-unknown-unknown` and for the host. Anything that needs
 //! the clock or randomness takes it as an argument.
 
+pub mod formats;
 pub mod key;
 pub mod model;
 
 pub use key::Key;
-pub use model::{
-    format_creators_for_editing, parse_creators, Creator, CreatorRole, Name, RefType, Reference,
-};
+pub use model::*;

@@ -5,31 +5,64 @@
 //! (`#[serde(default)]`), and enum values are written as stable snake_case ids, never as
 //! display labels.
 
+mod attachment;
 mod creator;
+mod field;
+mod group;
 mod ref_type;
 
-pub use creator::{format_creators_for_editing, parse_creators, Creator, CreatorRole, Name};
+pub use attachment::{Attachment, AttachmentRole, ObjectKind, Tombstone};
+pub use creator::{
+    format_creators_for_editing, parse_creators, parse_name, person_from_parts, Creator,
+    CreatorRole, Name,
+};
+pub use field::Field;
+pub use group::{Connector, Criterion, Group, GroupExpr, GroupKind, GroupSet, Op};
 pub use ref_type::RefType;
 
 use crate::Key;
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One bibliographic reference.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Invariant: `fields` and `extra` never hold an empty value (setting one to "" removes it),
+/// so two references with the same content compare equal however they were made.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reference {
     pub key: Key,
     #[serde(rename = "type")]
     pub ref_type: RefType,
     #[serde(default)]
-    pub title: String,
-    #[serde(default)]
     pub creators: Vec<Creator>,
-    /// Text, as in EndNote: "2021", "in press" and "n.d." are all years people use.
+    /// Field id (see [`Field`]) to text. Ids this version does not know are kept as they are.
     #[serde(default)]
-    pub year: String,
+    pub fields: BTreeMap<String, String>,
+    /// Imported fields with no refsync field, under the name the source gave them, prefixed
+    /// by the format they came from ("bibtex:lgcode", "ris:Y3", "endnote:abbr-2"). The
+    /// prefix tells each exporter which ones it can write back where they came from.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Keys of the custom groups it belongs to.
+    #[serde(default)]
+    pub groups: BTreeSet<Key>,
+    /// Keys of its attachments.
+    #[serde(default)]
+    pub attachments: Vec<Key>,
+    /// 0 (not rated) to 5.
+    #[serde(default)]
+    pub rating: u8,
+    #[serde(default)]
+    pub read: bool,
+    #[serde(default)]
+    pub trashed: bool,
     /// Milliseconds since the Unix epoch.
+    #[serde(default)]
     pub date_added: u64,
     /// Milliseconds since the Unix epoch.
+    #[serde(default)]
     pub date_modified: u64,
 }
 
@@ -39,21 +72,80 @@ impl Reference {
         Reference {
             key,
             ref_type,
-            title: String::new(),
-            creators: Vec::new(),
-            year: String::new(),
             date_added: now,
             date_modified: now,
+            ..Reference::default()
         }
+    }
+
+    /// The text of `field`, "" when it has none.
+    pub fn get(&self, field: Field) -> &str {
+        self.fields.get(field.id()).map_or("", String::as_str)
+    }
+
+    /// Set `field` to `value` as given; an empty value removes the field.
+    pub fn set(&mut self, field: Field, value: impl Into<String>) {
+        let value = value.into();
+        if value.is_empty() {
+            self.fields.remove(field.id());
+        } else {
+            self.fields.insert(field.id().to_string(), value);
+        }
+    }
+
+    /// Keep an imported field with no refsync field under its own `name`; empty values are
+    /// not kept, and a name seen again is kept as `name#2`, `name#3`, ... (see
+    /// [`extra_name`]).
+    pub fn add_extra(&mut self, name: &str, value: &str) {
+        if value.is_empty() {
+            return;
+        }
+        let mut key = name.to_string();
+        let mut n = 1;
+        while self.extra.contains_key(&key) {
+            n += 1;
+            key = format!("{name}#{n}");
+        }
+        self.extra.insert(key, value.to_string());
+    }
+
+    pub fn title(&self) -> &str {
+        self.get(Field::Title)
+    }
+
+    pub fn year(&self) -> &str {
+        self.get(Field::Year)
+    }
+
+    /// Group creators by role (authors first, then editors, ...), keeping each role's order.
+    /// Only the order within a role means anything, and formats write roles apart.
+    pub fn sort_creators(&mut self) {
+        self.creators.sort_by_key(|c| c.role);
+    }
+
+    /// Extras in the order they were imported: by name, repeats (`name#2`, ...) in turn.
+    pub fn extras_in_order(&self) -> Vec<(&str, &str)> {
+        let mut out: Vec<(&str, u32, &str)> = self
+            .extra
+            .iter()
+            .map(|(k, v)| {
+                let base = extra_name(k);
+                let n = k[base.len()..].trim_start_matches('#').parse().unwrap_or(1);
+                (base, n, v.as_str())
+            })
+            .collect();
+        out.sort();
+        out.into_iter().map(|(k, _, v)| (k, v)).collect()
+    }
+
+    /// Creators with `role`, in order.
+    pub fn creators_with(&self, role: CreatorRole) -> impl Iterator<Item = &Creator> {
+        self.creators.iter().filter(move |c| c.role == role)
     }
 
     /// The authors as a list column shows them: "Smith", "Smith & Jones", "Smith et al.".
     pub fn author_summary(&self) -> String {
-        let authors: Vec<&Creator> = self
-            .creators
-            .iter()
-            .filter(|c| c.role == CreatorRole::Author)
-            .collect();
+        let authors: Vec<&Creator> = self.creators_with(CreatorRole::Author).collect();
         let first = authors.first().copied().or(self.creators.first());
         match (first, authors.len()) {
             (None, _) => String::new(),
@@ -61,6 +153,18 @@ impl Reference {
             (Some(a), 2) => format!("{} & {}", a.name.sort_name(), authors[1].name.sort_name()),
             (Some(a), _) => format!("{} et al.", a.name.sort_name()),
         }
+    }
+}
+
+/// The name an extra was imported under, without the `#n` that tells repeats apart.
+pub fn extra_name(key: &str) -> &str {
+    match key.rsplit_once('#') {
+        Some((base, n))
+            if !base.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            base
+        }
+        _ => key,
     }
 }
 
@@ -93,8 +197,20 @@ mod tests {
     }
 
     #[test]
+    fn setting_an_empty_value_removes_the_field() {
+        let mut r = reference("");
+        r.set(Field::Title, "A");
+        assert_eq!(r.title(), "A");
+        r.set(Field::Title, "");
+        assert!(r.fields.is_empty());
+    }
+
+    #[test]
     fn stored_json_round_trips_and_missing_fields_default() {
-        let r = reference("Curie, Marie");
+        let mut r = reference("Curie, Marie");
+        r.set(Field::Title, "Radium");
+        r.add_extra("bibtex:lgcode", "fra");
+        r.keywords.push("physics".into());
         let json = serde_json::to_string(&r).unwrap();
         assert!(json.contains("\"type\":\"journal_article\""), "{json}");
         assert_eq!(serde_json::from_str::<Reference>(&json).unwrap(), r);
@@ -105,6 +221,6 @@ mod tests {
         );
         let parsed: Reference = serde_json::from_str(&minimal).unwrap();
         assert_eq!(parsed.ref_type, RefType::Book);
-        assert!(parsed.title.is_empty() && parsed.creators.is_empty());
+        assert!(parsed.title().is_empty() && parsed.creators.is_empty());
     }
 }

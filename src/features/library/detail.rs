@@ -42,7 +42,7 @@ fn ReferenceView(reference: Reference) -> impl IntoView {
     view! {
         <article id="reference-detail" class="detail">
             <p class="detail-type">{reference.ref_type.label()}</p>
-            <h2 class="detail-title">{reference.title.clone()}</h2>
+            <h2 class="detail-title">{reference.title().to_string()}</h2>
             <dl class="fields">
                 <dt>"Authors"</dt>
                 <dd>
@@ -51,7 +51,7 @@ fn ReferenceView(reference: Reference) -> impl IntoView {
                     </ul>
                 </dd>
                 <dt>"Year"</dt>
-                <dd>{reference.year.clone()}</dd>
+                <dd>{reference.year().to_string()}</dd>
                 <dt>"Added"</dt>
                 <dd>{added}</dd>
             </dl>

@@ -44,7 +44,7 @@ pub fn ReferenceList() -> impl IntoView {
                 <tbody>
                     <For
                         each=rows
-                        key=|r: &Reference| (r.key.clone(), r.date_modified)
+                        key=|r: &Reference| (r.key, r.date_modified)
                         children=move |r: Reference| view! { <Row reference=r /> }
                     />
                 </tbody>
@@ -62,20 +62,17 @@ pub fn ReferenceList() -> impl IntoView {
 #[component]
 fn Row(reference: Reference) -> impl IntoView {
     let lib = use_library();
-    let key = reference.key.clone();
-    let selected = {
-        let key = key.clone();
-        move || {
-            lib.detail
-                .with(|d| matches!(d, Detail::Reference(k) if *k == key))
-        }
+    let key = reference.key;
+    let selected = move || {
+        lib.detail
+            .with(|d| matches!(d, Detail::Reference(k) if *k == key))
     };
-    let select = move || lib.detail.set(Detail::Reference(key.clone()));
-    let select_on_key = select.clone();
+    let select = move || lib.detail.set(Detail::Reference(key));
+    let select_on_key = select;
     view! {
         <tr
             class="ref-row"
-            class:selected=selected.clone()
+            class:selected=selected
             aria-selected=move || selected().to_string()
             tabindex="0"
             on:click=move |_| select()
@@ -86,8 +83,8 @@ fn Row(reference: Reference) -> impl IntoView {
             }
         >
             <td class="col-author">{reference.author_summary()}</td>
-            <td class="col-year">{reference.year.clone()}</td>
-            <td class="col-title">{reference.title.clone()}</td>
+            <td class="col-year">{reference.year().to_string()}</td>
+            <td class="col-title">{reference.title().to_string()}</td>
             <td class="col-type">{reference.ref_type.label()}</td>
         </tr>
     }

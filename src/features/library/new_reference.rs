@@ -5,7 +5,7 @@ use crate::browser;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use refsync_core::{parse_creators, CreatorRole, RefType, Reference};
+use refsync_core::{parse_creators, CreatorRole, Field, RefType, Reference};
 
 #[component]
 pub fn NewReferenceForm() -> impl IntoView {
@@ -35,9 +35,9 @@ pub fn NewReferenceForm() -> impl IntoView {
             ref_type.get_untracked(),
             browser::now_millis(),
         );
-        reference.title = title_text;
+        reference.set(Field::Title, title_text);
         reference.creators = creators;
-        reference.year = year.get_untracked().trim().to_string();
+        reference.set(Field::Year, year.get_untracked().trim());
         saving.set(true);
         error.set(None);
         spawn_local(async move {

@@ -1,0 +1,266 @@
+//! Import and export of the reference formats people move libraries with.
+//!
+//! Every importer takes raw bytes (whatever their encoding) and returns the references it
+//! could read plus a [`Report`]: how many records it saw, which it skipped (with the line and
+//! the reason) and what it had to guess. A malformed record is skipped and reported; the rest
+//! of the file still imports. No input, however broken, may panic or hang: each importer is
+//! fuzzed (`crates/core/fuzz`).
+//!
+//! Exporters write what the format can hold; fields with no place in a format are left out
+//! (RIS, EndNote XML and `.enw` keep unknown fields only when they came from the same format).
+
+pub mod bibtex;
+pub mod csl_json;
+mod encoding;
+pub mod endnote_xml;
+pub mod enw;
+pub mod medline;
+pub mod ris;
+mod text;
+
+pub use encoding::{decode, Decoded};
+
+use crate::{Key, Reference};
+
+/// The formats refsync reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    Ris,
+    Bibtex,
+    EndnoteXml,
+    Enw,
+    Medline,
+    CslJson,
+}
+
+impl Format {
+    pub const ALL: &'static [Format] = &[
+        Format::Ris,
+        Format::Bibtex,
+        Format::EndnoteXml,
+        Format::Enw,
+        Format::Medline,
+        Format::CslJson,
+    ];
+
+    /// The formats refsync writes.
+    pub const EXPORTABLE: &'static [Format] = &[
+        Format::Ris,
+        Format::Bibtex,
+        Format::EndnoteXml,
+        Format::Enw,
+        Format::CslJson,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Ris => "RIS",
+            Format::Bibtex => "BibTeX / BibLaTeX",
+            Format::EndnoteXml => "EndNote XML",
+            Format::Enw => "EndNote tagged (.enw)",
+            Format::Medline => "MEDLINE / PubMed (.nbib)",
+            Format::CslJson => "CSL-JSON",
+        }
+    }
+
+    /// The short id a command line or a file picker uses.
+    pub fn id(self) -> &'static str {
+        match self {
+            Format::Ris => "ris",
+            Format::Bibtex => "bibtex",
+            Format::EndnoteXml => "endnote-xml",
+            Format::Enw => "enw",
+            Format::Medline => "medline",
+            Format::CslJson => "csl-json",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Format> {
+        Format::ALL.iter().copied().find(|f| f.id() == id)
+    }
+
+    /// The file extension an export gets.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Ris => "ris",
+            Format::Bibtex => "bib",
+            Format::EndnoteXml => "xml",
+            Format::Enw => "enw",
+            Format::Medline => "nbib",
+            Format::CslJson => "json",
+        }
+    }
+
+    /// The format of a file, from its content first and its name second.
+    pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Format> {
+        let decoded = decode(bytes);
+        let head: String = decoded.text.chars().take(4096).collect();
+        let trimmed = head.trim_start();
+        if trimmed.starts_with('[') || trimmed.starts_with('{') && trimmed.contains("\"type\"") {
+            return Some(Format::CslJson);
+        }
+        if trimmed.starts_with("<?xml") || trimmed.starts_with("<xml") {
+            return Some(Format::EndnoteXml);
+        }
+        let has_line = |prefix: &str| head.lines().any(|l| l.trim_start().starts_with(prefix));
+        if has_line("TY  -") {
+            return Some(Format::Ris);
+        }
+        if has_line("PMID-") || has_line("OWN -") {
+            return Some(Format::Medline);
+        }
+        if has_line("%0 ") {
+            return Some(Format::Enw);
+        }
+        if head.contains('@') && head.contains('{') {
+            return Some(Format::Bibtex);
+        }
+        let ext = file_name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase());
+        match ext.as_deref()? {
+            "ris" => Some(Format::Ris),
+            "bib" | "bibtex" | "biblatex" => Some(Format::Bibtex),
+            "xml" | "endx" => Some(Format::EndnoteXml),
+            "enw" | "txt" => Some(Format::Enw),
+            "nbib" | "medline" => Some(Format::Medline),
+            "json" => Some(Format::CslJson),
+            _ => None,
+        }
+    }
+}
+
+/// What an import needs from its caller: the time and a source of new keys (core has no
+/// clock or randomness of its own).
+pub struct ImportContext<'a> {
+    /// Unix milliseconds, used as every imported reference's date added and modified.
+    pub now: u64,
+    pub new_key: &'a mut dyn FnMut() -> Key,
+}
+
+impl ImportContext<'_> {
+    /// A new, empty reference with a fresh key.
+    pub(crate) fn new_reference(&mut self) -> Reference {
+        Reference::new((self.new_key)(), crate::RefType::Generic, self.now)
+    }
+}
+
+/// A record an importer could not use, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub file: String,
+    /// 1-based line where the record starts (0 when the format has no lines, e.g. JSON).
+    pub line: usize,
+    pub reason: String,
+}
+
+/// Something an importer had to guess or work around; the record was still imported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+/// What an import did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Records found (imported or skipped).
+    pub read: usize,
+    pub imported: usize,
+    pub skipped: Vec<Skipped>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Report {
+    pub(crate) fn skip(&mut self, file: &str, line: usize, reason: impl Into<String>) {
+        self.read += 1;
+        self.skipped.push(Skipped {
+            file: file.to_string(),
+            line,
+            reason: reason.into(),
+        });
+    }
+
+    pub(crate) fn warn(&mut self, file: &str, line: usize, message: impl Into<String>) {
+        self.warnings.push(Warning {
+            file: file.to_string(),
+            line,
+            message: message.into(),
+        });
+    }
+
+    pub(crate) fn merge(&mut self, other: Report) {
+        self.read += other.read;
+        self.imported += other.imported;
+        self.skipped.extend(other.skipped);
+        self.warnings.extend(other.warnings);
+    }
+
+    /// One line for a person: "imported 120, skipped 2".
+    pub fn summary(&self) -> String {
+        format!("imported {}, skipped {}", self.imported, self.skipped.len())
+    }
+}
+
+/// What an import produced.
+#[derive(Clone, Debug, Default)]
+pub struct Import {
+    pub references: Vec<Reference>,
+    pub report: Report,
+}
+
+impl Import {
+    pub(crate) fn push(&mut self, mut reference: Reference) {
+        reference.sort_creators();
+        self.report.read += 1;
+        self.report.imported += 1;
+        self.references.push(reference);
+    }
+}
+
+/// A file to import: its name (for the report) and its bytes.
+pub struct Source<'a> {
+    pub name: &'a str,
+    pub bytes: &'a [u8],
+}
+
+/// Import `sources`, all in `format`. BibTeX files imported together share their `@string`
+/// macros and crossref targets, as a multi-file bibliography does.
+pub fn import(format: Format, sources: &[Source<'_>], ctx: &mut ImportContext<'_>) -> Import {
+    match format {
+        Format::Bibtex => bibtex::import(sources, ctx),
+        _ => {
+            let mut all = Import::default();
+            for source in sources {
+                let decoded = decode(source.bytes);
+                let mut one = match format {
+                    Format::Ris => ris::import(source.name, &decoded.text, ctx),
+                    Format::EndnoteXml => endnote_xml::import(source.name, &decoded.text, ctx),
+                    Format::Enw => enw::import(source.name, &decoded.text, ctx),
+                    Format::Medline => medline::import(source.name, &decoded.text, ctx),
+                    Format::CslJson => csl_json::import(source.name, &decoded.text, ctx),
+                    Format::Bibtex => Import::default(),
+                };
+                if let Some(w) = decoded.warning {
+                    one.report.warn(source.name, 0, w);
+                }
+                all.references.append(&mut one.references);
+                all.report.merge(one.report);
+            }
+            all
+        }
+    }
+}
+
+/// Export `references` in `format` (which must be one of [`Format::EXPORTABLE`]; MEDLINE is
+/// read-only and exports as RIS).
+pub fn export(format: Format, references: &[Reference]) -> String {
+    match format {
+        Format::Ris | Format::Medline => ris::export(references),
+        Format::Bibtex => bibtex::export(references, bibtex::ExportOptions::default()),
+        Format::EndnoteXml => endnote_xml::export(references),
+        Format::Enw => enw::export(references),
+        Format::CslJson => csl_json::export(references),
+    }
+}

@@ -1,0 +1,166 @@
+//! Groups: custom groups, group sets, smart groups and combination groups.
+//!
+//! EndNote Online shows only custom groups; refsync keeps all four kinds, syncs them
+//! untouched, and shows sets as folders. Membership of custom groups lives on the reference
+//! (its `groups` set), so that adding a reference to a group is an edit of that reference and
+//! merges as a set. Smart and combination groups hold no members: they are evaluated (issue 4).
+
+use crate::Key;
+use serde::{Deserialize, Serialize};
+
+/// A named folder of groups.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupSet {
+    pub key: Key,
+    pub name: String,
+    #[serde(default)]
+    pub date_modified: u64,
+}
+
+/// A custom group, a smart group or a combination group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub key: Key,
+    pub name: String,
+    /// The group set it is shown in, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<Key>,
+    #[serde(default)]
+    pub kind: GroupKind,
+    #[serde(default)]
+    pub date_modified: u64,
+}
+
+/// What decides a group's members.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GroupKind {
+    /// Members are the references whose `groups` hold this group's key.
+    #[default]
+    Custom,
+    /// A saved search.
+    Smart { criteria: Vec<Criterion> },
+    /// A boolean expression over other groups.
+    Combination { expression: GroupExpr },
+}
+
+/// One line of a smart group's search, as EndNote's search form has them: a connector to the
+/// lines before it, a field, an operator and a value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Criterion {
+    #[serde(default)]
+    pub connector: Connector,
+    /// A field id (see [`crate::Field`]), or one of `any_field`, `author`, `keywords`,
+    /// `type`, `date_added`, `date_modified`.
+    pub field: String,
+    pub op: Op,
+    #[serde(default)]
+    pub value: String,
+}
+
+/// How a criterion joins the ones before it. The first criterion's connector is ignored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Connector {
+    #[default]
+    And,
+    Or,
+    Not,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Contains,
+    Is,
+    BeginsWith,
+    GreaterThan,
+    LessThan,
+    IsEmpty,
+}
+
+/// A boolean expression over groups (by key).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", content = "of", rename_all = "snake_case")]
+pub enum GroupExpr {
+    Group(Key),
+    And(Vec<GroupExpr>),
+    Or(Vec<GroupExpr>),
+    Not(Box<GroupExpr>),
+}
+
+impl GroupExpr {
+    /// Every group key the expression names, in order of appearance.
+    pub fn groups(&self) -> Vec<Key> {
+        let mut out = Vec::new();
+        self.collect(&mut out);
+        out
+    }
+
+    fn collect(&self, out: &mut Vec<Key>) {
+        match self {
+            GroupExpr::Group(k) => out.push(*k),
+            GroupExpr::And(xs) | GroupExpr::Or(xs) => xs.iter().for_each(|x| x.collect(out)),
+            GroupExpr::Not(x) => x.collect(out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_of_every_kind_round_trip_through_json() {
+        let a = Key::new(1, [1; 10]);
+        let b = Key::new(2, [2; 10]);
+        let groups = vec![
+            Group {
+                key: a,
+                name: "Reading".into(),
+                set: None,
+                kind: GroupKind::Custom,
+                date_modified: 1,
+            },
+            Group {
+                key: b,
+                name: "Recent CRISPR".into(),
+                set: Some(a),
+                kind: GroupKind::Smart {
+                    criteria: vec![Criterion {
+                        connector: Connector::And,
+                        field: "title".into(),
+                        op: Op::Contains,
+                        value: "CRISPR".into(),
+                    }],
+                },
+                date_modified: 2,
+            },
+            Group {
+                key: Key::new(3, [3; 10]),
+                name: "Both".into(),
+                set: None,
+                kind: GroupKind::Combination {
+                    expression: GroupExpr::And(vec![
+                        GroupExpr::Group(a),
+                        GroupExpr::Not(Box::new(GroupExpr::Group(b))),
+                    ]),
+                },
+                date_modified: 3,
+            },
+        ];
+        let json = serde_json::to_string(&groups).unwrap();
+        assert_eq!(serde_json::from_str::<Vec<Group>>(&json).unwrap(), groups);
+        let GroupKind::Combination { expression } = &groups[2].kind else {
+            unreachable!()
+        };
+        assert_eq!(expression.groups(), vec![a, b]);
+    }
+
+    #[test]
+    fn a_group_without_kind_is_a_custom_group() {
+        let json = format!(r#"{{"key":"{}","name":"X"}}"#, Key::new(1, [1; 10]));
+        let g: Group = serde_json::from_str(&json).unwrap();
+        assert_eq!(g.kind, GroupKind::Custom);
+    }
+}
