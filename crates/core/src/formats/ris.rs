@@ -155,6 +155,18 @@ pub fn import(file: &str, text: &str, ctx: &mut ImportContext<'_>) -> Import {
     for (i, line) in text.lines().enumerate() {
         let line_no = i + 1;
         match split_tag(line) {
+            // A TY right after a TY (nothing between) changes the type of the same record:
+            // some files list several types for one record.
+            Some(("TY", value)) if current.as_ref().is_some_and(|r| r.tags.len() == 1) => {
+                if let Some(open) = current.as_mut() {
+                    out.report.warn(
+                        file,
+                        line_no,
+                        "several TY lines in one record; the last one is used",
+                    );
+                    open.tags[0].1 = value.trim().to_string();
+                }
+            }
             Some(("TY", value)) => {
                 if let Some(open) = current.take() {
                     out.report.warn(

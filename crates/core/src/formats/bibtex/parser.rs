@@ -239,13 +239,14 @@ impl<'a> Parser<'a> {
             }
             self.pos += 1;
         }
-        let key = self.src[start..self.pos].trim().to_string();
+        let mut key = self.src[start..self.pos].trim().to_string();
         if key.contains(char::is_whitespace) {
-            return Err(format!(
-                "entry key {key:?} contains spaces (is a comma missing?)"
-            ));
+            self.pending_warnings.push(Item::Warning {
+                line,
+                message: format!("entry key {key:?} contains spaces"),
+            });
         }
-        let mut fields = Vec::new();
+        let mut fields: Vec<(String, Vec<Part>)> = Vec::new();
         loop {
             self.skip_ws();
             match self.peek() {
@@ -262,6 +263,20 @@ impl<'a> Parser<'a> {
                         line,
                     });
                 }
+                // Opened with one delimiter and closed with the other.
+                Some(b'}' | b')') => {
+                    self.pos += 1;
+                    self.pending_warnings.push(Item::Warning {
+                        line,
+                        message: "entry opened and closed with different delimiters".into(),
+                    });
+                    return Ok(RawEntry {
+                        entry_type,
+                        key,
+                        fields,
+                        line,
+                    });
+                }
                 None => return Err("entry is not closed before the end of the file".into()),
                 Some(b'@') if self.at_line_start() => {
                     return Err("entry is not closed before the next entry".into());
@@ -270,19 +285,31 @@ impl<'a> Parser<'a> {
             }
             let name_pos = self.pos;
             let mut name = self.ident().to_ascii_lowercase();
-            // Scopus writes numbered names with a space ("funding_text 1 = ...").
+            // Names with spaces up to the "=": Scopus writes "funding_text 1", ProQuest
+            // "key words".
             loop {
                 let save = self.pos;
                 while self.peek() == Some(b' ') {
                     self.pos += 1;
                 }
                 let more = self.ident();
-                if more.is_empty() || !more.bytes().all(|b| b.is_ascii_digit()) {
+                if more.is_empty() {
                     self.pos = save;
                     break;
                 }
                 name.push(' ');
                 name.push_str(&more.to_ascii_lowercase());
+            }
+            // "@article{key title = ...": the comma after the key is missing.
+            if key.is_empty() && fields.is_empty() {
+                if let Some((first, rest)) = name.split_once(' ') {
+                    key = self.src[name_pos..name_pos + first.len()].to_string();
+                    name = rest.to_string();
+                    self.pending_warnings.push(Item::Warning {
+                        line,
+                        message: "a comma is missing after the entry key".into(),
+                    });
+                }
             }
             if name.is_empty() {
                 return Err(format!(
