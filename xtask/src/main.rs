@@ -2,6 +2,7 @@
 //! up and runs every test suite. Both install what a fresh machine lacks (from the package
 //! registries only: crates.io, npm, Debian) and skip what is already there.
 
+mod bench;
 mod suites;
 mod tools;
 
@@ -22,6 +23,9 @@ tasks:
                            Chromium) and end-to-end. Ends with `N passed, N failed`.
   build                    install the web tools and build the web app into ./dist
   setup                    only install the tools (idempotent)
+  bench [--quick]          speed figures (never pass/fail): medians and ranges of several
+                           runs, natively and in headless Chromium, against the targets;
+                           also written to target/bench/report.md and report.json
 ";
 
 fn main() -> ExitCode {
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
         "test" => suites::test(&root),
         "build" => tools::setup_web(&root).and_then(|()| build_web(&root)),
         "setup" => tools::setup_web(&root).and_then(|()| tools::setup_browser()),
+        "bench" => bench::run(&root, &rest),
         "" | "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -110,7 +110,9 @@ fn every_corpus_file_round_trips_through_its_own_format() {
         for (a, b) in first.references.iter().zip(&second.references) {
             let key = a.get(Field::CitationKey);
             // Keys BibTeX cannot hold (spaces, commas, ...) are cleaned on export.
-            let writable = key.chars().all(|c| !c.is_whitespace() && !",{}\"#%~=\\".contains(c));
+            let writable = key
+                .chars()
+                .all(|c| !c.is_whitespace() && !",{}\"#%~=\\".contains(c));
             let keep_key = format != Format::Bibtex
                 || writable && !key.is_empty() && key_counts.get(&key.to_lowercase()) == Some(&1);
             let (ca, cb) = (content(a, keep_key), content(b, keep_key));

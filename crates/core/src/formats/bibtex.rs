@@ -308,22 +308,33 @@ impl Macros {
 
     fn expand(&self, parts: &[Part], undefined: &mut HashSet<String>) -> String {
         let mut out = String::new();
-        self.expand_into(parts, &mut out, undefined, 0);
+        let mut stack = Vec::new();
+        self.expand_into(parts, &mut out, undefined, &mut stack);
         out
     }
 
-    fn expand_into(
-        &self,
+    /// Expand into `out`. A macro that refers back to itself (directly or not) is undefined at
+    /// that point, and expansion stops at [`MAX_VALUE`] bytes, so that neither a cycle nor a
+    /// chain of doublings (`a = b # b`, `b = c # c`, ...) can run away.
+    fn expand_into<'a>(
+        &'a self,
         parts: &[Part],
         out: &mut String,
         undefined: &mut HashSet<String>,
-        depth: usize,
+        stack: &mut Vec<&'a str>,
     ) {
         for p in parts {
+            if out.len() > MAX_VALUE {
+                return;
+            }
             match p {
                 Part::Text(t) => out.push_str(t),
-                Part::Macro(name) => match self.raw.get(name) {
-                    Some(value) if depth < 32 => self.expand_into(value, out, undefined, depth + 1),
+                Part::Macro(name) => match self.raw.get_key_value(name) {
+                    Some((key, value)) if !stack.contains(&key.as_str()) => {
+                        stack.push(key);
+                        self.expand_into(value, out, undefined, stack);
+                        stack.pop();
+                    }
                     _ => {
                         undefined.insert(name.clone());
                         out.push_str(name);
@@ -333,6 +344,9 @@ impl Macros {
         }
     }
 }
+
+/// The longest value macro expansion makes (256 KB); no real field comes near.
+const MAX_VALUE: usize = 1 << 18;
 
 /// Fill each reference's empty fields from its crossref target (recursively, targets first),
 /// BibLaTeX style: the parent's title becomes a part's book title; creators of a role the

@@ -1,0 +1,67 @@
+//! The BibTeX import target in the browser's wasm: the ~41,000-entry set imported in headless
+//! Chromium. Built only by `cargo xtask bench` (`--target wasm32-unknown-unknown --test
+//! bench_wasm --release`); natively this file is empty. It prints a `BENCH` line; it asserts
+//! no time (tests never do).
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use refsync_core::formats::{self, Format, ImportContext, Source};
+use refsync_core::Key;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+macro_rules! corpus {
+    ($path:literal) => {
+        (
+            $path,
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/corpus/",
+                $path
+            )) as &[u8],
+        )
+    };
+}
+
+const SET: [(&str, &[u8]); 5] = [
+    corpus!("bibtex/glottolog/ozbib.bib"),
+    corpus!("bibtex/glottolog/sala.bib"),
+    corpus!("bibtex/glottolog/zurich.bib"),
+    corpus!("bibtex/rfc-bib/rfc.bib"),
+    corpus!("bibtex/kwarc/kwarc.bib"),
+];
+
+#[wasm_bindgen_test]
+fn import_the_41k_bibtex_set() {
+    let sources: Vec<Source<'_>> = SET
+        .iter()
+        .map(|(name, bytes)| Source { name, bytes })
+        .collect();
+    let mut times = Vec::new();
+    let mut count = 0;
+    for _ in 0..5 {
+        let mut n = 0u64;
+        let mut keys = || {
+            n += 1;
+            Key::new(n, [0; 10])
+        };
+        let mut ctx = ImportContext {
+            now: 0,
+            new_key: &mut keys,
+        };
+        let start = js_sys::Date::now();
+        count = formats::import(Format::Bibtex, &sources, &mut ctx)
+            .references
+            .len();
+        times.push(js_sys::Date::now() - start);
+    }
+    assert!(count > 40_000, "{count}");
+    times.sort_by(f64::total_cmp);
+    console_log!(
+        "BENCH wasm\timport BibTeX 41k set (glottolog, rfc-bib, kwarc)\t{count}\t{:.1}\t{:.1}\t{:.1}",
+        times[2],
+        times[0],
+        times[4]
+    );
+}

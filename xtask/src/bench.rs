@@ -1,0 +1,192 @@
+//! `cargo xtask bench`: speed figures, never pass/fail. Runs each scenario several times and
+//! prints medians and ranges as a Markdown table (also written to `target/bench/report.md` and
+//! `target/bench/report.json`), with the target each figure is held to.
+//!
+//! Scenarios so far: the formats (issue 3), natively (release build of
+//! `crates/core/examples/bench_formats.rs`) and in headless Chromium (the wasm test
+//! `crates/core/tests/bench_wasm.rs`, release build).
+
+use crate::{step, tools};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Figure {
+    place: String,
+    scenario: String,
+    count: u64,
+    median_ms: f64,
+    min_ms: f64,
+    max_ms: f64,
+}
+
+/// The target a scenario is held to, in milliseconds, where DESIGN.md or an issue names one.
+fn target_ms(place: &str, scenario: &str) -> Option<f64> {
+    match (place, scenario.starts_with("import BibTeX 41k")) {
+        ("native", true) => Some(2000.0),
+        ("wasm", true) => Some(6000.0),
+        _ => None,
+    }
+}
+
+pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let runs = if quick { "3" } else { "5" };
+    let corpus = std::env::var_os("REFSYNC_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/corpus"));
+    if !corpus.join("MANIFEST.tsv").is_file() {
+        return Err(format!(
+            "the corpus is not at {} (set REFSYNC_CORPUS)",
+            corpus.display()
+        ));
+    }
+    tools::setup_web(root)?;
+    tools::setup_browser()?;
+    let mut figures = Vec::new();
+
+    let out = step("bench: formats, native (release)", || {
+        output(
+            Command::new("cargo")
+                .args([
+                    "run",
+                    "--quiet",
+                    "--release",
+                    "-p",
+                    "refsync-core",
+                    "--example",
+                    "bench_formats",
+                    "--",
+                ])
+                .arg(&corpus)
+                .arg(runs)
+                .current_dir(root),
+        )
+    })?;
+    figures.extend(parse(&out));
+
+    let chromedriver = tools::chromedriver().ok_or("chromedriver is not installed")?;
+    let chromium = tools::chromium().ok_or("chromium is not installed")?;
+    let out = step(
+        "bench: formats, wasm in headless Chromium (release)",
+        || {
+            output(
+                Command::new("cargo")
+                    .args([
+                        "test",
+                        "--quiet",
+                        "--release",
+                        "-p",
+                        "refsync-core",
+                        "--target",
+                        "wasm32-unknown-unknown",
+                        "--test",
+                        "bench_wasm",
+                        "--",
+                        "--nocapture",
+                    ])
+                    .current_dir(root)
+                    .env("CHROMEDRIVER", &chromedriver)
+                    .env("CHROME_BIN", &chromium),
+            )
+        },
+    )?;
+    figures.extend(parse(&out));
+
+    let report = markdown(&figures);
+    println!("\n{report}");
+    let dir = root.join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::write(dir.join("report.md"), &report).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("report.json"), json(&figures)).map_err(|e| e.to_string())?;
+    println!("written to {}", dir.join("report.md").display());
+    Ok(())
+}
+
+fn output(cmd: &mut Command) -> Result<String, String> {
+    let shown = format!("{cmd:?}");
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(format!(
+            "{shown} failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(stdout)
+}
+
+/// `BENCH <place>\t<scenario>\t<count>\t<median>\t<min>\t<max>` lines (anywhere in a line:
+/// the browser runner prefixes console output).
+fn parse(text: &str) -> Vec<Figure> {
+    text.lines()
+        .filter_map(|line| {
+            let at = line.find("BENCH ")?;
+            let cols: Vec<&str> = line[at + 6..].split('\t').collect();
+            let [place, scenario, count, median, min, max] = cols.as_slice() else {
+                return None;
+            };
+            Some(Figure {
+                place: place.trim().to_string(),
+                scenario: scenario.to_string(),
+                count: count.trim().parse().ok()?,
+                median_ms: median.trim().parse().ok()?,
+                min_ms: min.trim().parse().ok()?,
+                max_ms: max.trim().parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+fn markdown(figures: &[Figure]) -> String {
+    let mut out = String::from(
+        "| where | scenario | references | median | min–max | references/s | target | ratio to target |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for f in figures {
+        let per_s = f.count as f64 / (f.median_ms / 1000.0).max(1e-9);
+        let (target, ratio) = match target_ms(&f.place, &f.scenario) {
+            Some(t) => (
+                format!("< {:.0} ms", t),
+                format!("{:.2}x faster", t / f.median_ms.max(1e-9)),
+            ),
+            None => ("–".into(), "–".into()),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.0} ms | {:.0}–{:.0} ms | {:.0} | {} | {} |\n",
+            f.place, f.scenario, f.count, f.median_ms, f.min_ms, f.max_ms, per_s, target, ratio
+        ));
+    }
+    out
+}
+
+fn json(figures: &[Figure]) -> String {
+    let items: Vec<String> = figures
+        .iter()
+        .map(|f| {
+            format!(
+                "{{\"where\":{:?},\"scenario\":{:?},\"count\":{},\"median_ms\":{},\"min_ms\":{},\"max_ms\":{}}}",
+                f.place, f.scenario, f.count, f.median_ms, f.min_ms, f.max_ms
+            )
+        })
+        .collect();
+    format!("[{}]\n", items.join(",\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_bench_lines_from_noisy_output() {
+        let figures = parse("running 1 test\nconsole.log: BENCH wasm\timport BibTeX 41k set\t41533\t2500.0\t2400.5\t2600.1\nok\n");
+        assert_eq!(figures.len(), 1);
+        assert_eq!(figures[0].count, 41533);
+        let table = markdown(&figures);
+        assert!(
+            table.contains("| wasm | import BibTeX 41k set | 41533 | 2500 ms |"),
+            "{table}"
+        );
+        assert!(table.contains("2.40x faster"), "{table}");
+    }
+}
