@@ -138,3 +138,54 @@ fn every_corpus_file_round_trips_through_its_own_format() {
         failures.join("\n")
     );
 }
+
+/// IRIDIA's bibliography spans six files: authors and journals are `@string` macros in some,
+/// used by the others. Imported together, every macro resolves; one file alone reports them.
+#[test]
+fn iridia_files_imported_together_share_their_macros() {
+    let names = [
+        "abbrev", "authors", "journals", "articles", "biblio", "crossref",
+    ];
+    let files: Vec<(String, Vec<u8>)> = names
+        .iter()
+        .map(|n| {
+            let path = format!("bibtex/iridia-references/{n}.bib");
+            let bytes = read(&path);
+            (path, bytes)
+        })
+        .collect();
+    let sources: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let together = import(Format::Bibtex, &sources);
+    let undefined = |i: &refsync_core::formats::Import| {
+        i.report
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("undefined macro"))
+    };
+    assert!(
+        !undefined(&together),
+        "{:?}",
+        together
+            .report
+            .warnings
+            .iter()
+            .find(|w| w.message.contains("undefined"))
+    );
+    assert!(together.references.len() > 3000);
+    // Author macros became names: no family name is still a macro name like "abramson_d".
+    let unresolved = together
+        .references
+        .iter()
+        .flat_map(|r| &r.creators)
+        .filter(|c| c.name.sort_name().contains('_'))
+        .count();
+    assert_eq!(unresolved, 0);
+    let alone = import(Format::Bibtex, &sources[3..4]);
+    assert!(
+        undefined(&alone),
+        "articles.bib alone uses macros it does not define"
+    );
+}

@@ -56,6 +56,9 @@ impl Node {
     }
 }
 
+/// Deeper than any EndNote record (about 6 levels); a deeper one is skipped, not recursed into.
+const MAX_NESTING: usize = 64;
+
 /// Parse `xml` (one `<record>...</record>`) into its root node.
 fn parse(xml: &str) -> Result<Node, String> {
     let mut stack: Vec<Node> = vec![Node::default()];
@@ -91,6 +94,9 @@ fn parse(xml: &str) -> Result<Node, String> {
             let self_closing = inner.ends_with('/');
             let inner = inner.trim_end_matches('/');
             let node = start_tag(inner)?;
+            if stack.len() > MAX_NESTING {
+                return Err("elements are nested too deeply".into());
+            }
             stack.push(node);
             if self_closing {
                 close(&mut stack);
@@ -276,14 +282,23 @@ fn record_chunks(text: &str) -> Vec<(usize, &str)> {
     let mut pos = 0;
     let mut line = 1;
     let mut counted_to = 0;
+    // The next "</record>" (searched once and reused until passed, so that a file of
+    // unclosed records is not searched to its end once per record). `Some(None)`: there is
+    // none after an earlier start, hence none after any later one.
+    let mut cached: Option<Option<usize>> = None;
     while let Some(found) = find_record_start(&text[pos..]) {
         let start = pos + found;
         line += text[counted_to..start].matches('\n').count();
         counted_to = start;
-        let body_end = match text[start..].find("</record>") {
-            Some(e) => start + e + "</record>".len(),
-            None => text.len(),
+        let close = match cached {
+            Some(c) if c.is_none_or(|c| c >= start) => c,
+            _ => {
+                let c = text[start..].find("</record>").map(|e| start + e);
+                cached = Some(c);
+                c
+            }
         };
+        let body_end = close.map_or(text.len(), |c| c + "</record>".len());
         // A record that runs into the next one without closing ends where that one starts.
         let end =
             find_record_start(&text[start + 7..body_end]).map_or(body_end, |next| start + 7 + next);

@@ -303,7 +303,7 @@ fn command(chars: &[char], i: &mut usize, out: &mut String, depth: usize) {
                     convert_depth(chars, i, &mut base, true, depth + 1);
                 }
             }
-            Some('\\') => command(chars, i, &mut base, depth + 1),
+            Some('\\') if depth < MAX_DEPTH => command(chars, i, &mut base, depth + 1),
             Some(&c) => {
                 base.push(c);
                 *i += 1;

@@ -343,11 +343,12 @@ impl<'a> Parser<'a> {
     }
 
     fn at_line_start(&self) -> bool {
-        let before = &self.src[..self.pos];
-        before
-            .rsplit('\n')
-            .next()
-            .is_some_and(|l| l.trim().is_empty())
+        // The line's start from the index (not a backward scan, which would make a long
+        // line full of "@" quadratic).
+        let line_start = self.line_starts[self.line_of(self.pos).saturating_sub(1)];
+        self.src
+            .get(line_start..self.pos)
+            .is_some_and(|s| s.trim().is_empty())
     }
 
     /// `part (# part)*`
