@@ -2,8 +2,7 @@
 //! release mode): `bench_formats CORPUS_DIR [RUNS]`. Prints one `BENCH` line per scenario
 //! (name, references, median, min and max milliseconds) for the harness to tabulate.
 
-use refsync_core::formats::{self, bibtex, Format, Import, ImportContext, Source};
-use refsync_core::Key;
+use refsync_core::formats::{self, bibtex, Format, Import, Source};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -17,20 +16,11 @@ pub const BIBTEX_41K: &[&str] = &[
 ];
 
 fn import(format: Format, files: &[(String, Vec<u8>)]) -> Import {
-    let mut n = 0u64;
-    let mut keys = || {
-        n += 1;
-        Key::new(n, [0; 10])
-    };
-    let mut ctx = ImportContext {
-        now: 0,
-        new_key: &mut keys,
-    };
     let sources: Vec<Source<'_>> = files
         .iter()
         .map(|(name, bytes)| Source { name, bytes })
         .collect();
-    formats::import(format, &sources, &mut ctx)
+    formats::import_with_sequential_keys(format, &sources)
 }
 
 /// Run `f` `runs` times; report median, min and max milliseconds.

@@ -1,9 +1,9 @@
 //! Print what importing some files gives: `cargo run -p refsync-core --example import_report
 //! -- FORMAT FILE...` (FORMAT: ris, bibtex, endnote-xml, enw, medline, csl-json). Files of one
-//! format are imported together, as an import of several files is.
+//! format are imported together, as an import of several files is. `SHOW=1` prints each
+//! reference as JSON; `EXPORT=bibtex` (any format id) prints the export.
 
-use refsync_core::formats::{self, Format, ImportContext, Source};
-use refsync_core::Key;
+use refsync_core::formats::{self, Format, Source};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,17 +25,8 @@ fn main() {
         .iter()
         .map(|(name, bytes)| Source { name, bytes })
         .collect();
-    let mut n = 0u64;
-    let mut keys = || {
-        n += 1;
-        Key::new(n, [0; 10])
-    };
-    let mut ctx = ImportContext {
-        now: 0,
-        new_key: &mut keys,
-    };
     let started = std::time::Instant::now();
-    let got = formats::import(format, &sources, &mut ctx);
+    let got = formats::import_with_sequential_keys(format, &sources);
     let elapsed = started.elapsed();
     println!(
         "{} ({} records read) in {:.0?}",
@@ -48,6 +39,13 @@ fn main() {
     }
     for w in &got.report.warnings {
         println!("warning {}:{}: {}", w.file, w.line, w.message);
+    }
+    // EXPORT=<format> prints the references exported in that format.
+    if let Some(out) = std::env::var("EXPORT")
+        .ok()
+        .and_then(|f| Format::from_id(&f))
+    {
+        print!("{}", formats::export(out, &got.references));
     }
     if std::env::var_os("SHOW").is_some() {
         for r in &got.references {

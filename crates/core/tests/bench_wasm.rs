@@ -5,8 +5,7 @@
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use refsync_core::formats::{self, Format, ImportContext, Source};
-use refsync_core::Key;
+use refsync_core::formats::{self, Format, Source};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);

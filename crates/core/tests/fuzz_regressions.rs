@@ -3,27 +3,16 @@
 //! must import without panicking, and export then import again without losing a reference.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use refsync_core::formats::{self, Format, ImportContext, Source};
-use refsync_core::Key;
+use refsync_core::formats::{self, Format, Source};
 use std::path::Path;
 
 fn import(format: Format, bytes: &[u8]) -> formats::Import {
-    let mut n = 0u64;
-    let mut keys = || {
-        n += 1;
-        Key::new(n, [0; 10])
-    };
-    let mut ctx = ImportContext {
-        now: 1,
-        new_key: &mut keys,
-    };
-    formats::import(
+    formats::import_with_sequential_keys(
         format,
         &[Source {
             name: "regression",
             bytes,
         }],
-        &mut ctx,
     )
 }
 

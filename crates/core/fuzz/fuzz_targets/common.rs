@@ -3,17 +3,10 @@
 // no hang, and every imported reference survives its own format's export.
 
 use libfuzzer_sys::fuzz_target;
-use refsync_core::formats::{self, Format, ImportContext, Source};
-use refsync_core::Key;
+use refsync_core::formats::{self, Format, Source};
 
 fn import(format: Format, bytes: &[u8]) -> formats::Import {
-    let mut n = 0u64;
-    let mut keys = || {
-        n += 1;
-        Key::new(n, [0; 10])
-    };
-    let mut ctx = ImportContext { now: 1, new_key: &mut keys };
-    formats::import(format, &[Source { name: "fuzz", bytes }], &mut ctx)
+    formats::import_with_sequential_keys(format, &[Source { name: "fuzz", bytes }])
 }
 
 fuzz_target!(|data: &[u8]| {

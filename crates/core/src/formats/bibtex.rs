@@ -952,15 +952,6 @@ mod tests {
     use crate::Key;
 
     fn run(files: &[&str]) -> Import {
-        let mut n = 0u64;
-        let mut keys = || {
-            n += 1;
-            Key::new(n, [0; 10])
-        };
-        let mut ctx = ImportContext {
-            now: 1,
-            new_key: &mut keys,
-        };
         let sources: Vec<Source<'_>> = files
             .iter()
             .map(|f| Source {
@@ -968,7 +959,7 @@ mod tests {
                 bytes: f.as_bytes(),
             })
             .collect();
-        import(&sources, &mut ctx)
+        super::super::import_with_sequential_keys(super::super::Format::Bibtex, &sources)
     }
 
     #[test]

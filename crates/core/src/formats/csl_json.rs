@@ -753,16 +753,11 @@ mod tests {
     use crate::Key;
 
     fn run(text: &str) -> Import {
-        let mut n = 0u64;
-        let mut keys = || {
-            n += 1;
-            Key::new(n, [0; 10])
+        let source = crate::formats::Source {
+            name: "t.json",
+            bytes: text.as_bytes(),
         };
-        let mut ctx = ImportContext {
-            now: 1,
-            new_key: &mut keys,
-        };
-        import("t.json", text, &mut ctx)
+        crate::formats::import_with_sequential_keys(crate::formats::Format::CslJson, &[source])
     }
 
     #[test]

@@ -766,16 +766,11 @@ mod tests {
     use crate::{Key, Name};
 
     fn run(text: &str) -> Import {
-        let mut n = 0u64;
-        let mut keys = || {
-            n += 1;
-            Key::new(n, [0; 10])
+        let source = crate::formats::Source {
+            name: "t.xml",
+            bytes: text.as_bytes(),
         };
-        let mut ctx = ImportContext {
-            now: 1,
-            new_key: &mut keys,
-        };
-        import("t.xml", text, &mut ctx)
+        crate::formats::import_with_sequential_keys(crate::formats::Format::EndnoteXml, &[source])
     }
 
     const SAMPLE: &str = r#"<?xml version="1.0" encoding="UTF-8" ?><xml><records><record><database name="x.enl">x.enl</database><ref-type

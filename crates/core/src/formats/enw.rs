@@ -313,19 +313,13 @@ pub fn export(references: &[Reference]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Key;
 
     fn run(text: &str) -> Import {
-        let mut n = 0u64;
-        let mut keys = || {
-            n += 1;
-            Key::new(n, [0; 10])
+        let source = crate::formats::Source {
+            name: "t.enw",
+            bytes: text.as_bytes(),
         };
-        let mut ctx = ImportContext {
-            now: 1,
-            new_key: &mut keys,
-        };
-        import("t.enw", text, &mut ctx)
+        crate::formats::import_with_sequential_keys(crate::formats::Format::Enw, &[source])
     }
 
     #[test]

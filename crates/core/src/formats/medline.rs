@@ -224,19 +224,13 @@ fn push_name(r: &mut Reference, role: CreatorRole, value: &str, full: bool) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Key;
 
     fn run(text: &str) -> Import {
-        let mut n = 0u64;
-        let mut keys = || {
-            n += 1;
-            Key::new(n, [0; 10])
+        let source = crate::formats::Source {
+            name: "t.nbib",
+            bytes: text.as_bytes(),
         };
-        let mut ctx = ImportContext {
-            now: 1,
-            new_key: &mut keys,
-        };
-        import("t.nbib", text, &mut ctx)
+        crate::formats::import_with_sequential_keys(crate::formats::Format::Medline, &[source])
     }
 
     #[test]

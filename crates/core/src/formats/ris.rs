@@ -537,17 +537,12 @@ mod tests {
     use super::*;
     use crate::Key;
 
-    pub(crate) fn run(text: &str) -> Import {
-        let mut n = 0u64;
-        let mut keys = || {
-            n += 1;
-            Key::new(n, [0; 10])
+    fn run(text: &str) -> Import {
+        let source = crate::formats::Source {
+            name: "t.ris",
+            bytes: text.as_bytes(),
         };
-        let mut ctx = ImportContext {
-            now: 1,
-            new_key: &mut keys,
-        };
-        import("t.ris", text, &mut ctx)
+        crate::formats::import_with_sequential_keys(crate::formats::Format::Ris, &[source])
     }
 
     #[test]

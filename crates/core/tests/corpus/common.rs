@@ -1,6 +1,6 @@
 //! Shared by the corpus tests: where the corpus is, which files it holds, and importing.
 
-use refsync_core::formats::{self, Format, Import, ImportContext, Source};
+use refsync_core::formats::{self, Format, Import, Source};
 use refsync_core::{Field, Key, Reference};
 use std::path::PathBuf;
 
@@ -56,20 +56,11 @@ pub fn read(path: &str) -> Vec<u8> {
 
 /// Import with deterministic keys.
 pub fn import(format: Format, files: &[(&str, &[u8])]) -> Import {
-    let mut n = 0u64;
-    let mut keys = || {
-        n += 1;
-        Key::new(n, [0; 10])
-    };
-    let mut ctx = ImportContext {
-        now: 1,
-        new_key: &mut keys,
-    };
     let sources: Vec<Source<'_>> = files
         .iter()
         .map(|(name, bytes)| Source { name, bytes })
         .collect();
-    formats::import(format, &sources, &mut ctx)
+    formats::import_with_sequential_keys(format, &sources)
 }
 
 /// A reference's content, for comparing two imports: everything but its key and dates.

@@ -542,7 +542,9 @@ fn math_spans(chars: &[char]) -> Vec<(usize, usize)> {
                 }
                 j += 1;
             }
-            if j < chars.len() {
+            // Kept verbatim only with balanced braces: written as is, unbalanced ones would
+            // swallow the rest of the file.
+            if j < chars.len() && balanced(&chars[i..=j]) {
                 spans.push((i, j + 1));
                 i = j + 1;
                 continue;
@@ -551,6 +553,23 @@ fn math_spans(chars: &[char]) -> Vec<(usize, usize)> {
         i += 1;
     }
     spans
+}
+
+fn balanced(chars: &[char]) -> bool {
+    let mut depth = 0i32;
+    let mut escaped = false;
+    for &c in chars {
+        match (escaped, c) {
+            (false, '{') => depth += 1,
+            (false, '}') => depth -= 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+        escaped = !escaped && c == '\\';
+    }
+    depth == 0
 }
 
 #[cfg(test)]
@@ -599,6 +618,7 @@ mod tests {
             "a--b ``c'' \\unknown{x} !` ?`",
             "C:\\o \\emph \\ \\",
             "İstanbul ǅ 中文",
+            "$\\ell_1 = {x$ and } $y}$",
         ] {
             assert_eq!(to_unicode(&escape(s, false)), s, "utf-8: {s}");
             assert_eq!(
