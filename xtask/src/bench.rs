@@ -72,8 +72,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             output(
                 Command::new("cargo")
                     .args([
+                        // No --quiet: cargo would hand it on to wasm-bindgen-test-runner,
+                        // which refuses it.
                         "test",
-                        "--quiet",
                         "--release",
                         "-p",
                         "refsync-core",

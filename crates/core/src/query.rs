@@ -1,0 +1,348 @@
+//! The library's query layer: quick search, sorting, field search, smart and combination
+//! groups, duplicate detection (issue 4). The web app and the CLI keep their references in a
+//! [`Library`] and ask it.
+//!
+//! Invariants: every reference has one internal id while it is in the library; an edit gives
+//! it a new id and leaves the old one dead (skipped everywhere), so that the word index and
+//! the sort orders only ever grow at the end or by one insertion, never by a rebuild; dead
+//! ids are compacted away in one rebuild once they outnumber the live ones.
+
+mod bits;
+mod criteria;
+mod dates;
+mod duplicates;
+pub mod fold;
+mod groups;
+
+pub use bits::Bits;
+pub use duplicates::{DuplicateReason, DuplicateSet};
+pub use groups::GroupError;
+
+use crate::{CreatorRole, Field, Key, Reference};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+
+/// What a list can be sorted by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SortField {
+    Author,
+    Year,
+    Title,
+    Journal,
+    Type,
+    DateAdded,
+}
+
+impl SortField {
+    pub const ALL: [SortField; 6] = [
+        SortField::Author,
+        SortField::Year,
+        SortField::Title,
+        SortField::Journal,
+        SortField::Type,
+        SortField::DateAdded,
+    ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A sort: the field and the direction. Ties are broken by date added, then key, so the order
+/// is always the same for the same library.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sort {
+    pub field: SortField,
+    pub descending: bool,
+}
+
+impl Default for Sort {
+    /// Newest first, as a reference manager opens.
+    fn default() -> Sort {
+        Sort {
+            field: SortField::DateAdded,
+            descending: true,
+        }
+    }
+}
+
+/// What each sort compares, computed once per reference.
+#[derive(Clone, Debug)]
+struct SortKeys {
+    author: String,
+    /// Numeric years sort as numbers; others after them, as text.
+    year: (Option<i64>, String),
+    title: String,
+    journal: String,
+    ref_type: &'static str,
+    date_added: u64,
+    key: Key,
+}
+
+impl SortKeys {
+    fn of(r: &Reference) -> SortKeys {
+        let first = r
+            .creators_with(CreatorRole::Author)
+            .next()
+            .or(r.creators.first());
+        let author = first.map_or(String::new(), |c| match &c.name {
+            crate::Name::Person { family, given, .. } => fold::fold(&format!("{family} {given}")),
+            crate::Name::Literal(n) => fold::fold(n),
+        });
+        let year = r.year().trim();
+        SortKeys {
+            author,
+            year: (year.parse().ok(), fold::fold(year)),
+            title: fold::fold(r.title().trim_start_matches(|c: char| !c.is_alphanumeric())),
+            journal: fold::fold(r.get(Field::SecondaryTitle)),
+            ref_type: r.ref_type.label(),
+            date_added: r.date_added,
+            key: r.key,
+        }
+    }
+
+    /// Empty values sort last whichever the field, so a sorted list starts with something.
+    fn cmp(&self, other: &SortKeys, field: SortField) -> Ordering {
+        let text = |a: &str, b: &str| a.is_empty().cmp(&b.is_empty()).then_with(|| a.cmp(b));
+        let primary = match field {
+            SortField::Author => text(&self.author, &other.author),
+            SortField::Year => {
+                let rank = |y: &(Option<i64>, String)| (y.0.is_none(), y.1.is_empty());
+                rank(&self.year)
+                    .cmp(&rank(&other.year))
+                    .then_with(|| self.year.0.cmp(&other.year.0))
+                    .then_with(|| self.year.1.cmp(&other.year.1))
+            }
+            SortField::Title => text(&self.title, &other.title),
+            SortField::Journal => text(&self.journal, &other.journal),
+            SortField::Type => self.ref_type.cmp(other.ref_type),
+            SortField::DateAdded => Ordering::Equal,
+        };
+        primary
+            .then_with(|| self.date_added.cmp(&other.date_added))
+            .then_with(|| self.key.cmp(&other.key))
+    }
+}
+
+/// The words quick search finds a reference by.
+fn search_words(r: &Reference) -> Vec<String> {
+    let mut text = String::new();
+    for c in &r.creators {
+        text.push_str(&c.name.to_string());
+        text.push(' ');
+    }
+    for f in [
+        Field::Title,
+        Field::SecondaryTitle,
+        Field::Year,
+        Field::Abstract,
+        Field::Notes,
+        Field::Doi,
+        Field::Label,
+    ] {
+        text.push_str(r.get(f));
+        text.push(' ');
+    }
+    for k in &r.keywords {
+        text.push_str(k);
+        text.push(' ');
+    }
+    let mut words: Vec<String> = fold::words(&text).collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// A library held for querying: the references and their indexes.
+#[derive(Default)]
+pub struct Library {
+    /// By internal id; `None` once the reference was replaced or removed.
+    refs: Vec<Option<Reference>>,
+    sort_keys: Vec<SortKeys>,
+    by_key: HashMap<Key, u32>,
+    /// Folded word to the ids holding it, ascending (dead ids included until compaction).
+    words: BTreeMap<Box<str>, Vec<u32>>,
+    /// Per sort field, every id (dead ones too) in ascending order.
+    orders: [Vec<u32>; 6],
+    dead: usize,
+}
+
+impl Library {
+    pub fn new() -> Library {
+        Library::default()
+    }
+
+    /// A library of `references` (the last of two with one key wins), built in one pass.
+    pub fn from_references(references: impl IntoIterator<Item = Reference>) -> Library {
+        let mut lib = Library::new();
+        for r in references {
+            if let Some(&old) = lib.by_key.get(&r.key) {
+                lib.refs[old as usize] = None;
+                lib.dead += 1;
+            }
+            let id = lib.refs.len() as u32;
+            lib.index_words(id, &r);
+            lib.sort_keys.push(SortKeys::of(&r));
+            lib.by_key.insert(r.key, id);
+            lib.refs.push(Some(r));
+        }
+        for field in SortField::ALL {
+            let keys = &lib.sort_keys;
+            let mut order: Vec<u32> = (0..lib.refs.len() as u32).collect();
+            order.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize], field));
+            lib.orders[field.index()] = order;
+        }
+        lib
+    }
+
+    fn index_words(&mut self, id: u32, r: &Reference) {
+        for w in search_words(r) {
+            self.words.entry(w.into_boxed_str()).or_default().push(id);
+        }
+    }
+
+    /// Add a reference, or replace the one with its key. Costs the reference's own words and
+    /// one insertion per sort order, whatever the library's size.
+    pub fn upsert(&mut self, r: Reference) {
+        self.kill(&r.key);
+        let id = self.refs.len() as u32;
+        self.index_words(id, &r);
+        let keys = SortKeys::of(&r);
+        for field in SortField::ALL {
+            let order = &mut self.orders[field.index()];
+            let sort_keys = &self.sort_keys;
+            let at = order
+                .partition_point(|&o| sort_keys[o as usize].cmp(&keys, field) == Ordering::Less);
+            order.insert(at, id);
+        }
+        self.sort_keys.push(keys);
+        self.by_key.insert(r.key, id);
+        self.refs.push(Some(r));
+        self.compact_if_worth_it();
+    }
+
+    /// Remove the reference with `key` (a permanent delete); returns it.
+    pub fn remove(&mut self, key: &Key) -> Option<Reference> {
+        let id = self.by_key.remove(key)?;
+        let r = self.refs.get_mut(id as usize)?.take();
+        self.dead += 1;
+        self.compact_if_worth_it();
+        r
+    }
+
+    fn kill(&mut self, key: &Key) {
+        if let Some(id) = self.by_key.remove(key) {
+            if let Some(slot) = self.refs.get_mut(id as usize) {
+                *slot = None;
+                self.dead += 1;
+            }
+        }
+    }
+
+    fn compact_if_worth_it(&mut self) {
+        if self.dead > 4096 && self.dead > self.len() {
+            let live: Vec<Reference> = self.refs.drain(..).flatten().collect();
+            *self = Library::from_references(live);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    pub fn get(&self, key: &Key) -> Option<&Reference> {
+        let id = *self.by_key.get(key)?;
+        self.refs.get(id as usize)?.as_ref()
+    }
+
+    /// Every reference, in no particular order.
+    pub fn references(&self) -> impl Iterator<Item = &Reference> {
+        self.refs.iter().flatten()
+    }
+
+    fn id_space(&self) -> usize {
+        self.refs.len()
+    }
+
+    fn live(&self) -> impl Iterator<Item = (u32, &Reference)> {
+        self.refs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.as_ref().map(|r| (i as u32, r)))
+    }
+
+    /// The keys of the references in `selection` (all when `None`), sorted.
+    pub fn sorted(&self, selection: Option<&Bits>, sort: Sort) -> Vec<Key> {
+        let order = &self.orders[sort.field.index()];
+        let pick = |&id: &u32| -> Option<Key> {
+            let r = self.refs.get(id as usize)?.as_ref()?;
+            selection.is_none_or(|s| s.contains(id)).then_some(r.key)
+        };
+        if sort.descending {
+            order.iter().rev().filter_map(pick).collect()
+        } else {
+            order.iter().filter_map(pick).collect()
+        }
+    }
+
+    /// Quick search: every word typed must begin a word of the reference's authors, title,
+    /// secondary title, year, keywords, abstract, notes, DOI or label; case and accents do not
+    /// matter. An empty query matches everything.
+    pub fn quick_search(&self, query: &str, sort: Sort) -> Vec<Key> {
+        let selection = self.quick_search_ids(query);
+        self.sorted(selection.as_ref(), sort)
+    }
+
+    /// The ids quick search finds (`None` for an empty query: everything).
+    pub fn quick_search_ids(&self, query: &str) -> Option<Bits> {
+        let mut words: Vec<String> = fold::words(query).collect();
+        // Longer words first: they match fewer index entries, so the intersection shrinks
+        // early; a word that is a prefix of another adds nothing.
+        words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        words.dedup();
+        let mut result: Option<Bits> = None;
+        for w in &words {
+            let mut matches = Bits::empty(self.id_space());
+            for (word, ids) in self
+                .words
+                .range::<str, _>((Bound::Included(w.as_str()), Bound::Unbounded))
+            {
+                if !word.starts_with(w.as_str()) {
+                    break;
+                }
+                for &id in ids {
+                    if result.as_ref().is_none_or(|r| r.contains(id)) {
+                        matches.insert(id);
+                    }
+                }
+            }
+            result = Some(matches);
+        }
+        result
+    }
+
+    /// The ids of every live reference.
+    pub fn all_ids(&self) -> Bits {
+        let mut b = Bits::empty(self.id_space());
+        for (id, _) in self.live() {
+            b.insert(id);
+        }
+        b
+    }
+
+    /// The keys of the references whose ids are in `selection`, in no particular order.
+    pub fn keys_of(&self, selection: &Bits) -> Vec<Key> {
+        selection
+            .iter()
+            .filter_map(|id| self.refs.get(id as usize)?.as_ref().map(|r| r.key))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;
