@@ -2,9 +2,9 @@
 //! prints medians and ranges as a Markdown table (also written to `target/bench/report.md` and
 //! `target/bench/report.json`), with the target each figure is held to.
 //!
-//! Scenarios so far: the formats (issue 3), natively (release build of
-//! `crates/core/examples/bench_formats.rs`) and in headless Chromium (the wasm test
-//! `crates/core/tests/bench_wasm.rs`, release build).
+//! Scenarios so far: the formats (issue 3) and the queries on 50,000 references (issue 4),
+//! natively (release builds of `crates/core/examples/bench_formats.rs` and `bench_queries.rs`)
+//! and in headless Chromium (the wasm tests in `crates/core/tests/bench_wasm.rs`, release).
 
 use crate::{step, tools};
 use std::path::{Path, PathBuf};
@@ -21,11 +21,28 @@ struct Figure {
 
 /// The target a scenario is held to, in milliseconds, where DESIGN.md or an issue names one.
 fn target_ms(place: &str, scenario: &str) -> Option<f64> {
-    match (place, scenario.starts_with("import BibTeX 41k")) {
-        ("native", true) => Some(2000.0),
-        ("wasm", true) => Some(6000.0),
-        _ => None,
-    }
+    let native = place == "native";
+    let starts = |s: &str| scenario.starts_with(s);
+    Some(match () {
+        _ if starts("import BibTeX 41k") => {
+            if native {
+                2000.0
+            } else {
+                6000.0
+            }
+        }
+        _ if starts("quick-search keystroke") => {
+            if native {
+                10.0
+            } else {
+                30.0
+            }
+        }
+        _ if starts("smart group re-evaluation") => 50.0,
+        _ if starts("duplicate detection") => 1000.0,
+        _ if starts("index update") => 1.0,
+        _ => return None,
+    })
 }
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
@@ -62,6 +79,27 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                 .current_dir(root),
         )
     })?;
+    figures.extend(parse(&out));
+    let out = step(
+        "bench: queries on 50,000 references, native (release)",
+        || {
+            output(
+                Command::new("cargo")
+                    .args([
+                        "run",
+                        "--quiet",
+                        "--release",
+                        "-p",
+                        "refsync-core",
+                        "--example",
+                        "bench_queries",
+                        "--",
+                    ])
+                    .arg(&corpus)
+                    .current_dir(root),
+            )
+        },
+    )?;
     figures.extend(parse(&out));
 
     let chromedriver = tools::chromedriver().ok_or("chromedriver is not installed")?;
@@ -142,23 +180,48 @@ fn parse(text: &str) -> Vec<Figure> {
 
 fn markdown(figures: &[Figure]) -> String {
     let mut out = String::from(
-        "| where | scenario | references | median | min–max | references/s | target | ratio to target |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+        "| where | scenario | references | median | min–max | references/s | target | target ÷ median |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
     );
     for f in figures {
-        let per_s = f.count as f64 / (f.median_ms / 1000.0).max(1e-9);
+        // A throughput only means something for work over many references.
+        let bulk = ["import", "export", "build"]
+            .iter()
+            .any(|w| f.scenario.starts_with(w));
+        let per_s = if bulk {
+            format!("{:.0}", f.count as f64 / (f.median_ms / 1000.0).max(1e-9))
+        } else {
+            "–".into()
+        };
         let (target, ratio) = match target_ms(&f.place, &f.scenario) {
             Some(t) => (
-                format!("< {:.0} ms", t),
-                format!("{:.2}x faster", t / f.median_ms.max(1e-9)),
+                format!("< {} ms", ms(t)),
+                format!("{:.1}x under", t / f.median_ms.max(1e-6)),
             ),
             None => ("–".into(), "–".into()),
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {:.0} ms | {:.0}–{:.0} ms | {:.0} | {} | {} |\n",
-            f.place, f.scenario, f.count, f.median_ms, f.min_ms, f.max_ms, per_s, target, ratio
+            "| {} | {} | {} | {} ms | {}–{} ms | {} | {} | {} |\n",
+            f.place,
+            f.scenario,
+            f.count,
+            ms(f.median_ms),
+            ms(f.min_ms),
+            ms(f.max_ms),
+            per_s,
+            target,
+            ratio
         ));
     }
     out
+}
+
+/// Milliseconds with the precision that matters at their size.
+fn ms(x: f64) -> String {
+    if x < 10.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.0}")
+    }
 }
 
 fn json(figures: &[Figure]) -> String {
@@ -179,6 +242,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn targets_are_named_per_place() {
+        assert_eq!(
+            target_ms("native", "quick-search keystroke, 50k"),
+            Some(10.0)
+        );
+        assert_eq!(target_ms("wasm", "quick-search keystroke, 50k"), Some(30.0));
+        assert_eq!(target_ms("wasm", "export 41k set as RIS"), None);
+    }
+
+    #[test]
     fn reads_bench_lines_from_noisy_output() {
         let figures = parse("running 1 test\nconsole.log: BENCH wasm\timport BibTeX 41k set\t41533\t2500.0\t2400.5\t2600.1\nok\n");
         assert_eq!(figures.len(), 1);
@@ -188,6 +261,6 @@ mod tests {
             table.contains("| wasm | import BibTeX 41k set | 41533 | 2500 ms |"),
             "{table}"
         );
-        assert!(table.contains("2.40x faster"), "{table}");
+        assert!(table.contains("| 2400–2600 ms | 16613 | < 6000 ms | 2.4x under |"), "{table}");
     }
 }

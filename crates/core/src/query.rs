@@ -73,7 +73,10 @@ struct SortKeys {
     author: String,
     /// Numeric years sort as numbers; others after them, as text.
     year: (Option<i64>, String),
+    /// The folded title, whole (field search reads it); sorting skips `title_skip` bytes of
+    /// leading punctuation.
     title: String,
+    title_skip: usize,
     journal: String,
     ref_type: &'static str,
     date_added: u64,
@@ -91,10 +94,16 @@ impl SortKeys {
             crate::Name::Literal(n) => fold::fold(n),
         });
         let year = r.year().trim();
+        let title = fold::fold(r.title());
+        let title_skip = title.len()
+            - title
+                .trim_start_matches(|c: char| !c.is_alphanumeric())
+                .len();
         SortKeys {
             author,
             year: (year.parse().ok(), fold::fold(year)),
-            title: fold::fold(r.title().trim_start_matches(|c: char| !c.is_alphanumeric())),
+            title,
+            title_skip,
             journal: fold::fold(r.get(Field::SecondaryTitle)),
             ref_type: r.ref_type.label(),
             date_added: r.date_added,
@@ -114,7 +123,10 @@ impl SortKeys {
                     .then_with(|| self.year.0.cmp(&other.year.0))
                     .then_with(|| self.year.1.cmp(&other.year.1))
             }
-            SortField::Title => text(&self.title, &other.title),
+            SortField::Title => text(
+                &self.title[self.title_skip..],
+                &other.title[other.title_skip..],
+            ),
             SortField::Journal => text(&self.journal, &other.journal),
             SortField::Type => self.ref_type.cmp(other.ref_type),
             SortField::DateAdded => Ordering::Equal,

@@ -5,6 +5,9 @@
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "bench/queries.rs"]
+mod queries;
+
 use refsync_core::formats::{self, Format, Source};
 use wasm_bindgen_test::*;
 
@@ -40,11 +43,11 @@ fn import_the_41k_bibtex_set() {
     let mut times = Vec::new();
     let mut count = 0;
     for _ in 0..5 {
-        let start = js_sys::Date::now();
+        let start = performance_now();
         count = formats::import_with_sequential_keys(Format::Bibtex, &sources)
             .references
             .len();
-        times.push(js_sys::Date::now() - start);
+        times.push(performance_now() - start);
     }
     assert!(count > 40_000, "{count}");
     times.sort_by(f64::total_cmp);
@@ -54,4 +57,24 @@ fn import_the_41k_bibtex_set() {
         times[0],
         times[4]
     );
+}
+
+#[wasm_bindgen_test]
+fn queries_on_fifty_thousand_references() {
+    let refs = queries::fifty_thousand(&SET);
+    queries::run("wasm", refs, &performance_now, &|line| {
+        console_log!("{line}")
+    });
+}
+
+/// `performance.now()`: sub-millisecond, unlike `Date.now()`.
+fn performance_now() -> f64 {
+    let global = js_sys::global();
+    let perf = js_sys::Reflect::get(&global, &"performance".into()).unwrap();
+    let now = js_sys::Reflect::get(&perf, &"now".into()).unwrap();
+    js_sys::Function::from(now)
+        .call0(&perf)
+        .unwrap()
+        .as_f64()
+        .unwrap()
 }

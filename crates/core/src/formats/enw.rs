@@ -268,7 +268,10 @@ fn write_tag(out: &mut String, tag: char, value: &str) {
     let mut lines = value.lines().filter(|l| !l.trim().is_empty());
     let _ = writeln!(out, "%{tag} {}", lines.next().unwrap_or(""));
     for line in lines {
-        let _ = writeln!(out, "{line}");
+        // A continued line that starts with "%" would read as a tag; a leading space (which
+        // the reader trims) keeps it a continuation.
+        let pad = if line.starts_with('%') { " " } else { "" };
+        let _ = writeln!(out, "{pad}{line}");
     }
 }
 

@@ -69,14 +69,33 @@ fn matches(op: Op, value: &str, needle: &str) -> bool {
 }
 
 impl Library {
-    /// The ids matching one criterion.
-    fn criterion_ids(&self, c: &Criterion) -> Bits {
+    /// The ids matching one criterion, looking only at `within` when given (an And or Not
+    /// can only change references already in the result).
+    fn criterion_ids(&self, c: &Criterion, within: Option<&Bits>) -> Bits {
         let mut out = Bits::empty(self.id_space());
         let mut needle = String::new();
         fold_into(&c.value, &mut needle);
         let mut texts = Vec::new();
         let mut folded = String::new();
+        // Title and journal are kept folded for sorting; searching them needs no folding.
+        let prefolded = |id: u32| -> Option<&str> {
+            let keys = self.sort_keys.get(id as usize)?;
+            match c.field.as_str() {
+                "title" => Some(keys.title.as_str()),
+                "secondary_title" => Some(keys.journal.as_str()),
+                _ => None,
+            }
+        };
         for (id, r) in self.live() {
+            if within.is_some_and(|w| !w.contains(id)) {
+                continue;
+            }
+            if let Some(text) = prefolded(id) {
+                if matches(c.op, text, &needle) {
+                    out.insert(id);
+                }
+                continue;
+            }
             values(r, &c.field, &mut texts);
             let hit = if c.op == Op::IsEmpty {
                 texts.iter().all(|t| t.trim().is_empty())
@@ -97,7 +116,11 @@ impl Library {
     pub fn criteria_ids(&self, criteria: &[Criterion]) -> Bits {
         let mut result: Option<Bits> = None;
         for c in criteria {
-            let m = self.criterion_ids(c);
+            let within = match c.connector {
+                Connector::And | Connector::Not => result.as_ref(),
+                Connector::Or => None,
+            };
+            let m = self.criterion_ids(c, within);
             result = Some(match (result, c.connector) {
                 (None, Connector::Not) => {
                     let mut all = self.all_ids();

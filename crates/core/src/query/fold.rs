@@ -42,6 +42,12 @@ pub fn fold(s: &str) -> String {
 /// Fold `s` into `out` (cleared first), reusing its allocation.
 pub fn fold_into(s: &str, out: &mut String) {
     out.clear();
+    // Most text is ASCII: one copy and one pass.
+    if s.is_ascii() {
+        out.push_str(s);
+        out.make_ascii_lowercase();
+        return;
+    }
     for c in s.chars() {
         fold_char(c, out);
     }
