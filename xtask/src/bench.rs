@@ -61,28 +61,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     tools::setup_browser()?;
     let mut figures = Vec::new();
 
-    let out = step("bench: formats, native (release)", || {
-        output(
-            Command::new("cargo")
-                .args([
-                    "run",
-                    "--quiet",
-                    "--release",
-                    "-p",
-                    "refsync-core",
-                    "--example",
-                    "bench_formats",
-                    "--",
-                ])
-                .arg(&corpus)
-                .arg(runs)
-                .current_dir(root),
-        )
-    })?;
-    figures.extend(parse(&out));
-    let out = step(
-        "bench: queries on 50,000 references, native (release)",
-        || {
+    for (what, example) in [
+        ("formats", "bench_formats"),
+        ("queries on 50,000 references", "bench_queries"),
+    ] {
+        let out = step(&format!("bench: {what}, native (release)"), || {
             output(
                 Command::new("cargo")
                     .args([
@@ -92,15 +75,16 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                         "-p",
                         "refsync-core",
                         "--example",
-                        "bench_queries",
+                        example,
                         "--",
                     ])
                     .arg(&corpus)
+                    .arg(runs)
                     .current_dir(root),
             )
-        },
-    )?;
-    figures.extend(parse(&out));
+        })?;
+        figures.extend(parse(&out));
+    }
 
     let chromedriver = tools::chromedriver().ok_or("chromedriver is not installed")?;
     let chromium = tools::chromium().ok_or("chromium is not installed")?;
@@ -261,6 +245,9 @@ mod tests {
             table.contains("| wasm | import BibTeX 41k set | 41533 | 2500 ms |"),
             "{table}"
         );
-        assert!(table.contains("| 2400–2600 ms | 16613 | < 6000 ms | 2.4x under |"), "{table}");
+        assert!(
+            table.contains("| 2400–2600 ms | 16613 | < 6000 ms | 2.4x under |"),
+            "{table}"
+        );
     }
 }

@@ -150,6 +150,16 @@ pub fn import_with_sequential_keys(format: Format, sources: &[Source<'_>]) -> Im
     import(format, sources, &mut ctx)
 }
 
+/// Import `text` as one file, for the formats' unit tests.
+#[cfg(test)]
+pub(crate) fn import_text(format: Format, text: &str) -> Import {
+    let source = Source {
+        name: "test",
+        bytes: text.as_bytes(),
+    };
+    import_with_sequential_keys(format, &[source])
+}
+
 /// What an import needs from its caller: the time and a source of new keys (core has no
 /// clock or randomness of its own).
 pub struct ImportContext<'a> {

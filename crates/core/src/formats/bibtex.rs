@@ -762,7 +762,7 @@ fn write_field(out: &mut String, name: &str, value: &str, opts: ExportOptions) {
     if value.is_empty() {
         return;
     }
-    let body = if is_verbatim(crate::extra_name(name)) {
+    let body = if is_verbatim(name) {
         verbatim(value)
     } else {
         escape(value, opts.ascii)
@@ -858,7 +858,7 @@ pub fn export(references: &[Reference], opts: ExportOptions) -> String {
             write_field(&mut out, "keywords", &r.keywords.join(", "), opts);
         }
         for (name, value) in r.extras_in_order() {
-            let Some(name) = crate::extra_name(name).strip_prefix(NS) else {
+            let Some(name) = name.strip_prefix(NS) else {
                 continue;
             };
             // Any name the reader accepts (Scopus even puts a no-break space in some).

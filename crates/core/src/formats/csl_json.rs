@@ -663,7 +663,6 @@ pub fn to_item(r: &Reference) -> Value {
     from_bibtex_extras(r, &mut m);
     let mut custom = Map::new();
     for (name, value) in r.extras_in_order() {
-        let name = crate::extra_name(name);
         let (key, v) = if let Some(k) = name.strip_prefix(NS_STR) {
             (k, Value::String(value.to_string()))
         } else if let Some(k) = name.strip_prefix(NS_JSON) {
@@ -753,11 +752,7 @@ mod tests {
     use crate::Key;
 
     fn run(text: &str) -> Import {
-        let source = crate::formats::Source {
-            name: "t.json",
-            bytes: text.as_bytes(),
-        };
-        crate::formats::import_with_sequential_keys(crate::formats::Format::CslJson, &[source])
+        crate::formats::import_text(crate::formats::Format::CslJson, text)
     }
 
     #[test]

@@ -728,7 +728,7 @@ fn write_extras(out: &mut String, r: &Reference) {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     };
     for (name, value) in r.extras_in_order() {
-        let Some(path) = crate::extra_name(name).strip_prefix(NS) else {
+        let Some(path) = name.strip_prefix(NS) else {
             continue;
         };
         let parts: Vec<&str> = path.split('/').collect();
@@ -766,11 +766,7 @@ mod tests {
     use crate::{Key, Name};
 
     fn run(text: &str) -> Import {
-        let source = crate::formats::Source {
-            name: "t.xml",
-            bytes: text.as_bytes(),
-        };
-        crate::formats::import_with_sequential_keys(crate::formats::Format::EndnoteXml, &[source])
+        crate::formats::import_text(crate::formats::Format::EndnoteXml, text)
     }
 
     const SAMPLE: &str = r#"<?xml version="1.0" encoding="UTF-8" ?><xml><records><record><database name="x.enl">x.enl</database><ref-type

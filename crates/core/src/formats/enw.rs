@@ -298,7 +298,7 @@ pub fn export(references: &[Reference]) -> String {
             write_tag(&mut out, 'K', &r.keywords.join("\n"));
         }
         for (name, value) in r.extras_in_order() {
-            let Some(name) = crate::extra_name(name).strip_prefix("enw:") else {
+            let Some(name) = name.strip_prefix("enw:") else {
                 continue;
             };
             let mut chars = name.chars();
@@ -318,11 +318,7 @@ mod tests {
     use super::*;
 
     fn run(text: &str) -> Import {
-        let source = crate::formats::Source {
-            name: "t.enw",
-            bytes: text.as_bytes(),
-        };
-        crate::formats::import_with_sequential_keys(crate::formats::Format::Enw, &[source])
+        crate::formats::import_text(crate::formats::Format::Enw, text)
     }
 
     #[test]

@@ -226,11 +226,7 @@ mod tests {
     use super::*;
 
     fn run(text: &str) -> Import {
-        let source = crate::formats::Source {
-            name: "t.nbib",
-            bytes: text.as_bytes(),
-        };
-        crate::formats::import_with_sequential_keys(crate::formats::Format::Medline, &[source])
+        crate::formats::import_text(crate::formats::Format::Medline, text)
     }
 
     #[test]

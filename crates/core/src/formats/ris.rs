@@ -519,7 +519,7 @@ pub fn export(references: &[Reference]) -> String {
             write_tag(&mut out, "KW", k);
         }
         for (name, value) in r.extras_in_order() {
-            let Some(name) = crate::extra_name(name).strip_prefix(NS) else {
+            let Some(name) = name.strip_prefix(NS) else {
                 continue;
             };
             let valid = split_tag(&format!("{name}  - x")).is_some_and(|(t, _)| t == name);
@@ -538,11 +538,7 @@ mod tests {
     use crate::Key;
 
     fn run(text: &str) -> Import {
-        let source = crate::formats::Source {
-            name: "t.ris",
-            bytes: text.as_bytes(),
-        };
-        crate::formats::import_with_sequential_keys(crate::formats::Format::Ris, &[source])
+        crate::formats::import_text(crate::formats::Format::Ris, text)
     }
 
     #[test]
