@@ -16,7 +16,7 @@ pub use latex::{escape, to_unicode};
 
 use super::text::{multi_line, one_line, put_first_free, year_in};
 use super::{decode, Import, ImportContext, Report, Source};
-use crate::{Creator, CreatorRole, Field, Name, RefType, Reference};
+use crate::{Creator, CreatorRole, Field, RefType, Reference};
 use parser::{Item, Parser, Part};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -292,16 +292,12 @@ struct Macros {
 impl Macros {
     fn new(strings: Vec<(String, Vec<Part>)>) -> Macros {
         let mut raw = HashMap::new();
-        for (i, m) in MONTHS.iter().enumerate() {
-            raw.insert(
-                m[..3].to_ascii_lowercase(),
-                vec![Part::Text((*m).to_string())],
-            );
-            let _ = i;
+        for m in MONTHS {
+            raw.insert(m[..3].to_ascii_lowercase(), vec![Part::Text(m.to_string())]);
         }
-        // The first definition wins, as in BibTeX (later ones are warnings there).
+        // A later definition replaces an earlier one (and the month names), as in BibTeX.
         for (name, value) in strings {
-            raw.entry(name).or_insert(value);
+            raw.insert(name, value);
         }
         Macros { raw }
     }
@@ -937,19 +933,11 @@ fn write_dates(out: &mut String, r: &Reference, opts: ExportOptions) {
     }
 }
 
-/// What a name looks like to a person, for messages.
-pub fn display_names(names: &[Name]) -> String {
-    names
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Key;
+    use crate::Name;
 
     fn run(files: &[&str]) -> Import {
         let sources: Vec<Source<'_>> = files
@@ -987,10 +975,12 @@ mod tests {
     #[test]
     fn macros_are_shared_across_files() {
         let got = run(&[
-            "@string{ieee = {IEEE Press}}",
-            "@book{b, publisher = ieee, title = {T}}",
+            "@string{ieee = {IEEE Press}}\n@string{jan = {Januar}}",
+            "@book{b, publisher = ieee, title = {T}, year = 2000, month = jan # {~3}}",
         ]);
         assert_eq!(got.references[0].get(Field::Publisher), "IEEE Press");
+        // A definition of a month name replaces the built-in one.
+        assert_eq!(got.references[0].get(Field::Date), "Januar 3");
         assert!(got.report.warnings.is_empty(), "{:?}", got.report.warnings);
     }
 
