@@ -20,8 +20,7 @@ pub use groups::GroupError;
 
 use crate::{CreatorRole, Field, Key, Reference};
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
-use std::ops::Bound;
+use std::collections::HashMap;
 
 /// What a list can be sorted by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -137,8 +136,9 @@ impl SortKeys {
     }
 }
 
-/// The words quick search finds a reference by.
-fn search_words(r: &Reference) -> Vec<String> {
+/// The folded text quick search finds a reference by (its words are the runs of letters and
+/// digits).
+fn search_text(r: &Reference) -> String {
     let mut text = String::new();
     for c in &r.creators {
         text.push_str(&c.name.to_string());
@@ -160,7 +160,15 @@ fn search_words(r: &Reference) -> Vec<String> {
         text.push_str(k);
         text.push(' ');
     }
-    let mut words: Vec<String> = fold::words(&text).collect();
+    fold::fold(&text)
+}
+
+/// The distinct words of folded text, sorted.
+fn distinct_words(folded: &str) -> Vec<&str> {
+    let mut words: Vec<&str> = folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
     words.sort_unstable();
     words.dedup();
     words
@@ -174,7 +182,9 @@ pub struct Library {
     sort_keys: Vec<SortKeys>,
     by_key: HashMap<Key, u32>,
     /// Folded word to the ids holding it, ascending (dead ids included until compaction).
-    words: BTreeMap<Box<str>, Vec<u32>>,
+    postings: HashMap<Box<str>, Vec<u32>>,
+    /// Every word in `postings`, sorted, for prefix lookups.
+    vocabulary: Vec<Box<str>>,
     /// Per sort field, every id (dead ones too) in ascending order.
     orders: [Vec<u32>; 6],
     dead: usize,
@@ -194,11 +204,13 @@ impl Library {
                 lib.dead += 1;
             }
             let id = lib.refs.len() as u32;
-            lib.index_words(id, &r);
+            lib.index_words(id, &r, false);
             lib.sort_keys.push(SortKeys::of(&r));
             lib.by_key.insert(r.key, id);
             lib.refs.push(Some(r));
         }
+        lib.vocabulary = lib.postings.keys().cloned().collect();
+        lib.vocabulary.sort_unstable();
         for field in SortField::ALL {
             let keys = &lib.sort_keys;
             let mut order: Vec<u32> = (0..lib.refs.len() as u32).collect();
@@ -208,9 +220,21 @@ impl Library {
         lib
     }
 
-    fn index_words(&mut self, id: u32, r: &Reference) {
-        for w in search_words(r) {
-            self.words.entry(w.into_boxed_str()).or_default().push(id);
+    /// Add `id` to the postings of `r`'s words; with `keep_sorted`, a new word also goes
+    /// into the vocabulary at its place (a bulk build sorts the vocabulary once at the end).
+    fn index_words(&mut self, id: u32, r: &Reference, keep_sorted: bool) {
+        let text = search_text(r);
+        for w in distinct_words(&text) {
+            match self.postings.get_mut(w) {
+                Some(ids) => ids.push(id),
+                None => {
+                    self.postings.insert(w.into(), vec![id]);
+                    if keep_sorted {
+                        let at = self.vocabulary.partition_point(|v| &**v < w);
+                        self.vocabulary.insert(at, w.into());
+                    }
+                }
+            }
         }
     }
 
@@ -219,7 +243,7 @@ impl Library {
     pub fn upsert(&mut self, r: Reference) {
         self.kill(&r.key);
         let id = self.refs.len() as u32;
-        self.index_words(id, &r);
+        self.index_words(id, &r, true);
         let keys = SortKeys::of(&r);
         for field in SortField::ALL {
             let order = &mut self.orders[field.index()];
@@ -320,13 +344,11 @@ impl Library {
         let mut result: Option<Bits> = None;
         for w in &words {
             let mut matches = Bits::empty(self.id_space());
-            for (word, ids) in self
-                .words
-                .range::<str, _>((Bound::Included(w.as_str()), Bound::Unbounded))
-            {
-                if !word.starts_with(w.as_str()) {
-                    break;
-                }
+            let from = self.vocabulary.partition_point(|v| **v < *w.as_str());
+            let words = self.vocabulary[from..]
+                .iter()
+                .take_while(|v| v.starts_with(w.as_str()));
+            for ids in words.filter_map(|v| self.postings.get(v)) {
                 for &id in ids {
                     if result.as_ref().is_none_or(|r| r.contains(id)) {
                         matches.insert(id);
