@@ -154,6 +154,14 @@ fn is_formatting(cmd: &str) -> bool {
 
 /// Convert a BibTeX value (braces and all) to plain Unicode text.
 pub fn to_unicode(s: &str) -> String {
+    // Most values are plain ASCII on one line: nothing to convert but runs of spaces. (Line
+    // breaks take the slow path, which keeps paragraph breaks.)
+    let plain = s.is_ascii()
+        && !s.contains(['\\', '{', '}', '$', '~', '\n'])
+        && !["--", "``", "''", "!`", "?`"].iter().any(|l| s.contains(l));
+    if plain {
+        return s.split_whitespace().collect::<Vec<_>>().join(" ");
+    }
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
