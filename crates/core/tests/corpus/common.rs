@@ -4,14 +4,21 @@ use refsync_core::formats::{self, Format, Import, Source};
 use refsync_core::{Field, Key, Reference};
 use std::path::PathBuf;
 
-/// `../shared/corpus` beside the workspace, or `REFSYNC_CORPUS`. A missing corpus fails the
-/// test: these tests must never pass by finding nothing.
+/// The corpus: `REFSYNC_CORPUS`, else `shared/corpus` beside the checkout or beside any folder
+/// above it, else this machine's `/work/shared/corpus` (a clone made elsewhere, as CI's may
+/// be). A missing corpus fails the test: these tests must never pass by finding nothing.
 pub fn corpus_dir() -> PathBuf {
-    let dir = std::env::var_os("REFSYNC_CORPUS")
+    let found = std::env::var_os("REFSYNC_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
+        .or_else(|| {
+            let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+            manifest
+                .ancestors()
+                .map(|a| a.join("shared/corpus"))
+                .chain([PathBuf::from("/work/shared/corpus")])
+                .find(|d| d.join("MANIFEST.tsv").is_file())
         });
+    let dir = found.unwrap_or_else(|| PathBuf::from("shared/corpus"));
     assert!(
         dir.join("MANIFEST.tsv").is_file(),
         "the corpus is not at {} (set REFSYNC_CORPUS)",
