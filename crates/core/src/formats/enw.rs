@@ -7,7 +7,9 @@
 //! with a tag continue the value before them.
 
 use super::ris::name_text;
-use super::text::{isbn_or_issn, one_line, put_first_free, put_or_append};
+use super::text::{
+    isbn_or_issn, one_line, put_first_free, put_or_append, tagged_records, Line, TaggedRecord,
+};
 use super::{Import, ImportContext};
 use crate::{parse_name, Creator, CreatorRole, Field, RefType, Reference};
 use std::fmt::Write as _;
@@ -94,60 +96,35 @@ fn split_tag(line: &str) -> Option<(char, &str)> {
     }
 }
 
-struct RawRecord {
-    line: usize,
-    has_type: bool,
-    tags: Vec<(char, String)>,
+/// A tag line (the tag as text: `%` and one character), or more of the value before it.
+fn classify(line: &str) -> Line<'_> {
+    match split_tag(line) {
+        Some((tag, value)) => Line::Tag(&line[1..1 + tag.len_utf8()], value),
+        None => Line::Continuation,
+    }
 }
 
 pub fn import(file: &str, text: &str, ctx: &mut ImportContext<'_>) -> Import {
     let mut out = Import::default();
-    let mut current: Option<RawRecord> = None;
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            if let Some(open) = current.take() {
-                finish(file, open, ctx, &mut out);
-            }
-            continue;
-        }
-        match split_tag(line) {
-            Some((tag, value)) => {
-                if tag == '0' && current.as_ref().is_some_and(|r| r.has_type) {
-                    if let Some(open) = current.take() {
-                        finish(file, open, ctx, &mut out);
-                    }
-                }
-                let record = current.get_or_insert_with(|| RawRecord {
-                    line: i + 1,
-                    has_type: false,
-                    tags: Vec::new(),
-                });
-                record.has_type |= tag == '0';
-                record.tags.push((tag, value.to_string()));
-            }
-            None => match current.as_mut().and_then(|r| r.tags.last_mut()) {
-                Some((_, value)) => {
-                    value.push('\n');
-                    value.push_str(line.trim());
-                }
-                None => out
-                    .report
-                    .warn(file, i + 1, "text outside any record ignored"),
-            },
-        }
+    let mut warnings = Vec::new();
+    let records = tagged_records(text, classify, "0", |line, message| {
+        warnings.push((line, message))
+    });
+    for (line, message) in warnings {
+        out.report.warn(file, line, message);
     }
-    if let Some(open) = current.take() {
-        finish(file, open, ctx, &mut out);
+    for record in records {
+        finish(file, record, ctx, &mut out);
     }
     out
 }
 
-fn finish(file: &str, raw: RawRecord, ctx: &mut ImportContext<'_>, out: &mut Import) {
+fn finish(file: &str, raw: TaggedRecord<'_>, ctx: &mut ImportContext<'_>, out: &mut Import) {
     let mut r = ctx.new_reference();
     let type_name = raw
         .tags
         .iter()
-        .find(|(t, _)| *t == '0')
+        .find(|(t, _)| *t == "0")
         .map(|(_, v)| one_line(v));
     r.ref_type = match type_name.as_deref() {
         Some(name) => type_from_enw(name).unwrap_or_else(|| {
@@ -158,11 +135,14 @@ fn finish(file: &str, raw: RawRecord, ctx: &mut ImportContext<'_>, out: &mut Imp
             );
             RefType::Generic
         }),
-        None if raw.tags.iter().any(|(t, _)| *t == 'J') => RefType::JournalArticle,
+        None if raw.tags.iter().any(|(t, _)| *t == "J") => RefType::JournalArticle,
         None => RefType::Generic,
     };
-    for (tag, value) in raw.tags.iter().filter(|(t, _)| *t != '0') {
-        apply(&mut r, *tag, value);
+    for (tag, value) in &raw.tags {
+        match tag.chars().next() {
+            Some('0') | None => {}
+            Some(tag) => apply(&mut r, tag, value),
+        }
     }
     if r.fields.is_empty() && r.creators.is_empty() && r.keywords.is_empty() && r.extra.is_empty() {
         out.report.skip(file, raw.line, "record has no fields");

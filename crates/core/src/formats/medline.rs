@@ -5,7 +5,9 @@
 //! author names (`FAU`) are preferred to the initials form (`AU`); `CN` is a corporate author.
 //! ERIC's `.nbib` has no PMID (`OWN - ERIC`) and is read the same way.
 
-use super::text::{one_line, put_first_free, put_or_append, year_in};
+use super::text::{
+    one_line, put_first_free, put_or_append, tagged_records, year_in, Line, TaggedRecord,
+};
 use super::{Import, ImportContext};
 use crate::{parse_name, person_from_parts, Creator, CreatorRole, Field, Name, RefType, Reference};
 
@@ -24,77 +26,39 @@ fn split_tag(line: &str) -> Option<(&str, &str)> {
     Some((&line[..tag_len], value.strip_prefix(' ').unwrap_or(value)))
 }
 
-struct RawRecord {
-    line: usize,
-    has_pmid: bool,
-    tags: Vec<(String, String)>,
+/// An indented line continues the value before it; anything else must be a tag.
+fn classify(line: &str) -> Line<'_> {
+    if line.starts_with([' ', '\t']) {
+        Line::Continuation
+    } else {
+        split_tag(line).map_or(Line::Invalid, |(tag, value)| Line::Tag(tag, value))
+    }
 }
 
 pub fn import(file: &str, text: &str, ctx: &mut ImportContext<'_>) -> Import {
     let mut out = Import::default();
-    let mut current: Option<RawRecord> = None;
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            if let Some(open) = current.take() {
-                finish(file, open, ctx, &mut out);
-            }
-            continue;
-        }
-        if line.starts_with(' ') || line.starts_with('\t') {
-            match current.as_mut().and_then(|r| r.tags.last_mut()) {
-                Some((_, value)) => {
-                    value.push('\n');
-                    value.push_str(line.trim());
-                }
-                None => out
-                    .report
-                    .warn(file, i + 1, "continuation line outside a record ignored"),
-            }
-            continue;
-        }
-        let Some((tag, value)) = split_tag(line) else {
-            out.report.warn(
-                file,
-                i + 1,
-                format!(
-                    "line is not a MEDLINE tag and was ignored: {:?}",
-                    truncate(line)
-                ),
-            );
-            continue;
-        };
-        if tag == "PMID" && current.as_ref().is_some_and(|r| r.has_pmid) {
-            if let Some(open) = current.take() {
-                finish(file, open, ctx, &mut out);
-            }
-        }
-        let record = current.get_or_insert_with(|| RawRecord {
-            line: i + 1,
-            has_pmid: false,
-            tags: Vec::new(),
-        });
-        record.has_pmid |= tag == "PMID";
-        record.tags.push((tag.to_string(), value.to_string()));
+    let mut warnings = Vec::new();
+    let records = tagged_records(text, classify, "PMID", |line, message| {
+        warnings.push((line, message))
+    });
+    for (line, message) in warnings {
+        out.report.warn(file, line, message);
     }
-    if let Some(open) = current.take() {
-        finish(file, open, ctx, &mut out);
+    for record in records {
+        finish(file, record, ctx, &mut out);
     }
     out
 }
 
-fn truncate(s: &str) -> String {
-    s.chars().take(60).collect()
-}
-
-fn finish(file: &str, raw: RawRecord, ctx: &mut ImportContext<'_>, out: &mut Import) {
+fn finish(file: &str, raw: TaggedRecord<'_>, ctx: &mut ImportContext<'_>, out: &mut Import) {
     let mut r = ctx.new_reference();
     let types: Vec<String> = raw
         .tags
         .iter()
-        .filter(|(t, _)| t == "PT")
+        .filter(|(t, _)| *t == "PT")
         .map(|(_, v)| one_line(v))
         .collect();
-    let has = |tag: &str| raw.tags.iter().any(|(t, _)| t == tag);
+    let has = |tag: &str| raw.tags.iter().any(|(t, _)| *t == tag);
     r.ref_type = if types.iter().any(|t| t.starts_with("Book")) || has("BTI") && !has("JT") {
         if has("BTI") && has("TI") {
             RefType::BookSection

@@ -2,6 +2,74 @@
 
 use crate::{Field, Reference};
 
+/// How a tagged format reads one line.
+pub enum Line<'a> {
+    /// A tag and the value after it.
+    Tag(&'a str, &'a str),
+    /// More of the value before it.
+    Continuation,
+    /// Neither: reported and skipped.
+    Invalid,
+}
+
+/// One record of a tagged format: the line it starts on and its tags in order, each value with
+/// its continuation lines joined by line breaks.
+pub struct TaggedRecord<'a> {
+    pub line: usize,
+    pub tags: Vec<(&'a str, String)>,
+}
+
+/// The records of a tagged format (.enw, MEDLINE): a blank line ends a record, and so does a
+/// second `starter` tag in one record (files that run records together). `classify` says what
+/// each non-blank line is; what cannot be used is reported through `warn(line, message)`.
+pub fn tagged_records<'a>(
+    text: &'a str,
+    classify: impl Fn(&'a str) -> Line<'a>,
+    starter: &str,
+    mut warn: impl FnMut(usize, String),
+) -> Vec<TaggedRecord<'a>> {
+    let mut records = Vec::new();
+    let mut current: Option<TaggedRecord<'a>> = None;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            records.extend(current.take());
+            continue;
+        }
+        match classify(line) {
+            Line::Tag(tag, value) => {
+                if tag == starter
+                    && current
+                        .as_ref()
+                        .is_some_and(|r| r.tags.iter().any(|(t, _)| *t == starter))
+                {
+                    records.extend(current.take());
+                }
+                let record = current.get_or_insert_with(|| TaggedRecord {
+                    line: i + 1,
+                    tags: Vec::new(),
+                });
+                record.tags.push((tag, value.to_string()));
+            }
+            Line::Continuation => match current.as_mut().and_then(|r| r.tags.last_mut()) {
+                Some((_, value)) => {
+                    value.push('\n');
+                    value.push_str(line.trim());
+                }
+                None => warn(i + 1, "a line outside any record was ignored".into()),
+            },
+            Line::Invalid => {
+                let shown: String = line.chars().take(60).collect();
+                warn(
+                    i + 1,
+                    format!("a line that is not a tag was ignored: {shown:?}"),
+                );
+            }
+        }
+    }
+    records.extend(current);
+    records
+}
+
 /// One line of text: runs of whitespace (line breaks included) become one space.
 pub fn one_line(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
