@@ -294,3 +294,50 @@ pub fn export(format: Format, references: &[Reference]) -> String {
         Format::CslJson => csl_json::export(references),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_the_format_from_content_then_name() {
+        let cases: [(&str, &[u8], Option<Format>); 8] = [
+            (
+                "a.txt",
+                b"\xEF\xBB\xBFTY  - JOUR\nER  - \n",
+                Some(Format::Ris),
+            ),
+            (
+                "a.bib",
+                b"% comment\n@article{x, title={T}}",
+                Some(Format::Bibtex),
+            ),
+            (
+                "a",
+                b"<?xml version=\"1.0\"?><xml><records>",
+                Some(Format::EndnoteXml),
+            ),
+            ("a", b"%0 Journal Article\n%T T\n", Some(Format::Enw)),
+            ("a", b"\nPMID- 123\nTI  - T\n", Some(Format::Medline)),
+            ("a", b"[{\"type\":\"book\"}]", Some(Format::CslJson)),
+            ("refs.nbib", b"", Some(Format::Medline)),
+            ("notes.doc", b"hello", None),
+        ];
+        for (name, bytes, want) in cases {
+            assert_eq!(Format::detect(name, bytes), want, "{name}");
+        }
+        for &f in Format::ALL {
+            assert_eq!(Format::from_id(f.id()), Some(f));
+        }
+    }
+
+    #[test]
+    fn the_report_line_a_person_reads() {
+        let got = import_text(
+            Format::Ris,
+            "TY  - JOUR\nTI  - A\nER  - \nTY  - JOUR\nER  - \n",
+        );
+        assert_eq!(got.report.summary(), "imported 1, skipped 1");
+        assert_eq!(got.report.skipped[0].line, 4);
+    }
+}
