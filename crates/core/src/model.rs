@@ -29,6 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Invariant: `fields` and `extra` never hold an empty value (setting one to "" removes it),
 /// so two references with the same content compare equal however they were made.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredReference")]
 pub struct Reference {
     pub key: Key,
     #[serde(rename = "type")]
@@ -64,6 +65,68 @@ pub struct Reference {
     /// Milliseconds since the Unix epoch.
     #[serde(default)]
     pub date_modified: u64,
+}
+
+/// A reference as stored: today's form, or the first app build's, which kept title and year
+/// beside the other fields (before `fields` existed). Reading moves them in, so a library
+/// saved by that build loses nothing; writing always uses today's form.
+#[derive(Deserialize)]
+struct StoredReference {
+    key: Key,
+    #[serde(rename = "type")]
+    ref_type: RefType,
+    #[serde(default)]
+    creators: Vec<Creator>,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+    #[serde(default)]
+    extra: BTreeMap<String, String>,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    groups: BTreeSet<Key>,
+    #[serde(default)]
+    attachments: Vec<Key>,
+    #[serde(default)]
+    rating: u8,
+    #[serde(default)]
+    read: bool,
+    #[serde(default)]
+    trashed: bool,
+    #[serde(default)]
+    date_added: u64,
+    #[serde(default)]
+    date_modified: u64,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    year: Option<String>,
+}
+
+impl From<StoredReference> for Reference {
+    fn from(s: StoredReference) -> Reference {
+        let mut fields = s.fields;
+        for (field, legacy) in [(Field::Title, s.title), (Field::Year, s.year)] {
+            if let Some(value) = legacy.filter(|v| !v.is_empty()) {
+                fields.entry(field.id().to_string()).or_insert(value);
+            }
+        }
+        Reference {
+            key: s.key,
+            ref_type: s.ref_type,
+            creators: s.creators,
+            fields,
+            extra: s.extra,
+            keywords: s.keywords,
+            groups: s.groups,
+            attachments: s.attachments,
+            rating: s.rating,
+            read: s.read,
+            trashed: s.trashed,
+            date_added: s.date_added,
+            date_modified: s.date_modified,
+        }
+    }
 }
 
 impl Reference {
@@ -193,6 +256,21 @@ mod tests {
         assert_eq!(
             reference("World Health Organization,").author_summary(),
             "World Health Organization"
+        );
+    }
+
+    #[test]
+    fn a_reference_saved_by_the_first_build_keeps_its_title_and_year() {
+        let key = Key::new(1, [1; 10]);
+        let old = format!(
+            r#"{{"key":"{key}","type":"book","title":"Old title","creators":[],"year":"1962","date_added":5,"date_modified":6}}"#
+        );
+        let r: Reference = serde_json::from_str(&old).unwrap();
+        assert_eq!((r.title(), r.year()), ("Old title", "1962"));
+        let written = serde_json::to_string(&r).unwrap();
+        assert!(
+            written.contains(r#""fields":{"title":"Old title","year":"1962"}"#),
+            "{written}"
         );
     }
 
