@@ -37,13 +37,7 @@ fn classify(line: &str) -> Line<'_> {
 
 pub fn import(file: &str, text: &str, ctx: &mut ImportContext<'_>) -> Import {
     let mut out = Import::default();
-    let mut warnings = Vec::new();
-    let records = tagged_records(text, classify, "PMID", |line, message| {
-        warnings.push((line, message))
-    });
-    for (line, message) in warnings {
-        out.report.warn(file, line, message);
-    }
+    let records = tagged_records(text, classify, "PMID", file, &mut out.report);
     for record in records {
         finish(file, record, ctx, &mut out);
     }

@@ -1,5 +1,6 @@
 //! Small text helpers the importers share.
 
+use super::Report;
 use crate::{Field, Reference};
 
 /// How a tagged format reads one line.
@@ -21,12 +22,13 @@ pub struct TaggedRecord<'a> {
 
 /// The records of a tagged format (.enw, MEDLINE): a blank line ends a record, and so does a
 /// second `starter` tag in one record (files that run records together). `classify` says what
-/// each non-blank line is; what cannot be used is reported through `warn(line, message)`.
+/// each non-blank line is; what cannot be used is reported as a warning about `file`.
 pub fn tagged_records<'a>(
     text: &'a str,
     classify: impl Fn(&'a str) -> Line<'a>,
     starter: &str,
-    mut warn: impl FnMut(usize, String),
+    file: &str,
+    report: &mut Report,
 ) -> Vec<TaggedRecord<'a>> {
     let mut records = Vec::new();
     let mut current: Option<TaggedRecord<'a>> = None;
@@ -55,11 +57,12 @@ pub fn tagged_records<'a>(
                     value.push('\n');
                     value.push_str(line.trim());
                 }
-                None => warn(i + 1, "a line outside any record was ignored".into()),
+                None => report.warn(file, i + 1, "a line outside any record was ignored"),
             },
             Line::Invalid => {
                 let shown: String = line.chars().take(60).collect();
-                warn(
+                report.warn(
+                    file,
                     i + 1,
                     format!("a line that is not a tag was ignored: {shown:?}"),
                 );
