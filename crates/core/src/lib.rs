@@ -7,6 +7,7 @@
 pub mod formats;
 pub mod key;
 pub mod model;
+pub mod protocol;
 pub mod query;
 
 pub use key::Key;

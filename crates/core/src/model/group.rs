@@ -27,6 +27,10 @@ pub struct Group {
     pub set: Option<Key>,
     #[serde(default)]
     pub kind: GroupKind,
+    /// Shared with other accounts (EndNote's shared groups): a reset that wipes the online
+    /// library keeps it, because other people depend on it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
     #[serde(default)]
     pub date_modified: u64,
 }
@@ -120,6 +124,7 @@ mod tests {
                 name: "Reading".into(),
                 set: None,
                 kind: GroupKind::Custom,
+                shared: true,
                 date_modified: 1,
             },
             Group {
@@ -134,6 +139,7 @@ mod tests {
                         value: "CRISPR".into(),
                     }],
                 },
+                shared: false,
                 date_modified: 2,
             },
             Group {
@@ -146,6 +152,7 @@ mod tests {
                         GroupExpr::Not(Box::new(GroupExpr::Group(b))),
                     ]),
                 },
+                shared: false,
                 date_modified: 3,
             },
         ];

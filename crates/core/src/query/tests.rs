@@ -296,6 +296,7 @@ fn group(n: u64, kind: GroupKind) -> Group {
         name: format!("g{n}"),
         set: None,
         kind,
+        shared: false,
         date_modified: 0,
     }
 }

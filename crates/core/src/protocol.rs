@@ -1,0 +1,460 @@
+//! The sync protocol's wire types (DESIGN.md section 3), shared by the service and its clients.
+//!
+//! Invariants: every type here is the JSON a request or response carries, field for field;
+//! fields added later default when absent so that an older client keeps working with a newer
+//! service; error codes are stable snake_case ids that clients match on, and a code this build
+//! does not know reads as [`ErrorCode::Unknown`] instead of failing the whole response.
+//!
+//! Versions: a library's version only goes up; every write that changes anything raises it by
+//! one and stamps each object it touched with the new version. Version 0 means "never written".
+
+use crate::{Attachment, Group, GroupSet, Key, ObjectKind, Reference};
+use serde::{Deserialize, Serialize};
+
+/// Every library route is under this prefix.
+pub const API_V1: &str = "/api/v1";
+
+/// The header that carries the link epoch a client holds on every library request; a stale
+/// epoch is answered with [`ErrorCode::RelinkRequired`].
+pub const EPOCH_HEADER: &str = "x-refsync-epoch";
+
+/// Most writes one batch may carry.
+pub const MAX_BATCH_WRITES: usize = 5_000;
+/// Most objects one page of changes may carry, and the page size when none is asked for.
+pub const MAX_PAGE: usize = 10_000;
+pub const DEFAULT_PAGE: usize = 5_000;
+/// Shortest password an account accepts.
+pub const MIN_PASSWORD_LEN: usize = 10;
+
+/// The stable code of an error; what a client matches on (the message is for people).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not signed in, a wrong password, or a token that expired or was revoked (401).
+    Auth,
+    /// The account's storage quota would be exceeded (507).
+    StorageLimit,
+    /// The account's reference limit would be exceeded (403).
+    ReferenceLimit,
+    /// The link epoch the client holds is stale: the library was reset elsewhere (409).
+    RelinkRequired,
+    /// The thing already exists (409), e.g. an account for that email.
+    Conflict,
+    /// The request is malformed or breaks a rule; the message says which (400).
+    Invalid,
+    /// The request body is bigger than the server accepts (413).
+    TooLarge,
+    /// Too many attempts; wait as long as `Retry-After` says (429).
+    RateLimited,
+    /// No such object, or one the caller may not see (404).
+    NotFound,
+    /// A fault on the server's side (500, 503).
+    Internal,
+    /// A code this build does not know (from a newer service).
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Auth => "auth",
+            ErrorCode::StorageLimit => "storage_limit",
+            ErrorCode::ReferenceLimit => "reference_limit",
+            ErrorCode::RelinkRequired => "relink_required",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::Invalid => "invalid",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unknown => "unknown",
+        }
+    }
+}
+
+/// Every error response's body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// `POST /api/v1/account`: make an account (and its library).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Register {
+    pub email: String,
+    pub password: String,
+}
+
+/// `POST /api/v1/session`: sign in.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    pub email: String,
+    pub password: String,
+    /// Shown in the account's list of sessions ("Firefox on laptop", "refsync CLI").
+    #[serde(default)]
+    pub device_name: String,
+}
+
+/// What signing in (or registering) returns: a bearer token for `Authorization`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub token: String,
+    /// Milliseconds since the Unix epoch.
+    pub expires_at: u64,
+    pub account: Account,
+}
+
+/// `POST /api/v1/account/password`: change the password; every other session is signed out.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: String,
+    pub email: String,
+}
+
+/// `GET /api/v1/me`: who is asking, and the state of their library.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub account: Account,
+    pub library: LibraryInfo,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LibraryInfo {
+    pub id: String,
+    pub version: u64,
+    /// The current link epoch; a client holding another one must link again.
+    pub epoch: u64,
+    /// Bytes of attachments stored, and the most the account may store.
+    pub storage_used: u64,
+    pub storage_limit: u64,
+    /// References not deleted (trashed ones count), and the most allowed, if limited.
+    pub references: u64,
+    #[serde(default)]
+    pub reference_limit: Option<u64>,
+}
+
+/// `POST /api/v1/library/link`: this client library joins the account's library.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    /// A stable id the client made for itself (its sync log is kept under it).
+    pub device_id: String,
+    #[serde(default)]
+    pub device_name: String,
+}
+
+/// What linking returns: the epoch to send on every library request from now on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub library_id: String,
+    pub epoch: u64,
+    pub library_version: u64,
+}
+
+/// One object as the service holds it; `data` is `None` for a tombstone (deleted for good).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RemoteObject {
+    pub kind: ObjectKind,
+    pub key: Key,
+    pub version: u64,
+    #[serde(default)]
+    pub data: Option<serde_json::Value>,
+}
+
+impl RemoteObject {
+    pub fn is_deleted(&self) -> bool {
+        self.data.is_none()
+    }
+}
+
+/// `GET /api/v1/library/changes?since=V[&cursor=C][&limit=N]`: every object and tombstone
+/// with a version above V, in (version, kind, key) order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangesPage {
+    /// The library's version when this page was read. Once a page comes with no `next`, the
+    /// client holds everything up to this version.
+    pub library_version: u64,
+    pub objects: Vec<RemoteObject>,
+    /// Pass as `cursor` (with the same `since`) for the next page; absent on the last page.
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// `GET /api/v1/library/versions`: the version of every object, for a full reconciliation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Versions {
+    pub library_version: u64,
+    pub objects: Vec<ObjectVersion>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectVersion {
+    pub kind: ObjectKind,
+    pub key: Key,
+    pub version: u64,
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// `POST /api/v1/library/batch`: writes applied in one transaction.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// Made by the client per batch and reused when it retries the same batch, so that a
+    /// batch whose answer was lost is applied once (1 to 100 characters).
+    pub idempotency_key: String,
+    pub writes: Vec<Write>,
+}
+
+/// An upsert (`data` present) or a delete (`data` absent), based on the version the client
+/// last saw of the object (0 for one it made).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Write {
+    pub kind: ObjectKind,
+    pub key: Key,
+    pub base_version: u64,
+    #[serde(default)]
+    pub data: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchResult {
+    /// The library's version after the batch.
+    pub library_version: u64,
+    /// One per write, in the order of the writes.
+    pub results: Vec<WriteResult>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum WriteResult {
+    /// Applied; the object is now at `version`.
+    Ok { key: Key, version: u64 },
+    /// The service already held exactly this (the same content, or already deleted); nothing
+    /// changed, and the object is at `version`.
+    Unchanged { key: Key, version: u64 },
+    /// The object moved on since `base_version`: nothing was written, and `current` is what
+    /// the service holds (a tombstone if it was deleted).
+    Conflict { key: Key, current: RemoteObject },
+}
+
+impl WriteResult {
+    pub fn key(&self) -> Key {
+        match self {
+            WriteResult::Ok { key, .. }
+            | WriteResult::Unchanged { key, .. }
+            | WriteResult::Conflict { key, .. } => *key,
+        }
+    }
+}
+
+/// `POST /api/v1/library/reset`: break the link; every device must link again.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    /// Also delete every reference, group, group set and attachment online, except shared
+    /// groups (the online trash goes with the references in it).
+    #[serde(default)]
+    pub wipe: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetResult {
+    pub epoch: u64,
+    pub library_version: u64,
+    /// Objects deleted by the wipe.
+    pub deleted: u64,
+}
+
+/// One sync as a client reports it (`POST /api/v1/library/sync-log`), for Sync Status.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub device_id: String,
+    #[serde(default)]
+    pub device_name: String,
+    /// Milliseconds since the Unix epoch.
+    pub started_at: u64,
+    pub duration_ms: u64,
+    #[serde(default)]
+    pub sent: u64,
+    #[serde(default)]
+    pub received: u64,
+    #[serde(default)]
+    pub deleted: u64,
+    #[serde(default)]
+    pub conflicts: u64,
+    #[serde(default)]
+    pub error: Option<ErrorBody>,
+}
+
+/// `GET /api/v1/library/sync-log`: the latest syncs, newest first, at most 20 per device.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncLog {
+    pub entries: Vec<SyncReport>,
+}
+
+/// `HEAD`/`PUT /api/v1/library/files/{sha256}` answer: a stored attachment's bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFile {
+    pub sha256: String,
+    pub size: u64,
+    /// False when the library already held these bytes and nothing was stored again.
+    pub stored: bool,
+}
+
+/// The data of a change hint (`GET /api/v1/library/events`, server-sent events named
+/// `version`): the library moved to this version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hint {
+    pub library_version: u64,
+}
+
+/// A synced object, typed by its kind.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Object {
+    Reference(Reference),
+    Group(Group),
+    GroupSet(GroupSet),
+    Attachment(Attachment),
+}
+
+impl Object {
+    /// Read an object's data as the kind says, checking that its key is the one it is filed
+    /// under.
+    pub fn from_json(kind: ObjectKind, key: Key, data: &str) -> Result<Object, String> {
+        fn parse<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, String> {
+            serde_json::from_str(data).map_err(|e| e.to_string())
+        }
+        let object = match kind {
+            ObjectKind::Reference => Object::Reference(parse(data)?),
+            ObjectKind::Group => Object::Group(parse(data)?),
+            ObjectKind::GroupSet => Object::GroupSet(parse(data)?),
+            ObjectKind::Attachment => Object::Attachment(parse(data)?),
+        };
+        if object.key() != key {
+            return Err(format!(
+                "the data's key {} is not the key it is written under ({key})",
+                object.key()
+            ));
+        }
+        Ok(object)
+    }
+
+    pub fn key(&self) -> Key {
+        match self {
+            Object::Reference(o) => o.key,
+            Object::Group(o) => o.key,
+            Object::GroupSet(o) => o.key,
+            Object::Attachment(o) => o.key,
+        }
+    }
+
+    pub fn kind(&self) -> ObjectKind {
+        match self {
+            Object::Reference(_) => ObjectKind::Reference,
+            Object::Group(_) => ObjectKind::Group,
+            Object::GroupSet(_) => ObjectKind::GroupSet,
+            Object::Attachment(_) => ObjectKind::Attachment,
+        }
+    }
+}
+
+impl ObjectKind {
+    /// The id used on the wire and in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Reference => "reference",
+            ObjectKind::Group => "group",
+            ObjectKind::GroupSet => "group_set",
+            ObjectKind::Attachment => "attachment",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ObjectKind> {
+        [
+            ObjectKind::Reference,
+            ObjectKind::Group,
+            ObjectKind::GroupSet,
+            ObjectKind::Attachment,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn error_codes_read_and_write_as_their_stable_ids() {
+        for code in [
+            ErrorCode::Auth,
+            ErrorCode::StorageLimit,
+            ErrorCode::ReferenceLimit,
+            ErrorCode::RelinkRequired,
+            ErrorCode::Conflict,
+            ErrorCode::Invalid,
+            ErrorCode::TooLarge,
+            ErrorCode::RateLimited,
+            ErrorCode::NotFound,
+            ErrorCode::Internal,
+        ] {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
+        }
+        let newer: ErrorBody =
+            serde_json::from_str(r#"{"code":"maintenance","message":"Back soon."}"#).unwrap();
+        assert_eq!(newer.code, ErrorCode::Unknown, "a newer code still reads");
+    }
+
+    #[test]
+    fn write_results_are_tagged_by_status() {
+        let key = Key::new(1, [1; 10]);
+        let conflict = WriteResult::Conflict {
+            key,
+            current: RemoteObject {
+                kind: ObjectKind::Reference,
+                key,
+                version: 7,
+                data: None,
+            },
+        };
+        let json = serde_json::to_value(&conflict).unwrap();
+        assert_eq!(json["status"], "conflict");
+        assert_eq!(json["current"]["version"], 7);
+        assert!(json["current"]["data"].is_null());
+        assert_eq!(
+            serde_json::from_value::<WriteResult>(json).unwrap(),
+            conflict
+        );
+    }
+
+    #[test]
+    fn object_data_must_carry_the_key_it_is_filed_under() {
+        let key = Key::new(1, [1; 10]);
+        let other = Key::new(2, [2; 10]);
+        let data = format!(r#"{{"key":"{key}","type":"journal_article"}}"#);
+        assert!(Object::from_json(ObjectKind::Reference, key, &data).is_ok());
+        let err = Object::from_json(ObjectKind::Reference, other, &data).unwrap_err();
+        assert!(err.contains("not the key"), "{err}");
+        assert!(Object::from_json(ObjectKind::Group, key, &data).is_err());
+        for kind in ["reference", "group", "group_set", "attachment"] {
+            assert_eq!(ObjectKind::parse(kind).unwrap().as_str(), kind);
+        }
+    }
+}
