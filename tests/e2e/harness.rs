@@ -54,11 +54,7 @@ impl TestServer {
             dist.display()
         );
         let data = tempfile::tempdir().expect("temp data dir");
-        let config = Config {
-            addr: ([127, 0, 0, 1], 0).into(),
-            data_dir: data.path().to_path_buf(),
-            dist,
-        };
+        let config = Config::new(([127, 0, 0, 1], 0).into(), data.path().to_path_buf(), dist);
         let server = Server::start(&config).await.expect("server starts");
         let addr = server.local_addr().expect("bound address");
         // Ends with the test's runtime.

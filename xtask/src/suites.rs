@@ -63,6 +63,7 @@ pub fn test(root: &Path) -> Result<(), String> {
     let start = Instant::now();
     tools::setup_web(root)?;
     tools::setup_browser()?;
+    tools::setup_postgres()?;
     build_web(root)?;
     let chromedriver = tools::chromedriver().ok_or("chromedriver is not installed")?;
     let chromium = tools::chromium().ok_or("chromium is not installed")?;

@@ -241,3 +241,27 @@ fn apt_install(packages: &[&str]) -> Result<(), String> {
         )
     })
 }
+
+/// The PostgreSQL the server suite will use, said out loud (the suite itself picks the same
+/// one, in the same order); when none is running, makes sure the server's own programs
+/// (initdb, postgres) are installed so the suite can start a private throwaway cluster.
+pub fn setup_postgres() -> Result<(), String> {
+    if std::env::var_os("REFSYNC_TEST_POSTGRES_URL").is_some() {
+        println!("PostgreSQL for the server suite: REFSYNC_TEST_POSTGRES_URL");
+        return Ok(());
+    }
+    let local = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+    if std::net::TcpStream::connect_timeout(&local, std::time::Duration::from_secs(2)).is_ok() {
+        println!("PostgreSQL for the server suite: the server on 127.0.0.1:5432 (a fresh database per test)");
+        return Ok(());
+    }
+    let has_initdb = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|d| {
+        d.filter_map(Result::ok)
+            .any(|e| e.path().join("bin").join("initdb").is_file())
+    }) || find(&["initdb"]).is_some();
+    if !has_initdb {
+        apt_install(&["postgresql"])?;
+    }
+    println!("PostgreSQL for the server suite: none answers on 127.0.0.1:5432, so the suite starts a private throwaway cluster");
+    Ok(())
+}

@@ -16,4 +16,64 @@ pub struct Config {
     /// Folder of the built web app (trunk's output), served at `/`.
     #[arg(long, env = "REFSYNC_DIST", default_value = "dist")]
     pub dist: PathBuf,
+
+    /// Use PostgreSQL at this URL (postgres://user:password@host/db) instead of SQLite.
+    #[arg(long, env = "REFSYNC_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    #[command(flatten)]
+    pub limits: Limits,
+
+    /// Origins (scheme://host:port) whose pages may call the API; none means same-origin only.
+    #[arg(
+        long = "cors-origin",
+        env = "REFSYNC_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+}
+
+impl Config {
+    /// Settings for a server on `addr` keeping its data in `data_dir` (defaults otherwise).
+    pub fn new(addr: SocketAddr, data_dir: PathBuf, dist: PathBuf) -> Config {
+        Config {
+            addr,
+            data_dir,
+            dist,
+            database_url: None,
+            limits: Limits::default(),
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+/// What one account may use, and how long a sign-in lasts.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Limits {
+    /// Storage quota of new accounts, in bytes.
+    #[arg(long, env = "REFSYNC_STORAGE_LIMIT", default_value_t = 2_000_000_000)]
+    pub storage_limit: u64,
+
+    /// Most references a new account may hold (no limit when absent).
+    #[arg(long, env = "REFSYNC_REFERENCE_LIMIT")]
+    pub reference_limit: Option<u64>,
+
+    /// Largest attachment file accepted, in bytes.
+    #[arg(long, env = "REFSYNC_MAX_FILE_SIZE", default_value_t = 500_000_000)]
+    pub max_file_size: u64,
+
+    /// How long a sign-in lasts, in milliseconds (30 days by default).
+    #[arg(long, env = "REFSYNC_TOKEN_TTL_MS", default_value_t = 30 * 24 * 3600 * 1000)]
+    pub token_ttl_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            storage_limit: 2_000_000_000,
+            reference_limit: None,
+            max_file_size: 500_000_000,
+            token_ttl_ms: 30 * 24 * 3600 * 1000,
+        }
+    }
 }

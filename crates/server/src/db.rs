@@ -1,73 +1,150 @@
-//! The server's database: a SQLite file under the data dir, created on first start.
+//! The server's database: a SQLite file under the data dir by default, or PostgreSQL when a
+//! `postgres://` URL is given.
 //!
-//! Invariants: the schema is only ever changed by the numbered migrations in
-//! `migrations/sqlite/`, applied in order at start-up before any request is served; the file
-//! uses WAL so that readers never wait for a writer.
+//! Invariants: both databases are reached through sqlx's Any driver with the same SQL text
+//! (`$1` placeholders, BIGINT integers, TEXT everything else), so one store serves both and the
+//! integration suite proves it on each. The schema is only ever changed by the numbered
+//! migrations in `migrations/<backend>/`, applied at start-up before any request is served
+//! (on PostgreSQL under sqlx's advisory lock, so several instances may start at once). A
+//! SQLite file uses WAL so that readers never wait for a writer.
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+mod accounts;
+mod files;
+mod library;
+mod sync_log;
+
+pub use accounts::{AccountRow, CreateAccount, SignInFailures};
+pub use files::RecordFile;
+pub use library::{BatchOutcome, CheckedWrite, LibraryRow, ObjectRow, StoredBatch};
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use sqlx::Executor;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The database file's name inside the data dir.
 pub const DB_FILE: &str = "refsync.db";
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
 
 #[derive(Clone)]
 pub struct Db {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
+    /// Where it is, for messages (a PostgreSQL URL without its password).
+    location: String,
 }
 
 /// Why the database could not be opened.
 #[derive(Debug)]
 pub enum DbError {
     CreateDir(PathBuf, std::io::Error),
-    Open(PathBuf, sqlx::Error),
-    Migrate(PathBuf, sqlx::migrate::MigrateError),
+    Open(String, sqlx::Error),
+    Migrate(String, sqlx::migrate::MigrateError),
+    UnsupportedUrl(String),
 }
 
 impl std::fmt::Display for DbError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DbError::CreateDir(p, e) => write!(f, "cannot create data dir {}: {e}", p.display()),
-            DbError::Open(p, e) => write!(f, "cannot open database {}: {e}", p.display()),
-            DbError::Migrate(p, e) => {
-                write!(f, "cannot bring database {} up to date: {e}", p.display())
-            }
+            DbError::Open(p, e) => write!(f, "cannot open database {p}: {e}"),
+            DbError::Migrate(p, e) => write!(f, "cannot bring database {p} up to date: {e}"),
+            DbError::UnsupportedUrl(u) => write!(
+                f,
+                "unsupported database URL {u:?}: give a postgres:// URL, or none for SQLite"
+            ),
         }
     }
 }
 
 impl std::error::Error for DbError {}
 
+/// A database URL with any password replaced by `***`, fit for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
 impl Db {
-    /// Open `data_dir/refsync.db`, creating the folder and the file if needed, and apply any
-    /// migrations not yet applied.
-    pub async fn open(data_dir: &Path) -> Result<Db, DbError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| DbError::CreateDir(data_dir.to_path_buf(), e))?;
-        let path = data_dir.join(DB_FILE);
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // WAL + NORMAL is durable across application crashes; only a power cut can lose
-            // the last transactions, never corrupt the file.
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+    /// Open the database: PostgreSQL at `database_url` when given, else `data_dir/refsync.db`
+    /// (creating the folder and the file). Applies any migrations not yet applied.
+    pub async fn open(data_dir: &Path, database_url: Option<&str>) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let (url, backend, location) = match database_url {
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                (u.to_string(), Backend::Postgres, redact_url(u))
+            }
+            Some(u) => return Err(DbError::UnsupportedUrl(redact_url(u))),
+            None => {
+                std::fs::create_dir_all(data_dir)
+                    .map_err(|e| DbError::CreateDir(data_dir.to_path_buf(), e))?;
+                let path = data_dir.join(DB_FILE);
+                (
+                    format!("sqlite://{}?mode=rwc", path.display()),
+                    Backend::Sqlite,
+                    path.display().to_string(),
+                )
+            }
+        };
+        let mut options =
+            AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 8 } else { 16 });
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL + NORMAL is durable across application crashes (a SIGKILL mid-batch
+                    // loses nothing committed); only a power cut can lose the last
+                    // transactions, never corrupt the file.
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(&url)
             .await
-            .map_err(|e| DbError::Open(path.clone(), e))?;
-        MIGRATOR
+            .map_err(|e| DbError::Open(location.clone(), e))?;
+        let migrator = match backend {
+            Backend::Sqlite => &MIGRATE_SQLITE,
+            Backend::Postgres => &MIGRATE_POSTGRES,
+        };
+        migrator
             .run(&pool)
             .await
-            .map_err(|e| DbError::Migrate(path.clone(), e))?;
-        Ok(Db { pool })
+            .map_err(|e| DbError::Migrate(location.clone(), e))?;
+        Ok(Db {
+            pool,
+            backend,
+            location,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn location(&self) -> &str {
+        &self.location
     }
 
     /// Whether the database answers a trivial query.
@@ -85,8 +162,28 @@ impl Db {
             .await
     }
 
-    /// Wait for open connections to finish and checkpoint the WAL.
+    /// Wait for open connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Whether an error is a unique-constraint violation (e.g. an email already registered).
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+/// A new random id (128 bits, hex), for accounts and libraries.
+pub fn new_id() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// Database integers are BIGINT; counts and versions are never negative.
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
 }

@@ -5,18 +5,25 @@
 //! [`error`]); everything else is the web app, with unknown page paths falling back to its
 //! `index.html` so that deep links work in a single-page app.
 
+pub mod admin;
+mod api;
+pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod db;
 pub mod error;
 mod health;
+pub mod hints;
+mod metrics;
 mod web;
 
-pub use config::Config;
+pub use config::{Config, Limits};
 
 use axum::Router;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -25,16 +32,82 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub struct AppState {
     pub db: db::Db,
     pub dist_dir: PathBuf,
+    pub limits: Limits,
+    pub blobs: Arc<dyn blobs::BlobStore>,
+    pub hints: hints::Hints,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Where uploads are written while they arrive (same file system as the blob folder).
+    pub temp_dir: PathBuf,
+    /// Turns true when the server begins to shut down; open event streams end then.
+    pub shutting_down: tokio::sync::watch::Receiver<bool>,
 }
 
-/// The whole HTTP surface: API, health check and the web app.
-pub fn app(state: AppState) -> Router {
+/// A temp file removed when dropped (unless it was moved away first).
+pub struct TempPath(pub PathBuf);
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl AppState {
+    /// A fresh path for an upload in progress.
+    pub fn temp_file(&self) -> Result<TempPath, error::ApiError> {
+        Ok(TempPath(self.temp_dir.join(format!(
+            "upload-{}",
+            hex::encode(rand::random::<[u8; 12]>())
+        ))))
+    }
+
+    /// A write to the library committed: tell this instance's event streams. On PostgreSQL
+    /// the writing transaction notified every instance already (this one included).
+    pub fn published(&self, library_id: &str, version: u64) {
+        if self.db.backend() == db::Backend::Sqlite {
+            self.hints.publish(library_id, version);
+        }
+    }
+}
+
+/// The whole HTTP surface: API, health check, metrics and the web app.
+pub fn app(state: AppState, cors_origins: &[String]) -> Router {
     use axum::http::{header, HeaderValue};
-    let api = Router::new().fallback(error::api_not_found);
+    let mut api = Router::new()
+        .nest("/v1", api::router())
+        .fallback(error::api_not_found)
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .gzip(true)
+                .br(true),
+        )
+        .layer(tower_http::decompression::RequestDecompressionLayer::new().gzip(true))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    let origins: Vec<HeaderValue> = cors_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    if !origins.is_empty() {
+        use tower_http::cors::{AllowHeaders, AllowMethods, CorsLayer};
+        api = api.layer(
+            CorsLayer::new()
+                .allow_origin(origins)
+                .allow_methods(AllowMethods::mirror_request())
+                .allow_headers(AllowHeaders::mirror_request())
+                .max_age(std::time::Duration::from_secs(3600)),
+        );
+    }
     Router::new()
         .route("/healthz", axum::routing::get(health::healthz))
+        .route("/metrics", axum::routing::get(metrics::metrics))
         .nest("/api", api)
         .fallback(web::serve_app)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -55,6 +128,7 @@ pub fn app(state: AppState) -> Router {
 pub enum StartError {
     Database(db::DbError),
     Bind(SocketAddr, std::io::Error),
+    Storage(PathBuf, std::io::Error),
 }
 
 impl std::fmt::Display for StartError {
@@ -62,6 +136,7 @@ impl std::fmt::Display for StartError {
         match self {
             StartError::Database(e) => write!(f, "{e}"),
             StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
+            StartError::Storage(p, e) => write!(f, "cannot use {} for files: {e}", p.display()),
         }
     }
 }
@@ -72,23 +147,43 @@ impl std::error::Error for StartError {}
 pub struct Server {
     listener: TcpListener,
     state: AppState,
+    cors_origins: Vec<String>,
+    shutdown_tx: tokio::sync::watch::Sender<bool>,
 }
 
 impl Server {
-    /// Open (creating on first start) the database under the data dir and bind the address.
+    /// Open (creating on first start) the database and the file store, and bind the address.
     pub async fn start(config: &Config) -> Result<Server, StartError> {
-        let db = db::Db::open(&config.data_dir)
+        let db = db::Db::open(&config.data_dir, config.database_url.as_deref())
             .await
             .map_err(StartError::Database)?;
+        let files = config.data_dir.join("files");
+        let blobs =
+            blobs::DirStore::new(files.clone()).map_err(|e| StartError::Storage(files, e))?;
+        let temp_dir = config.data_dir.join("files").join(".incoming");
+        std::fs::create_dir_all(&temp_dir).map_err(|e| StartError::Storage(temp_dir.clone(), e))?;
+        let hints = hints::Hints::default();
+        if let Some(url) = &config.database_url {
+            hints.listen_postgres(url.clone());
+        }
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|e| StartError::Bind(config.addr, e))?;
+        let (shutdown_tx, shutting_down) = tokio::sync::watch::channel(false);
         Ok(Server {
             listener,
             state: AppState {
                 db,
                 dist_dir: config.dist.clone(),
+                limits: config.limits.clone(),
+                blobs: Arc::new(blobs),
+                hints,
+                metrics: Arc::default(),
+                temp_dir,
+                shutting_down,
             },
+            cors_origins: config.cors_origins.clone(),
+            shutdown_tx,
         })
     }
 
@@ -97,14 +192,20 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Serve until `shutdown` completes, then finish the requests in flight and close the
-    /// database cleanly.
+    /// Serve until `shutdown` completes, then finish the requests in flight (a batch being
+    /// written commits) and close the database cleanly.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let db = self.state.db.clone();
-        let result = axum::serve(self.listener, app(self.state))
+        let tx = self.shutdown_tx;
+        let shutdown = async move {
+            shutdown.await;
+            // Event streams never end by themselves; this ends them.
+            let _ = tx.send(true);
+        };
+        let result = axum::serve(self.listener, app(self.state, &self.cors_origins))
             .with_graceful_shutdown(shutdown)
             .await;
         db.close().await;

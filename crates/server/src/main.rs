@@ -1,6 +1,7 @@
-//! `refsync-server`: run the sync service and serve the web app.
+//! `refsync-server`: run the sync service and serve the web app, or administer accounts.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use refsync_server::admin::AccountCommand;
 use refsync_server::{shutdown_signal, Config, Server};
 use std::process::ExitCode;
 
@@ -9,11 +10,22 @@ use std::process::ExitCode;
     name = "refsync-server",
     version,
     about = "The refsync sync service: holds the online copy of every library and serves the web app.",
-    after_help = "Examples:\n  refsync-server\n  refsync-server --addr 0.0.0.0:8080 --data-dir /var/lib/refsync --dist /srv/refsync/dist"
+    after_help = "Examples:\n  refsync-server\n  refsync-server --addr 0.0.0.0:8080 --data-dir /var/lib/refsync --dist /srv/refsync/dist\n  refsync-server --database-url postgres://refsync@db/refsync\n  echo 'a long password' | refsync-server account create ada@example.org\n  refsync-server account set-quota ada@example.org 5000000000\n  refsync-server account list"
 )]
 struct Cli {
     #[command(flatten)]
     config: Config,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (what happens with no subcommand).
+    Serve,
+    /// Make, change and list accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
 }
 
 #[tokio::main]
@@ -27,8 +39,40 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
+    match cli.command {
+        None | Some(Command::Serve) => serve(cli.config).await,
+        Some(Command::Account(command)) => {
+            let db = match refsync_server::db::Db::open(
+                &cli.config.data_dir,
+                cli.config.database_url.as_deref(),
+            )
+            .await
+            {
+                Ok(db) => db,
+                Err(e) => {
+                    eprintln!("refsync-server: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let result =
+                refsync_server::admin::run(&db, command, cli.config.limits.storage_limit).await;
+            db.close().await;
+            match result {
+                Ok(out) => {
+                    println!("{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("refsync-server: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
 
-    let server = match Server::start(&cli.config).await {
+async fn serve(config: Config) -> ExitCode {
+    let server = match Server::start(&config).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("refsync-server: {e}");
@@ -42,13 +86,18 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if !cli.config.dist.join("index.html").is_file() {
+    if !config.dist.join("index.html").is_file() {
         tracing::warn!(
             "no web app in {}: pages will say how to build it (cargo xtask serve)",
-            cli.config.dist.display()
+            config.dist.display()
         );
     }
-    tracing::info!(data_dir = %cli.config.data_dir.display(), "database ready");
+    tracing::info!(
+        database = %refsync_server::db::redact_url(
+            config.database_url.as_deref().unwrap_or(&config.data_dir.display().to_string())
+        ),
+        "database ready"
+    );
     println!("refsync is running at http://{addr}/  (Ctrl-C to stop)");
 
     match server.serve(shutdown_signal()).await {

@@ -14,11 +14,11 @@ struct Running {
 
 impl Running {
     async fn start(data_dir: &Path, dist: &Path) -> Running {
-        let config = Config {
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir: data_dir.to_path_buf(),
-            dist: dist.to_path_buf(),
-        };
+        let config = Config::new(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir.to_path_buf(),
+            dist.to_path_buf(),
+        );
         let server = Server::start(&config).await.expect("server starts");
         let addr = server.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -145,7 +145,9 @@ async fn the_database_survives_a_graceful_restart() {
     let data = tempfile::tempdir().unwrap();
     let dist = tempfile::tempdir().unwrap();
 
-    let first = refsync_server::db::Db::open(data.path()).await.unwrap();
+    let first = refsync_server::db::Db::open(data.path(), None)
+        .await
+        .unwrap();
     let created = first.created_at().await.unwrap();
     first.close().await;
 
@@ -156,7 +158,9 @@ async fn the_database_survives_a_graceful_restart() {
     assert_eq!(health.status(), 200);
     server.stop().await;
 
-    let again = refsync_server::db::Db::open(data.path()).await.unwrap();
+    let again = refsync_server::db::Db::open(data.path(), None)
+        .await
+        .unwrap();
     assert_eq!(
         again.created_at().await.unwrap(),
         created,
@@ -169,11 +173,11 @@ async fn the_database_survives_a_graceful_restart() {
 async fn a_port_in_use_is_a_clear_start_error() {
     let data = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let config = Config {
-        addr: taken.local_addr().unwrap(),
-        data_dir: data.path().to_path_buf(),
-        dist: data.path().join("dist"),
-    };
+    let config = Config::new(
+        taken.local_addr().unwrap(),
+        data.path().to_path_buf(),
+        data.path().join("dist"),
+    );
     let err = Server::start(&config).await.err().expect("bind must fail");
     assert!(
         err.to_string().starts_with("cannot listen on 127.0.0.1:"),

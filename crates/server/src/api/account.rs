@@ -1,0 +1,192 @@
+//! Registering, signing in and out, changing the password, and "who am I".
+//!
+//! Invariants: failed sign-ins for an email are slowed down after [`SLOW_AFTER`] and refused
+//! for [`LOCK_FOR_MS`] after [`LOCK_AFTER`] (429 with `Retry-After`), across every instance
+//! (the count is in the database); a wrong email and a wrong password get the same answer.
+
+use crate::auth::{
+    check_new_password, hash_password, new_token, normalize_email, now_millis, verify_password,
+    Authed,
+};
+use crate::db::{CreateAccount, SignInFailures};
+use crate::error::{ApiError, ApiJson};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use refsync_core::protocol::{Account, ChangePassword, LibraryInfo, Me, Register, Session, SignIn};
+use std::time::Duration;
+
+/// Failures after which each further attempt waits a second.
+pub const SLOW_AFTER: u64 = 3;
+/// Failures after which the email is locked.
+pub const LOCK_AFTER: u64 = 8;
+pub const LOCK_FOR_MS: u64 = 15 * 60 * 1000;
+/// Failures older than this are forgotten.
+const FAILURE_WINDOW_MS: u64 = 60 * 60 * 1000;
+
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<Register>,
+) -> Result<(StatusCode, Json<Session>), ApiError> {
+    let email = normalize_email(&req.email)?;
+    check_new_password(&req.password)?;
+    let hash = hash_password(req.password).await?;
+    let now = now_millis();
+    let account = match state
+        .db
+        .create_account(
+            &email,
+            &hash,
+            state.limits.storage_limit,
+            state.limits.reference_limit,
+            now,
+        )
+        .await?
+    {
+        CreateAccount::Created(a) => a,
+        CreateAccount::EmailTaken => {
+            return Err(ApiError::Conflict(
+                "An account with this email exists already. Sign in instead.".into(),
+            ))
+        }
+    };
+    tracing::info!(account = %account.id, "account registered");
+    let session = open_session(&state, &account.id, &account.email, "", now).await?;
+    Ok((StatusCode::CREATED, Json(session)))
+}
+
+async fn open_session(
+    state: &AppState,
+    account_id: &str,
+    email: &str,
+    device_name: &str,
+    now: u64,
+) -> Result<Session, ApiError> {
+    let (token, hash) = new_token();
+    let expires_at = now + state.limits.token_ttl_ms;
+    let device: String = device_name.chars().take(200).collect();
+    state
+        .db
+        .insert_token(&hash, account_id, &device, now, expires_at)
+        .await?;
+    Ok(Session {
+        token,
+        expires_at,
+        account: Account {
+            id: account_id.to_string(),
+            email: email.to_string(),
+        },
+    })
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SignIn>,
+) -> Result<Json<Session>, ApiError> {
+    let wrong = || ApiError::Auth("The email or password is wrong.".into());
+    let Ok(email) = normalize_email(&req.email) else {
+        return Err(wrong());
+    };
+    let now = now_millis();
+    let mut failures = state.db.sign_in_failures(&email).await?;
+    if failures.locked_until > now {
+        let retry_after = (failures.locked_until - now).div_ceil(1000);
+        return Err(ApiError::RateLimited {
+            retry_after,
+            message: format!(
+                "Too many failed sign-ins. Try again in {} minutes.",
+                retry_after.div_ceil(60)
+            ),
+        });
+    }
+    if now.saturating_sub(failures.last_failure) > FAILURE_WINDOW_MS {
+        failures = SignInFailures::default();
+    }
+    if failures.failures >= SLOW_AFTER {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let account = state.db.account_by_email(&email).await?;
+    let ok = match &account {
+        Some(a) if req.password.len() <= crate::auth::MAX_PASSWORD_LEN => {
+            verify_password(req.password, a.password_hash.clone()).await?
+        }
+        _ => false,
+    };
+    match account {
+        Some(a) if ok => {
+            state.db.clear_sign_in_failures(&email).await?;
+            let session = open_session(&state, &a.id, &a.email, &req.device_name, now).await?;
+            Ok(Json(session))
+        }
+        _ => {
+            failures.failures += 1;
+            failures.last_failure = now;
+            if failures.failures >= LOCK_AFTER {
+                failures.locked_until = now + LOCK_FOR_MS;
+                tracing::warn!("sign-ins locked for 15 minutes after repeated failures");
+            }
+            state.db.set_sign_in_failures(&email, failures).await?;
+            state.metrics.sign_in_failures.inc();
+            Err(wrong())
+        }
+    }
+}
+
+pub async fn sign_out(
+    State(state): State<AppState>,
+    authed: Authed,
+) -> Result<StatusCode, ApiError> {
+    state.db.delete_token(&authed.token_hash).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiJson(req): ApiJson<ChangePassword>,
+) -> Result<StatusCode, ApiError> {
+    let account = state
+        .db
+        .account_by_id(&authed.account_id)
+        .await?
+        .ok_or_else(|| ApiError::Auth("This account no longer exists.".into()))?;
+    if req.current_password.len() > crate::auth::MAX_PASSWORD_LEN
+        || !verify_password(req.current_password, account.password_hash).await?
+    {
+        return Err(ApiError::Auth("The current password is wrong.".into()));
+    }
+    check_new_password(&req.new_password)?;
+    let hash = hash_password(req.new_password).await?;
+    state
+        .db
+        .set_password(&account.id, &hash, Some(&authed.token_hash))
+        .await?;
+    tracing::info!(account = %account.id, "password changed; other sessions signed out");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn me(State(state): State<AppState>, authed: Authed) -> Result<Json<Me>, ApiError> {
+    let account = state
+        .db
+        .account_by_id(&authed.account_id)
+        .await?
+        .ok_or_else(|| ApiError::Auth("This account no longer exists.".into()))?;
+    let library = state.db.library_of_account(&account.id).await?;
+    let references = state.db.reference_count(&library.id).await?;
+    Ok(Json(Me {
+        account: Account {
+            id: account.id,
+            email: account.email,
+        },
+        library: LibraryInfo {
+            id: library.id,
+            version: library.version,
+            epoch: library.epoch,
+            storage_used: library.storage_used,
+            storage_limit: account.storage_limit,
+            references,
+            reference_limit: account.reference_limit,
+        },
+    }))
+}

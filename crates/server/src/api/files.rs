@@ -1,0 +1,306 @@
+//! Attachment files, addressed by their SHA-256.
+//!
+//! Invariants: an upload is refused before its bytes are read when the account's storage
+//! quota or the server's file size limit would be passed; the bytes stream to a temp file
+//! (never into memory) while being hashed, and are kept only if the hash and the length are
+//! the ones announced; bytes a library already holds are not stored again.
+
+use crate::auth::{now_millis, Authed};
+use crate::db::RecordFile;
+use crate::error::{ApiError, ApiPath};
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::StreamExt;
+use refsync_core::protocol::StoredFile;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn check_sha(sha256: &str) -> Result<(), ApiError> {
+    if is_sha256(sha256) {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(
+            "A file is named by its SHA-256: 64 lower-case hex digits.".into(),
+        ))
+    }
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiPath((library_id, sha256)): ApiPath<(String, String)>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let lib = authed.library(&state, &library_id).await?;
+    check_sha(&sha256)?;
+    if let Some(size) = state.db.file_size(&lib.id, &sha256).await? {
+        return Ok(Json(StoredFile {
+            sha256,
+            size,
+            stored: false,
+        })
+        .into_response());
+    }
+    let length: u64 = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| ApiError::Invalid("Send the file's size in Content-Length.".into()))?;
+    if length > state.limits.max_file_size {
+        return Err(ApiError::TooLarge(format!(
+            "Files may be at most {}; this one is {}.",
+            megabytes(state.limits.max_file_size),
+            megabytes(length)
+        )));
+    }
+    let account = state
+        .db
+        .account_by_id(&authed.account_id)
+        .await?
+        .ok_or_else(|| ApiError::Auth("This account no longer exists.".into()))?;
+    let over_quota = || {
+        ApiError::StorageLimit(format!(
+            "This file ({}) would take the account over its storage limit of {}; it was not uploaded.",
+            megabytes(length),
+            megabytes(account.storage_limit)
+        ))
+    };
+    if lib.storage_used.saturating_add(length) > account.storage_limit {
+        return Err(over_quota());
+    }
+
+    let temp = state.temp_file()?;
+    let mut file = tokio::fs::File::create(&temp.0)
+        .await
+        .map_err(|e| ApiError::Internal(format!("creating {}: {e}", temp.0.display())))?;
+    let mut hasher = Sha256::new();
+    let mut received: u64 = 0;
+    let mut stream = req.into_body().into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::Invalid(format!("The upload was cut off: {e}")))?;
+        received += chunk.len() as u64;
+        if received > length {
+            return Err(ApiError::Invalid(
+                "The body is longer than its Content-Length.".into(),
+            ));
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| ApiError::Internal(format!("writing an upload: {e}")))?;
+    }
+    if received != length {
+        return Err(ApiError::Invalid(format!(
+            "The upload ended after {received} of {length} bytes."
+        )));
+    }
+    file.sync_all()
+        .await
+        .map_err(|e| ApiError::Internal(format!("writing an upload: {e}")))?;
+    drop(file);
+    let actual = hex::encode(hasher.finalize());
+    if actual != sha256 {
+        return Err(ApiError::Invalid(format!(
+            "The file's SHA-256 is {actual}, not {sha256}; it was not stored."
+        )));
+    }
+    let name = format!("{}/{sha256}", lib.id);
+    state
+        .blobs
+        .put_file(&name, &temp.0)
+        .await
+        .map_err(|e| ApiError::Internal(format!("storing a file: {e}")))?;
+    match state
+        .db
+        .record_file(
+            &lib.id,
+            &sha256,
+            length,
+            account.storage_limit,
+            now_millis(),
+        )
+        .await?
+    {
+        RecordFile::Recorded => {
+            state.metrics.files_stored.inc();
+            state.metrics.file_bytes_stored.add(length);
+            Ok((
+                StatusCode::CREATED,
+                Json(StoredFile {
+                    sha256,
+                    size: length,
+                    stored: true,
+                }),
+            )
+                .into_response())
+        }
+        RecordFile::AlreadyHeld => Ok(Json(StoredFile {
+            sha256,
+            size: length,
+            stored: false,
+        })
+        .into_response()),
+        RecordFile::OverLimit => {
+            // Another upload took the room meanwhile.
+            if let Err(e) = state.blobs.delete(&name).await {
+                tracing::warn!("removing a file refused for quota: {e}");
+            }
+            Err(over_quota())
+        }
+    }
+}
+
+/// `bytes=a-b`, `bytes=a-` or `bytes=-n` of a file of `size` bytes, as `start..end`.
+/// `Err` when the range cannot be satisfied; `Ok(None)` when there is no usable single range
+/// (then the whole file is sent, as RFC 9110 allows).
+fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((a, b)) = spec.split_once('-') else {
+        return Ok(None);
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let range = if a.is_empty() {
+        let n: u64 = b.parse().map_err(|_| ())?;
+        if n == 0 {
+            return Err(());
+        }
+        (size.saturating_sub(n), size)
+    } else {
+        let start: u64 = a.parse().map_err(|_| ())?;
+        let end = if b.is_empty() {
+            size
+        } else {
+            b.parse::<u64>()
+                .map_err(|_| ())?
+                .saturating_add(1)
+                .min(size)
+        };
+        (start, end)
+    };
+    if range.0 >= size || range.0 >= range.1 {
+        return Err(());
+    }
+    Ok(Some(range))
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    authed: Authed,
+    headers: HeaderMap,
+    ApiPath((library_id, sha256)): ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let lib = authed.library(&state, &library_id).await?;
+    check_sha(&sha256)?;
+    let Some(size) = state.db.file_size(&lib.id, &sha256).await? else {
+        return Err(ApiError::NotFound);
+    };
+    let etag = format!("\"{sha256}\"");
+    let mut resp_headers = HeaderMap::new();
+    let set = |h: &mut HeaderMap, name, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(name, v);
+        }
+    };
+    set(&mut resp_headers, header::ETAG, &etag);
+    set(&mut resp_headers, header::ACCEPT_RANGES, "bytes");
+    // The bytes under a hash never change.
+    set(
+        &mut resp_headers,
+        header::CACHE_CONTROL,
+        "private, max-age=31536000, immutable",
+    );
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        return Ok((StatusCode::NOT_MODIFIED, resp_headers).into_response());
+    }
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        None => None,
+        Some(r) => match parse_range(r, size) {
+            Ok(r) => r,
+            Err(()) => {
+                set(
+                    &mut resp_headers,
+                    header::CONTENT_RANGE,
+                    &format!("bytes */{size}"),
+                );
+                return Ok((StatusCode::RANGE_NOT_SATISFIABLE, resp_headers).into_response());
+            }
+        },
+    };
+    let (start, end, status) = match range {
+        Some((s, e)) => {
+            set(
+                &mut resp_headers,
+                header::CONTENT_RANGE,
+                &format!("bytes {s}-{}/{size}", e - 1),
+            );
+            (s, e, StatusCode::PARTIAL_CONTENT)
+        }
+        None => (0, size, StatusCode::OK),
+    };
+    set(
+        &mut resp_headers,
+        header::CONTENT_LENGTH,
+        &(end - start).to_string(),
+    );
+    set(
+        &mut resp_headers,
+        header::CONTENT_TYPE,
+        "application/octet-stream",
+    );
+    let reader = state
+        .blobs
+        .read(&format!("{}/{sha256}", lib.id), start, end)
+        .await
+        .map_err(|e| ApiError::Internal(format!("reading a stored file: {e}")))?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(reader));
+    Ok((status, resp_headers, body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_follow_rfc_9110() {
+        assert_eq!(parse_range("bytes=0-9", 100), Ok(Some((0, 10))));
+        assert_eq!(parse_range("bytes=90-", 100), Ok(Some((90, 100))));
+        assert_eq!(parse_range("bytes=-10", 100), Ok(Some((90, 100))));
+        assert_eq!(parse_range("bytes=95-200", 100), Ok(Some((95, 100))));
+        assert_eq!(parse_range("bytes=100-", 100), Err(()));
+        assert_eq!(parse_range("bytes=5-2", 100), Err(()));
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), Ok(None));
+        assert_eq!(parse_range("items=0-1", 100), Ok(None));
+    }
+
+    #[test]
+    fn only_lower_case_sha256_names_a_file() {
+        assert!(is_sha256(&"a".repeat(64)));
+        assert!(!is_sha256(&"A".repeat(64)));
+        assert!(!is_sha256(&"a".repeat(63)));
+        assert!(!is_sha256("../../etc/passwd"));
+    }
+}

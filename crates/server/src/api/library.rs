@@ -1,0 +1,389 @@
+//! Link, changes feed, versions, batch writes, reset and the sync log of one library.
+//!
+//! Invariants: a batch is checked whole before anything is written (every write's data must be
+//! an object of its kind under its own key; no key twice), so a bad write refuses the batch
+//! rather than applying part of it; the changes feed is written straight from the stored JSON
+//! text, so a 50,000-reference pull costs no re-encoding.
+
+use super::{check_epoch, epoch_header};
+use crate::auth::{now_millis, Authed};
+use crate::db::{BatchOutcome, CheckedWrite, StoredBatch};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use refsync_core::protocol::{
+    Batch, Link, LinkRequest, Object, ResetRequest, ResetResult, SyncLog, SyncReport, Versions,
+    DEFAULT_PAGE, MAX_BATCH_WRITES, MAX_PAGE,
+};
+use refsync_core::{Key, ObjectKind};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+pub async fn link(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiPath(library_id): ApiPath<String>,
+    ApiJson(req): ApiJson<LinkRequest>,
+) -> Result<Json<Link>, ApiError> {
+    let lib = authed.library(&state, &library_id).await?;
+    if req.device_id.trim().is_empty() || req.device_id.len() > 100 {
+        return Err(ApiError::Invalid(
+            "device_id must be 1 to 100 characters.".into(),
+        ));
+    }
+    tracing::info!(library = %lib.id, epoch = lib.epoch, "device linked");
+    Ok(Json(Link {
+        library_id: lib.id,
+        epoch: lib.epoch,
+        library_version: lib.version,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct ChangesQuery {
+    #[serde(default)]
+    since: u64,
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+fn parse_cursor(cursor: &str) -> Option<(u64, ObjectKind, Key)> {
+    let mut parts = cursor.splitn(3, '.');
+    let version = parts.next()?.parse().ok()?;
+    let kind = ObjectKind::parse(parts.next()?)?;
+    let key = Key::parse(parts.next()?).ok()?;
+    Some((version, kind, key))
+}
+
+pub async fn changes(
+    State(state): State<AppState>,
+    authed: Authed,
+    headers: HeaderMap,
+    ApiPath(library_id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ChangesQuery>,
+) -> Result<Response, ApiError> {
+    let lib = authed.library(&state, &library_id).await?;
+    check_epoch(&headers, lib.epoch)?;
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::Invalid(format!(
+            "limit must be between 1 and {MAX_PAGE}."
+        )));
+    }
+    let after = match q.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(parse_cursor(c).ok_or_else(|| {
+            ApiError::Invalid("The cursor is not one this server gave out.".into())
+        })?),
+    };
+    let (library_version, objects) = state.db.changes(&lib.id, q.since, after, limit).await?;
+    let next = if objects.len() == limit {
+        objects
+            .last()
+            .map(|o| format!("{}.{}.{}", o.version, o.kind.as_str(), o.key))
+    } else {
+        None
+    };
+    // The same JSON as `ChangesPage`, written by hand around the stored text.
+    let size: usize = objects
+        .iter()
+        .map(|o| o.data.as_ref().map_or(0, String::len) + 80)
+        .sum();
+    let mut body = String::with_capacity(size + 100);
+    let _ = write!(
+        body,
+        "{{\"library_version\":{library_version},\"objects\":["
+    );
+    for (i, o) in objects.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        let _ = write!(
+            body,
+            "{{\"kind\":\"{}\",\"key\":\"{}\",\"version\":{},\"data\":{}}}",
+            o.kind.as_str(),
+            o.key,
+            o.version,
+            o.data.as_deref().unwrap_or("null")
+        );
+    }
+    body.push(']');
+    if let Some(next) = next {
+        let _ = write!(body, ",\"next\":\"{next}\"");
+    }
+    body.push('}');
+    state.metrics.objects_pulled.add(objects.len() as u64);
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+pub async fn versions(
+    State(state): State<AppState>,
+    authed: Authed,
+    headers: HeaderMap,
+    ApiPath(library_id): ApiPath<String>,
+) -> Result<Json<Versions>, ApiError> {
+    let lib = authed.library(&state, &library_id).await?;
+    check_epoch(&headers, lib.epoch)?;
+    let (library_version, objects) = state.db.versions(&lib.id).await?;
+    Ok(Json(Versions {
+        library_version,
+        objects,
+    }))
+}
+
+/// Check every write of a batch; the first bad one refuses the whole batch.
+fn check_batch(batch: Batch) -> Result<StoredBatch, ApiError> {
+    let n = batch.idempotency_key.chars().count();
+    if n == 0 || n > 100 {
+        return Err(ApiError::Invalid(
+            "idempotency_key must be 1 to 100 characters.".into(),
+        ));
+    }
+    if batch.writes.len() > MAX_BATCH_WRITES {
+        return Err(ApiError::TooLarge(format!(
+            "A batch may carry at most {MAX_BATCH_WRITES} writes; this one has {}.",
+            batch.writes.len()
+        )));
+    }
+    let request_hash = {
+        let mut h = Sha256::new();
+        for w in &batch.writes {
+            let line = serde_json::to_string(w)
+                .map_err(|e| ApiError::Internal(format!("re-encoding a write: {e}")))?;
+            h.update(line.as_bytes());
+            h.update(b"\n");
+        }
+        hex::encode(h.finalize())
+    };
+    let mut seen = HashSet::with_capacity(batch.writes.len());
+    let mut writes = Vec::with_capacity(batch.writes.len());
+    for (i, w) in batch.writes.into_iter().enumerate() {
+        let at = || format!("Write {} ({} {})", i + 1, w.kind.as_str(), w.key);
+        if !seen.insert((w.kind, w.key)) {
+            return Err(ApiError::Invalid(format!(
+                "{}: the batch writes this object twice.",
+                at()
+            )));
+        }
+        let (data, shared, sha256) = match &w.data {
+            None => (None, false, None),
+            Some(value) => {
+                if !value.is_object() {
+                    return Err(ApiError::Invalid(format!(
+                        "{}: data must be a JSON object.",
+                        at()
+                    )));
+                }
+                let text = value.to_string();
+                let object = Object::from_json(w.kind, w.key, &text)
+                    .map_err(|e| ApiError::Invalid(format!("{}: {e}", at())))?;
+                let (shared, sha256) = match &object {
+                    Object::Group(g) => (g.shared, None),
+                    Object::Attachment(a) => {
+                        if !crate::api::files::is_sha256(&a.sha256) {
+                            return Err(ApiError::Invalid(format!(
+                                "{}: sha256 must be 64 lower-case hex digits.",
+                                at()
+                            )));
+                        }
+                        (false, Some(a.sha256.clone()))
+                    }
+                    _ => (false, None),
+                };
+                (Some(text), shared, sha256)
+            }
+        };
+        writes.push(CheckedWrite {
+            kind: w.kind,
+            key: w.key,
+            base_version: w.base_version,
+            data,
+            shared,
+            sha256,
+        });
+    }
+    Ok(StoredBatch {
+        idempotency_key: batch.idempotency_key,
+        request_hash,
+        writes,
+    })
+}
+
+pub async fn batch(
+    State(state): State<AppState>,
+    authed: Authed,
+    headers: HeaderMap,
+    ApiPath(library_id): ApiPath<String>,
+    ApiJson(batch): ApiJson<Batch>,
+) -> Result<Response, ApiError> {
+    let lib = authed.library(&state, &library_id).await?;
+    let epoch = epoch_header(&headers)?;
+    let checked = check_batch(batch)?;
+    let account = state
+        .db
+        .account_by_id(&authed.account_id)
+        .await?
+        .ok_or_else(|| ApiError::Auth("This account no longer exists.".into()))?;
+    let outcome = state
+        .db
+        .apply_batch(
+            &lib.id,
+            epoch,
+            &checked,
+            account.reference_limit,
+            now_millis(),
+        )
+        .await?;
+    match outcome {
+        BatchOutcome::Applied(result) => {
+            let written = result
+                .results
+                .iter()
+                .filter(|r| matches!(r, refsync_core::protocol::WriteResult::Ok { .. }))
+                .count();
+            state.metrics.batches.inc();
+            state.metrics.objects_written.add(written as u64);
+            if written > 0 {
+                state.published(&lib.id, result.library_version);
+            }
+            Ok(Json(result).into_response())
+        }
+        BatchOutcome::Replayed(answer) => {
+            state.metrics.batches_replayed.inc();
+            Ok(([(header::CONTENT_TYPE, "application/json")], answer).into_response())
+        }
+        BatchOutcome::RelinkRequired => Err(ApiError::RelinkRequired),
+        BatchOutcome::KeyReused => Err(ApiError::Invalid(
+            "This idempotency_key was used for a different batch; make a new key per batch.".into(),
+        )),
+        BatchOutcome::ReferenceLimit { limit } => Err(ApiError::ReferenceLimit(format!(
+            "This account may hold at most {limit} references; the batch was not applied."
+        ))),
+    }
+}
+
+pub async fn reset(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiPath(library_id): ApiPath<String>,
+    ApiJson(req): ApiJson<ResetRequest>,
+) -> Result<Json<ResetResult>, ApiError> {
+    let lib = authed.library(&state, &library_id).await?;
+    let (epoch, library_version, deleted, files) = state.db.reset(&lib.id, req.wipe).await?;
+    for sha in files {
+        let name = format!("{}/{sha}", lib.id);
+        if let Err(e) = state.blobs.delete(&name).await {
+            tracing::warn!(library = %lib.id, "reset: a file could not be removed: {e}");
+        }
+    }
+    tracing::info!(library = %lib.id, epoch, wipe = req.wipe, deleted, "library reset");
+    state.published(&lib.id, library_version);
+    Ok(Json(ResetResult {
+        epoch,
+        library_version,
+        deleted,
+    }))
+}
+
+pub async fn add_sync_report(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiPath(library_id): ApiPath<String>,
+    ApiJson(report): ApiJson<SyncReport>,
+) -> Result<StatusCode, ApiError> {
+    let lib = authed.library(&state, &library_id).await?;
+    if report.device_id.trim().is_empty() || report.device_id.len() > 100 {
+        return Err(ApiError::Invalid(
+            "device_id must be 1 to 100 characters.".into(),
+        ));
+    }
+    let mut report = report;
+    report.device_name = report.device_name.chars().take(200).collect();
+    if let Some(e) = &mut report.error {
+        e.message = e.message.chars().take(2000).collect();
+    }
+    state.db.add_sync_report(&lib.id, &report).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn sync_log(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiPath(library_id): ApiPath<String>,
+) -> Result<Json<SyncLog>, ApiError> {
+    let lib = authed.library(&state, &library_id).await?;
+    Ok(Json(SyncLog {
+        entries: state.db.sync_log(&lib.id).await?,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use refsync_core::protocol::Write;
+
+    fn key(n: u64) -> Key {
+        Key::new(n, [7; 10])
+    }
+
+    fn reference(k: Key) -> serde_json::Value {
+        serde_json::json!({"key": k.as_str(), "type": "journal_article", "fields": {"title": "T"}})
+    }
+
+    #[test]
+    fn cursors_round_trip_and_junk_is_refused() {
+        let c = format!("12.group.{}", key(1));
+        assert_eq!(parse_cursor(&c), Some((12, ObjectKind::Group, key(1))));
+        for junk in ["", "x", "12", "12.group", "12.nope.x", "a.group.b"] {
+            assert_eq!(parse_cursor(junk), None, "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_write_refuses_the_whole_batch_with_its_position() {
+        let ok = Write {
+            kind: ObjectKind::Reference,
+            key: key(1),
+            base_version: 0,
+            data: Some(reference(key(1))),
+        };
+        let wrong_key = Write {
+            key: key(2),
+            ..ok.clone()
+        };
+        let batch = Batch {
+            idempotency_key: "b1".into(),
+            writes: vec![ok.clone(), wrong_key],
+        };
+        let ApiError::Invalid(msg) = check_batch(batch).unwrap_err() else {
+            panic!("not invalid")
+        };
+        assert!(msg.starts_with("Write 2 (reference"), "{msg}");
+
+        let twice = Batch {
+            idempotency_key: "b2".into(),
+            writes: vec![ok.clone(), ok.clone()],
+        };
+        assert!(matches!(check_batch(twice), Err(ApiError::Invalid(_))));
+
+        let good = check_batch(Batch {
+            idempotency_key: "b3".into(),
+            writes: vec![ok],
+        })
+        .unwrap();
+        assert_eq!(good.writes.len(), 1);
+        assert!(good.writes[0]
+            .data
+            .as_deref()
+            .unwrap()
+            .contains("\"title\""));
+    }
+}

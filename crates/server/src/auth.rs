@@ -1,0 +1,202 @@
+//! Passwords, bearer tokens and who is asking.
+//!
+//! Invariants: passwords are stored only as argon2id hashes (PHC strings); a token is 256
+//! random bits given to the client once and stored only as its SHA-256; a request is signed
+//! in only by an unexpired token; a library route answers 404 unless the library belongs to
+//! the token's account, so nobody can even learn which library ids exist.
+
+use crate::error::ApiError;
+use crate::AppState;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use refsync_core::protocol::MIN_PASSWORD_LEN;
+use sha2::{Digest, Sha256};
+
+/// Longest password accepted (argon2 would take any, but a megabyte "password" is an attack).
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// Lower-cased, trimmed, and checked to look like an address.
+pub fn normalize_email(email: &str) -> Result<String, ApiError> {
+    let email = email.trim().to_lowercase();
+    let ok = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.contains('@')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if ok {
+        Ok(email)
+    } else {
+        Err(ApiError::Invalid(format!(
+            "{:?} is not an email address.",
+            email.chars().take(100).collect::<String>()
+        )))
+    }
+}
+
+pub fn check_new_password(password: &str) -> Result<(), ApiError> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_LEN {
+        return Err(ApiError::Invalid(format!(
+            "The password must have at least {MIN_PASSWORD_LEN} characters."
+        )));
+    }
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(ApiError::Invalid(format!(
+            "The password must have at most {MAX_PASSWORD_LEN} bytes."
+        )));
+    }
+    Ok(())
+}
+
+/// An argon2id hash of the password (slow on purpose: run it off the async threads).
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| ApiError::Internal(format!("hashing a password: {e}")))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("hashing task: {e}")))?
+}
+
+/// Whether the password matches the stored hash.
+pub async fn verify_password(password: String, hash: String) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&hash).map_err(|e| {
+            ApiError::Internal(format!("a stored password hash is unreadable: {e}"))
+        })?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("hashing task: {e}")))?
+}
+
+/// A new token (given to the client) and its hash (stored).
+pub fn new_token() -> (String, String) {
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// A signed-in request: the account its token belongs to.
+#[derive(Clone, Debug)]
+pub struct Authed {
+    pub account_id: String,
+    pub token_hash: String,
+}
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let from_header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .map(str::to_string);
+        // EventSource cannot set headers, so the change-hint stream may carry the token in
+        // its query instead. Query strings are never logged.
+        let token = from_header.or_else(|| {
+            parts.uri.query().and_then(|q| {
+                q.split('&')
+                    .find_map(|kv| kv.strip_prefix("access_token="))
+                    .map(str::to_string)
+            })
+        });
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Err(ApiError::Auth(
+                "Sign in first (no Authorization: Bearer token was sent).".into(),
+            ));
+        };
+        let hash = token_hash(&token);
+        match state.db.token_account(&hash, now_millis()).await? {
+            Some(account_id) => Ok(Authed {
+                account_id,
+                token_hash: hash,
+            }),
+            None => Err(ApiError::Auth(
+                "Your session has expired or was signed out. Sign in again.".into(),
+            )),
+        }
+    }
+}
+
+impl Authed {
+    /// The library at `library_id`, if it is this account's; else 404.
+    pub async fn library(
+        &self,
+        state: &AppState,
+        library_id: &str,
+    ) -> Result<crate::db::LibraryRow, ApiError> {
+        match state.db.library(library_id).await? {
+            Some(lib) if lib.account_id == self.account_id => Ok(lib),
+            _ => Err(ApiError::NotFound),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            normalize_email("  Ada@Example.ORG ").unwrap(),
+            "ada@example.org"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.org",
+            "ada@example",
+            "a b@example.org",
+            "ada@x@y.org",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn short_passwords_are_refused() {
+        assert!(check_new_password("short").is_err());
+        assert!(check_new_password("long enough password").is_ok());
+    }
+
+    #[test]
+    fn tokens_are_random_and_stored_as_hashes() {
+        let (a, ha) = new_token();
+        let (b, _) = new_token();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, ha);
+        assert_eq!(token_hash(&a), ha);
+    }
+}
