@@ -7,6 +7,9 @@
 //! stopped when the test process ends). Which one is printed once to stderr; the suite never
 //! skips for want of one.
 
+// Each test crate that includes this uses part of it.
+#![allow(dead_code)]
+
 use refsync_core::protocol::*;
 use refsync_core::{Key, ObjectKind};
 use refsync_server::{Config, Limits, Server};
