@@ -39,7 +39,10 @@ fn main() -> ExitCode {
         "serve" => serve(&root, &rest),
         "test" => suites::test(&root),
         "build" => tools::setup_web(&root).and_then(|()| build_web(&root)),
-        "setup" => tools::setup_web(&root).and_then(|()| tools::setup_browser()),
+        "setup" => tools::setup_web(&root)
+            .and_then(|()| tools::setup_browser())
+            .and_then(|()| tools::setup_postgres())
+            .and_then(|()| tools::setup_python_tools(&root)),
         "bench" => bench::run(&root, &rest),
         "" | "help" | "--help" | "-h" => {
             print!("{USAGE}");

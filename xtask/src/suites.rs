@@ -64,6 +64,7 @@ pub fn test(root: &Path) -> Result<(), String> {
     tools::setup_web(root)?;
     tools::setup_browser()?;
     tools::setup_postgres()?;
+    tools::setup_python_tools(root)?;
     build_web(root)?;
     let chromedriver = tools::chromedriver().ok_or("chromedriver is not installed")?;
     let chromium = tools::chromium().ok_or("chromium is not installed")?;

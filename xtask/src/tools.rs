@@ -265,3 +265,30 @@ pub fn setup_postgres() -> Result<(), String> {
     println!("PostgreSQL for the server suite: none answers on 127.0.0.1:5432, so the suite starts a private throwaway cluster");
     Ok(())
 }
+
+/// Python tools the server suite runs, pinned, in a virtualenv under `target/tools/python`
+/// (so nothing is installed into the system's Python): schemathesis (OpenAPI fuzzing) and
+/// moto (a real S3-compatible server for the blob store's tests).
+pub const PYTHON_TOOLS: &[&str] = &["schemathesis==4.32.5", "moto[server]==5.2.1"];
+
+pub fn setup_python_tools(root: &Path) -> Result<(), String> {
+    let venv = root.join("target").join("tools").join("python");
+    let stamp = venv.join("refsync-tools.txt");
+    let wanted = PYTHON_TOOLS.join("\n");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(());
+    }
+    step(
+        "install schemathesis and moto (PyPI, into target/tools/python)",
+        || {
+            let python = find(&["python3"]).ok_or("python3 is not installed")?;
+            if !venv.join("bin").join("pip").is_file() {
+                run(Command::new(&python).arg("-m").arg("venv").arg(&venv))?;
+            }
+            run(Command::new(venv.join("bin").join("pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check"])
+                .args(PYTHON_TOOLS))?;
+            std::fs::write(&stamp, &wanted).map_err(|e| format!("writing {}: {e}", stamp.display()))
+        },
+    )
+}

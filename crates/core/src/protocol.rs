@@ -28,6 +28,7 @@ pub const MIN_PASSWORD_LEN: usize = 10;
 
 /// The stable code of an error; what a client matches on (the message is for people).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Not signed in, a wrong password, or a token that expired or was revoked (401).
@@ -75,6 +76,7 @@ impl ErrorCode {
 
 /// Every error response's body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,
@@ -82,6 +84,7 @@ pub struct ErrorBody {
 
 /// `POST /api/v1/account`: make an account (and its library).
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Register {
     pub email: String,
@@ -90,6 +93,7 @@ pub struct Register {
 
 /// `POST /api/v1/session`: sign in.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
     pub email: String,
@@ -101,6 +105,7 @@ pub struct SignIn {
 
 /// What signing in (or registering) returns: a bearer token for `Authorization`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub token: String,
     /// Milliseconds since the Unix epoch.
@@ -110,6 +115,7 @@ pub struct Session {
 
 /// `POST /api/v1/account/password`: change the password; every other session is signed out.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     pub current_password: String,
@@ -117,6 +123,7 @@ pub struct ChangePassword {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     pub id: String,
     pub email: String,
@@ -124,12 +131,14 @@ pub struct Account {
 
 /// `GET /api/v1/me`: who is asking, and the state of their library.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub account: Account,
     pub library: LibraryInfo,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LibraryInfo {
     pub id: String,
     pub version: u64,
@@ -146,6 +155,7 @@ pub struct LibraryInfo {
 
 /// `POST /api/v1/library/link`: this client library joins the account's library.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
     /// A stable id the client made for itself (its sync log is kept under it).
@@ -156,6 +166,7 @@ pub struct LinkRequest {
 
 /// What linking returns: the epoch to send on every library request from now on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Link {
     pub library_id: String,
     pub epoch: u64,
@@ -164,6 +175,7 @@ pub struct Link {
 
 /// One object as the service holds it; `data` is `None` for a tombstone (deleted for good).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemoteObject {
     pub kind: ObjectKind,
     pub key: Key,
@@ -181,6 +193,7 @@ impl RemoteObject {
 /// `GET /api/v1/library/changes?since=V[&cursor=C][&limit=N]`: every object and tombstone
 /// with a version above V, in (version, kind, key) order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangesPage {
     /// The library's version when this page was read. Once a page comes with no `next`, the
     /// client holds everything up to this version.
@@ -193,12 +206,14 @@ pub struct ChangesPage {
 
 /// `GET /api/v1/library/versions`: the version of every object, for a full reconciliation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Versions {
     pub library_version: u64,
     pub objects: Vec<ObjectVersion>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ObjectVersion {
     pub kind: ObjectKind,
     pub key: Key,
@@ -209,6 +224,7 @@ pub struct ObjectVersion {
 
 /// `POST /api/v1/library/batch`: writes applied in one transaction.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Batch {
     /// Made by the client per batch and reused when it retries the same batch, so that a
@@ -220,6 +236,7 @@ pub struct Batch {
 /// An upsert (`data` present) or a delete (`data` absent), based on the version the client
 /// last saw of the object (0 for one it made).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Write {
     pub kind: ObjectKind,
@@ -230,6 +247,7 @@ pub struct Write {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchResult {
     /// The library's version after the batch.
     pub library_version: u64,
@@ -238,6 +256,7 @@ pub struct BatchResult {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum WriteResult {
     /// Applied; the object is now at `version`.
@@ -262,6 +281,7 @@ impl WriteResult {
 
 /// `POST /api/v1/library/reset`: break the link; every device must link again.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
     /// Also delete every reference, group, group set and attachment online, except shared
@@ -271,6 +291,7 @@ pub struct ResetRequest {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResetResult {
     pub epoch: u64,
     pub library_version: u64,
@@ -280,6 +301,7 @@ pub struct ResetResult {
 
 /// One sync as a client reports it (`POST /api/v1/library/sync-log`), for Sync Status.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncReport {
     pub device_id: String,
     #[serde(default)]
@@ -301,12 +323,14 @@ pub struct SyncReport {
 
 /// `GET /api/v1/library/sync-log`: the latest syncs, newest first, at most 20 per device.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncLog {
     pub entries: Vec<SyncReport>,
 }
 
 /// `HEAD`/`PUT /api/v1/library/files/{sha256}` answer: a stored attachment's bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredFile {
     pub sha256: String,
     pub size: u64,
@@ -317,6 +341,7 @@ pub struct StoredFile {
 /// The data of a change hint (`GET /api/v1/library/events`, server-sent events named
 /// `version`): the library moved to this version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hint {
     pub library_version: u64,
 }

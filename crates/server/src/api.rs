@@ -14,7 +14,6 @@ use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderMap;
-use axum::routing::{get, post, put};
 use axum::Router;
 use refsync_core::protocol::EPOCH_HEADER;
 
@@ -23,34 +22,72 @@ pub const SMALL_BODY: usize = 64 * 1024;
 /// Most bytes of a batch write: 5,000 references of a few kilobytes each.
 pub const BATCH_BODY: usize = 64 * 1024 * 1024;
 
-pub fn router() -> Router<AppState> {
-    let batch = Router::new()
-        .route("/libraries/{library_id}/batch", post(library::batch))
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "refsync sync service",
+        description = "The online copy of every refsync library: accounts, versioned libraries, \
+            changes feed, batch writes with conflicts, attachments, reset and change hints. \
+            Errors are JSON {code, message} with a stable code.",
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "account", description = "Accounts and sessions"),
+        (name = "library", description = "A library's objects, link and sync log"),
+        (name = "files", description = "Attachment files by SHA-256"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // For EventSource, which cannot send headers.
+        components.add_security_scheme(
+            "query_token",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("access_token"))),
+        );
+    }
+}
+
+/// The API's routes under `/api/v1`, and the OpenAPI document made from the same handlers
+/// (so the two cannot drift apart).
+pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi;
+    use utoipa_axum::router::OpenApiRouter;
+    use utoipa_axum::routes;
+    let batch = OpenApiRouter::new()
+        .routes(routes!(library::batch))
         .layer(DefaultBodyLimit::max(BATCH_BODY));
-    let files = Router::new()
-        .route(
-            "/libraries/{library_id}/files/{sha256}",
-            put(files::upload).get(files::download),
-        )
-        // The upload streams to disk under its own limit (the account's quota and the
-        // server's largest file), never into memory.
+    // The upload streams to disk under its own limit (the account's quota and the server's
+    // largest file), never into memory.
+    let files = OpenApiRouter::new()
+        .routes(routes!(files::upload, files::download))
         .layer(DefaultBodyLimit::disable());
-    let rest = Router::new()
-        .route("/account", post(account::register))
-        .route("/account/password", post(account::change_password))
-        .route("/session", post(account::sign_in).delete(account::sign_out))
-        .route("/me", get(account::me))
-        .route("/libraries/{library_id}/link", post(library::link))
-        .route("/libraries/{library_id}/changes", get(library::changes))
-        .route("/libraries/{library_id}/versions", get(library::versions))
-        .route("/libraries/{library_id}/reset", post(library::reset))
-        .route(
-            "/libraries/{library_id}/sync-log",
-            get(library::sync_log).post(library::add_sync_report),
-        )
-        .route("/libraries/{library_id}/events", get(events::events))
+    let rest = OpenApiRouter::new()
+        .routes(routes!(account::register))
+        .routes(routes!(account::change_password))
+        .routes(routes!(account::sign_in, account::sign_out))
+        .routes(routes!(account::me))
+        .routes(routes!(library::link))
+        .routes(routes!(library::changes))
+        .routes(routes!(library::versions))
+        .routes(routes!(library::reset))
+        .routes(routes!(library::sync_log, library::add_sync_report))
+        .routes(routes!(events::events))
         .layer(DefaultBodyLimit::max(SMALL_BODY));
-    Router::new().merge(batch).merge(files).merge(rest)
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", batch.merge(files).merge(rest))
+        .split_for_parts()
 }
 
 /// The link epoch the client holds, checked against the library's.

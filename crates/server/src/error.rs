@@ -134,8 +134,27 @@ impl From<PathRejection> for ApiError {
 }
 
 /// Fallback for `/api/*` paths that match no route: JSON, not the web app's HTML.
-pub async fn api_not_found() -> ApiError {
-    ApiError::NotFound
+pub async fn api_not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(ErrorBody {
+            code: ErrorCode::NotFound,
+            message: "No such API path.".into(),
+        }),
+    )
+        .into_response()
+}
+
+/// A known API path asked with a method it does not take: JSON, like every API answer.
+pub async fn api_method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(ErrorBody {
+            code: ErrorCode::Invalid,
+            message: "This path does not take that method.".into(),
+        }),
+    )
+        .into_response()
 }
 
 /// `Json` whose rejections are [`ApiError`]s.

@@ -72,9 +72,24 @@ impl AppState {
 /// The whole HTTP surface: API, health check, metrics and the web app.
 pub fn app(state: AppState, cors_origins: &[String]) -> Router {
     use axum::http::{header, HeaderValue};
-    let mut api = Router::new()
-        .nest("/v1", api::router())
-        .fallback(error::api_not_found)
+    let (v1, openapi) = api::router();
+    let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_default());
+    let mut api = v1
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || {
+                let doc = Arc::clone(&openapi_json);
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        doc.to_string(),
+                    )
+                }
+            }),
+        )
+        .method_not_allowed_fallback(error::api_method_not_allowed)
+        .route("/api", axum::routing::any(error::api_not_found))
+        .route("/api/{*rest}", axum::routing::any(error::api_not_found))
         .layer(
             tower_http::compression::CompressionLayer::new()
                 .gzip(true)
@@ -102,7 +117,7 @@ pub fn app(state: AppState, cors_origins: &[String]) -> Router {
     Router::new()
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/metrics", axum::routing::get(metrics::metrics))
-        .nest("/api", api)
+        .merge(api)
         .fallback(web::serve_app)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

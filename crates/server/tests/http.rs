@@ -89,7 +89,10 @@ async fn serves_the_app_with_a_fallback_for_page_paths_only() {
         assert_eq!(resp.headers()["cache-control"], "no-cache", "{page}");
         assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
         let csp = resp.headers()["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'"), "{csp}");
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{csp}"
+        );
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
         assert!(resp.text().await.unwrap().contains("refsync app"), "{page}");
     }

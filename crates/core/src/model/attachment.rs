@@ -36,6 +36,7 @@ pub enum AttachmentRole {
 
 /// The kinds of object a library holds; every kind syncs the same way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectKind {
     Reference,

@@ -14,7 +14,9 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use refsync_core::protocol::{Account, ChangePassword, LibraryInfo, Me, Register, Session, SignIn};
+use refsync_core::protocol::{
+    Account, ChangePassword, ErrorBody, LibraryInfo, Me, Register, Session, SignIn,
+};
 use std::time::Duration;
 
 /// Failures after which each further attempt waits a second.
@@ -25,6 +27,11 @@ pub const LOCK_FOR_MS: u64 = 15 * 60 * 1000;
 /// Failures older than this are forgotten.
 const FAILURE_WINDOW_MS: u64 = 60 * 60 * 1000;
 
+#[utoipa::path(post, path = "/account", tag = "account", request_body = Register,
+    responses((status = 201, description = "Registered and signed in", body = Session),
+        (status = 400, description = "Not an email, or a password too short", body = ErrorBody),
+        (status = 409, description = "An account for this email exists", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<Register>,
@@ -80,6 +87,12 @@ async fn open_session(
     })
 }
 
+#[utoipa::path(post, path = "/session", tag = "account", request_body = SignIn,
+    responses((status = 200, description = "Signed in", body = Session),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 429, description = "Too many failed sign-ins; see Retry-After", body = ErrorBody)))]
 pub async fn sign_in(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<SignIn>,
@@ -133,6 +146,9 @@ pub async fn sign_in(
     }
 }
 
+#[utoipa::path(delete, path = "/session", tag = "account", security(("bearer" = [])),
+    responses((status = 204, description = "Signed out"),
+        (status = 401, description = "Not signed in", body = ErrorBody)))]
 pub async fn sign_out(
     State(state): State<AppState>,
     authed: Authed,
@@ -141,6 +157,12 @@ pub async fn sign_out(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/account/password", tag = "account", security(("bearer" = [])),
+    request_body = ChangePassword,
+    responses((status = 204, description = "Changed; every other session signed out"),
+        (status = 400, description = "New password too short, or malformed request", body = ErrorBody),
+        (status = 401, description = "Not signed in, or the current password is wrong", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody)))]
 pub async fn change_password(
     State(state): State<AppState>,
     authed: Authed,
@@ -166,6 +188,9 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/me", tag = "account", security(("bearer" = [])),
+    responses((status = 200, description = "The account and its library", body = Me),
+        (status = 401, description = "Not signed in", body = ErrorBody)))]
 pub async fn me(State(state): State<AppState>, authed: Authed) -> Result<Json<Me>, ApiError> {
     let account = state
         .db

@@ -10,7 +10,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream, StreamExt};
-use refsync_core::protocol::Hint;
+use refsync_core::protocol::{ErrorBody, Hint};
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio_stream::wrappers::BroadcastStream;
@@ -24,6 +24,11 @@ fn event(version: u64) -> Result<Event, Infallible> {
         .data(serde_json::to_string(&hint).unwrap_or_default()))
 }
 
+#[utoipa::path(get, path = "/libraries/{library_id}/events", tag = "library", security(("bearer" = []), ("query_token" = [])),
+    params(("library_id" = String, Path, description = "The library's id (from /me)")),
+    responses((status = 200, description = "Server-sent events named `version` whose data is a Hint, the current version first", content_type = "text/event-stream", body = Hint),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such library, or not this account's", body = ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
     authed: Authed,

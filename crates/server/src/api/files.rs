@@ -15,7 +15,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::StreamExt;
-use refsync_core::protocol::StoredFile;
+use refsync_core::protocol::{ErrorBody, StoredFile};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
@@ -39,6 +39,16 @@ fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }
 
+#[utoipa::path(put, path = "/libraries/{library_id}/files/{sha256}", tag = "files", security(("bearer" = [])),
+    params(("library_id" = String, Path, description = "The library's id (from /me)"), ("sha256" = String, Path, description = "The file's SHA-256, 64 lower-case hex digits")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
+    responses((status = 201, description = "Stored", body = StoredFile),
+        (status = 200, description = "The library held these bytes already", body = StoredFile),
+        (status = 400, description = "Bad hash, wrong length, or the bytes do not match the hash", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such library, or not this account's", body = ErrorBody),
+        (status = 413, description = "Larger than the server accepts", body = ErrorBody),
+        (status = 507, description = "storage_limit: over the account's quota; nothing stored", body = ErrorBody)))]
 pub async fn upload(
     State(state): State<AppState>,
     authed: Authed,
@@ -203,6 +213,15 @@ fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
     Ok(Some(range))
 }
 
+#[utoipa::path(get, path = "/libraries/{library_id}/files/{sha256}", tag = "files", security(("bearer" = [])),
+    params(("library_id" = String, Path, description = "The library's id (from /me)"), ("sha256" = String, Path, description = "The file's SHA-256, 64 lower-case hex digits")),
+    responses((status = 200, description = "The bytes", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 206, description = "The range asked for", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, description = "Not a SHA-256", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "The library holds no such file", body = ErrorBody),
+        (status = 416, description = "The range is outside the file")))]
 pub async fn download(
     State(state): State<AppState>,
     authed: Authed,

@@ -15,8 +15,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use refsync_core::protocol::{
-    Batch, Link, LinkRequest, Object, ResetRequest, ResetResult, SyncLog, SyncReport, Versions,
-    DEFAULT_PAGE, MAX_BATCH_WRITES, MAX_PAGE,
+    Batch, BatchResult, ChangesPage, ErrorBody, Link, LinkRequest, Object, ResetRequest,
+    ResetResult, SyncLog, SyncReport, Versions, DEFAULT_PAGE, MAX_BATCH_WRITES, MAX_PAGE,
 };
 use refsync_core::{Key, ObjectKind};
 use serde::Deserialize;
@@ -24,6 +24,13 @@ use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
+#[utoipa::path(post, path = "/libraries/{library_id}/link", tag = "library", security(("bearer" = [])),
+    params(("library_id" = String, Path, description = "The library's id (from /me)")), request_body = LinkRequest,
+    responses((status = 200, description = "Linked: the epoch to send from now on", body = Link),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such library, or not this account's", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody)))]
 pub async fn link(
     State(state): State<AppState>,
     authed: Authed,
@@ -44,12 +51,16 @@ pub async fn link(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
+    /// Changes with a version above this one (0: everything).
     #[serde(default)]
     since: u64,
+    /// The `next` of the previous page.
     #[serde(default)]
     cursor: Option<String>,
+    /// Objects per page (1 to 10,000; 5,000 when absent).
     #[serde(default)]
     limit: Option<usize>,
 }
@@ -62,6 +73,13 @@ fn parse_cursor(cursor: &str) -> Option<(u64, ObjectKind, Key)> {
     Some((version, kind, key))
 }
 
+#[utoipa::path(get, path = "/libraries/{library_id}/changes", tag = "library", security(("bearer" = [])),
+    params(("library_id" = String, Path, description = "The library's id (from /me)"), ("x-refsync-epoch" = u64, Header, description = "The link epoch this client holds"), ChangesQuery),
+    responses((status = 200, description = "One page of changes", body = ChangesPage),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such library, or not this account's", body = ErrorBody),
+        (status = 409, description = "relink_required: the library was reset", body = ErrorBody)))]
 pub async fn changes(
     State(state): State<AppState>,
     authed: Authed,
@@ -123,6 +141,13 @@ pub async fn changes(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+#[utoipa::path(get, path = "/libraries/{library_id}/versions", tag = "library", security(("bearer" = [])),
+    params(("library_id" = String, Path, description = "The library's id (from /me)"), ("x-refsync-epoch" = u64, Header, description = "The link epoch this client holds")),
+    responses((status = 200, description = "The version of every object", body = Versions),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such library, or not this account's", body = ErrorBody),
+        (status = 409, description = "relink_required: the library was reset", body = ErrorBody)))]
 pub async fn versions(
     State(state): State<AppState>,
     authed: Authed,
@@ -216,6 +241,15 @@ fn check_batch(batch: Batch) -> Result<StoredBatch, ApiError> {
     })
 }
 
+#[utoipa::path(post, path = "/libraries/{library_id}/batch", tag = "library", security(("bearer" = [])),
+    params(("library_id" = String, Path, description = "The library's id (from /me)"), ("x-refsync-epoch" = u64, Header, description = "The link epoch this client holds")), request_body = Batch,
+    responses((status = 200, description = "Applied (or answered again, for a retry): one result per write", body = BatchResult),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such library, or not this account's", body = ErrorBody),
+        (status = 403, description = "reference_limit: the batch would pass the account's limit", body = ErrorBody),
+        (status = 409, description = "relink_required: the library was reset", body = ErrorBody),
+        (status = 413, description = "Too many writes, or body too large", body = ErrorBody)))]
 pub async fn batch(
     State(state): State<AppState>,
     authed: Authed,
@@ -269,6 +303,13 @@ pub async fn batch(
     }
 }
 
+#[utoipa::path(post, path = "/libraries/{library_id}/reset", tag = "library", security(("bearer" = [])),
+    params(("library_id" = String, Path, description = "The library's id (from /me)")), request_body = ResetRequest,
+    responses((status = 200, description = "Reset: every device must link again", body = ResetResult),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such library, or not this account's", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody)))]
 pub async fn reset(
     State(state): State<AppState>,
     authed: Authed,
@@ -292,6 +333,13 @@ pub async fn reset(
     }))
 }
 
+#[utoipa::path(post, path = "/libraries/{library_id}/sync-log", tag = "library", security(("bearer" = [])),
+    params(("library_id" = String, Path, description = "The library's id (from /me)")), request_body = SyncReport,
+    responses((status = 204, description = "Recorded"),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such library, or not this account's", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody)))]
 pub async fn add_sync_report(
     State(state): State<AppState>,
     authed: Authed,
@@ -313,6 +361,12 @@ pub async fn add_sync_report(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/libraries/{library_id}/sync-log", tag = "library", security(("bearer" = [])),
+    params(("library_id" = String, Path, description = "The library's id (from /me)")),
+    responses((status = 200, description = "The latest syncs, newest first", body = SyncLog),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such library, or not this account's", body = ErrorBody)))]
 pub async fn sync_log(
     State(state): State<AppState>,
     authed: Authed,

@@ -509,6 +509,7 @@ pub fn delete(kind: ObjectKind, k: Key, base: u64) -> Write {
 }
 
 /// Run a test body on both databases: `both!(name)` for `async fn name(b: Backend)`.
+#[allow(unused_macros)]
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
