@@ -21,6 +21,15 @@ pub struct Config {
     #[arg(long, env = "REFSYNC_DATABASE_URL")]
     pub database_url: Option<String>,
 
+    /// Keep attachment files in an S3-compatible store (s3://bucket[/prefix]) instead of the
+    /// data dir; credentials and region from the AWS_* environment variables.
+    #[arg(long, env = "REFSYNC_S3_URL")]
+    pub s3_url: Option<String>,
+
+    /// The S3 endpoint, for a store that is not AWS (e.g. http://127.0.0.1:9000).
+    #[arg(long, env = "REFSYNC_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
     #[command(flatten)]
     pub limits: Limits,
 
@@ -41,6 +50,8 @@ impl Config {
             data_dir,
             dist,
             database_url: None,
+            s3_url: None,
+            s3_endpoint: None,
             limits: Limits::default(),
             cors_origins: Vec::new(),
         }

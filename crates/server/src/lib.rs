@@ -144,6 +144,7 @@ pub enum StartError {
     Database(db::DbError),
     Bind(SocketAddr, std::io::Error),
     Storage(PathBuf, std::io::Error),
+    ObjectStore(String),
 }
 
 impl std::fmt::Display for StartError {
@@ -152,6 +153,7 @@ impl std::fmt::Display for StartError {
             StartError::Database(e) => write!(f, "{e}"),
             StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
             StartError::Storage(p, e) => write!(f, "cannot use {} for files: {e}", p.display()),
+            StartError::ObjectStore(e) => write!(f, "cannot use the object store: {e}"),
         }
     }
 }
@@ -173,8 +175,15 @@ impl Server {
             .await
             .map_err(StartError::Database)?;
         let files = config.data_dir.join("files");
-        let blobs =
-            blobs::DirStore::new(files.clone()).map_err(|e| StartError::Storage(files, e))?;
+        let blobs: Arc<dyn blobs::BlobStore> = match &config.s3_url {
+            Some(url) => Arc::new(
+                blobs::S3Store::new(url, config.s3_endpoint.as_deref())
+                    .map_err(StartError::ObjectStore)?,
+            ),
+            None => Arc::new(
+                blobs::DirStore::new(files.clone()).map_err(|e| StartError::Storage(files, e))?,
+            ),
+        };
         let temp_dir = config.data_dir.join("files").join(".incoming");
         std::fs::create_dir_all(&temp_dir).map_err(|e| StartError::Storage(temp_dir.clone(), e))?;
         let hints = hints::Hints::default();
@@ -191,7 +200,7 @@ impl Server {
                 db,
                 dist_dir: config.dist.clone(),
                 limits: config.limits.clone(),
-                blobs: Arc::new(blobs),
+                blobs,
                 hints,
                 metrics: Arc::default(),
                 temp_dir,

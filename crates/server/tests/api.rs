@@ -920,3 +920,100 @@ async fn change_hints_cross_server_instances_on_postgres() {
     }
     panic!("no hint reached the second instance after {version} writes");
 }
+
+/// Attachment bytes in a real S3-compatible store (moto): stored once, served with Range,
+/// and gone from the bucket after a wiping reset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_on_an_s3_compatible_store() {
+    let s3 = S3Server::start().await;
+    // Only the S3 client reads these; moto accepts any credentials.
+    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+    let store = Store::new(Backend::Sqlite).await;
+    let mut config = store.config(Limits::default());
+    config.s3_url = Some(format!("s3://{}/attachments", s3.bucket));
+    config.s3_endpoint = Some(s3.endpoint.clone());
+    let server = refsync_server::Server::start(&config)
+        .await
+        .expect("starts");
+    let base = format!("http://{}", server.local_addr().unwrap());
+    tokio::spawn(server.serve(std::future::pending()));
+
+    let c = register(&base, "ada@example.org").await;
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let sha = sha256_hex(&bytes);
+    assert_eq!(
+        upload(&c, &sha, bytes.clone()).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        upload(&c, &sha, bytes.clone()).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        s3.keys().await,
+        vec![format!("attachments/{}/{sha}", c.library)],
+        "one object, under the library"
+    );
+    let url = c.lib_url(&format!("files/{sha}"));
+    let whole = c.http.get(&url).bearer_auth(&c.token).send().await.unwrap();
+    assert_eq!(whole.bytes().await.unwrap().to_vec(), bytes);
+    let part = c
+        .http
+        .get(&url)
+        .bearer_auth(&c.token)
+        .header("range", "bytes=-100")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        part.bytes().await.unwrap().to_vec(),
+        bytes[299_900..].to_vec()
+    );
+    let bad = upload(&c, &sha256_hex(b"other"), bytes).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        s3.keys().await.len(),
+        1,
+        "a refused upload leaves nothing in the bucket"
+    );
+
+    let reset = c
+        .call(
+            Method::POST,
+            &c.lib_url("reset"),
+            Some(json!({"wipe": true})),
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::OK);
+    assert!(s3.keys().await.is_empty(), "the wipe removed the bytes");
+}
+
+/// Shutting down (SIGTERM, Ctrl-C) lets a batch in flight finish and answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_shutdown_finishes_the_batch_in_flight() {
+    let store = Store::new(Backend::Sqlite).await;
+    let server = Running::start(&store, Limits::default()).await;
+    let c = register(&server.base, "ada@example.org").await;
+    let writes: Vec<_> = (1..=3_000u64)
+        .map(|i| {
+            upsert(
+                key(i),
+                0,
+                reference(key(i), &"A title of some length ".repeat(20)),
+            )
+        })
+        .collect();
+    let sender = c.clone();
+    let flight = tokio::spawn(async move { sender.batch_raw("in-flight", writes).await });
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    server.stop().await;
+    let answer = flight.await.unwrap();
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let again = Running::start(&store, Limits::default()).await;
+    let mut c = c;
+    c.base = again.base.clone();
+    assert_eq!(c.me().await["library"]["references"], 3_000);
+    again.stop().await;
+}

@@ -530,3 +530,72 @@ macro_rules! both {
         }
     };
 }
+
+/// A real S3-compatible server (moto's server mode, from PyPI) on a free port, with one empty
+/// bucket; stopped when dropped.
+pub struct S3Server {
+    pub endpoint: String,
+    pub bucket: String,
+    child: std::process::Child,
+}
+
+impl S3Server {
+    pub async fn start() -> S3Server {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let program = root.join("target/tools/python/bin/moto_server");
+        assert!(
+            program.is_file(),
+            "moto is not installed: `cargo xtask test` installs it into target/tools/python"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let child = std::process::Command::new(program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let bucket = "refsync-test".to_string();
+        for _ in 0..200 {
+            if let Ok(r) = http.put(format!("{endpoint}/{bucket}")).send().await {
+                assert!(
+                    r.status().is_success(),
+                    "creating the bucket: {}",
+                    r.status()
+                );
+                return S3Server {
+                    endpoint,
+                    bucket,
+                    child,
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("moto_server did not start on port {port}");
+    }
+
+    /// The keys of every object in the bucket.
+    pub async fn keys(&self) -> Vec<String> {
+        let xml = reqwest::get(format!("{}/{}?list-type=2", self.endpoint, self.bucket))
+            .await
+            .expect("list the bucket")
+            .text()
+            .await
+            .expect("listing");
+        xml.split("<Key>")
+            .skip(1)
+            .filter_map(|s| s.split_once("</Key>").map(|(k, _)| k.to_string()))
+            .collect()
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
