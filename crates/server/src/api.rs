@@ -72,7 +72,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     // largest file), never into memory.
     let files = OpenApiRouter::new()
         .routes(routes!(files::upload, files::download))
-        .layer(DefaultBodyLimit::disable());
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(files::close_unless_stored));
     let rest = OpenApiRouter::new()
         .routes(routes!(account::register))
         .routes(routes!(account::change_password))

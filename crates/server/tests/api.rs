@@ -352,8 +352,9 @@ async fn a_large_library_pulls_in_a_few_compressed_pages(b: Backend) {
     keys.dedup();
     assert_eq!(keys.len() as u64, n);
 
-    let resp = c
-        .http
+    // A client that leaves the body as it came, to see the encoding.
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let resp = raw
         .get(format!("{}?since=0", c.lib_url("changes")))
         .bearer_auth(&c.token)
         .header("x-refsync-epoch", c.epoch.to_string())

@@ -19,6 +19,19 @@ use refsync_core::protocol::{ErrorBody, StoredFile};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
+/// An upload answered with anything but 201 may have left its body unread (the bytes were
+/// held already, the quota was full, the token was wrong): the connection cannot carry another
+/// request, and saying so keeps a client from reusing it and failing its next request.
+pub async fn close_unless_stored(req: Request, next: axum::middleware::Next) -> Response {
+    let is_upload = req.method() == axum::http::Method::PUT;
+    let mut resp = next.run(req).await;
+    if is_upload && resp.status() != StatusCode::CREATED {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
+}
+
 pub fn is_sha256(s: &str) -> bool {
     s.len() == 64
         && s.bytes()

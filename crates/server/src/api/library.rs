@@ -8,7 +8,7 @@
 use super::{check_epoch, epoch_header};
 use crate::auth::{now_millis, Authed};
 use crate::db::{BatchOutcome, CheckedWrite, StoredBatch};
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::error::{ApiBytes, ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -163,8 +163,51 @@ pub async fn versions(
     }))
 }
 
-/// Check every write of a batch; the first bad one refuses the whole batch.
-fn check_batch(batch: Batch) -> Result<StoredBatch, ApiError> {
+/// A batch as read off the wire: the same JSON as `protocol::Batch`, but each object's data
+/// kept as the text it came in, so a 5,000-write batch is parsed once (into the typed object,
+/// to check it) and stored as it came, instead of being built into values and re-encoded.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireBatch {
+    idempotency_key: String,
+    writes: Vec<WireWrite>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireWrite {
+    kind: ObjectKind,
+    key: Key,
+    base_version: u64,
+    #[serde(default)]
+    data: Option<Box<serde_json::value::RawValue>>,
+}
+
+/// Read a batch body: JSON, as `ApiJson` would, with the same kinds of messages.
+fn read_batch(headers: &HeaderMap, body: &[u8]) -> Result<WireBatch, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return Err(ApiError::Invalid(
+            "Send the body as JSON (Content-Type: application/json).".into(),
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::Invalid(format!("The body is not valid JSON: {inner}"))
+        } else {
+            ApiError::Invalid(format!("The JSON does not fit: {}: {inner}", e.path()))
+        }
+    })
+}
+
+/// Check every write of a batch; the first bad one refuses the whole batch. `request_hash`
+/// identifies the request, to tell a retry from another batch reusing its key.
+fn check_batch(batch: WireBatch, request_hash: String) -> Result<StoredBatch, ApiError> {
     let n = batch.idempotency_key.chars().count();
     if n == 0 || n > 100 {
         return Err(ApiError::Invalid(
@@ -177,16 +220,6 @@ fn check_batch(batch: Batch) -> Result<StoredBatch, ApiError> {
             batch.writes.len()
         )));
     }
-    let request_hash = {
-        let mut h = Sha256::new();
-        for w in &batch.writes {
-            let line = serde_json::to_string(w)
-                .map_err(|e| ApiError::Internal(format!("re-encoding a write: {e}")))?;
-            h.update(line.as_bytes());
-            h.update(b"\n");
-        }
-        hex::encode(h.finalize())
-    };
     let mut seen = HashSet::with_capacity(batch.writes.len());
     let mut writes = Vec::with_capacity(batch.writes.len());
     for (i, w) in batch.writes.into_iter().enumerate() {
@@ -199,15 +232,15 @@ fn check_batch(batch: Batch) -> Result<StoredBatch, ApiError> {
         }
         let (data, shared, sha256) = match &w.data {
             None => (None, false, None),
-            Some(value) => {
-                if !value.is_object() {
+            Some(raw) => {
+                let text = raw.get();
+                if !text.starts_with('{') {
                     return Err(ApiError::Invalid(format!(
                         "{}: data must be a JSON object.",
                         at()
                     )));
                 }
-                let text = value.to_string();
-                let object = Object::from_json(w.kind, w.key, &text)
+                let object = Object::from_json(w.kind, w.key, text)
                     .map_err(|e| ApiError::Invalid(format!("{}: {e}", at())))?;
                 let (shared, sha256) = match &object {
                     Object::Group(g) => (g.shared, None),
@@ -222,7 +255,7 @@ fn check_batch(batch: Batch) -> Result<StoredBatch, ApiError> {
                     }
                     _ => (false, None),
                 };
-                (Some(text), shared, sha256)
+                (Some(text.to_string()), shared, sha256)
             }
         };
         writes.push(CheckedWrite {
@@ -255,11 +288,12 @@ pub async fn batch(
     authed: Authed,
     headers: HeaderMap,
     ApiPath(library_id): ApiPath<String>,
-    ApiJson(batch): ApiJson<Batch>,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
     let lib = authed.library(&state, &library_id).await?;
     let epoch = epoch_header(&headers)?;
-    let checked = check_batch(batch)?;
+    let request_hash = hex::encode(Sha256::digest(&body));
+    let checked = check_batch(read_batch(&headers, &body)?, request_hash)?;
     let account = state
         .db
         .account_by_id(&authed.account_id)
@@ -401,6 +435,12 @@ mod tests {
         }
     }
 
+    fn wire(batch: Batch) -> WireBatch {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+        read_batch(&headers, &serde_json::to_vec(&batch).unwrap()).unwrap()
+    }
+
     #[test]
     fn a_bad_write_refuses_the_whole_batch_with_its_position() {
         let ok = Write {
@@ -417,7 +457,7 @@ mod tests {
             idempotency_key: "b1".into(),
             writes: vec![ok.clone(), wrong_key],
         };
-        let ApiError::Invalid(msg) = check_batch(batch).unwrap_err() else {
+        let ApiError::Invalid(msg) = check_batch(wire(batch), "h".into()).unwrap_err() else {
             panic!("not invalid")
         };
         assert!(msg.starts_with("Write 2 (reference"), "{msg}");
@@ -426,12 +466,18 @@ mod tests {
             idempotency_key: "b2".into(),
             writes: vec![ok.clone(), ok.clone()],
         };
-        assert!(matches!(check_batch(twice), Err(ApiError::Invalid(_))));
+        assert!(matches!(
+            check_batch(wire(twice), "h".into()),
+            Err(ApiError::Invalid(_))
+        ));
 
-        let good = check_batch(Batch {
-            idempotency_key: "b3".into(),
-            writes: vec![ok],
-        })
+        let good = check_batch(
+            wire(Batch {
+                idempotency_key: "b3".into(),
+                writes: vec![ok],
+            }),
+            "h".into(),
+        )
         .unwrap();
         assert_eq!(good.writes.len(), 1);
         assert!(good.writes[0]

@@ -250,6 +250,11 @@ pub struct Running {
 
 impl Running {
     pub async fn start(store: &Store, limits: Limits) -> Running {
+        // A failing test shows the server's errors with its own output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("refsync_server=warn")
+            .try_init();
         let server = Server::start(&store.config(limits))
             .await
             .expect("server starts");

@@ -1,0 +1,486 @@
+//! The server scenarios of `cargo xtask bench`: pull 50,000 references from version 0, push
+//! them in batches, and no-op "anything new?" polls per second, against our server on SQLite
+//! and on PostgreSQL and against pouchdb-server (npm) holding the same documents
+//! (`_changes?include_docs=true`, `_bulk_docs`).
+//!
+//! `bench_server CORPUS_DIR RUNS COUNT` with `REFSYNC_SERVER_BIN` (a release build of
+//! refsync-server) and `POUCHDB_SERVER` (its script). Servers run pinned to core 0 (`taskset`),
+//! this load generator should run on core 1. Runs are interleaved (ours, ours, peer, ...),
+//! each on a fresh store. Prints `BENCH place\tscenario\tcount\tmedian\tmin\tmax` lines (ms)
+//! and `RATIO place\tscenario\tmedian\tmin\tmax` lines (peer time ÷ our time, run by run).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a panic is the report
+
+#[allow(dead_code)]
+#[path = "../../core/tests/bench/queries.rs"]
+mod queries;
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BATCH: usize = 5_000;
+const PAGE: usize = 5_000;
+const POLL_FOR: Duration = Duration::from_secs(2);
+const POLLERS: usize = 4;
+
+const BIBTEX_41K: &[&str] = &[
+    "bibtex/glottolog/ozbib.bib",
+    "bibtex/glottolog/sala.bib",
+    "bibtex/glottolog/zurich.bib",
+    "bibtex/rfc-bib/rfc.bib",
+    "bibtex/kwarc/kwarc.bib",
+];
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+fn pinned(program: &Path) -> Command {
+    let mut cmd = Command::new("taskset");
+    cmd.args(["-c", "0"]).arg(program);
+    cmd
+}
+
+fn start_ours(bin: &Path, dir: &Path, database_url: Option<&str>) -> (Proc, String) {
+    let mut cmd = pinned(bin);
+    cmd.args(["--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .arg("--dist")
+        .arg(dir.join("dist"))
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(url) = database_url {
+        cmd.arg("--database-url").arg(url);
+    }
+    let mut child = cmd.spawn().expect("refsync-server starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("address")
+        .trim_end_matches('/')
+        .to_string();
+    (Proc(child), base)
+}
+
+fn start_pouch(script: &Path, dir: &Path) -> (Proc, String) {
+    let port = free_port();
+    let child = pinned(Path::new("node"))
+        .arg(script)
+        .args(["--port", &port.to_string(), "--dir"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pouchdb-server starts");
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return (Proc(child), base);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("pouchdb-server did not start");
+}
+
+/// One side of the comparison, seen from the client.
+#[derive(Clone)]
+enum Target {
+    Ours {
+        base: String,
+        token: String,
+        library: String,
+        epoch: u64,
+    },
+    Pouch {
+        db: String,
+    },
+}
+
+async fn sign_up(http: &reqwest::Client, base: &str) -> Target {
+    let session: Value = http
+        .post(format!("{base}/api/v1/account"))
+        .json(&json!({"email": "bench@example.org", "password": "a benchmark password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap().to_string();
+    let me: Value = http
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let library = me["library"]["id"].as_str().unwrap().to_string();
+    let link: Value = http
+        .post(format!("{base}/api/v1/libraries/{library}/link"))
+        .bearer_auth(&token)
+        .json(&json!({"device_id": "bench"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    Target::Ours {
+        base: base.to_string(),
+        token,
+        library,
+        epoch: link["epoch"].as_u64().unwrap(),
+    }
+}
+
+/// The request bodies of a push, made before the clock starts: the load generator should
+/// measure the server, not its own JSON encoding.
+fn push_bodies(t: &Target, docs: &[Value]) -> Vec<Vec<u8>> {
+    docs.chunks(BATCH)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let body = match t {
+                Target::Ours { .. } => {
+                    let writes: Vec<Value> = chunk
+                        .iter()
+                        .map(|d| json!({"kind": "reference", "key": d["key"], "base_version": 0, "data": d}))
+                        .collect();
+                    json!({"idempotency_key": format!("push-{i}"), "writes": writes})
+                }
+                Target::Pouch { .. } => {
+                    let docs: Vec<Value> = chunk
+                        .iter()
+                        .map(|d| {
+                            let mut d = d.clone();
+                            d["_id"] = d["key"].clone();
+                            d
+                        })
+                        .collect();
+                    json!({ "docs": docs })
+                }
+            };
+            serde_json::to_vec(&body).unwrap()
+        })
+        .collect()
+}
+
+async fn push(http: &reqwest::Client, t: &Target, bodies: Vec<Vec<u8>>) {
+    for body in bodies {
+        let t0 = Instant::now();
+        let len = body.len();
+        let req = match t {
+            Target::Ours {
+                base,
+                token,
+                library,
+                epoch,
+            } => http
+                .post(format!("{base}/api/v1/libraries/{library}/batch"))
+                .bearer_auth(token)
+                .header("x-refsync-epoch", epoch.to_string()),
+            Target::Pouch { db } => http.post(format!("{db}/_bulk_docs")),
+        };
+        let resp = req
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "push: {}", resp.status());
+        resp.bytes().await.unwrap();
+        if std::env::var_os("BENCH_DEBUG").is_some() {
+            eprintln!("  batch of {len} bytes: {:?}", t0.elapsed());
+        }
+    }
+}
+
+/// What the load generator reads of a page: how many documents, and where to go on from.
+/// `IgnoredAny` checks the JSON without building it, as a client that streams it would.
+#[derive(serde::Deserialize)]
+struct OurPage {
+    library_version: u64,
+    objects: Vec<serde::de::IgnoredAny>,
+    next: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct PouchPage {
+    results: Vec<serde::de::IgnoredAny>,
+    last_seq: Value,
+}
+
+/// Pulls everything from the start; returns how many documents arrived and where the feed
+/// ended (the version, or pouch's last_seq).
+async fn pull(http: &reqwest::Client, t: &Target) -> (usize, Value) {
+    let mut n = 0;
+    match t {
+        Target::Ours {
+            base,
+            token,
+            library,
+            epoch,
+        } => {
+            let mut cursor = String::new();
+            loop {
+                let bytes = http
+                    .get(format!(
+                        "{base}/api/v1/libraries/{library}/changes?since=0&limit={PAGE}&cursor={cursor}"
+                    ))
+                    .bearer_auth(token)
+                    .header("x-refsync-epoch", epoch.to_string())
+                    .send()
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap();
+                let page: OurPage = serde_json::from_slice(&bytes).unwrap();
+                n += page.objects.len();
+                match page.next {
+                    Some(next) => cursor = next,
+                    None => return (n, json!(page.library_version)),
+                }
+            }
+        }
+        Target::Pouch { db } => {
+            let mut since = json!(0);
+            loop {
+                let bytes = http
+                    .get(format!(
+                        "{db}/_changes?include_docs=true&since={since}&limit={PAGE}"
+                    ))
+                    .send()
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap();
+                let page: PouchPage = serde_json::from_slice(&bytes).unwrap();
+                let got = page.results.len();
+                n += got;
+                since = page.last_seq;
+                if got < PAGE {
+                    return (n, since);
+                }
+            }
+        }
+    }
+}
+
+/// "Anything new?" requests answered per second, with [`POLLERS`] clients at once.
+async fn polls_per_second(http: &reqwest::Client, t: &Target, at: &Value) -> f64 {
+    let url = match t {
+        Target::Ours { base, library, .. } => {
+            format!("{base}/api/v1/libraries/{library}/changes?since={at}")
+        }
+        Target::Pouch { db } => format!("{db}/_changes?since={at}"),
+    };
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..POLLERS {
+        let http = http.clone();
+        let url = url.clone();
+        let t = t.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while start.elapsed() < POLL_FOR {
+                let mut req = http.get(&url);
+                if let Target::Ours { token, epoch, .. } = &t {
+                    req = req
+                        .bearer_auth(token)
+                        .header("x-refsync-epoch", epoch.to_string());
+                }
+                let resp = req.send().await.unwrap();
+                assert!(resp.status().is_success());
+                resp.bytes().await.unwrap();
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+async fn fresh_postgres(admin: &str, round: usize) -> Option<String> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&format!("{admin}/postgres"))
+        .await
+        .ok()?;
+    let name = format!("refsync_bench_{}_{round}", std::process::id());
+    sqlx::Executor::execute(
+        &mut conn,
+        format!("DROP DATABASE IF EXISTS {name}").as_str(),
+    )
+    .await
+    .ok()?;
+    sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+        .await
+        .ok()?;
+    Some(format!("{admin}/{name}"))
+}
+
+struct Series {
+    place: &'static str,
+    scenario: String,
+    count: usize,
+    ms: Vec<f64>,
+}
+
+fn stats(xs: &[f64]) -> (f64, f64, f64) {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let corpus = PathBuf::from(args.next().unwrap_or_else(|| "../shared/corpus".into()));
+    let runs: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(5).max(1);
+    let count: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(50_000);
+    let bin = PathBuf::from(std::env::var("REFSYNC_SERVER_BIN").expect("REFSYNC_SERVER_BIN"));
+    let pouch = PathBuf::from(std::env::var("POUCHDB_SERVER").expect("POUCHDB_SERVER"));
+    let postgres = std::env::var("REFSYNC_BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+
+    let set: Vec<(&str, Vec<u8>)> = BIBTEX_41K
+        .iter()
+        .map(|p| (*p, std::fs::read(corpus.join(p)).expect("corpus file")))
+        .collect();
+    let borrowed: Vec<(&str, &[u8])> = set.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    let mut refs = queries::fifty_thousand(&borrowed);
+    refs.truncate(count);
+    let docs: Vec<Value> = refs
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap())
+        .collect();
+    let n = docs.len();
+    let k = format!("{}k", n / 1000);
+
+    let http = reqwest::Client::builder()
+        .gzip(true)
+        .pool_max_idle_per_host(POLLERS)
+        .build()
+        .unwrap();
+    let places: [&'static str; 3] = ["server (SQLite)", "server (PostgreSQL)", "pouchdb-server"];
+    let scenarios = [
+        format!("push {k} in batches of 5,000"),
+        format!("pull {k} from version 0"),
+        "no-op poll (4 clients)".to_string(),
+    ];
+    let mut series: Vec<Series> = Vec::new();
+    for place in places {
+        for (i, s) in scenarios.iter().enumerate() {
+            series.push(Series {
+                place,
+                scenario: s.clone(),
+                count: if i == 2 { 1 } else { n },
+                ms: Vec::new(),
+            });
+        }
+    }
+    let mut postgres_ok = true;
+    for round in 0..runs {
+        for (p, place) in places.iter().enumerate() {
+            let dir = tempfile::tempdir().unwrap();
+            let (proc_, target) = match p {
+                0 => {
+                    let (proc_, base) = start_ours(&bin, dir.path(), None);
+                    let t = sign_up(&http, &base).await;
+                    (proc_, t)
+                }
+                1 => {
+                    let Some(url) = fresh_postgres(&postgres, round).await else {
+                        if postgres_ok {
+                            eprintln!("no PostgreSQL at {postgres}: its figures are left out");
+                        }
+                        postgres_ok = false;
+                        continue;
+                    };
+                    let (proc_, base) = start_ours(&bin, dir.path(), Some(&url));
+                    let t = sign_up(&http, &base).await;
+                    (proc_, t)
+                }
+                _ => {
+                    let (proc_, base) = start_pouch(&pouch, dir.path());
+                    let db = format!("{base}/bench");
+                    http.put(&db).send().await.unwrap();
+                    (proc_, Target::Pouch { db })
+                }
+            };
+            let bodies = push_bodies(&target, &docs);
+            let t0 = Instant::now();
+            push(&http, &target, bodies).await;
+            let push_ms = t0.elapsed().as_secs_f64() * 1000.0;
+            let t0 = Instant::now();
+            let (got, at) = pull(&http, &target).await;
+            let pull_ms = t0.elapsed().as_secs_f64() * 1000.0;
+            assert_eq!(got, n, "{place}: pulled {got} of {n}");
+            let per_s = polls_per_second(&http, &target, &at).await;
+            let base = p * 3;
+            series[base].ms.push(push_ms);
+            series[base + 1].ms.push(pull_ms);
+            series[base + 2].ms.push(1000.0 / per_s);
+            eprintln!(
+                "round {round} {place}: push {push_ms:.0} ms, pull {pull_ms:.0} ms, {per_s:.0} polls/s"
+            );
+            drop(proc_);
+        }
+    }
+    for s in &series {
+        if s.ms.is_empty() {
+            continue;
+        }
+        let (median, min, max) = stats(&s.ms);
+        println!(
+            "BENCH {}\t{}\t{}\t{median:.2}\t{min:.2}\t{max:.2}",
+            s.place, s.scenario, s.count
+        );
+    }
+    // Peer time ÷ our time, round by round (so a slow moment hits both sides of a pair).
+    for p in 0..2 {
+        for i in 0..3 {
+            let ours = &series[p * 3 + i];
+            let peer = &series[6 + i];
+            if ours.ms.is_empty() || ours.ms.len() != peer.ms.len() {
+                continue;
+            }
+            let ratios: Vec<f64> = ours
+                .ms
+                .iter()
+                .zip(&peer.ms)
+                .map(|(o, q)| q / o.max(1e-9))
+                .collect();
+            let (median, min, max) = stats(&ratios);
+            println!(
+                "RATIO {}\t{}\t{median:.2}\t{min:.2}\t{max:.2}",
+                ours.place, ours.scenario
+            );
+        }
+    }
+}
