@@ -4,7 +4,11 @@
 //!
 //! Scenarios so far: the formats (issue 3) and the queries on 50,000 references (issue 4),
 //! natively (release builds of `crates/core/examples/bench_formats.rs` and `bench_queries.rs`)
-//! and in headless Chromium (the wasm tests in `crates/core/tests/bench_wasm.rs`, release).
+//! and in headless Chromium (the wasm tests in `crates/core/tests/bench_wasm.rs`, release);
+//! the sync service (issue 5) against pouchdb-server from npm: push, pull and no-op polls over
+//! loopback, the servers pinned to core 0 and the load generator
+//! (`crates/server/examples/bench_server.rs`) to core 1, runs interleaved, with the peer ratio
+//! computed run by run.
 
 use crate::{step, tools};
 use std::path::{Path, PathBuf};
@@ -17,6 +21,14 @@ struct Figure {
     median_ms: f64,
     min_ms: f64,
     max_ms: f64,
+    /// Peer time ÷ our time (median, min, max over paired runs), where a peer ran.
+    ratio: Option<(f64, f64, f64)>,
+}
+
+/// The peer-ratio target of a scenario (DESIGN.md section 6), where one is named.
+fn target_ratio(place: &str, scenario: &str) -> Option<f64> {
+    let server = place.starts_with("server (");
+    (server && (scenario.starts_with("push") || scenario.starts_with("pull"))).then_some(3.0)
 }
 
 /// The target a scenario is held to, in milliseconds, where DESIGN.md or an issue names one.
@@ -115,6 +127,13 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     )?;
     figures.extend(parse(&out));
 
+    figures.extend(server_bench(
+        root,
+        &corpus,
+        runs,
+        if quick { 10_000 } else { 50_000 },
+    )?);
+
     let report = markdown(&figures);
     println!("\n{report}");
     let dir = root.join("target/bench");
@@ -123,6 +142,53 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     std::fs::write(dir.join("report.json"), json(&figures)).map_err(|e| e.to_string())?;
     println!("written to {}", dir.join("report.md").display());
     Ok(())
+}
+
+/// The sync service against pouchdb-server (see the module's doc).
+fn server_bench(
+    root: &Path,
+    corpus: &Path,
+    runs: &str,
+    count: usize,
+) -> Result<Vec<Figure>, String> {
+    let pouch = tools::setup_node_peers(root)?;
+    step(
+        "build refsync-server and its load generator (release)",
+        || {
+            crate::run(
+                Command::new("cargo")
+                    .args([
+                        "build",
+                        "--release",
+                        "-p",
+                        "refsync-server",
+                        "--bin",
+                        "refsync-server",
+                        "--example",
+                        "bench_server",
+                    ])
+                    .current_dir(root),
+            )
+        },
+    )?;
+    let release = root.join("target/release");
+    let out = step(
+        &format!("bench: sync service vs pouchdb-server, {count} references"),
+        || {
+            output(
+                Command::new("taskset")
+                    .args(["-c", "1"])
+                    .arg(release.join("examples/bench_server"))
+                    .arg(corpus)
+                    .arg(runs)
+                    .arg(count.to_string())
+                    .env("REFSYNC_SERVER_BIN", release.join("refsync-server"))
+                    .env("POUCHDB_SERVER", &pouch)
+                    .current_dir(root),
+            )
+        },
+    )?;
+    Ok(parse(&out))
 }
 
 fn output(cmd: &mut Command) -> Result<String, String> {
@@ -141,9 +207,11 @@ fn output(cmd: &mut Command) -> Result<String, String> {
 }
 
 /// `BENCH <place>\t<scenario>\t<count>\t<median>\t<min>\t<max>` lines (anywhere in a line:
-/// the browser runner prefixes console output).
+/// the browser runner prefixes console output), and `RATIO <place>\t<scenario>\t<median>\t
+/// <min>\t<max>` lines, which attach to the figure of the same place and scenario.
 fn parse(text: &str) -> Vec<Figure> {
-    text.lines()
+    let mut figures: Vec<Figure> = text
+        .lines()
         .filter_map(|line| {
             let at = line.find("BENCH ")?;
             let cols: Vec<&str> = line[at + 6..].split('\t').collect();
@@ -157,18 +225,42 @@ fn parse(text: &str) -> Vec<Figure> {
                 median_ms: median.trim().parse().ok()?,
                 min_ms: min.trim().parse().ok()?,
                 max_ms: max.trim().parse().ok()?,
+                ratio: None,
             })
         })
-        .collect()
+        .collect();
+    for line in text.lines() {
+        let Some(at) = line.find("RATIO ") else {
+            continue;
+        };
+        let cols: Vec<&str> = line[at + 6..].split('\t').collect();
+        let [place, scenario, median, min, max] = cols.as_slice() else {
+            continue;
+        };
+        let (Ok(median), Ok(min), Ok(max)) = (
+            median.trim().parse(),
+            min.trim().parse(),
+            max.trim().parse(),
+        ) else {
+            continue;
+        };
+        if let Some(f) = figures
+            .iter_mut()
+            .find(|f| f.place == place.trim() && f.scenario == *scenario)
+        {
+            f.ratio = Some((median, min, max));
+        }
+    }
+    figures
 }
 
 fn markdown(figures: &[Figure]) -> String {
     let mut out = String::from(
-        "| where | scenario | references | median | min–max | references/s | target | target ÷ median |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+        "| where | scenario | references | median | min–max | per second | target | measured against it |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
     );
     for f in figures {
-        // A throughput only means something for work over many references.
-        let bulk = ["import", "export", "build"]
+        // A rate only means something for work over many references, or for requests.
+        let bulk = ["import", "export", "build", "push", "pull", "no-op"]
             .iter()
             .any(|w| f.scenario.starts_with(w));
         let per_s = if bulk {
@@ -176,12 +268,23 @@ fn markdown(figures: &[Figure]) -> String {
         } else {
             "–".into()
         };
-        let (target, ratio) = match target_ms(&f.place, &f.scenario) {
-            Some(t) => (
+        let (target, against) = match (
+            target_ms(&f.place, &f.scenario),
+            target_ratio(&f.place, &f.scenario),
+            f.ratio,
+        ) {
+            (Some(t), _, _) => (
                 format!("< {} ms", ms(t)),
                 format!("{:.1}x under", t / f.median_ms.max(1e-6)),
             ),
-            None => ("–".into(), "–".into()),
+            (None, Some(t), Some((r, lo, hi))) => (
+                format!("≥ {t:.0}x peer"),
+                format!("{r:.1}x peer ({lo:.1}–{hi:.1})"),
+            ),
+            (None, None, Some((r, lo, hi))) => {
+                ("–".into(), format!("{r:.1}x peer ({lo:.1}–{hi:.1})"))
+            }
+            _ => ("–".into(), "–".into()),
         };
         out.push_str(&format!(
             "| {} | {} | {} | {} ms | {}–{} ms | {} | {} | {} |\n",
@@ -193,7 +296,7 @@ fn markdown(figures: &[Figure]) -> String {
             ms(f.max_ms),
             per_s,
             target,
-            ratio
+            against
         ));
     }
     out
@@ -213,8 +316,14 @@ fn json(figures: &[Figure]) -> String {
         .iter()
         .map(|f| {
             format!(
-                "{{\"where\":{:?},\"scenario\":{:?},\"count\":{},\"median_ms\":{},\"min_ms\":{},\"max_ms\":{}}}",
-                f.place, f.scenario, f.count, f.median_ms, f.min_ms, f.max_ms
+                "{{\"where\":{:?},\"scenario\":{:?},\"count\":{},\"median_ms\":{},\"min_ms\":{},\"max_ms\":{},\"peer_ratio\":{}}}",
+                f.place,
+                f.scenario,
+                f.count,
+                f.median_ms,
+                f.min_ms,
+                f.max_ms,
+                f.ratio.map_or("null".to_string(), |(r, _, _)| r.to_string())
             )
         })
         .collect();
@@ -249,5 +358,22 @@ mod tests {
             table.contains("| 2400–2600 ms | 16613 | < 6000 ms | 2.4x under |"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn peer_ratios_attach_to_their_figures_and_meet_their_targets() {
+        let out = "BENCH server (SQLite)\tpull 50k from version 0\t50000\t500.0\t450.0\t600.0\n\
+                   BENCH pouchdb-server\tpull 50k from version 0\t50000\t4000.0\t3900.0\t4100.0\n\
+                   RATIO server (SQLite)\tpull 50k from version 0\t8.10\t6.50\t9.00\n";
+        let figures = parse(out);
+        assert_eq!(figures.len(), 2);
+        assert_eq!(figures[0].ratio, Some((8.1, 6.5, 9.0)));
+        assert_eq!(figures[1].ratio, None);
+        let table = markdown(&figures);
+        assert!(
+            table.contains("| 100000 | ≥ 3x peer | 8.1x peer (6.5–9.0) |"),
+            "{table}"
+        );
+        assert!(table.contains("| 12500 | – | – |"), "{table}");
     }
 }

@@ -292,3 +292,38 @@ pub fn setup_python_tools(root: &Path) -> Result<(), String> {
         },
     )
 }
+
+/// The npm peers `cargo xtask bench` measures against, pinned, under `target/tools/node`.
+/// Install scripts are skipped: leveldown's would fetch a binary from outside the registry,
+/// and its package carries prebuilt ones for Linux anyway.
+pub const NODE_PEERS: &[&str] = &["pouchdb-server@4.2.0"];
+
+/// Installs the peers if needed; returns pouchdb-server's script.
+pub fn setup_node_peers(root: &Path) -> Result<PathBuf, String> {
+    let dir = root.join("target").join("tools").join("node");
+    let script = dir.join("node_modules/pouchdb-server/bin/pouchdb-server");
+    let stamp = dir.join("refsync-peers.txt");
+    let wanted = NODE_PEERS.join("\n");
+    if script.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(script);
+    }
+    step(
+        "install pouchdb-server (npm, into target/tools/node)",
+        || {
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let npm = find(&["npm"]).ok_or("npm is not installed (Debian: apt-get install npm)")?;
+            run(Command::new(npm)
+                .args([
+                    "install",
+                    "--no-audit",
+                    "--no-fund",
+                    "--ignore-scripts",
+                    "--prefix",
+                ])
+                .arg(&dir)
+                .args(NODE_PEERS))?;
+            std::fs::write(&stamp, &wanted).map_err(|e| format!("writing {}: {e}", stamp.display()))
+        },
+    )?;
+    Ok(script)
+}

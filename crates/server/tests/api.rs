@@ -1018,3 +1018,46 @@ async fn a_graceful_shutdown_finishes_the_batch_in_flight() {
     assert_eq!(c.me().await["library"]["references"], 3_000);
     again.stop().await;
 }
+
+/// `/metrics` speaks Prometheus' text format and counts what this instance did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_batches_objects_and_answers() {
+    let store = Store::new(Backend::Sqlite).await;
+    let server = Running::start(&store, Limits::default()).await;
+    let c = register(&server.base, "ada@example.org").await;
+    c.batch(
+        (1..=3)
+            .map(|n| upsert(key(n), 0, reference(key(n), "x")))
+            .collect(),
+    )
+    .await;
+    c.pull(0, 100).await;
+    let wrong = c
+        .call(
+            Method::GET,
+            &format!("{}/api/v1/nowhere", server.base),
+            None,
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+    let resp = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .unwrap();
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = resp.text().await.unwrap();
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    };
+    assert_eq!(value("refsync_batches_total "), 1);
+    assert_eq!(value("refsync_objects_written_total "), 3);
+    assert_eq!(value("refsync_objects_pulled_total "), 3);
+    assert!(value("refsync_http_responses_total{class=\"2xx\"} ") >= 4);
+    assert_eq!(value("refsync_http_responses_total{class=\"4xx\"} "), 1);
+    assert!(text.contains("# TYPE refsync_batches_total counter"));
+    server.stop().await;
+}
