@@ -114,6 +114,21 @@ impl From<Key> for String {
     }
 }
 
+/// On the wire a key is its 26 characters.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Key {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[0-9A-HJKMNP-TV-Z]{26}$"))
+            .examples([serde_json::json!("01ARZ3NDEKTSV4RRFFQ69G5FAV")])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Key {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,18 +172,3 @@ mod tests {
         assert!(serde_json::from_str::<Key>("\"not a key\"").is_err());
     }
 }
-
-/// On the wire a key is its 26 characters.
-#[cfg(feature = "openapi")]
-impl utoipa::PartialSchema for Key {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some("^[0-9A-HJKMNP-TV-Z]{26}$"))
-            .examples([serde_json::json!("01ARZ3NDEKTSV4RRFFQ69G5FAV")])
-            .into()
-    }
-}
-
-#[cfg(feature = "openapi")]
-impl utoipa::ToSchema for Key {}

@@ -83,18 +83,20 @@ fn start_ours(bin: &Path, dir: &Path, database_url: Option<&str>) -> (Proc, Stri
 
 fn start_pouch(script: &Path, dir: &Path) -> (Proc, String) {
     let port = free_port();
-    let child = pinned(Path::new("node"))
-        .arg(script)
-        .args(["--port", &port.to_string(), "--dir"])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("pouchdb-server starts");
+    let child = Proc(
+        pinned(Path::new("node"))
+            .arg(script)
+            .args(["--port", &port.to_string(), "--dir"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pouchdb-server starts"),
+    );
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (Proc(child), base);
+            return (child, base);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -407,6 +409,12 @@ async fn main() {
     let mut postgres_ok = true;
     for round in 0..runs {
         for (p, place) in places.iter().enumerate() {
+            // BENCH_ONLY=postgres (or sqlite, pouch) narrows a run while investigating.
+            if let Ok(only) = std::env::var("BENCH_ONLY") {
+                if !place.to_lowercase().contains(&only.to_lowercase()) {
+                    continue;
+                }
+            }
             let dir = tempfile::tempdir().unwrap();
             let (proc_, target) = match p {
                 0 => {

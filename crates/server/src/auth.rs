@@ -147,6 +147,15 @@ impl FromRequestParts<AppState> for Authed {
 }
 
 impl Authed {
+    /// The signed-in account (gone only if deleted since the token was checked).
+    pub async fn account(&self, state: &AppState) -> Result<crate::db::AccountRow, ApiError> {
+        state
+            .db
+            .account_by_id(&self.account_id)
+            .await?
+            .ok_or_else(|| ApiError::Auth("This account no longer exists.".into()))
+    }
+
     /// The library at `library_id`, if it is this account's; else 404.
     pub async fn library(
         &self,

@@ -47,26 +47,20 @@ async fn accounts_sign_in_and_out(b: Backend) {
     assert_eq!(me["library"]["storage_used"], 0);
 
     let http = reqwest::Client::new();
-    let again = send(
-        &http,
-        Method::POST,
-        &format!("{}/api/v1/account", server.base),
-        None,
-        None,
-        Some(json!({"email": "ada@example.org", "password": PASSWORD})),
+    let again = post_anon(
+        &server.base,
+        "/api/v1/account",
+        json!({"email": "ada@example.org", "password": PASSWORD}),
     )
     .await;
     assert_eq!(
         (again.status, again.code()),
         (StatusCode::CONFLICT, "conflict")
     );
-    let short = send(
-        &http,
-        Method::POST,
-        &format!("{}/api/v1/account", server.base),
-        None,
-        None,
-        Some(json!({"email": "bob@example.org", "password": "short"})),
+    let short = post_anon(
+        &server.base,
+        "/api/v1/account",
+        json!({"email": "bob@example.org", "password": "short"}),
     )
     .await;
     assert_eq!(
@@ -75,13 +69,10 @@ async fn accounts_sign_in_and_out(b: Backend) {
     );
     assert!(short.body["message"].as_str().unwrap().contains("at least"));
 
-    let wrong = send(
-        &http,
-        Method::POST,
-        &format!("{}/api/v1/session", server.base),
-        None,
-        None,
-        Some(json!({"email": "ada@example.org", "password": "not the password"})),
+    let wrong = post_anon(
+        &server.base,
+        "/api/v1/session",
+        json!({"email": "ada@example.org", "password": "not the password"}),
     )
     .await;
     assert_eq!(

@@ -190,13 +190,10 @@ async fn admin_subcommands_make_list_and_change_accounts() {
 
     let server = start(&store);
     let http = reqwest::Client::new();
-    let session = send(
-        &http,
-        Method::POST,
-        &format!("{}/api/v1/session", server.base),
-        None,
-        None,
-        Some(json!({"email": "grace@example.org", "password": "a long enough password"})),
+    let session = post_anon(
+        &server.base,
+        "/api/v1/session",
+        json!({"email": "grace@example.org", "password": "a long enough password"}),
     )
     .await;
     assert_eq!(session.status, StatusCode::OK, "{}", session.body);
@@ -226,13 +223,10 @@ async fn admin_subcommands_make_list_and_change_accounts() {
     assert!(lines[1].starts_with("grace@example.org"), "{out}");
     assert!(lines[1].trim_end().ends_with("123456"), "{out}");
     let server = start(&store);
-    let old = send(
-        &http,
-        Method::POST,
-        &format!("{}/api/v1/session", server.base),
-        None,
-        None,
-        Some(json!({"email": "grace@example.org", "password": "a long enough password"})),
+    let old = post_anon(
+        &server.base,
+        "/api/v1/session",
+        json!({"email": "grace@example.org", "password": "a long enough password"}),
     )
     .await;
     assert_eq!(old.code(), "auth", "the old password no longer works");

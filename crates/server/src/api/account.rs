@@ -168,11 +168,7 @@ pub async fn change_password(
     authed: Authed,
     ApiJson(req): ApiJson<ChangePassword>,
 ) -> Result<StatusCode, ApiError> {
-    let account = state
-        .db
-        .account_by_id(&authed.account_id)
-        .await?
-        .ok_or_else(|| ApiError::Auth("This account no longer exists.".into()))?;
+    let account = authed.account(&state).await?;
     if req.current_password.len() > crate::auth::MAX_PASSWORD_LEN
         || !verify_password(req.current_password, account.password_hash).await?
     {
@@ -192,11 +188,7 @@ pub async fn change_password(
     responses((status = 200, description = "The account and its library", body = Me),
         (status = 401, description = "Not signed in", body = ErrorBody)))]
 pub async fn me(State(state): State<AppState>, authed: Authed) -> Result<Json<Me>, ApiError> {
-    let account = state
-        .db
-        .account_by_id(&authed.account_id)
-        .await?
-        .ok_or_else(|| ApiError::Auth("This account no longer exists.".into()))?;
+    let account = authed.account(&state).await?;
     let library = state.db.library_of_account(&account.id).await?;
     let references = state.db.reference_count(&library.id).await?;
     Ok(Json(Me {

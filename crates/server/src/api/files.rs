@@ -91,11 +91,7 @@ pub async fn upload(
             megabytes(length)
         )));
     }
-    let account = state
-        .db
-        .account_by_id(&authed.account_id)
-        .await?
-        .ok_or_else(|| ApiError::Auth("This account no longer exists.".into()))?;
+    let account = authed.account(&state).await?;
     let over_quota = || {
         ApiError::StorageLimit(format!(
             "This file ({}) would take the account over its storage limit of {}; it was not uploaded.",

@@ -294,11 +294,7 @@ pub async fn batch(
     let epoch = epoch_header(&headers)?;
     let request_hash = hex::encode(Sha256::digest(&body));
     let checked = check_batch(read_batch(&headers, &body)?, request_hash)?;
-    let account = state
-        .db
-        .account_by_id(&authed.account_id)
-        .await?
-        .ok_or_else(|| ApiError::Auth("This account no longer exists.".into()))?;
+    let account = authed.account(&state).await?;
     let outcome = state
         .db
         .apply_batch(

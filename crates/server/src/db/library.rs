@@ -197,7 +197,7 @@ impl Db {
                 sqlx::query(
                     "SELECT kind, key, version, data FROM objects
                      WHERE library_id = $1 AND version > $2
-                       AND (version > $3 OR (version = $3 AND (kind > $4 OR (kind = $4 AND key > $5))))
+                       AND (version, kind, key) > ($3, $4, $5)
                      ORDER BY version, kind, key LIMIT $6",
                 )
                 .bind(library_id)
@@ -306,7 +306,13 @@ impl Db {
                     p[1],
                     p[2..].join(", ")
                 );
-                let mut q = sqlx::query(&sql).bind(library_id).bind(kind_code(kind));
+                // Not a prepared statement kept for reuse: PostgreSQL would soon switch it to a
+                // generic plan made when the table was small (a scan per key list), and a
+                // 50,000-reference push went from 0.2 s to seconds per batch.
+                let mut q = sqlx::query(&sql)
+                    .persistent(false)
+                    .bind(library_id)
+                    .bind(kind_code(kind));
                 for k in chunk {
                     q = q.bind(*k);
                 }

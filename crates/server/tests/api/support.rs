@@ -111,6 +111,8 @@ fn start_private_cluster() -> String {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port");
+    // Left running on purpose: the watchdog below stops it when this process ends.
+    #[allow(clippy::zombie_processes)]
     let postgres = run_as("postgres")
         .arg("-D")
         .arg(&data)
@@ -347,6 +349,20 @@ pub async fn send(
     }
 }
 
+/// A POST without a token (registering, signing in).
+pub async fn post_anon(base: &str, path: &str, body: Value) -> Answer {
+    let http = reqwest::Client::new();
+    send(
+        &http,
+        Method::POST,
+        &format!("{base}{path}"),
+        None,
+        None,
+        Some(body),
+    )
+    .await
+}
+
 pub const PASSWORD: &str = "correct horse battery";
 
 /// Register `email` and link a device; returns the client.
@@ -562,21 +578,25 @@ impl S3Server {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("moto_server starts");
-        let endpoint = format!("http://127.0.0.1:{port}");
+        // Owned (and so stopped) from here on, even if the bucket cannot be made.
+        let server = S3Server {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            bucket: "refsync-test".to_string(),
+            child,
+        };
         let http = reqwest::Client::new();
-        let bucket = "refsync-test".to_string();
         for _ in 0..200 {
-            if let Ok(r) = http.put(format!("{endpoint}/{bucket}")).send().await {
+            if let Ok(r) = http
+                .put(format!("{}/{}", server.endpoint, server.bucket))
+                .send()
+                .await
+            {
                 assert!(
                     r.status().is_success(),
                     "creating the bucket: {}",
                     r.status()
                 );
-                return S3Server {
-                    endpoint,
-                    bucket,
-                    child,
-                };
+                return server;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
