@@ -9,6 +9,7 @@ pub mod key;
 pub mod model;
 pub mod protocol;
 pub mod query;
+pub mod sync;
 
 pub use key::Key;
 pub use model::*;

@@ -1,0 +1,479 @@
+//! Three-way merges of one object: the copy both sides last agreed on (the base), this
+//! client's copy and the service's copy (DESIGN.md section 4).
+//!
+//! Invariants: a side that did not change a field never overrides one that did; two sides
+//! that made the same change agree (no conflict); sets (a reference's groups, keywords and
+//! attachments) merge by their adds and removes, so membership changes never conflict. Only a
+//! reference field changed to different values on both sides is a conflict: the merged copy
+//! then holds the service's value there, and the conflicting field names are returned so the
+//! caller can keep this client's copy in a conflict record.
+//!
+//! Groups, group sets and attachments never conflict. Their fixed rule, which errs on the side
+//! of keeping data: each field merges three ways like a reference's; where both sides changed
+//! the same field, the copy modified later (`date_modified`) wins, and the service's on a tie.
+//! An edit on one side against a permanent delete on the other keeps the edited object (see
+//! `plan`), so nothing made on either side is lost silently.
+
+use crate::{Attachment, Group, GroupSet, Key, Reference};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The outcome of merging a reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReferenceMerge {
+    /// Both sides' changes; where they conflict, the service's value.
+    pub merged: Reference,
+    /// The fields both sides changed to different values ("title", "creators", "type", ...),
+    /// sorted; empty when the merge is clean.
+    pub conflicts: Vec<String>,
+}
+
+/// Both sides against the base: `Ok` with the value to keep, or `Err` (both changed it, to
+/// different values) with the service's value.
+fn three_way<T: PartialEq + Clone>(base: &T, local: &T, remote: &T) -> Result<T, T> {
+    if local == remote || local == base {
+        Ok(remote.clone())
+    } else if remote == base {
+        Ok(local.clone())
+    } else {
+        Err(remote.clone())
+    }
+}
+
+/// The value a three-way merge chose, noting `name` as conflicting when it was one.
+fn note<T>(name: &str, result: Result<T, T>, conflicts: &mut Vec<String>) -> T {
+    result.unwrap_or_else(|theirs| {
+        conflicts.push(name.to_string());
+        theirs
+    })
+}
+
+/// Merge an ordered set: what either side removed is gone, what either side added is there;
+/// this client's order first, then the service's additions in its order.
+fn merge_set<T: Ord + Clone>(base: &[T], local: &[T], remote: &[T]) -> Vec<T> {
+    // A side that changed nothing leaves the other side exactly as it is (order, repeats).
+    if let Ok(same) = three_way(&base, &local, &remote) {
+        return same.to_vec();
+    }
+    let base_set: BTreeSet<&T> = base.iter().collect();
+    let local_set: BTreeSet<&T> = local.iter().collect();
+    let remote_set: BTreeSet<&T> = remote.iter().collect();
+    let keep = |x: &T| {
+        let in_base = base_set.contains(x);
+        // Kept if both still hold it, or if it is new on a side (not a removal).
+        (local_set.contains(x) || !in_base) && (remote_set.contains(x) || !in_base)
+    };
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for x in local.iter().chain(remote.iter()) {
+        if keep(x) && seen.insert(x.clone()) {
+            out.push(x.clone());
+        }
+    }
+    out
+}
+
+/// Merge two maps of optional text key by key.
+fn merge_map(
+    base: &BTreeMap<String, String>,
+    local: &BTreeMap<String, String>,
+    remote: &BTreeMap<String, String>,
+    prefix: &str,
+    conflicts: &mut Vec<String>,
+) -> BTreeMap<String, String> {
+    let names: BTreeSet<&String> = base
+        .keys()
+        .chain(local.keys())
+        .chain(remote.keys())
+        .collect();
+    let mut out = BTreeMap::new();
+    for name in names {
+        let value = match three_way(&base.get(name), &local.get(name), &remote.get(name)) {
+            Ok(v) => v,
+            Err(v) => {
+                conflicts.push(format!("{prefix}{name}"));
+                v
+            }
+        };
+        if let Some(v) = value {
+            out.insert(name.clone(), v.clone());
+        }
+    }
+    out
+}
+
+/// Merge a reference edited on both sides since `base`.
+pub fn merge_reference(base: &Reference, local: &Reference, remote: &Reference) -> ReferenceMerge {
+    let mut conflicts = Vec::new();
+    let ref_type = note(
+        "type",
+        three_way(&base.ref_type, &local.ref_type, &remote.ref_type),
+        &mut conflicts,
+    );
+    let creators = note(
+        "creators",
+        three_way(&base.creators, &local.creators, &remote.creators),
+        &mut conflicts,
+    );
+    let rating = note(
+        "rating",
+        three_way(&base.rating, &local.rating, &remote.rating),
+        &mut conflicts,
+    );
+    let read = note(
+        "read",
+        three_way(&base.read, &local.read, &remote.read),
+        &mut conflicts,
+    );
+    let trashed = note(
+        "trashed",
+        three_way(&base.trashed, &local.trashed, &remote.trashed),
+        &mut conflicts,
+    );
+    let fields = merge_map(
+        &base.fields,
+        &local.fields,
+        &remote.fields,
+        "",
+        &mut conflicts,
+    );
+    let extra = merge_map(
+        &base.extra,
+        &local.extra,
+        &remote.extra,
+        "extra:",
+        &mut conflicts,
+    );
+    let groups: Vec<Key> = merge_set(
+        &base.groups.iter().copied().collect::<Vec<_>>(),
+        &local.groups.iter().copied().collect::<Vec<_>>(),
+        &remote.groups.iter().copied().collect::<Vec<_>>(),
+    );
+    conflicts.sort();
+    ReferenceMerge {
+        merged: Reference {
+            key: remote.key,
+            ref_type,
+            creators,
+            fields,
+            extra,
+            keywords: merge_set(&base.keywords, &local.keywords, &remote.keywords),
+            groups: groups.into_iter().collect(),
+            attachments: merge_set(&base.attachments, &local.attachments, &remote.attachments),
+            rating,
+            read,
+            trashed,
+            date_added: local.date_added.min(remote.date_added),
+            date_modified: local.date_modified.max(remote.date_modified),
+        },
+        conflicts,
+    }
+}
+
+/// For objects that never conflict: a field both sides changed goes to the later edit.
+fn later_wins<T: PartialEq + Clone>(base: &T, local: &T, remote: &T, local_is_later: bool) -> T {
+    match three_way(base, local, remote) {
+        Ok(v) => v,
+        Err(_) if local_is_later => local.clone(),
+        Err(remote) => remote,
+    }
+}
+
+/// Merge a group (custom, smart or combination) by the fixed rule in the module's doc.
+pub fn merge_group(base: &Group, local: &Group, remote: &Group) -> Group {
+    let later = local.date_modified > remote.date_modified;
+    Group {
+        key: remote.key,
+        name: later_wins(&base.name, &local.name, &remote.name, later),
+        set: later_wins(&base.set, &local.set, &remote.set, later),
+        kind: later_wins(&base.kind, &local.kind, &remote.kind, later),
+        shared: later_wins(&base.shared, &local.shared, &remote.shared, later),
+        date_modified: local.date_modified.max(remote.date_modified),
+    }
+}
+
+/// Merge a group set by the fixed rule in the module's doc.
+pub fn merge_group_set(base: &GroupSet, local: &GroupSet, remote: &GroupSet) -> GroupSet {
+    let later = local.date_modified > remote.date_modified;
+    GroupSet {
+        key: remote.key,
+        name: later_wins(&base.name, &local.name, &remote.name, later),
+        date_modified: local.date_modified.max(remote.date_modified),
+    }
+}
+
+/// Merge an attachment's description by the fixed rule in the module's doc. The bytes never
+/// change under a key (a new file is a new attachment), so this is about caption, name, role.
+pub fn merge_attachment(base: &Attachment, local: &Attachment, remote: &Attachment) -> Attachment {
+    let later = local.date_modified > remote.date_modified;
+    Attachment {
+        key: remote.key,
+        parent: later_wins(&base.parent, &local.parent, &remote.parent, later),
+        file_name: later_wins(&base.file_name, &local.file_name, &remote.file_name, later),
+        media_type: later_wins(
+            &base.media_type,
+            &local.media_type,
+            &remote.media_type,
+            later,
+        ),
+        size: later_wins(&base.size, &local.size, &remote.size, later),
+        sha256: later_wins(&base.sha256, &local.sha256, &remote.sha256, later),
+        role: later_wins(&base.role, &local.role, &remote.role, later),
+        caption: later_wins(&base.caption, &local.caption, &remote.caption, later),
+        date_modified: local.date_modified.max(remote.date_modified),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::{Creator, CreatorRole, Field, GroupKind, Name, RefType};
+
+    fn key(n: u64) -> Key {
+        Key::new(n, [3; 10])
+    }
+
+    fn base() -> Reference {
+        let mut r = Reference {
+            key: key(1),
+            ref_type: RefType::JournalArticle,
+            keywords: vec!["alpha".into(), "beta".into()],
+            groups: [key(10), key(11)].into_iter().collect(),
+            date_added: 100,
+            date_modified: 100,
+            ..Reference::default()
+        };
+        r.set(Field::Title, "A title".to_string());
+        r.set(Field::Year, "2001".to_string());
+        r.creators.push(Creator {
+            role: CreatorRole::Author,
+            name: Name::person("Kuhn", "Thomas"),
+        });
+        r
+    }
+
+    /// Each row: what this client did, what the service's copy did, the title, year and
+    /// conflicts expected.
+    #[test]
+    fn fields_merge_three_ways() {
+        type Edit = fn(&mut Reference);
+        let none: Edit = |_| {};
+        let title_x: Edit = |r| r.set(Field::Title, "X".to_string());
+        let title_y: Edit = |r| r.set(Field::Title, "Y".to_string());
+        let year_1999: Edit = |r| r.set(Field::Year, "1999".to_string());
+        let no_year: Edit = |r| r.set(Field::Year, String::new());
+        let cases: &[(&str, Edit, Edit, &str, &str, &[&str])] = &[
+            (
+                "nobody changed anything",
+                none,
+                none,
+                "A title",
+                "2001",
+                &[],
+            ),
+            ("only this side", title_x, none, "X", "2001", &[]),
+            ("only the service", none, title_x, "X", "2001", &[]),
+            (
+                "different fields both survive",
+                title_x,
+                year_1999,
+                "X",
+                "1999",
+                &[],
+            ),
+            (
+                "the same change is no conflict",
+                title_x,
+                title_x,
+                "X",
+                "2001",
+                &[],
+            ),
+            (
+                "same field, different values",
+                title_x,
+                title_y,
+                "Y",
+                "2001",
+                &["title"],
+            ),
+            (
+                "a field cleared on one side",
+                no_year,
+                title_x,
+                "X",
+                "",
+                &[],
+            ),
+            (
+                "cleared against changed",
+                no_year,
+                year_1999,
+                "A title",
+                "1999",
+                &["year"],
+            ),
+        ];
+        for (what, local_edit, remote_edit, title, year, conflicts) in cases {
+            let b = base();
+            let mut local = b.clone();
+            local_edit(&mut local);
+            let mut remote = b.clone();
+            remote_edit(&mut remote);
+            let m = merge_reference(&b, &local, &remote);
+            assert_eq!(m.merged.title(), *title, "{what}");
+            assert_eq!(m.merged.get(Field::Year), *year, "{what}");
+            assert_eq!(m.conflicts, *conflicts, "{what}");
+        }
+    }
+
+    #[test]
+    fn sets_merge_by_adds_and_removes() {
+        let b = base();
+        let mut local = b.clone();
+        local.groups.insert(key(12)); // added here
+        local.groups.remove(&key(10)); // removed here
+        local.keywords.push("gamma".into());
+        let mut remote = b.clone();
+        remote.groups.insert(key(13)); // added online
+        remote.keywords.retain(|k| k != "alpha");
+        remote.keywords.push("delta".into());
+        let m = merge_reference(&b, &local, &remote);
+        assert!(m.conflicts.is_empty());
+        let groups: Vec<Key> = m.merged.groups.iter().copied().collect();
+        assert_eq!(groups, vec![key(11), key(12), key(13)]);
+        assert_eq!(m.merged.keywords, vec!["beta", "gamma", "delta"]);
+    }
+
+    #[test]
+    fn creators_trash_type_and_rating_each_merge_as_one_field() {
+        let b = base();
+        let mut local = b.clone();
+        local.creators.push(Creator {
+            role: CreatorRole::Editor,
+            name: Name::Literal("WHO".into()),
+        });
+        local.trashed = true;
+        let mut remote = b.clone();
+        remote.creators.clear();
+        remote.rating = 4;
+        let m = merge_reference(&b, &local, &remote);
+        assert_eq!(m.conflicts, vec!["creators"]);
+        assert!(
+            m.merged.creators.is_empty(),
+            "the service's value where they conflict"
+        );
+        assert!(
+            m.merged.trashed,
+            "trashing here and rating there both survive"
+        );
+        assert_eq!(m.merged.rating, 4);
+
+        let mut retyped = b.clone();
+        retyped.ref_type = RefType::Book;
+        let mut other = b.clone();
+        other.ref_type = RefType::Thesis;
+        assert_eq!(
+            merge_reference(&b, &retyped, &other).conflicts,
+            vec!["type"]
+        );
+    }
+
+    #[test]
+    fn groups_never_conflict_and_the_later_edit_wins_a_field() {
+        let b = Group {
+            key: key(10),
+            name: "Reading".into(),
+            set: None,
+            kind: GroupKind::Custom,
+            shared: false,
+            date_modified: 100,
+        };
+        let mut local = b.clone();
+        local.name = "To read".into();
+        local.date_modified = 300;
+        let mut remote = b.clone();
+        remote.name = "Reading list".into();
+        remote.set = Some(key(20));
+        remote.date_modified = 200;
+        let m = merge_group(&b, &local, &remote);
+        assert_eq!(m.name, "To read", "the later edit");
+        assert_eq!(m.set, Some(key(20)), "a field only the service changed");
+        assert_eq!(m.date_modified, 300);
+        let mut tie = local.clone();
+        tie.date_modified = 200;
+        assert_eq!(
+            merge_group(&b, &tie, &remote).name,
+            "Reading list",
+            "the service on a tie"
+        );
+    }
+
+    /// A tiny deterministic generator, so the properties run over many cases without a
+    /// property-testing dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    fn mutate(r: &mut Reference, rng: &mut Rng) {
+        for _ in 0..rng.below(4) {
+            match rng.below(6) {
+                0 => r.set(Field::Title, format!("t{}", rng.below(3))),
+                1 => r.set(Field::Year, format!("{}", 2000 + rng.below(3))),
+                2 => {
+                    r.groups.insert(key(10 + rng.below(4)));
+                }
+                3 => {
+                    let k = key(10 + rng.below(4));
+                    r.groups.remove(&k);
+                }
+                4 => r.keywords.push(format!("k{}", rng.below(4))),
+                _ => r.rating = rng.below(6) as u8,
+            }
+        }
+    }
+
+    #[test]
+    fn merge_properties_hold_over_many_random_edits() {
+        let mut rng = Rng(0x5eed);
+        for _ in 0..5_000 {
+            let b = base();
+            let mut local = b.clone();
+            mutate(&mut local, &mut rng);
+            let mut remote = b.clone();
+            mutate(&mut remote, &mut rng);
+            // An unchanged side gives the other side, whole.
+            assert_eq!(merge_reference(&b, &b, &remote).merged, remote);
+            let m = merge_reference(&b, &local, &b);
+            assert_eq!(m.merged.title(), local.title());
+            assert_eq!(m.merged.groups, local.groups);
+            assert!(m.conflicts.is_empty());
+            // Merging a side with itself changes nothing.
+            assert_eq!(
+                merge_reference(&b, &local, &local).merged.fields,
+                local.fields
+            );
+            // Merging twice is merging once (the merged copy against the service's).
+            let once = merge_reference(&b, &local, &remote);
+            let twice = merge_reference(&remote, &once.merged, &remote);
+            assert_eq!(twice.merged, once.merged);
+            assert!(twice.conflicts.is_empty());
+            // Sides swapped: the same conflicts, and where clean, the same fields.
+            let swapped = merge_reference(&b, &remote, &local);
+            assert_eq!(swapped.conflicts, once.conflicts);
+            if once.conflicts.is_empty() {
+                assert_eq!(swapped.merged.fields, once.merged.fields);
+                assert_eq!(swapped.merged.groups, once.merged.groups);
+            }
+        }
+    }
+}

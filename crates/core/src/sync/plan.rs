@@ -1,0 +1,401 @@
+//! The pure planning step of a sync: given what this client holds of one object and the
+//! service's copy of it (pulled, or sent back as a conflict), what to do. No I/O: the engine
+//! carries the plan out, and the plan is tested by case tables.
+//!
+//! Invariants: a copy at or below the version this client already agreed with changes
+//! nothing, so applying the same page twice is harmless; an object with no local change takes
+//! the service's copy; a local change is kept and rebased on the service's copy whenever the
+//! merge is clean; a reference's true conflict (the same field changed to different values, an
+//! edit against a permanent delete) becomes a [`ConflictRecord`] that keeps both copies, and
+//! the object itself then holds the service's copy (or stays deleted) until the user decides.
+//! Groups, group sets and attachments never conflict (see `merge`): an edit against a delete
+//! keeps the edited object.
+
+use super::merge::{merge_attachment, merge_group, merge_group_set, merge_reference};
+use crate::protocol::Object;
+use crate::{Key, ObjectKind, Reference};
+
+/// One object as this client holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LocalObject {
+    pub kind: ObjectKind,
+    pub key: Key,
+    /// The version of the service's copy this client last agreed with (0: never synced).
+    pub base_version: u64,
+    /// That copy (`None`: never synced, or deleted).
+    pub base: Option<Object>,
+    /// This client's copy (`None`: deleted here for good).
+    pub current: Option<Object>,
+    /// Changed here since the base.
+    pub dirty: bool,
+}
+
+/// Why both copies are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConflictReason {
+    /// The same fields changed to different values on both sides.
+    Fields,
+    /// Edited here, deleted for good online.
+    EditedHereDeletedOnline,
+    /// Deleted for good here, edited online.
+    DeletedHereEditedOnline,
+}
+
+/// A conflict waiting for the user: both copies, and what differs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConflictRecord {
+    pub kind: ObjectKind,
+    pub key: Key,
+    pub reason: ConflictReason,
+    /// This client's copy (`None`: deleted here).
+    pub local: Option<Object>,
+    /// The service's copy (`None`: deleted online) and its version.
+    pub remote: Option<Object>,
+    pub remote_version: u64,
+    /// The fields that conflict (for [`ConflictReason::Fields`]).
+    pub fields: Vec<String>,
+}
+
+/// What to do with one object.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Nothing: this copy was seen already, or both sides hold the same.
+    Skip,
+    /// Take the service's copy as base and current, with no local change (`None`: delete).
+    Accept(Option<Object>),
+    /// Keep a local change, rebased on the service's copy: base := the service's copy,
+    /// current := this, still dirty (`None`: still deleted here).
+    Rebase(Option<Object>),
+    /// Keep both copies for the user; the object takes the service's copy meanwhile.
+    Conflict(ConflictRecord),
+}
+
+/// Plan what to do with the service's copy (`remote`, `None` for a tombstone) at
+/// `remote_version`, given what this client holds (`None`: nothing under that key).
+pub fn plan(local: Option<&LocalObject>, remote_version: u64, remote: Option<&Object>) -> Action {
+    let Some(local) = local else {
+        return match remote {
+            Some(r) => Action::Accept(Some(r.clone())),
+            None => Action::Skip,
+        };
+    };
+    if remote_version <= local.base_version {
+        return Action::Skip;
+    }
+    if !local.dirty {
+        return Action::Accept(remote.cloned());
+    }
+    let is_reference = local.kind == ObjectKind::Reference;
+    let conflict = |reason, fields| {
+        Action::Conflict(ConflictRecord {
+            kind: local.kind,
+            key: local.key,
+            reason,
+            local: local.current.clone(),
+            remote: remote.cloned(),
+            remote_version,
+            fields,
+        })
+    };
+    match (&local.current, remote) {
+        (None, None) => Action::Accept(None),
+        (Some(mine), None) => {
+            if is_reference {
+                conflict(ConflictReason::EditedHereDeletedOnline, Vec::new())
+            } else {
+                // Kept: the edit is sent again, based on the tombstone's version.
+                Action::Rebase(Some(mine.clone()))
+            }
+        }
+        (None, Some(theirs)) => {
+            if is_reference {
+                conflict(ConflictReason::DeletedHereEditedOnline, Vec::new())
+            } else {
+                Action::Accept(Some(theirs.clone()))
+            }
+        }
+        (Some(mine), Some(theirs)) => {
+            if mine == theirs {
+                return Action::Accept(Some(theirs.clone()));
+            }
+            let (merged, fields) = merge(local.base.as_ref(), mine, theirs);
+            if !fields.is_empty() {
+                conflict(ConflictReason::Fields, fields)
+            } else if &merged == theirs {
+                Action::Accept(Some(merged))
+            } else {
+                Action::Rebase(Some(merged))
+            }
+        }
+    }
+}
+
+/// Merge two live copies by kind. With no base (the same key made on both sides, or a base
+/// that was a tombstone) a reference merges against an empty copy, so what only one side has
+/// is kept and only differing values conflict.
+fn merge(base: Option<&Object>, mine: &Object, theirs: &Object) -> (Object, Vec<String>) {
+    match (mine, theirs) {
+        (Object::Reference(l), Object::Reference(r)) => {
+            let empty = Reference {
+                key: r.key,
+                ref_type: r.ref_type,
+                ..Reference::default()
+            };
+            let b = match base {
+                Some(Object::Reference(b)) => b,
+                _ => &empty,
+            };
+            let m = merge_reference(b, l, r);
+            (Object::Reference(m.merged), m.conflicts)
+        }
+        (Object::Group(l), Object::Group(r)) => {
+            let b = match base {
+                Some(Object::Group(b)) => b,
+                _ => r,
+            };
+            (Object::Group(merge_group(b, l, r)), Vec::new())
+        }
+        (Object::GroupSet(l), Object::GroupSet(r)) => {
+            let b = match base {
+                Some(Object::GroupSet(b)) => b,
+                _ => r,
+            };
+            (Object::GroupSet(merge_group_set(b, l, r)), Vec::new())
+        }
+        (Object::Attachment(l), Object::Attachment(r)) => {
+            let b = match base {
+                Some(Object::Attachment(b)) => b,
+                _ => r,
+            };
+            (Object::Attachment(merge_attachment(b, l, r)), Vec::new())
+        }
+        // One key, two kinds: the service's copy stands; this one is kept in a conflict.
+        _ => (theirs.clone(), vec!["kind".to_string()]),
+    }
+}
+
+/// How the user settles a conflict.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resolution {
+    /// This client's copy (for an edit-versus-delete: restore it here, or keep it deleted).
+    KeepLocal,
+    /// The service's copy.
+    KeepOnline,
+    /// A copy made from both, field by field and then edited.
+    Merged(Object),
+}
+
+/// The object after the user settles `record`: the choice becomes an ordinary local edit
+/// based on the service's copy, so it syncs like any other.
+pub fn resolve(record: &ConflictRecord, resolution: Resolution) -> LocalObject {
+    let (current, dirty) = match resolution {
+        Resolution::KeepOnline => (record.remote.clone(), false),
+        Resolution::KeepLocal => (record.local.clone(), record.local != record.remote),
+        Resolution::Merged(object) => {
+            let dirty = Some(&object) != record.remote.as_ref();
+            (Some(object), dirty)
+        }
+    };
+    LocalObject {
+        kind: record.kind,
+        key: record.key,
+        base_version: record.remote_version,
+        base: record.remote.clone(),
+        current,
+        dirty,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::{Field, Group, GroupKind, RefType};
+
+    fn key() -> Key {
+        Key::new(7, [7; 10])
+    }
+
+    fn reference(title: &str, year: &str) -> Object {
+        let mut r = Reference {
+            key: key(),
+            ref_type: RefType::JournalArticle,
+            ..Reference::default()
+        };
+        r.set(Field::Title, title.to_string());
+        r.set(Field::Year, year.to_string());
+        Object::Reference(r)
+    }
+
+    fn group(name: &str, date_modified: u64) -> Object {
+        Object::Group(Group {
+            key: key(),
+            name: name.into(),
+            set: None,
+            kind: GroupKind::Custom,
+            shared: false,
+            date_modified,
+        })
+    }
+
+    fn held(
+        kind: ObjectKind,
+        base: Option<Object>,
+        current: Option<Object>,
+        dirty: bool,
+    ) -> LocalObject {
+        LocalObject {
+            kind,
+            key: key(),
+            base_version: 5,
+            base,
+            current,
+            dirty,
+        }
+    }
+
+    #[test]
+    fn references_plan_by_case() {
+        let b = || Some(reference("Base", "2000"));
+        let r = ObjectKind::Reference;
+        let cases: Vec<(&str, Option<LocalObject>, u64, Option<Object>, Action)> = vec![
+            ("new online", None, 6, b(), Action::Accept(b())),
+            (
+                "a tombstone of something never seen",
+                None,
+                6,
+                None,
+                Action::Skip,
+            ),
+            (
+                "seen already (the same page again)",
+                Some(held(r, b(), Some(reference("Mine", "2000")), true)),
+                5,
+                Some(reference("Theirs", "2000")),
+                Action::Skip,
+            ),
+            (
+                "no change here: take theirs",
+                Some(held(r, b(), b(), false)),
+                6,
+                Some(reference("Theirs", "2000")),
+                Action::Accept(Some(reference("Theirs", "2000"))),
+            ),
+            (
+                "no change here, deleted online",
+                Some(held(r, b(), b(), false)),
+                6,
+                None,
+                Action::Accept(None),
+            ),
+            (
+                "different fields: rebased, still dirty",
+                Some(held(r, b(), Some(reference("Mine", "2000")), true)),
+                6,
+                Some(reference("Base", "2011")),
+                Action::Rebase(Some(reference("Mine", "2011"))),
+            ),
+            (
+                "the same change on both sides",
+                Some(held(r, b(), Some(reference("Same", "2000")), true)),
+                6,
+                Some(reference("Same", "2000")),
+                Action::Accept(Some(reference("Same", "2000"))),
+            ),
+            (
+                "deleted on both sides",
+                Some(held(r, b(), None, true)),
+                6,
+                None,
+                Action::Accept(None),
+            ),
+        ];
+        for (what, local, version, remote, expected) in cases {
+            assert_eq!(
+                plan(local.as_ref(), version, remote.as_ref()),
+                expected,
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn true_conflicts_keep_both_copies() {
+        let b = Some(reference("Base", "2000"));
+        let r = ObjectKind::Reference;
+        let mine = held(r, b.clone(), Some(reference("Mine", "2000")), true);
+        let Action::Conflict(c) = plan(Some(&mine), 6, Some(&reference("Theirs", "2000"))) else {
+            panic!("same field changed on both sides")
+        };
+        assert_eq!(c.reason, ConflictReason::Fields);
+        assert_eq!(c.fields, vec!["title"]);
+        assert_eq!(c.local, Some(reference("Mine", "2000")));
+        assert_eq!(c.remote, Some(reference("Theirs", "2000")));
+
+        let Action::Conflict(c) = plan(Some(&mine), 6, None) else {
+            panic!("edit here, delete online")
+        };
+        assert_eq!(c.reason, ConflictReason::EditedHereDeletedOnline);
+        assert_eq!(c.local, Some(reference("Mine", "2000")));
+
+        let gone = held(r, b, None, true);
+        let Action::Conflict(c) = plan(Some(&gone), 6, Some(&reference("Theirs", "2000"))) else {
+            panic!("delete here, edit online")
+        };
+        assert_eq!(c.reason, ConflictReason::DeletedHereEditedOnline);
+    }
+
+    #[test]
+    fn groups_keep_data_instead_of_conflicting() {
+        let g = ObjectKind::Group;
+        let edited = held(g, Some(group("A", 1)), Some(group("B", 3)), true);
+        assert_eq!(
+            plan(Some(&edited), 6, None),
+            Action::Rebase(Some(group("B", 3))),
+            "an edit here survives a delete online"
+        );
+        let deleted = held(g, Some(group("A", 1)), None, true);
+        assert_eq!(
+            plan(Some(&deleted), 6, Some(&group("C", 2))),
+            Action::Accept(Some(group("C", 2))),
+            "an edit online survives a delete here"
+        );
+        assert_eq!(
+            plan(Some(&edited), 6, Some(&group("C", 2))),
+            Action::Rebase(Some(group("B", 3))),
+            "both renamed: the later edit"
+        );
+    }
+
+    #[test]
+    fn resolutions_become_ordinary_edits_on_the_online_copy() {
+        let b = Some(reference("Base", "2000"));
+        let mine = held(
+            ObjectKind::Reference,
+            b,
+            Some(reference("Mine", "2000")),
+            true,
+        );
+        let Action::Conflict(c) = plan(Some(&mine), 9, Some(&reference("Theirs", "2000"))) else {
+            panic!("conflict")
+        };
+        let keep_local = resolve(&c, Resolution::KeepLocal);
+        assert_eq!(keep_local.base_version, 9);
+        assert_eq!(keep_local.base, Some(reference("Theirs", "2000")));
+        assert_eq!(keep_local.current, Some(reference("Mine", "2000")));
+        assert!(keep_local.dirty);
+
+        let keep_online = resolve(&c, Resolution::KeepOnline);
+        assert_eq!(keep_online.current, Some(reference("Theirs", "2000")));
+        assert!(!keep_online.dirty);
+
+        let merged = resolve(&c, Resolution::Merged(reference("Mine and theirs", "2000")));
+        assert_eq!(merged.current, Some(reference("Mine and theirs", "2000")));
+        assert!(merged.dirty);
+        // Pulled again later, the resolution is not a conflict any more.
+        assert_eq!(
+            plan(Some(&merged), 9, Some(&reference("Theirs", "2000"))),
+            Action::Skip
+        );
+    }
+}
