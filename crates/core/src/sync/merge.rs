@@ -59,8 +59,8 @@ fn merge_set<T: Ord + Clone>(base: &[T], local: &[T], remote: &[T]) -> Vec<T> {
     let remote_set: BTreeSet<&T> = remote.iter().collect();
     let keep = |x: &T| {
         let in_base = base_set.contains(x);
-        // Kept if both still hold it, or if it is new on a side (not a removal).
-        (local_set.contains(x) || !in_base) && (remote_set.contains(x) || !in_base)
+        // New on a side, or still held by both (not removed by either).
+        !in_base || (local_set.contains(x) && remote_set.contains(x))
     };
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -262,7 +262,15 @@ mod tests {
         let title_y: Edit = |r| r.set(Field::Title, "Y".to_string());
         let year_1999: Edit = |r| r.set(Field::Year, "1999".to_string());
         let no_year: Edit = |r| r.set(Field::Year, String::new());
-        let cases: &[(&str, Edit, Edit, &str, &str, &[&str])] = &[
+        type Case = (
+            &'static str,
+            Edit,
+            Edit,
+            &'static str,
+            &'static str,
+            &'static [&'static str],
+        );
+        let cases: &[Case] = &[
             (
                 "nobody changed anything",
                 none,

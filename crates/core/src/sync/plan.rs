@@ -67,7 +67,7 @@ pub enum Action {
     /// current := this, still dirty (`None`: still deleted here).
     Rebase(Option<Object>),
     /// Keep both copies for the user; the object takes the service's copy meanwhile.
-    Conflict(ConflictRecord),
+    Conflict(Box<ConflictRecord>),
 }
 
 /// Plan what to do with the service's copy (`remote`, `None` for a tombstone) at
@@ -87,7 +87,7 @@ pub fn plan(local: Option<&LocalObject>, remote_version: u64, remote: Option<&Ob
     }
     let is_reference = local.kind == ObjectKind::Reference;
     let conflict = |reason, fields| {
-        Action::Conflict(ConflictRecord {
+        Action::Conflict(Box::new(ConflictRecord {
             kind: local.kind,
             key: local.key,
             reason,
@@ -95,7 +95,7 @@ pub fn plan(local: Option<&LocalObject>, remote_version: u64, remote: Option<&Ob
             remote: remote.cloned(),
             remote_version,
             fields,
-        })
+        }))
     };
     match (&local.current, remote) {
         (None, None) => Action::Accept(None),
@@ -258,7 +258,14 @@ mod tests {
     fn references_plan_by_case() {
         let b = || Some(reference("Base", "2000"));
         let r = ObjectKind::Reference;
-        let cases: Vec<(&str, Option<LocalObject>, u64, Option<Object>, Action)> = vec![
+        type Case = (
+            &'static str,
+            Option<LocalObject>,
+            u64,
+            Option<Object>,
+            Action,
+        );
+        let cases: Vec<Case> = vec![
             ("new online", None, 6, b(), Action::Accept(b())),
             (
                 "a tombstone of something never seen",
