@@ -1,12 +1,19 @@
-//! The sync engine's pure parts (DESIGN.md section 4): three-way merges of one object
-//! ([`merge`]) and the plan of what to do with the service's copy of it ([`plan`]). The engine
-//! that carries plans out over a `LocalStore` and a `Remote` builds on these.
+//! The sync engine (DESIGN.md section 4): three-way merges of one object ([`merge`]), the
+//! plan of what to do with the service's copy of it ([`plan`]), and the engine that pushes,
+//! pulls and carries plans out over a [`LocalStore`] and a [`Remote`] ([`engine`]), with an
+//! in-memory store for tests ([`memory`]).
 //!
-//! Invariant: nothing here does I/O or keeps state; every function answers from its
-//! arguments alone, so the web app and the CLI decide the same way.
+//! Invariant: merge and plan do no I/O and keep no state; every decision is theirs, so the web
+//! app and the CLI decide the same way, and the engine only moves data.
 
+pub mod engine;
+pub mod memory;
 pub mod merge;
 pub mod plan;
 
+pub use engine::{
+    sync, ErrorKind, LinkState, LocalStore, Remote, StoreChange, SyncError, SyncOutcome,
+};
+pub use memory::MemoryStore;
 pub use merge::{merge_attachment, merge_group, merge_group_set, merge_reference, ReferenceMerge};
 pub use plan::{plan, resolve, Action, ConflictReason, ConflictRecord, LocalObject, Resolution};

@@ -1,0 +1,386 @@
+//! The sync engine: push this client's changes, pull the service's, merge, persist, repeat
+//! until both agree (DESIGN.md sections 3 and 4). It runs over two traits, so the browser
+//! (IndexedDB, fetch) and the CLI (SQLite, HTTP) share it; the decisions are [`plan`]'s.
+//!
+//! Invariants: every batch of store writes is one [`LocalStore::apply`] call, which the store
+//! makes atomic, so a sync cut off anywhere leaves the store consistent and the next sync
+//! finishes the job (a page applied twice changes nothing; a batch retried after its answer
+//! was lost is answered again under the same idempotency key); an object edited while its push
+//! was in flight stays dirty; `relink_required` and `auth` stop the engine at once, never a
+//! retry loop. The traits' futures need not be `Send`: browser futures are not.
+
+use super::plan::{plan, Action, ConflictRecord, LocalObject};
+use crate::protocol::{
+    Batch, BatchResult, ChangesPage, ErrorCode, Link, Object, Write, WriteResult,
+};
+use crate::{Key, ObjectKind};
+
+/// Most writes one batch carries.
+pub const PUSH_BATCH: usize = 1_000;
+/// Tries of one request that fails for a retryable reason, and the first pause between them.
+pub const TRIES: u32 = 4;
+pub const FIRST_PAUSE_MS: u64 = 500;
+/// Push-and-pull rounds in one sync before it stops (a healthy sync needs one or two).
+pub const MAX_ROUNDS: usize = 10;
+
+/// What kind of failure stopped a sync, for Sync Status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The service could not be reached, or the connection broke: try again later.
+    Connection,
+    /// Not signed in, or the session expired: sign in again.
+    Auth,
+    /// The account's storage is full.
+    StorageLimit,
+    /// The library was reset elsewhere: link again.
+    RelinkRequired,
+    /// The service failed on its side.
+    Server,
+    /// The service refused what was sent, or sent what cannot be read.
+    Invalid,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl SyncError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> SyncError {
+        SyncError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// Whether trying again soon may work.
+    pub fn retryable(&self) -> bool {
+        matches!(self.kind, ErrorKind::Connection | ErrorKind::Server)
+    }
+
+    /// The kind a service error code means.
+    pub fn from_code(code: ErrorCode, message: impl Into<String>) -> SyncError {
+        let kind = match code {
+            ErrorCode::Auth => ErrorKind::Auth,
+            ErrorCode::StorageLimit => ErrorKind::StorageLimit,
+            ErrorCode::RelinkRequired => ErrorKind::RelinkRequired,
+            ErrorCode::Internal | ErrorCode::RateLimited | ErrorCode::Unknown => ErrorKind::Server,
+            _ => ErrorKind::Invalid,
+        };
+        SyncError::new(kind, message)
+    }
+}
+
+impl std::fmt::Display for SyncError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// This client's link to the service's library.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkState {
+    pub library_id: String,
+    pub epoch: u64,
+    /// The library version this client holds everything up to.
+    pub synced_version: u64,
+}
+
+/// One write to the local store.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StoreChange {
+    /// Set the object as given.
+    Put(LocalObject),
+    /// The service took `pushed` at `version`: it becomes the base; the object stays dirty
+    /// only if it changed again since it was pushed.
+    Pushed {
+        kind: ObjectKind,
+        key: Key,
+        pushed: Option<Object>,
+        version: u64,
+    },
+    /// Record a conflict; the object takes the service's copy meanwhile.
+    Conflict(ConflictRecord),
+}
+
+/// The client's side: its objects, their bases and dirty marks, conflicts and the link.
+#[allow(async_fn_in_trait)] // browser stores are not Send, by design
+pub trait LocalStore {
+    async fn link(&self) -> Result<Option<LinkState>, SyncError>;
+    async fn set_link(&self, link: Option<LinkState>) -> Result<(), SyncError>;
+    /// Up to `limit` objects with local changes.
+    async fn dirty(&self, limit: usize) -> Result<Vec<LocalObject>, SyncError>;
+    async fn get(&self, kind: ObjectKind, key: Key) -> Result<Option<LocalObject>, SyncError>;
+    /// Every change, and the synced version when given, in one transaction.
+    async fn apply(
+        &self,
+        changes: Vec<StoreChange>,
+        synced_version: Option<u64>,
+    ) -> Result<(), SyncError>;
+}
+
+/// The service's side (DESIGN.md section 3).
+#[allow(async_fn_in_trait)] // browser requests are not Send, by design
+pub trait Remote {
+    async fn link(&self) -> Result<Link, SyncError>;
+    async fn changes(
+        &self,
+        epoch: u64,
+        since: u64,
+        cursor: Option<&str>,
+    ) -> Result<ChangesPage, SyncError>;
+    async fn batch(&self, epoch: u64, batch: &Batch) -> Result<BatchResult, SyncError>;
+    /// Wait before a retry.
+    async fn pause(&self, millis: u64);
+}
+
+/// What one sync did, for Sync Status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncOutcome {
+    /// Objects the service took from this client.
+    pub sent: u64,
+    /// Objects taken from the service (new or changed).
+    pub received: u64,
+    /// Objects deleted here because they were deleted online.
+    pub deleted: u64,
+    /// New conflicts waiting for the user.
+    pub conflicts: u64,
+}
+
+async fn with_retries<T, R: Remote>(
+    remote: &R,
+    mut call: impl AsyncFnMut() -> Result<T, SyncError>,
+) -> Result<T, SyncError> {
+    let mut pause = FIRST_PAUSE_MS;
+    let mut tries = 1;
+    loop {
+        match call().await {
+            Err(e) if e.retryable() && tries < TRIES => {
+                remote.pause(pause).await;
+                pause *= 2;
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn object_json(object: &Option<Object>) -> Result<Option<serde_json::Value>, SyncError> {
+    let Some(o) = object else { return Ok(None) };
+    let value = match o {
+        Object::Reference(r) => serde_json::to_value(r),
+        Object::Group(g) => serde_json::to_value(g),
+        Object::GroupSet(s) => serde_json::to_value(s),
+        Object::Attachment(a) => serde_json::to_value(a),
+    };
+    value
+        .map(Some)
+        .map_err(|e| SyncError::new(ErrorKind::Invalid, format!("cannot encode an object: {e}")))
+}
+
+fn object_of(
+    kind: ObjectKind,
+    key: Key,
+    data: &Option<serde_json::Value>,
+) -> Result<Option<Object>, SyncError> {
+    let Some(value) = data else { return Ok(None) };
+    Object::from_json(kind, key, &value.to_string())
+        .map(Some)
+        .map_err(|e| {
+            SyncError::new(
+                ErrorKind::Invalid,
+                format!(
+                    "the service sent a {} this version cannot read: {e}",
+                    kind.as_str()
+                ),
+            )
+        })
+}
+
+/// The store write an action comes to, counting it in `outcome`.
+fn change_for(
+    local: Option<&LocalObject>,
+    kind: ObjectKind,
+    key: Key,
+    version: u64,
+    remote: Option<Object>,
+    outcome: &mut SyncOutcome,
+) -> Option<StoreChange> {
+    match plan(local, version, remote.as_ref()) {
+        Action::Skip => None,
+        Action::Accept(object) => {
+            if object.is_none() {
+                if local.and_then(|l| l.current.as_ref()).is_some() {
+                    outcome.deleted += 1;
+                }
+            } else {
+                outcome.received += 1;
+            }
+            Some(StoreChange::Put(LocalObject {
+                kind,
+                key,
+                base_version: version,
+                base: object.clone(),
+                current: object,
+                dirty: false,
+            }))
+        }
+        Action::Rebase(current) => {
+            outcome.received += 1;
+            Some(StoreChange::Put(LocalObject {
+                kind,
+                key,
+                base_version: version,
+                base: remote,
+                current,
+                dirty: true,
+            }))
+        }
+        Action::Conflict(record) => {
+            outcome.conflicts += 1;
+            Some(StoreChange::Conflict(*record))
+        }
+    }
+}
+
+/// Sync once: link if needed, then push and pull until nothing is left on either side.
+/// `new_key` makes a fresh idempotency key per batch (a retry reuses its batch's key).
+pub async fn sync<S: LocalStore, R: Remote>(
+    store: &S,
+    remote: &R,
+    new_key: &mut impl FnMut() -> String,
+) -> Result<SyncOutcome, SyncError> {
+    let mut outcome = SyncOutcome::default();
+    let link = match store.link().await? {
+        Some(link) => link,
+        None => {
+            let l = with_retries(remote, async || remote.link().await).await?;
+            // A first sync pulls everything; what this client holds is pushed as new, so the
+            // two libraries end as their union.
+            let link = LinkState {
+                library_id: l.library_id,
+                epoch: l.epoch,
+                synced_version: 0,
+            };
+            store.set_link(Some(link.clone())).await?;
+            link
+        }
+    };
+    for _ in 0..MAX_ROUNDS {
+        let pushed = push(store, remote, link.epoch, new_key, &mut outcome).await?;
+        let pulled = pull(store, remote, link.epoch, &mut outcome).await?;
+        if !pushed && !pulled && store.dirty(1).await?.is_empty() {
+            return Ok(outcome);
+        }
+    }
+    Ok(outcome)
+}
+
+/// Push every dirty object; whether anything was pushed.
+async fn push<S: LocalStore, R: Remote>(
+    store: &S,
+    remote: &R,
+    epoch: u64,
+    new_key: &mut impl FnMut() -> String,
+    outcome: &mut SyncOutcome,
+) -> Result<bool, SyncError> {
+    let mut any = false;
+    for _ in 0..MAX_ROUNDS {
+        let dirty = store.dirty(PUSH_BATCH).await?;
+        if dirty.is_empty() {
+            break;
+        }
+        any = true;
+        let writes = dirty
+            .iter()
+            .map(|o| {
+                Ok(Write {
+                    kind: o.kind,
+                    key: o.key,
+                    base_version: o.base_version,
+                    data: object_json(&o.current)?,
+                })
+            })
+            .collect::<Result<Vec<_>, SyncError>>()?;
+        let batch = Batch {
+            idempotency_key: new_key(),
+            writes,
+        };
+        let result = with_retries(remote, async || remote.batch(epoch, &batch).await).await?;
+        let mut changes = Vec::with_capacity(dirty.len());
+        for (local, answer) in dirty.iter().zip(&result.results) {
+            if answer.key() != local.key {
+                return Err(SyncError::new(
+                    ErrorKind::Invalid,
+                    "the service answered a batch out of order",
+                ));
+            }
+            match answer {
+                WriteResult::Ok { version, .. } | WriteResult::Unchanged { version, .. } => {
+                    if matches!(answer, WriteResult::Ok { .. }) {
+                        outcome.sent += 1;
+                    }
+                    changes.push(StoreChange::Pushed {
+                        kind: local.kind,
+                        key: local.key,
+                        pushed: local.current.clone(),
+                        version: *version,
+                    });
+                }
+                WriteResult::Conflict { current, .. } => {
+                    let theirs = object_of(current.kind, current.key, &current.data)?;
+                    if let Some(change) = change_for(
+                        Some(local),
+                        local.kind,
+                        local.key,
+                        current.version,
+                        theirs,
+                        outcome,
+                    ) {
+                        changes.push(change);
+                    }
+                }
+            }
+        }
+        store.apply(changes, None).await?;
+    }
+    Ok(any)
+}
+
+/// Pull every change since the synced version, page by page; whether anything arrived.
+async fn pull<S: LocalStore, R: Remote>(
+    store: &S,
+    remote: &R,
+    epoch: u64,
+    outcome: &mut SyncOutcome,
+) -> Result<bool, SyncError> {
+    let since = store.link().await?.map_or(0, |l| l.synced_version);
+    let mut cursor: Option<String> = None;
+    let mut any = false;
+    loop {
+        let page = with_retries(remote, async || {
+            remote.changes(epoch, since, cursor.as_deref()).await
+        })
+        .await?;
+        let mut changes = Vec::with_capacity(page.objects.len());
+        for o in &page.objects {
+            let local = store.get(o.kind, o.key).await?;
+            let theirs = object_of(o.kind, o.key, &o.data)?;
+            if let Some(change) =
+                change_for(local.as_ref(), o.kind, o.key, o.version, theirs, outcome)
+            {
+                any = true;
+                changes.push(change);
+            }
+        }
+        let done = page.next.is_none();
+        store
+            .apply(changes, done.then_some(page.library_version))
+            .await?;
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(any),
+        }
+    }
+}
