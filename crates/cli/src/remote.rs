@@ -1,0 +1,135 @@
+//! The sync service over HTTP: core's [`Remote`] for native clients (the CLI, and the tests
+//! that run the engine against the real service).
+//!
+//! Invariant: every failure becomes a [`SyncError`] of the right kind: no answer or a broken
+//! connection is `connection` (retried by the engine), the service's `{code, message}` errors
+//! keep their code, and any other answer the service should not give is `server`.
+
+use refsync_core::protocol::{
+    Batch, BatchResult, ChangesPage, ErrorBody, Link, LinkRequest, API_V1, DEFAULT_PAGE,
+    EPOCH_HEADER,
+};
+use refsync_core::sync::{ErrorKind, Remote, SyncError};
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct HttpRemote {
+    http: reqwest::Client,
+    /// `http://host:port`, no trailing slash.
+    base: String,
+    token: String,
+    library_id: String,
+    device_id: String,
+    device_name: String,
+}
+
+impl HttpRemote {
+    pub fn new(
+        base: &str,
+        token: &str,
+        library_id: &str,
+        device_id: &str,
+        device_name: &str,
+    ) -> Result<HttpRemote, SyncError> {
+        let http = reqwest::Client::builder()
+            .gzip(true)
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(300))
+            .build()
+            .map_err(|e| SyncError::new(ErrorKind::Connection, e.to_string()))?;
+        Ok(HttpRemote {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            library_id: library_id.to_string(),
+            device_id: device_id.to_string(),
+            device_name: device_name.to_string(),
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{API_V1}/libraries/{}/{path}", self.base, self.library_id)
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, SyncError> {
+        let resp = req.bearer_auth(&self.token).send().await.map_err(|e| {
+            SyncError::new(
+                ErrorKind::Connection,
+                format!("cannot reach the service: {e}"),
+            )
+        })?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| {
+            SyncError::new(
+                ErrorKind::Connection,
+                format!("the answer was cut off: {e}"),
+            )
+        })?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|e| {
+                SyncError::new(
+                    ErrorKind::Server,
+                    format!("the service's answer is unreadable: {e}"),
+                )
+            });
+        }
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body) => Err(SyncError::from_code(body.code, body.message)),
+            Err(_) => Err(SyncError::new(
+                ErrorKind::Server,
+                format!("the service answered {status}"),
+            )),
+        }
+    }
+}
+
+impl Remote for HttpRemote {
+    async fn link(&self) -> Result<Link, SyncError> {
+        let body = LinkRequest {
+            device_id: self.device_id.clone(),
+            device_name: self.device_name.clone(),
+        };
+        self.send(self.http.post(self.url("link")).json(&body))
+            .await
+    }
+
+    async fn changes(
+        &self,
+        epoch: u64,
+        since: u64,
+        cursor: Option<&str>,
+    ) -> Result<ChangesPage, SyncError> {
+        let mut query = vec![
+            ("since", since.to_string()),
+            ("limit", DEFAULT_PAGE.to_string()),
+        ];
+        if let Some(c) = cursor {
+            query.push(("cursor", c.to_string()));
+        }
+        self.send(
+            self.http
+                .get(self.url("changes"))
+                .query(&query)
+                .header(EPOCH_HEADER, epoch.to_string()),
+        )
+        .await
+    }
+
+    async fn batch(&self, epoch: u64, batch: &Batch) -> Result<BatchResult, SyncError> {
+        self.send(
+            self.http
+                .post(self.url("batch"))
+                .header(EPOCH_HEADER, epoch.to_string())
+                .json(batch),
+        )
+        .await
+    }
+
+    async fn pause(&self, millis: u64) {
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+    }
+}

@@ -1,0 +1,254 @@
+//! Core's sync engine against the real service over HTTP, on SQLite and on PostgreSQL: two
+//! native clients (in-memory stores, `refsync_cli::remote::HttpRemote`) edit offline, sync and
+//! converge; a conflict is resolved each of the three ways; a reset elsewhere stops a client
+//! with `relink_required`, and a bad token with `auth`, leaving its library as it was.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
+#[macro_use]
+#[path = "api/support.rs"]
+mod support;
+
+use refsync_cli::remote::HttpRemote;
+use refsync_core::protocol::Object;
+use refsync_core::sync::{sync, ErrorKind, MemoryStore, Resolution, SyncOutcome};
+use refsync_core::{Field, Group, GroupKind, Key, ObjectKind, RefType, Reference};
+use refsync_server::Limits;
+use reqwest::Method;
+use serde_json::json;
+use support::*;
+
+struct Device {
+    store: MemoryStore,
+    remote: HttpRemote,
+    batches: u64,
+    name: &'static str,
+}
+
+impl Device {
+    async fn new(base: &str, email: &str, name: &'static str, register_first: bool) -> Device {
+        let c = if register_first {
+            register(base, email).await
+        } else {
+            sign_in(base, email).await
+        };
+        Device {
+            store: MemoryStore::default(),
+            remote: HttpRemote::new(base, &c.token, &c.library, name, name).unwrap(),
+            batches: 0,
+            name,
+        }
+    }
+
+    async fn sync(&mut self) -> Result<SyncOutcome, refsync_core::sync::SyncError> {
+        let name = self.name;
+        let mut n = self.batches;
+        let mut key = || {
+            n += 1;
+            format!("{name}-{n}-{}", rand::random::<u32>())
+        };
+        let result = sync(&self.store, &self.remote, &mut key).await;
+        self.batches = n;
+        result
+    }
+
+    fn reference(&self, k: Key) -> Reference {
+        match self.store.live().get(&(ObjectKind::Reference, k)) {
+            Some(Object::Reference(r)) => r.clone(),
+            other => panic!("{}: no reference {k}: {other:?}", self.name),
+        }
+    }
+}
+
+fn new_reference(n: u64, title: &str) -> Object {
+    let mut r = Reference {
+        key: key(n),
+        ref_type: RefType::JournalArticle,
+        date_added: n,
+        date_modified: n,
+        ..Reference::default()
+    };
+    r.set(Field::Title, title.to_string());
+    r.set(Field::Year, "2000".to_string());
+    Object::Reference(r)
+}
+
+fn edited(mut r: Reference, field: Field, value: &str) -> Object {
+    r.set(field, value.to_string());
+    Object::Reference(r)
+}
+
+both!(
+    two_devices_edit_offline_and_converge,
+    a_conflict_is_resolved_each_of_three_ways,
+    a_reset_elsewhere_stops_sync_with_relink_required,
+);
+
+async fn two_devices_edit_offline_and_converge(b: Backend) {
+    let store = Store::new(b).await;
+    let server = Running::start(&store, Limits::default()).await;
+    let mut a = Device::new(&server.base, "ada@example.org", "laptop", true).await;
+    let mut d = Device::new(&server.base, "ada@example.org", "browser", false).await;
+    for n in 1..=3 {
+        a.store.edit(new_reference(n, &format!("Paper {n}")));
+    }
+    let group = Group {
+        key: key(50),
+        name: "Reading".into(),
+        set: None,
+        kind: GroupKind::Custom,
+        shared: false,
+        date_modified: 1,
+    };
+    a.store.edit(Object::Group(group));
+    let sent = a.sync().await.unwrap();
+    assert_eq!(sent.sent, 4);
+    let got = d.sync().await.unwrap();
+    assert_eq!(got.received, 4, "a new device downloads everything");
+    assert_eq!(d.store.live(), a.store.live());
+
+    // Offline on both: different fields of one reference, a delete, an addition, a grouping.
+    a.store.edit(edited(
+        a.reference(key(1)),
+        Field::Title,
+        "Paper 1, revised",
+    ));
+    d.store
+        .edit(edited(d.reference(key(1)), Field::Year, "2001"));
+    d.store.delete(ObjectKind::Reference, key(2));
+    a.store.edit(new_reference(4, "Paper 4"));
+    let mut grouped = a.reference(key(3));
+    grouped.groups.insert(key(50));
+    a.store.edit(Object::Reference(grouped));
+
+    a.sync().await.unwrap();
+    let d_outcome = d.sync().await.unwrap();
+    assert_eq!(
+        d_outcome.conflicts, 0,
+        "different fields are not a conflict"
+    );
+    a.sync().await.unwrap();
+
+    assert_eq!(a.store.live(), d.store.live(), "both devices end equal");
+    let r1 = a.reference(key(1));
+    assert_eq!(r1.title(), "Paper 1, revised");
+    assert_eq!(r1.get(Field::Year), "2001");
+    assert!(
+        !a.store
+            .live()
+            .contains_key(&(ObjectKind::Reference, key(2))),
+        "deleted on both"
+    );
+    assert!(d.reference(key(3)).groups.contains(&key(50)));
+    assert_eq!(d.reference(key(4)).title(), "Paper 4");
+    // And the service holds the same.
+    let c = sign_in(&server.base, "ada@example.org").await;
+    let (_, objects, _) = c.pull(0, 100).await;
+    let live = objects.iter().filter(|o| !o.is_deleted()).count();
+    assert_eq!(live, a.store.live().len());
+    server.stop().await;
+}
+
+async fn a_conflict_is_resolved_each_of_three_ways(b: Backend) {
+    let store = Store::new(b).await;
+    let server = Running::start(&store, Limits::default()).await;
+    let mut a = Device::new(&server.base, "ada@example.org", "laptop", true).await;
+    let mut d = Device::new(&server.base, "ada@example.org", "browser", false).await;
+    a.store.edit(new_reference(1, "Original"));
+    a.sync().await.unwrap();
+    d.sync().await.unwrap();
+
+    /// What the user does, how, and the title both devices end with.
+    type Choice = (&'static str, fn(&Reference) -> Resolution, &'static str);
+    let choices: [Choice; 3] = [
+        (
+            "keep this device's",
+            |_| Resolution::KeepLocal,
+            "From the browser 0",
+        ),
+        (
+            "keep the online one",
+            |_| Resolution::KeepOnline,
+            "From the laptop 1",
+        ),
+        (
+            "keep a merged and edited one",
+            |r| {
+                let mut m = r.clone();
+                m.set(Field::Title, "Both, edited".to_string());
+                Resolution::Merged(Object::Reference(m))
+            },
+            "Both, edited",
+        ),
+    ];
+    for (round, (what, choose, expected)) in choices.into_iter().enumerate() {
+        a.store.edit(edited(
+            a.reference(key(1)),
+            Field::Title,
+            &format!("From the laptop {round}"),
+        ));
+        d.store.edit(edited(
+            d.reference(key(1)),
+            Field::Title,
+            &format!("From the browser {round}"),
+        ));
+        a.sync().await.unwrap();
+        let outcome = d.sync().await.unwrap();
+        assert_eq!(
+            outcome.conflicts, 1,
+            "{what}: the second to sync gets the conflict"
+        );
+        let record = d.store.state.borrow().conflicts[&(ObjectKind::Reference, key(1))].clone();
+        assert_eq!(record.fields, vec!["title"], "{what}");
+        // Meanwhile the browser shows the online copy; its own is in the record.
+        assert_eq!(
+            d.reference(key(1)).title(),
+            format!("From the laptop {round}")
+        );
+        let online = match &record.remote {
+            Some(Object::Reference(r)) => r.clone(),
+            other => panic!("{other:?}"),
+        };
+        d.store
+            .resolve(ObjectKind::Reference, key(1), choose(&online));
+        d.sync().await.unwrap();
+        a.sync().await.unwrap();
+        assert_eq!(a.reference(key(1)).title(), expected, "{what}");
+        assert_eq!(a.store.live(), d.store.live(), "{what}: both end equal");
+        assert!(d.store.state.borrow().conflicts.is_empty());
+    }
+    server.stop().await;
+}
+
+async fn a_reset_elsewhere_stops_sync_with_relink_required(b: Backend) {
+    let store = Store::new(b).await;
+    let server = Running::start(&store, Limits::default()).await;
+    let mut a = Device::new(&server.base, "ada@example.org", "laptop", true).await;
+    a.store.edit(new_reference(1, "Kept here"));
+    a.sync().await.unwrap();
+    let other = sign_in(&server.base, "ada@example.org").await;
+    let reset = other
+        .call(
+            Method::POST,
+            &other.lib_url("reset"),
+            Some(json!({"wipe": true})),
+        )
+        .await;
+    assert_eq!(reset.status, reqwest::StatusCode::OK);
+    a.store.edit(edited(
+        a.reference(key(1)),
+        Field::Title,
+        "Edited after the reset",
+    ));
+    let before = a.store.live();
+    let err = a.sync().await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::RelinkRequired, "{err:?}");
+    assert_eq!(a.store.live(), before, "the library is untouched");
+
+    let mut wrong = Device::new(&server.base, "bob@example.org", "bob", true).await;
+    wrong.remote = HttpRemote::new(&server.base, "not-a-token", "x", "bob", "bob").unwrap();
+    wrong.store.edit(new_reference(9, "Bob's"));
+    let err = wrong.sync().await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Auth, "{err:?}");
+    assert_eq!(wrong.store.live().len(), 1);
+    server.stop().await;
+}
