@@ -6,8 +6,8 @@
 //! keep their code, and any other answer the service should not give is `server`.
 
 use refsync_core::protocol::{
-    Batch, BatchResult, ChangesPage, ErrorBody, Link, LinkRequest, API_V1, DEFAULT_PAGE,
-    EPOCH_HEADER,
+    Batch, BatchResult, ChangesPage, ErrorBody, Link, LinkRequest, ResetRequest, ResetResult,
+    API_V1, DEFAULT_PAGE, EPOCH_HEADER,
 };
 use refsync_core::sync::{ErrorKind, Remote, SyncError};
 use serde::de::DeserializeOwned;
@@ -125,6 +125,15 @@ impl Remote for HttpRemote {
                 .post(self.url("batch"))
                 .header(EPOCH_HEADER, epoch.to_string())
                 .json(batch),
+        )
+        .await
+    }
+
+    async fn reset(&self, wipe: bool) -> Result<ResetResult, SyncError> {
+        self.send(
+            self.http
+                .post(self.url("reset"))
+                .json(&ResetRequest { wipe }),
         )
         .await
     }

@@ -12,7 +12,7 @@ pub mod merge;
 pub mod plan;
 
 pub use engine::{
-    sync, ErrorKind, LinkState, LocalStore, Remote, StoreChange, SyncError, SyncOutcome,
+    reset, sync, ErrorKind, LinkState, LocalStore, Remote, StoreChange, SyncError, SyncOutcome,
 };
 pub use memory::MemoryStore;
 pub use merge::{merge_attachment, merge_group, merge_group_set, merge_reference, ReferenceMerge};

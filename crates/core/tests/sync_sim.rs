@@ -10,12 +10,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
 use refsync_core::protocol::{
-    Batch, BatchResult, ChangesPage, Link, Object, RemoteObject, WriteResult,
+    Batch, BatchResult, ChangesPage, Link, Object, RemoteObject, ResetResult, WriteResult,
 };
-use refsync_core::sync::{sync, ErrorKind, MemoryStore, Remote, SyncError};
+use refsync_core::sync::{reset, sync, ErrorKind, MemoryStore, Remote, SyncError};
 use refsync_core::{Field, Group, GroupKind, Key, ObjectKind, RefType, Reference};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
@@ -208,6 +208,23 @@ impl Remote for SimRemote {
         Ok(answer)
     }
 
+    async fn reset(&self, wipe: bool) -> Result<ResetResult, SyncError> {
+        let mut s = self.service.borrow_mut();
+        s.epoch += 1;
+        let mut deleted = 0;
+        if wipe {
+            s.version += 1;
+            deleted = s.objects.values().filter(|(_, d)| d.is_some()).count() as u64;
+            s.objects.clear();
+        }
+        s.batches.clear();
+        Ok(ResetResult {
+            epoch: s.epoch,
+            library_version: s.version,
+            deleted,
+        })
+    }
+
     async fn pause(&self, _millis: u64) {}
 }
 
@@ -248,7 +265,7 @@ fn live_groups(c: &Client) -> Vec<Group> {
 }
 
 /// One random thing a user does.
-fn act(c: &mut Client, rng: &mut Rng, clock: &mut u64) {
+fn act(c: &mut Client, rng: &mut Rng, clock: &mut u64, ledger: &mut Ledger) {
     *clock += 1;
     let refs = live_refs(c);
     let groups = live_groups(c);
@@ -263,6 +280,7 @@ fn act(c: &mut Client, rng: &mut Rng, clock: &mut u64) {
                 ..Reference::default()
             };
             r.set(Field::Title, format!("made by {} #{}", c.id, c.made));
+            ledger.made.insert(r.key);
             c.store.edit(Object::Reference(r));
         }
         2..=4 if !refs.is_empty() => {
@@ -287,6 +305,7 @@ fn act(c: &mut Client, rng: &mut Rng, clock: &mut u64) {
         }
         7 if !refs.is_empty() => {
             let r = &refs[rng.below(refs.len() as u64) as usize];
+            ledger.deleted.insert(r.key);
             c.store.delete(ObjectKind::Reference, r.key);
         }
         8 => {
@@ -320,6 +339,15 @@ fn act(c: &mut Client, rng: &mut Rng, clock: &mut u64) {
 struct Seen {
     conflicts: u64,
     syncs_cut_off: u64,
+    resets: u64,
+}
+
+/// References made and deleted by the users, to check nothing made was lost.
+#[derive(Default)]
+struct Ledger {
+    made: BTreeSet<Key>,
+    deleted: BTreeSet<Key>,
+    wiped: bool,
 }
 
 fn run(seed: u64, seen: &mut Seen) -> Result<(), String> {
@@ -348,15 +376,33 @@ fn run(seed: u64, seen: &mut Seen) -> Result<(), String> {
         format!("batch-{batch_keys}")
     };
     let mut clock = 0;
+    let mut ledger = Ledger::default();
     for _ in 0..40 + rng.below(40) {
         let i = rng.below(n) as usize;
         if rng.chance(70) {
-            act(&mut clients[i], &mut rng, &mut clock);
+            act(&mut clients[i], &mut rng, &mut clock, &mut ledger);
+        } else if rng.chance(3) {
+            // Reset sync on this client, wiping the online library half the time.
+            let wipe = rng.chance(50);
+            let c = &clients[i];
+            match block_on(reset(&c.store, &c.remote, wipe)) {
+                Ok(()) => {
+                    seen.resets += 1;
+                    ledger.wiped |= wipe;
+                }
+                Err(e) if e.kind == ErrorKind::Connection => seen.syncs_cut_off += 1,
+                Err(e) => return Err(format!("client {i} reset: {e:?}")),
+            }
         } else {
             let c = &clients[i];
             match block_on(sync(&c.store, &c.remote, &mut new_batch_key)) {
                 Ok(_) => {}
                 Err(e) if e.kind == ErrorKind::Connection => seen.syncs_cut_off += 1,
+                // Reset elsewhere: this client unlinks (keeping its data) and links again
+                // on its next sync, as the app and the CLI offer.
+                Err(e) if e.kind == ErrorKind::RelinkRequired => {
+                    block_on(reset(&c.store, &c.remote, false)).map_err(|e| format!("{e:?}"))?;
+                }
                 Err(e) => return Err(format!("client {i}: {e:?}")),
             }
         }
@@ -367,8 +413,15 @@ fn run(seed: u64, seen: &mut Seen) -> Result<(), String> {
     }
     for _ in 0..6 {
         for c in &clients {
-            block_on(sync(&c.store, &c.remote, &mut new_batch_key))
-                .map_err(|e| format!("final sync: {e:?}"))?;
+            match block_on(sync(&c.store, &c.remote, &mut new_batch_key)) {
+                Ok(_) => {}
+                Err(e) if e.kind == ErrorKind::RelinkRequired => {
+                    block_on(reset(&c.store, &c.remote, false)).map_err(|e| format!("{e:?}"))?;
+                    block_on(sync(&c.store, &c.remote, &mut new_batch_key))
+                        .map_err(|e| format!("sync after relinking: {e:?}"))?;
+                }
+                Err(e) => return Err(format!("final sync: {e:?}")),
+            }
         }
     }
     let online: BTreeMap<(ObjectKind, Key), Object> = service
@@ -384,6 +437,15 @@ fn run(seed: u64, seen: &mut Seen) -> Result<(), String> {
             })
         })
         .collect();
+    if !ledger.wiped {
+        for k in ledger.made.difference(&ledger.deleted) {
+            if !online.contains_key(&(ObjectKind::Reference, *k)) {
+                return Err(format!(
+                    "reference {k} was made, never deleted, and is gone"
+                ));
+            }
+        }
+    }
     for (i, c) in clients.iter().enumerate() {
         let dirty = block_on(refsync_core::sync::LocalStore::dirty(&c.store, 10)).unwrap();
         if !dirty.is_empty() {
@@ -444,14 +506,16 @@ fn every_replica_converges_on_the_services_copy() {
         }
     }
     eprintln!(
-        "{} seeds in {:.1?}: {} conflicts recorded, {} syncs cut off by the network",
+        "{} seeds in {:.1?}: {} conflicts recorded, {} syncs cut off by the network, {} resets",
         seeds.len(),
         start.elapsed(),
         seen.conflicts,
-        seen.syncs_cut_off
+        seen.syncs_cut_off,
+        seen.resets
     );
     if seeds.len() >= 100 {
         assert!(seen.conflicts > 0, "no seed reached a conflict");
         assert!(seen.syncs_cut_off > 0, "no sync was cut off");
+        assert!(seen.resets > 0, "no seed reset sync");
     }
 }

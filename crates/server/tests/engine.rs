@@ -252,3 +252,92 @@ async fn a_reset_elsewhere_stops_sync_with_relink_required(b: Backend) {
     assert_eq!(wrong.store.live().len(), 1);
     server.stop().await;
 }
+
+fn with_doi(n: u64, title: &str, doi: &str) -> Object {
+    let Object::Reference(mut r) = new_reference(n, title) else {
+        unreachable!()
+    };
+    r.set(Field::Doi, doi.to_string());
+    Object::Reference(r)
+}
+
+/// A library with data linking to an account with data: the union, with the probable
+/// duplicates pointed out and both copies kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_sync_joins_two_libraries_and_points_out_duplicates() {
+    let store = Store::new(Backend::Sqlite).await;
+    let server = Running::start(&store, Limits::default()).await;
+    let mut a = Device::new(&server.base, "ada@example.org", "laptop", true).await;
+    a.store.edit(with_doi(1, "The paper", "10.1000/xyz"));
+    a.store.edit(new_reference(2, "Only online"));
+    a.sync().await.unwrap();
+
+    let mut d = Device::new(&server.base, "ada@example.org", "desktop", false).await;
+    d.store.edit(with_doi(
+        101,
+        "The paper (desktop copy)",
+        "https://doi.org/10.1000/XYZ",
+    ));
+    d.store.edit(new_reference(102, "Only on the desktop"));
+    let outcome = d.sync().await.unwrap();
+    assert!(outcome.linked);
+    assert_eq!(outcome.duplicates, 1);
+    let dups = d.store.state.borrow().duplicates.clone();
+    assert_eq!(dups.len(), 1);
+    let mut keys = dups[0].keys.clone();
+    keys.sort();
+    assert_eq!(keys, vec![key(1), key(101)], "the same DOI");
+    assert_eq!(
+        d.store.live().len(),
+        4,
+        "the union; nothing merged by itself"
+    );
+    a.sync().await.unwrap();
+    assert_eq!(a.store.live(), d.store.live());
+    server.stop().await;
+}
+
+/// Reset with wipe on one device: the online library is emptied, this device keeps its data
+/// and sends it all on its next sync; another device is told to relink, unlinks keeping its
+/// data, and the two end with the union.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_with_wipe_then_relinking_devices_upload_their_libraries() {
+    let store = Store::new(Backend::Sqlite).await;
+    let server = Running::start(&store, Limits::default()).await;
+    let mut a = Device::new(&server.base, "ada@example.org", "laptop", true).await;
+    let mut d = Device::new(&server.base, "ada@example.org", "browser", false).await;
+    a.store.edit(new_reference(1, "Shared before the reset"));
+    a.sync().await.unwrap();
+    d.sync().await.unwrap();
+    d.store
+        .edit(new_reference(2, "Made on the browser meanwhile"));
+
+    refsync_core::sync::reset(&a.store, &a.remote, true)
+        .await
+        .unwrap();
+    assert_eq!(a.store.live().len(), 1, "the laptop keeps its library");
+    let c = sign_in(&server.base, "ada@example.org").await;
+    assert_eq!(
+        c.me().await["library"]["references"],
+        0,
+        "the online library is empty"
+    );
+
+    let uploaded = a.sync().await.unwrap();
+    assert!(uploaded.linked);
+    assert_eq!(uploaded.sent, 1);
+    let err = d.sync().await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::RelinkRequired);
+    refsync_core::sync::reset(&d.store, &d.remote, false)
+        .await
+        .unwrap();
+    let relinked = d.sync().await.unwrap();
+    assert_eq!(
+        relinked.conflicts, 0,
+        "the same copy on both sides is no conflict"
+    );
+    a.sync().await.unwrap();
+    assert_eq!(a.store.live().len(), 2);
+    assert_eq!(a.store.live(), d.store.live());
+    server.stop().await;
+}

@@ -11,9 +11,10 @@
 
 use super::plan::{plan, Action, ConflictRecord, LocalObject};
 use crate::protocol::{
-    Batch, BatchResult, ChangesPage, ErrorCode, Link, Object, Write, WriteResult,
+    Batch, BatchResult, ChangesPage, ErrorCode, Link, Object, ResetResult, Write, WriteResult,
 };
-use crate::{Key, ObjectKind};
+use crate::query::{DuplicateSet, Library};
+use crate::{Key, ObjectKind, Reference};
 
 /// Most writes one batch carries.
 pub const PUSH_BATCH: usize = 1_000;
@@ -118,6 +119,10 @@ pub trait LocalStore {
         changes: Vec<StoreChange>,
         synced_version: Option<u64>,
     ) -> Result<(), SyncError>;
+    /// Every reference not deleted (for duplicate detection after a first sync).
+    async fn references(&self) -> Result<Vec<Reference>, SyncError>;
+    /// Keep probable duplicates for the user to look at (Possible Duplicates).
+    async fn record_duplicates(&self, sets: Vec<DuplicateSet>) -> Result<(), SyncError>;
 }
 
 /// The service's side (DESIGN.md section 3).
@@ -131,6 +136,8 @@ pub trait Remote {
         cursor: Option<&str>,
     ) -> Result<ChangesPage, SyncError>;
     async fn batch(&self, epoch: u64, batch: &Batch) -> Result<BatchResult, SyncError>;
+    /// Break the link for every device; with `wipe`, also empty the online library.
+    async fn reset(&self, wipe: bool) -> Result<ResetResult, SyncError>;
     /// Wait before a retry.
     async fn pause(&self, millis: u64);
 }
@@ -146,6 +153,10 @@ pub struct SyncOutcome {
     pub deleted: u64,
     /// New conflicts waiting for the user.
     pub conflicts: u64,
+    /// This sync linked the library (a new device, a first sync or one after a reset).
+    pub linked: bool,
+    /// Sets of probable duplicates found after linking (never merged by the engine).
+    pub duplicates: u64,
 }
 
 async fn with_retries<T, R: Remote>(
@@ -264,6 +275,7 @@ pub async fn sync<S: LocalStore, R: Remote>(
                 synced_version: 0,
             };
             store.set_link(Some(link.clone())).await?;
+            outcome.linked = true;
             link
         }
     };
@@ -271,10 +283,31 @@ pub async fn sync<S: LocalStore, R: Remote>(
         let pushed = push(store, remote, link.epoch, new_key, &mut outcome).await?;
         let pulled = pull(store, remote, link.epoch, &mut outcome).await?;
         if !pushed && !pulled && store.dirty(1).await?.is_empty() {
-            return Ok(outcome);
+            break;
         }
     }
+    if outcome.linked {
+        // Two libraries joined as their union: the same paper may now be there twice. The
+        // user decides; the engine only points them out.
+        let sets = Library::from_references(store.references().await?).duplicates();
+        outcome.duplicates = sets.len() as u64;
+        store.record_duplicates(sets).await?;
+    }
     Ok(outcome)
+}
+
+/// Reset sync: with `wipe`, empty the online library and tell every other device to link
+/// again; then unlink here, keeping this library's data and forgetting what was synced, so a
+/// later link sends it all again.
+pub async fn reset<S: LocalStore, R: Remote>(
+    store: &S,
+    remote: &R,
+    wipe: bool,
+) -> Result<(), SyncError> {
+    if wipe {
+        with_retries(remote, async || remote.reset(true).await).await?;
+    }
+    store.set_link(None).await
 }
 
 /// Push every dirty object; whether anything was pushed.

@@ -8,7 +8,8 @@
 use super::engine::{LinkState, LocalStore, StoreChange, SyncError};
 use super::plan::{resolve, ConflictRecord, LocalObject, Resolution};
 use crate::protocol::Object;
-use crate::{Key, ObjectKind};
+use crate::query::DuplicateSet;
+use crate::{Key, ObjectKind, Reference};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -17,6 +18,7 @@ pub struct MemoryState {
     pub link: Option<LinkState>,
     pub objects: BTreeMap<(ObjectKind, Key), LocalObject>,
     pub conflicts: BTreeMap<(ObjectKind, Key), ConflictRecord>,
+    pub duplicates: Vec<DuplicateSet>,
 }
 
 #[derive(Debug, Default)]
@@ -112,6 +114,22 @@ impl LocalStore for MemoryStore {
 
     async fn get(&self, kind: ObjectKind, key: Key) -> Result<Option<LocalObject>, SyncError> {
         Ok(self.state.borrow().objects.get(&(kind, key)).cloned())
+    }
+
+    async fn references(&self) -> Result<Vec<Reference>, SyncError> {
+        Ok(self
+            .live()
+            .into_values()
+            .filter_map(|o| match o {
+                Object::Reference(r) => Some(r),
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn record_duplicates(&self, sets: Vec<DuplicateSet>) -> Result<(), SyncError> {
+        self.state.borrow_mut().duplicates = sets;
+        Ok(())
     }
 
     async fn apply(

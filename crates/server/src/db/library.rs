@@ -442,8 +442,8 @@ impl Db {
         Ok(BatchOutcome::Applied(result))
     }
 
-    /// Break the link: bump the epoch, and with `wipe` turn every object but shared groups into
-    /// a tombstone and forget the library's files. Returns the new epoch and version, how many
+    /// Break the link: bump the epoch, and with `wipe` remove every object but shared groups
+    /// (tombstones too) and forget the library's files. Returns the new epoch and version, how many
     /// objects were deleted, and the files to remove from the blob store.
     pub async fn reset(
         &self,
@@ -463,15 +463,21 @@ impl Db {
         let mut files = Vec::new();
         if wipe {
             version += 1;
+            // Gone, not tombstoned: every device must link again, and a device that does
+            // sends its library as new; tombstones would turn each of its objects into an
+            // edit-versus-delete conflict instead of an upload.
             let done = sqlx::query(
-                "UPDATE objects SET version = $1, data = NULL, sha256 = NULL, shared = 0
-                 WHERE library_id = $2 AND data IS NOT NULL AND NOT (kind = 1 AND shared = 1)",
+                "DELETE FROM objects
+                 WHERE library_id = $1 AND data IS NOT NULL AND NOT (kind = 1 AND shared = 1)",
             )
-            .bind(to_i64(version))
             .bind(library_id)
             .execute(&mut *tx)
             .await?;
             deleted = done.rows_affected();
+            sqlx::query("DELETE FROM objects WHERE library_id = $1 AND data IS NULL")
+                .bind(library_id)
+                .execute(&mut *tx)
+                .await?;
             files = sqlx::query_scalar("SELECT sha256 FROM files WHERE library_id = $1")
                 .bind(library_id)
                 .fetch_all(&mut *tx)
