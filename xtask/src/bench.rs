@@ -8,7 +8,8 @@
 //! the sync service (issue 5) against pouchdb-server from npm: push, pull and no-op polls over
 //! loopback, the servers pinned to core 0 and the load generator
 //! (`crates/server/examples/bench_server.rs`) to core 1, runs interleaved, with the peer ratio
-//! computed run by run.
+//! computed run by run; and core's sync engine over HTTP against that service (a new device's
+//! first sync, 100 edits from elsewhere, a sync with nothing new).
 
 use crate::{step, tools};
 use std::path::{Path, PathBuf};
@@ -53,6 +54,7 @@ fn target_ms(place: &str, scenario: &str) -> Option<f64> {
         _ if starts("smart group re-evaluation") => 50.0,
         _ if starts("duplicate detection") => 1000.0,
         _ if starts("index update") => 1.0,
+        _ if starts("engine: sync with nothing new") => 50.0,
         _ => return None,
     })
 }
@@ -260,9 +262,17 @@ fn markdown(figures: &[Figure]) -> String {
     );
     for f in figures {
         // A rate only means something for work over many references, or for requests.
-        let bulk = ["import", "export", "build", "push", "pull", "no-op"]
-            .iter()
-            .any(|w| f.scenario.starts_with(w));
+        let bulk = [
+            "import",
+            "export",
+            "build",
+            "push",
+            "pull",
+            "no-op",
+            "engine: first sync",
+        ]
+        .iter()
+        .any(|w| f.scenario.starts_with(w));
         let per_s = if bulk {
             format!("{:.0}", f.count as f64 / (f.median_ms / 1000.0).max(1e-9))
         } else {

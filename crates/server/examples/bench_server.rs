@@ -290,6 +290,51 @@ async fn pull(http: &reqwest::Client, t: &Target) -> (usize, Value) {
     }
 }
 
+/// Core's engine over HTTP: a new device's first sync of the whole library, a sync bringing
+/// 100 edits made elsewhere, and a sync with nothing new (ms each).
+async fn engine_scenarios(target: &Target, docs: &[Value]) -> [f64; 3] {
+    use refsync_cli::remote::HttpRemote;
+    use refsync_core::sync::{sync, MemoryStore};
+    let Target::Ours {
+        base,
+        token,
+        library,
+        ..
+    } = target
+    else {
+        unreachable!()
+    };
+    let device = |name: &str| HttpRemote::new(base, token, library, name, name).unwrap();
+    let mut n = 0u64;
+    let mut key = || {
+        n += 1;
+        format!("engine-{n}-{}", std::process::id())
+    };
+    let (one, other) = (MemoryStore::default(), MemoryStore::default());
+    let (one_remote, other_remote) = (device("one"), device("other"));
+    let t0 = Instant::now();
+    let first = sync(&one, &one_remote, &mut key).await.unwrap();
+    let first_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(first.received as usize, docs.len());
+    sync(&other, &other_remote, &mut key).await.unwrap();
+    for o in other.live().into_values().take(100) {
+        let refsync_core::protocol::Object::Reference(mut r) = o else {
+            continue;
+        };
+        r.set(refsync_core::Field::Notes, "edited elsewhere".to_string());
+        other.edit(refsync_core::protocol::Object::Reference(r));
+    }
+    sync(&other, &other_remote, &mut key).await.unwrap();
+    let t0 = Instant::now();
+    let got = sync(&one, &one_remote, &mut key).await.unwrap();
+    let hundred_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(got.received, 100);
+    let t0 = Instant::now();
+    sync(&one, &one_remote, &mut key).await.unwrap();
+    let nothing_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    [first_ms, hundred_ms, nothing_ms]
+}
+
 /// "Anything new?" requests answered per second, with [`POLLERS`] clients at once.
 async fn polls_per_second(http: &reqwest::Client, t: &Target, at: &Value) -> f64 {
     let url = match t {
@@ -406,6 +451,8 @@ async fn main() {
             });
         }
     }
+    // The native sync engine (core) with an in-memory store, against the SQLite server.
+    let mut engine: [Vec<f64>; 3] = Default::default();
     let mut postgres_ok = true;
     for round in 0..runs {
         for (p, place) in places.iter().enumerate() {
@@ -454,6 +501,12 @@ async fn main() {
             series[base].ms.push(push_ms);
             series[base + 1].ms.push(pull_ms);
             series[base + 2].ms.push(1000.0 / per_s);
+            if p == 0 {
+                let [first, hundred, nothing] = engine_scenarios(&target, &docs).await;
+                engine[0].push(first);
+                engine[1].push(hundred);
+                engine[2].push(nothing);
+            }
             eprintln!(
                 "round {round} {place}: push {push_ms:.0} ms, pull {pull_ms:.0} ms, {per_s:.0} polls/s"
             );
@@ -469,6 +522,21 @@ async fn main() {
             "BENCH {}\t{}\t{}\t{median:.2}\t{min:.2}\t{max:.2}",
             s.place, s.scenario, s.count
         );
+    }
+    for (i, scenario) in [
+        format!("engine: first sync of {k} into a new device"),
+        "engine: sync 100 edits made on another device".to_string(),
+        "engine: sync with nothing new".to_string(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        if engine[i].is_empty() {
+            continue;
+        }
+        let (median, min, max) = stats(&engine[i]);
+        let count = [n, 100, 0][i];
+        println!("BENCH engine (native) + server (SQLite)\t{scenario}\t{count}\t{median:.2}\t{min:.2}\t{max:.2}");
     }
     // Peer time ÷ our time, round by round (so a slow moment hits both sides of a pair).
     for p in 0..2 {
