@@ -154,11 +154,21 @@ struct SimRemote {
     service: Rc<RefCell<Service>>,
     rng: Rc<RefCell<Rng>>,
     faults: bool,
+    /// Requests still to fail because the service is restarting (shared by all clients).
+    down: Rc<RefCell<u32>>,
 }
 
 impl SimRemote {
     fn cut(&self) -> bool {
-        self.faults && self.rng.borrow_mut().chance(10)
+        if !self.faults {
+            return false;
+        }
+        let mut down = self.down.borrow_mut();
+        if *down > 0 {
+            *down -= 1;
+            return true;
+        }
+        self.rng.borrow_mut().chance(10)
     }
     fn lost() -> SyncError {
         SyncError::new(ErrorKind::Connection, "connection lost")
@@ -326,9 +336,16 @@ fn act(c: &mut Client, rng: &mut Rng, clock: &mut u64, ledger: &mut Ledger) {
                 c.store.edit(Object::Group(g));
             }
         }
-        9 if !groups.is_empty() => {
+        9 if !groups.is_empty() && rng.chance(50) => {
             let g = &groups[rng.below(groups.len() as u64) as usize];
             c.store.delete(ObjectKind::Group, g.key);
+        }
+        9 => {
+            // Empty the trash: every trashed reference deleted for good.
+            for r in refs.iter().filter(|r| r.trashed) {
+                ledger.deleted.insert(r.key);
+                c.store.delete(ObjectKind::Reference, r.key);
+            }
         }
         _ => {}
     }
@@ -340,6 +357,7 @@ struct Seen {
     conflicts: u64,
     syncs_cut_off: u64,
     resets: u64,
+    restarts: u64,
 }
 
 /// References made and deleted by the users, to check nothing made was lost.
@@ -357,6 +375,7 @@ fn run(seed: u64, seen: &mut Seen) -> Result<(), String> {
         ..Service::default()
     }));
     let fault_rng = Rc::new(RefCell::new(Rng(seed ^ 0xFA17)));
+    let down = Rc::new(RefCell::new(0u32));
     let n = 2 + rng.below(4);
     let mut clients: Vec<Client> = (0..n)
         .map(|id| Client {
@@ -365,6 +384,7 @@ fn run(seed: u64, seen: &mut Seen) -> Result<(), String> {
                 service: Rc::clone(&service),
                 rng: Rc::clone(&fault_rng),
                 faults: true,
+                down: Rc::clone(&down),
             },
             made: 0,
             id,
@@ -381,6 +401,11 @@ fn run(seed: u64, seen: &mut Seen) -> Result<(), String> {
         let i = rng.below(n) as usize;
         if rng.chance(70) {
             act(&mut clients[i], &mut rng, &mut clock, &mut ledger);
+        } else if rng.chance(3) {
+            // The service restarts: the next requests of any client find it down. What it
+            // committed stays (it is in its database).
+            *down.borrow_mut() = 1 + rng.below(6) as u32;
+            seen.restarts += 1;
         } else if rng.chance(3) {
             // Reset sync on this client, wiping the online library half the time.
             let wipe = rng.chance(50);
@@ -476,10 +501,28 @@ fn run(seed: u64, seen: &mut Seen) -> Result<(), String> {
                     record.kind
                 ));
             }
-            if record.reason == refsync_core::sync::ConflictReason::Fields
-                && record.fields.is_empty()
-            {
-                return Err("a field conflict without conflicting fields".into());
+            if record.reason == refsync_core::sync::ConflictReason::Fields {
+                if record.fields.is_empty() {
+                    return Err("a field conflict without conflicting fields".into());
+                }
+                // Each conflicting field really differs between the two copies kept.
+                if let (Some(Object::Reference(l)), Some(Object::Reference(r))) =
+                    (&record.local, &record.remote)
+                {
+                    for f in &record.fields {
+                        let same = match f.as_str() {
+                            "type" => l.ref_type == r.ref_type,
+                            "creators" => l.creators == r.creators,
+                            "rating" => l.rating == r.rating,
+                            "read" => l.read == r.read,
+                            "trashed" => l.trashed == r.trashed,
+                            name => l.fields.get(name) == r.fields.get(name),
+                        };
+                        if same {
+                            return Err(format!("{}: {f} conflicts but is the same", record.key));
+                        }
+                    }
+                }
             }
         }
     }
@@ -506,12 +549,14 @@ fn every_replica_converges_on_the_services_copy() {
         }
     }
     eprintln!(
-        "{} seeds in {:.1?}: {} conflicts recorded, {} syncs cut off by the network, {} resets",
+        "{} seeds in {:.1?}: {} conflicts recorded, {} syncs cut off by the network, {} resets, \
+         {} service restarts",
         seeds.len(),
         start.elapsed(),
         seen.conflicts,
         seen.syncs_cut_off,
-        seen.resets
+        seen.resets,
+        seen.restarts
     );
     if seeds.len() >= 100 {
         assert!(seen.conflicts > 0, "no seed reached a conflict");

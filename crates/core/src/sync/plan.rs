@@ -374,6 +374,63 @@ mod tests {
         );
     }
 
+    /// The object as the engine stores it after `action`.
+    fn applied(
+        local: Option<&LocalObject>,
+        version: u64,
+        remote: Option<&Object>,
+        action: Action,
+    ) -> Option<LocalObject> {
+        let (kind, key) = (ObjectKind::Reference, key());
+        let make = |base: Option<Object>, current: Option<Object>, dirty: bool| {
+            Some(LocalObject {
+                kind: local.map_or(kind, |l| l.kind),
+                key,
+                base_version: version,
+                base,
+                current,
+                dirty,
+            })
+        };
+        match action {
+            Action::Skip => local.cloned(),
+            Action::Accept(o) => make(o.clone(), o, false),
+            Action::Rebase(current) => make(remote.cloned(), current, true),
+            Action::Conflict(_) => make(remote.cloned(), remote.cloned(), false),
+        }
+    }
+
+    #[test]
+    fn the_same_copy_pulled_again_changes_nothing() {
+        let copies = [
+            None,
+            Some(reference("Base", "2000")),
+            Some(reference("Mine", "2000")),
+            Some(reference("Base", "2011")),
+            Some(reference("Theirs", "2000")),
+        ];
+        let mut checked = 0;
+        for base in &copies {
+            for current in &copies {
+                for dirty in [false, true] {
+                    for remote in &copies {
+                        let local =
+                            held(ObjectKind::Reference, base.clone(), current.clone(), dirty);
+                        let action = plan(Some(&local), 6, remote.as_ref());
+                        let after = applied(Some(&local), 6, remote.as_ref(), action);
+                        assert_eq!(
+                            plan(after.as_ref(), 6, remote.as_ref()),
+                            Action::Skip,
+                            "{base:?} {current:?} {dirty} {remote:?}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 250);
+    }
+
     #[test]
     fn resolutions_become_ordinary_edits_on_the_online_copy() {
         let b = Some(reference("Base", "2000"));
