@@ -88,6 +88,8 @@ fn start_pouch(script: &Path, dir: &Path) -> (Proc, String) {
             .arg(script)
             .args(["--port", &port.to_string(), "--dir"])
             .arg(dir)
+            // pouchdb-server writes its log.txt into the working directory.
+            .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
