@@ -1,9 +1,10 @@
 //! The application shell: the three-pane window and what every feature shares.
 
-use crate::features::connection::ConnectionStatus;
+use crate::features::connection::{provide_connection, ConnectionStatus, OfflineBanner};
 use crate::features::library::{
     provide_library, DetailPane, LibraryNav, ReferenceList, StorageStatus,
 };
+use crate::features::transfer::{provide_transfer, TransferDialogs};
 use crate::storage::DB_NAME;
 use leptos::prelude::*;
 
@@ -13,9 +14,25 @@ pub fn run() {
     leptos::mount::mount_to_body(App);
 }
 
+/// Keep the app shell for offline starts (sw.js). Without a service worker (an insecure
+/// origin, a private window) the app still works; it just needs the network to open.
+fn register_service_worker() {
+    if let Some(window) = web_sys::window() {
+        let registering = window.navigator().service_worker().register("/sw.js");
+        leptos::task::spawn_local(async move {
+            // Handled here, so a refusal is not reported as an unhandled rejection.
+            let _ = wasm_bindgen_futures::JsFuture::from(registering).await;
+        });
+    }
+}
+
 #[component]
 fn App() -> impl IntoView {
+    // Here, not before mounting: the mount sets up the executor it spawns on.
+    register_service_worker();
+    provide_connection();
     provide_library(DB_NAME);
+    provide_transfer();
     view! {
         <div class="app">
             <header class="topbar">
@@ -24,6 +41,7 @@ fn App() -> impl IntoView {
                 <span class="spacer"></span>
                 <ConnectionStatus />
             </header>
+            <OfflineBanner />
             <div class="panes">
                 <nav class="pane sidebar" aria-label="Library">
                     <LibraryNav />
@@ -38,6 +56,7 @@ fn App() -> impl IntoView {
             <footer class="statusbar">
                 <StorageStatus />
             </footer>
+            <TransferDialogs />
         </div>
     }
 }

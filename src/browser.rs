@@ -2,6 +2,7 @@
 //! object keys.
 
 use refsync_core::Key;
+use wasm_bindgen::JsCast;
 
 /// Milliseconds since the Unix epoch, from the browser's clock.
 pub fn now_millis() -> u64 {
@@ -22,4 +23,84 @@ pub fn new_key() -> Key {
         }
     }
     Key::new(now_millis(), random)
+}
+
+/// A `performance.mark`, which the benchmark harness collects (and devtools show).
+pub fn mark(name: &str) {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        // A missing mark only costs a benchmark figure.
+        let _ = p.mark(name);
+    }
+}
+
+/// Offer `bytes` as a file download called `file_name`.
+pub fn download(file_name: &str, media_type: &str, bytes: &[u8]) -> Result<(), String> {
+    let array = js_sys::Uint8Array::from(bytes);
+    let parts = js_sys::Array::of1(&array);
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(media_type);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .map_err(|_| "the browser could not make the file".to_string())?;
+    download_blob(file_name, &blob)
+}
+
+/// Offer a Blob as a file download called `file_name`.
+pub fn download_blob(file_name: &str, blob: &web_sys::Blob) -> Result<(), String> {
+    let url = web_sys::Url::create_object_url_with_blob(blob)
+        .map_err(|_| "the browser could not make the file".to_string())?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|_| "no link element")?
+        .dyn_into()
+        .map_err(|_| "no link element")?;
+    a.set_href(&url);
+    a.set_download(file_name);
+    a.click();
+    // The click has started the download; the URL can go once the event loop turns.
+    let revoke = url.clone();
+    leptos::prelude::set_timeout(
+        move || {
+            let _ = web_sys::Url::revoke_object_url(&revoke);
+        },
+        std::time::Duration::from_secs(60),
+    );
+    Ok(())
+}
+
+/// Open a Blob in a new tab (a PDF shows in the browser's viewer).
+pub fn open_blob(blob: &web_sys::Blob) -> Result<(), String> {
+    let url = web_sys::Url::create_object_url_with_blob(blob)
+        .map_err(|_| "the browser could not open the file".to_string())?;
+    web_sys::window()
+        .ok_or("no window")?
+        .open_with_url_and_target(&url, "_blank")
+        .map_err(|_| "the browser refused to open a new tab".to_string())?;
+    Ok(())
+}
+
+/// The bytes of a file the person picked or dropped.
+pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|_| format!("could not read “{}”", file.name()))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// The files of a file input or a drop.
+pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+    let Some(list) = list else { return Vec::new() };
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
+}
+
+/// Give the event loop a turn, so that a progress bar can paint during long work.
+pub async fn yield_now() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

@@ -1,4 +1,6 @@
-//! The app's features, one folder each.
+//! The app's features, one folder each, and the view pieces they share (`ui`).
 
 pub mod connection;
 pub mod library;
+pub mod transfer;
+pub mod ui;

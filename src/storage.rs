@@ -2,9 +2,10 @@
 //!
 //! Invariants: the database's schema is whatever [`schema::upgrade`] builds, one numbered
 //! step per version, so a browser holding any older version is brought forward without losing
-//! data; every write goes through one transaction that is committed explicitly (an
-//! indexed_db_futures transaction that is dropped rolls back), so a failed or interrupted write
-//! leaves nothing half-done.
+//! data; every user action is one transaction that writes the objects and their dirty marks
+//! together and is committed explicitly (an indexed_db_futures transaction that is dropped
+//! rolls back), so a failed or interrupted write leaves nothing half-done; bulk writes
+//! (import, restore) go in large transactions of many objects, never one per object.
 
 pub mod schema;
 
@@ -13,11 +14,18 @@ use indexed_db_futures::error::Error as IdbError;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use indexed_db_futures::Result as IdbResult;
-use refsync_core::{Key, Reference};
+use refsync_core::protocol::Object;
+use refsync_core::{Attachment, Group, GroupSet, Key, ObjectKind, Reference};
+use serde::de::DeserializeOwned;
 use std::fmt;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// The IndexedDB database the app uses.
 pub const DB_NAME: &str = "refsync";
+
+/// How many objects a bulk write puts in one transaction: large enough that a 50,000-object
+/// import is a handful of commits, small enough that progress moves and memory stays flat.
+pub const BULK_BATCH: usize = 5_000;
 
 /// A storage failure, worded for the person using the app.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +60,31 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// Everything a library window shows, as loaded at start.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub references: Vec<Reference>,
+    pub groups: Vec<Group>,
+    pub group_sets: Vec<GroupSet>,
+    pub attachments: Vec<Attachment>,
+    /// Records that could not be read (kept in the database untouched, left out here).
+    pub unreadable: usize,
+}
+
+/// One change a user action makes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Write {
+    /// Save the object as given (new or changed).
+    Put(Object),
+    /// Delete it for good (a permanent delete; the dirty mark makes it sync as one).
+    Delete(ObjectKind, Key),
+}
+
+/// The id of an object in the sync stores: `kind/key`.
+pub fn sync_id(kind: ObjectKind, key: Key) -> String {
+    format!("{}/{key}", kind.as_str())
+}
+
 /// An open library database.
 #[derive(Debug)]
 pub struct Store {
@@ -61,10 +94,46 @@ pub struct Store {
 impl Store {
     /// Open (creating or upgrading as needed) the database called `name`.
     pub async fn open(name: &str) -> Result<Store, StoreError> {
-        let db = schema::open(name)
+        let (db, old_version) = schema::open(name)
             .await
             .map_err(|e| StoreError::new("open the library", e))?;
-        Ok(Store { db })
+        let store = Store { db };
+        if (1..2).contains(&old_version) {
+            store
+                .move_version_1_references()
+                .await
+                .map_err(|e| StoreError::new("bring the library up to date", e))?;
+        }
+        Ok(store)
+    }
+
+    /// Version 1 kept references as structured objects and had no sync state: move them to
+    /// version 2's JSON records, each marked changed (none has ever synced), in one
+    /// transaction. Running it again finds the old store empty.
+    async fn move_version_1_references(&self) -> IdbResult<()> {
+        let tx = self
+            .db
+            .transaction([schema::REFERENCES, schema::REFS, schema::DIRTY])
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        let old = tx.object_store(schema::REFERENCES)?;
+        let refs = tx.object_store(schema::REFS)?;
+        let dirty = tx.object_store(schema::DIRTY)?;
+        let all: Vec<Reference> = old
+            .get_all()
+            .serde()?
+            .await?
+            .collect::<IdbResult<Vec<Reference>>>()?;
+        for r in &all {
+            let json = serde_json::to_string(r).map_err(|e| IdbError::from(js_error(e)))?;
+            refs.put(json).with_key(r.key.to_string()).primitive()?;
+            dirty
+                .put(true)
+                .with_key(sync_id(ObjectKind::Reference, r.key))
+                .primitive()?;
+        }
+        old.clear()?;
+        tx.commit().await
     }
 
     /// The underlying database, for code that composes its own transactions.
@@ -77,37 +146,185 @@ impl Store {
         self.db.close();
     }
 
-    /// A transaction over the references store.
-    fn references_tx(&self, mode: TransactionMode) -> IdbResult<Transaction<'_>> {
-        self.db
-            .transaction(schema::REFERENCES)
-            .with_mode(mode)
-            .build()
+    fn tx(&self, stores: &[&str], mode: TransactionMode) -> IdbResult<Transaction<'_>> {
+        self.db.transaction(stores.to_vec()).with_mode(mode).build()
+    }
+
+    /// Everything the window shows, in one read transaction.
+    pub async fn load(&self) -> Result<Snapshot, StoreError> {
+        async {
+            let tx = self.tx(&schema::OBJECT_STORES, TransactionMode::Readonly)?;
+            let mut snapshot = Snapshot::default();
+            let mut unreadable = 0;
+            snapshot.references = read_all(&tx, schema::REFS, &mut unreadable).await?;
+            snapshot.groups = read_all(&tx, schema::GROUPS, &mut unreadable).await?;
+            snapshot.group_sets = read_all(&tx, schema::GROUP_SETS, &mut unreadable).await?;
+            snapshot.attachments = read_all(&tx, schema::ATTACHMENTS, &mut unreadable).await?;
+            snapshot.unreadable = unreadable;
+            Ok::<_, IdbError>(snapshot)
+        }
+        .await
+        .map_err(|e| StoreError::new("load the library", e))
+    }
+
+    /// Apply one user action: every write and its dirty mark, all or nothing.
+    pub async fn write(&self, writes: &[Write]) -> Result<(), StoreError> {
+        let mut stores: Vec<&str> = schema::OBJECT_STORES.to_vec();
+        stores.push(schema::DIRTY);
+        async {
+            let tx = self.tx(&stores, TransactionMode::Readwrite)?;
+            let dirty = tx.object_store(schema::DIRTY)?;
+            for w in writes {
+                let (kind, key) = match w {
+                    Write::Put(object) => {
+                        let json = object.to_json().map_err(|e| IdbError::from(js_error(e)))?;
+                        tx.object_store(schema::store_of(object.kind()))?
+                            .put(json)
+                            .with_key(object.key().to_string())
+                            .primitive()?;
+                        (object.kind(), object.key())
+                    }
+                    Write::Delete(kind, key) => {
+                        tx.object_store(schema::store_of(*kind))?
+                            .delete(key.to_string())
+                            .primitive()?;
+                        (*kind, *key)
+                    }
+                };
+                dirty.put(true).with_key(sync_id(kind, key)).primitive()?;
+            }
+            tx.commit().await
+        }
+        .await
+        .map_err(|e| StoreError::new("save your change", e))
+    }
+
+    /// Save many new objects (an import, a restore) in transactions of [`BULK_BATCH`],
+    /// calling `progress` with the count saved after each commit. What committed before a
+    /// failure stays saved; the error says so.
+    pub async fn write_bulk(
+        &self,
+        objects: &[Object],
+        mut progress: impl FnMut(usize),
+    ) -> Result<(), StoreError> {
+        let mut done = 0;
+        for chunk in objects.chunks(BULK_BATCH) {
+            let writes: Vec<Write> = chunk.iter().cloned().map(Write::Put).collect();
+            self.write(&writes).await.map_err(|e| StoreError {
+                action: "save everything",
+                detail: format!("{done} of {} were saved; {}", objects.len(), e.detail),
+            })?;
+            done += chunk.len();
+            progress(done);
+        }
+        Ok(())
+    }
+
+    /// How many objects have changes not yet synced.
+    pub async fn dirty_count(&self) -> Result<u32, StoreError> {
+        async {
+            let tx = self.tx(&[schema::DIRTY], TransactionMode::Readonly)?;
+            tx.object_store(schema::DIRTY)?.count().primitive()?.await
+        }
+        .await
+        .map_err(|e| StoreError::new("count unsynced changes", e))
+    }
+
+    /// Keep an attachment's bytes (once per content: the SHA-256 is the key).
+    pub async fn put_blob(&self, sha256: &str, blob: &web_sys::Blob) -> Result<(), StoreError> {
+        async {
+            let tx = self.tx(&[schema::BLOBS], TransactionMode::Readwrite)?;
+            tx.object_store(schema::BLOBS)?
+                .put(JsValue::from(blob.clone()))
+                .with_key(sha256.to_string())
+                .primitive()?;
+            tx.commit().await
+        }
+        .await
+        .map_err(|e| StoreError::new("save the attachment", e))
+    }
+
+    /// An attachment's bytes, if this browser has them.
+    pub async fn get_blob(&self, sha256: &str) -> Result<Option<web_sys::Blob>, StoreError> {
+        async {
+            let tx = self.tx(&[schema::BLOBS], TransactionMode::Readonly)?;
+            let found: Option<JsValue> = tx
+                .object_store(schema::BLOBS)?
+                .get(sha256.to_string())
+                .primitive()?
+                .await?;
+            Ok::<_, IdbError>(found.and_then(|v| v.dyn_into::<web_sys::Blob>().ok()))
+        }
+        .await
+        .map_err(|e| StoreError::new("read the attachment", e))
+    }
+
+    /// Forget bytes no attachment uses any more.
+    pub async fn delete_blob(&self, sha256: &str) -> Result<(), StoreError> {
+        async {
+            let tx = self.tx(&[schema::BLOBS], TransactionMode::Readwrite)?;
+            tx.object_store(schema::BLOBS)?
+                .delete(sha256.to_string())
+                .primitive()?;
+            tx.commit().await
+        }
+        .await
+        .map_err(|e| StoreError::new("remove the attachment", e))
+    }
+
+    /// A named value about the library (settings, the link).
+    pub async fn meta(&self, name: &str) -> Result<Option<String>, StoreError> {
+        async {
+            let tx = self.tx(&[schema::META], TransactionMode::Readonly)?;
+            let found: Option<JsValue> = tx
+                .object_store(schema::META)?
+                .get(name.to_string())
+                .primitive()?
+                .await?;
+            Ok::<_, IdbError>(found.and_then(|v| v.as_string()))
+        }
+        .await
+        .map_err(|e| StoreError::new("read a setting", e))
+    }
+
+    pub async fn set_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        async {
+            let tx = self.tx(&[schema::META], TransactionMode::Readwrite)?;
+            tx.object_store(schema::META)?
+                .put(value.to_string())
+                .with_key(name.to_string())
+                .primitive()?;
+            tx.commit().await
+        }
+        .await
+        .map_err(|e| StoreError::new("save a setting", e))
     }
 
     /// Save references (new or changed) in one transaction: all of them or none.
     pub async fn put_references(&self, refs: &[Reference]) -> Result<(), StoreError> {
-        async {
-            let tx = self.references_tx(TransactionMode::Readwrite)?;
-            let store = tx.object_store(schema::REFERENCES)?;
-            for r in refs {
-                // Requests go out when built; the commit waits for all of them.
-                store.put(r).with_key(r.key.to_string()).serde()?;
-            }
-            tx.commit().await?;
-            Ok::<(), IdbError>(())
-        }
-        .await
-        .map_err(|e| StoreError::new("save the reference", e))
+        let writes: Vec<Write> = refs
+            .iter()
+            .cloned()
+            .map(|r| Write::Put(Object::Reference(r)))
+            .collect();
+        self.write(&writes).await
     }
 
     /// One reference by key.
     pub async fn get_reference(&self, key: &Key) -> Result<Option<Reference>, StoreError> {
         async {
-            let tx = self.references_tx(TransactionMode::Readonly)?;
-            let store = tx.object_store(schema::REFERENCES)?;
-            let found: Option<Reference> = store.get(key.to_string()).serde()?.await?;
-            Ok::<_, IdbError>(found)
+            let tx = self.tx(&[schema::REFS], TransactionMode::Readonly)?;
+            let found: Option<JsValue> = tx
+                .object_store(schema::REFS)?
+                .get(key.to_string())
+                .primitive()?
+                .await?;
+            match found.and_then(|v| v.as_string()) {
+                None => Ok(None),
+                Some(json) => serde_json::from_str(&json)
+                    .map(Some)
+                    .map_err(|e| IdbError::from(js_error(e))),
+            }
         }
         .await
         .map_err(|e| StoreError::new("read a reference", e))
@@ -115,13 +332,33 @@ impl Store {
 
     /// Every reference, in key order (which is creation order: keys are ULIDs).
     pub async fn all_references(&self) -> Result<Vec<Reference>, StoreError> {
-        async {
-            let tx = self.references_tx(TransactionMode::Readonly)?;
-            let store = tx.object_store(schema::REFERENCES)?;
-            let all = store.get_all().serde()?.await?;
-            all.collect::<IdbResult<Vec<Reference>>>()
-        }
-        .await
-        .map_err(|e| StoreError::new("load the library", e))
+        Ok(self.load().await?.references)
     }
+}
+
+/// Every record of `store` in `tx`, parsed; records that do not parse are counted, not
+/// fatal (one damaged record must not hide a whole library).
+async fn read_all<T: DeserializeOwned>(
+    tx: &Transaction<'_>,
+    store: &str,
+    unreadable: &mut usize,
+) -> IdbResult<Vec<T>> {
+    let values: Vec<JsValue> = tx
+        .object_store(store)?
+        .get_all()
+        .primitive()?
+        .await?
+        .collect::<IdbResult<Vec<JsValue>>>()?;
+    let mut out = Vec::with_capacity(values.len());
+    for v in values {
+        match v.as_string().map(|s| serde_json::from_str::<T>(&s)) {
+            Some(Ok(t)) => out.push(t),
+            _ => *unreadable += 1,
+        }
+    }
+    Ok(out)
+}
+
+fn js_error(e: impl fmt::Display) -> JsValue {
+    js_sys::Error::new(&e.to_string()).into()
 }

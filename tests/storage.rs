@@ -5,10 +5,14 @@
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
+use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
-use refsync_core::{parse_creators, CreatorRole, Field, Key, RefType, Reference};
-use refsync_web::storage::{schema, Store};
+use refsync_core::protocol::Object;
+use refsync_core::{
+    parse_creators, CreatorRole, Field, Group, GroupKind, Key, ObjectKind, RefType, Reference,
+};
+use refsync_web::storage::{schema, sync_id, Store, Write};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -73,21 +77,153 @@ async fn a_transaction_that_is_not_committed_leaves_nothing() {
     {
         let tx = store
             .database()
-            .transaction(schema::REFERENCES)
+            .transaction([schema::REFS, schema::DIRTY])
             .with_mode(TransactionMode::Readwrite)
             .build()
             .expect("tx");
-        let refs = tx.object_store(schema::REFERENCES).expect("store");
-        refs.put(&r)
+        let refs = tx.object_store(schema::REFS).expect("store");
+        refs.put(serde_json::to_string(&r).unwrap())
             .with_key(r.key.to_string())
-            .serde()
+            .primitive()
             .expect("put request")
             .await
             .expect("put");
+        tx.object_store(schema::DIRTY)
+            .expect("dirty")
+            .put(true)
+            .with_key(sync_id(ObjectKind::Reference, r.key))
+            .primitive()
+            .expect("mark request")
+            .await
+            .expect("mark");
         // Dropped without commit: indexed_db_futures aborts it, as a closed tab would.
     }
     assert_eq!(store.get_reference(&r.key).await.expect("read"), None);
     assert!(store.all_references().await.expect("all").is_empty());
+    assert_eq!(store.dirty_count().await.expect("dirty"), 0);
+}
+
+#[wasm_bindgen_test]
+async fn an_action_saves_the_object_and_its_dirty_mark_together() {
+    let store = Store::open("test-action").await.expect("open");
+    let r = reference(6, "Edited");
+    let g = Group {
+        key: Key::new(1_700_000_000_100, [6; 10]),
+        name: "Reading list".into(),
+        set: None,
+        kind: GroupKind::Custom,
+        shared: false,
+        date_modified: 1,
+    };
+    store
+        .write(&[
+            Write::Put(Object::Reference(r.clone())),
+            Write::Put(Object::Group(g.clone())),
+        ])
+        .await
+        .expect("write");
+    assert_eq!(store.dirty_count().await.expect("dirty"), 2);
+    let loaded = store.load().await.expect("load");
+    assert_eq!(loaded.references, vec![r.clone()]);
+    assert_eq!(loaded.groups, vec![g]);
+    // A permanent delete removes the object and stays marked, so the delete syncs.
+    store
+        .write(&[Write::Delete(ObjectKind::Reference, r.key)])
+        .await
+        .expect("delete");
+    assert!(store.load().await.expect("load").references.is_empty());
+    assert_eq!(store.dirty_count().await.expect("dirty"), 2);
+}
+
+#[wasm_bindgen_test]
+async fn ten_thousand_references_save_in_large_batches_and_load_back() {
+    let store = Store::open("test-bulk").await.expect("open");
+    let refs: Vec<Reference> = (0..10_000u32)
+        .map(|i| {
+            let mut r = Reference::new(
+                Key::new(1_700_000_000_000 + u64::from(i), [7; 10]),
+                RefType::JournalArticle,
+                1,
+            );
+            r.set(Field::Title, format!("Paper {i}"));
+            r
+        })
+        .collect();
+    let objects: Vec<Object> = refs.iter().cloned().map(Object::Reference).collect();
+    let mut steps = Vec::new();
+    store
+        .write_bulk(&objects, |done| steps.push(done))
+        .await
+        .expect("bulk");
+    assert_eq!(steps, vec![5_000, 10_000], "two transactions of 5,000");
+    store.close();
+    let again = Store::open("test-bulk").await.expect("reopen");
+    let loaded = again.load().await.expect("load");
+    assert_eq!(loaded.references.len(), 10_000);
+    assert_eq!(loaded.references, refs, "in key order, equal");
+    assert_eq!(again.dirty_count().await.expect("dirty"), 10_000);
+}
+
+#[wasm_bindgen_test]
+async fn a_version_1_library_is_brought_forward_with_nothing_lost() {
+    let name = "test-upgrade-from-1";
+    let r = reference(8, "Saved by the first version");
+    {
+        // Version 1 exactly as it shipped: two stores, references as structured objects.
+        let db = Database::open(name)
+            .with_version(1u32)
+            .with_on_upgrade_needed(|_, db| {
+                db.create_object_store(schema::REFERENCES).build()?;
+                db.create_object_store(schema::META).build()?;
+                Ok(())
+            })
+            .await
+            .expect("open at version 1");
+        let tx = db
+            .transaction(schema::REFERENCES)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .expect("tx");
+        tx.object_store(schema::REFERENCES)
+            .expect("store")
+            .put(&r)
+            .with_key(r.key.to_string())
+            .serde()
+            .expect("put");
+        tx.commit().await.expect("commit");
+        db.close();
+    }
+    let store = Store::open(name)
+        .await
+        .expect("open at the current version");
+    assert_eq!(store.database().version() as u32, schema::VERSION);
+    assert_eq!(store.all_references().await.expect("all"), vec![r]);
+    assert_eq!(
+        store.dirty_count().await.expect("dirty"),
+        1,
+        "never synced, so it is marked to upload"
+    );
+    store.close();
+    // Opening again moves nothing twice.
+    let again = Store::open(name).await.expect("reopen");
+    assert_eq!(again.all_references().await.expect("all").len(), 1);
+    assert_eq!(again.dirty_count().await.expect("dirty"), 1);
+}
+
+#[wasm_bindgen_test]
+async fn attachment_bytes_are_kept_as_blobs() {
+    let store = Store::open("test-blobs").await.expect("open");
+    let bytes = js_sys::Uint8Array::from(&b"%PDF-1.4 tiny"[..]);
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&js_sys::Array::of1(&bytes)).unwrap();
+    store.put_blob("abc123", &blob).await.expect("put");
+    let back = store
+        .get_blob("abc123")
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(back.size(), 13.0);
+    store.delete_blob("abc123").await.expect("delete");
+    assert!(store.get_blob("abc123").await.expect("get").is_none());
 }
 
 #[wasm_bindgen_test]
@@ -111,6 +247,17 @@ async fn a_new_database_gets_the_current_schema() {
     let db = store.database();
     assert_eq!(db.version() as u32, schema::VERSION);
     let names: Vec<String> = db.object_store_names().collect();
-    assert!(names.contains(&schema::REFERENCES.to_string()), "{names:?}");
-    assert!(names.contains(&schema::META.to_string()), "{names:?}");
+    for store in [
+        schema::META,
+        schema::REFS,
+        schema::GROUPS,
+        schema::GROUP_SETS,
+        schema::ATTACHMENTS,
+        schema::BLOBS,
+        schema::DIRTY,
+        schema::BASES,
+        schema::CONFLICTS,
+    ] {
+        assert!(names.contains(&store.to_string()), "{store} in {names:?}");
+    }
 }

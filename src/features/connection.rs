@@ -23,9 +23,15 @@ async fn check() -> Connection {
     }
 }
 
-#[component]
-pub fn ConnectionStatus() -> impl IntoView {
+/// Whether the service answers, for every view that cares.
+#[derive(Clone, Copy)]
+pub struct ConnectionState(RwSignal<Connection>);
+
+/// Start watching the connection: at start, every minute, and when the browser says the
+/// network came or went.
+pub fn provide_connection() {
     let state = RwSignal::new(Connection::Checking);
+    provide_context(ConnectionState(state));
     let refresh = move || {
         spawn_local(async move {
             state.set(check().await);
@@ -43,6 +49,30 @@ pub fn ConnectionStatus() -> impl IntoView {
         online.remove();
         offline.remove();
     });
+}
+
+fn use_connection() -> RwSignal<Connection> {
+    use_context::<ConnectionState>()
+        .map(|c| c.0)
+        .unwrap_or_else(|| panic!("provide_connection not run"))
+}
+
+/// Says plainly that the app works offline, while it is.
+#[component]
+pub fn OfflineBanner() -> impl IntoView {
+    let state = use_connection();
+    view! {
+        <Show when={move || state.get() == Connection::Offline}>
+            <div id="offline-banner" class="offline-banner" role="status">
+                "You are offline. Your library keeps working in this browser; changes are kept here until you are back online."
+            </div>
+        </Show>
+    }
+}
+
+#[component]
+pub fn ConnectionStatus() -> impl IntoView {
+    let state = use_connection();
 
     let (class, label, title) = (
         move || match state.get() {

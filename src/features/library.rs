@@ -1,10 +1,13 @@
-//! The library: the references in this browser, loaded from IndexedDB at start and kept in
-//! signals that every pane reads.
+//! The library: the references, groups and attachments in this browser, loaded from IndexedDB
+//! at start into core's query layer and kept in one signal that every pane reads; and every
+//! action a person takes on them.
 //!
-//! Invariant: a change reaches the signals only after IndexedDB has committed it, so what the
-//! window shows is always what a reload would show.
+//! Invariant: a change reaches the signal only after IndexedDB has committed it, so what the
+//! window shows is always what a reload would show. Each action is one transaction.
 
+mod collections;
 mod detail;
+mod editor;
 mod list;
 mod nav;
 mod new_reference;
@@ -13,11 +16,17 @@ pub use detail::DetailPane;
 pub use list::ReferenceList;
 pub use nav::LibraryNav;
 
-use crate::storage::{Store, StoreError};
+use crate::browser;
+use crate::storage::{Snapshot, Store, StoreError, Write};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use refsync_core::{Key, Reference};
+use refsync_core::protocol::Object;
+use refsync_core::query::{self, Sort};
+use refsync_core::{Attachment, Group, GroupKind, GroupSet, Key, ObjectKind, Reference};
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
+
+pub use collections::Collection;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LoadState {
@@ -26,64 +35,471 @@ pub enum LoadState {
     Failed(String),
 }
 
-/// What the right pane shows.
+/// Everything in the library, indexed for the window.
+#[derive(Default)]
+pub struct LibraryData {
+    pub refs: query::Library,
+    pub groups: HashMap<Key, Group>,
+    pub sets: HashMap<Key, GroupSet>,
+    pub attachments: HashMap<Key, Attachment>,
+}
+
+impl LibraryData {
+    fn from_snapshot(s: Snapshot) -> LibraryData {
+        LibraryData {
+            refs: query::Library::from_references(s.references),
+            groups: s.groups.into_iter().map(|g| (g.key, g)).collect(),
+            sets: s.group_sets.into_iter().map(|g| (g.key, g)).collect(),
+            attachments: s.attachments.into_iter().map(|a| (a.key, a)).collect(),
+        }
+    }
+
+    /// Apply committed writes to the in-memory copy.
+    fn apply(&mut self, writes: &[Write]) {
+        for w in writes {
+            match w {
+                Write::Put(Object::Reference(r)) => self.refs.upsert(r.clone()),
+                Write::Put(Object::Group(g)) => {
+                    self.groups.insert(g.key, g.clone());
+                }
+                Write::Put(Object::GroupSet(s)) => {
+                    self.sets.insert(s.key, s.clone());
+                }
+                Write::Put(Object::Attachment(a)) => {
+                    self.attachments.insert(a.key, a.clone());
+                }
+                Write::Delete(ObjectKind::Reference, k) => {
+                    self.refs.remove(k);
+                }
+                Write::Delete(ObjectKind::Group, k) => {
+                    self.groups.remove(k);
+                }
+                Write::Delete(ObjectKind::GroupSet, k) => {
+                    self.sets.remove(k);
+                }
+                Write::Delete(ObjectKind::Attachment, k) => {
+                    self.attachments.remove(k);
+                }
+            }
+        }
+    }
+
+    /// Apply many committed puts at once: a large batch rebuilds the index in one pass
+    /// instead of inserting reference by reference.
+    fn apply_many(&mut self, objects: Vec<Object>) {
+        if objects.len() < 500 {
+            let writes: Vec<Write> = objects.into_iter().map(Write::Put).collect();
+            return self.apply(&writes);
+        }
+        let mut refs: Vec<Reference> = self.refs.references().cloned().collect();
+        let mut others = Vec::new();
+        for o in objects {
+            match o {
+                Object::Reference(r) => refs.push(r),
+                other => others.push(Write::Put(other)),
+            }
+        }
+        // from_references keeps the last of two with one key: the new copy.
+        self.refs = query::Library::from_references(refs);
+        self.apply(&others);
+    }
+
+    /// Groups sorted by name, as the left pane lists them.
+    pub fn groups_sorted(&self) -> Vec<Group> {
+        let mut groups: Vec<Group> = self.groups.values().cloned().collect();
+        groups.sort_by_key(|g| (g.name.to_lowercase(), g.key));
+        groups
+    }
+
+    pub fn custom_groups(&self) -> Vec<Group> {
+        let mut groups = self.groups_sorted();
+        groups.retain(|g| g.kind == GroupKind::Custom);
+        groups
+    }
+}
+
+/// How the right pane's last save went (shown beside the reference).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaveState {
+    Idle,
+    Pending,
+    Saving,
+    Saved,
+    Failed,
+}
+
+/// A message for the person, shown in the status bar until replaced.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Detail {
-    Nothing,
-    NewReference,
-    Reference(Key),
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
 }
 
 /// The library context; `Copy`, so components and closures take it freely.
 #[derive(Clone, Copy)]
 pub struct Library {
-    pub references: RwSignal<Vec<Reference>>,
+    pub data: RwSignal<LibraryData>,
     pub load: RwSignal<LoadState>,
-    pub detail: RwSignal<Detail>,
+    pub collection: RwSignal<Collection>,
+    pub sort: RwSignal<Sort>,
+    pub search: RwSignal<String>,
+    /// The selected references (in the order they were selected).
+    pub selected: RwSignal<Vec<Key>>,
+    /// Where a shift-click or shift-arrow selection starts.
+    pub anchor: RwSignal<Option<Key>>,
+    /// The right pane shows the form for a new reference.
+    pub new_form: RwSignal<bool>,
+    pub save_state: RwSignal<SaveState>,
+    pub notice: RwSignal<Option<Notice>>,
+    /// Bumped to ask the list to bring the anchor row into view.
+    pub reveal: RwSignal<u64>,
     store: StoredValue<Option<Rc<Store>>, LocalStorage>,
 }
 
 impl Library {
+    fn store(self) -> Result<Rc<Store>, StoreError> {
+        self.store.get_value().ok_or_else(StoreError::not_open)
+    }
+
+    /// The open store, for features that keep their own records (attachments' bytes).
+    pub fn open_store(self) -> Result<Rc<Store>, StoreError> {
+        self.store()
+    }
+
+    /// Commit `writes` as one transaction, then show them.
+    pub async fn commit(self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        self.store()?.write(&writes).await?;
+        self.data.update(|d| d.apply(&writes));
+        Ok(())
+    }
+
+    /// Save many objects (an import, a restore) in transactions of
+    /// [`crate::storage::BULK_BATCH`], calling `progress` after each; the window shows what
+    /// was committed, once, at the end (or at the failure).
+    pub async fn commit_bulk(
+        self,
+        objects: Vec<Object>,
+        progress: impl FnMut(usize),
+    ) -> Result<(), StoreError> {
+        let store = self.store()?;
+        let mut committed = 0;
+        let mut progress = progress;
+        let result = store
+            .write_bulk(&objects, |done| {
+                committed = done;
+                progress(done);
+            })
+            .await;
+        let shown: Vec<Object> = objects.into_iter().take(committed).collect();
+        self.data.update(|d| d.apply_many(shown));
+        result
+    }
+
+    /// [`Library::commit`], reporting a failure in the status bar.
+    pub fn commit_in_background(self, writes: Vec<Write>, done: Option<String>) {
+        spawn_local(async move {
+            match self.commit(writes).await {
+                Ok(()) => {
+                    if let Some(text) = done {
+                        self.tell(text);
+                    }
+                }
+                Err(e) => self.fail(e.to_string()),
+            }
+        });
+    }
+
+    pub fn tell(self, text: impl Into<String>) {
+        self.notice.set(Some(Notice {
+            text: text.into(),
+            error: false,
+        }));
+    }
+
+    pub fn fail(self, text: impl Into<String>) {
+        self.notice.set(Some(Notice {
+            text: text.into(),
+            error: true,
+        }));
+    }
+
     /// Save a new reference and show it. The error, if any, is worded for the user.
     pub async fn add(self, reference: Reference) -> Result<(), StoreError> {
-        let Some(store) = self.store.get_value() else {
-            return Err(StoreError::not_open());
-        };
-        store
-            .put_references(std::slice::from_ref(&reference))
-            .await?;
         let key = reference.key;
-        self.references.update(|refs| refs.push(reference));
-        self.detail.set(Detail::Reference(key));
+        self.commit(vec![Write::Put(Object::Reference(reference))])
+            .await?;
+        self.new_form.set(false);
+        self.select_only(key);
         Ok(())
     }
 
     pub fn get(self, key: &Key) -> Option<Reference> {
-        self.references
-            .with(|refs| refs.iter().find(|r| &r.key == key).cloned())
+        self.data.with(|d| d.refs.get(key).cloned())
     }
+
+    pub fn get_untracked(self, key: &Key) -> Option<Reference> {
+        self.data.with_untracked(|d| d.refs.get(key).cloned())
+    }
+
+    pub fn select_only(self, key: Key) {
+        self.new_form.set(false);
+        self.selected.set(vec![key]);
+        self.anchor.set(Some(key));
+        self.reveal.update(|n| *n += 1);
+    }
+
+    /// Edits of each reference in `keys`, stamped now; references that `edit` leaves
+    /// unchanged are left out.
+    fn edit_each(self, keys: &[Key], edit: impl Fn(&mut Reference)) -> Vec<Write> {
+        let now = browser::now_millis();
+        self.data.with_untracked(|d| {
+            keys.iter()
+                .filter_map(|k| d.refs.get(k))
+                .filter_map(|r| {
+                    let mut changed = r.clone();
+                    edit(&mut changed);
+                    (changed != *r).then(|| {
+                        changed.date_modified = now;
+                        Write::Put(Object::Reference(changed))
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Move references to the Trash (they keep their groups, for a restore).
+    pub fn trash(self, keys: Vec<Key>) {
+        let writes = self.edit_each(&keys, |r| r.trashed = true);
+        let n = writes.len();
+        self.selected.set(Vec::new());
+        self.commit_in_background(writes, Some(moved(n, "to the Trash")));
+    }
+
+    pub fn restore(self, keys: Vec<Key>) {
+        let writes = self.edit_each(&keys, |r| r.trashed = false);
+        let n = writes.len();
+        self.selected.set(Vec::new());
+        self.commit_in_background(writes, Some(format!("Restored {}.", count_refs(n))));
+    }
+
+    /// Delete references for good, with their attachments (the caller has asked first).
+    pub fn delete_forever(self, keys: Vec<Key>) {
+        let mut writes = Vec::new();
+        let mut blobs = Vec::new();
+        self.data.with_untracked(|d| {
+            let doomed: BTreeSet<Key> = keys.iter().copied().collect();
+            for k in &keys {
+                let Some(r) = d.refs.get(k) else { continue };
+                for a in &r.attachments {
+                    if let Some(att) = d.attachments.get(a) {
+                        writes.push(Write::Delete(ObjectKind::Attachment, *a));
+                        // The bytes go only if no surviving attachment shares them.
+                        let shared = d.attachments.values().any(|o| {
+                            o.sha256 == att.sha256
+                                && o.key != att.key
+                                && !doomed.contains(&o.parent)
+                        });
+                        if !shared {
+                            blobs.push(att.sha256.clone());
+                        }
+                    }
+                }
+                writes.push(Write::Delete(ObjectKind::Reference, *k));
+            }
+        });
+        let n = keys.len();
+        self.selected.set(Vec::new());
+        spawn_local(async move {
+            match self.commit(writes).await {
+                Ok(()) => {
+                    if let Ok(store) = self.store() {
+                        for sha in blobs {
+                            // A leftover blob wastes space but loses nothing; not worth an error.
+                            let _ = store.delete_blob(&sha).await;
+                        }
+                    }
+                    self.tell(format!("Deleted {} permanently.", count_refs(n)));
+                }
+                Err(e) => self.fail(e.to_string()),
+            }
+        });
+    }
+
+    pub fn empty_trash(self) {
+        let keys: Vec<Key> = self.data.with_untracked(|d| {
+            let ids = d.refs.ids_where(|r| r.trashed);
+            d.refs.keys_of(&ids)
+        });
+        self.delete_forever(keys);
+    }
+
+    pub fn add_to_group(self, keys: Vec<Key>, group: Key) {
+        let name = self.group_name(group);
+        let writes = self.edit_each(&keys, |r| {
+            r.groups.insert(group);
+        });
+        let n = writes.len();
+        self.commit_in_background(
+            writes,
+            Some(format!("Added {} to “{name}”.", count_refs(n))),
+        );
+    }
+
+    pub fn remove_from_group(self, keys: Vec<Key>, group: Key) {
+        let name = self.group_name(group);
+        let writes = self.edit_each(&keys, |r| {
+            r.groups.remove(&group);
+        });
+        let n = writes.len();
+        self.commit_in_background(
+            writes,
+            Some(format!("Removed {} from “{name}”.", count_refs(n))),
+        );
+    }
+
+    fn group_name(self, group: Key) -> String {
+        self.data.with_untracked(|d| {
+            d.groups
+                .get(&group)
+                .map(|g| g.name.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Make a group (custom unless `kind` says otherwise) and return its key.
+    pub async fn create_group(
+        self,
+        name: String,
+        kind: GroupKind,
+        set: Option<Key>,
+    ) -> Result<Key, StoreError> {
+        let group = Group {
+            key: browser::new_key(),
+            name,
+            set,
+            kind,
+            shared: false,
+            date_modified: browser::now_millis(),
+        };
+        let key = group.key;
+        self.commit(vec![Write::Put(Object::Group(group))]).await?;
+        Ok(key)
+    }
+
+    pub fn save_group(self, mut group: Group) {
+        group.date_modified = browser::now_millis();
+        self.commit_in_background(vec![Write::Put(Object::Group(group))], None);
+    }
+
+    /// Delete a group; its references stay in the library (and lose the membership).
+    pub fn delete_group(self, group: Key) {
+        let name = self.group_name(group);
+        let members: Vec<Key> = self.data.with_untracked(|d| {
+            d.refs
+                .references()
+                .filter(|r| r.groups.contains(&group))
+                .map(|r| r.key)
+                .collect()
+        });
+        let mut writes = self.edit_each(&members, |r| {
+            r.groups.remove(&group);
+        });
+        writes.push(Write::Delete(ObjectKind::Group, group));
+        if self.collection.get_untracked() == Collection::Group(group) {
+            self.collection.set(Collection::All);
+        }
+        self.commit_in_background(
+            writes,
+            Some(format!(
+                "Deleted the group “{name}”; its references are still in the library."
+            )),
+        );
+    }
+
+    pub async fn create_set(self, name: String) -> Result<Key, StoreError> {
+        let set = GroupSet {
+            key: browser::new_key(),
+            name,
+            date_modified: browser::now_millis(),
+        };
+        let key = set.key;
+        self.commit(vec![Write::Put(Object::GroupSet(set))]).await?;
+        Ok(key)
+    }
+
+    pub fn save_set(self, mut set: GroupSet) {
+        set.date_modified = browser::now_millis();
+        self.commit_in_background(vec![Write::Put(Object::GroupSet(set))], None);
+    }
+
+    /// Delete a group set; its groups move to the top level (nothing in them is lost).
+    pub fn delete_set(self, set: Key) {
+        let now = browser::now_millis();
+        let mut writes: Vec<Write> = self.data.with_untracked(|d| {
+            d.groups
+                .values()
+                .filter(|g| g.set == Some(set))
+                .map(|g| {
+                    let mut g = g.clone();
+                    g.set = None;
+                    g.date_modified = now;
+                    Write::Put(Object::Group(g))
+                })
+                .collect()
+        });
+        writes.push(Write::Delete(ObjectKind::GroupSet, set));
+        self.commit_in_background(writes, None);
+    }
+}
+
+fn count_refs(n: usize) -> String {
+    format!("{n} {}", plural(n, "reference", "references"))
+}
+
+fn moved(n: usize, to: &str) -> String {
+    format!("Moved {} {to}.", count_refs(n))
 }
 
 /// Open the library database `db_name` and load it; make it available to every component.
 pub fn provide_library(db_name: &'static str) {
     let library = Library {
-        references: RwSignal::new(Vec::new()),
+        data: RwSignal::new(LibraryData::default()),
         load: RwSignal::new(LoadState::Loading),
-        detail: RwSignal::new(Detail::Nothing),
+        collection: RwSignal::new(Collection::All),
+        sort: RwSignal::new(Sort::default()),
+        search: RwSignal::new(String::new()),
+        selected: RwSignal::new(Vec::new()),
+        anchor: RwSignal::new(None),
+        new_form: RwSignal::new(false),
+        save_state: RwSignal::new(SaveState::Idle),
+        notice: RwSignal::new(None),
+        reveal: RwSignal::new(0),
         store: StoredValue::new_local(None),
     };
     provide_context(library);
     spawn_local(async move {
         let loaded = async {
             let store = Store::open(db_name).await?;
-            let refs = store.all_references().await?;
-            Ok::<_, StoreError>((store, refs))
+            let snapshot = store.load().await?;
+            Ok::<_, StoreError>((store, snapshot))
         };
         match loaded.await {
-            Ok((store, refs)) => {
+            Ok((store, snapshot)) => {
+                let unreadable = snapshot.unreadable;
                 library.store.set_value(Some(Rc::new(store)));
-                library.references.set(refs);
+                library.data.set(LibraryData::from_snapshot(snapshot));
                 library.load.set(LoadState::Ready);
+                browser::mark("library-ready");
+                if unreadable > 0 {
+                    library.fail(format!(
+                        "{unreadable} saved {} could not be read and {} left out.",
+                        plural(unreadable, "record", "records"),
+                        plural(unreadable, "is", "are")
+                    ));
+                }
             }
             Err(e) => library.load.set(LoadState::Failed(e.to_string())),
         }
@@ -97,14 +513,14 @@ pub fn use_library() -> Library {
     })
 }
 
-/// The status bar's account of local storage.
+/// The status bar: the last message, else an account of local storage.
 #[component]
 pub fn StorageStatus() -> impl IntoView {
     let lib = use_library();
     let text = move || match lib.load.get() {
         LoadState::Loading => "Opening your library…".to_string(),
         LoadState::Ready => {
-            let n = lib.references.with(Vec::len);
+            let n = lib.data.with(|d| d.refs.len());
             format!(
                 "{n} {} stored in this browser",
                 plural(n, "reference", "references")
@@ -121,10 +537,19 @@ pub fn StorageStatus() -> impl IntoView {
         >
             {text}
         </span>
+        <span class="spacer"></span>
+        <span
+            id="notice"
+            class:error=move || lib.notice.with(|n| n.as_ref().is_some_and(|n| n.error))
+            role="status"
+            aria-live="polite"
+        >
+            {move || lib.notice.get().map(|n| n.text).unwrap_or_default()}
+        </span>
     }
 }
 
-fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+pub fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 {
         one
     } else {

@@ -11,6 +11,7 @@ use serde_json::json;
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CHROME_ARGS: &[&str] = &[
@@ -39,10 +40,31 @@ pub fn screenshot_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e-screenshots")
 }
 
-/// A running server with its own data dir.
+/// A running server with its own data dir; it runs until stopped or dropped.
 pub struct TestServer {
     pub base_url: String,
+    control: ServerControl,
     _data: tempfile::TempDir,
+}
+
+/// What stops a running server: its shutdown signal and its task.
+type Running = (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+);
+
+/// Stops a test's server (shared, so the steps can stop it while the harness owns it).
+#[derive(Clone)]
+pub struct ServerControl(Arc<tokio::sync::Mutex<Option<Running>>>);
+
+impl ServerControl {
+    /// Stop answering, as if the network were gone: connections to the port are refused.
+    pub async fn stop(&self) {
+        if let Some((stop, task)) = self.0.lock().await.take() {
+            let _ = stop.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+    }
 }
 
 impl TestServer {
@@ -57,13 +79,47 @@ impl TestServer {
         let config = Config::new(([127, 0, 0, 1], 0).into(), data.path().to_path_buf(), dist);
         let server = Server::start(&config).await.expect("server starts");
         let addr = server.local_addr().expect("bound address");
-        // Ends with the test's runtime.
-        tokio::spawn(server.serve(std::future::pending()));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        // Ends when stopped, or with the test's runtime.
+        let task = tokio::spawn(async move {
+            let _ = server
+                .serve(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
         TestServer {
             base_url: format!("http://{addr}"),
+            control: ServerControl(Arc::new(tokio::sync::Mutex::new(Some((stop, task))))),
             _data: data,
         }
     }
+}
+
+/// What a test's steps get besides the browser.
+pub struct App {
+    pub url: String,
+    pub server: ServerControl,
+    /// Where the browser saves downloads.
+    pub downloads: PathBuf,
+}
+
+/// The corpus of real files (`REFSYNC_CORPUS`, else `shared/corpus` beside the checkout or
+/// a folder above it, else this machine's `/work/shared/corpus`). Missing fails the test.
+pub fn corpus_file(relative: &str) -> PathBuf {
+    let dir = std::env::var_os("REFSYNC_CORPUS")
+        .map(PathBuf::from)
+        .or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .ancestors()
+                .map(|a| a.join("shared/corpus"))
+                .chain([PathBuf::from("/work/shared/corpus")])
+                .find(|d| d.join("MANIFEST.tsv").is_file())
+        })
+        .expect("the corpus (set REFSYNC_CORPUS)");
+    let path = dir.join(relative);
+    assert!(path.is_file(), "no corpus file {}", path.display());
+    path
 }
 
 fn free_port() -> u16 {
@@ -73,8 +129,9 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// Run `steps` against a fresh headless Chromium; always close it afterwards.
-pub async fn with_browser<F, Fut>(steps: F)
+/// Run `steps` against a fresh headless Chromium (downloads saved in `downloads`); always
+/// close it afterwards.
+pub async fn with_browser<F, Fut>(downloads: &std::path::Path, steps: F)
 where
     F: FnOnce(Client) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -110,6 +167,10 @@ where
         "goog:chromeOptions": {
             "binary": std::env::var("CHROME_BIN").unwrap_or_else(|_| "/usr/bin/chromium".into()),
             "args": args,
+            "prefs": {
+                "download.default_directory": downloads.display().to_string(),
+                "download.prompt_for_download": false,
+            },
         }
     });
     let caps = caps.as_object().cloned().unwrap_or_default();
@@ -134,25 +195,69 @@ where
 }
 
 /// A fresh server and a fresh browser with the app open and its library loaded; `steps` get
-/// the browser and the app's URL.
+/// the browser and the app (its URL, its server, its downloads folder).
 pub async fn with_app<F, Fut>(steps: F)
 where
-    F: FnOnce(Client, String) -> Fut + Send + 'static,
+    F: FnOnce(Client, App) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let server = TestServer::start().await;
     let url = server.base_url.clone();
-    with_browser(move |c| async move {
+    let downloads = tempfile::tempdir().expect("downloads dir");
+    let app = App {
+        url: url.clone(),
+        server: server.control.clone(),
+        downloads: downloads.path().to_path_buf(),
+    };
+    with_browser(downloads.path(), move |c| async move {
         c.goto(&url).await.expect("open the app");
         wait_text(&c, "#storage-status", |t| {
             t.ends_with("stored in this browser")
         })
         .await;
-        steps(c, url).await;
+        steps(c, app).await;
     })
     .await;
+    // The server lives until here, whatever the steps kept.
+    drop(server);
 }
 
+/// Every element matching `css`, as text.
+pub async fn texts(c: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for el in c.find_all(Locator::Css(css)).await.unwrap_or_default() {
+        out.push(el.text().await.unwrap_or_default());
+    }
+    out
+}
+
+/// Wait until a file appears in `dir` and is complete; its path.
+pub async fn wait_download(dir: &std::path::Path) -> PathBuf {
+    let start = Instant::now();
+    loop {
+        let done = std::fs::read_dir(dir).ok().and_then(|entries| {
+            entries.flatten().map(|e| e.path()).find(|p| {
+                p.extension()
+                    .is_some_and(|x| x != "crdownload" && x != "tmp")
+            })
+        });
+        if let Some(path) = done {
+            return path;
+        }
+        assert!(start.elapsed() < WAIT, "no download in {}", dir.display());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Choose `value` in the `<select>` matching `css`.
+pub async fn select(c: &Client, css: &str, value: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("cannot choose {value} in {css}: {e}"));
+}
 /// The text of the first element matching `css`, once `pred` holds for it.
 pub async fn wait_text(c: &Client, css: &str, pred: impl Fn(&str) -> bool) -> String {
     let start = Instant::now();

@@ -4,6 +4,7 @@
 //! so the same code builds for `wasm32-unknown-unknown` and for the host. Anything that needs
 //! the clock or randomness takes it as an argument.
 
+pub mod backup;
 pub mod formats;
 pub mod key;
 pub mod model;

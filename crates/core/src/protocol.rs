@@ -377,6 +377,16 @@ impl Object {
         Ok(object)
     }
 
+    /// The object's data as JSON (what [`Object::from_json`] reads back).
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        match self {
+            Object::Reference(o) => serde_json::to_string(o),
+            Object::Group(o) => serde_json::to_string(o),
+            Object::GroupSet(o) => serde_json::to_string(o),
+            Object::Attachment(o) => serde_json::to_string(o),
+        }
+    }
+
     pub fn key(&self) -> Key {
         match self {
             Object::Reference(o) => o.key,

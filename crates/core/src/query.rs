@@ -369,6 +369,18 @@ impl Library {
         b
     }
 
+    /// The ids of the live references `keep` says yes to (a collection such as Trash or
+    /// Unfiled, to combine with a search or a group).
+    pub fn ids_where(&self, keep: impl Fn(&Reference) -> bool) -> Bits {
+        let mut b = Bits::empty(self.id_space());
+        for (id, r) in self.live() {
+            if keep(r) {
+                b.insert(id);
+            }
+        }
+        b
+    }
+
     /// The keys of the references whose ids are in `selection`, in no particular order.
     pub fn keys_of(&self, selection: &Bits) -> Vec<Key> {
         selection

@@ -1,60 +1,53 @@
-//! The right pane: the selected reference, or the form for a new one.
+//! The right pane: the selected reference's editor, the form for a new one, or what to do
+//! with several selected.
 
+use super::editor::ReferenceEditor;
 use super::new_reference::NewReferenceForm;
-use super::{use_library, Detail};
+use super::use_library;
+use crate::features::transfer::{use_transfer, TransferDialog};
 use leptos::prelude::*;
-use refsync_core::Reference;
 
 #[component]
 pub fn DetailPane() -> impl IntoView {
     let lib = use_library();
-    move || match lib.detail.get() {
-        Detail::Nothing => view! {
+    let transfer = use_transfer();
+    // Only a change of which reference is shown rebuilds the editor, not every edit.
+    let single = Memo::new(move |_| {
+        lib.selected.with(|s| match s.as_slice() {
+            [k] => Some(*k),
+            _ => None,
+        })
+    });
+    let count = move || lib.selected.with(Vec::len);
+    move || {
+        if lib.new_form.get() {
+            return view! { <NewReferenceForm /> }.into_any();
+        }
+        if let Some(key) = single.get() {
+            return match lib.data.with_untracked(|d| d.refs.get(&key).is_some()) {
+                true => view! { <ReferenceEditor key=key /> }.into_any(),
+                false => view! {
+                    <div class="detail-empty"><p>"This reference is no longer in the library."</p></div>
+                }
+                .into_any(),
+            };
+        }
+        if count() > 1 {
+            return view! {
+                <div id="selection-summary" class="detail-empty">
+                    <p class="empty-title">{move || format!("{} references selected", count())}</p>
+                    <p>"Add them to a group, export them or move them to the Trash with the buttons above the list."</p>
+                    <button class="btn" on:click=move |_| transfer.open(TransferDialog::Export)>"Export selected"</button>
+                </div>
+            }
+            .into_any();
+        }
+        view! {
             <div class="detail-empty">
-                <p>"Select a reference to see it here."</p>
+                <p>"Select a reference to see and edit it here."</p>
+                <p class="hint">"Keyboard: ↑ ↓ to move, Shift to extend, Enter to edit, Delete to move to the Trash."</p>
             </div>
         }
-        .into_any(),
-        Detail::NewReference => view! { <NewReferenceForm /> }.into_any(),
-        Detail::Reference(key) => match lib.get(&key) {
-            Some(r) => view! { <ReferenceView reference=r /> }.into_any(),
-            None => view! {
-                <div class="detail-empty"><p>"This reference is no longer in the library."</p></div>
-            }
-            .into_any(),
-        },
-    }
-}
-
-#[component]
-fn ReferenceView(reference: Reference) -> impl IntoView {
-    let creators = reference
-        .creators
-        .iter()
-        .map(|c| c.name.to_string())
-        .collect::<Vec<_>>();
-    let added = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
-        reference.date_added as f64,
-    ))
-    .to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
-    .as_string()
-    .unwrap_or_default();
-    view! {
-        <article id="reference-detail" class="detail">
-            <p class="detail-type">{reference.ref_type.label()}</p>
-            <h2 class="detail-title">{reference.title().to_string()}</h2>
-            <dl class="fields">
-                <dt>"Authors"</dt>
-                <dd>
-                    <ul class="creators">
-                        {creators.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}
-                    </ul>
-                </dd>
-                <dt>"Year"</dt>
-                <dd>{reference.year().to_string()}</dd>
-                <dt>"Added"</dt>
-                <dd>{added}</dd>
-            </dl>
-        </article>
+        .into_any()
     }
 }

@@ -1,6 +1,6 @@
 //! The form that adds a reference: type, title, authors, year.
 
-use super::{use_library, Detail};
+use super::use_library;
 use crate::browser;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -86,7 +86,7 @@ pub fn NewReferenceForm() -> impl IntoView {
                 <button
                     type="button"
                     class="btn"
-                    on:click=move |_| lib.detail.set(Detail::Nothing)
+                    on:click=move |_| lib.new_form.set(false)
                 >
                     "Cancel"
                 </button>

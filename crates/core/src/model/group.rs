@@ -101,6 +101,67 @@ impl GroupExpr {
         out
     }
 
+    /// `(all, included, excluded)` when the expression has the shape [`GroupExpr::from_parts`]
+    /// makes: a combination group made here is "in all (or any) of these groups, and in none of
+    /// those"; one made elsewhere in another shape is `None` (shown and kept, not rewritten).
+    pub fn parts(&self) -> Option<(bool, Vec<Key>, Vec<Key>)> {
+        let simple = |xs: &[GroupExpr]| -> Option<Vec<Key>> {
+            xs.iter()
+                .map(|x| match x {
+                    GroupExpr::Group(k) => Some(*k),
+                    _ => None,
+                })
+                .collect()
+        };
+        match self {
+            GroupExpr::Group(k) => Some((true, vec![*k], vec![])),
+            GroupExpr::Or(xs) => Some((false, simple(xs)?, vec![])),
+            GroupExpr::And(xs) => {
+                let (nots, ins): (Vec<&GroupExpr>, Vec<&GroupExpr>) =
+                    xs.iter().partition(|x| matches!(x, GroupExpr::Not(_)));
+                let mut excluded = Vec::new();
+                for n in nots {
+                    if let GroupExpr::Not(inner) = n {
+                        match &**inner {
+                            GroupExpr::Group(k) => excluded.push(*k),
+                            GroupExpr::Or(ys) => excluded.extend(simple(ys)?),
+                            _ => return None,
+                        }
+                    }
+                }
+                match ins.as_slice() {
+                    [GroupExpr::Or(ys)] => Some((false, simple(ys)?, excluded)),
+                    _ => {
+                        let included: Vec<GroupExpr> = ins.into_iter().cloned().collect();
+                        Some((true, simple(&included)?, excluded))
+                    }
+                }
+            }
+            GroupExpr::Not(_) => None,
+        }
+    }
+
+    /// The expression for "in all (or any) of `included` and in none of `excluded`"
+    /// (`None` when nothing is included).
+    pub fn from_parts(all: bool, included: &[Key], excluded: &[Key]) -> Option<GroupExpr> {
+        let inc: Vec<GroupExpr> = included.iter().map(|k| GroupExpr::Group(*k)).collect();
+        let exc: Vec<GroupExpr> = excluded.iter().map(|k| GroupExpr::Group(*k)).collect();
+        let not = (!exc.is_empty()).then(|| GroupExpr::Not(Box::new(GroupExpr::Or(exc))));
+        match (inc.len(), all, not) {
+            (0, _, _) => None,
+            (1, _, None) => inc.into_iter().next(),
+            (_, true, None) => Some(GroupExpr::And(inc)),
+            (_, false, None) => Some(GroupExpr::Or(inc)),
+            // "All of" and the exclusion flatten into one And, as `parts` reads it back.
+            (1, _, Some(not)) | (_, true, Some(not)) => {
+                let mut terms = inc;
+                terms.push(not);
+                Some(GroupExpr::And(terms))
+            }
+            (_, false, Some(not)) => Some(GroupExpr::And(vec![GroupExpr::Or(inc), not])),
+        }
+    }
+
     fn collect(&self, out: &mut Vec<Key>) {
         match self {
             GroupExpr::Group(k) => out.push(*k),
@@ -169,5 +230,26 @@ mod tests {
         let json = format!(r#"{{"key":"{}","name":"X"}}"#, Key::new(1, [1; 10]));
         let g: Group = serde_json::from_str(&json).unwrap();
         assert_eq!(g.kind, GroupKind::Custom);
+    }
+
+    #[test]
+    fn a_combination_made_here_reads_back_as_made() {
+        let a = Key::new(1, [1; 10]);
+        let b = Key::new(2, [2; 10]);
+        let c = Key::new(3, [3; 10]);
+        for (all, inc, exc) in [
+            (true, vec![a], vec![]),
+            (true, vec![a, b], vec![]),
+            (false, vec![a, b], vec![]),
+            (true, vec![a, b], vec![c]),
+            (false, vec![a, b], vec![c]),
+        ] {
+            let e = GroupExpr::from_parts(all, &inc, &exc).expect("expression");
+            let (all2, inc2, exc2) = e.parts().expect("splits");
+            assert_eq!((inc2.clone(), exc2), (inc, exc));
+            if inc2.len() > 1 {
+                assert_eq!(all2, all);
+            }
+        }
     }
 }

@@ -490,3 +490,19 @@ fn duplicates_by_identifier_and_by_near_identical_title() {
         "the 1970 edition is not a duplicate of 1962; the trashed copy is left out"
     );
 }
+
+#[test]
+fn a_collection_filter_skips_replaced_and_removed_references() {
+    let mut lib = sample();
+    let mut edited = lib.get(&key(2)).cloned().unwrap();
+    edited.trashed = true;
+    lib.upsert(edited);
+    lib.remove(&key(3));
+    let trash = lib.ids_where(|r| r.trashed);
+    assert_eq!(lib.keys_of(&trash), vec![key(2)]);
+    let kept = lib.ids_where(|r| !r.trashed);
+    assert_eq!(
+        lib.sorted(Some(&kept), asc(SortField::DateAdded)),
+        vec![key(1), key(4)]
+    );
+}

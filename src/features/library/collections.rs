@@ -1,0 +1,114 @@
+//! What the left pane can select, and which references each shows.
+//!
+//! Invariant: trashed references appear only in the Trash (and the Trash shows nothing
+//! else), whatever group or search is chosen, as in EndNote.
+
+use super::LibraryData;
+use refsync_core::query::{Bits, Sort};
+use refsync_core::{GroupKind, Key};
+use std::collections::HashSet;
+
+/// How long a reference counts as recently added.
+pub const RECENT_DAYS: u64 = 30;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Collection {
+    All,
+    Unfiled,
+    Recent,
+    Trash,
+    Duplicates,
+    Group(Key),
+}
+
+/// What a collection shows: the keys in order, or why it cannot be shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing {
+    pub keys: Vec<Key>,
+    pub problem: Option<String>,
+}
+
+impl Collection {
+    pub fn title(self, data: &LibraryData) -> String {
+        match self {
+            Collection::All => "All References".into(),
+            Collection::Unfiled => "Unfiled".into(),
+            Collection::Recent => "Recently Added".into(),
+            Collection::Trash => "Trash".into(),
+            Collection::Duplicates => "Possible Duplicates".into(),
+            Collection::Group(k) => data
+                .groups
+                .get(&k)
+                .map_or_else(|| "Group".into(), |g| g.name.clone()),
+        }
+    }
+
+    /// The references to list, searched and sorted.
+    pub fn listing(self, data: &LibraryData, search: &str, sort: Sort, now: u64) -> Listing {
+        let refs = &data.refs;
+        let mut problem = None;
+        if self == Collection::Duplicates {
+            return duplicates(data, search);
+        }
+        let mut ids: Bits = match self {
+            Collection::All => refs.ids_where(|r| !r.trashed),
+            Collection::Unfiled => refs.ids_where(|r| !r.trashed && r.groups.is_empty()),
+            Collection::Recent => {
+                let since = now.saturating_sub(RECENT_DAYS * 24 * 3600 * 1000);
+                refs.ids_where(|r| !r.trashed && r.date_added >= since)
+            }
+            Collection::Trash => refs.ids_where(|r| r.trashed),
+            Collection::Duplicates => Bits::empty(0),
+            Collection::Group(g) => match refs.group_ids(&data.groups, g) {
+                Ok(mut ids) => {
+                    ids.and_not(&refs.ids_where(|r| r.trashed));
+                    ids
+                }
+                Err(e) => {
+                    problem = Some(e.to_string());
+                    Bits::empty(0)
+                }
+            },
+        };
+        if let Some(found) = refs.quick_search_ids(search) {
+            ids.and(&found);
+        }
+        Listing {
+            keys: refs.sorted(Some(&ids), sort),
+            problem,
+        }
+    }
+
+    /// A custom group, whose members can be removed from it.
+    pub fn custom_group(self, data: &LibraryData) -> Option<Key> {
+        match self {
+            Collection::Group(k) => data
+                .groups
+                .get(&k)
+                .filter(|g| g.kind == GroupKind::Custom)
+                .map(|g| g.key),
+            _ => None,
+        }
+    }
+}
+
+/// Probable duplicates, set after set (each set's references together), as core finds them.
+fn duplicates(data: &LibraryData, search: &str) -> Listing {
+    let refs = &data.refs;
+    let found: Option<HashSet<Key>> = refs
+        .quick_search_ids(search)
+        .map(|f| refs.keys_of(&f).into_iter().collect());
+    let mut seen = HashSet::new();
+    let mut keys = Vec::new();
+    for set in refs.duplicates() {
+        for k in set.keys {
+            if found.as_ref().is_none_or(|f| f.contains(&k)) && seen.insert(k) {
+                keys.push(k);
+            }
+        }
+    }
+    Listing {
+        keys,
+        problem: None,
+    }
+}

@@ -1,0 +1,731 @@
+//! Getting references in and out: import (file picker or drop) of every format core reads,
+//! with progress and a report of what was skipped and why; export of the selection, the list
+//! shown or the whole library in every format core writes; backup of the whole library with
+//! its attachments to one `.zip` (core's backup format, which the CLI reads too) and restore
+//! of one into an empty library.
+//!
+//! Invariant: an import is all-or-nothing per batch of [`crate::storage::BULK_BATCH`]; the
+//! report says how many were saved if a batch fails, and nothing imported is half-written.
+
+use crate::browser;
+use crate::features::library::{use_library, Collection, Library};
+use crate::features::ui::{thousands, Modal, Progress};
+use leptos::ev::DragEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use refsync_core::backup::{self, Manifest};
+use refsync_core::formats::{self, Format, ImportContext, Report, Source};
+use refsync_core::protocol::Object;
+use refsync_core::{GroupKind, Key, Reference};
+use std::collections::HashMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransferDialog {
+    Import,
+    Export,
+    Backup,
+    Restore,
+}
+
+#[derive(Clone, Copy)]
+pub struct Transfer {
+    dialog: RwSignal<Option<TransferDialog>>,
+    /// Files dropped on the window, waiting for the import dialog.
+    dropped: RwSignal<Vec<SendFile>, LocalStorage>,
+}
+
+/// A browser file (not `Send`; kept in local storage signals only).
+#[derive(Clone, Debug)]
+pub struct SendFile(pub web_sys::File);
+
+impl Transfer {
+    pub fn open(self, dialog: TransferDialog) {
+        self.dialog.set(Some(dialog));
+    }
+}
+
+pub fn provide_transfer() {
+    let transfer = Transfer {
+        dialog: RwSignal::new(None),
+        dropped: RwSignal::new_local(Vec::new()),
+    };
+    provide_context(transfer);
+    // Files dropped anywhere on the window go to the import dialog.
+    let over = window_event_listener(leptos::ev::dragover, move |ev: DragEvent| {
+        if carries_files(&ev) {
+            ev.prevent_default();
+        }
+    });
+    let drop = window_event_listener(leptos::ev::drop, move |ev: DragEvent| {
+        if !carries_files(&ev) {
+            return;
+        }
+        ev.prevent_default();
+        let files = browser::files_of(ev.data_transfer().and_then(|d| d.files()));
+        if !files.is_empty() {
+            transfer
+                .dropped
+                .set(files.into_iter().map(SendFile).collect());
+            transfer.open(TransferDialog::Import);
+        }
+    });
+    on_cleanup(move || {
+        over.remove();
+        drop.remove();
+    });
+}
+
+fn carries_files(ev: &DragEvent) -> bool {
+    ev.data_transfer().is_some_and(|d| {
+        let types = d.types();
+        (0..types.length()).any(|i| types.get(i).as_string().as_deref() == Some("Files"))
+    })
+}
+
+pub fn use_transfer() -> Transfer {
+    use_context::<Transfer>().unwrap_or_else(|| {
+        panic!("use_transfer called outside the App component (provide_transfer not run)")
+    })
+}
+
+/// The open dialog, if any.
+#[component]
+pub fn TransferDialogs() -> impl IntoView {
+    let transfer = use_transfer();
+    let close = Callback::new(move |_| transfer.dialog.set(None));
+    move || match transfer.dialog.get() {
+        Some(TransferDialog::Import) => view! { <ImportDialog close=close /> }.into_any(),
+        Some(TransferDialog::Export) => view! { <ExportDialog close=close /> }.into_any(),
+        Some(TransferDialog::Backup) => view! { <BackupDialog close=close /> }.into_any(),
+        Some(TransferDialog::Restore) => view! { <RestoreDialog close=close /> }.into_any(),
+        None => ().into_any(),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Phase {
+    Choosing,
+    Reading,
+    Saving { done: usize, total: usize },
+    Done(Report),
+    Failed(String),
+}
+
+#[component]
+fn ImportDialog(close: Callback<()>) -> impl IntoView {
+    let lib = use_library();
+    let transfer = use_transfer();
+    let files = RwSignal::new_local(transfer.dropped.get_untracked());
+    transfer.dropped.set(Vec::new());
+    let format = RwSignal::new(String::from("auto"));
+    let group = RwSignal::new(String::new());
+    let new_group = RwSignal::new(String::new());
+    let phase = RwSignal::new(Phase::Choosing);
+    let drop_over = RwSignal::new(false);
+
+    let groups = move || lib.data.with(|d| d.custom_groups());
+    let file_names =
+        move || files.with(|f| f.iter().map(|f| f.0.name()).collect::<Vec<_>>().join(", "));
+    let start = move |_| {
+        let picked = files.get_untracked();
+        if picked.is_empty() {
+            phase.set(Phase::Failed(
+                "Choose one or more files to import first.".into(),
+            ));
+            return;
+        }
+        let format = Format::from_id(&format.get_untracked());
+        let target = match group.get_untracked().as_str() {
+            "" => Target::None,
+            "new" => Target::New(new_group.get_untracked().trim().to_string()),
+            k => Key::parse(k).map_or(Target::None, Target::Existing),
+        };
+        if matches!(&target, Target::New(n) if n.is_empty()) {
+            phase.set(Phase::Failed("Give the new group a name.".into()));
+            return;
+        }
+        phase.set(Phase::Reading);
+        spawn_local(async move {
+            let result = run_import(lib, picked, format, target, phase).await;
+            phase.set(match result {
+                Ok(report) => Phase::Done(report),
+                Err(e) => Phase::Failed(e),
+            });
+        });
+    };
+    let on_drop = move |ev: DragEvent| {
+        ev.prevent_default();
+        ev.stop_propagation();
+        drop_over.set(false);
+        let dropped = browser::files_of(ev.data_transfer().and_then(|d| d.files()));
+        if !dropped.is_empty() {
+            files.set(dropped.into_iter().map(SendFile).collect());
+        }
+    };
+    let busy = move || matches!(phase.get(), Phase::Reading | Phase::Saving { .. });
+    let progress_done = Signal::derive(move || match phase.get() {
+        Phase::Saving { done, .. } => done,
+        _ => 0,
+    });
+    let progress_total = Signal::derive(move || match phase.get() {
+        Phase::Saving { total, .. } => total,
+        _ => 0,
+    });
+    let progress_label = Signal::derive(move || match phase.get() {
+        Phase::Reading => "Reading the files…".to_string(),
+        Phase::Saving { done, total } => format!(
+            "Saved {} of {} references",
+            thousands(done),
+            thousands(total)
+        ),
+        _ => String::new(),
+    });
+
+    view! {
+        <Modal id="import-dialog" title="Import references" on_close=close wide=true>
+            <div
+                id="drop-zone"
+                class="drop-zone"
+                class:drop-over=move || drop_over.get()
+                on:dragover=move |ev: DragEvent| { ev.prevent_default(); drop_over.set(true); }
+                on:dragleave=move |_| drop_over.set(false)
+                on:drop=on_drop
+            >
+                <p>"Drop files here, or "
+                    <label class="link-btn file-btn">"choose files"
+                        <input id="import-file" type="file" multiple
+                            accept=".ris,.bib,.bibtex,.xml,.enw,.txt,.nbib,.json"
+                            on:change=move |ev| {
+                                let input: web_sys::HtmlInputElement = event_target(&ev);
+                                files.set(browser::files_of(input.files()).into_iter().map(SendFile).collect());
+                            } />
+                    </label>
+                </p>
+                <p id="import-files" class="hint">{move || {
+                    let names = file_names();
+                    if names.is_empty() { "RIS, BibTeX, EndNote XML, EndNote tagged, MEDLINE or CSL-JSON.".to_string() } else { names }
+                }}</p>
+            </div>
+            <div class="form">
+                <label for="import-format">"Format"</label>
+                <select id="import-format" on:change=move |ev| format.set(event_target_value(&ev))>
+                    <option value="auto">"Recognise automatically"</option>
+                    {Format::ALL.iter().map(|f| view! { <option value=f.id()>{f.label()}</option> }).collect_view()}
+                </select>
+                <label for="import-group">"Put the imported references in"</label>
+                <select id="import-group" on:change=move |ev| group.set(event_target_value(&ev))>
+                    <option value="">"No group"</option>
+                    <For each=groups key=|g| (g.key, g.name.clone()) children=|g| view! {
+                        <option value=g.key.to_string()>{g.name.clone()}</option>
+                    } />
+                    <option value="new">"A new group…"</option>
+                </select>
+                <Show when={move || group.get() == "new"}>
+                    <input id="import-new-group" type="text" placeholder="New group's name" aria-label="New group's name" bind:value=new_group />
+                </Show>
+            </div>
+            <Show when=busy>
+                <Progress done=progress_done total=progress_total label=progress_label />
+            </Show>
+            {move || match phase.get() {
+                Phase::Done(report) => view! { <ImportReport report=report /> }.into_any(),
+                Phase::Failed(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                _ => ().into_any(),
+            }}
+            <div class="form-actions">
+                <button class="btn" on:click=move |_| close.run(())>
+                    {move || if matches!(phase.get(), Phase::Done(_)) { "Close" } else { "Cancel" }}
+                </button>
+                <button id="import-start" class="btn btn-primary" disabled=busy on:click=start>"Import"</button>
+            </div>
+        </Modal>
+    }
+}
+
+#[component]
+fn ImportReport(report: Report) -> impl IntoView {
+    let shown: Vec<String> = report
+        .skipped
+        .iter()
+        .take(200)
+        .map(|s| {
+            if s.line > 0 {
+                format!("{}, line {}: {}", s.file, s.line, s.reason)
+            } else {
+                format!("{}: {}", s.file, s.reason)
+            }
+        })
+        .collect();
+    let more = report.skipped.len().saturating_sub(shown.len());
+    let warnings = report.warnings.len();
+    view! {
+        <div id="import-report" class="report" role="status">
+            <p class="report-summary"><strong>{report.summary()}</strong></p>
+            {(!shown.is_empty()).then(|| view! {
+                <details open>
+                    <summary>"What was skipped, and why"</summary>
+                    <ul class="skipped">{shown.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ul>
+                    {(more > 0).then(|| view! { <p class="hint">{format!("…and {more} more.")}</p> })}
+                </details>
+            })}
+            {(warnings > 0).then(|| view! {
+                <details>
+                    <summary>{format!("{warnings} {}", if warnings == 1 { "note" } else { "notes" })}</summary>
+                    <ul class="skipped">{report.warnings.iter().take(200).map(|w| view! {
+                        <li>{format!("{}, line {}: {}", w.file, w.line, w.message)}</li>
+                    }).collect_view()}</ul>
+                </details>
+            })}
+        </div>
+    }
+}
+
+enum Target {
+    None,
+    Existing(Key),
+    New(String),
+}
+
+async fn run_import(
+    lib: Library,
+    files: Vec<SendFile>,
+    format: Option<Format>,
+    target: Target,
+    phase: RwSignal<Phase>,
+) -> Result<Report, String> {
+    browser::mark("import-start");
+    let mut sources: Vec<(String, Vec<u8>)> = Vec::new();
+    for f in &files {
+        sources.push((f.0.name(), browser::read_file(&f.0).await?));
+    }
+    // Let the "Reading" state paint before the parse holds the thread.
+    browser::yield_now().await;
+    let mut report = Report::default();
+    let mut by_format: Vec<(Format, Vec<usize>)> = Vec::new();
+    for (i, (name, bytes)) in sources.iter().enumerate() {
+        match format.or_else(|| Format::detect(name, bytes)) {
+            Some(f) => match by_format.iter_mut().find(|(g, _)| *g == f) {
+                Some((_, v)) => v.push(i),
+                None => by_format.push((f, vec![i])),
+            },
+            None => report.skipped.push(formats::Skipped {
+                file: name.clone(),
+                line: 0,
+                reason: "not a format refsync can read (RIS, BibTeX, EndNote XML, EndNote tagged, MEDLINE, CSL-JSON)".into(),
+            }),
+        }
+    }
+    let now = browser::now_millis();
+    let mut new_key = browser::new_key;
+    let mut references: Vec<Reference> = Vec::new();
+    for (f, indexes) in by_format {
+        let srcs: Vec<Source<'_>> = indexes
+            .iter()
+            .map(|&i| Source {
+                name: &sources[i].0,
+                bytes: &sources[i].1,
+            })
+            .collect();
+        let mut ctx = ImportContext {
+            now,
+            new_key: &mut new_key,
+        };
+        let one = formats::import(f, &srcs, &mut ctx);
+        report.read += one.report.read;
+        report.imported += one.report.imported;
+        report.skipped.extend(one.report.skipped);
+        report.warnings.extend(one.report.warnings);
+        references.extend(one.references);
+    }
+    let group = match target {
+        Target::None => None,
+        Target::Existing(k) => Some(k),
+        Target::New(name) if !references.is_empty() => Some(
+            lib.create_group(name, GroupKind::Custom, None)
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
+        Target::New(_) => None,
+    };
+    if let Some(g) = group {
+        for r in &mut references {
+            r.groups.insert(g);
+        }
+    }
+    let total = references.len();
+    phase.set(Phase::Saving { done: 0, total });
+    browser::yield_now().await;
+    let objects: Vec<Object> = references.into_iter().map(Object::Reference).collect();
+    let saved = lib
+        .commit_bulk(objects, |done| phase.set(Phase::Saving { done, total }))
+        .await;
+    if let Err(e) = saved {
+        return Err(e.to_string());
+    }
+    browser::mark("import-done");
+    if let Some(g) = group {
+        lib.collection.set(Collection::Group(g));
+    }
+    lib.tell(format!("Import finished: {}.", report.summary()));
+    Ok(report)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    Selection,
+    List,
+    Library,
+}
+
+#[component]
+fn ExportDialog(close: Callback<()>) -> impl IntoView {
+    let lib = use_library();
+    let selected = lib.selected.with_untracked(Vec::len);
+    let scope = RwSignal::new(if selected > 0 {
+        Scope::Selection
+    } else {
+        Scope::List
+    });
+    let format = RwSignal::new(Format::Ris);
+    let list_title = lib
+        .data
+        .with_untracked(|d| lib.collection.get_untracked().title(d));
+    let error = RwSignal::new(None::<String>);
+    let export = move |_| {
+        let keys: Vec<Key> = match scope.get_untracked() {
+            Scope::Selection => lib.selected.get_untracked(),
+            Scope::List => lib.data.with_untracked(|d| {
+                lib.collection
+                    .get_untracked()
+                    .listing(
+                        d,
+                        &lib.search.get_untracked(),
+                        lib.sort.get_untracked(),
+                        browser::now_millis(),
+                    )
+                    .keys
+            }),
+            Scope::Library => lib.data.with_untracked(|d| {
+                let ids = d.refs.ids_where(|r| !r.trashed);
+                d.refs
+                    .sorted(Some(&ids), refsync_core::query::Sort::default())
+            }),
+        };
+        let refs: Vec<Reference> = lib
+            .data
+            .with_untracked(|d| keys.iter().filter_map(|k| d.refs.get(k).cloned()).collect());
+        if refs.is_empty() {
+            error.set(Some("There is nothing to export here.".into()));
+            return;
+        }
+        let f = format.get_untracked();
+        let text = formats::export(f, &refs);
+        let media = match f {
+            Format::CslJson => "application/json",
+            Format::EndnoteXml => "application/xml",
+            _ => "text/plain",
+        };
+        match browser::download(
+            &format!("refsync-export.{}", f.extension()),
+            media,
+            text.as_bytes(),
+        ) {
+            Ok(()) => {
+                lib.tell(format!("Exported {} as {}.", refs.len(), f.label()));
+                close.run(());
+            }
+            Err(e) => error.set(Some(format!("Could not save the file: {e}."))),
+        }
+    };
+    let radio = move |value: Scope, id: &'static str, label: String, enabled: bool| {
+        view! {
+            <label class="check" class:disabled=!enabled>
+                <input type="radio" name="export-scope" id=id disabled=!enabled
+                    prop:checked={move || scope.get() == value}
+                    on:change=move |_| scope.set(value) />
+                {label}
+            </label>
+        }
+    };
+    view! {
+        <Modal id="export-dialog" title="Export references" on_close=close>
+            <div class="form">
+                <fieldset class="combo">
+                    <legend>"Export"</legend>
+                    {radio(Scope::Selection, "export-selection", format!("The {selected} selected"), selected > 0)}
+                    {radio(Scope::List, "export-list", format!("The list shown ({list_title})"), true)}
+                    {radio(Scope::Library, "export-library", "The whole library".to_string(), true)}
+                </fieldset>
+                <label for="export-format">"Format"</label>
+                <select id="export-format" on:change=move |ev| {
+                    if let Some(f) = Format::from_id(&event_target_value(&ev)) { format.set(f) }
+                }>
+                    {Format::EXPORTABLE.iter().map(|f| view! { <option value=f.id()>{f.label()}</option> }).collect_view()}
+                </select>
+            </div>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <div class="form-actions">
+                <button class="btn" on:click=move |_| close.run(())>"Cancel"</button>
+                <button id="export-start" class="btn btn-primary" on:click=export>"Export"</button>
+            </div>
+        </Modal>
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Work {
+    Idle,
+    Busy {
+        done: usize,
+        total: usize,
+        what: String,
+    },
+    Done(String),
+    Failed(String),
+}
+
+fn work_signals(work: RwSignal<Work>) -> (Signal<usize>, Signal<usize>, Signal<String>) {
+    (
+        Signal::derive(move || match work.get() {
+            Work::Busy { done, .. } => done,
+            _ => 0,
+        }),
+        Signal::derive(move || match work.get() {
+            Work::Busy { total, .. } => total,
+            _ => 0,
+        }),
+        Signal::derive(move || match work.get() {
+            Work::Busy { what, .. } => what,
+            _ => String::new(),
+        }),
+    )
+}
+
+#[component]
+fn WorkState(work: RwSignal<Work>) -> impl IntoView {
+    let (done, total, label) = work_signals(work);
+    view! {
+        <Show when={move || matches!(work.get(), Work::Busy { .. })}>
+            <Progress done=done total=total label=label />
+        </Show>
+        {move || match work.get() {
+            Work::Done(text) => view! { <p id="work-done" class="report" role="status">{text}</p> }.into_any(),
+            Work::Failed(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
+            _ => ().into_any(),
+        }}
+    }
+}
+
+#[component]
+fn BackupDialog(close: Callback<()>) -> impl IntoView {
+    let lib = use_library();
+    let work = RwSignal::new(Work::Idle);
+    let (refs, files) = lib
+        .data
+        .with_untracked(|d| (d.refs.len(), d.attachments.len()));
+    let start = move |_| {
+        spawn_local(async move {
+            work.set(match make_backup(lib, work).await {
+                Ok(text) => Work::Done(text),
+                Err(e) => Work::Failed(e),
+            });
+        });
+    };
+    let busy = move || matches!(work.get(), Work::Busy { .. });
+    view! {
+        <Modal id="backup-dialog" title="Back up the library" on_close=close>
+            <p>{format!(
+                "Saves the whole library — {}, the Trash, every group and {} — to one compressed file you can keep anywhere, and restore here or with the refsync command.",
+                count_of(refs, "reference", "references"),
+                count_of(files, "attachment", "attachments"),
+            )}</p>
+            <WorkState work=work />
+            <div class="form-actions">
+                <button class="btn" on:click=move |_| close.run(())>"Close"</button>
+                <button id="backup-start" class="btn btn-primary" disabled=busy on:click=start>"Download backup"</button>
+            </div>
+        </Modal>
+    }
+}
+
+async fn make_backup(lib: Library, work: RwSignal<Work>) -> Result<String, String> {
+    let store = lib.open_store().map_err(|e| e.to_string())?;
+    let mut manifest = Manifest::new(browser::now_millis());
+    lib.data.with_untracked(|d| {
+        manifest.references = d.refs.references().cloned().collect();
+        manifest.references.sort_by_key(|r| r.key);
+        manifest.groups = d.groups.values().cloned().collect();
+        manifest.groups.sort_by_key(|g| g.key);
+        manifest.group_sets = d.sets.values().cloned().collect();
+        manifest.group_sets.sort_by_key(|g| g.key);
+        manifest.attachments = d.attachments.values().cloned().collect();
+        manifest.attachments.sort_by_key(|a| a.key);
+    });
+    let total = manifest.attachments.len();
+    let mut files: HashMap<String, Vec<u8>> = HashMap::new();
+    for (i, a) in manifest.attachments.iter().enumerate() {
+        work.set(Work::Busy {
+            done: i,
+            total,
+            what: format!(
+                "Reading attachment {} of {}",
+                thousands(i + 1),
+                thousands(total)
+            ),
+        });
+        if files.contains_key(&a.sha256) {
+            continue;
+        }
+        let blob = store
+            .get_blob(&a.sha256)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("The bytes of “{}” are not in this browser (sync first), so no backup was made.", a.file_name))?;
+        let bytes = blob_bytes(&blob).await?;
+        files.insert(a.sha256.clone(), bytes);
+    }
+    work.set(Work::Busy {
+        done: total,
+        total,
+        what: "Compressing…".into(),
+    });
+    browser::yield_now().await;
+    let zip =
+        backup::write(&manifest, &files).map_err(|e| format!("Could not make the backup: {e}."))?;
+    let day = js_sys::Date::new_0()
+        .to_iso_string()
+        .as_string()
+        .unwrap_or_default();
+    let name = format!("refsync-backup-{}.zip", day.get(..10).unwrap_or("today"));
+    browser::download(&name, "application/zip", &zip)
+        .map_err(|e| format!("Could not save the backup: {e}."))?;
+    Ok(format!(
+        "Saved {name}: {}, {}, {}.",
+        count_of(manifest.references.len(), "reference", "references"),
+        count_of(manifest.groups.len(), "group", "groups"),
+        count_of(manifest.attachments.len(), "attachment", "attachments")
+    ))
+}
+
+fn count_of(n: usize, one: &'static str, many: &'static str) -> String {
+    format!(
+        "{} {}",
+        thousands(n),
+        crate::features::library::plural(n, one, many)
+    )
+}
+
+async fn blob_bytes(blob: &web_sys::Blob) -> Result<Vec<u8>, String> {
+    let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer())
+        .await
+        .map_err(|_| "could not read an attachment".to_string())?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+#[component]
+fn RestoreDialog(close: Callback<()>) -> impl IntoView {
+    let lib = use_library();
+    let work = RwSignal::new(Work::Idle);
+    let empty = lib.data.with_untracked(|d| {
+        d.refs.is_empty() && d.groups.is_empty() && d.sets.is_empty() && d.attachments.is_empty()
+    });
+    let pick = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        let Some(file) = browser::files_of(input.files()).into_iter().next() else {
+            return;
+        };
+        spawn_local(async move {
+            work.set(match restore(lib, &file, work).await {
+                Ok(text) => Work::Done(text),
+                Err(e) => Work::Failed(e),
+            });
+        });
+    };
+    view! {
+        <Modal id="restore-dialog" title="Restore a backup" on_close=close>
+            {if empty {
+                view! {
+                    <p>"Choose a refsync backup (.zip). Everything in it — references, the Trash, groups and attachments — comes back exactly as it was."</p>
+                    <label class="btn btn-primary file-btn">
+                        "Choose backup…"
+                        <input id="restore-file" type="file" accept=".zip,application/zip" on:change=pick />
+                    </label>
+                }.into_any()
+            } else {
+                view! {
+                    <p id="restore-refused">"A backup restores into an empty library only, so that nothing here is overwritten or mixed with it. Restore it in a new browser profile, or empty this library first (after backing it up)."</p>
+                }.into_any()
+            }}
+            <WorkState work=work />
+            <div class="form-actions">
+                <button class="btn" on:click=move |_| close.run(())>"Close"</button>
+            </div>
+        </Modal>
+    }
+}
+
+async fn restore(
+    lib: Library,
+    file: &web_sys::File,
+    work: RwSignal<Work>,
+) -> Result<String, String> {
+    work.set(Work::Busy {
+        done: 0,
+        total: 0,
+        what: "Reading the backup…".into(),
+    });
+    browser::yield_now().await;
+    let bytes = browser::read_file(file).await?;
+    let (manifest, files) =
+        backup::read(&bytes).map_err(|e| format!("Nothing was restored: {e}."))?;
+    let store = lib.open_store().map_err(|e| e.to_string())?;
+    let total_files = files.len();
+    for (i, (sha, data)) in files.iter().enumerate() {
+        work.set(Work::Busy {
+            done: i,
+            total: total_files,
+            what: format!(
+                "Restoring attachment {} of {}",
+                thousands(i + 1),
+                thousands(total_files)
+            ),
+        });
+        let array = js_sys::Uint8Array::from(data.as_slice());
+        let blob = web_sys::Blob::new_with_u8_array_sequence(&js_sys::Array::of1(&array))
+            .map_err(|_| "The browser could not keep an attachment.".to_string())?;
+        store
+            .put_blob(sha, &blob)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let counts = (
+        manifest.references.len(),
+        manifest.groups.len(),
+        manifest.attachments.len(),
+    );
+    let mut objects: Vec<Object> = Vec::new();
+    objects.extend(manifest.group_sets.into_iter().map(Object::GroupSet));
+    objects.extend(manifest.groups.into_iter().map(Object::Group));
+    objects.extend(manifest.attachments.into_iter().map(Object::Attachment));
+    objects.extend(manifest.references.into_iter().map(Object::Reference));
+    let total = objects.len();
+    lib.commit_bulk(objects, |done| {
+        work.set(Work::Busy {
+            done,
+            total,
+            what: format!(
+                "Restored {} of {} records",
+                thousands(done),
+                thousands(total)
+            ),
+        })
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "Restored {}, {} and {}.",
+        count_of(counts.0, "reference", "references"),
+        count_of(counts.1, "group", "groups"),
+        count_of(counts.2, "attachment", "attachments")
+    ))
+}

@@ -1,0 +1,111 @@
+//! Pieces every feature's views share: the modal dialog and the progress bar.
+//!
+//! Invariant: a dialog traps nothing and blocks nothing it does not own: Escape or its
+//! Cancel button always closes it, and it is announced as a dialog to screen readers.
+
+use leptos::ev::KeyboardEvent;
+use leptos::prelude::*;
+
+/// A modal dialog. `on_close` runs on Escape, on the backdrop and on the close button.
+#[component]
+pub fn Modal(
+    #[prop(into)] id: String,
+    #[prop(into)] title: String,
+    on_close: Callback<()>,
+    children: Children,
+    #[prop(optional, into)] wide: bool,
+) -> impl IntoView {
+    let title_id = format!("{id}-title");
+    let labelled_by = title_id.clone();
+    let on_key = move |ev: KeyboardEvent| {
+        if ev.key() == "Escape" {
+            ev.stop_propagation();
+            on_close.run(());
+        }
+    };
+    let dialog_ref = NodeRef::<leptos::html::Div>::new();
+    // Focus the first field (or the dialog) so the keyboard lands inside.
+    Effect::new(move |_| {
+        if let Some(el) = dialog_ref.get() {
+            let first = el
+                .query_selector("input, select, textarea, button.btn-primary")
+                .ok()
+                .flatten()
+                .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok());
+            match first {
+                Some(f) => {
+                    let _ = f.focus();
+                }
+                None => {
+                    let _ = el.focus();
+                }
+            }
+        }
+    });
+    view! {
+        <div class="backdrop" on:click=move |_| on_close.run(())></div>
+        <div
+            id=id
+            class="dialog"
+            class:dialog-wide=wide
+            role="dialog"
+            aria-modal="true"
+            aria-labelledby=labelled_by
+            tabindex="-1"
+            node_ref=dialog_ref
+            on:keydown=on_key
+        >
+            <div class="dialog-head">
+                <h2 id=title_id class="dialog-title">{title}</h2>
+                <button class="icon-btn" aria-label="Close" on:click=move |_| on_close.run(())>
+                    "×"
+                </button>
+            </div>
+            <div class="dialog-body">{children()}</div>
+        </div>
+    }
+}
+
+/// A progress bar with a line of text ("12,400 of 50,000 references").
+#[component]
+pub fn Progress(
+    #[prop(into)] done: Signal<usize>,
+    #[prop(into)] total: Signal<usize>,
+    #[prop(into)] label: Signal<String>,
+) -> impl IntoView {
+    let percent = move || {
+        let t = total.get();
+        if t == 0 {
+            0.0
+        } else {
+            (done.get() as f64 / t as f64 * 100.0).min(100.0)
+        }
+    };
+    view! {
+        <div class="progress">
+            <div
+                class="progress-track"
+                role="progressbar"
+                aria-valuemin="0"
+                aria-valuemax=move || total.get().to_string()
+                aria-valuenow=move || done.get().to_string()
+            >
+                <div class="progress-fill" style:width=move || format!("{:.1}%", percent())></div>
+            </div>
+            <p class="progress-label">{move || label.get()}</p>
+        </div>
+    }
+}
+
+/// 50000 as "50,000".
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
