@@ -8,6 +8,7 @@
 //! (import, restore) go in large transactions of many objects, never one per object.
 
 pub mod schema;
+pub mod sync_store;
 
 use indexed_db_futures::database::Database;
 use indexed_db_futures::error::Error as IdbError;
@@ -146,7 +147,7 @@ impl Store {
         self.db.close();
     }
 
-    fn tx(&self, stores: &[&str], mode: TransactionMode) -> IdbResult<Transaction<'_>> {
+    pub(crate) fn tx(&self, stores: &[&str], mode: TransactionMode) -> IdbResult<Transaction<'_>> {
         self.db.transaction(stores.to_vec()).with_mode(mode).build()
     }
 

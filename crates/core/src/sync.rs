@@ -14,6 +14,6 @@ pub mod plan;
 pub use engine::{
     reset, sync, ErrorKind, LinkState, LocalStore, Remote, StoreChange, SyncError, SyncOutcome,
 };
-pub use memory::MemoryStore;
+pub use memory::{MemoryRemote, MemoryService, MemoryStore};
 pub use merge::{merge_attachment, merge_group, merge_group_set, merge_reference, ReferenceMerge};
 pub use plan::{plan, resolve, Action, ConflictReason, ConflictRecord, LocalObject, Resolution};

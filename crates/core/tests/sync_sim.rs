@@ -9,13 +9,11 @@
 //! one. A failing seed is printed so it can be replayed.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
-use refsync_core::protocol::{
-    Batch, BatchResult, ChangesPage, Link, Object, RemoteObject, ResetResult, WriteResult,
-};
-use refsync_core::sync::{reset, sync, ErrorKind, MemoryStore, Remote, SyncError};
+use refsync_core::protocol::{Batch, BatchResult, ChangesPage, Link, Object, ResetResult};
+use refsync_core::sync::{reset, sync, ErrorKind, MemoryService, MemoryStore, Remote, SyncError};
 use refsync_core::{Field, Group, GroupKind, Key, ObjectKind, RefType, Reference};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
@@ -48,110 +46,9 @@ impl Rng {
     }
 }
 
-/// The service's rules, in memory (the real one is `crates/server`).
-#[derive(Default)]
-struct Service {
-    version: u64,
-    epoch: u64,
-    objects: BTreeMap<(ObjectKind, Key), (u64, Option<serde_json::Value>)>,
-    batches: HashMap<String, BatchResult>,
-}
-
-impl Service {
-    fn apply(&mut self, batch: &Batch) -> BatchResult {
-        if let Some(answer) = self.batches.get(&batch.idempotency_key) {
-            return answer.clone();
-        }
-        let new_version = self.version + 1;
-        let mut changed = false;
-        let mut results = Vec::new();
-        for w in &batch.writes {
-            let (cur_version, cur_data) = self
-                .objects
-                .get(&(w.kind, w.key))
-                .cloned()
-                .unwrap_or((0, None));
-            if w.data == cur_data {
-                results.push(WriteResult::Unchanged {
-                    key: w.key,
-                    version: cur_version,
-                });
-            } else if w.base_version != cur_version {
-                results.push(WriteResult::Conflict {
-                    key: w.key,
-                    current: RemoteObject {
-                        kind: w.kind,
-                        key: w.key,
-                        version: cur_version,
-                        data: cur_data,
-                    },
-                });
-            } else {
-                self.objects
-                    .insert((w.kind, w.key), (new_version, w.data.clone()));
-                changed = true;
-                results.push(WriteResult::Ok {
-                    key: w.key,
-                    version: new_version,
-                });
-            }
-        }
-        if changed {
-            self.version = new_version;
-        }
-        let answer = BatchResult {
-            library_version: self.version,
-            results,
-        };
-        self.batches
-            .insert(batch.idempotency_key.clone(), answer.clone());
-        answer
-    }
-
-    fn page(&self, since: u64, cursor: Option<&str>, limit: usize) -> ChangesPage {
-        let after: Option<(u64, ObjectKind, Key)> = cursor.map(|c| {
-            let mut p = c.splitn(3, '.');
-            (
-                p.next().unwrap().parse().unwrap(),
-                ObjectKind::parse(p.next().unwrap()).unwrap(),
-                Key::parse(p.next().unwrap()).unwrap(),
-            )
-        });
-        let mut all: Vec<_> = self
-            .objects
-            .iter()
-            .filter(|(_, (v, _))| *v > since)
-            .map(|((k, key), (v, d))| (*v, *k, *key, d.clone()))
-            .filter(|(v, k, key, _)| after.is_none_or(|a| (*v, *k, *key) > a))
-            .collect();
-        all.sort_by_key(|a| (a.0, a.1, a.2));
-        let more = all.len() > limit;
-        all.truncate(limit);
-        let next = if more {
-            all.last()
-                .map(|(v, k, key, _)| format!("{v}.{}.{key}", k.as_str()))
-        } else {
-            None
-        };
-        ChangesPage {
-            library_version: self.version,
-            objects: all
-                .into_iter()
-                .map(|(version, kind, key, data)| RemoteObject {
-                    kind,
-                    key,
-                    version,
-                    data,
-                })
-                .collect(),
-            next,
-        }
-    }
-}
-
 /// One client's connection to the service, dropping requests and answers at random.
 struct SimRemote {
-    service: Rc<RefCell<Service>>,
+    service: Rc<RefCell<MemoryService>>,
     rng: Rc<RefCell<Rng>>,
     faults: bool,
     /// Requests still to fail because the service is restarting (shared by all clients).
@@ -219,20 +116,7 @@ impl Remote for SimRemote {
     }
 
     async fn reset(&self, wipe: bool) -> Result<ResetResult, SyncError> {
-        let mut s = self.service.borrow_mut();
-        s.epoch += 1;
-        let mut deleted = 0;
-        if wipe {
-            s.version += 1;
-            deleted = s.objects.values().filter(|(_, d)| d.is_some()).count() as u64;
-            s.objects.clear();
-        }
-        s.batches.clear();
-        Ok(ResetResult {
-            epoch: s.epoch,
-            library_version: s.version,
-            deleted,
-        })
+        Ok(self.service.borrow_mut().reset(wipe))
     }
 
     async fn pause(&self, _millis: u64) {}
@@ -370,10 +254,7 @@ struct Ledger {
 
 fn run(seed: u64, seen: &mut Seen) -> Result<(), String> {
     let mut rng = Rng(seed);
-    let service = Rc::new(RefCell::new(Service {
-        epoch: 1,
-        ..Service::default()
-    }));
+    let service = Rc::new(RefCell::new(MemoryService::new()));
     let fault_rng = Rc::new(RefCell::new(Rng(seed ^ 0xFA17)));
     let down = Rc::new(RefCell::new(0u32));
     let n = 2 + rng.below(4);

@@ -39,6 +39,8 @@ pub enum ErrorKind {
     Server,
     /// The service refused what was sent, or sent what cannot be read.
     Invalid,
+    /// This device's own storage failed (full, blocked, damaged): nothing was half-written.
+    Local,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,17 +1,21 @@
 //! A [`LocalStore`] in memory: for tests and the simulation, and the model the real stores
-//! (IndexedDB, SQLite) follow.
+//! (IndexedDB, SQLite) follow; and the service's rules in memory ([`MemoryService`],
+//! [`MemoryRemote`]), so that a store can be tested against the engine without a server.
 //!
 //! Invariant: `apply` changes everything it is given or nothing (it cannot fail half way);
 //! the user's edits go through [`MemoryStore::edit`] and [`MemoryStore::delete`], which mark the
 //! object dirty, as the app's and the CLI's stores do in the same transaction as the edit.
 
-use super::engine::{LinkState, LocalStore, StoreChange, SyncError};
+use super::engine::{ErrorKind, LinkState, LocalStore, Remote, StoreChange, SyncError};
 use super::plan::{resolve, ConflictRecord, LocalObject, Resolution};
-use crate::protocol::Object;
+use crate::protocol::{
+    Batch, BatchResult, ChangesPage, Link, Object, RemoteObject, ResetResult, WriteResult,
+};
 use crate::query::DuplicateSet;
 use crate::{Key, ObjectKind, Reference};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 #[derive(Clone, Debug, Default)]
 pub struct MemoryState {
@@ -183,4 +187,202 @@ impl LocalStore for MemoryStore {
         }
         Ok(())
     }
+}
+
+/// The service's rules, in memory (the real one is `crates/server`): versions, conflicts,
+/// idempotent batches, epochs, paged changes. For tests of stores and of the engine.
+#[derive(Debug)]
+pub struct MemoryService {
+    pub version: u64,
+    pub epoch: u64,
+    /// Every object's version and data (`None`: a tombstone).
+    pub objects: BTreeMap<(ObjectKind, Key), (u64, Option<serde_json::Value>)>,
+    pub batches: HashMap<String, BatchResult>,
+}
+
+impl Default for MemoryService {
+    fn default() -> MemoryService {
+        MemoryService::new()
+    }
+}
+
+impl MemoryService {
+    pub fn new() -> MemoryService {
+        MemoryService {
+            version: 0,
+            epoch: 1,
+            objects: BTreeMap::new(),
+            batches: HashMap::new(),
+        }
+    }
+
+    /// Apply a batch as the service does: each write against its base version.
+    pub fn apply(&mut self, batch: &Batch) -> BatchResult {
+        if let Some(answer) = self.batches.get(&batch.idempotency_key) {
+            return answer.clone();
+        }
+        let new_version = self.version + 1;
+        let mut changed = false;
+        let mut results = Vec::new();
+        for w in &batch.writes {
+            let (cur_version, cur_data) = self
+                .objects
+                .get(&(w.kind, w.key))
+                .cloned()
+                .unwrap_or((0, None));
+            if w.data == cur_data {
+                results.push(WriteResult::Unchanged {
+                    key: w.key,
+                    version: cur_version,
+                });
+            } else if w.base_version != cur_version {
+                results.push(WriteResult::Conflict {
+                    key: w.key,
+                    current: RemoteObject {
+                        kind: w.kind,
+                        key: w.key,
+                        version: cur_version,
+                        data: cur_data,
+                    },
+                });
+            } else {
+                self.objects
+                    .insert((w.kind, w.key), (new_version, w.data.clone()));
+                changed = true;
+                results.push(WriteResult::Ok {
+                    key: w.key,
+                    version: new_version,
+                });
+            }
+        }
+        if changed {
+            self.version = new_version;
+        }
+        let answer = BatchResult {
+            library_version: self.version,
+            results,
+        };
+        self.batches
+            .insert(batch.idempotency_key.clone(), answer.clone());
+        answer
+    }
+
+    /// The changes after version `since` (and after `cursor`), at most `limit`.
+    pub fn page(&self, since: u64, cursor: Option<&str>, limit: usize) -> ChangesPage {
+        let after: Option<(u64, ObjectKind, Key)> = cursor.and_then(|c| {
+            let mut p = c.splitn(3, '.');
+            Some((
+                p.next()?.parse().ok()?,
+                ObjectKind::parse(p.next()?)?,
+                Key::parse(p.next()?).ok()?,
+            ))
+        });
+        let mut all: Vec<_> = self
+            .objects
+            .iter()
+            .filter(|(_, (v, _))| *v > since)
+            .map(|((k, key), (v, d))| (*v, *k, *key, d.clone()))
+            .filter(|(v, k, key, _)| after.is_none_or(|a| (*v, *k, *key) > a))
+            .collect();
+        all.sort_by_key(|a| (a.0, a.1, a.2));
+        let more = all.len() > limit;
+        all.truncate(limit);
+        let next = if more {
+            all.last()
+                .map(|(v, k, key, _)| format!("{v}.{}.{key}", k.as_str()))
+        } else {
+            None
+        };
+        ChangesPage {
+            library_version: self.version,
+            objects: all
+                .into_iter()
+                .map(|(version, kind, key, data)| RemoteObject {
+                    kind,
+                    key,
+                    version,
+                    data,
+                })
+                .collect(),
+            next,
+        }
+    }
+
+    /// Unlink every device; with `wipe`, delete every object.
+    pub fn reset(&mut self, wipe: bool) -> ResetResult {
+        self.epoch += 1;
+        let mut deleted = 0;
+        if wipe {
+            self.version += 1;
+            deleted = self.objects.values().filter(|(_, d)| d.is_some()).count() as u64;
+            self.objects.clear();
+        }
+        self.batches.clear();
+        ResetResult {
+            epoch: self.epoch,
+            library_version: self.version,
+            deleted,
+        }
+    }
+}
+
+/// A [`Remote`] straight onto a [`MemoryService`]: no network, no faults.
+#[derive(Clone, Debug)]
+pub struct MemoryRemote {
+    pub service: Rc<RefCell<MemoryService>>,
+    /// Objects per changes page.
+    pub page_size: usize,
+}
+
+impl MemoryRemote {
+    pub fn new(service: Rc<RefCell<MemoryService>>) -> MemoryRemote {
+        MemoryRemote {
+            service,
+            page_size: 100,
+        }
+    }
+}
+
+impl Remote for MemoryRemote {
+    async fn link(&self) -> Result<Link, SyncError> {
+        let s = self.service.borrow();
+        Ok(Link {
+            library_id: "memory".into(),
+            epoch: s.epoch,
+            library_version: s.version,
+        })
+    }
+
+    async fn changes(
+        &self,
+        epoch: u64,
+        since: u64,
+        cursor: Option<&str>,
+    ) -> Result<ChangesPage, SyncError> {
+        let s = self.service.borrow();
+        if epoch != s.epoch {
+            return Err(SyncError::new(
+                ErrorKind::RelinkRequired,
+                "the library was reset",
+            ));
+        }
+        Ok(s.page(since, cursor, self.page_size))
+    }
+
+    async fn batch(&self, epoch: u64, batch: &Batch) -> Result<BatchResult, SyncError> {
+        let mut s = self.service.borrow_mut();
+        if epoch != s.epoch {
+            return Err(SyncError::new(
+                ErrorKind::RelinkRequired,
+                "the library was reset",
+            ));
+        }
+        Ok(s.apply(batch))
+    }
+
+    async fn reset(&self, wipe: bool) -> Result<ResetResult, SyncError> {
+        Ok(self.service.borrow_mut().reset(wipe))
+    }
+
+    async fn pause(&self, _millis: u64) {}
 }

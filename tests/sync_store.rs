@@ -1,0 +1,166 @@
+//! The IndexedDB store under core's sync engine, in a real browser: two browser libraries
+//! (two databases) syncing through the service's rules in memory (`MemoryService`). What the
+//! engine needs of a store — dirty marks, bases, conflicts, the link, atomic pages — is
+//! exercised here against IndexedDB itself; the engine against the real server is tested
+//! natively in `crates/server/tests/engine.rs`.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
+use refsync_core::protocol::Object;
+use refsync_core::sync::{
+    sync, ConflictReason, LocalStore, MemoryRemote, MemoryService, Resolution,
+};
+use refsync_core::{Field, Key, ObjectKind, RefType, Reference};
+use refsync_web::storage::{Store, Write};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn reference(n: u8, title: &str) -> Reference {
+    let mut r = Reference::new(
+        Key::new(1_700_000_000_000 + u64::from(n), [n; 10]),
+        RefType::JournalArticle,
+        1,
+    );
+    r.set(Field::Title, title);
+    r
+}
+
+fn batch_keys(prefix: &'static str) -> impl FnMut() -> String {
+    let mut n = 0;
+    move || {
+        n += 1;
+        format!("{prefix}-{n}")
+    }
+}
+
+/// The test runner gives each run a fresh browser profile, so a name is a new database.
+async fn fresh(name: &str) -> Store {
+    Store::open(name).await.expect("open")
+}
+
+async fn titles(store: &Store) -> Vec<String> {
+    let mut t: Vec<String> = store
+        .all_references()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.title().to_string())
+        .collect();
+    t.sort();
+    t
+}
+
+#[wasm_bindgen_test]
+async fn two_browser_libraries_converge_and_keep_a_real_conflict() {
+    let service = Rc::new(RefCell::new(MemoryService::new()));
+    let remote = MemoryRemote::new(service.clone());
+    let a = fresh("sync-a").await;
+    let b = fresh("sync-b").await;
+    let (mut ka, mut kb) = (batch_keys("a"), batch_keys("b"));
+
+    let one = reference(1, "Shared paper");
+    let two = reference(2, "Second paper");
+    a.write(&[
+        Write::Put(Object::Reference(one.clone())),
+        Write::Put(Object::Reference(two.clone())),
+    ])
+    .await
+    .unwrap();
+    let out = sync(&a, &remote, &mut ka).await.expect("first sync of a");
+    assert_eq!(out.sent, 2);
+    assert_eq!(
+        a.dirty_count().await.unwrap(),
+        0,
+        "pushed: nothing left to send"
+    );
+
+    // A new device downloads everything.
+    let out = sync(&b, &remote, &mut kb).await.expect("first sync of b");
+    assert_eq!(out.received, 2);
+    assert_eq!(titles(&b).await, vec!["Second paper", "Shared paper"]);
+    assert_eq!(b.dirty_count().await.unwrap(), 0);
+
+    // Different fields on each side merge; the same field becomes a conflict on b.
+    let mut on_a = one.clone();
+    on_a.set(Field::Volume, "12");
+    on_a.set(Field::Title, "Shared paper (a)");
+    let mut on_b = one.clone();
+    on_b.set(Field::Pages, "1-10");
+    on_b.set(Field::Title, "Shared paper (b)");
+    a.write(&[Write::Put(Object::Reference(on_a))])
+        .await
+        .unwrap();
+    b.write(&[Write::Put(Object::Reference(on_b))])
+        .await
+        .unwrap();
+    sync(&a, &remote, &mut ka).await.unwrap();
+    let out = sync(&b, &remote, &mut kb).await.unwrap();
+    assert_eq!(out.conflicts, 1);
+    let conflicts = b.conflicts().await.unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].reason, ConflictReason::Fields);
+    assert!(
+        conflicts[0].fields.contains(&"title".to_string()),
+        "{:?}",
+        conflicts[0].fields
+    );
+
+    // Kept here: an ordinary edit that syncs back to a; the conflict is settled.
+    b.resolve_conflict(&conflicts[0], Resolution::KeepLocal)
+        .await
+        .unwrap();
+    assert!(b.conflicts().await.unwrap().is_empty());
+    assert_eq!(b.dirty_count().await.unwrap(), 1);
+    sync(&b, &remote, &mut kb).await.unwrap();
+    sync(&a, &remote, &mut ka).await.unwrap();
+    assert_eq!(titles(&a).await, titles(&b).await);
+    assert!(titles(&a).await.contains(&"Shared paper (b)".to_string()));
+
+    // A permanent delete on b is gone on a.
+    b.write(&[Write::Delete(ObjectKind::Reference, two.key)])
+        .await
+        .unwrap();
+    sync(&b, &remote, &mut kb).await.unwrap();
+    let out = sync(&a, &remote, &mut ka).await.unwrap();
+    assert_eq!(out.deleted, 1);
+    assert_eq!(titles(&a).await, vec!["Shared paper (b)"]);
+    assert_eq!(a.dirty_count().await.unwrap(), 0);
+    assert_eq!(b.dirty_count().await.unwrap(), 0);
+}
+
+#[wasm_bindgen_test]
+async fn the_link_survives_a_reload_and_unlinking_keeps_the_library_to_send_again() {
+    let service = Rc::new(RefCell::new(MemoryService::new()));
+    let remote = MemoryRemote::new(service.clone());
+    let mut keys = batch_keys("c");
+    let store = fresh("sync-c").await;
+    store
+        .write(&[Write::Put(Object::Reference(reference(3, "Kept")))])
+        .await
+        .unwrap();
+    sync(&store, &remote, &mut keys).await.unwrap();
+    let linked = store.link().await.unwrap().expect("linked");
+    store.close();
+
+    let store = Store::open("sync-c").await.unwrap();
+    assert_eq!(store.link().await.unwrap(), Some(linked));
+    assert_eq!(store.dirty_count().await.unwrap(), 0);
+
+    store.set_link(None).await.unwrap();
+    assert_eq!(store.link().await.unwrap(), None);
+    assert_eq!(titles(&store).await, vec!["Kept"], "the library stays");
+    assert_eq!(
+        store.dirty_count().await.unwrap(),
+        1,
+        "marked to be sent to whatever it links to next"
+    );
+    let base = store
+        .get(ObjectKind::Reference, reference(3, "Kept").key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((base.base_version, base.base, base.dirty), (0, None, true));
+}
