@@ -14,6 +14,7 @@ use indexed_db_futures::database::Database;
 use indexed_db_futures::error::Error as IdbError;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
+use indexed_db_futures::KeyRange;
 use indexed_db_futures::Result as IdbResult;
 use refsync_core::protocol::Object;
 use refsync_core::{Attachment, Group, GroupSet, Key, ObjectKind, Reference};
@@ -163,6 +164,53 @@ impl Store {
             snapshot.attachments = read_all(&tx, schema::ATTACHMENTS, &mut unreadable).await?;
             snapshot.unreadable = unreadable;
             Ok::<_, IdbError>(snapshot)
+        }
+        .await
+        .map_err(|e| StoreError::new("load the library", e))
+    }
+
+    /// The keys of every reference, ascending (creation order: keys are ULIDs).
+    pub async fn reference_keys(&self) -> Result<Vec<String>, StoreError> {
+        async {
+            let tx = self.tx(&[schema::REFS], TransactionMode::Readonly)?;
+            tx.object_store(schema::REFS)?
+                .get_all_keys()
+                .primitive()?
+                .await?
+                .collect::<IdbResult<Vec<String>>>()
+        }
+        .await
+        .map_err(|e| StoreError::new("load the library", e))
+    }
+
+    /// The references whose keys are from `first` to `last` (inclusive): the newest screenful
+    /// of a large library, shown while the rest loads.
+    pub async fn references_between(
+        &self,
+        first: &str,
+        last: &str,
+    ) -> Result<Vec<Reference>, StoreError> {
+        async {
+            let tx = self.tx(&[schema::REFS], TransactionMode::Readonly)?;
+            let values: Vec<JsValue> = tx
+                .object_store(schema::REFS)?
+                .get_all()
+                .with_query::<String, _>(KeyRange::Bound(
+                    first.to_string(),
+                    false,
+                    last.to_string(),
+                    false,
+                ))
+                .primitive()?
+                .await?
+                .collect::<IdbResult<Vec<JsValue>>>()?;
+            Ok::<_, IdbError>(
+                values
+                    .into_iter()
+                    .filter_map(|v| v.as_string())
+                    .filter_map(|json| serde_json::from_str(&json).ok())
+                    .collect(),
+            )
         }
         .await
         .map_err(|e| StoreError::new("load the library", e))

@@ -31,9 +31,18 @@ pub use collections::Collection;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LoadState {
     Loading,
+    /// A large library shows its newest references while the rest loads; nothing can be
+    /// changed until it is `Ready` (the store is not handed out before).
+    Partial {
+        shown: usize,
+        total: usize,
+    },
     Ready,
     Failed(String),
 }
+
+/// Libraries larger than this show their newest this-many references first.
+const FIRST_SCREEN: usize = 2_000;
 
 /// Everything in the library, indexed for the window.
 #[derive(Default)]
@@ -481,9 +490,27 @@ pub fn provide_library(db_name: &'static str) {
     };
     provide_context(library);
     spawn_local(async move {
+        browser::mark("library-open-start");
         let loaded = async {
             let store = Store::open(db_name).await?;
+            let keys = store.reference_keys().await?;
+            if keys.len() > FIRST_SCREEN {
+                let newest = store
+                    .references_between(&keys[keys.len() - FIRST_SCREEN], &keys[keys.len() - 1])
+                    .await?;
+                library.data.set(LibraryData {
+                    refs: query::Library::from_references(newest),
+                    ..LibraryData::default()
+                });
+                library.load.set(LoadState::Partial {
+                    shown: FIRST_SCREEN,
+                    total: keys.len(),
+                });
+                // Let the first rows paint before the whole library is read.
+                browser::yield_now().await;
+            }
             let snapshot = store.load().await?;
+            browser::mark("library-read");
             Ok::<_, StoreError>((store, snapshot))
         };
         match loaded.await {
@@ -519,6 +546,11 @@ pub fn StorageStatus() -> impl IntoView {
     let lib = use_library();
     let text = move || match lib.load.get() {
         LoadState::Loading => "Opening your library…".to_string(),
+        LoadState::Partial { shown, total } => format!(
+            "Opening your library… showing the newest {} of {} references",
+            crate::features::ui::thousands(shown),
+            crate::features::ui::thousands(total)
+        ),
         LoadState::Ready => {
             let n = lib.data.with(|d| d.refs.len());
             format!(

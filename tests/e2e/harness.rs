@@ -260,6 +260,16 @@ pub async fn select(c: &Client, css: &str, value: &str) {
 }
 /// The text of the first element matching `css`, once `pred` holds for it.
 pub async fn wait_text(c: &Client, css: &str, pred: impl Fn(&str) -> bool) -> String {
+    wait_text_within(c, css, WAIT, pred).await
+}
+
+/// [`wait_text`] with a longer patience, for work that takes long on purpose (benchmarks).
+pub async fn wait_text_within(
+    c: &Client,
+    css: &str,
+    wait: Duration,
+    pred: impl Fn(&str) -> bool,
+) -> String {
     let start = Instant::now();
     loop {
         let text = match c.find(Locator::Css(css)).await {
@@ -269,10 +279,10 @@ pub async fn wait_text(c: &Client, css: &str, pred: impl Fn(&str) -> bool) -> St
         if pred(&text) {
             return text;
         }
-        if start.elapsed() > WAIT {
+        if start.elapsed() > wait {
             let errors = c.execute("return window.__errors || []", vec![]).await.ok();
             let body = c.source().await.unwrap_or_default();
-            panic!("waited {WAIT:?} on {css}; last text: {text:?}\nJS errors: {errors:?}\npage:\n{body}");
+            panic!("waited {wait:?} on {css}; last text: {text:?}\nJS errors: {errors:?}\npage:\n{body}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -8,8 +8,10 @@
 //! the sync service (issue 5) against pouchdb-server from npm: push, pull and no-op polls over
 //! loopback, the servers pinned to core 0 and the load generator
 //! (`crates/server/examples/bench_server.rs`) to core 1, runs interleaved, with the peer ratio
-//! computed run by run; and core's sync engine over HTTP against that service (a new device's
-//! first sync, 100 edits from elsewhere, a sync with nothing new).
+//! computed run by run; core's sync engine over HTTP against that service (a new device's
+//! first sync, 100 edits from elsewhere, a sync with nothing new); and the web app itself in
+//! headless Chromium (issue 7: import of the 41k BibTeX set, opening 50,000 references offline,
+//! quick-search keystrokes; `tests/bench_app.rs`) with the size of its wasm and JS.
 
 use crate::{step, tools};
 use std::path::{Path, PathBuf};
@@ -36,6 +38,16 @@ fn target_ratio(place: &str, scenario: &str) -> Option<f64> {
 fn target_ms(place: &str, scenario: &str) -> Option<f64> {
     let native = place == "native";
     let starts = |s: &str| scenario.starts_with(s);
+    if place == "app" {
+        // Issue 7: what a person meets in the browser.
+        return Some(match () {
+            _ if starts("import BibTeX 41k") => 15_000.0,
+            _ if starts("open with 50k offline") => 1_000.0,
+            _ if starts("quick-search keystroke") => 50.0,
+            _ if starts("wasm+js download") => 600.0,
+            _ => return None,
+        });
+    }
     Some(match () {
         _ if starts("import BibTeX 41k") => {
             if native {
@@ -129,6 +141,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     )?;
     figures.extend(parse(&out));
 
+    figures.extend(app_bench(root, runs, quick, &chromedriver, &chromium)?);
+
     figures.extend(server_bench(
         root,
         &corpus,
@@ -144,6 +158,69 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     std::fs::write(dir.join("report.json"), json(&figures)).map_err(|e| e.to_string())?;
     println!("written to {}", dir.join("report.md").display());
     Ok(())
+}
+
+/// The web app in headless Chromium (`tests/bench_app.rs`, against the release build of the
+/// app), and the size of what a browser downloads.
+fn app_bench(
+    root: &Path,
+    runs: &str,
+    quick: bool,
+    chromedriver: &Path,
+    chromium: &Path,
+) -> Result<Vec<Figure>, String> {
+    crate::build_web(root)?;
+    let out = step(
+        "bench: the web app in headless Chromium (release build)",
+        || {
+            output(
+                Command::new("cargo")
+                    .args([
+                        "test",
+                        "--quiet",
+                        "--test",
+                        "bench_app",
+                        "--",
+                        "--ignored",
+                        "--nocapture",
+                    ])
+                    .current_dir(root)
+                    .env("CHROMEDRIVER", chromedriver)
+                    .env("CHROME_BIN", chromium)
+                    .env("REFSYNC_DIST", root.join("dist"))
+                    .env("REFSYNC_BENCH_RUNS", runs)
+                    .env("REFSYNC_BENCH_REFS", if quick { "10000" } else { "50000" }),
+            )
+        },
+    )?;
+    let mut figures = parse(&out);
+    let mut gzipped = 0u64;
+    let dist = root.join("dist");
+    for entry in std::fs::read_dir(&dist).map_err(|e| format!("{}: {e}", dist.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.starts_with("refsync-web") && (name.ends_with(".wasm") || name.ends_with(".js")) {
+            let out = Command::new("gzip")
+                .args(["-9", "-c"])
+                .arg(&path)
+                .output()
+                .map_err(|e| format!("gzip: {e}"))?;
+            gzipped += out.stdout.len() as u64;
+        }
+    }
+    figures.push(Figure {
+        place: "app".into(),
+        scenario: "wasm+js download, gzip -9 (KB, not ms)".into(),
+        count: 0,
+        median_ms: gzipped as f64 / 1024.0,
+        min_ms: gzipped as f64 / 1024.0,
+        max_ms: gzipped as f64 / 1024.0,
+        ratio: None,
+    });
+    Ok(figures)
 }
 
 /// The sync service against pouchdb-server (see the module's doc).
@@ -278,13 +355,18 @@ fn markdown(figures: &[Figure]) -> String {
         } else {
             "–".into()
         };
+        let unit = if f.scenario.contains("(KB") {
+            "KB"
+        } else {
+            "ms"
+        };
         let (target, against) = match (
             target_ms(&f.place, &f.scenario),
             target_ratio(&f.place, &f.scenario),
             f.ratio,
         ) {
             (Some(t), _, _) => (
-                format!("< {} ms", ms(t)),
+                format!("< {} {unit}", ms(t)),
                 format!("{:.1}x under", t / f.median_ms.max(1e-6)),
             ),
             (None, Some(t), Some((r, lo, hi))) => (
@@ -297,7 +379,7 @@ fn markdown(figures: &[Figure]) -> String {
             _ => ("–".into(), "–".into()),
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {} ms | {}–{} ms | {} | {} | {} |\n",
+            "| {} | {} | {} | {} {unit} | {}–{} {unit} | {} | {} | {} |\n",
             f.place,
             f.scenario,
             f.count,
