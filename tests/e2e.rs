@@ -205,6 +205,12 @@ async fn a_real_corpus_file_imports_with_a_report_and_every_row() {
         let rows = texts(&c, "#reference-list .ref-row").await;
         assert!(!rows.is_empty() && rows.len() <= imported, "{}", rows.len());
         screenshot(&c, "library-after-import").await;
+
+        // A tablet's width: the reference pane goes under the list, and all of it still works.
+        c.set_window_size(820, 1100).await.expect("resize");
+        click(&c, "#reference-list .ref-row").await;
+        wait_text(&c, "#reference-editor", |_| true).await;
+        screenshot(&c, "tablet-width").await;
     })
     .await;
 }
