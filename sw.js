@@ -1,7 +1,10 @@
 // refsync's service worker: keeps the app shell (index.html and the hashed JS, wasm and CSS
 // it names) so the app opens with the network off. The library itself lives in IndexedDB;
 // nothing under /api is ever cached.
-const CACHE = "refsync-shell-v1";
+const CACHE = "refsync-shell-v2";
+// The formats worker (imports and exports), loaded on first use: kept too, so that importing
+// works offline even if it was never used online.
+const WORKER = ["/formats-worker_loader.js", "/formats-worker.js", "/formats-worker_bg.wasm"];
 
 // The assets index.html names, same-origin only.
 async function shellUrls() {
@@ -18,6 +21,7 @@ self.addEventListener("install", (event) => {
     const { response, urls } = await shellUrls();
     await cache.put("/", response);
     await cache.addAll(urls.filter((u) => u !== "/"));
+    await Promise.all(WORKER.map((u) => cache.add(u).catch(() => {})));
     await self.skipWaiting();
   })());
 });

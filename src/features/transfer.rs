@@ -7,6 +7,8 @@
 //! Invariant: an import is all-or-nothing per batch of [`crate::storage::BULK_BATCH`]; the
 //! report says how many were saved if a batch fails, and nothing imported is half-written.
 
+mod worker;
+
 use crate::browser;
 use crate::features::library::{use_library, Collection, Library};
 use crate::features::ui::{thousands, Modal, Progress};
@@ -14,7 +16,7 @@ use leptos::ev::DragEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use refsync_core::backup::{self, Manifest};
-use refsync_core::formats::{self, Format, ImportContext, Report, Source};
+use refsync_core::formats::{Format, Report};
 use refsync_core::protocol::Object;
 use refsync_core::{GroupKind, Key, Reference};
 use std::collections::HashMap;
@@ -298,45 +300,7 @@ async fn run_import(
     for f in &files {
         sources.push((f.0.name(), browser::read_file(&f.0).await?));
     }
-    // Let the "Reading" state paint before the parse holds the thread.
-    browser::yield_now().await;
-    let mut report = Report::default();
-    let mut by_format: Vec<(Format, Vec<usize>)> = Vec::new();
-    for (i, (name, bytes)) in sources.iter().enumerate() {
-        match format.or_else(|| Format::detect(name, bytes)) {
-            Some(f) => match by_format.iter_mut().find(|(g, _)| *g == f) {
-                Some((_, v)) => v.push(i),
-                None => by_format.push((f, vec![i])),
-            },
-            None => report.skipped.push(formats::Skipped {
-                file: name.clone(),
-                line: 0,
-                reason: "not a format refsync can read (RIS, BibTeX, EndNote XML, EndNote tagged, MEDLINE, CSL-JSON)".into(),
-            }),
-        }
-    }
-    let now = browser::now_millis();
-    let mut new_key = browser::new_key;
-    let mut references: Vec<Reference> = Vec::new();
-    for (f, indexes) in by_format {
-        let srcs: Vec<Source<'_>> = indexes
-            .iter()
-            .map(|&i| Source {
-                name: &sources[i].0,
-                bytes: &sources[i].1,
-            })
-            .collect();
-        let mut ctx = ImportContext {
-            now,
-            new_key: &mut new_key,
-        };
-        let one = formats::import(f, &srcs, &mut ctx);
-        report.read += one.report.read;
-        report.imported += one.report.imported;
-        report.skipped.extend(one.report.skipped);
-        report.warnings.extend(one.report.warnings);
-        references.extend(one.references);
-    }
+    let (mut references, report) = worker::import(sources, format, browser::now_millis()).await?;
     let group = match target {
         Target::None => None,
         Target::Existing(k) => Some(k),
@@ -391,6 +355,7 @@ fn ExportDialog(close: Callback<()>) -> impl IntoView {
         .data
         .with_untracked(|d| lib.collection.get_untracked().title(d));
     let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
     let export = move |_| {
         let keys: Vec<Key> = match scope.get_untracked() {
             Scope::Selection => lib.selected.get_untracked(),
@@ -419,23 +384,31 @@ fn ExportDialog(close: Callback<()>) -> impl IntoView {
             return;
         }
         let f = format.get_untracked();
-        let text = formats::export(f, &refs);
         let media = match f {
             Format::CslJson => "application/json",
             Format::EndnoteXml => "application/xml",
             _ => "text/plain",
         };
-        match browser::download(
-            &format!("refsync-export.{}", f.extension()),
-            media,
-            text.as_bytes(),
-        ) {
-            Ok(()) => {
-                lib.tell(format!("Exported {} as {}.", refs.len(), f.label()));
-                close.run(());
+        busy.set(true);
+        spawn_local(async move {
+            let saved = match worker::export(f, &refs).await {
+                Ok(text) => browser::download(
+                    &format!("refsync-export.{}", f.extension()),
+                    media,
+                    text.as_bytes(),
+                )
+                .map_err(|e| format!("Could not save the file: {e}.")),
+                Err(e) => Err(format!("Could not export: {e}.")),
+            };
+            busy.set(false);
+            match saved {
+                Ok(()) => {
+                    lib.tell(format!("Exported {} as {}.", refs.len(), f.label()));
+                    close.run(());
+                }
+                Err(e) => error.set(Some(e)),
             }
-            Err(e) => error.set(Some(format!("Could not save the file: {e}."))),
-        }
+        });
     };
     let radio = move |value: Scope, id: &'static str, label: String, enabled: bool| {
         view! {
@@ -466,7 +439,9 @@ fn ExportDialog(close: Callback<()>) -> impl IntoView {
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <div class="form-actions">
                 <button class="btn" on:click=move |_| close.run(())>"Cancel"</button>
-                <button id="export-start" class="btn btn-primary" on:click=export>"Export"</button>
+                <button id="export-start" class="btn btn-primary" disabled=move || busy.get() on:click=export>
+                    {move || if busy.get() { "Exporting…" } else { "Export" }}
+                </button>
             </div>
         </Modal>
     }

@@ -231,21 +231,39 @@ pub async fn texts(c: &Client, css: &str) -> Vec<String> {
     out
 }
 
-/// Wait until a file appears in `dir` and is complete; its path.
+/// Wait until a download in `dir` is complete (no partial file left, its size settled);
+/// its path.
 pub async fn wait_download(dir: &std::path::Path) -> PathBuf {
     let start = Instant::now();
+    let mut last: Option<(PathBuf, u64)> = None;
     loop {
-        let done = std::fs::read_dir(dir).ok().and_then(|entries| {
-            entries.flatten().map(|e| e.path()).find(|p| {
-                p.extension()
-                    .is_some_and(|x| x != "crdownload" && x != "tmp")
-            })
+        let entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|e| e.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        let partial = entries.iter().any(|p| {
+            p.extension()
+                .is_some_and(|x| x == "crdownload" || x == "tmp")
         });
-        if let Some(path) = done {
-            return path;
+        let done = entries.into_iter().find(|p| {
+            !p.extension()
+                .is_some_and(|x| x == "crdownload" || x == "tmp")
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        });
+        if let (false, Some(path)) = (partial, done) {
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            if size > 0 && last.as_ref() == Some(&(path.clone(), size)) {
+                return path;
+            }
+            last = Some((path, size));
         }
-        assert!(start.elapsed() < WAIT, "no download in {}", dir.display());
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            start.elapsed() < WAIT,
+            "no complete download in {}",
+            dir.display()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

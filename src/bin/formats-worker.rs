@@ -1,0 +1,145 @@
+//! The formats worker: imports and exports in a Web Worker, so the app's own download stays
+//! small and a long import never freezes the window. Built by trunk as a worker
+//! (index.html: `data-type="worker"`); the protocol is in `refsync_web::worker_protocol`.
+
+#[cfg(target_arch = "wasm32")]
+mod worker {
+    use js_sys::{Array, Object, Reflect, Uint8Array};
+    use refsync_core::formats::{self, Format, ImportContext, Source};
+    use refsync_core::{Key, Reference};
+    use refsync_web::worker_protocol::ImportResult;
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+    use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+    fn get(obj: &JsValue, name: &str) -> JsValue {
+        Reflect::get(obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// A new key from the time and the worker's cryptographic random source.
+    fn new_key(now: u64) -> Key {
+        let mut random = [0u8; 10];
+        let crypto = get(&js_sys::global(), "crypto")
+            .dyn_into::<web_sys::Crypto>()
+            .ok();
+        let filled = crypto.is_some_and(|c| c.get_random_values_with_u8_array(&mut random).is_ok());
+        if !filled {
+            for b in &mut random {
+                *b = (js_sys::Math::random() * 256.0) as u8;
+            }
+        }
+        Key::new(now, random)
+    }
+
+    fn import(message: &JsValue) -> Result<String, String> {
+        let now = get(message, "now").as_f64().unwrap_or(0.0) as u64;
+        let format = get(message, "format")
+            .as_string()
+            .and_then(|f| Format::from_id(&f));
+        let names = Array::from(&get(message, "names"));
+        let buffers = Array::from(&get(message, "files"));
+        let files: Vec<(String, Vec<u8>)> = (0..names.length())
+            .map(|i| {
+                let name = names.get(i).as_string().unwrap_or_default();
+                (name, Uint8Array::new(&buffers.get(i)).to_vec())
+            })
+            .collect();
+        let mut result = ImportResult::default();
+        let mut by_format: Vec<(Format, Vec<usize>)> = Vec::new();
+        for (i, (name, bytes)) in files.iter().enumerate() {
+            match format.or_else(|| Format::detect(name, bytes)) {
+                Some(f) => match by_format.iter_mut().find(|(g, _)| *g == f) {
+                    Some((_, v)) => v.push(i),
+                    None => by_format.push((f, vec![i])),
+                },
+                None => result.skipped.push((
+                    name.clone(),
+                    0,
+                    "not a format refsync can read (RIS, BibTeX, EndNote XML, EndNote tagged, \
+                     MEDLINE, CSL-JSON)"
+                        .into(),
+                )),
+            }
+        }
+        let mut keys = move || new_key(now);
+        for (f, indexes) in by_format {
+            let sources: Vec<Source<'_>> = indexes
+                .iter()
+                .map(|&i| Source {
+                    name: &files[i].0,
+                    bytes: &files[i].1,
+                })
+                .collect();
+            let mut ctx = ImportContext {
+                now,
+                new_key: &mut keys,
+            };
+            let one = formats::import(f, &sources, &mut ctx);
+            result.references.extend(one.references);
+            result.add_report(one.report);
+        }
+        serde_json::to_string(&result).map_err(|e| e.to_string())
+    }
+
+    fn export(message: &JsValue) -> Result<String, String> {
+        let format = get(message, "format")
+            .as_string()
+            .and_then(|f| Format::from_id(&f))
+            .ok_or("an unknown export format")?;
+        let json = get(message, "references").as_string().unwrap_or_default();
+        let references: Vec<Reference> = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+        Ok(formats::export(format, &references))
+    }
+
+    fn answer(scope: &DedicatedWorkerGlobalScope, id: &JsValue, result: Result<String, String>) {
+        let out = Object::new();
+        let _ = Reflect::set(&out, &"id".into(), id);
+        match result {
+            Ok(text) => {
+                let _ = Reflect::set(&out, &"ok".into(), &JsValue::TRUE);
+                let _ = Reflect::set(&out, &"text".into(), &JsValue::from_str(&text));
+            }
+            Err(e) => {
+                let _ = Reflect::set(&out, &"ok".into(), &JsValue::FALSE);
+                let _ = Reflect::set(&out, &"error".into(), &JsValue::from_str(&e));
+            }
+        }
+        let _ = scope.post_message(&out);
+    }
+
+    pub fn start() {
+        console_error_panic_hook::set_once();
+        let Ok(scope) = js_sys::global().dyn_into::<DedicatedWorkerGlobalScope>() else {
+            return;
+        };
+        let reply_to = scope.clone();
+        let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
+            let message = ev.data();
+            let id = get(&message, "id");
+            let result = match get(&message, "op").as_string().as_deref() {
+                Some("import") => import(&message),
+                Some("export") => export(&message),
+                _ => Err("an unknown request".into()),
+            };
+            answer(&reply_to, &id, result);
+        });
+        scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        // The worker lives as long as the page; so does its handler.
+        on_message.forget();
+        // Messages that arrived before the handler was set were dropped: the app waits for
+        // this before sending anything.
+        let ready = Object::new();
+        let _ = Reflect::set(&ready, &"ready".into(), &JsValue::TRUE);
+        let _ = scope.post_message(&ready);
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    worker::start();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!("formats-worker runs in the browser, as the web app's Web Worker");
+}
