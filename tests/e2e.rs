@@ -305,6 +305,29 @@ async fn a_group_is_made_filled_renamed_and_deleted_and_its_references_stay() {
         wait_text(&c, "#list-title", |t| t == "Read next").await;
         wait_count(&c, 3).await;
 
+        // Group sets are folders: make one and move the group into it.
+        click(&c, "#new-group-set").await;
+        type_into(&c, "#name-input", "Projects").await;
+        click(&c, "#name-save").await;
+        wait_text(&c, ".nav-set", |t| t.contains("Projects")).await;
+        click(
+            &c,
+            ".group-item[data-group='Read next'] [aria-label='Rename group']",
+        )
+        .await;
+        c.find(Locator::Css("#group-set"))
+            .await
+            .unwrap()
+            .select_by_label("Projects")
+            .await
+            .unwrap();
+        click(&c, "#name-save").await;
+        wait_text(&c, ".nav-set", |t| {
+            t.contains("Projects") && t.contains("Read next")
+        })
+        .await;
+        screenshot(&c, "group-set").await;
+
         click(
             &c,
             ".group-item[data-group='Read next'] [aria-label='Delete group']",

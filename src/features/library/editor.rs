@@ -104,12 +104,24 @@ pub fn ReferenceEditor(key: Key) -> impl IntoView {
 
     let ref_type = move || draft.with(|r| r.ref_type);
     let trashed = move || draft.with(|r| r.trashed);
+    // The type's fields, then any other field this reference holds text in (kept from
+    // another type or an import), so nothing it holds is hidden.
     let fields = move || {
-        ref_type()
+        let mut list: Vec<Field> = ref_type()
             .fields()
             .into_iter()
             .filter(|f| *f != Field::Title)
-            .collect::<Vec<_>>()
+            .collect();
+        draft.with(|r| {
+            for (id, value) in &r.fields {
+                if let Some(f) = Field::from_id(id) {
+                    if f != Field::Title && !value.is_empty() && !list.contains(&f) {
+                        list.push(f);
+                    }
+                }
+            }
+        });
+        list
     };
 
     view! {

@@ -318,15 +318,7 @@ fn GroupDialog(editing: Editing, close: Callback<()>) -> impl IntoView {
             let Some(group) = lib.data.with_untracked(|d| d.groups.get(&key).cloned()) else {
                 return ().into_any();
             };
-            view! {
-                <NameDialog id="group-dialog" title="Rename group" label="Group name" initial=group.name.clone() close=close
-                    save=Callback::new(move |name: String| {
-                        let mut g = group.clone();
-                        g.name = name;
-                        lib.save_group(g);
-                    }) />
-            }
-            .into_any()
+            view! { <GroupSettingsDialog group=group close=close /> }.into_any()
         }
         Editing::RenameSet(key) => {
             let Some(set) = lib.data.with_untracked(|d| d.sets.get(&key).cloned()) else {
@@ -362,6 +354,55 @@ fn GroupDialog(editing: Editing, close: Callback<()>) -> impl IntoView {
         Editing::Combination(group) => {
             view! { <CombinationDialog group=group close=close /> }.into_any()
         }
+    }
+}
+
+/// Rename a group and choose the group set it is shown in.
+#[component]
+fn GroupSettingsDialog(group: Group, close: Callback<()>) -> impl IntoView {
+    let lib = use_library();
+    let name = RwSignal::new(group.name.clone());
+    let set = RwSignal::new(group.set.map(|k| k.to_string()).unwrap_or_default());
+    let error = RwSignal::new(None::<&'static str>);
+    let sets = lib.data.with_untracked(|d| {
+        let mut s: Vec<GroupSet> = d.sets.values().cloned().collect();
+        s.sort_by_key(|s| s.name.to_lowercase());
+        s
+    });
+    let current = group.set;
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let n = name.get_untracked().trim().to_string();
+        if n.is_empty() {
+            error.set(Some("Give it a name."));
+            return;
+        }
+        let mut g = group.clone();
+        g.name = n;
+        g.set = Key::parse(&set.get_untracked()).ok();
+        lib.save_group(g);
+        close.run(());
+    };
+    view! {
+        <Modal id="group-dialog" title="Group" on_close=close>
+            <form class="form" on:submit=submit>
+                <label for="name-input">"Group name"</label>
+                <input id="name-input" type="text" maxlength="200" bind:value=name />
+                <label for="group-set">"Shown in"</label>
+                <select id="group-set" on:change=move |ev| set.set(event_target_value(&ev))>
+                    <option value="" selected={current.is_none()}>"My Groups (no set)"</option>
+                    {sets.into_iter().map(|s| {
+                        let here = current == Some(s.key);
+                        view! { <option value=s.key.to_string() selected=here>{s.name}</option> }
+                    }).collect_view()}
+                </select>
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <div class="form-actions">
+                    <button type="button" class="btn" on:click=move |_| close.run(())>"Cancel"</button>
+                    <button id="name-save" type="submit" class="btn btn-primary">"Save"</button>
+                </div>
+            </form>
+        </Modal>
     }
 }
 
