@@ -200,7 +200,7 @@ async fn app_speed() {
         }
         report(
             "app",
-            "open with 50k offline, first rows painted",
+            &format!("open with {}k references offline, first rows painted", n / 1000),
             n,
             open_ms,
         );
@@ -255,7 +255,10 @@ async fn app_speed() {
             .collect();
         report(
             "app",
-            "quick-search keystroke to updated list, 50k",
+            &format!(
+                "quick-search keystroke to updated list, {}k references",
+                n / 1000
+            ),
             n,
             times,
         );

@@ -42,7 +42,7 @@ fn target_ms(place: &str, scenario: &str) -> Option<f64> {
         // Issue 7: what a person meets in the browser.
         return Some(match () {
             _ if starts("import BibTeX 41k") => 15_000.0,
-            _ if starts("open with 50k offline") => 1_000.0,
+            _ if starts("open with") => 1_000.0,
             _ if starts("quick-search keystroke") => 50.0,
             _ if starts("wasm+js download") => 600.0,
             _ => return None,
