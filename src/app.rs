@@ -1,5 +1,6 @@
 //! The application shell: the three-pane window and what every feature shares.
 
+use crate::features::account::{provide_account, AccountBar};
 use crate::features::connection::{provide_connection, ConnectionStatus, OfflineBanner};
 use crate::features::library::{
     provide_library, DetailPane, LibraryNav, ReferenceList, StorageStatus,
@@ -32,6 +33,7 @@ fn App() -> impl IntoView {
     register_service_worker();
     provide_connection();
     provide_library(DB_NAME);
+    provide_account();
     provide_transfer();
     view! {
         <div class="app">
@@ -39,6 +41,7 @@ fn App() -> impl IntoView {
                 <span class="brand">"refsync"</span>
                 <span class="brand-sub">"Reference library"</span>
                 <span class="spacer"></span>
+                <AccountBar />
                 <ConnectionStatus />
             </header>
             <OfflineBanner />

@@ -1,5 +1,6 @@
 //! The app's features, one folder each, and the view pieces they share (`ui`).
 
+pub mod account;
 pub mod connection;
 pub mod library;
 pub mod transfer;

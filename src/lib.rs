@@ -12,6 +12,8 @@ mod browser;
 mod features;
 #[cfg(target_arch = "wasm32")]
 pub mod storage;
+#[cfg(target_arch = "wasm32")]
+pub mod sync;
 
 pub mod worker_protocol;
 

@@ -658,3 +658,79 @@ async fn a_backup_restores_into_a_fresh_browser_with_its_attachments() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn a_library_made_in_one_browser_arrives_in_another_through_the_account() {
+    with_app(|a, app| async move {
+        add_reference(&a, "Sent from the first browser", "Able, Anna", "2020").await;
+        add_reference(&a, "Also sent", "Baker, Bo", "2021").await;
+        click(&a, "#sign-in").await;
+        click(&a, "#tab-create").await;
+        type_into(&a, "#account-email-input", "researcher@example.org").await;
+        type_into(&a, "#account-password", "correct horse battery").await;
+        click(&a, "#account-submit").await;
+        wait_text(&a, "#account-email", |t| t == "researcher@example.org").await;
+        wait_text(&a, "#notice", |t| t.starts_with("Synced")).await;
+        screenshot(&a, "signed-in-and-synced").await;
+
+        // A second browser, a new device with an empty library: everything arrives.
+        let downloads = tempfile::tempdir().unwrap();
+        let url = app.url.clone();
+        harness::with_browser(downloads.path(), move |b| async move {
+            b.goto(&url).await.unwrap();
+            wait_text(&b, "#storage-status", |t| {
+                t == "0 references stored in this browser"
+            })
+            .await;
+            click(&b, "#sign-in").await;
+            type_into(&b, "#account-email-input", "researcher@example.org").await;
+            type_into(&b, "#account-password", "correct horse battery").await;
+            click(&b, "#account-submit").await;
+            wait_text(&b, "#count-all", |t| t == "2").await;
+            let rows = texts(&b, "#reference-list .ref-row").await.join("\n");
+            assert!(rows.contains("Sent from the first browser"), "{rows}");
+
+            // An edit here goes back to the first browser.
+            b.find(Locator::Css("#reference-list .ref-row"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            type_into(&b, "#field-volume", "42").await;
+            wait_text(&b, "#save-state", |t| t == "Saved").await;
+            click(&b, "#sync-now").await;
+            wait_text(&b, "#notice", |t| t.contains("1 sent")).await;
+        })
+        .await;
+
+        click(&a, "#sync-now").await;
+        wait_text(&a, "#notice", |t| t.contains("1 received")).await;
+        click(&a, "#reference-list .ref-row").await;
+        wait_text(&a, "#reference-editor", |_| true).await;
+        let volumes = a
+            .execute(
+                "return document.querySelector('#field-volume').value",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            volumes.as_str(),
+            Some("42"),
+            "the edit made in the other browser"
+        );
+
+        // A wrong password is refused with a message, the library untouched.
+        click(&a, "#sign-out").await;
+        wait_text(&a, "#sign-in", |_| true).await;
+        click(&a, "#sign-in").await;
+        type_into(&a, "#account-email-input", "researcher@example.org").await;
+        type_into(&a, "#account-password", "not the password").await;
+        click(&a, "#account-submit").await;
+        wait_text(&a, "#sign-in-dialog .error", |t| !t.is_empty()).await;
+        wait_text(&a, "#count-all", |t| t == "2").await;
+    })
+    .await;
+}

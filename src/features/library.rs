@@ -207,6 +207,13 @@ impl Library {
         result
     }
 
+    /// Read the whole library again (after a sync changed it underneath the window).
+    pub async fn reload(self) -> Result<(), StoreError> {
+        let snapshot = self.store()?.load().await?;
+        self.data.set(LibraryData::from_snapshot(snapshot));
+        Ok(())
+    }
+
     /// [`Library::commit`], reporting a failure in the status bar.
     pub fn commit_in_background(self, writes: Vec<Write>, done: Option<String>) {
         spawn_local(async move {

@@ -1,0 +1,285 @@
+//! The account: sign up, sign in, sign out, and "Sync now" — the browser library joined to
+//! the refsync service.
+//!
+//! Invariants: the session (token, account, library) is kept in IndexedDB's `meta`, never in
+//! localStorage; an expired or revoked session sends the person to sign in again and changes
+//! nothing in the library; only one sync runs at a time in this tab.
+
+use crate::browser;
+use crate::features::library::{use_library, Library};
+use crate::features::ui::Modal;
+use crate::sync::remote::{self, BrowserRemote};
+use crate::sync::run;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use refsync_core::sync::ErrorKind;
+use serde::{Deserialize, Serialize};
+
+/// The session's name in `meta`.
+const SESSION: &str = "session";
+/// This browser's device id in `meta` (made once).
+const DEVICE: &str = "device_id";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub email: String,
+    pub token: String,
+    pub library_id: String,
+}
+
+#[derive(Clone, Copy)]
+pub struct Account {
+    pub session: RwSignal<Option<SessionInfo>>,
+    pub syncing: RwSignal<bool>,
+    pub dialog: RwSignal<bool>,
+}
+
+pub fn use_account() -> Account {
+    use_context::<Account>().unwrap_or_else(|| panic!("provide_account not run"))
+}
+
+/// Load the saved session once the library is open.
+pub fn provide_account() {
+    let lib = use_library();
+    let account = Account {
+        session: RwSignal::new(None),
+        syncing: RwSignal::new(false),
+        dialog: RwSignal::new(false),
+    };
+    provide_context(account);
+    Effect::new(move |loaded: Option<bool>| {
+        if loaded == Some(true) {
+            return true;
+        }
+        let Ok(store) = lib.open_store() else {
+            lib.load.track();
+            return false;
+        };
+        spawn_local(async move {
+            if let Ok(Some(json)) = store.meta(SESSION).await {
+                if let Ok(s) = serde_json::from_str::<SessionInfo>(&json) {
+                    account.session.set(Some(s));
+                }
+            }
+        });
+        true
+    });
+}
+
+async fn device_id(lib: Library) -> Result<String, String> {
+    let store = lib.open_store().map_err(|e| e.to_string())?;
+    if let Ok(Some(id)) = store.meta(DEVICE).await {
+        return Ok(id);
+    }
+    let id = browser::new_key().to_string();
+    store
+        .set_meta(DEVICE, &id)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(id)
+}
+
+/// What to tell the person when a sync stops, and what to do about it.
+fn explain(kind: ErrorKind, message: &str) -> String {
+    match kind {
+        ErrorKind::Connection => {
+            "Could not reach the refsync service; your library is safe here and will sync when the connection is back.".into()
+        }
+        ErrorKind::Auth => "Your sign-in has expired. Sign in again to sync; nothing in your library was changed.".into(),
+        ErrorKind::StorageLimit => format!("Your online storage is full: {message}"),
+        ErrorKind::RelinkRequired => "This library was reset on another device; link it again to sync.".into(),
+        ErrorKind::Server => format!("The refsync service failed ({message}); it will be tried again."),
+        ErrorKind::Invalid => format!("The service refused the sync: {message}"),
+        ErrorKind::Local => message.to_string(),
+    }
+}
+
+/// Sync now (a no-op while a sync runs, or when signed out).
+pub fn sync_now(lib: Library, account: Account) {
+    let Some(session) = account.session.get_untracked() else {
+        account.dialog.set(true);
+        return;
+    };
+    if account.syncing.get_untracked() {
+        return;
+    }
+    account.syncing.set(true);
+    spawn_local(async move {
+        let result = async {
+            let store = lib
+                .open_store()
+                .map_err(|e| (ErrorKind::Local, e.to_string()))?;
+            let remote = BrowserRemote {
+                token: session.token.clone(),
+                library_id: session.library_id.clone(),
+                device_id: device_id(lib).await.map_err(|e| (ErrorKind::Local, e))?,
+            };
+            let outcome = run::sync_once(&store, &remote)
+                .await
+                .map_err(|e| (e.kind, e.message))?;
+            lib.reload()
+                .await
+                .map_err(|e| (ErrorKind::Local, e.to_string()))?;
+            Ok::<_, (ErrorKind, String)>(outcome)
+        }
+        .await;
+        account.syncing.set(false);
+        match result {
+            Ok(outcome) => lib.tell(run::describe(&outcome)),
+            Err((kind, message)) => {
+                if kind == ErrorKind::Auth {
+                    forget_session(lib, account).await;
+                    account.dialog.set(true);
+                }
+                lib.fail(explain(kind, &message));
+            }
+        }
+    });
+}
+
+async fn forget_session(lib: Library, account: Account) {
+    account.session.set(None);
+    if let Ok(store) = lib.open_store() {
+        let _ = store.set_meta(SESSION, "").await;
+    }
+}
+
+/// The top bar's account area: sign in, or the account with Sync now and Sign out.
+#[component]
+pub fn AccountBar() -> impl IntoView {
+    let lib = use_library();
+    let account = use_account();
+    let sign_out = move |_| {
+        let Some(s) = account.session.get_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            // Signed out here even if the service cannot be told (the token then expires).
+            let _ = remote::sign_out(&s.token).await;
+            forget_session(lib, account).await;
+            lib.tell("Signed out. Your library stays in this browser.");
+        });
+    };
+    view! {
+        {move || match account.session.get() {
+            None => view! {
+                <button id="sign-in" class="btn btn-top" on:click=move |_| account.dialog.set(true)>"Sign in to sync"</button>
+            }.into_any(),
+            Some(s) => view! {
+                <span id="account-email" class="account-email" title="Signed in">{s.email}</span>
+                <button id="sync-now" class="btn btn-top" disabled=move || account.syncing.get()
+                    on:click=move |_| sync_now(lib, account)>
+                    {move || if account.syncing.get() { "Syncing…" } else { "Sync now" }}
+                </button>
+                <button id="sign-out" class="link-btn light" on:click=sign_out>"Sign out"</button>
+            }.into_any(),
+        }}
+        {move || account.dialog.get().then(|| view! { <SignInDialog /> })}
+    }
+}
+
+#[component]
+fn SignInDialog() -> impl IntoView {
+    let lib = use_library();
+    let account = use_account();
+    let creating = RwSignal::new(false);
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let close = Callback::new(move |_| account.dialog.set(false));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (e, p, new) = (
+            email.get_untracked().trim().to_string(),
+            password.get_untracked(),
+            creating.get_untracked(),
+        );
+        if e.is_empty() || p.is_empty() {
+            error.set(Some("Enter your email and password.".into()));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = async {
+                let session = if new {
+                    remote::register(&e, &p).await?
+                } else {
+                    remote::sign_in(&e, &p).await?
+                };
+                let me = remote::me(&session.token).await?;
+                Ok::<_, refsync_core::sync::SyncError>(SessionInfo {
+                    email: session.account.email,
+                    token: session.token,
+                    library_id: me.library.id,
+                })
+            }
+            .await;
+            busy.set(false);
+            match result {
+                Ok(info) => {
+                    let saved = match lib.open_store() {
+                        Ok(store) => store
+                            .set_meta(SESSION, &serde_json::to_string(&info).unwrap_or_default())
+                            .await
+                            .map_err(|e| e.to_string()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    if let Err(e) = saved {
+                        error.set(Some(e));
+                        return;
+                    }
+                    account.session.set(Some(info));
+                    account.dialog.set(false);
+                    sync_now(lib, account);
+                }
+                Err(e) => error.set(Some(match e.kind {
+                    ErrorKind::Connection => {
+                        "The refsync service cannot be reached. Check your connection and try again.".into()
+                    }
+                    _ => e.message,
+                })),
+            }
+        });
+    };
+    view! {
+        <Modal id="sign-in-dialog" title=if creating.get_untracked() { "Create an account" } else { "Sign in" } on_close=close>
+            <div class="tabs" role="tablist">
+                <button role="tab" id="tab-sign-in" class="tab" class:active=move || !creating.get()
+                    aria-selected=move || (!creating.get()).to_string()
+                    on:click=move |_| creating.set(false)>"Sign in"</button>
+                <button role="tab" id="tab-create" class="tab" class:active=move || creating.get()
+                    aria-selected=move || creating.get().to_string()
+                    on:click=move |_| creating.set(true)>"Create account"</button>
+            </div>
+            <form class="form" on:submit=submit>
+                <p class="hint">{move || if creating.get() {
+                    "Your library in this browser is linked to the new account and synced to it."
+                } else {
+                    "Your library in this browser is synced with your account's online library."
+                }}</p>
+                <label for="account-email-input">"Email"</label>
+                <input id="account-email-input" type="email" autocomplete="username" bind:value=email />
+                <label for="account-password">"Password"</label>
+                <input id="account-password" type="password"
+                    autocomplete=move || if creating.get() { "new-password" } else { "current-password" }
+                    bind:value=password />
+                <Show when=move || creating.get()>
+                    <p class="hint">"At least 10 characters."</p>
+                </Show>
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <div class="form-actions">
+                    <button type="button" class="btn" on:click=move |_| close.run(())>"Cancel"</button>
+                    <button id="account-submit" type="submit" class="btn btn-primary" disabled=move || busy.get()>
+                        {move || match (busy.get(), creating.get()) {
+                            (true, _) => "Please wait…",
+                            (false, true) => "Create account",
+                            (false, false) => "Sign in",
+                        }}
+                    </button>
+                </div>
+            </form>
+        </Modal>
+    }
+}
