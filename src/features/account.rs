@@ -1,9 +1,14 @@
-//! The account: sign up, sign in, sign out, and "Sync now" — the browser library joined to
-//! the refsync service.
+//! The account: sign up, sign in, sign out, "Sync now", syncing by itself (`schedule`), and
+//! Sync Status (`status`) — the browser library joined to the refsync service.
 //!
 //! Invariants: the session (token, account, library) is kept in IndexedDB's `meta`, never in
 //! localStorage; an expired or revoked session sends the person to sign in again and changes
 //! nothing in the library; only one sync runs at a time in this tab.
+
+mod schedule;
+mod status;
+
+pub use status::SyncStatusDialog;
 
 use crate::browser;
 use crate::features::library::{use_library, Library};
@@ -19,6 +24,27 @@ use serde::{Deserialize, Serialize};
 const SESSION: &str = "session";
 /// This browser's device id in `meta` (made once).
 const DEVICE: &str = "device_id";
+/// The last syncs, newest first, in `meta`.
+const HISTORY: &str = "sync_history";
+/// Minutes between automatic syncs (0: off), in `meta`.
+const INTERVAL: &str = "sync_interval";
+/// How many syncs the history keeps.
+const HISTORY_LEN: usize = 20;
+
+/// One sync, for Sync Status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRecord {
+    /// When it started (Unix milliseconds).
+    pub at: u64,
+    pub duration_ms: u64,
+    pub sent: u64,
+    pub received: u64,
+    pub deleted: u64,
+    pub conflicts: u64,
+    /// What stopped it, in plain words, and its kind's id.
+    pub error: Option<String>,
+    pub error_kind: Option<String>,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
@@ -32,6 +58,11 @@ pub struct Account {
     pub session: RwSignal<Option<SessionInfo>>,
     pub syncing: RwSignal<bool>,
     pub dialog: RwSignal<bool>,
+    /// The last syncs, newest first.
+    pub history: RwSignal<Vec<SyncRecord>>,
+    /// Minutes between automatic syncs; 0 is off.
+    pub interval: RwSignal<u32>,
+    pub status_open: RwSignal<bool>,
 }
 
 pub fn use_account() -> Account {
@@ -45,8 +76,12 @@ pub fn provide_account() {
         session: RwSignal::new(None),
         syncing: RwSignal::new(false),
         dialog: RwSignal::new(false),
+        history: RwSignal::new(Vec::new()),
+        interval: RwSignal::new(15),
+        status_open: RwSignal::new(false),
     };
     provide_context(account);
+    schedule::start(lib, account);
     Effect::new(move |loaded: Option<bool>| {
         if loaded == Some(true) {
             return true;
@@ -56,6 +91,16 @@ pub fn provide_account() {
             return false;
         };
         spawn_local(async move {
+            if let Ok(Some(json)) = store.meta(HISTORY).await {
+                if let Ok(h) = serde_json::from_str::<Vec<SyncRecord>>(&json) {
+                    account.history.set(h);
+                }
+            }
+            if let Ok(Some(minutes)) = store.meta(INTERVAL).await {
+                if let Ok(m) = minutes.parse() {
+                    account.interval.set(m);
+                }
+            }
             if let Ok(Some(json)) = store.meta(SESSION).await {
                 if let Ok(s) = serde_json::from_str::<SessionInfo>(&json) {
                     account.session.set(Some(s));
@@ -94,16 +139,25 @@ fn explain(kind: ErrorKind, message: &str) -> String {
     }
 }
 
-/// Sync now (a no-op while a sync runs, or when signed out).
+/// Sync now, as the button does: signed out, it asks the person to sign in.
 pub fn sync_now(lib: Library, account: Account) {
-    let Some(session) = account.session.get_untracked() else {
+    if account.session.with_untracked(Option::is_none) {
         account.dialog.set(true);
+        return;
+    }
+    sync_quietly(lib, account);
+}
+
+/// Sync if signed in and not syncing already; otherwise nothing (the automatic triggers).
+pub fn sync_quietly(lib: Library, account: Account) {
+    let Some(session) = account.session.get_untracked() else {
         return;
     };
     if account.syncing.get_untracked() {
         return;
     }
     account.syncing.set(true);
+    let started = browser::now_millis();
     spawn_local(async move {
         let result = async {
             let store = lib
@@ -124,14 +178,73 @@ pub fn sync_now(lib: Library, account: Account) {
         }
         .await;
         account.syncing.set(false);
+        let mut record = SyncRecord {
+            at: started,
+            duration_ms: browser::now_millis().saturating_sub(started),
+            sent: 0,
+            received: 0,
+            deleted: 0,
+            conflicts: 0,
+            error: None,
+            error_kind: None,
+        };
         match result {
-            Ok(outcome) => lib.tell(run::describe(&outcome)),
+            Ok(outcome) => {
+                record.sent = outcome.sent;
+                record.received = outcome.received;
+                record.deleted = outcome.deleted;
+                record.conflicts = outcome.conflicts;
+                lib.tell(run::describe(&outcome));
+            }
             Err((kind, message)) => {
+                let text = explain(kind, &message);
+                record.error = Some(text.clone());
+                record.error_kind = Some(kind_id(kind).into());
                 if kind == ErrorKind::Auth {
                     forget_session(lib, account).await;
                     account.dialog.set(true);
                 }
-                lib.fail(explain(kind, &message));
+                lib.fail(text);
+            }
+        }
+        remember(lib, account, record).await;
+    });
+}
+
+fn kind_id(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Connection => "connection",
+        ErrorKind::Auth => "auth",
+        ErrorKind::StorageLimit => "storage_limit",
+        ErrorKind::RelinkRequired => "relink_required",
+        ErrorKind::Server => "server",
+        ErrorKind::Invalid => "invalid",
+        ErrorKind::Local => "local",
+    }
+}
+
+/// Keep a sync in the history (newest first, at most [`HISTORY_LEN`]).
+async fn remember(lib: Library, account: Account, record: SyncRecord) {
+    account.history.update(|h| {
+        h.insert(0, record);
+        h.truncate(HISTORY_LEN);
+    });
+    let json = account
+        .history
+        .with_untracked(|h| serde_json::to_string(h).unwrap_or_default());
+    if let Ok(store) = lib.open_store() {
+        // Losing a line of history is not worth interrupting anyone for.
+        let _ = store.set_meta(HISTORY, &json).await;
+    }
+}
+
+/// Set the minutes between automatic syncs (0: off) and keep the setting.
+pub fn set_interval(lib: Library, account: Account, minutes: u32) {
+    account.interval.set(minutes);
+    spawn_local(async move {
+        if let Ok(store) = lib.open_store() {
+            if let Err(e) = store.set_meta(INTERVAL, &minutes.to_string()).await {
+                lib.fail(e.to_string());
             }
         }
     });
@@ -169,12 +282,18 @@ pub fn AccountBar() -> impl IntoView {
                 <span id="account-email" class="account-email" title="Signed in">{s.email}</span>
                 <button id="sync-now" class="btn btn-top" disabled=move || account.syncing.get()
                     on:click=move |_| sync_now(lib, account)>
+                    <span class="sync-dot" aria-hidden="true"
+                        class:syncing=move || account.syncing.get()
+                        class:failed=move || !account.syncing.get() && account.history.with(|h| h.first().is_some_and(|r| r.error.is_some()))
+                    ></span>
                     {move || if account.syncing.get() { "Syncing…" } else { "Sync now" }}
                 </button>
+                <button id="sync-status" class="link-btn light" on:click=move |_| account.status_open.set(true)>"Sync Status"</button>
                 <button id="sign-out" class="link-btn light" on:click=sign_out>"Sign out"</button>
             }.into_any(),
         }}
         {move || account.dialog.get().then(|| view! { <SignInDialog /> })}
+        {move || account.status_open.get().then(|| view! { <SyncStatusDialog /> })}
     }
 }
 

@@ -162,6 +162,8 @@ pub struct Library {
     pub notice: RwSignal<Option<Notice>>,
     /// Bumped to ask the list to bring the anchor row into view.
     pub reveal: RwSignal<u64>,
+    /// Bumped after every change a person commits (sync runs soon after one).
+    pub changed: RwSignal<u64>,
     store: StoredValue<Option<Rc<Store>>, LocalStorage>,
 }
 
@@ -182,6 +184,7 @@ impl Library {
         }
         self.store()?.write(&writes).await?;
         self.data.update(|d| d.apply(&writes));
+        self.changed.update(|n| *n += 1);
         Ok(())
     }
 
@@ -204,6 +207,7 @@ impl Library {
             .await;
         let shown: Vec<Object> = objects.into_iter().take(committed).collect();
         self.data.update(|d| d.apply_many(shown));
+        self.changed.update(|n| *n += 1);
         result
     }
 
@@ -493,6 +497,7 @@ pub fn provide_library(db_name: &'static str) {
         save_state: RwSignal::new(SaveState::Idle),
         notice: RwSignal::new(None),
         reveal: RwSignal::new(0),
+        changed: RwSignal::new(0),
         store: StoredValue::new_local(None),
     };
     provide_context(library);
