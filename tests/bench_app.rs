@@ -16,7 +16,7 @@
 mod harness;
 
 use fantoccini::{Client, Locator};
-use harness::{click, corpus_file, wait_text_within, with_app};
+use harness::{click, corpus_file, wait_for_offline_shell, wait_text_within, with_app};
 use refsync_core::backup::{self, Manifest};
 use refsync_core::formats::{self, Format, Source};
 use refsync_core::{Field, Key};
@@ -164,17 +164,7 @@ async fn app_speed() {
             .unwrap();
         wait_text_within(&c, "#work-done", LONG, |t| t.contains("Restored")).await;
         // The service worker must hold the shell before the network goes.
-        for _ in 0..100 {
-            c.refresh().await.unwrap();
-            let controlled = c
-                .execute("return !!navigator.serviceWorker.controller", vec![])
-                .await
-                .unwrap();
-            if controlled.as_bool() == Some(true) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        wait_for_offline_shell(&c).await;
         app.server.stop().await;
 
         let mut open_ms = Vec::new();

@@ -13,7 +13,8 @@ mod harness;
 
 use fantoccini::{Client, Locator};
 use harness::{
-    click, corpus_file, screenshot, select, texts, type_into, wait_download, wait_text, with_app,
+    click, corpus_file, screenshot, select, texts, type_into, wait_download,
+    wait_for_offline_shell, wait_text, with_app,
 };
 use refsync_core::formats::{self, Format, Source};
 use std::path::Path;
@@ -56,6 +57,13 @@ async fn import(c: &Client, path: &Path, group: Option<&str>) -> String {
     click(c, "#import-start").await;
     let report = wait_text(c, "#import-report", |t| t.contains("imported")).await;
     report
+}
+
+/// Import `path` into no group and wait until the list shows its `count` references.
+async fn import_all(c: &Client, path: &Path, count: usize) {
+    import(c, path, None).await;
+    close_dialog(c, "#import-dialog").await;
+    wait_count(c, count).await;
 }
 
 async fn close_dialog(c: &Client, dialog: &str) {
@@ -252,9 +260,7 @@ async fn a_group_is_made_filled_renamed_and_deleted_and_its_references_stay() {
     let path = corpus_file(CORPUS_RIS);
     let (imported, _) = expected_import(&path);
     with_app(move |c, _app| async move {
-        import(&c, &path, None).await;
-        close_dialog(&c, "#import-dialog").await;
-        wait_count(&c, imported).await;
+        import_all(&c, &path, imported).await;
 
         click(&c, "#new-group").await;
         type_into(&c, "#name-input", "To read").await;
@@ -461,9 +467,7 @@ async fn an_export_imports_again_as_the_same_library() {
     let path = corpus_file(CORPUS_RIS);
     let (imported, _) = expected_import(&path);
     with_app(move |c, app| async move {
-        import(&c, &path, None).await;
-        close_dialog(&c, "#import-dialog").await;
-        wait_count(&c, imported).await;
+        import_all(&c, &path, imported).await;
 
         click(&c, "#export-button").await;
         click(&c, "#export-library").await;
@@ -493,23 +497,7 @@ async fn an_export_imports_again_as_the_same_library() {
 async fn with_the_network_gone_the_app_opens_and_edits_still_save() {
     with_app(|c, app| async move {
         add_reference(&c, "Written before going offline", "Online, Olga", "2020").await;
-        // Wait until the service worker controls the page, i.e. has kept the app shell.
-        let start = std::time::Instant::now();
-        loop {
-            c.refresh().await.expect("reload");
-            let controlled = c
-                .execute("return !!navigator.serviceWorker.controller", vec![])
-                .await
-                .unwrap();
-            if controlled.as_bool() == Some(true) {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "no service worker"
-            );
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
+        wait_for_offline_shell(&c).await;
 
         app.server.stop().await;
         c.refresh().await.expect("reload with the server gone");

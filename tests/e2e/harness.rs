@@ -222,6 +222,24 @@ where
     drop(server);
 }
 
+/// Reload until the service worker controls the page, i.e. it holds the app shell and the
+/// app can open with the network gone.
+pub async fn wait_for_offline_shell(c: &Client) {
+    let start = Instant::now();
+    loop {
+        c.refresh().await.expect("reload");
+        let controlled = c
+            .execute("return !!navigator.serviceWorker.controller", vec![])
+            .await
+            .expect("ask the page");
+        if controlled.as_bool() == Some(true) {
+            return;
+        }
+        assert!(start.elapsed() < WAIT, "no service worker took the page");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Every element matching `css`, as text.
 pub async fn texts(c: &Client, css: &str) -> Vec<String> {
     let mut out = Vec::new();

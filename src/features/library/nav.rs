@@ -442,6 +442,23 @@ fn NameDialog(
     }
 }
 
+/// Save an edited smart or combination group, or make a new one and show it.
+fn save_or_create(lib: Library, existing: Option<Group>, name: String, kind: GroupKind) {
+    match existing {
+        Some(mut g) => {
+            g.name = name;
+            g.kind = kind;
+            lib.save_group(g);
+        }
+        None => spawn_local(async move {
+            match lib.create_group(name, kind, None).await {
+                Ok(key) => choose(lib, Collection::Group(key)),
+                Err(e) => lib.fail(e.to_string()),
+            }
+        }),
+    }
+}
+
 /// The fields a smart group's line can search, as EndNote's search form lists them.
 fn criterion_fields() -> Vec<(String, &'static str)> {
     let mut out: Vec<(String, &'static str)> = vec![
@@ -515,19 +532,7 @@ fn SmartGroupDialog(group: Option<Group>, close: Callback<()>) -> impl IntoView 
         let kind = GroupKind::Smart {
             criteria: rows.get_untracked(),
         };
-        match existing.clone() {
-            Some(mut g) => {
-                g.name = n;
-                g.kind = kind;
-                lib.save_group(g);
-            }
-            None => spawn_local(async move {
-                match lib.create_group(n, kind, None).await {
-                    Ok(key) => choose(lib, Collection::Group(key)),
-                    Err(e) => lib.fail(e.to_string()),
-                }
-            }),
-        }
+        save_or_create(lib, existing.clone(), n, kind);
         close.run(());
     };
     let fields = criterion_fields();
@@ -649,19 +654,7 @@ fn CombinationDialog(group: Option<Group>, close: Callback<()>) -> impl IntoView
                 .map(|g| g.kind.clone())
                 .unwrap_or_default()
         };
-        match existing.clone() {
-            Some(mut g) => {
-                g.name = n;
-                g.kind = kind;
-                lib.save_group(g);
-            }
-            None => spawn_local(async move {
-                match lib.create_group(n, kind, None).await {
-                    Ok(key) => choose(lib, Collection::Group(key)),
-                    Err(e) => lib.fail(e.to_string()),
-                }
-            }),
-        }
+        save_or_create(lib, existing.clone(), n, kind);
         close.run(());
     };
     let toggle = move |list: RwSignal<Vec<Key>>, k: Key| {
