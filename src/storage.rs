@@ -19,6 +19,8 @@ use indexed_db_futures::Result as IdbResult;
 use refsync_core::protocol::Object;
 use refsync_core::{Attachment, Group, GroupSet, Key, ObjectKind, Reference};
 use serde::de::DeserializeOwned;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::fmt;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -91,6 +93,11 @@ pub fn sync_id(kind: ObjectKind, key: Key) -> String {
 #[derive(Debug)]
 pub struct Store {
     db: Database,
+    /// Guards edits made while a sync runs (see `sync_store.rs`): a counter of writes, the
+    /// counter at each object's last user write, and at the sync engine's last read of it.
+    clock: Cell<u64>,
+    edited_at: RefCell<HashMap<String, u64>>,
+    read_at: RefCell<HashMap<String, u64>>,
 }
 
 impl Store {
@@ -99,7 +106,12 @@ impl Store {
         let (db, old_version) = schema::open(name)
             .await
             .map_err(|e| StoreError::new("open the library", e))?;
-        let store = Store { db };
+        let store = Store {
+            db,
+            clock: Cell::new(0),
+            edited_at: RefCell::new(HashMap::new()),
+            read_at: RefCell::new(HashMap::new()),
+        };
         if (1..2).contains(&old_version) {
             store
                 .move_version_1_references()
@@ -216,8 +228,41 @@ impl Store {
         .map_err(|e| StoreError::new("load the library", e))
     }
 
+    /// Note that the person changed these objects (before the write is committed, so that a
+    /// sync page written after it cannot overwrite it).
+    pub(crate) fn note_edits(&self, ids: impl Iterator<Item = String>) {
+        let now = self.clock.get() + 1;
+        self.clock.set(now);
+        let mut edited = self.edited_at.borrow_mut();
+        for id in ids {
+            edited.insert(id, now);
+        }
+    }
+
+    /// The sync engine read this object: remember when.
+    pub(crate) fn note_read(&self, id: &str) {
+        self.read_at
+            .borrow_mut()
+            .insert(id.to_string(), self.clock.get());
+    }
+
+    /// Whether the person changed this object after the sync engine last read it.
+    pub(crate) fn edited_since_read(&self, id: &str) -> bool {
+        let edited = self.edited_at.borrow().get(id).copied();
+        let read = self.read_at.borrow().get(id).copied();
+        match (edited, read) {
+            (Some(e), Some(r)) => e > r,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
     /// Apply one user action: every write and its dirty mark, all or nothing.
     pub async fn write(&self, writes: &[Write]) -> Result<(), StoreError> {
+        self.note_edits(writes.iter().map(|w| match w {
+            Write::Put(o) => sync_id(o.kind(), o.key()),
+            Write::Delete(kind, key) => sync_id(*kind, *key),
+        }));
         let mut stores: Vec<&str> = schema::OBJECT_STORES.to_vec();
         stores.push(schema::DIRTY);
         async {

@@ -8,7 +8,7 @@
 
 use refsync_core::protocol::Object;
 use refsync_core::sync::{
-    sync, ConflictReason, LocalStore, MemoryRemote, MemoryService, Resolution,
+    sync, ConflictReason, LocalStore, MemoryRemote, MemoryService, Resolution, StoreChange,
 };
 use refsync_core::{Field, Key, ObjectKind, RefType, Reference};
 use refsync_web::storage::{Store, Write};
@@ -163,4 +163,58 @@ async fn the_link_survives_a_reload_and_unlinking_keeps_the_library_to_send_agai
         .unwrap()
         .unwrap();
     assert_eq!((base.base_version, base.base, base.dirty), (0, None, true));
+}
+
+#[wasm_bindgen_test]
+async fn an_edit_made_while_a_sync_runs_is_not_overwritten_and_both_edits_survive() {
+    let service = Rc::new(RefCell::new(MemoryService::new()));
+    let remote = MemoryRemote::new(service.clone());
+    let a = fresh("sync-race-a").await;
+    let b = fresh("sync-race-b").await;
+    let (mut ka, mut kb) = (batch_keys("ra"), batch_keys("rb"));
+    let paper = reference(9, "Raced paper");
+    a.write(&[Write::Put(Object::Reference(paper.clone()))])
+        .await
+        .unwrap();
+    sync(&a, &remote, &mut ka).await.unwrap();
+    sync(&b, &remote, &mut kb).await.unwrap();
+
+    // b changes the pages online.
+    let mut on_b = paper.clone();
+    on_b.set(Field::Pages, "1-10");
+    b.write(&[Write::Put(Object::Reference(on_b))])
+        .await
+        .unwrap();
+    sync(&b, &remote, &mut kb).await.unwrap();
+
+    // On a, the engine reads the object, then the person edits the volume before the engine
+    // writes its page: the page's copy (without the volume) must not replace the edit.
+    let read = a
+        .get(ObjectKind::Reference, paper.key)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut typed = paper.clone();
+    typed.set(Field::Volume, "7");
+    a.write(&[Write::Put(Object::Reference(typed.clone()))])
+        .await
+        .unwrap();
+    let mut stale = read.clone();
+    let mut from_page = paper.clone();
+    from_page.set(Field::Pages, "1-10");
+    stale.current = Some(Object::Reference(from_page));
+    stale.dirty = false;
+    a.apply(vec![StoreChange::Put(stale)], None).await.unwrap();
+    let now = a.get_reference(&paper.key).await.unwrap().unwrap();
+    assert_eq!(now.get(Field::Volume), "7", "the edit is still there");
+    assert_eq!(a.dirty_count().await.unwrap(), 1, "and still to be sent");
+
+    // The next syncs carry both edits everywhere (different fields merge).
+    sync(&a, &remote, &mut ka).await.unwrap();
+    sync(&b, &remote, &mut kb).await.unwrap();
+    for store in [&a, &b] {
+        let r = store.get_reference(&paper.key).await.unwrap().unwrap();
+        assert_eq!((r.get(Field::Volume), r.get(Field::Pages)), ("7", "1-10"));
+    }
+    assert!(a.conflicts().await.unwrap().is_empty());
 }

@@ -4,7 +4,10 @@
 //! Invariants: each engine call that writes is one IndexedDB transaction over every store it
 //! touches, so a closed tab or a failed write leaves the library as it was before the call;
 //! an object's sync state is the trio (its record in its kind's store, its dirty mark, its
-//! base) and they only ever change together.
+//! base) and they only ever change together; and an edit the person makes while a sync runs
+//! is never overwritten: a page change for an object edited after the engine read it is
+//! skipped, the edit stays dirty with its old base, and the next push meets the service's copy
+//! as a conflict, which the engine merges three ways (or keeps for the person).
 
 use super::schema::{self, store_of, BASES, CONFLICTS, DIRTY, META};
 use super::{sync_id, Store};
@@ -250,6 +253,7 @@ impl Store {
         resolution: Resolution,
     ) -> Result<(), SyncError> {
         let resolved = resolve(record, resolution);
+        self.note_edits(std::iter::once(sync_id(record.kind, record.key)));
         async {
             let tx = self.tx(&all_stores(), TransactionMode::Readwrite)?;
             write_local(&tx, &resolved)?;
@@ -359,6 +363,7 @@ impl LocalStore for Store {
                 .collect::<IdbResult<Vec<String>>>()?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
+                self.note_read(&id);
                 if let Some((kind, key)) = parse_id(&id) {
                     if let Some(o) = read_local(&tx, kind, key).await? {
                         out.push(o);
@@ -372,6 +377,7 @@ impl LocalStore for Store {
     }
 
     async fn get(&self, kind: ObjectKind, key: Key) -> Result<Option<LocalObject>, SyncError> {
+        self.note_read(&sync_id(kind, key));
         async {
             let tx = self.tx(&all_stores(), TransactionMode::Readonly)?;
             read_local(&tx, kind, key).await
@@ -389,6 +395,9 @@ impl LocalStore for Store {
             let tx = self.tx(&all_stores(), TransactionMode::Readwrite)?;
             for change in &changes {
                 match change {
+                    StoreChange::Put(o) if self.edited_since_read(&sync_id(o.kind, o.key)) => {}
+                    StoreChange::Conflict(r) if self.edited_since_read(&sync_id(r.kind, r.key)) => {
+                    }
                     StoreChange::Put(o) => write_local(&tx, o)?,
                     StoreChange::Pushed {
                         kind,
