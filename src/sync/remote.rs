@@ -7,8 +7,8 @@
 use crate::browser;
 use gloo_net::http::{Request, RequestBuilder};
 use refsync_core::protocol::{
-    Batch, BatchResult, ChangesPage, ErrorBody, Link, LinkRequest, Me, Register, ResetRequest,
-    ResetResult, Session, SignIn, API_V1, DEFAULT_PAGE, EPOCH_HEADER,
+    changes_query, Batch, BatchResult, ChangesPage, ErrorBody, Link, LinkRequest, Me, Register,
+    ResetRequest, ResetResult, Session, SignIn, API_V1, EPOCH_HEADER,
 };
 use refsync_core::sync::{ErrorKind, Remote, SyncError};
 use serde::de::DeserializeOwned;
@@ -137,13 +137,7 @@ impl Remote for BrowserRemote {
         since: u64,
         cursor: Option<&str>,
     ) -> Result<ChangesPage, SyncError> {
-        let mut query = vec![
-            ("since", since.to_string()),
-            ("limit", DEFAULT_PAGE.to_string()),
-        ];
-        if let Some(c) = cursor {
-            query.push(("cursor", c.to_string()));
-        }
+        let query = changes_query(since, cursor);
         send(
             self.auth(Request::get(&self.lib_url("changes")))
                 .query(query.iter().map(|(k, v)| (*k, v.as_str())))

@@ -6,8 +6,8 @@
 //! keep their code, and any other answer the service should not give is `server`.
 
 use refsync_core::protocol::{
-    Batch, BatchResult, ChangesPage, ErrorBody, Link, LinkRequest, ResetRequest, ResetResult,
-    API_V1, DEFAULT_PAGE, EPOCH_HEADER,
+    changes_query, Batch, BatchResult, ChangesPage, ErrorBody, Link, LinkRequest, ResetRequest,
+    ResetResult, API_V1, EPOCH_HEADER,
 };
 use refsync_core::sync::{ErrorKind, Remote, SyncError};
 use serde::de::DeserializeOwned;
@@ -103,13 +103,7 @@ impl Remote for HttpRemote {
         since: u64,
         cursor: Option<&str>,
     ) -> Result<ChangesPage, SyncError> {
-        let mut query = vec![
-            ("since", since.to_string()),
-            ("limit", DEFAULT_PAGE.to_string()),
-        ];
-        if let Some(c) = cursor {
-            query.push(("cursor", c.to_string()));
-        }
+        let query = changes_query(since, cursor);
         self.send(
             self.http
                 .get(self.url("changes"))

@@ -23,6 +23,19 @@ pub const MAX_BATCH_WRITES: usize = 5_000;
 /// Most objects one page of changes may carry, and the page size when none is asked for.
 pub const MAX_PAGE: usize = 10_000;
 pub const DEFAULT_PAGE: usize = 5_000;
+
+/// The query string of `GET .../changes` for a client: everything after `since`, a page of
+/// [`DEFAULT_PAGE`], from `cursor` when one is given.
+pub fn changes_query(since: u64, cursor: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut query = vec![
+        ("since", since.to_string()),
+        ("limit", DEFAULT_PAGE.to_string()),
+    ];
+    if let Some(c) = cursor {
+        query.push(("cursor", c.to_string()));
+    }
+    query
+}
 /// Shortest password an account accepts.
 pub const MIN_PASSWORD_LEN: usize = 10;
 

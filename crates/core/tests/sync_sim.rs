@@ -10,7 +10,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
 use refsync_core::protocol::{Batch, BatchResult, ChangesPage, Link, Object, ResetResult};
-use refsync_core::sync::{reset, sync, ErrorKind, MemoryService, MemoryStore, Remote, SyncError};
+use refsync_core::sync::{
+    reset, sync, ErrorKind, MemoryRemote, MemoryService, MemoryStore, Remote, SyncError,
+};
 use refsync_core::{Field, Group, GroupKind, Key, ObjectKind, RefType, Reference};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,9 +48,10 @@ impl Rng {
     }
 }
 
-/// One client's connection to the service, dropping requests and answers at random.
+/// One client's connection to the service: core's [`MemoryRemote`] (small pages, so paging is
+/// exercised), dropping requests and answers at random.
 struct SimRemote {
-    service: Rc<RefCell<MemoryService>>,
+    inner: MemoryRemote,
     rng: Rc<RefCell<Rng>>,
     faults: bool,
     /// Requests still to fail because the service is restarting (shared by all clients).
@@ -74,12 +77,7 @@ impl SimRemote {
 
 impl Remote for SimRemote {
     async fn link(&self) -> Result<Link, SyncError> {
-        let s = self.service.borrow();
-        Ok(Link {
-            library_id: "library".into(),
-            epoch: s.epoch,
-            library_version: s.version,
-        })
+        self.inner.link().await
     }
 
     async fn changes(
@@ -91,24 +89,14 @@ impl Remote for SimRemote {
         if self.cut() {
             return Err(Self::lost());
         }
-        let s = self.service.borrow();
-        if epoch != s.epoch {
-            return Err(SyncError::new(ErrorKind::RelinkRequired, "relink"));
-        }
-        Ok(s.page(since, cursor, 7))
+        self.inner.changes(epoch, since, cursor).await
     }
 
     async fn batch(&self, epoch: u64, batch: &Batch) -> Result<BatchResult, SyncError> {
         if self.cut() {
             return Err(Self::lost()); // the request never arrived
         }
-        let answer = {
-            let mut s = self.service.borrow_mut();
-            if epoch != s.epoch {
-                return Err(SyncError::new(ErrorKind::RelinkRequired, "relink"));
-            }
-            s.apply(batch)
-        };
+        let answer = self.inner.batch(epoch, batch).await?;
         if self.cut() {
             return Err(Self::lost()); // applied, but the answer was lost
         }
@@ -116,7 +104,7 @@ impl Remote for SimRemote {
     }
 
     async fn reset(&self, wipe: bool) -> Result<ResetResult, SyncError> {
-        Ok(self.service.borrow_mut().reset(wipe))
+        self.inner.reset(wipe).await
     }
 
     async fn pause(&self, _millis: u64) {}
@@ -262,7 +250,10 @@ fn run(seed: u64, seen: &mut Seen) -> Result<(), String> {
         .map(|id| Client {
             store: MemoryStore::default(),
             remote: SimRemote {
-                service: Rc::clone(&service),
+                inner: MemoryRemote {
+                    service: Rc::clone(&service),
+                    page_size: 7,
+                },
                 rng: Rc::clone(&fault_rng),
                 faults: true,
                 down: Rc::clone(&down),
