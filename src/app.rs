@@ -1,6 +1,6 @@
 //! The application shell: the three-pane window and what every feature shares.
 
-use crate::features::account::{provide_account, AccountBar};
+use crate::features::account::{provide_account, AccountBar, SyncProgressBar};
 use crate::features::connection::{provide_connection, ConnectionStatus, OfflineBanner};
 use crate::features::library::{
     provide_library, DetailPane, LibraryNav, ReferenceList, StorageStatus,
@@ -45,6 +45,7 @@ fn App() -> impl IntoView {
                 <ConnectionStatus />
             </header>
             <OfflineBanner />
+            <SyncProgressBar />
             <div class="panes">
                 <nav class="pane sidebar" aria-label="Library">
                     <LibraryNav />

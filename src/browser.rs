@@ -1,8 +1,9 @@
-//! The few browser facilities the app needs beyond Leptos: the clock and randomness for new
-//! object keys.
+//! The few browser facilities the app needs beyond Leptos: the clock, randomness for new
+//! object keys, downloads, timers, and what tabs of the app share (Web Locks, a broadcast
+//! channel).
 
 use refsync_core::Key;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Milliseconds since the Unix epoch, from the browser's clock.
 pub fn now_millis() -> u64 {
@@ -129,4 +130,49 @@ pub fn device_name() -> String {
         .map(|b| if b == "Edg" { "Edge" } else { b })
         .unwrap_or("A browser");
     format!("{browser} (refsync web)")
+}
+
+/// Run `work` holding the Web Lock `name`, shared by every tab of this origin: while one tab
+/// holds it, another's call waits its turn. Without Web Locks (an old browser) `work` just
+/// runs; this tab's own guard still keeps its syncs one at a time.
+pub async fn with_lock<T>(name: &str, work: impl std::future::Future<Output = T>) -> T {
+    let locks = web_sys::window()
+        .map(|w| w.navigator())
+        .and_then(|n| js_sys::Reflect::get(&n, &"locks".into()).ok())
+        .filter(|l| !l.is_undefined() && !l.is_null());
+    let request = locks.as_ref().and_then(|l| {
+        js_sys::Reflect::get(l, &"request".into())
+            .ok()?
+            .dyn_into::<js_sys::Function>()
+            .ok()
+    });
+    let (Some(locks), Some(request)) = (locks, request) else {
+        return work.await;
+    };
+    // The lock is held until the promise the callback returns settles: `release`, resolved
+    // after `work`. `granted` resolves when the callback runs.
+    let mut release_fn = None;
+    let release = js_sys::Promise::new(&mut |resolve, _| release_fn = Some(resolve));
+    let mut granted_fn = None;
+    let granted = js_sys::Promise::new(&mut |resolve, _| granted_fn = Some(resolve));
+    let (Some(release_fn), Some(granted_fn)) = (release_fn, granted_fn) else {
+        return work.await;
+    };
+    let callback = wasm_bindgen::closure::Closure::once_into_js(move |_lock: JsValue| {
+        let _ = granted_fn.call0(&JsValue::NULL);
+        JsValue::from(release)
+    });
+    let asked = request.call2(&locks, &JsValue::from_str(name), &callback);
+    if asked.is_err() {
+        return work.await;
+    }
+    let _ = wasm_bindgen_futures::JsFuture::from(granted).await;
+    let out = work.await;
+    let _ = release_fn.call0(&JsValue::NULL);
+    out
+}
+
+/// A channel to this app's other tabs (`None` where the browser has none).
+pub fn channel(name: &str) -> Option<web_sys::BroadcastChannel> {
+    web_sys::BroadcastChannel::new(name).ok()
 }

@@ -17,6 +17,7 @@ use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use indexed_db_futures::KeyRange;
 use indexed_db_futures::Result as IdbResult;
 use refsync_core::protocol::Object;
+use refsync_core::sync::ConflictRecord;
 use refsync_core::{Attachment, Group, GroupSet, Key, ObjectKind, Reference};
 use serde::de::DeserializeOwned;
 use std::cell::{Cell, RefCell};
@@ -71,6 +72,8 @@ pub struct Snapshot {
     pub groups: Vec<Group>,
     pub group_sets: Vec<GroupSet>,
     pub attachments: Vec<Attachment>,
+    /// Sync conflicts waiting for the person.
+    pub conflicts: Vec<ConflictRecord>,
     /// Records that could not be read (kept in the database untouched, left out here).
     pub unreadable: usize,
 }
@@ -167,13 +170,18 @@ impl Store {
     /// Everything the window shows, in one read transaction.
     pub async fn load(&self) -> Result<Snapshot, StoreError> {
         async {
-            let tx = self.tx(&schema::OBJECT_STORES, TransactionMode::Readonly)?;
+            let mut stores = schema::OBJECT_STORES.to_vec();
+            stores.push(schema::CONFLICTS);
+            let tx = self.tx(&stores, TransactionMode::Readonly)?;
             let mut snapshot = Snapshot::default();
             let mut unreadable = 0;
             snapshot.references = read_all(&tx, schema::REFS, &mut unreadable).await?;
             snapshot.groups = read_all(&tx, schema::GROUPS, &mut unreadable).await?;
             snapshot.group_sets = read_all(&tx, schema::GROUP_SETS, &mut unreadable).await?;
             snapshot.attachments = read_all(&tx, schema::ATTACHMENTS, &mut unreadable).await?;
+            let rows: Vec<sync_store::ConflictRow> =
+                read_all(&tx, schema::CONFLICTS, &mut unreadable).await?;
+            snapshot.conflicts = rows.iter().filter_map(|r| r.record()).collect();
             snapshot.unreadable = unreadable;
             Ok::<_, IdbError>(snapshot)
         }
@@ -351,6 +359,58 @@ impl Store {
         }
         .await
         .map_err(|e| StoreError::new("read the attachment", e))
+    }
+
+    /// Every attachment record (not their bytes).
+    pub async fn attachments(&self) -> Result<Vec<Attachment>, StoreError> {
+        async {
+            let tx = self.tx(&[schema::ATTACHMENTS], TransactionMode::Readonly)?;
+            let mut unreadable = 0;
+            read_all(&tx, schema::ATTACHMENTS, &mut unreadable).await
+        }
+        .await
+        .map_err(|e| StoreError::new("read the attachments", e))
+    }
+
+    /// The SHA-256 of every attachment's bytes this browser holds.
+    pub async fn blob_keys(&self) -> Result<Vec<String>, StoreError> {
+        async {
+            let tx = self.tx(&[schema::BLOBS], TransactionMode::Readonly)?;
+            tx.object_store(schema::BLOBS)?
+                .get_all_keys()
+                .primitive()?
+                .await?
+                .collect::<IdbResult<Vec<String>>>()
+        }
+        .await
+        .map_err(|e| StoreError::new("list the attachments' files", e))
+    }
+
+    /// The keys of the objects of `kind` changed here since the last sync.
+    pub async fn dirty_keys(&self, kind: ObjectKind) -> Result<Vec<Key>, StoreError> {
+        async {
+            let tx = self.tx(&[schema::DIRTY], TransactionMode::Readonly)?;
+            let prefix = format!("{}/", kind.as_str());
+            let ids: Vec<String> = tx
+                .object_store(schema::DIRTY)?
+                .get_all_keys()
+                .with_query::<String, _>(KeyRange::Bound(
+                    prefix.clone(),
+                    false,
+                    format!("{prefix}\u{ffff}"),
+                    false,
+                ))
+                .primitive()?
+                .await?
+                .collect::<IdbResult<Vec<String>>>()?;
+            Ok::<_, IdbError>(
+                ids.iter()
+                    .filter_map(|id| Key::parse(id.strip_prefix(&prefix)?).ok())
+                    .collect(),
+            )
+        }
+        .await
+        .map_err(|e| StoreError::new("list unsynced changes", e))
     }
 
     /// Forget bytes no attachment uses any more.

@@ -7,7 +7,13 @@
 //! - opening the app with 50,000 references and the network gone: the `first-rows` mark
 //!   (the frame after the first rows are in the page), from navigation start;
 //! - quick search on those 50,000: from a keystroke's input event until the list is updated
-//!   and laid out (a task after the event; the DOM is current by then).
+//!   and laid out (a task after the event; the DOM is current by then);
+//! - issue 8's sync: the first sync of 50,000 references into a fresh profile (the app's
+//!   `sync-start`/`sync-done` marks; the list is loaded and indexed at `sync-done`) against
+//!   PouchDB (npm `pouchdb`'s browser build) replicating the same documents from
+//!   pouchdb-server into the same Chromium, interleaved, with the ratio run by run; a sync
+//!   with nothing new; 100 edits pushed by another device until the browser has them (its
+//!   `sync-done` after the service's change hint, on the same clock).
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a panic is the report
 
@@ -19,7 +25,7 @@ use fantoccini::{Client, Locator};
 use harness::{click, corpus_file, wait_for_offline_shell, wait_text_within, with_app};
 use refsync_core::backup::{self, Manifest};
 use refsync_core::formats::{self, Format, Source};
-use refsync_core::{Field, Key};
+use refsync_core::{Field, Key, Reference};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -72,6 +78,13 @@ fn the_41k_set() -> Vec<PathBuf> {
 
 /// A backup of `n` references: the 41k set, then copies of it with new keys and titles.
 fn backup_of(n: usize) -> Vec<u8> {
+    let mut manifest = Manifest::new(1_700_000_000_000);
+    manifest.references = library_of(n);
+    backup::write(&manifest, &HashMap::new()).unwrap()
+}
+
+/// `n` references: the 41k set, then copies of it with new keys and titles.
+fn library_of(n: usize) -> Vec<Reference> {
     let files: Vec<(String, Vec<u8>)> = the_41k_set()
         .iter()
         .map(|p| (p.display().to_string(), std::fs::read(p).unwrap()))
@@ -81,7 +94,7 @@ fn backup_of(n: usize) -> Vec<u8> {
         .map(|(name, bytes)| Source { name, bytes })
         .collect();
     let set = formats::import_with_sequential_keys(Format::Bibtex, &sources).references;
-    let mut manifest = Manifest::new(1_700_000_000_000);
+    let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let mut r = set[i % set.len()].clone();
         r.key = Key::new(1_600_000_000_000 + i as u64, [(i % 251) as u8; 10]);
@@ -91,9 +104,9 @@ fn backup_of(n: usize) -> Vec<u8> {
             let title = format!("{} (copy {})", r.title(), i / set.len() + 1);
             r.set(Field::Title, title);
         }
-        manifest.references.push(r);
+        out.push(r);
     }
-    backup::write(&manifest, &HashMap::new()).unwrap()
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,4 +267,364 @@ async fn app_speed() {
         );
     })
     .await;
+}
+
+const EMAIL: &str = "bench@example.org";
+const PASSWORD: &str = "correct horse battery";
+
+/// The online copy: an account holding the library, pushed as another device would.
+struct Online {
+    base: String,
+    token: String,
+    library: String,
+    epoch: u64,
+    /// Each reference's version online, for edits made "on another device".
+    versions: HashMap<Key, u64>,
+}
+
+impl Online {
+    async fn seed(http: &reqwest::Client, base: &str, refs: &[Reference]) -> Online {
+        let session: serde_json::Value = http
+            .post(format!("{base}/api/v1/account"))
+            .json(&serde_json::json!({"email": EMAIL, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = session["token"].as_str().unwrap().to_string();
+        let me: serde_json::Value = http
+            .get(format!("{base}/api/v1/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let library = me["library"]["id"].as_str().unwrap().to_string();
+        let link: serde_json::Value = http
+            .post(format!("{base}/api/v1/libraries/{library}/link"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"device_id": "bench-other-device", "device_name": "bench"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut online = Online {
+            base: base.to_string(),
+            token,
+            library,
+            epoch: link["epoch"].as_u64().unwrap(),
+            versions: HashMap::new(),
+        };
+        for chunk in refs.chunks(5_000) {
+            online.push(http, chunk).await;
+        }
+        online
+    }
+
+    /// Write `refs` online on top of the versions seen; the time (Unix ms) the service said yes.
+    async fn push(&mut self, http: &reqwest::Client, refs: &[Reference]) -> f64 {
+        let writes: Vec<serde_json::Value> = refs
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "kind": "reference",
+                    "key": r.key,
+                    "base_version": self.versions.get(&r.key).copied().unwrap_or(0),
+                    "data": r,
+                })
+            })
+            .collect();
+        let answer: serde_json::Value = http
+            .post(format!(
+                "{}/api/v1/libraries/{}/batch",
+                self.base, self.library
+            ))
+            .bearer_auth(&self.token)
+            .header("x-refsync-epoch", self.epoch.to_string())
+            .json(&serde_json::json!({
+                "idempotency_key": format!("bench-{}-{}", refs[0].key, unix_ms()),
+                "writes": writes,
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let done = unix_ms();
+        for (r, result) in refs.iter().zip(answer["results"].as_array().unwrap()) {
+            assert_eq!(result["status"], "ok", "{result}");
+            self.versions
+                .insert(r.key, result["version"].as_u64().unwrap());
+        }
+        done
+    }
+}
+
+fn unix_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1000.0
+}
+
+/// pouchdb-server (npm) holding the same references as documents, on a free port.
+struct PouchServer {
+    base: String,
+    _process: tokio::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl PouchServer {
+    async fn start(http: &reqwest::Client, refs: &[Reference]) -> PouchServer {
+        let script = std::env::var("POUCHDB_SERVER")
+            .expect("POUCHDB_SERVER: pouchdb-server's script (cargo xtask bench installs it)");
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let process = tokio::process::Command::new("node")
+            .arg(&script)
+            .args(["--port", &port.to_string(), "--dir"])
+            .arg(dir.path())
+            // It writes its log.txt into the working directory.
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("pouchdb-server starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let start = std::time::Instant::now();
+        while http.get(&base).send().await.is_err() {
+            assert!(start.elapsed() < LONG, "pouchdb-server did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        http.put(format!("{base}/bench")).send().await.unwrap();
+        for chunk in refs.chunks(5_000) {
+            let docs: Vec<serde_json::Value> = chunk
+                .iter()
+                .map(|r| {
+                    let mut d = serde_json::to_value(r).unwrap();
+                    d["_id"] = serde_json::Value::String(r.key.to_string());
+                    d
+                })
+                .collect();
+            let status = http
+                .post(format!("{base}/bench/_bulk_docs"))
+                .json(&serde_json::json!({ "docs": docs }))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert!(status.is_success(), "pouchdb-server took the documents");
+        }
+        PouchServer {
+            base,
+            _process: process,
+            _dir: dir,
+        }
+    }
+}
+
+/// The time between the last two entries of the marks `from` and `to`, once `to` has
+/// appeared `count` times.
+async fn wait_mark(c: &Client, name: &str, count: usize) -> f64 {
+    let start = std::time::Instant::now();
+    loop {
+        let got = c
+            .execute(
+                "const m = performance.getEntriesByName(arguments[0]); \
+                 return m.length >= arguments[1] ? m[m.length - 1].startTime : null;",
+                vec![name.into(), count.into()],
+            )
+            .await
+            .unwrap();
+        if let Some(at) = got.as_f64() {
+            return at;
+        }
+        assert!(start.elapsed() < LONG, "no mark {name} #{count}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn last_mark(c: &Client, name: &str) -> f64 {
+    js_f64(
+        c,
+        &format!(
+            "const m = performance.getEntriesByName('{name}'); return m[m.length - 1].startTime;"
+        ),
+    )
+    .await
+}
+
+/// Issue 8's targets: the first sync of a large library into a fresh browser (against
+/// PouchDB replicating the same documents from pouchdb-server into the same Chromium, run
+/// interleaved), a sync with nothing new, and 100 edits from another device arriving by
+/// themselves (the service's change hint).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run by `cargo xtask bench`"]
+async fn sync_speed() {
+    let runs = runs();
+    let n = library_size();
+    let refs = library_of(n);
+    let pouch_js = std::fs::read_to_string(
+        std::env::var("POUCHDB_JS")
+            .expect("POUCHDB_JS: pouchdb.min.js (cargo xtask bench installs it)"),
+    )
+    .unwrap();
+    let http = reqwest::Client::new();
+    let server = harness::TestServer::start().await;
+    let online = Online::seed(&http, &server.base_url, &refs).await;
+    let pouch = PouchServer::start(&http, &refs).await;
+    let online = std::sync::Arc::new(tokio::sync::Mutex::new(online));
+
+    let (mut ours, mut theirs, mut noop, mut arrivals) = (vec![], vec![], vec![], vec![]);
+    for round in 0..runs {
+        // Ours: sign in on a fresh profile; the first sync runs until the list is usable.
+        let downloads = tempfile::tempdir().unwrap();
+        let url = server.base_url.clone();
+        let shared = online.clone();
+        let refs_here = refs[..100].to_vec();
+        let http_here = http.clone();
+        let out = std::sync::Arc::new(std::sync::Mutex::new((0.0, Vec::new(), 0.0)));
+        let seen = out.clone();
+        harness::with_browser(downloads.path(), move |c| async move {
+            c.goto(&url).await.unwrap();
+            wait_text_within(&c, "#storage-status", LONG, |t| {
+                t == "0 references stored in this browser"
+            })
+            .await;
+            click(&c, "#sign-in").await;
+            harness::type_into(&c, "#account-email-input", EMAIL).await;
+            harness::type_into(&c, "#account-password", PASSWORD).await;
+            click(&c, "#account-submit").await;
+            let done = wait_mark(&c, "sync-done", 1).await;
+            let first = done - last_mark(&c, "sync-start").await;
+            let shown = n.to_string();
+            wait_text_within(&c, "#count-all", LONG, |t| t.replace(',', "") == shown).await;
+            // Let the change hint's own no-op sync (after this browser's link) go by.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+
+            let mut quiet = Vec::new();
+            for _ in 0..10 {
+                let before = c
+                    .execute(
+                        "return performance.getEntriesByName('sync-done').length",
+                        vec![],
+                    )
+                    .await
+                    .unwrap()
+                    .as_u64()
+                    .unwrap() as usize;
+                click(&c, "#sync-now").await;
+                let done = wait_mark(&c, "sync-done", before + 1).await;
+                quiet.push(done - last_mark(&c, "sync-start").await);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+
+            // 100 edits made on another device, arriving with no click.
+            let before = c
+                .execute(
+                    "return performance.getEntriesByName('sync-done').length",
+                    vec![],
+                )
+                .await
+                .unwrap()
+                .as_u64()
+                .unwrap() as usize;
+            let edited: Vec<Reference> = refs_here
+                .into_iter()
+                .map(|mut r| {
+                    r.set(Field::Volume, format!("{}", round + 1));
+                    r
+                })
+                .collect();
+            let pushed_at = shared.lock().await.push(&http_here, &edited).await;
+            let done = wait_mark(&c, "sync-done", before + 1).await;
+            let origin = js_f64(&c, "return performance.timeOrigin;").await;
+            *seen.lock().unwrap() = (first, quiet, origin + done - pushed_at);
+        })
+        .await;
+        let (first, quiet, arrival) = out.lock().unwrap().clone();
+        ours.push(first);
+        noop.extend(quiet);
+        arrivals.push(arrival);
+
+        // PouchDB: the same documents from pouchdb-server into a fresh profile.
+        let downloads = tempfile::tempdir().unwrap();
+        let base = pouch.base.clone();
+        let script = pouch_js.clone();
+        let out = std::sync::Arc::new(std::sync::Mutex::new(0.0));
+        let seen = out.clone();
+        harness::with_browser(downloads.path(), move |c| async move {
+            // Its own origin, so replication needs no CORS.
+            c.goto(&base).await.unwrap();
+            c.execute(
+                "const s = document.createElement('script'); s.textContent = arguments[0]; \
+                 document.documentElement.appendChild(s); return typeof PouchDB;",
+                vec![script.into()],
+            )
+            .await
+            .unwrap();
+            let result = c
+                .execute_async(
+                    r#"const done = arguments[arguments.length - 1];
+                    const db = new PouchDB('bench');
+                    const t0 = performance.now();
+                    db.replicate.from(location.origin + '/bench', { batch_size: 1000, batches_limit: 5 })
+                      .on('complete', async () => {
+                        const ms = performance.now() - t0;
+                        const info = await db.info();
+                        done([ms, info.doc_count]);
+                      })
+                      .on('error', e => done(['error', String(e)]));"#,
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let ms = result[0].as_f64().unwrap_or_else(|| panic!("PouchDB: {result}"));
+            assert_eq!(result[1].as_u64(), Some(n as u64), "PouchDB replicated everything");
+            *seen.lock().unwrap() = ms;
+        })
+        .await;
+        theirs.push(*out.lock().unwrap());
+    }
+    let scenario = format!(
+        "first sync of {}k references into a fresh browser, to a usable list",
+        n / 1000
+    );
+    let mut ratios: Vec<f64> = theirs.iter().zip(&ours).map(|(t, o)| t / o).collect();
+    ratios.sort_by(f64::total_cmp);
+    report("app", &scenario, n, ours);
+    report("pouchdb-browser", &scenario, n, theirs);
+    println!(
+        "RATIO app\t{scenario}\t{:.2}\t{:.2}\t{:.2}",
+        ratios[ratios.len() / 2],
+        ratios[0],
+        ratios[ratios.len() - 1]
+    );
+    report(
+        "app",
+        &format!("sync with nothing new, {}k references", n / 1000),
+        n,
+        noop,
+    );
+    report(
+        "app",
+        "100 edits made on another device arriving (change hint, no click)",
+        100,
+        arrivals,
+    );
+    drop(pouch);
+    drop(server);
 }

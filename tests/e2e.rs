@@ -10,6 +10,8 @@
 // The crate root of an integration test resolves modules from tests/, hence the path.
 #[path = "e2e/harness.rs"]
 mod harness;
+#[path = "e2e/sync.rs"]
+mod sync;
 
 use fantoccini::{Client, Locator};
 use harness::{

@@ -6,15 +6,18 @@
 //! nothing in the library; only one sync runs at a time in this tab.
 
 mod schedule;
+mod settings;
 mod status;
+mod tabs;
 
-pub use status::SyncStatusDialog;
+pub use settings::SettingsDialog;
+pub use status::{SyncProgressBar, SyncStatusDialog};
 
 use crate::browser;
 use crate::features::library::{use_library, Library};
 use crate::features::ui::Modal;
 use crate::sync::remote::{self, BrowserRemote};
-use crate::sync::run;
+use crate::sync::run::{self, Progress};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use refsync_core::sync::ErrorKind;
@@ -63,6 +66,9 @@ pub struct Account {
     /// Minutes between automatic syncs; 0 is off.
     pub interval: RwSignal<u32>,
     pub status_open: RwSignal<bool>,
+    pub settings_open: RwSignal<bool>,
+    /// How far the running sync has come (a first download shows a progress bar).
+    pub progress: RwSignal<Option<Progress>>,
 }
 
 pub fn use_account() -> Account {
@@ -79,6 +85,8 @@ pub fn provide_account() {
         history: RwSignal::new(Vec::new()),
         interval: RwSignal::new(15),
         status_open: RwSignal::new(false),
+        settings_open: RwSignal::new(false),
+        progress: RwSignal::new(None),
     };
     provide_context(account);
     schedule::start(lib, account);
@@ -86,29 +94,37 @@ pub fn provide_account() {
         if loaded == Some(true) {
             return true;
         }
-        let Ok(store) = lib.open_store() else {
+        if lib.open_store().is_err() {
             lib.load.track();
             return false;
-        };
-        spawn_local(async move {
-            if let Ok(Some(json)) = store.meta(HISTORY).await {
-                if let Ok(h) = serde_json::from_str::<Vec<SyncRecord>>(&json) {
-                    account.history.set(h);
-                }
-            }
-            if let Ok(Some(minutes)) = store.meta(INTERVAL).await {
-                if let Ok(m) = minutes.parse() {
-                    account.interval.set(m);
-                }
-            }
-            if let Ok(Some(json)) = store.meta(SESSION).await {
-                if let Ok(s) = serde_json::from_str::<SessionInfo>(&json) {
-                    account.session.set(Some(s));
-                }
-            }
-        });
+        }
+        spawn_local(load_saved(lib, account));
+        tabs::start(lib, account);
         true
     });
+}
+
+/// Read the session, the history and the interval from IndexedDB (at start, and when another
+/// tab says it changed them).
+async fn load_saved(lib: Library, account: Account) {
+    let Ok(store) = lib.open_store() else { return };
+    if let Ok(Some(json)) = store.meta(HISTORY).await {
+        if let Ok(h) = serde_json::from_str::<Vec<SyncRecord>>(&json) {
+            account.history.set(h);
+        }
+    }
+    if let Ok(Some(minutes)) = store.meta(INTERVAL).await {
+        if let Ok(m) = minutes.parse() {
+            account.interval.set(m);
+        }
+    }
+    let session = match store.meta(SESSION).await {
+        Ok(Some(json)) => serde_json::from_str::<SessionInfo>(&json).ok(),
+        _ => None,
+    };
+    if account.session.get_untracked() != session {
+        account.session.set(session);
+    }
 }
 
 async fn device_id(lib: Library) -> Result<String, String> {
@@ -132,7 +148,7 @@ fn explain(kind: ErrorKind, message: &str) -> String {
         }
         ErrorKind::Auth => "Your sign-in has expired. Sign in again to sync; nothing in your library was changed.".into(),
         ErrorKind::StorageLimit => format!("Your online storage is full: {message}"),
-        ErrorKind::RelinkRequired => "This library was reset on another device; link it again to sync.".into(),
+        ErrorKind::RelinkRequired => "Sync was reset on another device, so this library is no longer linked. Open Sync Status and choose Link again to merge it into the online library, or reset sync here.".into(),
         ErrorKind::Server => format!("The refsync service failed ({message}); it will be tried again."),
         ErrorKind::Invalid => format!("The service refused the sync: {message}"),
         ErrorKind::Local => message.to_string(),
@@ -157,26 +173,33 @@ pub fn sync_quietly(lib: Library, account: Account) {
         return;
     }
     account.syncing.set(true);
-    let started = browser::now_millis();
     spawn_local(async move {
-        let result = async {
-            let store = lib
-                .open_store()
-                .map_err(|e| (ErrorKind::Local, e.to_string()))?;
-            let remote = BrowserRemote {
-                token: session.token.clone(),
-                library_id: session.library_id.clone(),
-                device_id: device_id(lib).await.map_err(|e| (ErrorKind::Local, e))?,
-            };
-            let outcome = run::sync_once(&store, &remote)
-                .await
-                .map_err(|e| (e.kind, e.message))?;
-            lib.reload()
-                .await
-                .map_err(|e| (ErrorKind::Local, e.to_string()))?;
-            Ok::<_, (ErrorKind, String)>(outcome)
-        }
-        .await;
+        browser::mark("sync-start");
+        let started = browser::now_millis();
+        // One tab syncs at a time; another tab's sync waits here for its turn.
+        let result = browser::with_lock(SYNC_LOCK, run_sync(lib, account, session)).await;
+        account.progress.set(None);
+        let result = match result {
+            Ok(Some(report)) => Ok(report),
+            Err(e) => Err(e),
+            // Signed out or reset while waiting for the lock: nothing to do.
+            Ok(None) => {
+                account.syncing.set(false);
+                return;
+            }
+        };
+        // Whole pages may have been written even if the sync stopped later; a sync that
+        // brought nothing leaves the window's copy as it is (reading 50,000 references again
+        // would cost more than the sync).
+        let brought = match &result {
+            Ok(r) => {
+                let o = r.outcome;
+                o.received + o.deleted + o.conflicts > 0 || o.linked
+            }
+            Err(_) => true,
+        };
+        let reloaded = if brought { lib.reload().await } else { Ok(()) };
+        browser::mark("sync-done");
         account.syncing.set(false);
         let mut record = SyncRecord {
             at: started,
@@ -189,17 +212,34 @@ pub fn sync_quietly(lib: Library, account: Account) {
             error_kind: None,
         };
         match result {
-            Ok(outcome) => {
-                record.sent = outcome.sent;
-                record.received = outcome.received;
-                record.deleted = outcome.deleted;
-                record.conflicts = outcome.conflicts;
-                lib.tell(run::describe(&outcome));
+            Ok(report) => {
+                let o = report.outcome;
+                (
+                    record.sent,
+                    record.received,
+                    record.deleted,
+                    record.conflicts,
+                ) = (o.sent, o.received, o.deleted, o.conflicts);
+                match report.refused {
+                    Some(text) => {
+                        record.error = Some(explain(ErrorKind::StorageLimit, &text));
+                        record.error_kind = Some(ErrorKind::StorageLimit.id().into());
+                        lib.fail(explain(ErrorKind::StorageLimit, &text));
+                    }
+                    None => lib.tell(run::describe(&report)),
+                }
+                if o.conflicts > 0 {
+                    lib.fail(format!(
+                        "{} could not be merged and {} in Sync Conflicts, waiting for you to choose.",
+                        refs_text(o.conflicts),
+                        if o.conflicts == 1 { "is" } else { "are" }
+                    ));
+                }
             }
             Err((kind, message)) => {
                 let text = explain(kind, &message);
                 record.error = Some(text.clone());
-                record.error_kind = Some(kind_id(kind).into());
+                record.error_kind = Some(kind.id().into());
                 if kind == ErrorKind::Auth {
                     forget_session(lib, account).await;
                     account.dialog.set(true);
@@ -207,35 +247,74 @@ pub fn sync_quietly(lib: Library, account: Account) {
                 lib.fail(text);
             }
         }
+        if let Err(e) = reloaded {
+            lib.fail(e.to_string());
+        }
         remember(lib, account, record).await;
+        tabs::tell_others(if brought { tabs::SYNCED } else { tabs::HISTORY });
     });
 }
 
-fn kind_id(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Connection => "connection",
-        ErrorKind::Auth => "auth",
-        ErrorKind::StorageLimit => "storage_limit",
-        ErrorKind::RelinkRequired => "relink_required",
-        ErrorKind::Server => "server",
-        ErrorKind::Invalid => "invalid",
-        ErrorKind::Local => "local",
-    }
+/// The name of the Web Lock a sync holds (shared by every tab of the app).
+const SYNC_LOCK: &str = "refsync-sync";
+
+fn refs_text(n: u64) -> String {
+    format!("{n} {}", if n == 1 { "reference" } else { "references" })
 }
 
-/// Keep a sync in the history (newest first, at most [`HISTORY_LEN`]).
+/// One sync, reported to the service's sync log; `None` if the session it was asked for is
+/// gone by the time the lock is held (a reset or a sign-out in this or another tab).
+async fn run_sync(
+    lib: Library,
+    account: Account,
+    session: SessionInfo,
+) -> Result<Option<run::Report>, (ErrorKind, String)> {
+    let store = lib
+        .open_store()
+        .map_err(|e| (ErrorKind::Local, e.to_string()))?;
+    let remote = BrowserRemote {
+        token: session.token.clone(),
+        library_id: session.library_id.clone(),
+        device_id: device_id(lib).await.map_err(|e| (ErrorKind::Local, e))?,
+    };
+    let saved = match store.meta(SESSION).await {
+        Ok(Some(json)) => serde_json::from_str::<SessionInfo>(&json).ok(),
+        _ => None,
+    };
+    if saved.as_ref() != Some(&session) {
+        return Ok(None);
+    }
+    let started = browser::now_millis();
+    let result = run::sync_all(&store, &remote, |p| account.progress.set(Some(p))).await;
+    match &result {
+        Ok(r) => run::report(&remote, started, &r.outcome, None).await,
+        // No point telling a service that cannot be reached or does not know us.
+        Err(e) if !matches!(e.kind, ErrorKind::Connection | ErrorKind::Auth) => {
+            run::report(&remote, started, &Default::default(), Some(e)).await;
+        }
+        Err(_) => {}
+    }
+    result.map(Some).map_err(|e| (e.kind, e.message))
+}
+
+/// Keep a sync in the history (newest first, at most [`HISTORY_LEN`]). The saved history is
+/// read again first: another tab may have added its own sync since this one loaded it.
 async fn remember(lib: Library, account: Account, record: SyncRecord) {
-    account.history.update(|h| {
-        h.insert(0, record);
-        h.truncate(HISTORY_LEN);
-    });
-    let json = account
-        .history
-        .with_untracked(|h| serde_json::to_string(h).unwrap_or_default());
-    if let Ok(store) = lib.open_store() {
-        // Losing a line of history is not worth interrupting anyone for.
-        let _ = store.set_meta(HISTORY, &json).await;
-    }
+    let Ok(store) = lib.open_store() else { return };
+    let mut history = match store.meta(HISTORY).await {
+        Ok(Some(json)) => serde_json::from_str::<Vec<SyncRecord>>(&json).unwrap_or_default(),
+        _ => account.history.get_untracked(),
+    };
+    history.insert(0, record);
+    history.truncate(HISTORY_LEN);
+    // Losing a line of history is not worth interrupting anyone for.
+    let _ = store
+        .set_meta(
+            HISTORY,
+            &serde_json::to_string(&history).unwrap_or_default(),
+        )
+        .await;
+    account.history.set(history);
 }
 
 /// Set the minutes between automatic syncs (0: off) and keep the setting.
@@ -255,6 +334,53 @@ async fn forget_session(lib: Library, account: Account) {
     if let Ok(store) = lib.open_store() {
         let _ = store.set_meta(SESSION, "").await;
     }
+    tabs::tell_others(tabs::CHANGED);
+}
+
+/// Keep the session, unless this library is linked to another account's library: a sync
+/// library can be linked to one account only (then the new session is signed out again).
+async fn save_session(store: &crate::storage::Store, info: &SessionInfo) -> Result<(), String> {
+    use refsync_core::sync::LocalStore;
+    let link = store.link().await.map_err(|e| e.message)?;
+    if link.is_some_and(|l| l.library_id != info.library_id) {
+        let _ = remote::sign_out(&info.token).await;
+        return Err(format!(
+            "This browser's library is linked to another refsync account, and a sync library can be linked to only one account. To sync it with {} instead, sign in to the other account and reset sync in Settings first (it offers a backup).",
+            info.email
+        ));
+    }
+    store
+        .set_meta(SESSION, &serde_json::to_string(info).unwrap_or_default())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Sign out here (and at the service, if it can be told).
+pub async fn sign_out(lib: Library, account: Account) {
+    let Some(s) = account.session.get_untracked() else {
+        return;
+    };
+    // Signed out here even if the service cannot be told (the token then expires).
+    let _ = remote::sign_out(&s.token).await;
+    forget_session(lib, account).await;
+}
+
+/// Link again after a reset elsewhere: forget what was synced (keeping the library) and sync,
+/// which merges this library into the online one as it is now.
+pub fn relink(lib: Library, account: Account) {
+    spawn_local(async move {
+        let unlinked = match lib.open_store() {
+            Ok(store) => {
+                use refsync_core::sync::LocalStore;
+                store.set_link(None).await.map_err(|e| e.message)
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        match unlinked {
+            Ok(()) => sync_now(lib, account),
+            Err(e) => lib.fail(e),
+        }
+    });
 }
 
 /// The top bar's account area: sign in, or the account with Sync now and Sign out.
@@ -263,13 +389,8 @@ pub fn AccountBar() -> impl IntoView {
     let lib = use_library();
     let account = use_account();
     let sign_out = move |_| {
-        let Some(s) = account.session.get_untracked() else {
-            return;
-        };
         spawn_local(async move {
-            // Signed out here even if the service cannot be told (the token then expires).
-            let _ = remote::sign_out(&s.token).await;
-            forget_session(lib, account).await;
+            sign_out(lib, account).await;
             lib.tell("Signed out. Your library stays in this browser.");
         });
     };
@@ -289,11 +410,13 @@ pub fn AccountBar() -> impl IntoView {
                     {move || if account.syncing.get() { "Syncing…" } else { "Sync now" }}
                 </button>
                 <button id="sync-status" class="link-btn light" on:click=move |_| account.status_open.set(true)>"Sync Status"</button>
+                <button id="settings-open" class="link-btn light" on:click=move |_| account.settings_open.set(true)>"Settings"</button>
                 <button id="sign-out" class="link-btn light" on:click=sign_out>"Sign out"</button>
             }.into_any(),
         }}
         {move || account.dialog.get().then(|| view! { <SignInDialog /> })}
         {move || account.status_open.get().then(|| view! { <SyncStatusDialog /> })}
+        {move || account.settings_open.get().then(|| view! { <SettingsDialog /> })}
     }
 }
 
@@ -339,10 +462,7 @@ fn SignInDialog() -> impl IntoView {
             match result {
                 Ok(info) => {
                     let saved = match lib.open_store() {
-                        Ok(store) => store
-                            .set_meta(SESSION, &serde_json::to_string(&info).unwrap_or_default())
-                            .await
-                            .map_err(|e| e.to_string()),
+                        Ok(store) => save_session(&store, &info).await,
                         Err(e) => Err(e.to_string()),
                     };
                     if let Err(e) = saved {
@@ -351,6 +471,7 @@ fn SignInDialog() -> impl IntoView {
                     }
                     account.session.set(Some(info));
                     account.dialog.set(false);
+                    tabs::tell_others(tabs::CHANGED);
                     sync_now(lib, account);
                 }
                 Err(e) => error.set(Some(match e.kind {

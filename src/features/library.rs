@@ -6,6 +6,7 @@
 //! window shows is always what a reload would show. Each action is one transaction.
 
 mod collections;
+mod conflict;
 mod detail;
 mod editor;
 mod list;
@@ -22,6 +23,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use refsync_core::protocol::Object;
 use refsync_core::query::{self, Sort};
+use refsync_core::sync::{ConflictRecord, Resolution};
 use refsync_core::{Attachment, Group, GroupKind, GroupSet, Key, ObjectKind, Reference};
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
@@ -51,6 +53,8 @@ pub struct LibraryData {
     pub groups: HashMap<Key, Group>,
     pub sets: HashMap<Key, GroupSet>,
     pub attachments: HashMap<Key, Attachment>,
+    /// References in sync conflict, by key (groups and sets never conflict: DESIGN.md 4).
+    pub conflicts: HashMap<Key, ConflictRecord>,
 }
 
 impl LibraryData {
@@ -60,6 +64,12 @@ impl LibraryData {
             groups: s.groups.into_iter().map(|g| (g.key, g)).collect(),
             sets: s.group_sets.into_iter().map(|g| (g.key, g)).collect(),
             attachments: s.attachments.into_iter().map(|a| (a.key, a)).collect(),
+            conflicts: s
+                .conflicts
+                .into_iter()
+                .filter(|c| c.kind == ObjectKind::Reference)
+                .map(|c| (c.key, c))
+                .collect(),
         }
     }
 
@@ -120,6 +130,20 @@ impl LibraryData {
         groups
     }
 
+    /// A reference as the window lists it: for one in sync conflict, this browser's copy
+    /// (what the person last saw here; the online copy for one deleted here), else the
+    /// library's.
+    pub fn shown_reference(&self, key: &Key) -> Option<&Reference> {
+        let conflicted =
+            self.conflicts
+                .get(key)
+                .and_then(|c| match c.local.as_ref().or(c.remote.as_ref())? {
+                    Object::Reference(r) => Some(r),
+                    _ => None,
+                });
+        conflicted.or_else(|| self.refs.get(key))
+    }
+
     pub fn custom_groups(&self) -> Vec<Group> {
         let mut groups = self.groups_sorted();
         groups.retain(|g| g.kind == GroupKind::Custom);
@@ -142,6 +166,9 @@ pub enum SaveState {
 pub struct Notice {
     pub text: String,
     pub error: bool,
+    /// Counts messages, so that the same text said twice is still a new message (the status
+    /// bar shows it as `data-seq`; tests wait on it).
+    pub seq: u64,
 }
 
 /// The library context; `Copy`, so components and closures take it freely.
@@ -233,17 +260,19 @@ impl Library {
     }
 
     pub fn tell(self, text: impl Into<String>) {
-        self.notice.set(Some(Notice {
-            text: text.into(),
-            error: false,
-        }));
+        self.say(text.into(), false);
     }
 
     pub fn fail(self, text: impl Into<String>) {
-        self.notice.set(Some(Notice {
-            text: text.into(),
-            error: true,
-        }));
+        self.say(text.into(), true);
+    }
+
+    fn say(self, text: String, error: bool) {
+        let seq = self
+            .notice
+            .with_untracked(|n| n.as_ref().map_or(0, |n| n.seq))
+            + 1;
+        self.notice.set(Some(Notice { text, error, seq }));
     }
 
     /// Save a new reference and show it. The error, if any, is worded for the user.
@@ -473,6 +502,21 @@ impl Library {
         writes.push(Write::Delete(ObjectKind::GroupSet, set));
         self.commit_in_background(writes, None);
     }
+
+    /// Settle a sync conflict as the person chose; the result syncs like any edit.
+    pub async fn resolve_conflict(self, key: Key, resolution: Resolution) -> Result<(), String> {
+        let Some(record) = self.data.with_untracked(|d| d.conflicts.get(&key).cloned()) else {
+            return Err("This conflict was already settled.".into());
+        };
+        let store = self.store().map_err(|e| e.to_string())?;
+        store
+            .resolve_conflict(&record, resolution)
+            .await
+            .map_err(|e| e.message)?;
+        self.reload().await.map_err(|e| e.to_string())?;
+        self.changed.update(|n| *n += 1);
+        Ok(())
+    }
 }
 
 fn count_refs(n: usize) -> String {
@@ -584,6 +628,7 @@ pub fn StorageStatus() -> impl IntoView {
         <span class="spacer"></span>
         <span
             id="notice"
+            data-seq=move || lib.notice.with(|n| n.as_ref().map_or(0, |n| n.seq)).to_string()
             class:error=move || lib.notice.with(|n| n.as_ref().is_some_and(|n| n.error))
             role="status"
             aria-live="polite"

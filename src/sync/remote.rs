@@ -5,20 +5,22 @@
 //! code, anything else the service should not say is `server`.
 
 use crate::browser;
-use gloo_net::http::{Request, RequestBuilder};
+use gloo_net::http::{Request, RequestBuilder, Response};
 use refsync_core::protocol::{
-    changes_query, Batch, BatchResult, ChangesPage, ErrorBody, Link, LinkRequest, Me, Register,
-    ResetRequest, ResetResult, Session, SignIn, API_V1, EPOCH_HEADER,
+    changes_query, Batch, BatchResult, ChangePassword, ChangesPage, ErrorBody, Link, LinkRequest,
+    Me, Register, ResetRequest, ResetResult, Session, SignIn, SyncReport, API_V1, EPOCH_HEADER,
 };
 use refsync_core::sync::{ErrorKind, Remote, SyncError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use wasm_bindgen::JsValue;
 
 fn url(path: &str) -> String {
     format!("{API_V1}{path}")
 }
 
-async fn send<T: DeserializeOwned>(req: Result<Request, gloo_net::Error>) -> Result<T, SyncError> {
+/// Send `req`; a 2xx answer is returned, anything else becomes the matching error.
+async fn send_raw(req: Result<Request, gloo_net::Error>) -> Result<Response, SyncError> {
     let req = req.map_err(|e| SyncError::new(ErrorKind::Invalid, e.to_string()))?;
     let resp = req.send().await.map_err(|_| {
         SyncError::new(
@@ -27,20 +29,10 @@ async fn send<T: DeserializeOwned>(req: Result<Request, gloo_net::Error>) -> Res
         )
     })?;
     let status = resp.status();
-    let text = resp.text().await.map_err(|_| {
-        SyncError::new(
-            ErrorKind::Connection,
-            "The connection broke during the answer.",
-        )
-    })?;
     if (200..300).contains(&status) {
-        return serde_json::from_str(&text).map_err(|e| {
-            SyncError::new(
-                ErrorKind::Server,
-                format!("The service's answer could not be read ({e})."),
-            )
-        });
+        return Ok(resp);
     }
+    let text = resp.text().await.map_err(|_| broken())?;
     match serde_json::from_str::<ErrorBody>(&text) {
         Ok(body) => Err(SyncError::from_code(body.code, body.message)),
         Err(_) => Err(SyncError::new(
@@ -48,6 +40,23 @@ async fn send<T: DeserializeOwned>(req: Result<Request, gloo_net::Error>) -> Res
             format!("The service answered {status}."),
         )),
     }
+}
+
+fn broken() -> SyncError {
+    SyncError::new(
+        ErrorKind::Connection,
+        "The connection broke during the answer.",
+    )
+}
+
+async fn send<T: DeserializeOwned>(req: Result<Request, gloo_net::Error>) -> Result<T, SyncError> {
+    let text = send_raw(req).await?.text().await.map_err(|_| broken())?;
+    serde_json::from_str(&text).map_err(|e| {
+        SyncError::new(
+            ErrorKind::Server,
+            format!("The service's answer could not be read ({e})."),
+        )
+    })
 }
 
 fn with_json<B: Serialize>(req: RequestBuilder, body: &B) -> Result<Request, gloo_net::Error> {
@@ -90,6 +99,21 @@ pub async fn sign_out(token: &str) -> Result<(), SyncError> {
     }
 }
 
+/// Change the password; the service signs out every other session.
+pub async fn change_password(token: &str, current: &str, new: &str) -> Result<(), SyncError> {
+    let body = ChangePassword {
+        current_password: current.to_string(),
+        new_password: new.to_string(),
+    };
+    send_raw(with_json(
+        Request::post(&url("/account/password"))
+            .header("Authorization", &format!("Bearer {token}")),
+        &body,
+    ))
+    .await
+    .map(drop)
+}
+
 /// Who the token belongs to, and their library.
 pub async fn me(token: &str) -> Result<Me, SyncError> {
     send(
@@ -115,6 +139,50 @@ impl BrowserRemote {
 
     fn auth(&self, req: RequestBuilder) -> RequestBuilder {
         req.header("Authorization", &format!("Bearer {}", self.token))
+    }
+
+    /// Add a line to the service's sync log.
+    pub async fn report(&self, line: &SyncReport) -> Result<(), SyncError> {
+        send_raw(with_json(
+            self.auth(Request::post(&self.lib_url("sync-log"))),
+            line,
+        ))
+        .await
+        .map(drop)
+    }
+
+    /// Upload an attachment's bytes (the service checks the hash and the storage limit).
+    pub async fn upload(&self, sha256: &str, bytes: &web_sys::Blob) -> Result<(), SyncError> {
+        send_raw(
+            self.auth(Request::put(&self.lib_url(&format!("files/{sha256}"))))
+                .header("Content-Type", "application/octet-stream")
+                .body(JsValue::from(bytes.clone())),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Download an attachment's bytes, as a Blob of `media_type`.
+    pub async fn download(
+        &self,
+        sha256: &str,
+        media_type: &str,
+    ) -> Result<web_sys::Blob, SyncError> {
+        let resp = send_raw(
+            self.auth(Request::get(&self.lib_url(&format!("files/{sha256}"))))
+                .build(),
+        )
+        .await?;
+        let bytes = resp.binary().await.map_err(|_| broken())?;
+        let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type(media_type);
+        web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|_| {
+            SyncError::new(
+                ErrorKind::Local,
+                "This browser could not keep the downloaded file.",
+            )
+        })
     }
 }
 

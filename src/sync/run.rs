@@ -1,22 +1,96 @@
-//! One sync of the browser library: core's engine over the IndexedDB store and the service.
+//! One sync of the browser library: attachments' bytes up, core's engine over the IndexedDB
+//! store and the service, bytes down, and a line in the service's sync log.
 //!
 //! Invariant: the engine writes each page of changes in one store transaction, so a closed
 //! tab or a cut connection mid-sync leaves the library as it was after the last whole page.
 
+use super::files;
 use super::remote::BrowserRemote;
 use crate::browser;
 use crate::storage::Store;
-use refsync_core::sync::{sync, SyncError, SyncOutcome};
+use refsync_core::protocol::{ErrorBody, SyncReport};
+use refsync_core::sync::{sync_with_progress, LocalStore, SyncError, SyncOutcome};
 
-/// Sync `store` with the service once, until both agree.
-pub async fn sync_once(store: &Store, remote: &BrowserRemote) -> Result<SyncOutcome, SyncError> {
+/// What one sync did.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub outcome: SyncOutcome,
+    pub uploaded: u64,
+    pub downloaded: u64,
+    /// Attachments the storage limit refused, in plain words (the rest of the sync went on).
+    pub refused: Option<String>,
+}
+
+/// How far a sync has come: references received so far, and of how many when known (a
+/// first download knows the online library's size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    pub received: u64,
+    pub total: Option<u64>,
+}
+
+/// Sync `store` with the service once, until both agree, calling `progress` after each page.
+pub async fn sync_all(
+    store: &Store,
+    remote: &BrowserRemote,
+    mut progress: impl FnMut(Progress),
+) -> Result<Report, SyncError> {
+    let first = store.link().await?.is_none_or(|l| l.synced_version == 0);
+    let total = if first {
+        // Only for the progress bar: without it the bar just counts.
+        super::remote::me(&remote.token)
+            .await
+            .ok()
+            .map(|me| me.library.references)
+    } else {
+        None
+    };
+    let uploaded = files::upload(store, remote).await?;
     // Idempotency keys for batches: unique per attempt; a retried batch reuses its key.
     let mut new_key = || browser::new_key().to_string();
-    sync(store, remote, &mut new_key).await
+    let outcome = sync_with_progress(store, remote, &mut new_key, &mut |o| {
+        progress(Progress {
+            received: o.received_references,
+            total,
+        });
+    })
+    .await?;
+    let downloaded = files::download(store, remote).await?;
+    Ok(Report {
+        outcome,
+        uploaded: uploaded.files,
+        downloaded,
+        refused: uploaded.refused,
+    })
+}
+
+/// Tell the service's sync log how a sync went (best effort: a lost line costs nothing).
+pub async fn report(
+    remote: &BrowserRemote,
+    started_at: u64,
+    outcome: &SyncOutcome,
+    error: Option<&SyncError>,
+) {
+    let line = SyncReport {
+        device_id: remote.device_id.clone(),
+        device_name: browser::device_name(),
+        started_at,
+        duration_ms: browser::now_millis().saturating_sub(started_at),
+        sent: outcome.sent,
+        received: outcome.received,
+        deleted: outcome.deleted,
+        conflicts: outcome.conflicts,
+        error: error.map(|e| ErrorBody {
+            code: e.kind.code(),
+            message: e.message.clone(),
+        }),
+    };
+    let _ = remote.report(&line).await;
 }
 
 /// A sync's result in plain words.
-pub fn describe(outcome: &SyncOutcome) -> String {
+pub fn describe(report: &Report) -> String {
+    let outcome = &report.outcome;
     let mut parts = Vec::new();
     if outcome.sent > 0 {
         parts.push(format!("{} sent", outcome.sent));
@@ -28,7 +102,17 @@ pub fn describe(outcome: &SyncOutcome) -> String {
         parts.push(format!("{} deleted", outcome.deleted));
     }
     if outcome.conflicts > 0 {
-        parts.push(format!("{} in conflict", outcome.conflicts));
+        parts.push(format!(
+            "{} in conflict (see Sync Conflicts)",
+            outcome.conflicts
+        ));
+    }
+    let files = report.uploaded + report.downloaded;
+    if files > 0 {
+        parts.push(format!(
+            "{files} attachment {}",
+            if files == 1 { "file" } else { "files" }
+        ));
     }
     if parts.is_empty() {
         "Synced: everything was already up to date.".into()

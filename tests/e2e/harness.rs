@@ -53,22 +53,56 @@ type Running = (
     tokio::task::JoinHandle<()>,
 );
 
-/// Stops a test's server (shared, so the steps can stop it while the harness owns it).
+/// Stops and starts a test's server (shared, so the steps can do it while the harness owns
+/// it). A restart keeps the address and the data, as a service coming back would.
 #[derive(Clone)]
-pub struct ServerControl(Arc<tokio::sync::Mutex<Option<Running>>>);
+pub struct ServerControl {
+    running: Arc<tokio::sync::Mutex<Option<Running>>>,
+    config: Arc<std::sync::Mutex<Config>>,
+}
 
 impl ServerControl {
     /// Stop answering, as if the network were gone: connections to the port are refused.
     pub async fn stop(&self) {
-        if let Some((stop, task)) = self.0.lock().await.take() {
+        if let Some((stop, task)) = self.running.lock().await.take() {
             let _ = stop.send(());
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
     }
+
+    /// Start again (after [`ServerControl::stop`]) on the same address with the same data.
+    pub async fn restart(&self) {
+        let mut running = self.running.lock().await;
+        if running.is_none() {
+            let config = self.config.lock().expect("config").clone();
+            *running = Some(serve(&config).await.1);
+        }
+    }
+}
+
+/// Start a server as `config` says; its address and what stops it.
+async fn serve(config: &Config) -> (std::net::SocketAddr, Running) {
+    let server = Server::start(config).await.expect("server starts");
+    let addr = server.local_addr().expect("bound address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    // Ends when stopped, or with the test's runtime.
+    let task = tokio::spawn(async move {
+        let _ = server
+            .serve(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    (addr, (stop, task))
 }
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    /// A server whose settings `adjust` changes first (a tiny storage limit, short sign-ins).
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let dist = dist_dir();
         assert!(
             dist.join("index.html").is_file(),
@@ -76,21 +110,17 @@ impl TestServer {
             dist.display()
         );
         let data = tempfile::tempdir().expect("temp data dir");
-        let config = Config::new(([127, 0, 0, 1], 0).into(), data.path().to_path_buf(), dist);
-        let server = Server::start(&config).await.expect("server starts");
-        let addr = server.local_addr().expect("bound address");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        // Ends when stopped, or with the test's runtime.
-        let task = tokio::spawn(async move {
-            let _ = server
-                .serve(async move {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let mut config = Config::new(([127, 0, 0, 1], 0).into(), data.path().to_path_buf(), dist);
+        adjust(&mut config);
+        let (addr, running) = serve(&config).await;
+        // A restart must come back where the browsers look for it.
+        config.addr = addr;
         TestServer {
             base_url: format!("http://{addr}"),
-            control: ServerControl(Arc::new(tokio::sync::Mutex::new(Some((stop, task))))),
+            control: ServerControl {
+                running: Arc::new(tokio::sync::Mutex::new(Some(running))),
+                config: Arc::new(std::sync::Mutex::new(config)),
+            },
             _data: data,
         }
     }
@@ -201,7 +231,15 @@ where
     F: FnOnce(Client, App) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let server = TestServer::start().await;
+    with_app_on(TestServer::start().await, steps).await;
+}
+
+/// [`with_app`] on a server the test set up.
+pub async fn with_app_on<F, Fut>(server: TestServer, steps: F)
+where
+    F: FnOnce(Client, App) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let url = server.base_url.clone();
     let downloads = tempfile::tempdir().expect("downloads dir");
     let app = App {

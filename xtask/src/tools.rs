@@ -296,7 +296,12 @@ pub fn setup_python_tools(root: &Path) -> Result<(), String> {
 /// The npm peers `cargo xtask bench` measures against, pinned, under `target/tools/node`.
 /// Install scripts are skipped: leveldown's would fetch a binary from outside the registry,
 /// and its package carries prebuilt ones for Linux anyway.
-pub const NODE_PEERS: &[&str] = &["pouchdb-server@4.2.0"];
+pub const NODE_PEERS: &[&str] = &["pouchdb-server@4.2.0", "pouchdb@9.0.0"];
+
+/// PouchDB's browser build (from the `pouchdb` package), once the peers are installed.
+pub fn pouchdb_js(root: &Path) -> PathBuf {
+    root.join("target/tools/node/node_modules/pouchdb/dist/pouchdb.min.js")
+}
 
 /// Installs the peers if needed; returns pouchdb-server's script.
 pub fn setup_node_peers(root: &Path) -> Result<PathBuf, String> {

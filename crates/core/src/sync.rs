@@ -1,18 +1,21 @@
 //! The sync engine (DESIGN.md section 4): three-way merges of one object ([`merge`]), the
 //! plan of what to do with the service's copy of it ([`plan`]), and the engine that pushes,
 //! pulls and carries plans out over a [`LocalStore`] and a [`Remote`] ([`engine`]), with an
-//! in-memory store for tests ([`memory`]).
+//! in-memory store for tests ([`memory`]), and the side-by-side view of a conflict that a
+//! person settles ([`compare`]).
 //!
 //! Invariant: merge and plan do no I/O and keep no state; every decision is theirs, so the web
 //! app and the CLI decide the same way, and the engine only moves data.
 
+pub mod compare;
 pub mod engine;
 pub mod memory;
 pub mod merge;
 pub mod plan;
 
 pub use engine::{
-    reset, sync, ErrorKind, LinkState, LocalStore, Remote, StoreChange, SyncError, SyncOutcome,
+    reset, sync, sync_with_progress, ErrorKind, LinkState, LocalStore, Remote, StoreChange,
+    SyncError, SyncOutcome,
 };
 pub use memory::{MemoryRemote, MemoryService, MemoryStore};
 pub use merge::{merge_attachment, merge_group, merge_group_set, merge_reference, ReferenceMerge};

@@ -6,7 +6,7 @@
 #[path = "api/support.rs"]
 mod support;
 
-use refsync_core::protocol::{BatchResult, WriteResult};
+use refsync_core::protocol::{BatchResult, WriteResult, EPOCH_HEADER};
 use refsync_core::ObjectKind;
 use refsync_server::Limits;
 use reqwest::{Method, StatusCode};
@@ -997,12 +997,47 @@ async fn a_graceful_shutdown_finishes_the_batch_in_flight() {
             )
         })
         .collect();
-    let sender = c.clone();
-    let flight = tokio::spawn(async move { sender.batch_raw("in-flight", writes).await });
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-    server.stop().await;
-    let answer = flight.await.unwrap();
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    // Over one connection, by hand, so the batch is surely in flight when the shutdown comes:
+    // a first request proves the server is serving the connection, then the batch's head and
+    // half its body go before the shutdown and the rest after it.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let me = format!(
+        "GET /api/v1/me HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\r\n",
+        c.token
+    );
+    tcp.write_all(me.as_bytes()).await.unwrap();
+    let mut first = [0u8; 12];
+    tcp.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    // The rest of that answer is read below, before the batch's.
+    let body =
+        serde_json::to_vec(&json!({"idempotency_key": "in-flight", "writes": writes})).unwrap();
+    let path = c.lib_url("batch").replacen(&server.base, "", 1);
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{EPOCH_HEADER}: {}\r\nConnection: close\r\n\r\n",
+        c.token,
+        body.len(),
+        c.epoch
+    );
+    let half = body.len() / 2;
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    tcp.write_all(&body[..half]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let stopping = tokio::spawn(server.stop());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    tcp.write_all(&body[half..]).await.unwrap();
+    let mut answers = Vec::new();
+    tcp.read_to_end(&mut answers).await.unwrap();
+    let answers = String::from_utf8_lossy(&answers);
+    let batch = answers
+        .split("HTTP/1.1 ")
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(batch.starts_with("200"), "the batch answer: {answers}");
+    stopping.await.unwrap();
     let again = Running::start(&store, Limits::default()).await;
     let mut c = c;
     c.base = again.base.clone();

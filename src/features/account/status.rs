@@ -1,9 +1,9 @@
 //! Sync Status: the last sync (when, how long, what moved), the last 20, the error in plain
 //! words with what to do, and how often to sync by itself.
 
-use super::{set_interval, use_account, SyncRecord};
+use super::{relink, set_interval, use_account, SyncRecord};
 use crate::features::library::use_library;
-use crate::features::ui::Modal;
+use crate::features::ui::{thousands, Modal, Progress};
 use leptos::prelude::*;
 
 fn when(millis: u64) -> String {
@@ -13,13 +13,19 @@ fn when(millis: u64) -> String {
         .unwrap_or_default()
 }
 
+fn counts(r: &SyncRecord) -> String {
+    format!(
+        "{} sent, {} received, {} deleted, {} in conflict",
+        r.sent, r.received, r.deleted, r.conflicts
+    )
+}
+
 fn summary(r: &SyncRecord) -> String {
-    match &r.error {
-        Some(e) => e.clone(),
-        None => format!(
-            "{} sent, {} received, {} deleted, {} in conflict",
-            r.sent, r.received, r.deleted, r.conflicts
-        ),
+    match (&r.error, r.error_kind.as_deref()) {
+        // The storage limit only held back files; the rest of the sync went through.
+        (Some(e), Some("storage_limit")) => format!("{}. {e}", counts(r)),
+        (Some(e), _) => e.clone(),
+        (None, _) => counts(r),
     }
 }
 
@@ -35,11 +41,24 @@ pub fn SyncStatusDialog() -> impl IntoView {
                 None => view! { <p id="sync-last">"This library has not synced yet."</p> }.into_any(),
                 Some(r) => {
                     let failed = r.error.is_some();
+                    let heading = match (failed, r.error_kind.as_deref()) {
+                        (true, Some("storage_limit")) => "The last sync finished, but some files did not upload",
+                        (true, _) => "The last sync did not finish",
+                        (false, _) => "Last sync",
+                    };
                     view! {
                         <div id="sync-last" class="sync-last" class:error=failed>
-                            <p><strong>{if failed { "The last sync did not finish" } else { "Last sync" }}</strong>
+                            <p><strong>{heading}</strong>
                                 {format!(" — {} ({:.1} s)", when(r.at), r.duration_ms as f64 / 1000.0)}</p>
                             <p>{summary(&r)}</p>
+                            {(r.error_kind.as_deref() == Some("relink_required")).then(|| view! {
+                                <div class="form-actions left">
+                                    <button id="relink" class="btn btn-primary" on:click=move |_| {
+                                        account.status_open.set(false);
+                                        relink(lib, account);
+                                    }>"Link again"</button>
+                                </div>
+                            })}
                         </div>
                     }.into_any()
                 }
@@ -71,5 +90,45 @@ pub fn SyncStatusDialog() -> impl IntoView {
                 </tbody>
             </table>
         </Modal>
+    }
+}
+
+/// A bar under the top bar while a sync receives a large library ("12,400 of 50,000
+/// references"); hidden for the quick syncs that make up most of them.
+#[component]
+pub fn SyncProgressBar() -> impl IntoView {
+    let account = use_account();
+    let shown = move || {
+        account
+            .progress
+            .get()
+            .filter(|p| p.total.unwrap_or(0) > 200 || p.received > 200)
+    };
+    move || {
+        shown().map(|_| {
+            let done = Signal::derive(move || {
+                account
+                    .progress
+                    .get()
+                    .map_or(0, |p| usize::try_from(p.received).unwrap_or(usize::MAX))
+            });
+            let total = Signal::derive(move || {
+                account.progress.get().map_or(0, |p| {
+                    usize::try_from(p.total.unwrap_or(0).max(p.received)).unwrap_or(usize::MAX)
+                })
+            });
+            let label = Signal::derive(move || {
+                format!(
+                    "Downloading your library: {} of {} references",
+                    thousands(done.get()),
+                    thousands(total.get())
+                )
+            });
+            view! {
+                <div id="sync-progress" class="sync-progress" role="status">
+                    <Progress done=done total=total label=label />
+                </div>
+            }
+        })
     }
 }

@@ -18,6 +18,9 @@ pub enum Collection {
     Recent,
     Trash,
     Duplicates,
+    /// References the last syncs could not merge, waiting for the person (EndNote's Sync
+    /// Conflicts group).
+    Conflicts,
     Group(Key),
 }
 
@@ -36,6 +39,7 @@ impl Collection {
             Collection::Recent => "Recently Added".into(),
             Collection::Trash => "Trash".into(),
             Collection::Duplicates => "Possible Duplicates".into(),
+            Collection::Conflicts => "Sync Conflicts".into(),
             Collection::Group(k) => data
                 .groups
                 .get(&k)
@@ -47,8 +51,10 @@ impl Collection {
     pub fn listing(self, data: &LibraryData, search: &str, sort: Sort, now: u64) -> Listing {
         let refs = &data.refs;
         let mut problem = None;
-        if self == Collection::Duplicates {
-            return duplicates(data, search);
+        match self {
+            Collection::Duplicates => return duplicates(data, search),
+            Collection::Conflicts => return conflicts(data, search),
+            _ => {}
         }
         let mut ids: Bits = match self {
             Collection::All => refs.ids_where(|r| !r.trashed),
@@ -58,7 +64,7 @@ impl Collection {
                 refs.ids_where(|r| !r.trashed && r.date_added >= since)
             }
             Collection::Trash => refs.ids_where(|r| r.trashed),
-            Collection::Duplicates => Bits::empty(0),
+            Collection::Duplicates | Collection::Conflicts => Bits::empty(0),
             Collection::Group(g) => match refs.group_ids(&data.groups, g) {
                 Ok(mut ids) => {
                     ids.and_not(&refs.ids_where(|r| r.trashed));
@@ -89,6 +95,28 @@ impl Collection {
                 .map(|g| g.key),
             _ => None,
         }
+    }
+}
+
+/// Conflicted references by title; a search matches the title or the authors of either copy
+/// (a copy deleted on one side is in no index).
+fn conflicts(data: &LibraryData, search: &str) -> Listing {
+    let needle = search.trim().to_lowercase();
+    let mut found: Vec<(String, Key)> = data
+        .conflicts
+        .keys()
+        .filter_map(|k| data.shown_reference(k).map(|r| (r, *k)))
+        .filter(|(r, _)| {
+            needle.is_empty()
+                || r.title().to_lowercase().contains(&needle)
+                || r.author_summary().to_lowercase().contains(&needle)
+        })
+        .map(|(r, k)| (r.title().to_lowercase(), k))
+        .collect();
+    found.sort();
+    Listing {
+        keys: found.into_iter().map(|(_, k)| k).collect(),
+        problem: None,
     }
 }
 

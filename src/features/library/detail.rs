@@ -1,6 +1,7 @@
 //! The right pane: the selected reference's editor, the form for a new one, or what to do
 //! with several selected.
 
+use super::conflict::ConflictCard;
 use super::editor::ReferenceEditor;
 use super::new_reference::NewReferenceForm;
 use super::use_library;
@@ -18,10 +19,19 @@ pub fn DetailPane() -> impl IntoView {
             _ => None,
         })
     });
+    // A conflicted reference shows the conflict until it is settled, then the editor.
+    let in_conflict = Memo::new(move |_| {
+        single
+            .get()
+            .is_some_and(|k| lib.data.with(|d| d.conflicts.contains_key(&k)))
+    });
     let count = move || lib.selected.with(Vec::len);
     move || {
         if lib.new_form.get() {
             return view! { <NewReferenceForm /> }.into_any();
+        }
+        if let (Some(key), true) = (single.get(), in_conflict.get()) {
+            return view! { <ConflictCard key=key /> }.into_any();
         }
         if let Some(key) = single.get() {
             return match lib.data.with_untracked(|d| d.refs.get(&key).is_some()) {

@@ -119,7 +119,7 @@ pub fn ReferenceList() -> impl IntoView {
                     .iter()
                     .enumerate()
                     .filter_map(|(i, k)| {
-                        let r = d.refs.get(k)?;
+                        let r = d.shown_reference(k)?;
                         Some(RowData {
                             key: *k,
                             index: start + i,

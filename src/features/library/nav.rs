@@ -95,6 +95,9 @@ pub fn LibraryNav() -> impl IntoView {
             <FixedItem id="nav-recent" collection=Collection::Recent label="Recently Added" count=Signal::derive(move || Some(counts.with(|c| c.recent))) count_id="count-recent" />
             <FixedItem id="nav-duplicates" collection=Collection::Duplicates label="Possible Duplicates" count=Signal::derive(|| None) count_id="count-duplicates" />
             <FixedItem id="nav-trash" collection=Collection::Trash label="Trash" count=Signal::derive(move || Some(counts.with(|c| c.trash))) count_id="count-trash" />
+            <Show when=move || lib.data.with(|d| !d.conflicts.is_empty())>
+                <FixedItem id="nav-conflicts" collection=Collection::Conflicts label="Sync Conflicts" count=Signal::derive(move || Some(lib.data.with(|d| d.conflicts.len()))) count_id="count-conflicts" />
+            </Show>
         </ul>
 
         <div class="nav-section">

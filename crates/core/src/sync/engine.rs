@@ -43,6 +43,34 @@ pub enum ErrorKind {
     Local,
 }
 
+impl ErrorKind {
+    /// A stable name, for logs and saved sync histories.
+    pub fn id(self) -> &'static str {
+        match self {
+            ErrorKind::Connection => "connection",
+            ErrorKind::Auth => "auth",
+            ErrorKind::StorageLimit => "storage_limit",
+            ErrorKind::RelinkRequired => "relink_required",
+            ErrorKind::Server => "server",
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::Local => "local",
+        }
+    }
+
+    /// The service's code for this kind, for reporting a failed sync to its sync log (kinds
+    /// the service never answers with are `unknown`; the message says what happened).
+    pub fn code(self) -> ErrorCode {
+        match self {
+            ErrorKind::Auth => ErrorCode::Auth,
+            ErrorKind::StorageLimit => ErrorCode::StorageLimit,
+            ErrorKind::RelinkRequired => ErrorCode::RelinkRequired,
+            ErrorKind::Server => ErrorCode::Internal,
+            ErrorKind::Invalid => ErrorCode::Invalid,
+            ErrorKind::Connection | ErrorKind::Local => ErrorCode::Unknown,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncError {
     pub kind: ErrorKind,
@@ -151,6 +179,8 @@ pub struct SyncOutcome {
     pub sent: u64,
     /// Objects taken from the service (new or changed).
     pub received: u64,
+    /// Of those, references (what a progress bar counts).
+    pub received_references: u64,
     /// Objects deleted here because they were deleted online.
     pub deleted: u64,
     /// New conflicts waiting for the user.
@@ -229,6 +259,9 @@ fn change_for(
                 }
             } else {
                 outcome.received += 1;
+                if kind == ObjectKind::Reference {
+                    outcome.received_references += 1;
+                }
             }
             Some(StoreChange::Put(LocalObject {
                 kind,
@@ -264,6 +297,17 @@ pub async fn sync<S: LocalStore, R: Remote>(
     remote: &R,
     new_key: &mut impl FnMut() -> String,
 ) -> Result<SyncOutcome, SyncError> {
+    sync_with_progress(store, remote, new_key, &mut |_| {}).await
+}
+
+/// [`sync`], calling `progress` with the counts so far after each page is written (a first
+/// download of a large library shows a progress bar with it).
+pub async fn sync_with_progress<S: LocalStore, R: Remote>(
+    store: &S,
+    remote: &R,
+    new_key: &mut impl FnMut() -> String,
+    progress: &mut impl FnMut(&SyncOutcome),
+) -> Result<SyncOutcome, SyncError> {
     let mut outcome = SyncOutcome::default();
     let link = match store.link().await? {
         Some(link) => link,
@@ -283,7 +327,7 @@ pub async fn sync<S: LocalStore, R: Remote>(
     };
     for _ in 0..MAX_ROUNDS {
         let pushed = push(store, remote, link.epoch, new_key, &mut outcome).await?;
-        let pulled = pull(store, remote, link.epoch, &mut outcome).await?;
+        let pulled = pull(store, remote, link.epoch, &mut outcome, progress).await?;
         if !pushed && !pulled && store.dirty(1).await?.is_empty() {
             break;
         }
@@ -389,6 +433,7 @@ async fn pull<S: LocalStore, R: Remote>(
     remote: &R,
     epoch: u64,
     outcome: &mut SyncOutcome,
+    progress: &mut impl FnMut(&SyncOutcome),
 ) -> Result<bool, SyncError> {
     let since = store.link().await?.map_or(0, |l| l.synced_version);
     let mut cursor: Option<String> = None;
@@ -413,6 +458,7 @@ async fn pull<S: LocalStore, R: Remote>(
         store
             .apply(changes, done.then_some(page.library_version))
             .await?;
+        progress(outcome);
         match page.next {
             Some(next) => cursor = Some(next),
             None => return Ok(any),

@@ -48,8 +48,13 @@ fn check_sha(sha256: &str) -> Result<(), ApiError> {
     }
 }
 
+/// A size as people read it ("29 KB", "1.5 MB"): small limits are not "0.0 MB".
 fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+    match bytes {
+        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1_000_000.0),
+        b if b >= 1_000 => format!("{} KB", b / 1_000),
+        b => format!("{b} bytes"),
+    }
 }
 
 #[utoipa::path(put, path = "/libraries/{library_id}/files/{sha256}", tag = "files", security(("bearer" = [])),

@@ -1,0 +1,526 @@
+//! End-to-end sync between two browsers (two fresh profiles: two devices) through the real
+//! service: what is deleted, trashed and edited on one arrives on the other; a same-field
+//! edit becomes a Sync Conflict resolved each way; an edit against a permanent delete; the
+//! storage limit; an expired sign-in; the service going away mid-sync; reset sync with a
+//! wipe; a second account refused; two tabs of one browser.
+
+use super::*;
+use harness::{with_app_on, with_browser, App, TestServer};
+
+const EMAIL: &str = "researcher@example.org";
+const PASSWORD: &str = "correct horse battery";
+const CTRL_A: &str = "\u{E009}a\u{E009}";
+
+async fn create_account(c: &Client, email: &str) {
+    click(c, "#sign-in").await;
+    click(c, "#tab-create").await;
+    type_into(c, "#account-email-input", email).await;
+    type_into(c, "#account-password", PASSWORD).await;
+    click(c, "#account-submit").await;
+    wait_text(c, "#account-email", |t| t == email).await;
+    wait_text(c, "#notice", |t| t.starts_with("Synced")).await;
+}
+
+async fn sign_in(c: &Client, email: &str) {
+    click(c, "#sign-in").await;
+    type_into(c, "#account-email-input", email).await;
+    type_into(c, "#account-password", PASSWORD).await;
+    click(c, "#account-submit").await;
+}
+
+/// Open a second device: a fresh browser on the same service, signed in to the account.
+async fn second_device<F, Fut>(app: &App, steps: F)
+where
+    F: FnOnce(Client) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let downloads = tempfile::tempdir().unwrap();
+    let url = app.url.clone();
+    with_browser(downloads.path(), move |b| async move {
+        b.goto(&url).await.unwrap();
+        wait_text(&b, "#storage-status", |t| {
+            t == "0 references stored in this browser"
+        })
+        .await;
+        sign_in(&b, EMAIL).await;
+        wait_text(&b, "#notice", |t| t.starts_with("Synced")).await;
+        steps(b).await;
+    })
+    .await;
+}
+
+/// Select the row whose text contains `title`.
+async fn pick_row(c: &Client, title: &str) {
+    let xpath = format!(
+        "//div[@id='reference-list']//*[contains(concat(' ', @class, ' '), ' ref-row ')][contains(., '{title}')]"
+    );
+    wait_until(c, &format!("a row “{title}”"), || async {
+        c.find(Locator::XPath(&xpath)).await.is_ok()
+    })
+    .await;
+    c.find(Locator::XPath(&xpath))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn wait_until<F, Fut>(c: &Client, what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let _ = c;
+    let start = std::time::Instant::now();
+    while !check().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "waited 30 s for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+/// Replace a field's text as a person would (select all, type), and wait for the save.
+async fn retype(c: &Client, css: &str, text: &str) {
+    type_into(c, css, CTRL_A).await;
+    type_into(c, css, text).await;
+    wait_text(c, "#save-state", |t| t == "Saved").await;
+}
+
+/// How many messages the status bar has shown.
+async fn notices(c: &Client) -> u64 {
+    c.find(Locator::Css("#notice"))
+        .await
+        .unwrap()
+        .attr("data-seq")
+        .await
+        .unwrap()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Press Sync now (once it can be pressed) and wait for the message saying how it went.
+async fn sync_now(c: &Client) {
+    let before = notices(c).await;
+    wait_until(c, "Sync now to be ready", || async {
+        match c.find(Locator::Css("#sync-now")).await {
+            Ok(b) => b.attr("disabled").await.unwrap().is_none(),
+            Err(_) => false,
+        }
+    })
+    .await;
+    click(c, "#sync-now").await;
+    wait_until(c, "the sync's message", || async {
+        notices(c).await > before
+    })
+    .await;
+}
+
+async fn row_titles(c: &Client) -> Vec<String> {
+    let mut rows: Vec<String> = c
+        .execute(
+            "return [...document.querySelectorAll('#reference-list .ref-row .col-title')].map(e => { const c = e.cloneNode(true); c.querySelectorAll('.badge').forEach(b => b.remove()); return c.textContent.trim(); })",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn deletes_trash_edits_and_attachments_cross_between_two_devices() {
+    let scratch = tempfile::tempdir().unwrap();
+    let pdf = scratch.path().join("paper.pdf");
+    let pdf_bytes: Vec<u8> = b"%PDF-1.4\n"
+        .iter()
+        .copied()
+        .chain((0..20_000u32).map(|i| (i % 253) as u8))
+        .collect();
+    std::fs::write(&pdf, &pdf_bytes).unwrap();
+    with_app(move |a, app| async move {
+        add_reference(&a, "Deleted on B", "Able, A.", "2001").await;
+        add_reference(&a, "Trashed on A", "Baker, B.", "2002").await;
+        add_reference(&a, "Edited on both", "Carter, C.", "2003").await;
+        a.find(Locator::Css("#attach-file"))
+            .await
+            .unwrap()
+            .send_keys(&pdf.display().to_string())
+            .await
+            .unwrap();
+        wait_text(&a, "#attachments", |t| t.contains("paper.pdf")).await;
+        create_account(&a, EMAIL).await;
+
+        let a2 = a.clone();
+        second_device(&app, move |b| async move {
+            let a = a2;
+            wait_text(&b, "#count-all", |t| t == "3").await;
+            // The attachment's bytes came too.
+            pick_row(&b, "Edited on both").await;
+            wait_text(&b, "#attachments", |t| t.contains("paper.pdf")).await;
+            let bytes = b
+                .execute_async(
+                    r#"const done = arguments[0];
+                    const open = indexedDB.open('refsync');
+                    open.onsuccess = () => {
+                        const tx = open.result.transaction('blobs');
+                        const all = tx.objectStore('blobs').getAll();
+                        all.onsuccess = async () => {
+                            const sizes = await Promise.all(all.result.map(b => b.size));
+                            done(sizes);
+                        };
+                    };"#,
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                bytes,
+                serde_json::json!([pdf_bytes.len()]),
+                "the attachment's bytes are in the second browser"
+            );
+
+            // B deletes one for good; A trashes another; each edits another field of the third.
+            pick_row(&b, "Deleted on B").await;
+            type_into(&b, "#reference-list", DELETE).await;
+            wait_text(&b, "#count-trash", |t| t == "1").await;
+            click(&b, "#nav-trash").await;
+            pick_row(&b, "Deleted on B").await;
+            click(&b, "#delete-selected").await;
+            click(&b, "#confirm-delete").await;
+            wait_text(&b, "#count-trash", |t| t == "0").await;
+            click(&b, "#nav-all").await;
+            pick_row(&b, "Edited on both").await;
+            retype(&b, "#field-pages", "101-120").await;
+
+            pick_row(&a, "Trashed on A").await;
+            click(&a, "#trash-reference").await;
+            wait_text(&a, "#count-trash", |t| t == "1").await;
+            pick_row(&a, "Edited on both").await;
+            retype(&a, "#field-volume", "7").await;
+
+            sync_now(&a).await;
+            sync_now(&b).await;
+            sync_now(&a).await;
+            for (c, name) in [(&a, "A"), (&b, "B")] {
+                wait_text(c, "#count-all", |t| t == "1").await;
+                wait_text(c, "#count-trash", |t| t == "1").await;
+                click(c, "#nav-all").await;
+                assert_eq!(row_titles(c).await, ["Edited on both"], "{name}");
+                pick_row(c, "Edited on both").await;
+                assert_eq!(field_value(c, "#field-volume").await, "7", "{name}");
+                assert_eq!(field_value(c, "#field-pages").await, "101-120", "{name}");
+                assert!(
+                    c.find(Locator::Css("#nav-conflicts")).await.is_err(),
+                    "different fields merge without a conflict ({name})"
+                );
+                click(c, "#nav-trash").await;
+                assert_eq!(row_titles(c).await, ["Trashed on A"], "{name}");
+            }
+        })
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn same_field_edits_become_conflicts_resolved_each_way_and_both_devices_end_equal() {
+    with_app(|a, app| async move {
+        for title in ["Paper one", "Paper two", "Paper three", "Paper four"] {
+            add_reference(&a, title, "Able, A.", "2001").await;
+        }
+        create_account(&a, EMAIL).await;
+        let a2 = a.clone();
+        let server = app.server.clone();
+        second_device(&app, move |b| async move {
+            let a = a2;
+            wait_text(&b, "#count-all", |t| t == "4").await;
+
+            // The service goes away; both devices keep working and edit the same fields.
+            server.stop().await;
+            for (title, on_a, on_b) in [
+                ("Paper one", "One as A wrote it", "One as B wrote it"),
+                ("Paper two", "Two as A wrote it", "Two as B wrote it"),
+                ("Paper three", "Three as A wrote it", "Three as B wrote it"),
+            ] {
+                pick_row(&a, title).await;
+                retype(&a, "#field-title", on_a).await;
+                pick_row(&b, title).await;
+                retype(&b, "#field-title", on_b).await;
+            }
+            // An edit on A against a permanent delete on B.
+            pick_row(&a, "Paper four").await;
+            retype(&a, "#field-year", "1999").await;
+            pick_row(&b, "Paper four").await;
+            type_into(&b, "#reference-list", DELETE).await;
+            click(&b, "#nav-trash").await;
+            pick_row(&b, "Paper four").await;
+            click(&b, "#delete-selected").await;
+            click(&b, "#confirm-delete").await;
+            wait_text(&b, "#count-trash", |t| t == "0").await;
+            click(&b, "#nav-all").await;
+
+            // Syncing now fails in plain words and loses nothing.
+            sync_now(&a).await;
+            wait_text(&a, "#notice", |t| t.contains("Could not reach")).await;
+            click(&a, "#sync-status").await;
+            wait_text(&a, "#sync-last", |t| t.contains("Could not reach")).await;
+            close_dialog(&a, "#sync-status-dialog").await;
+
+            // Back again: A syncs first and its edits win the service; B gets the conflicts.
+            server.restart().await;
+            sync_now(&a).await;
+            wait_text(&a, "#notice", |t| t.starts_with("Synced")).await;
+            sync_now(&b).await;
+            wait_text(&b, "#count-conflicts", |t| t == "4").await;
+            click(&b, "#nav-conflicts").await;
+            wait_count(&b, 4).await;
+
+            // Keep this browser's.
+            pick_row(&b, "One as B").await;
+            wait_text(&b, "#conflict-card", |t| t.contains("Title")).await;
+            click(&b, "#resolve-conflict").await;
+            wait_text(&b, "#conflict-dialog", |t| t.contains("One as A wrote it")).await;
+            click(&b, "#keep-local").await;
+            wait_text(&b, "#count-conflicts", |t| t == "3").await;
+
+            // Keep the online one.
+            pick_row(&b, "Two as B").await;
+            click(&b, "#resolve-conflict").await;
+            wait_text(&b, "#conflict-dialog", |t| t.contains("Two as A wrote it")).await;
+            click(&b, "#keep-online").await;
+            wait_text(&b, "#count-conflicts", |t| t == "2").await;
+
+            // Pick the online title and edit it before keeping.
+            pick_row(&b, "Three as B").await;
+            click(&b, "#resolve-conflict").await;
+            wait_text(&b, "#conflict-dialog", |t| {
+                t.contains("Three as A wrote it")
+            })
+            .await;
+            let differing = texts(&b, "#conflict-dialog .conflict-row.differs th").await;
+            assert_eq!(differing, ["Title"], "only the title differs");
+            click(&b, "input[name='pick-title'][value='online']").await;
+            assert_eq!(
+                field_value(&b, "#merged-title").await,
+                "Three as A wrote it"
+            );
+            screenshot(&b, "conflict-dialog").await;
+            type_into(&b, "#merged-title", ", then merged").await;
+            click(&b, "#keep-merged").await;
+            wait_text(&b, "#count-conflicts", |t| t == "1").await;
+
+            // Edited on A, deleted on B: B chooses to keep it deleted.
+            pick_row(&b, "Paper four").await;
+            wait_text(&b, "#conflict-card", |t| {
+                t.contains("permanently in this browser")
+            })
+            .await;
+            screenshot(&b, "conflict-edit-versus-delete").await;
+            click(&b, "#conflict-keep-deleted").await;
+            wait_until(&b, "the Sync Conflicts group to go", || async {
+                b.find(Locator::Css("#nav-conflicts")).await.is_err()
+            })
+            .await;
+
+            sync_now(&b).await;
+            wait_text(&b, "#notice", |t| t.starts_with("Synced")).await;
+            sync_now(&a).await;
+            let want = [
+                "One as B wrote it",
+                "Three as A wrote it, then merged",
+                "Two as A wrote it",
+            ];
+            for (c, name) in [(&a, "A"), (&b, "B")] {
+                click(c, "#nav-all").await;
+                wait_text(c, "#count-all", |t| t == "3").await;
+                assert_eq!(row_titles(c).await, want, "{name}");
+            }
+        })
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn the_storage_limit_keeps_the_file_here_and_an_expired_sign_in_asks_again() {
+    let scratch = tempfile::tempdir().unwrap();
+    let pdf = scratch.path().join("too-big.pdf");
+    let pdf_bytes: Vec<u8> = b"%PDF-1.4\n"
+        .iter()
+        .copied()
+        .chain((0..30_000u32).map(|i| (i % 249) as u8))
+        .collect();
+    std::fs::write(&pdf, &pdf_bytes).unwrap();
+    let server = TestServer::start_with(|config| {
+        config.limits.storage_limit = 10_000;
+        config.limits.token_ttl_ms = 15_000;
+    })
+    .await;
+    with_app_on(server, move |a, _app| async move {
+        add_reference(&a, "A paper with a large file", "Able, A.", "2001").await;
+        a.find(Locator::Css("#attach-file"))
+            .await
+            .unwrap()
+            .send_keys(&pdf.display().to_string())
+            .await
+            .unwrap();
+        wait_text(&a, "#attachments", |t| t.contains("too-big.pdf")).await;
+        click(&a, "#sign-in").await;
+        click(&a, "#tab-create").await;
+        type_into(&a, "#account-email-input", EMAIL).await;
+        type_into(&a, "#account-password", PASSWORD).await;
+        click(&a, "#account-submit").await;
+        wait_text(&a, "#notice", |t| t.contains("online storage is full")).await;
+        // The sign-in was made before this point: it expires 15 s after it at the latest.
+        let signed_in = std::time::Instant::now();
+        click(&a, "#sync-status").await;
+        let status = wait_text(&a, "#sync-last", |t| t.contains("too-big.pdf")).await;
+        assert!(status.contains("stays in this browser"), "{status}");
+        screenshot(&a, "sync-status-storage-limit").await;
+        close_dialog(&a, "#sync-status-dialog").await;
+        // The file is still here, whole.
+        let size = a
+            .execute_async(
+                r#"const done = arguments[0];
+                const open = indexedDB.open('refsync');
+                open.onsuccess = () => {
+                    const all = open.result.transaction('blobs').objectStore('blobs').getAll();
+                    all.onsuccess = () => done(all.result.map(b => b.size));
+                };"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(size, serde_json::json!([pdf_bytes.len()]));
+
+        // Once the sign-in has expired, a sync asks to sign in again and changes nothing.
+        let left = Duration::from_millis(15_500).saturating_sub(signed_in.elapsed());
+        tokio::time::sleep(left).await;
+        sync_now(&a).await;
+        wait_text(&a, "#sign-in-dialog", |_| true).await;
+        wait_text(&a, "#notice", |t| t.contains("sign-in has expired")).await;
+        close_dialog(&a, "#sign-in-dialog").await;
+        wait_text(&a, "#count-all", |t| t == "1").await;
+        wait_text(&a, "#attachments", |t| t.contains("too-big.pdf")).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn reset_with_a_wipe_makes_the_other_device_link_again_and_a_second_account_is_refused() {
+    with_app(|a, app| async move {
+        add_reference(&a, "Kept through the reset", "Able, A.", "2001").await;
+        create_account(&a, EMAIL).await;
+
+        // Another account cannot take over a linked library.
+        click(&a, "#sign-out").await;
+        wait_text(&a, "#sign-in", |_| true).await;
+        click(&a, "#sign-in").await;
+        click(&a, "#tab-create").await;
+        type_into(&a, "#account-email-input", "someone.else@example.org").await;
+        type_into(&a, "#account-password", PASSWORD).await;
+        click(&a, "#account-submit").await;
+        let refusal = wait_text(&a, "#sign-in-dialog .error", |t| !t.is_empty()).await;
+        assert!(
+            refusal.contains("can be linked to only one account") && refusal.contains("reset sync"),
+            "{refusal}"
+        );
+        close_dialog(&a, "#sign-in-dialog").await;
+        sign_in(&a, EMAIL).await;
+        wait_text(&a, "#notice", |t| t.starts_with("Synced")).await;
+
+        let a2 = a.clone();
+        second_device(&app, move |b| async move {
+            let a = a2;
+            wait_text(&b, "#count-all", |t| t == "1").await;
+            add_reference(&b, "Added on B", "Baker, B.", "2002").await;
+            sync_now(&b).await;
+            // The service's change hint brings B's addition to A.
+            wait_text(&a, "#count-all", |t| t == "2").await;
+
+            // Reset on A, emptying the online library, after offering a backup.
+            click(&a, "#settings-open").await;
+            wait_text(&a, "#settings-dialog", |t| t.contains("Reset sync")).await;
+            click(&a, "#reset-wipe").await;
+            click(&a, "#reset-sync").await;
+            screenshot(&a, "reset-sync").await;
+            click(&a, "#reset-confirm").await;
+            wait_text(&a, "#notice", |t| t.contains("online library emptied")).await;
+            wait_text(&a, "#sign-in", |_| true).await;
+            wait_text(&a, "#count-all", |t| t == "2").await;
+
+            // B is told to link again instead of syncing stale data.
+            sync_now(&b).await;
+            wait_text(&b, "#notice", |t| t.contains("reset on another device")).await;
+            click(&b, "#sync-status").await;
+            wait_text(&b, "#sync-last", |t| t.contains("no longer linked")).await;
+            wait_text(&b, "#count-all", |t| t == "2").await;
+            click(&b, "#relink").await;
+            wait_text(&b, "#notice", |t| t.starts_with("Synced")).await;
+
+            // A links again to the same account: the two libraries are one again.
+            sign_in(&a, EMAIL).await;
+            wait_text(&a, "#notice", |t| t.starts_with("Synced")).await;
+            sync_now(&b).await;
+            for c in [&a, &b] {
+                wait_text(c, "#count-all", |t| t == "2").await;
+                assert_eq!(
+                    row_titles(c).await,
+                    ["Added on B", "Kept through the reset"]
+                );
+            }
+        })
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn two_tabs_of_one_browser_stay_current_and_sync_in_turn() {
+    with_app(|c, app| async move {
+        add_reference(&c, "Made in the first tab", "Able, A.", "2001").await;
+        let first = c.window().await.unwrap();
+        let second = c.new_window(true).await.unwrap();
+        c.switch_to_window(second.handle.clone()).await.unwrap();
+        c.goto(&app.url).await.unwrap();
+        wait_text(&c, "#count-all", |t| t == "1").await;
+
+        // An edit in one tab shows in the other.
+        add_reference(&c, "Made in the second tab", "Baker, B.", "2002").await;
+        c.switch_to_window(first.clone()).await.unwrap();
+        wait_text(&c, "#count-all", |t| t == "2").await;
+
+        // Signing in in one tab signs in both; a sync from each runs in turn, neither fails.
+        create_account(&c, EMAIL).await;
+        c.switch_to_window(second.handle.clone()).await.unwrap();
+        wait_text(&c, "#account-email", |t| t == EMAIL).await;
+        click(&c, "#sync-now").await;
+        c.switch_to_window(first.clone()).await.unwrap();
+        click(&c, "#sync-now").await;
+        for tab in [&first, &second.handle] {
+            c.switch_to_window(tab.clone()).await.unwrap();
+            click(&c, "#sync-status").await;
+            wait_text(&c, "#sync-history", |t| t.matches("sent").count() >= 2).await;
+            let history = texts(&c, "#sync-history tbody tr").await.join("\n");
+            assert!(!history.contains("did not"), "{history}");
+            assert!(!history.contains("Could not"), "{history}");
+            close_dialog(&c, "#sync-status-dialog").await;
+        }
+        c.switch_to_window(first.clone()).await.unwrap();
+        wait_text(&c, "#count-all", |t| t == "2").await;
+    })
+    .await;
+}
