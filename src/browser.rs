@@ -34,6 +34,31 @@ pub fn mark(name: &str) {
     }
 }
 
+/// `performance.now()`: the start of a [`measure`].
+pub fn perf_now() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+/// A `performance.measure` named `name` from `started` ([`perf_now`]) until now: the phases
+/// of long work (a sync's pages), which devtools show and the benchmark harness collects.
+pub fn measure(name: &str, started: f64) {
+    let Some(p) = web_sys::window().and_then(|w| w.performance()) else {
+        return;
+    };
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"start".into(), &started.into());
+    let _ = js_sys::Reflect::set(&options, &"end".into(), &p.now().into());
+    let measure = js_sys::Reflect::get(&p, &"measure".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    if let Some(f) = measure {
+        // A missing measure only costs a benchmark figure.
+        let _ = f.call2(&p, &JsValue::from_str(name), &options);
+    }
+}
+
 /// Offer `bytes` as a file download called `file_name`.
 pub fn download(file_name: &str, media_type: &str, bytes: &[u8]) -> Result<(), String> {
     let array = js_sys::Uint8Array::from(bytes);

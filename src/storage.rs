@@ -101,6 +101,13 @@ pub struct Store {
     clock: Cell<u64>,
     edited_at: RefCell<HashMap<String, u64>>,
     read_at: RefCell<HashMap<String, u64>>,
+    /// What the engine's last page read found of each object's marks and bases.
+    pub(crate) seen: RefCell<HashMap<String, sync_store::Seen>>,
+    /// What syncs wrote since [`Store::take_synced`] last asked, for the window; `None` once
+    /// there is too much to be worth replaying (the window then reads everything again).
+    pub(crate) synced: RefCell<Option<Vec<Write>>>,
+    /// Keys of each object store, listed for a round of large sync pages (`sync_store`).
+    pub(crate) object_keys: RefCell<Option<HashMap<ObjectKind, std::collections::HashSet<String>>>>,
 }
 
 impl Store {
@@ -114,6 +121,9 @@ impl Store {
             clock: Cell::new(0),
             edited_at: RefCell::new(HashMap::new()),
             read_at: RefCell::new(HashMap::new()),
+            seen: RefCell::new(HashMap::new()),
+            synced: RefCell::new(Some(Vec::new())),
+            object_keys: RefCell::new(None),
         };
         if (1..2).contains(&old_version) {
             store
@@ -228,7 +238,7 @@ impl Store {
                 values
                     .into_iter()
                     .filter_map(|v| v.as_string())
-                    .filter_map(|json| serde_json::from_str(&json).ok())
+                    .filter_map(|record| serde_json::from_str(split_record(&record).1).ok())
                     .collect(),
             )
         }
@@ -265,16 +275,27 @@ impl Store {
         }
     }
 
+    /// The objects syncs changed since the last call, as writes for the window to replay, or
+    /// `None` if there were too many (or conflicts) and the window should read everything.
+    pub fn take_synced(&self) -> Option<Vec<Write>> {
+        self.synced.replace(Some(Vec::new()))
+    }
+
     /// Apply one user action: every write and its dirty mark, all or nothing.
     pub async fn write(&self, writes: &[Write]) -> Result<(), StoreError> {
-        self.note_edits(writes.iter().map(|w| match w {
-            Write::Put(o) => sync_id(o.kind(), o.key()),
-            Write::Delete(kind, key) => sync_id(*kind, *key),
-        }));
+        let ids: Vec<String> = writes
+            .iter()
+            .map(|w| match w {
+                Write::Put(o) => sync_id(o.kind(), o.key()),
+                Write::Delete(kind, key) => sync_id(*kind, *key),
+            })
+            .collect();
+        self.note_edits(ids.iter().cloned());
         let mut stores: Vec<&str> = schema::OBJECT_STORES.to_vec();
-        stores.push(schema::DIRTY);
+        stores.extend([schema::DIRTY, schema::BASES]);
         async {
             let tx = self.tx(&stores, TransactionMode::Readwrite)?;
+            sync_store::pin_bases(&tx, &ids).await?;
             let dirty = tx.object_store(schema::DIRTY)?;
             for w in writes {
                 let (kind, key) = match w {
@@ -475,7 +496,7 @@ impl Store {
                 .await?;
             match found.and_then(|v| v.as_string()) {
                 None => Ok(None),
-                Some(json) => serde_json::from_str(&json)
+                Some(record) => serde_json::from_str(split_record(&record).1)
                     .map(Some)
                     .map_err(|e| IdbError::from(js_error(e))),
             }
@@ -488,6 +509,21 @@ impl Store {
     pub async fn all_references(&self) -> Result<Vec<Reference>, StoreError> {
         Ok(self.load().await?.references)
     }
+}
+
+/// An object record's synced version, if it carries one, and its JSON. A synced object that
+/// has not changed since is stored as `v<version>` and a newline before its JSON: the record is
+/// then its own base (see `sync_store`), one write per object for a sync instead of three.
+/// JSON never starts with `v`, so plain records read as they always did.
+pub(crate) fn split_record(record: &str) -> (Option<u64>, &str) {
+    if let Some(rest) = record.strip_prefix('v') {
+        if let Some((version, json)) = rest.split_once('\n') {
+            if let Ok(v) = version.parse() {
+                return (Some(v), json);
+            }
+        }
+    }
+    (None, record)
 }
 
 /// Every record of `store` in `tx`, parsed; records that do not parse are counted, not
@@ -505,7 +541,10 @@ async fn read_all<T: DeserializeOwned>(
         .collect::<IdbResult<Vec<JsValue>>>()?;
     let mut out = Vec::with_capacity(values.len());
     for v in values {
-        match v.as_string().map(|s| serde_json::from_str::<T>(&s)) {
+        match v
+            .as_string()
+            .map(|s| serde_json::from_str::<T>(split_record(&s).1))
+        {
             Some(Ok(t)) => out.push(t),
             _ => *unreadable += 1,
         }

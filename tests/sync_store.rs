@@ -218,3 +218,51 @@ async fn an_edit_made_while_a_sync_runs_is_not_overwritten_and_both_edits_surviv
     }
     assert!(a.conflicts().await.unwrap().is_empty());
 }
+
+#[wasm_bindgen_test]
+async fn an_edit_after_a_sync_keeps_the_synced_copy_as_its_base() {
+    let service = Rc::new(RefCell::new(MemoryService::new()));
+    let remote = MemoryRemote::new(service.clone());
+    let a = fresh("sync-base").await;
+    let mut keys = batch_keys("base");
+    let synced = reference(7, "As synced");
+    a.write(&[Write::Put(Object::Reference(synced.clone()))])
+        .await
+        .unwrap();
+    sync(&a, &remote, &mut keys).await.unwrap();
+    let clean = a
+        .get(ObjectKind::Reference, synced.key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!clean.dirty);
+    assert_eq!(clean.base, Some(Object::Reference(synced.clone())));
+
+    // The store keeps one copy of a synced object; an edit must not lose the base with it.
+    let mut edited = synced.clone();
+    edited.set(Field::Title, "Edited here");
+    a.write(&[Write::Put(Object::Reference(edited.clone()))])
+        .await
+        .unwrap();
+    let dirty = a
+        .get(ObjectKind::Reference, synced.key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(dirty.dirty);
+    assert_eq!(dirty.base, Some(Object::Reference(synced.clone())));
+    assert_eq!(dirty.current, Some(Object::Reference(edited.clone())));
+    let mut again = edited.clone();
+    again.set(Field::Year, "2001");
+    a.write(&[Write::Put(Object::Reference(again))])
+        .await
+        .unwrap();
+    let many = a
+        .get_many(&[(ObjectKind::Reference, synced.key)])
+        .await
+        .unwrap();
+    assert_eq!(
+        many[0].as_ref().unwrap().base,
+        Some(Object::Reference(synced))
+    );
+}

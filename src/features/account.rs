@@ -198,7 +198,13 @@ pub fn sync_quietly(lib: Library, account: Account) {
             }
             Err(_) => true,
         };
-        let reloaded = if brought { lib.reload().await } else { Ok(()) };
+        let shown_at = browser::perf_now();
+        let reloaded = if brought {
+            lib.show_synced().await
+        } else {
+            Ok(())
+        };
+        browser::measure("sync-show", shown_at);
         browser::mark("sync-done");
         account.syncing.set(false);
         let mut record = SyncRecord {

@@ -238,6 +238,21 @@ impl Library {
         result
     }
 
+    /// Show what syncs wrote: replayed on the window's copy when there is little, else the
+    /// whole library read again (replaying 100 edits costs microseconds; reading 50,000
+    /// references again costs a second).
+    pub async fn show_synced(self) -> Result<(), StoreError> {
+        let store = self.store()?;
+        let partial = !matches!(self.load.get_untracked(), LoadState::Ready);
+        match store.take_synced() {
+            Some(writes) if !partial => {
+                self.data.update(|d| d.apply(&writes));
+                Ok(())
+            }
+            _ => self.reload().await,
+        }
+    }
+
     /// Read the whole library again (after a sync changed it underneath the window).
     pub async fn reload(self) -> Result<(), StoreError> {
         let snapshot = self.store()?.load().await?;

@@ -10,8 +10,9 @@
 //! as a conflict, which the engine merges three ways (or keeps for the person).
 
 use super::schema::{self, store_of, BASES, CONFLICTS, DIRTY, META};
-use super::{sync_id, Store};
+use super::{split_record, sync_id, Store, Write};
 use indexed_db_futures::error::Error as IdbError;
+use indexed_db_futures::future::BasicRequest;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use indexed_db_futures::Result as IdbResult;
@@ -39,6 +40,13 @@ struct LinkRecord {
 }
 
 /// A base as stored: the version and the data as sent (`None`: deleted online).
+///
+/// Nearly every object is unchanged since it was synced; such an object is its own base: its
+/// record carries the version (`v<version>` and a newline before the JSON, see
+/// [`split_record`]) and it has no base record. That is one write per object for a sync
+/// instead of three. Invariant: a record carries a version only while the object is
+/// unchanged, because every person's write goes through [`pin_bases`] first, which copies the
+/// record into a base record before the record is overwritten.
 #[derive(Serialize, Deserialize)]
 struct BaseRecord {
     version: u64,
@@ -121,6 +129,32 @@ impl ConflictRow {
     }
 }
 
+/// A sync that changes more objects than this has the window read everything again instead of
+/// replaying the changes one by one.
+const REPLAY_AT_MOST: usize = 2_000;
+
+/// Pages larger than this list each store's keys once instead of reading key by key.
+const LIST_KEYS_OVER: usize = 500;
+
+async fn all_keys(
+    tx: &Transaction<'_>,
+    store: &str,
+) -> IdbResult<std::collections::HashSet<String>> {
+    tx.object_store(store)?
+        .get_all_keys()
+        .primitive()?
+        .await?
+        .collect()
+}
+
+/// The string a read found, if it was made and found one.
+async fn read_value(read: Option<BasicRequest<Option<JsValue>>>) -> IdbResult<Option<String>> {
+    Ok(match read {
+        Some(r) => r.await?.and_then(|v| v.as_string()),
+        None => None,
+    })
+}
+
 /// Every store the engine's writes touch.
 fn all_stores() -> Vec<&'static str> {
     let mut stores = schema::OBJECT_STORES.to_vec();
@@ -137,15 +171,21 @@ async fn read_string(tx: &Transaction<'_>, store: &str, id: &str) -> IdbResult<O
     Ok(found.and_then(|v| v.as_string()))
 }
 
+/// An object record: the object, and the synced version it carries if it is its own base.
+fn parse_record(kind: ObjectKind, key: Key, record: &str) -> IdbResult<(Object, Option<u64>)> {
+    let (version, json) = split_record(record);
+    Ok((Object::from_json(kind, key, json).map_err(idb)?, version))
+}
+
 async fn read_object(
     tx: &Transaction<'_>,
     kind: ObjectKind,
     key: Key,
-) -> IdbResult<Option<Object>> {
-    match read_string(tx, store_of(kind), &key.to_string()).await? {
-        None => Ok(None),
-        Some(json) => Object::from_json(kind, key, &json).map(Some).map_err(idb),
-    }
+) -> IdbResult<Option<(Object, Option<u64>)>> {
+    read_string(tx, store_of(kind), &key.to_string())
+        .await?
+        .map(|record| parse_record(kind, key, &record))
+        .transpose()
 }
 
 async fn read_local(
@@ -165,12 +205,28 @@ async fn read_local(
         None => None,
         Some(json) => Some(serde_json::from_str::<BaseRecord>(&json).map_err(idb)?),
     };
+    local_object(kind, key, current, dirty, base)
+}
+
+/// An object's sync state from its records (`None`: nothing under that key).
+fn local_object(
+    kind: ObjectKind,
+    key: Key,
+    current: Option<(Object, Option<u64>)>,
+    dirty: bool,
+    base: Option<BaseRecord>,
+) -> IdbResult<Option<LocalObject>> {
+    let (current, own_version) = match current {
+        Some((o, v)) => (Some(o), v),
+        None => (None, None),
+    };
     if current.is_none() && base.is_none() && !dirty {
         return Ok(None);
     }
-    let (base_version, base) = match base {
-        None => (0, None),
-        Some(b) => (
+    let (base_version, base) = match (base, own_version) {
+        (None, None) => (0, None),
+        (None, Some(v)) => (v, current.clone()),
+        (Some(b), _) => (
             b.version,
             match b.data {
                 None => None,
@@ -188,10 +244,31 @@ async fn read_local(
     }))
 }
 
-/// Put or remove an object's three records as `o` says.
-fn write_local(tx: &Transaction<'_>, o: &LocalObject) -> IdbResult<()> {
+/// What the last read of an object found besides the object: a dirty mark, a base record.
+/// A write that knows there is none skips deleting it (most of a first download).
+pub(crate) type Seen = (bool, bool);
+
+/// Put or remove an object's records as `o` says; `seen` is what the engine's read found.
+fn write_local(tx: &Transaction<'_>, o: &LocalObject, seen: Option<Seen>) -> IdbResult<()> {
     let id = sync_id(o.kind, o.key);
     let objects = tx.object_store(store_of(o.kind))?;
+    let (had_mark, had_base) = seen.unwrap_or((true, true));
+    if let (Some(c), false, true) = (&o.current, o.dirty, o.base == o.current) {
+        if o.base_version > 0 {
+            // Unchanged since synced: its own base.
+            objects
+                .put(format!("v{}\n{}", o.base_version, to_json(c)?))
+                .with_key(o.key.to_string())
+                .primitive()?;
+            if had_base {
+                tx.object_store(BASES)?.delete(id.clone()).primitive()?;
+            }
+            if had_mark {
+                mark(tx, &id, false)?;
+            }
+            return Ok(());
+        }
+    }
     match &o.current {
         Some(c) => {
             objects
@@ -204,7 +281,10 @@ fn write_local(tx: &Transaction<'_>, o: &LocalObject) -> IdbResult<()> {
         }
     }
     write_base(tx, &id, o.base_version, o.base.as_ref())?;
-    mark(tx, &id, o.dirty)
+    if o.dirty || had_mark {
+        mark(tx, &id, o.dirty)?;
+    }
+    Ok(())
 }
 
 fn write_base(
@@ -224,6 +304,54 @@ fn write_base(
         bases
             .put(serde_json::to_string(&record).map_err(idb)?)
             .with_key(id.to_string())
+            .primitive()?;
+    }
+    Ok(())
+}
+
+/// Before a person's write to the objects `ids` (sync ids): an object that is its own base
+/// (its record carries the synced version) gets a base record with that copy, since the write
+/// is about to replace the record. The transaction must cover the object stores and `bases`.
+pub(super) async fn pin_bases(tx: &Transaction<'_>, ids: &[String]) -> IdbResult<()> {
+    let parsed: Vec<(&String, ObjectKind, Key)> = ids
+        .iter()
+        .filter_map(|id| parse_id(id).map(|(kind, key)| (id, kind, key)))
+        .collect();
+    // A large write (an import) asks once which of its objects exist at all.
+    let mut known: std::collections::HashMap<ObjectKind, std::collections::HashSet<String>> =
+        std::collections::HashMap::new();
+    if parsed.len() > 200 {
+        for (_, kind, _) in &parsed {
+            if !known.contains_key(kind) {
+                known.insert(*kind, all_keys(tx, store_of(*kind)).await?);
+            }
+        }
+    }
+    let mut pending = Vec::new();
+    for (id, kind, key) in parsed {
+        let name = key.to_string();
+        if known.get(&kind).is_some_and(|k| !k.contains(&name)) {
+            continue;
+        }
+        let request: BasicRequest<Option<JsValue>> =
+            tx.object_store(store_of(kind))?.get(name).primitive()?;
+        pending.push((id, request));
+    }
+    let bases = tx.object_store(BASES)?;
+    for (id, request) in pending {
+        let Some(record) = request.await?.and_then(|v| v.as_string()) else {
+            continue;
+        };
+        let (Some(version), json) = split_record(&record) else {
+            continue;
+        };
+        let base = BaseRecord {
+            version,
+            data: Some(json.to_string()),
+        };
+        bases
+            .put(serde_json::to_string(&base).map_err(idb)?)
+            .with_key(id.clone())
             .primitive()?;
     }
     Ok(())
@@ -256,7 +384,7 @@ impl Store {
         self.note_edits(std::iter::once(sync_id(record.kind, record.key)));
         async {
             let tx = self.tx(&all_stores(), TransactionMode::Readwrite)?;
-            write_local(&tx, &resolved)?;
+            write_local(&tx, &resolved, None)?;
             tx.object_store(CONFLICTS)?
                 .delete(sync_id(record.kind, record.key))
                 .primitive()?;
@@ -291,6 +419,8 @@ impl Store {
 
 impl LocalStore for Store {
     async fn link(&self) -> Result<Option<LinkState>, SyncError> {
+        // The engine asks at the start of every round: a fresh listing of keys per round.
+        self.object_keys.replace(None);
         let found = self.meta(LINK).await.map_err(local_err)?;
         Ok(found
             .and_then(|json| serde_json::from_str::<LinkRecord>(&json).ok())
@@ -330,13 +460,27 @@ impl LocalStore for Store {
                         ObjectKind::GroupSet,
                         ObjectKind::Attachment,
                     ] {
-                        let keys: Vec<String> = tx
-                            .object_store(store_of(kind))?
+                        let objects = tx.object_store(store_of(kind))?;
+                        let keys: Vec<String> = objects
                             .get_all_keys()
                             .primitive()?
                             .await?
                             .collect::<IdbResult<Vec<String>>>()?;
-                        for k in keys {
+                        let records: Vec<JsValue> = objects
+                            .get_all()
+                            .primitive()?
+                            .await?
+                            .collect::<IdbResult<Vec<JsValue>>>()?;
+                        for (k, record) in keys.into_iter().zip(records) {
+                            // Forget the synced version a record carries, like the bases.
+                            if let Some(record) = record.as_string() {
+                                if let (Some(_), json) = split_record(&record) {
+                                    objects
+                                        .put(json.to_string())
+                                        .with_key(k.clone())
+                                        .primitive()?;
+                                }
+                            }
                             dirty
                                 .put(true)
                                 .with_key(format!("{}/{k}", kind.as_str()))
@@ -386,19 +530,126 @@ impl LocalStore for Store {
         .map_err(local_err)
     }
 
+    async fn get_many(
+        &self,
+        ids: &[(ObjectKind, Key)],
+    ) -> Result<Vec<Option<LocalObject>>, SyncError> {
+        let started = crate::browser::perf_now();
+        let read = async {
+            let tx = self.tx(&all_stores(), TransactionMode::Readonly)?;
+            let (dirty, bases) = (tx.object_store(DIRTY)?, tx.object_store(BASES)?);
+            // A large page (a first download) asks once which keys exist at all: into an
+            // empty or fresh library most reads would find nothing.
+            let known = if ids.len() > LIST_KEYS_OVER {
+                let mut kinds: Vec<ObjectKind> = ids.iter().map(|(k, _)| *k).collect();
+                kinds.sort_by_key(|k| k.as_str());
+                kinds.dedup();
+                // The keys of a large store are listed once per round of pages, not per page:
+                // a 50,000-reference library has 50,000 of them. Nothing can vanish from the
+                // list unnoticed that matters (a key listed but gone reads as nothing), and
+                // what this sync writes is added as it goes; other tabs only make new keys,
+                // which no page of this round can hold.
+                let mut cache = self.object_keys.borrow_mut().take().unwrap_or_default();
+                for kind in kinds {
+                    if !cache.contains_key(&kind) {
+                        cache.insert(kind, all_keys(&tx, store_of(kind)).await?);
+                    }
+                }
+                let objects = cache.clone();
+                self.object_keys.replace(Some(cache));
+                Some((
+                    objects,
+                    all_keys(&tx, DIRTY).await?,
+                    all_keys(&tx, BASES).await?,
+                ))
+            } else {
+                None
+            };
+            type Read = Option<BasicRequest<Option<JsValue>>>;
+            // Every read is asked for before the first is awaited: one transaction's requests
+            // run back to back, so a page costs about one round trip, not one per object.
+            let mut pending: Vec<(ObjectKind, Key, Read, Read, Read)> =
+                Vec::with_capacity(ids.len());
+            for (kind, key) in ids {
+                let id = sync_id(*kind, *key);
+                self.note_read(&id);
+                let (has_object, has_mark, has_base) = match &known {
+                    None => (true, true, true),
+                    Some((objects, marks, bases)) => (
+                        objects
+                            .get(kind)
+                            .is_some_and(|o| o.contains(&key.to_string())),
+                        marks.contains(&id),
+                        bases.contains(&id),
+                    ),
+                };
+                let current = has_object
+                    .then(|| {
+                        tx.object_store(store_of(*kind))?
+                            .get(key.to_string())
+                            .primitive()
+                    })
+                    .transpose()?;
+                let mark = has_mark
+                    .then(|| dirty.get(id.clone()).primitive())
+                    .transpose()?;
+                let base = has_base.then(|| bases.get(id).primitive()).transpose()?;
+                pending.push((*kind, *key, current, mark, base));
+            }
+            let mut out = Vec::with_capacity(ids.len());
+            let mut seen = std::collections::HashMap::with_capacity(ids.len());
+            for (kind, key, current, mark, base) in pending {
+                let current = read_value(current)
+                    .await?
+                    .map(|record| parse_record(kind, key, &record))
+                    .transpose()?;
+                let dirty = match mark {
+                    Some(m) => m.await?.is_some(),
+                    None => false,
+                };
+                let base = match read_value(base).await? {
+                    None => None,
+                    Some(json) => Some(serde_json::from_str::<BaseRecord>(&json).map_err(idb)?),
+                };
+                seen.insert(sync_id(kind, key), (dirty, base.is_some()));
+                out.push(local_object(kind, key, current, dirty, base)?);
+            }
+            self.seen.replace(seen);
+            Ok::<_, IdbError>(out)
+        }
+        .await
+        .map_err(local_err);
+        crate::browser::measure("sync-read-page", started);
+        read
+    }
+
     async fn apply(
         &self,
         changes: Vec<StoreChange>,
         synced_version: Option<u64>,
     ) -> Result<(), SyncError> {
-        async {
+        let started = crate::browser::perf_now();
+        // What the engine's read of this page found, for the writes below.
+        let seen = self.seen.take();
+        let written = async {
             let tx = self.tx(&all_stores(), TransactionMode::Readwrite)?;
+            let mut shown = Vec::new();
+            let mut conflicts = false;
             for change in &changes {
                 match change {
                     StoreChange::Put(o) if self.edited_since_read(&sync_id(o.kind, o.key)) => {}
                     StoreChange::Conflict(r) if self.edited_since_read(&sync_id(r.kind, r.key)) => {
                     }
-                    StoreChange::Put(o) => write_local(&tx, o)?,
+                    StoreChange::Put(o) => {
+                        write_local(&tx, o, seen.get(&sync_id(o.kind, o.key)).copied())?;
+                        if let Some(cache) = self.object_keys.borrow_mut().as_mut() {
+                            cache.entry(o.kind).or_default().insert(o.key.to_string());
+                        }
+                        shown.push(match &o.current {
+                            Some(c) => Write::Put(c.clone()),
+                            None => Write::Delete(o.kind, o.key),
+                        });
+                    }
                     StoreChange::Pushed {
                         kind,
                         key,
@@ -406,17 +657,31 @@ impl LocalStore for Store {
                         version,
                     } => {
                         // Edited again while the push was in flight: it stays dirty.
-                        let current = read_object(&tx, *kind, *key).await?;
+                        let current = read_object(&tx, *kind, *key).await?.map(|(o, _)| o);
                         let dirty = current != *pushed;
-                        let id = sync_id(*kind, *key);
-                        if current.is_none() && !dirty {
-                            write_base(&tx, &id, 0, None)?;
-                        } else {
-                            write_base(&tx, &id, *version, pushed.as_ref())?;
-                        }
-                        mark(&tx, &id, dirty)?;
+                        write_local(
+                            &tx,
+                            &LocalObject {
+                                kind: *kind,
+                                key: *key,
+                                base_version: if current.is_none() && !dirty {
+                                    0
+                                } else {
+                                    *version
+                                },
+                                base: if current.is_none() && !dirty {
+                                    None
+                                } else {
+                                    pushed.clone()
+                                },
+                                current,
+                                dirty,
+                            },
+                            None,
+                        )?;
                     }
                     StoreChange::Conflict(record) => {
+                        conflicts = true;
                         write_local(
                             &tx,
                             &LocalObject {
@@ -427,6 +692,7 @@ impl LocalStore for Store {
                                 current: record.remote.clone(),
                                 dirty: false,
                             },
+                            None,
                         )?;
                         let row = ConflictRow::of(record)?;
                         tx.object_store(CONFLICTS)?
@@ -446,10 +712,25 @@ impl LocalStore for Store {
                         .primitive()?;
                 }
             }
-            tx.commit().await
+            tx.commit().await?;
+            // Committed: tell the window what changed (a conflict changes more than objects:
+            // it reads everything).
+            let mut synced = self.synced.borrow_mut();
+            if conflicts {
+                *synced = None;
+            }
+            if let Some(list) = synced.as_mut() {
+                list.extend(shown);
+                if list.len() > REPLAY_AT_MOST {
+                    *synced = None;
+                }
+            }
+            Ok::<(), IdbError>(())
         }
         .await
-        .map_err(local_err)
+        .map_err(local_err);
+        crate::browser::measure("sync-write-page", started);
+        written
     }
 
     async fn references(&self) -> Result<Vec<Reference>, SyncError> {

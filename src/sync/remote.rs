@@ -206,13 +206,16 @@ impl Remote for BrowserRemote {
         cursor: Option<&str>,
     ) -> Result<ChangesPage, SyncError> {
         let query = changes_query(since, cursor);
-        send(
+        let started = browser::perf_now();
+        let page = send(
             self.auth(Request::get(&self.lib_url("changes")))
                 .query(query.iter().map(|(k, v)| (*k, v.as_str())))
                 .header(EPOCH_HEADER, &epoch.to_string())
                 .build(),
         )
-        .await
+        .await;
+        browser::measure("sync-fetch-page", started);
+        page
     }
 
     async fn batch(&self, epoch: u64, batch: &Batch) -> Result<BatchResult, SyncError> {

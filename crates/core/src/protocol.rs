@@ -390,6 +390,31 @@ impl Object {
         Ok(object)
     }
 
+    /// [`Object::from_json`] for data already parsed (a page from the service), without
+    /// writing it out as text first.
+    pub fn from_value(
+        kind: ObjectKind,
+        key: Key,
+        data: serde_json::Value,
+    ) -> Result<Object, String> {
+        fn parse<T: serde::de::DeserializeOwned>(data: serde_json::Value) -> Result<T, String> {
+            serde_json::from_value(data).map_err(|e| e.to_string())
+        }
+        let object = match kind {
+            ObjectKind::Reference => Object::Reference(parse(data)?),
+            ObjectKind::Group => Object::Group(parse(data)?),
+            ObjectKind::GroupSet => Object::GroupSet(parse(data)?),
+            ObjectKind::Attachment => Object::Attachment(parse(data)?),
+        };
+        if object.key() != key {
+            return Err(format!(
+                "the data's key {} is not the key it is written under ({key})",
+                object.key()
+            ));
+        }
+        Ok(object)
+    }
+
     /// The object's data as JSON (what [`Object::from_json`] reads back).
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         match self {

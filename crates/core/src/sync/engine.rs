@@ -143,6 +143,18 @@ pub trait LocalStore {
     /// Up to `limit` objects with local changes.
     async fn dirty(&self, limit: usize) -> Result<Vec<LocalObject>, SyncError>;
     async fn get(&self, kind: ObjectKind, key: Key) -> Result<Option<LocalObject>, SyncError>;
+    /// [`LocalStore::get`] for a whole page at once, in `ids`' order. Stores where a read has
+    /// a fixed cost (a transaction, a query) read them together.
+    async fn get_many(
+        &self,
+        ids: &[(ObjectKind, Key)],
+    ) -> Result<Vec<Option<LocalObject>>, SyncError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for (kind, key) in ids {
+            out.push(self.get(*kind, *key).await?);
+        }
+        Ok(out)
+    }
     /// Every change, and the synced version when given, in one transaction.
     async fn apply(
         &self,
@@ -225,20 +237,18 @@ fn object_json(object: &Option<Object>) -> Result<Option<serde_json::Value>, Syn
 fn object_of(
     kind: ObjectKind,
     key: Key,
-    data: &Option<serde_json::Value>,
+    data: Option<serde_json::Value>,
 ) -> Result<Option<Object>, SyncError> {
     let Some(value) = data else { return Ok(None) };
-    Object::from_json(kind, key, &value.to_string())
-        .map(Some)
-        .map_err(|e| {
-            SyncError::new(
-                ErrorKind::Invalid,
-                format!(
-                    "the service sent a {} this version cannot read: {e}",
-                    kind.as_str()
-                ),
-            )
-        })
+    Object::from_value(kind, key, value).map(Some).map_err(|e| {
+        SyncError::new(
+            ErrorKind::Invalid,
+            format!(
+                "the service sent a {} this version cannot read: {e}",
+                kind.as_str()
+            ),
+        )
+    })
 }
 
 /// The store write an action comes to, counting it in `outcome`.
@@ -309,6 +319,7 @@ pub async fn sync_with_progress<S: LocalStore, R: Remote>(
     progress: &mut impl FnMut(&SyncOutcome),
 ) -> Result<SyncOutcome, SyncError> {
     let mut outcome = SyncOutcome::default();
+    let mut joining = false;
     let link = match store.link().await? {
         Some(link) => link,
         None => {
@@ -320,6 +331,9 @@ pub async fn sync_with_progress<S: LocalStore, R: Remote>(
                 epoch: l.epoch,
                 synced_version: 0,
             };
+            // Unlinked, everything here is waiting to be sent: nothing waiting means an empty
+            // library, which cannot add duplicates to the online one.
+            joining = !store.dirty(1).await?.is_empty();
             store.set_link(Some(link.clone())).await?;
             outcome.linked = true;
             link
@@ -332,7 +346,7 @@ pub async fn sync_with_progress<S: LocalStore, R: Remote>(
             break;
         }
     }
-    if outcome.linked {
+    if joining {
         // Two libraries joined as their union: the same paper may now be there twice. The
         // user decides; the engine only points them out.
         let sets = Library::from_references(store.references().await?).duplicates();
@@ -408,7 +422,7 @@ async fn push<S: LocalStore, R: Remote>(
                     });
                 }
                 WriteResult::Conflict { current, .. } => {
-                    let theirs = object_of(current.kind, current.key, &current.data)?;
+                    let theirs = object_of(current.kind, current.key, current.data.clone())?;
                     if let Some(change) = change_for(
                         Some(local),
                         local.kind,
@@ -444,9 +458,10 @@ async fn pull<S: LocalStore, R: Remote>(
         })
         .await?;
         let mut changes = Vec::with_capacity(page.objects.len());
-        for o in &page.objects {
-            let local = store.get(o.kind, o.key).await?;
-            let theirs = object_of(o.kind, o.key, &o.data)?;
+        let ids: Vec<(ObjectKind, Key)> = page.objects.iter().map(|o| (o.kind, o.key)).collect();
+        let locals = store.get_many(&ids).await?;
+        for (o, local) in page.objects.into_iter().zip(locals) {
+            let theirs = object_of(o.kind, o.key, o.data)?;
             if let Some(change) =
                 change_for(local.as_ref(), o.kind, o.key, o.version, theirs, outcome)
             {
