@@ -551,8 +551,8 @@ impl LocalStore for Store {
                 // which no page of this round can hold.
                 let mut cache = self.object_keys.borrow_mut().take().unwrap_or_default();
                 for kind in kinds {
-                    if !cache.contains_key(&kind) {
-                        cache.insert(kind, all_keys(&tx, store_of(kind)).await?);
+                    if let std::collections::hash_map::Entry::Vacant(e) = cache.entry(kind) {
+                        e.insert(all_keys(&tx, store_of(kind)).await?);
                     }
                 }
                 let objects = cache.clone();
