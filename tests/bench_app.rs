@@ -512,6 +512,11 @@ async fn sync_speed() {
             harness::type_into(&c, "#account-email-input", EMAIL).await;
             harness::type_into(&c, "#account-password", PASSWORD).await;
             click(&c, "#account-submit").await;
+            if round == 0 && std::env::var_os("REFSYNC_BENCH_SCREENSHOTS").is_some() {
+                // To look at the progress bar (it costs the first run some time).
+                wait_text_within(&c, "#sync-progress", LONG, |t| t.contains(" of ")).await;
+                harness::screenshot(&c, "first-sync-progress").await;
+            }
             let done = wait_mark(&c, "sync-done", 1).await;
             let first = done - last_mark(&c, "sync-start").await;
             let phases = c

@@ -137,6 +137,9 @@ pub fn ReferenceList() -> impl IntoView {
         })
     };
     let total = move || listing.with(|l| l.keys.len());
+    // A first sync is filling an empty library (the account's progress bar is showing).
+    let account = use_context::<crate::features::account::Account>();
+    let downloading = move || account.is_some_and(|a| a.progress.with(Option::is_some));
     // The benchmark's "first rows painted": the frame after the first rows are in the page.
     Effect::new(move |marked: Option<bool>| {
         if marked == Some(true) {
@@ -249,8 +252,17 @@ pub fn ReferenceList() -> impl IntoView {
             </div>
             <Show when=is_empty_library>
                 <div class="empty-state">
-                    <p class="empty-title">"Your library is empty"</p>
-                    <p>"Add a reference with “New reference”, or import a file from EndNote, Zotero, PubMed or any BibTeX or RIS source. It is kept in this browser, even offline."</p>
+                    {move || if downloading() {
+                        view! {
+                            <p class="empty-title">"Downloading your library…"</p>
+                            <p>"Your references appear here as soon as they are all in this browser."</p>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <p class="empty-title">"Your library is empty"</p>
+                            <p>"Add a reference with “New reference”, or import a file from EndNote, Zotero, PubMed or any BibTeX or RIS source. It is kept in this browser, even offline."</p>
+                        }.into_any()
+                    }}
                 </div>
             </Show>
             <Show when={move || !is_empty_library() && lib.load.get() == LoadState::Ready && total() == 0}>
