@@ -271,112 +271,7 @@ async fn app_speed() {
 
 const EMAIL: &str = "bench@example.org";
 const PASSWORD: &str = "correct horse battery";
-
-/// The online copy: an account holding the library, pushed as another device would.
-struct Online {
-    base: String,
-    token: String,
-    library: String,
-    epoch: u64,
-    /// Each reference's version online, for edits made "on another device".
-    versions: HashMap<Key, u64>,
-}
-
-impl Online {
-    async fn seed(http: &reqwest::Client, base: &str, refs: &[Reference]) -> Online {
-        let session: serde_json::Value = http
-            .post(format!("{base}/api/v1/account"))
-            .json(&serde_json::json!({"email": EMAIL, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = session["token"].as_str().unwrap().to_string();
-        let me: serde_json::Value = http
-            .get(format!("{base}/api/v1/me"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let library = me["library"]["id"].as_str().unwrap().to_string();
-        let link: serde_json::Value = http
-            .post(format!("{base}/api/v1/libraries/{library}/link"))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({"device_id": "bench-other-device", "device_name": "bench"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let mut online = Online {
-            base: base.to_string(),
-            token,
-            library,
-            epoch: link["epoch"].as_u64().unwrap(),
-            versions: HashMap::new(),
-        };
-        for chunk in refs.chunks(5_000) {
-            online.push(http, chunk).await;
-        }
-        online
-    }
-
-    /// Write `refs` online on top of the versions seen; the time (Unix ms) the service said yes.
-    async fn push(&mut self, http: &reqwest::Client, refs: &[Reference]) -> f64 {
-        let writes: Vec<serde_json::Value> = refs
-            .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "kind": "reference",
-                    "key": r.key,
-                    "base_version": self.versions.get(&r.key).copied().unwrap_or(0),
-                    "data": r,
-                })
-            })
-            .collect();
-        let answer: serde_json::Value = http
-            .post(format!(
-                "{}/api/v1/libraries/{}/batch",
-                self.base, self.library
-            ))
-            .bearer_auth(&self.token)
-            .header("x-refsync-epoch", self.epoch.to_string())
-            .json(&serde_json::json!({
-                "idempotency_key": format!("bench-{}-{}", refs[0].key, unix_ms()),
-                "writes": writes,
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let done = unix_ms();
-        for (r, result) in refs.iter().zip(answer["results"].as_array().unwrap()) {
-            assert!(
-                result["status"] == "ok" || result["status"] == "unchanged",
-                "{result}"
-            );
-            self.versions
-                .insert(r.key, result["version"].as_u64().unwrap());
-        }
-        done
-    }
-}
-
-fn unix_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        * 1000.0
-}
+use harness::Online;
 
 /// pouchdb-server (npm) holding the same references as documents, on a free port.
 struct PouchServer {
@@ -487,7 +382,7 @@ async fn sync_speed() {
     .unwrap();
     let http = reqwest::Client::new();
     let server = harness::TestServer::start().await;
-    let online = Online::seed(&http, &server.base_url, &refs).await;
+    let online = Online::seed(&http, &server.base_url, EMAIL, PASSWORD, &refs).await;
     let pouch = PouchServer::start(&http, &refs).await;
     let online = std::sync::Arc::new(tokio::sync::Mutex::new(online));
 

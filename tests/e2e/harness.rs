@@ -6,8 +6,10 @@
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
+use refsync_core::{Key, Reference};
 use refsync_server::{Config, Server};
 use serde_json::json;
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -390,4 +392,117 @@ pub async fn screenshot(c: &Client, name: &str) -> PathBuf {
     std::fs::write(&path, &png).expect("write screenshot");
     println!("screenshot: {}", path.display());
     path
+}
+
+/// The online copy: an account holding the library, pushed as another device would.
+pub struct Online {
+    pub base: String,
+    pub token: String,
+    pub library: String,
+    pub epoch: u64,
+    /// Each reference's version online, for edits made "on another device".
+    pub versions: HashMap<Key, u64>,
+}
+
+impl Online {
+    /// Make the account `email` and push `refs` into its library.
+    pub async fn seed(
+        http: &reqwest::Client,
+        base: &str,
+        email: &str,
+        password: &str,
+        refs: &[Reference],
+    ) -> Online {
+        let session: serde_json::Value = http
+            .post(format!("{base}/api/v1/account"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = session["token"].as_str().unwrap().to_string();
+        let me: serde_json::Value = http
+            .get(format!("{base}/api/v1/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let library = me["library"]["id"].as_str().unwrap().to_string();
+        let link: serde_json::Value = http
+            .post(format!("{base}/api/v1/libraries/{library}/link"))
+            .bearer_auth(&token)
+            .json(&json!({"device_id": "bench-other-device", "device_name": "bench"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut online = Online {
+            base: base.to_string(),
+            token,
+            library,
+            epoch: link["epoch"].as_u64().unwrap(),
+            versions: HashMap::new(),
+        };
+        for chunk in refs.chunks(5_000) {
+            online.push(http, chunk).await;
+        }
+        online
+    }
+
+    /// Write `refs` online on top of the versions seen; the time (Unix ms) the service said yes.
+    pub async fn push(&mut self, http: &reqwest::Client, refs: &[Reference]) -> f64 {
+        let writes: Vec<serde_json::Value> = refs
+            .iter()
+            .map(|r| {
+                json!({
+                    "kind": "reference",
+                    "key": r.key,
+                    "base_version": self.versions.get(&r.key).copied().unwrap_or(0),
+                    "data": r,
+                })
+            })
+            .collect();
+        let answer: serde_json::Value = http
+            .post(format!(
+                "{}/api/v1/libraries/{}/batch",
+                self.base, self.library
+            ))
+            .bearer_auth(&self.token)
+            .header("x-refsync-epoch", self.epoch.to_string())
+            .json(&json!({
+                "idempotency_key": format!("bench-{}-{}", refs[0].key, unix_ms()),
+                "writes": writes,
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let done = unix_ms();
+        for (r, result) in refs.iter().zip(answer["results"].as_array().unwrap()) {
+            assert!(
+                result["status"] == "ok" || result["status"] == "unchanged",
+                "{result}"
+            );
+            self.versions
+                .insert(r.key, result["version"].as_u64().unwrap());
+        }
+        done
+    }
+}
+
+pub fn unix_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1000.0
 }

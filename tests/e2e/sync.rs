@@ -524,3 +524,55 @@ async fn two_tabs_of_one_browser_stay_current_and_sync_in_turn() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn a_first_download_cut_by_the_service_going_away_finishes_cleanly_after_it_returns() {
+    const N: usize = 15_000;
+    let refs: Vec<refsync_core::Reference> = (0..N)
+        .map(|i| {
+            let mut r = refsync_core::Reference::new(
+                refsync_core::Key::new(1_600_000_000_000 + i as u64, [(i % 251) as u8; 10]),
+                refsync_core::RefType::JournalArticle,
+                1_600_000_000_000 + i as u64,
+            );
+            r.set(refsync_core::Field::Title, format!("Paper number {i}"));
+            r
+        })
+        .collect();
+    let server = TestServer::start().await;
+    harness::Online::seed(
+        &reqwest::Client::new(),
+        &server.base_url,
+        EMAIL,
+        PASSWORD,
+        &refs,
+    )
+    .await;
+    with_app_on(server, |c, app| async move {
+        sign_in(&c, EMAIL).await;
+        // The first page is in (the bar counts it), then the service goes away.
+        wait_text(&c, "#sync-progress", |t| t.contains("5,000 of 15,000")).await;
+        app.server.stop().await;
+        wait_text(&c, "#notice", |t| t.contains("Could not reach")).await;
+        // What arrived is kept and shown; nothing is half-written.
+        let partial: usize = wait_text(&c, "#count-all", |t| t != "0")
+            .await
+            .parse()
+            .unwrap();
+        assert!(
+            partial % 5_000 == 0 && partial < N,
+            "whole pages only: {partial}"
+        );
+
+        app.server.restart().await;
+        sync_now(&c).await;
+        wait_text(&c, "#notice", |t| t.starts_with("Synced")).await;
+        wait_text(&c, "#count-all", |t| t == "15000").await;
+        c.refresh().await.unwrap();
+        wait_text(&c, "#count-all", |t| t == "15000").await;
+        click(&c, "#sync-status").await;
+        wait_text(&c, "#sync-history", |t| t.contains("Could not reach")).await;
+    })
+    .await;
+}
