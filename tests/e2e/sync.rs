@@ -561,7 +561,7 @@ async fn a_first_download_cut_by_the_service_going_away_finishes_cleanly_after_i
             .parse()
             .unwrap();
         assert!(
-            partial % 5_000 == 0 && partial < N,
+            partial.is_multiple_of(5_000) && partial < N,
             "whole pages only: {partial}"
         );
 
