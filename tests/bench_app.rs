@@ -355,6 +355,15 @@ async fn wait_mark(c: &Client, name: &str, count: usize) -> f64 {
     }
 }
 
+/// How many marks `name` the page has made.
+async fn marks(c: &Client, name: &str) -> usize {
+    js_f64(
+        c,
+        &format!("return performance.getEntriesByName('{name}').length;"),
+    )
+    .await as usize
+}
+
 async fn last_mark(c: &Client, name: &str) -> f64 {
     js_f64(
         c,
@@ -431,15 +440,7 @@ async fn sync_speed() {
 
             let mut quiet = Vec::new();
             for _ in 0..10 {
-                let before = c
-                    .execute(
-                        "return performance.getEntriesByName('sync-done').length",
-                        vec![],
-                    )
-                    .await
-                    .unwrap()
-                    .as_u64()
-                    .unwrap() as usize;
+                let before = marks(&c, "sync-done").await;
                 click(&c, "#sync-now").await;
                 let done = wait_mark(&c, "sync-done", before + 1).await;
                 quiet.push(done - last_mark(&c, "sync-start").await);
@@ -447,15 +448,7 @@ async fn sync_speed() {
             }
 
             // 100 edits made on another device, arriving with no click.
-            let before = c
-                .execute(
-                    "return performance.getEntriesByName('sync-done').length",
-                    vec![],
-                )
-                .await
-                .unwrap()
-                .as_u64()
-                .unwrap() as usize;
+            let before = marks(&c, "sync-done").await;
             let edited: Vec<Reference> = refs_here
                 .into_iter()
                 .map(|mut r| {

@@ -103,6 +103,18 @@ async fn add_reference(c: &Client, title: &str, authors: &str, year: &str) {
     wait_text(c, "#reference-editor", |_| true).await;
 }
 
+/// A file that starts like a PDF, `body` bytes after the header, in `dir`: its path and bytes.
+fn write_pdf(dir: &Path, name: &str, body: u32) -> (std::path::PathBuf, Vec<u8>) {
+    let path = dir.join(name);
+    let bytes: Vec<u8> = b"%PDF-1.4\n"
+        .iter()
+        .copied()
+        .chain((0..body).map(|i| (i % 251) as u8))
+        .collect();
+    std::fs::write(&path, &bytes).unwrap();
+    (path, bytes)
+}
+
 async fn field_value(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css))
         .await
@@ -551,13 +563,7 @@ async fn a_title_made_of_html_shows_as_text() {
 #[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
 async fn a_backup_restores_into_a_fresh_browser_with_its_attachments() {
     let scratch = tempfile::tempdir().unwrap();
-    let pdf = scratch.path().join("kuhn-1962.pdf");
-    let pdf_bytes: Vec<u8> = b"%PDF-1.4\n"
-        .iter()
-        .copied()
-        .chain((0..50_000u32).map(|i| (i % 251) as u8))
-        .collect();
-    std::fs::write(&pdf, &pdf_bytes).unwrap();
+    let (pdf, pdf_bytes) = write_pdf(scratch.path(), "kuhn-1962.pdf", 50_000);
     with_app(move |c, app| async move {
         add_reference(
             &c,

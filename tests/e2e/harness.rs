@@ -404,6 +404,17 @@ pub struct Online {
     pub versions: HashMap<Key, u64>,
 }
 
+/// The JSON the service answers `request` with.
+async fn answer(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request
+        .send()
+        .await
+        .expect("the service answers")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
 impl Online {
     /// Make the account `email` and push `refs` into its library.
     pub async fn seed(
@@ -413,36 +424,20 @@ impl Online {
         password: &str,
         refs: &[Reference],
     ) -> Online {
-        let session: serde_json::Value = http
-            .post(format!("{base}/api/v1/account"))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let session = answer(
+            http.post(format!("{base}/api/v1/account"))
+                .json(&json!({"email": email, "password": password})),
+        )
+        .await;
         let token = session["token"].as_str().unwrap().to_string();
-        let me: serde_json::Value = http
-            .get(format!("{base}/api/v1/me"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let me = answer(http.get(format!("{base}/api/v1/me")).bearer_auth(&token)).await;
         let library = me["library"]["id"].as_str().unwrap().to_string();
-        let link: serde_json::Value = http
-            .post(format!("{base}/api/v1/libraries/{library}/link"))
-            .bearer_auth(&token)
-            .json(&json!({"device_id": "bench-other-device", "device_name": "bench"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let link = answer(
+            http.post(format!("{base}/api/v1/libraries/{library}/link"))
+                .bearer_auth(&token)
+                .json(&json!({"device_id": "another-device", "device_name": "test"})),
+        )
+        .await;
         let mut online = Online {
             base: base.to_string(),
             token,
@@ -469,25 +464,21 @@ impl Online {
                 })
             })
             .collect();
-        let answer: serde_json::Value = http
-            .post(format!(
+        let result = answer(
+            http.post(format!(
                 "{}/api/v1/libraries/{}/batch",
                 self.base, self.library
             ))
             .bearer_auth(&self.token)
             .header("x-refsync-epoch", self.epoch.to_string())
             .json(&json!({
-                "idempotency_key": format!("bench-{}-{}", refs[0].key, unix_ms()),
+                "idempotency_key": format!("push-{}-{}", refs[0].key, unix_ms()),
                 "writes": writes,
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            })),
+        )
+        .await;
         let done = unix_ms();
-        for (r, result) in refs.iter().zip(answer["results"].as_array().unwrap()) {
+        for (r, result) in refs.iter().zip(result["results"].as_array().unwrap()) {
             assert!(
                 result["status"] == "ok" || result["status"] == "unchanged",
                 "{result}"

@@ -139,13 +139,7 @@ async fn row_titles(c: &Client) -> Vec<String> {
 #[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
 async fn deletes_trash_edits_and_attachments_cross_between_two_devices() {
     let scratch = tempfile::tempdir().unwrap();
-    let pdf = scratch.path().join("paper.pdf");
-    let pdf_bytes: Vec<u8> = b"%PDF-1.4\n"
-        .iter()
-        .copied()
-        .chain((0..20_000u32).map(|i| (i % 253) as u8))
-        .collect();
-    std::fs::write(&pdf, &pdf_bytes).unwrap();
+    let (pdf, pdf_bytes) = write_pdf(scratch.path(), "paper.pdf", 20_000);
     with_app(move |a, app| async move {
         add_reference(&a, "Deleted on B", "Able, A.", "2001").await;
         add_reference(&a, "Trashed on A", "Baker, B.", "2002").await;
@@ -355,13 +349,7 @@ async fn same_field_edits_become_conflicts_resolved_each_way_and_both_devices_en
 #[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
 async fn the_storage_limit_keeps_the_file_here_and_an_expired_sign_in_asks_again() {
     let scratch = tempfile::tempdir().unwrap();
-    let pdf = scratch.path().join("too-big.pdf");
-    let pdf_bytes: Vec<u8> = b"%PDF-1.4\n"
-        .iter()
-        .copied()
-        .chain((0..30_000u32).map(|i| (i % 249) as u8))
-        .collect();
-    std::fs::write(&pdf, &pdf_bytes).unwrap();
+    let (pdf, pdf_bytes) = write_pdf(scratch.path(), "too-big.pdf", 30_000);
     let server = TestServer::start_with(|config| {
         config.limits.storage_limit = 10_000;
         config.limits.token_ttl_ms = 15_000;

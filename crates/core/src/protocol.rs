@@ -372,21 +372,9 @@ impl Object {
     /// Read an object's data as the kind says, checking that its key is the one it is filed
     /// under.
     pub fn from_json(kind: ObjectKind, key: Key, data: &str) -> Result<Object, String> {
-        fn parse<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, String> {
-            serde_json::from_str(data).map_err(|e| e.to_string())
-        }
-        let object = match kind {
-            ObjectKind::Reference => Object::Reference(parse(data)?),
-            ObjectKind::Group => Object::Group(parse(data)?),
-            ObjectKind::GroupSet => Object::GroupSet(parse(data)?),
-            ObjectKind::Attachment => Object::Attachment(parse(data)?),
-        };
-        if object.key() != key {
-            return Err(format!(
-                "the data's key {} is not the key it is written under ({key})",
-                object.key()
-            ));
-        }
+        let mut json = serde_json::Deserializer::from_str(data);
+        let object = Object::deserialize_as(kind, key, &mut json)?;
+        json.end().map_err(|e| e.to_string())?;
         Ok(object)
     }
 
@@ -397,14 +385,24 @@ impl Object {
         key: Key,
         data: serde_json::Value,
     ) -> Result<Object, String> {
-        fn parse<T: serde::de::DeserializeOwned>(data: serde_json::Value) -> Result<T, String> {
-            serde_json::from_value(data).map_err(|e| e.to_string())
-        }
+        Object::deserialize_as(kind, key, data)
+    }
+
+    /// An object of `kind` from any serde source; it must carry the key it is stored under.
+    fn deserialize_as<'de, D: serde::Deserializer<'de>>(
+        kind: ObjectKind,
+        key: Key,
+        data: D,
+    ) -> Result<Object, String> {
+        use serde::Deserialize;
+        let text = |e: D::Error| e.to_string();
         let object = match kind {
-            ObjectKind::Reference => Object::Reference(parse(data)?),
-            ObjectKind::Group => Object::Group(parse(data)?),
-            ObjectKind::GroupSet => Object::GroupSet(parse(data)?),
-            ObjectKind::Attachment => Object::Attachment(parse(data)?),
+            ObjectKind::Reference => Object::Reference(Reference::deserialize(data).map_err(text)?),
+            ObjectKind::Group => Object::Group(Group::deserialize(data).map_err(text)?),
+            ObjectKind::GroupSet => Object::GroupSet(GroupSet::deserialize(data).map_err(text)?),
+            ObjectKind::Attachment => {
+                Object::Attachment(Attachment::deserialize(data).map_err(text)?)
+            }
         };
         if object.key() != key {
             return Err(format!(
