@@ -87,6 +87,16 @@ pub enum Write {
     Delete(ObjectKind, Key),
 }
 
+impl Write {
+    /// The object it writes.
+    pub fn target(&self) -> (ObjectKind, Key) {
+        match self {
+            Write::Put(o) => (o.kind(), o.key()),
+            Write::Delete(kind, key) => (*kind, *key),
+        }
+    }
+}
+
 /// The id of an object in the sync stores: `kind/key`.
 pub fn sync_id(kind: ObjectKind, key: Key) -> String {
     format!("{}/{key}", kind.as_str())
@@ -275,6 +285,34 @@ impl Store {
         }
     }
 
+    /// `objects` as stored now: a put of each that exists, a delete of each that does not.
+    pub async fn objects(&self, objects: &[(ObjectKind, Key)]) -> Result<Vec<Write>, StoreError> {
+        async {
+            let tx = self.tx(&schema::OBJECT_STORES, TransactionMode::Readonly)?;
+            let mut pending = Vec::with_capacity(objects.len());
+            for (kind, key) in objects {
+                let read: indexed_db_futures::future::BasicRequest<Option<JsValue>> = tx
+                    .object_store(schema::store_of(*kind))?
+                    .get(key.to_string())
+                    .primitive()?;
+                pending.push((*kind, *key, read));
+            }
+            let mut out = Vec::with_capacity(pending.len());
+            for (kind, key, read) in pending {
+                out.push(match read.await?.and_then(|v| v.as_string()) {
+                    Some(record) => Write::Put(
+                        Object::from_json(kind, key, split_record(&record).1)
+                            .map_err(|e| IdbError::from(js_error(e)))?,
+                    ),
+                    None => Write::Delete(kind, key),
+                });
+            }
+            Ok::<_, IdbError>(out)
+        }
+        .await
+        .map_err(|e| StoreError::new("read changes made in another tab", e))
+    }
+
     /// The objects syncs changed since the last call, as writes for the window to replay, or
     /// `None` if there were too many (or conflicts) and the window should read everything.
     pub fn take_synced(&self) -> Option<Vec<Write>> {
@@ -285,9 +323,9 @@ impl Store {
     pub async fn write(&self, writes: &[Write]) -> Result<(), StoreError> {
         let ids: Vec<String> = writes
             .iter()
-            .map(|w| match w {
-                Write::Put(o) => sync_id(o.kind(), o.key()),
-                Write::Delete(kind, key) => sync_id(*kind, *key),
+            .map(|w| {
+                let (kind, key) = w.target();
+                sync_id(kind, key)
             })
             .collect();
         self.note_edits(ids.iter().cloned());

@@ -292,13 +292,19 @@ async fn run_sync(
     }
     let started = browser::now_millis();
     let result = run::sync_all(&store, &remote, |p| account.progress.set(Some(p))).await;
-    match &result {
-        Ok(r) => run::report(&remote, started, &r.outcome, None).await,
-        // No point telling a service that cannot be reached or does not know us.
+    // The sync log line goes on its own: the sync is done without waiting for it. (No point
+    // telling a service that cannot be reached or does not know us.)
+    let line = match &result {
+        Ok(r) => Some((r.outcome, None)),
         Err(e) if !matches!(e.kind, ErrorKind::Connection | ErrorKind::Auth) => {
-            run::report(&remote, started, &Default::default(), Some(e)).await;
+            Some((Default::default(), Some(e.clone())))
         }
-        Err(_) => {}
+        Err(_) => None,
+    };
+    if let Some((outcome, error)) = line {
+        spawn_local(async move {
+            run::report(&remote, started, &outcome, error.as_ref()).await;
+        });
     }
     result.map(Some).map_err(|e| (e.kind, e.message))
 }

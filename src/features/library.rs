@@ -191,6 +191,9 @@ pub struct Library {
     pub reveal: RwSignal<u64>,
     /// Bumped after every change a person commits (sync runs soon after one).
     pub changed: RwSignal<u64>,
+    /// What the last change touched, when it was a few objects (other tabs then read just
+    /// those); `None`: too much to list, read everything.
+    pub last_changed: StoredValue<Option<Vec<(ObjectKind, Key)>>>,
     store: StoredValue<Option<Rc<Store>>, LocalStorage>,
 }
 
@@ -211,7 +214,16 @@ impl Library {
         }
         self.store()?.write(&writes).await?;
         self.data.update(|d| d.apply(&writes));
+        self.last_changed
+            .set_value(Some(writes.iter().map(Write::target).collect()));
         self.changed.update(|n| *n += 1);
+        Ok(())
+    }
+
+    /// Show the current state of `objects` (another tab changed them).
+    pub async fn refresh(self, objects: &[(ObjectKind, Key)]) -> Result<(), StoreError> {
+        let writes = self.store()?.objects(objects).await?;
+        self.data.update(|d| d.apply(&writes));
         Ok(())
     }
 
@@ -234,6 +246,7 @@ impl Library {
             .await;
         let shown: Vec<Object> = objects.into_iter().take(committed).collect();
         self.data.update(|d| d.apply_many(shown));
+        self.last_changed.set_value(None);
         self.changed.update(|n| *n += 1);
         result
     }
@@ -529,6 +542,7 @@ impl Library {
             .await
             .map_err(|e| e.message)?;
         self.reload().await.map_err(|e| e.to_string())?;
+        self.last_changed.set_value(None);
         self.changed.update(|n| *n += 1);
         Ok(())
     }
@@ -557,6 +571,7 @@ pub fn provide_library(db_name: &'static str) {
         notice: RwSignal::new(None),
         reveal: RwSignal::new(0),
         changed: RwSignal::new(0),
+        last_changed: StoredValue::new(None),
         store: StoredValue::new_local(None),
     };
     provide_context(library);

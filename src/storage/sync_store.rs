@@ -367,7 +367,8 @@ fn mark(tx: &Transaction<'_>, id: &str, dirty: bool) -> IdbResult<()> {
     Ok(())
 }
 
-fn parse_id(id: &str) -> Option<(ObjectKind, Key)> {
+/// The kind and key a sync id (`kind/key`) names.
+pub(crate) fn parse_id(id: &str) -> Option<(ObjectKind, Key)> {
     let (kind, key) = id.split_once('/')?;
     Some((ObjectKind::parse(kind)?, Key::parse(key).ok()?))
 }

@@ -2,14 +2,20 @@
 //! or synced (a BroadcastChannel), and they read it again, so every view stays current. That
 //! only one of them syncs at a time is the Web Lock around each sync (`super::sync_quietly`).
 //!
+//! A change of a few objects names them, and the other tabs read just those; a sync that
+//! brought something, an import or a sign-in makes them read everything.
+//!
 //! Invariant: a tab never reloads for its own messages (a BroadcastChannel does not deliver
 //! to its sender), so messages cannot loop.
 
 use super::{load_saved, Account};
 use crate::browser;
 use crate::features::library::Library;
+use crate::storage::sync_id;
+use crate::storage::sync_store::parse_id;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use refsync_core::{Key, ObjectKind};
 use std::cell::RefCell;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
@@ -20,6 +26,10 @@ pub const SYNCED: &str = "synced";
 pub const CHANGED: &str = "changed";
 /// A tab synced and nothing arrived: only Sync Status changed.
 pub const HISTORY: &str = "history";
+/// A tab changed a few objects: this, then their sync ids separated by spaces.
+const OBJECTS: &str = "objects ";
+/// More changed objects than this are announced as [`CHANGED`] (read everything).
+const LIST_AT_MOST: usize = 500;
 const CHANNEL: &str = "refsync-library";
 /// Messages that come together cost one reload.
 const SETTLE: Duration = Duration::from_millis(150);
@@ -43,11 +53,16 @@ pub fn start(lib: Library, account: Account) {
         return;
     };
     let generation = StoredValue::new(0u64);
-    // Whether a message since the last reload said the library changed.
+    // Whether a message since the last reload said the library changed, and which objects
+    // the other messages named.
     let library_moved = StoredValue::new(false);
+    let named = StoredValue::new(Vec::<(ObjectKind, Key)>::new());
     let on_message =
         Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-            if ev.data().as_string().as_deref() != Some(HISTORY) {
+            let text = ev.data().as_string().unwrap_or_default();
+            if let Some(ids) = text.strip_prefix(OBJECTS) {
+                named.update_value(|n| n.extend(ids.split(' ').filter_map(parse_id)));
+            } else if text != HISTORY {
                 library_moved.set_value(true);
             }
             generation.update_value(|g| *g += 1);
@@ -59,11 +74,17 @@ pub fn start(lib: Library, account: Account) {
                     }
                     let reload = library_moved.get_value();
                     library_moved.set_value(false);
+                    let objects = named.try_update_value(std::mem::take).unwrap_or_default();
                     spawn_local(async move {
-                        if reload {
-                            if let Err(e) = lib.reload().await {
-                                lib.fail(e.to_string());
-                            }
+                        let shown = if reload {
+                            lib.reload().await
+                        } else if !objects.is_empty() {
+                            lib.refresh(&objects).await
+                        } else {
+                            Ok(())
+                        };
+                        if let Err(e) = shown {
+                            lib.fail(e.to_string());
                         }
                         load_saved(lib, account).await;
                     });
@@ -78,8 +99,18 @@ pub fn start(lib: Library, account: Account) {
 
     Effect::new(move |first: Option<()>| {
         lib.changed.track();
-        if first.is_some() {
-            tell_others(CHANGED);
+        if first.is_none() {
+            return;
+        }
+        match lib.last_changed.get_value() {
+            Some(objects) if objects.len() <= LIST_AT_MOST => {
+                let ids: Vec<String> = objects
+                    .iter()
+                    .map(|(kind, key)| sync_id(*kind, *key))
+                    .collect();
+                tell_others(&format!("{OBJECTS}{}", ids.join(" ")));
+            }
+            _ => tell_others(CHANGED),
         }
     });
 }
