@@ -1,6 +1,14 @@
-//! The native side of refsync: what the `refsync` command is built from.
+//! The native side of refsync: the `refsync` command, a desktop library in one SQLite file
+//! ([`store`]) that imports, edits, exports, backs up and syncs with the service.
 //!
-//! Invariant: the decisions of a sync are core's (`refsync_core::sync`); this crate only
-//! carries data between them and the network or the disk.
+//! Invariant: the decisions of a sync are core's (`refsync_core::sync`), and so are the
+//! formats, queries and backup format; this crate only carries data between them and the
+//! network, the disk and the terminal.
 
+pub mod args;
+pub mod commands;
+pub mod context;
+pub mod error;
+pub mod output;
 pub mod remote;
+pub mod store;

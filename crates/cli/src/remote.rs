@@ -6,8 +6,8 @@
 //! keep their code, and any other answer the service should not give is `server`.
 
 use refsync_core::protocol::{
-    changes_query, Batch, BatchResult, ChangesPage, ErrorBody, Link, LinkRequest, ResetRequest,
-    ResetResult, API_V1, EPOCH_HEADER,
+    changes_query, Batch, BatchResult, ChangesPage, ErrorBody, Link, LinkRequest, Me, Register,
+    ResetRequest, ResetResult, Session, SignIn, SyncReport, API_V1, EPOCH_HEADER,
 };
 use refsync_core::sync::{ErrorKind, Remote, SyncError};
 use serde::de::DeserializeOwned;
@@ -56,34 +56,7 @@ impl HttpRemote {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<T, SyncError> {
-        let resp = req.bearer_auth(&self.token).send().await.map_err(|e| {
-            SyncError::new(
-                ErrorKind::Connection,
-                format!("cannot reach the service: {e}"),
-            )
-        })?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| {
-            SyncError::new(
-                ErrorKind::Connection,
-                format!("the answer was cut off: {e}"),
-            )
-        })?;
-        if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| {
-                SyncError::new(
-                    ErrorKind::Server,
-                    format!("the service's answer is unreadable: {e}"),
-                )
-            });
-        }
-        match serde_json::from_slice::<ErrorBody>(&bytes) {
-            Ok(body) => Err(SyncError::from_code(body.code, body.message)),
-            Err(_) => Err(SyncError::new(
-                ErrorKind::Server,
-                format!("the service answered {status}"),
-            )),
-        }
+        answer(req.bearer_auth(&self.token).send().await).await
     }
 }
 
@@ -134,5 +107,134 @@ impl Remote for HttpRemote {
 
     async fn pause(&self, millis: u64) {
         tokio::time::sleep(Duration::from_millis(millis)).await;
+    }
+}
+
+/// The account side of the service (no library yet): sign in, make an account.
+pub struct Service {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Service {
+    pub fn new(base: &str) -> Result<Service, SyncError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| SyncError::new(ErrorKind::Connection, e.to_string()))?;
+        Ok(Service {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+        })
+    }
+
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T, SyncError> {
+        let req = self
+            .http
+            .post(format!("{}{API_V1}{path}", self.base))
+            .json(body);
+        answer(req.send().await).await
+    }
+
+    pub async fn sign_in(&self, body: &SignIn) -> Result<Session, SyncError> {
+        self.post("/session", body).await
+    }
+
+    pub async fn register(&self, body: &Register) -> Result<Session, SyncError> {
+        self.post("/account", body).await
+    }
+
+    /// Who `token` belongs to, and their library.
+    pub async fn me(&self, token: &str) -> Result<Me, SyncError> {
+        let req = self
+            .http
+            .get(format!("{}{API_V1}/me", self.base))
+            .bearer_auth(token);
+        answer(req.send().await).await
+    }
+}
+
+/// A response read as `T`, or the failure it means.
+async fn answer<T: DeserializeOwned>(
+    resp: Result<reqwest::Response, reqwest::Error>,
+) -> Result<T, SyncError> {
+    let bytes = raw(resp).await?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        SyncError::new(
+            ErrorKind::Server,
+            format!("the service's answer is unreadable: {e}"),
+        )
+    })
+}
+
+/// A successful response's body, or the failure it means.
+async fn raw(resp: Result<reqwest::Response, reqwest::Error>) -> Result<Vec<u8>, SyncError> {
+    let resp = resp.map_err(|e| {
+        SyncError::new(
+            ErrorKind::Connection,
+            format!("cannot reach the service: {e}"),
+        )
+    })?;
+    let status = resp.status();
+    let bytes = resp.bytes().await.map_err(|e| {
+        SyncError::new(
+            ErrorKind::Connection,
+            format!("the answer was cut off: {e}"),
+        )
+    })?;
+    if status.is_success() {
+        return Ok(bytes.to_vec());
+    }
+    match serde_json::from_slice::<ErrorBody>(&bytes) {
+        Ok(body) => Err(SyncError::from_code(body.code, body.message)),
+        Err(_) => Err(SyncError::new(
+            ErrorKind::Server,
+            format!("the service answered {status}"),
+        )),
+    }
+}
+
+impl HttpRemote {
+    /// Upload an attachment's bytes (the service checks the hash and the storage limit).
+    pub async fn upload(&self, sha256: &str, bytes: Vec<u8>) -> Result<(), SyncError> {
+        let req = self
+            .http
+            .put(self.url(&format!("files/{sha256}")))
+            .bearer_auth(&self.token)
+            .header("Content-Type", "application/octet-stream")
+            .body(bytes);
+        raw(req.send().await).await.map(drop)
+    }
+
+    /// Download an attachment's bytes.
+    pub async fn download(&self, sha256: &str) -> Result<Vec<u8>, SyncError> {
+        let req = self
+            .http
+            .get(self.url(&format!("files/{sha256}")))
+            .bearer_auth(&self.token);
+        raw(req.send().await).await
+    }
+
+    /// Add a line to the service's sync log.
+    pub async fn report(&self, line: &SyncReport) -> Result<(), SyncError> {
+        let req = self
+            .http
+            .post(self.url("sync-log"))
+            .bearer_auth(&self.token)
+            .json(line);
+        raw(req.send().await).await.map(drop)
+    }
+
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    pub fn device_name(&self) -> &str {
+        &self.device_name
     }
 }

@@ -1,37 +1,633 @@
-//! The `refsync` binary as a user runs it.
+//! The `refsync` binary as a user runs it, on libraries in temp folders: the library
+//! commands on a real corpus file, bad input, backups, and sync between two CLI libraries
+//! through the real service (in-process, on port 0).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
-use std::process::Command;
+use refsync_core::formats::{self, Format, Source};
+use refsync_server::{Config, Server};
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
-fn refsync(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_refsync"))
-        .args(args)
-        .output()
-        .expect("run refsync")
+/// 176 real PubMed records.
+const CORPUS_RIS: &str = "ris/citesource/20221207_gambling-harms_pubmed_176.ris";
+const PASSWORD: &str = "correct horse battery";
+
+fn corpus_file(relative: &str) -> PathBuf {
+    let dir = std::env::var_os("REFSYNC_CORPUS")
+        .map(PathBuf::from)
+        .or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .ancestors()
+                .map(|a| a.join("shared/corpus"))
+                .chain([PathBuf::from("/work/shared/corpus")])
+                .find(|d| d.join("MANIFEST.tsv").is_file())
+        })
+        .expect("the corpus (set REFSYNC_CORPUS)");
+    let path = dir.join(relative);
+    assert!(path.is_file(), "no corpus file {}", path.display());
+    path
 }
 
-#[test]
-fn version_prints_name_and_version() {
-    let out = refsync(&["--version"]);
-    assert!(out.status.success());
+/// One desktop: a library file and a config file in a temp folder of its own.
+struct Desk {
+    dir: tempfile::TempDir,
+}
+
+impl Desk {
+    fn new() -> Desk {
+        Desk {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_refsync"))
+            .args(args)
+            .env("REFSYNC_LIBRARY", self.path("library.refsync"))
+            .env("REFSYNC_CONFIG", self.path("config.json"))
+            .env("REFSYNC_PASSWORD", PASSWORD)
+            .env("HOME", self.dir.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .expect("run refsync")
+    }
+
+    /// Run a command that must succeed; its standard output.
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert!(
+            out.status.success(),
+            "refsync {args:?} failed ({:?}):\n{}\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    /// Run a command that must fail with `code`; its standard error.
+    async fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args).await;
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "refsync {args:?}: {}\n{err}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        err
+    }
+
+    /// The library's references as `list --json` gives them, by title.
+    async fn titles(&self, extra: &[&str]) -> Vec<String> {
+        let mut args = vec!["list", "--json", "--sort", "title"];
+        args.extend_from_slice(extra);
+        let json: serde_json::Value = serde_json::from_str(&self.ok(&args).await).unwrap();
+        json.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["fields"]["title"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    /// The key of the one reference titled `title`.
+    async fn key_of(&self, title: &str) -> String {
+        let json: serde_json::Value =
+            serde_json::from_str(&self.ok(&["list", "--json"]).await).unwrap();
+        let hits: Vec<String> = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["fields"]["title"] == title)
+            .map(|r| r["key"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(hits.len(), 1, "one reference titled {title}: {hits:?}");
+        hits[0].clone()
+    }
+}
+
+fn expected_import(path: &Path) -> (usize, usize) {
+    let bytes = std::fs::read(path).unwrap();
+    let name = path.file_name().unwrap().to_string_lossy().to_string();
+    let format = Format::detect(&name, &bytes).unwrap();
+    let import = formats::import_with_sequential_keys(
+        format,
+        &[Source {
+            name: &name,
+            bytes: &bytes,
+        }],
+    );
+    (import.report.imported, import.report.skipped.len())
+}
+
+#[tokio::test]
+async fn version_and_help() {
+    let d = Desk::new();
+    let out = d.ok(&["--version"]).await;
+    assert_eq!(out.trim(), format!("refsync {}", env!("CARGO_PKG_VERSION")));
+    let help = d.ok(&["--help"]).await;
+    assert!(
+        help.contains("SQLite") && help.contains("Exit codes"),
+        "{help}"
+    );
+    let sub = d.ok(&["conflicts", "resolve", "--help"]).await;
+    assert!(sub.contains("Examples:"), "{sub}");
+    let err = d.fails(&["--no-such-flag"], 2).await;
+    assert!(err.contains("--no-such-flag"));
+}
+
+#[tokio::test]
+async fn a_library_is_made_filled_searched_edited_grouped_trashed_and_exported() {
+    let d = Desk::new();
+    // Nothing yet: every command says how to make one.
+    let err = d.fails(&["list"], 3).await;
+    assert!(err.contains("refsync init"), "{err}");
+    d.ok(&["init"]).await;
+    d.fails(&["init"], 10).await;
+
+    let ris = corpus_file(CORPUS_RIS);
+    let (n, skipped) = expected_import(&ris);
+    let out = d
+        .ok(&["import", ris.to_str().unwrap(), "--group", "Gambling"])
+        .await;
+    assert!(
+        out.contains(&format!("imported {n}, skipped {skipped}")),
+        "{out}"
+    );
+    assert_eq!(d.titles(&[]).await.len(), n);
+    assert_eq!(d.titles(&["--group", "gambling"]).await.len(), n);
+
+    // A file in no known format, and one that cannot be read: nothing is imported.
+    std::fs::write(d.path("paper.pdf"), "%PDF-1.4 not references\n").unwrap();
+    let err = d
+        .fails(
+            &[
+                "import",
+                ris.to_str().unwrap(),
+                d.path("paper.pdf").to_str().unwrap(),
+            ],
+            4,
+        )
+        .await;
+    assert!(err.contains("nothing was imported"), "{err}");
+    d.fails(&["import", "/no/such/file.ris"], 4).await;
+    assert_eq!(d.titles(&[]).await.len(), n);
+
+    // Add, search, show, edit.
+    let key = d
+        .ok(&[
+            "add",
+            "title=The Structure of Scientific Revolutions",
+            "author=Kuhn, Thomas S.",
+            "year=1962",
+            "type=book",
+        ])
+        .await
+        .trim()
+        .to_string();
+    assert_eq!(key.len(), 26);
+    let found = d.ok(&["search", "kuhn", "1962"]).await;
+    assert!(
+        found.contains("Structure of Scientific") && found.contains(&key),
+        "{found}"
+    );
+    assert_eq!(found.lines().count(), 2, "a header and one row: {found}");
+    let shown = d.ok(&["show", &key[..12]]).await;
+    assert!(
+        shown.contains("Kuhn, Thomas S.") && shown.contains("Book"),
+        "{shown}"
+    );
+    d.ok(&["edit", &key, "year=1970", "keywords=paradigm; science"])
+        .await;
+    let json: serde_json::Value =
+        serde_json::from_str(&d.ok(&["show", &key, "--json"]).await).unwrap();
+    assert_eq!(json["fields"]["year"], "1970");
+    assert_eq!(json["keywords"], serde_json::json!(["paradigm", "science"]));
+    let err = d.fails(&["edit", &key, "colour=blue"], 4).await;
+    assert!(err.contains("no field called “colour”"), "{err}");
+    d.fails(&["show", "ZZZZZZZZ"], 3).await;
+
+    // Groups.
+    d.ok(&["group", "create", "Philosophy", "--set", "Reading"])
+        .await;
+    d.ok(&["group", "add", "Philosophy", &key]).await;
+    d.ok(&["group", "rename", "Philosophy", "Philosophy of science"])
+        .await;
+    let groups = d.ok(&["group", "list"]).await;
+    assert!(
+        groups.contains("Philosophy of science") && groups.contains("Reading"),
+        "{groups}"
+    );
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        format!("refsync {}", env!("CARGO_PKG_VERSION"))
+        d.titles(&["--group", "Philosophy of science"]).await,
+        ["The Structure of Scientific Revolutions"]
+    );
+    d.ok(&["group", "remove", "Philosophy of science", &key])
+        .await;
+    assert!(d
+        .titles(&["--group", "Philosophy of science"])
+        .await
+        .is_empty());
+    d.ok(&["group", "delete", "Philosophy of science"]).await;
+    d.fails(&["group", "add", "Philosophy of science", &key], 3)
+        .await;
+
+    // Attach.
+    std::fs::write(d.path("kuhn.pdf"), b"%PDF-1.4 not much of a pdf").unwrap();
+    let out = d
+        .ok(&["attach", &key, d.path("kuhn.pdf").to_str().unwrap()])
+        .await;
+    assert!(out.contains("Attached kuhn.pdf"), "{out}");
+    assert!(d.ok(&["show", &key]).await.contains("kuhn.pdf"));
+
+    // Trash, restore, empty the Trash, delete.
+    d.ok(&["trash", &key]).await;
+    assert_eq!(d.titles(&[]).await.len(), n);
+    assert_eq!(
+        d.titles(&["--trash"]).await,
+        ["The Structure of Scientific Revolutions"]
+    );
+    d.ok(&["restore", &key]).await;
+    assert_eq!(d.titles(&[]).await.len(), n + 1);
+    d.ok(&["trash", &key]).await;
+    let err = d.fails(&["empty-trash"], 4).await;
+    assert!(err.contains("--yes"), "{err}");
+    d.ok(&["empty-trash", "--yes"]).await;
+    assert!(d.titles(&["--trash"]).await.is_empty());
+    d.fails(&["show", &key], 3).await;
+    let first = d.key_of(&d.titles(&[]).await[0]).await;
+    d.ok(&["delete", &first, "--yes"]).await;
+    assert_eq!(d.titles(&[]).await.len(), n - 1);
+
+    // Export in every format, and the RIS export imports back to the same count.
+    for format in ["ris", "bibtex", "endnote-xml", "enw", "csl-json"] {
+        let file = d.path(&format!("out.{format}"));
+        d.ok(&["export", "--format", format, "-o", file.to_str().unwrap()])
+            .await;
+        assert!(std::fs::metadata(&file).unwrap().len() > 1000, "{format}");
+    }
+    let again = Desk::new();
+    again.ok(&["init"]).await;
+    let out = again
+        .ok(&["import", d.path("out.ris").to_str().unwrap()])
+        .await;
+    assert!(
+        out.contains(&format!("imported {}, skipped 0", n - 1)),
+        "{out}"
+    );
+    let stdout = d
+        .ok(&["export", "--format", "bibtex", "--group", "Gambling"])
+        .await;
+    assert_eq!(
+        stdout.matches("\n@").count() + usize::from(stdout.starts_with('@')),
+        n - 1
+    );
+
+    // Duplicates: the same DOI twice.
+    d.ok(&["add", "title=One", "doi=10.1000/xyz"]).await;
+    d.ok(&["add", "title=One again", "doi=https://doi.org/10.1000/XYZ"])
+        .await;
+    let dups = d.ok(&["duplicates"]).await;
+    assert!(
+        dups.contains("same DOI") && dups.contains("One again"),
+        "{dups}"
     );
 }
 
-#[test]
-fn help_says_what_it_is() {
-    let out = refsync(&["--help"]);
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Usage: refsync"), "{text}");
-    assert!(text.contains("SQLite"), "{text}");
+#[tokio::test]
+async fn a_backup_restores_into_an_empty_library_only() {
+    let d = Desk::new();
+    d.ok(&["init"]).await;
+    let ris = corpus_file(CORPUS_RIS);
+    d.ok(&["import", ris.to_str().unwrap(), "--group", "Gambling"])
+        .await;
+    let key = d.ok(&["add", "title=With a file"]).await.trim().to_string();
+    std::fs::write(d.path("f.pdf"), b"%PDF-1.4 bytes").unwrap();
+    d.ok(&["attach", &key, d.path("f.pdf").to_str().unwrap()])
+        .await;
+    d.ok(&["trash", &key]).await;
+    let zip = d.path("backup.zip");
+    let out = d.ok(&["backup", zip.to_str().unwrap()]).await;
+    assert!(out.contains("1 group, 1 attachment"), "{out}");
+
+    // Not into a library that holds something.
+    let err = d.fails(&["restore", zip.to_str().unwrap()], 4).await;
+    assert!(err.contains("empty library only"), "{err}");
+
+    let other = Desk::new();
+    other.ok(&["init"]).await;
+    // A damaged file restores nothing.
+    std::fs::write(other.path("bad.zip"), b"PK\x03\x04 not really").unwrap();
+    let err = other
+        .fails(&["restore", other.path("bad.zip").to_str().unwrap()], 4)
+        .await;
+    assert!(err.contains("nothing was restored"), "{err}");
+    other.ok(&["restore", zip.to_str().unwrap()]).await;
+    assert_eq!(other.titles(&[]).await, d.titles(&[]).await);
+    assert_eq!(other.titles(&["--trash"]).await, ["With a file"]);
+    assert_eq!(
+        other.titles(&["--group", "Gambling"]).await,
+        d.titles(&["--group", "Gambling"]).await
+    );
+    // The attachment's bytes came too: a backup of the restored library holds them.
+    let again = other.path("again.zip");
+    let out = other.ok(&["backup", again.to_str().unwrap()]).await;
+    assert!(out.contains("1 attachment"), "{out}");
+    let (_, files) = refsync_core::backup::read(&std::fs::read(&again).unwrap()).unwrap();
+    assert_eq!(files.values().next().unwrap(), b"%PDF-1.4 bytes");
 }
 
-#[test]
-fn unknown_flags_are_a_usage_error() {
-    let out = refsync(&["--no-such-flag"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-such-flag"));
+/// The real service on port 0 with its data in a temp folder, until the test ends.
+struct Service {
+    url: String,
+    _data: tempfile::TempDir,
+}
+
+async fn service(adjust: impl FnOnce(&mut Config)) -> Service {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = Config::new(
+        ([127, 0, 0, 1], 0).into(),
+        data.path().to_path_buf(),
+        data.path().join("no-web-app"),
+    );
+    adjust(&mut config);
+    let server = Server::start(&config).await.expect("server starts");
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = server.serve(std::future::pending::<()>()).await;
+    });
+    Service {
+        url: format!("http://{addr}"),
+        _data: data,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_desktops_sync_through_the_service() {
+    let svc = service(|_| {}).await;
+    let (a, b) = (Desk::new(), Desk::new());
+    a.ok(&["init"]).await;
+    b.ok(&["init"]).await;
+    d_sync_first(&a, &b, &svc.url).await;
+
+    // Deleted on B: gone on A. Trashed on A: in B's Trash.
+    let gone = b.key_of("Paper two").await;
+    b.ok(&["delete", &gone, "--yes"]).await;
+    b.ok(&["sync"]).await;
+    a.ok(&["sync"]).await;
+    assert_eq!(
+        a.titles(&[]).await,
+        ["Paper one", "Paper three", "With a file"]
+    );
+    let trashed = a.key_of("Paper three").await;
+    a.ok(&["trash", &trashed]).await;
+    a.ok(&["sync"]).await;
+    b.ok(&["sync"]).await;
+    assert_eq!(b.titles(&["--trash"]).await, ["Paper three"]);
+
+    // Different fields of one reference: merged. The same field: a conflict on the second.
+    let one = a.key_of("Paper one").await;
+    a.ok(&["edit", &one, "pages=1-10", "volume=3"]).await;
+    b.ok(&["edit", &one, "year=2002", "volume=4"]).await;
+    a.ok(&["sync"]).await;
+    let err = b.fails(&["sync"], 9).await;
+    assert!(err.contains("conflicts list"), "{err}");
+    let list = b.ok(&["conflicts", "list"]).await;
+    assert!(
+        list.contains("volume") && list.contains("Paper one"),
+        "{list}"
+    );
+    let shown = b.ok(&["conflicts", "show", &one]).await;
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("* volume") && l.contains('4') && l.contains('3')),
+        "{shown}"
+    );
+    b.fails(
+        &[
+            "conflicts",
+            "resolve",
+            &one,
+            "--keep",
+            "merged",
+            "colour=blue",
+        ],
+        4,
+    )
+    .await;
+    b.ok(&[
+        "conflicts",
+        "resolve",
+        &one,
+        "--keep",
+        "merged",
+        "volume=34",
+    ])
+    .await;
+    b.ok(&["sync"]).await;
+    a.ok(&["sync"]).await;
+    for d in [&a, &b] {
+        let r: serde_json::Value =
+            serde_json::from_str(&d.ok(&["show", &one, "--json"]).await).unwrap();
+        assert_eq!(r["fields"]["volume"], "34");
+        assert_eq!(r["fields"]["pages"], "1-10");
+        assert_eq!(r["fields"]["year"], "2002");
+    }
+
+    // Edited on A, deleted for good on B: B keeps it deleted.
+    let file_ref = a.key_of("With a file").await;
+    a.ok(&["edit", &file_ref, "year=1999"]).await;
+    b.ok(&["delete", &file_ref, "--yes"]).await;
+    a.ok(&["sync"]).await;
+    b.fails(&["sync"], 9).await;
+    let shown = b.ok(&["conflicts", "show", &file_ref]).await;
+    assert!(
+        shown.contains("edited online and deleted permanently here"),
+        "{shown}"
+    );
+    b.ok(&["conflicts", "resolve", &file_ref, "--keep", "local"])
+        .await;
+    b.ok(&["sync"]).await;
+    a.ok(&["sync"]).await;
+    assert_eq!(a.titles(&[]).await, b.titles(&[]).await);
+    assert_eq!(a.titles(&[]).await, ["Paper one"]);
+
+    let status = b.ok(&["status"]).await;
+    assert!(
+        status.contains("Linked:") && status.contains("Last sync:"),
+        "{status}"
+    );
+
+    // A second account is refused while linked.
+    let c = Desk::new();
+    c.ok(&["init"]).await;
+    c.ok(&[
+        "link",
+        "--create-account",
+        "--server",
+        &svc.url,
+        "--email",
+        "other@example.org",
+    ])
+    .await;
+    let err = a.fails(&["link", "--email", "other@example.org"], 6).await;
+    assert!(
+        err.contains("only one account") && err.contains("refsync reset"),
+        "{err}"
+    );
+
+    // Reset with a wipe on A: B is asked to link again, and linking again merges.
+    a.ok(&["link", "--email", "a@example.org"]).await;
+    a.ok(&[
+        "reset",
+        "--wipe-online",
+        "--yes",
+        "--backup",
+        a.path("before.zip").to_str().unwrap(),
+    ])
+    .await;
+    assert!(a.path("before.zip").is_file());
+    let err = b.fails(&["sync"], 8).await;
+    assert!(err.contains("refsync link"), "{err}");
+    let status = b.ok(&["status"]).await;
+    assert!(status.contains("Relink required"), "{status}");
+    b.ok(&["link"]).await;
+    assert_eq!(b.titles(&[]).await, ["Paper one"]);
+}
+
+/// A makes the account and sends its library; B, empty, receives everything, the
+/// attachment's bytes too; wrong passwords and expired sessions are told apart.
+async fn d_sync_first(a: &Desk, b: &Desk, url: &str) {
+    for t in ["Paper one", "Paper two", "Paper three"] {
+        a.ok(&["add", &format!("title={t}"), "author=Able, A.", "year=2001"])
+            .await;
+    }
+    let with_file = a.ok(&["add", "title=With a file"]).await.trim().to_string();
+    std::fs::write(a.path("f.pdf"), b"%PDF-1.4 the bytes").unwrap();
+    a.ok(&["attach", &with_file, a.path("f.pdf").to_str().unwrap()])
+        .await;
+    a.ok(&["group", "create", "Reading"]).await;
+    a.ok(&["group", "add", "Reading", &with_file]).await;
+    let out = a
+        .ok(&[
+            "link",
+            "--create-account",
+            "--server",
+            url,
+            "--email",
+            "a@example.org",
+        ])
+        .await;
+    assert!(out.contains("Synced: 6 sent"), "{out}");
+
+    let out = b
+        .ok(&["link", "--server", url, "--email", "a@example.org"])
+        .await;
+    assert!(
+        out.contains("Synced: 6 received, 1 attachment file."),
+        "{out}"
+    );
+    assert_eq!(
+        b.titles(&[]).await,
+        ["Paper one", "Paper three", "Paper two", "With a file"]
+    );
+    assert_eq!(b.titles(&["--group", "Reading"]).await, ["With a file"]);
+    let zip = b.path("b.zip");
+    b.ok(&["backup", zip.to_str().unwrap()]).await;
+    let (_, files) = refsync_core::backup::read(&std::fs::read(&zip).unwrap()).unwrap();
+    assert_eq!(
+        files.values().next().map(Vec::as_slice),
+        Some(&b"%PDF-1.4 the bytes"[..])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_expired_sessions_storage_limits_and_no_service_are_told_apart() {
+    let svc = service(|c| {
+        c.limits.storage_limit = 1_000;
+        c.limits.token_ttl_ms = 3_000;
+    })
+    .await;
+    let a = Desk::new();
+    a.ok(&["init"]).await;
+    let key = a.ok(&["add", "title=Big file"]).await.trim().to_string();
+    std::fs::write(a.path("big.pdf"), vec![b'x'; 5_000]).unwrap();
+    a.ok(&["attach", &key, a.path("big.pdf").to_str().unwrap()])
+        .await;
+    // The storage limit: the record syncs, the file stays here and is named.
+    let out = a
+        .run(&[
+            "link",
+            "--create-account",
+            "--server",
+            &svc.url,
+            "--email",
+            "q@example.org",
+        ])
+        .await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("“big.pdf” (5 KB) did not upload"), "{err}");
+    let status = a.ok(&["status", "--json"]).await;
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["files_waiting_to_upload"], 1);
+
+    // A wrong password, on a second library.
+    let b = Desk::new();
+    b.ok(&["init"]).await;
+    let bad = tokio::process::Command::new(env!("CARGO_BIN_EXE_refsync"))
+        .args(["link", "--server", &svc.url, "--email", "q@example.org"])
+        .env("REFSYNC_LIBRARY", b.path("library.refsync"))
+        .env("REFSYNC_CONFIG", b.path("config.json"))
+        .env("REFSYNC_PASSWORD", "not the password at all")
+        .env("HOME", b.dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("could not sign in"));
+    assert!(b.titles(&[]).await.is_empty());
+
+    // The session expires: authentication, the library untouched, and the next sync signs
+    // in again by itself with the password.
+    tokio::time::sleep(std::time::Duration::from_millis(3_500)).await;
+    let before = a.titles(&[]).await;
+    a.ok(&["edit", &key, "year=2020"]).await;
+    let status_before = a.ok(&["status", "--json"]).await;
+    assert!(
+        status_before.contains("\"signed_in\": true"),
+        "{status_before}"
+    );
+    let err = a.fails(&["sync"], 6).await;
+    assert!(err.contains("sign in"), "{err}");
+    assert_eq!(a.titles(&[]).await, before);
+    a.ok(&["sync"]).await;
+
+    // No service at all: a connection error, nothing lost.
+    let gone = Desk::new();
+    gone.ok(&["init"]).await;
+    gone.ok(&["add", "title=Kept"]).await;
+    let err = gone
+        .fails(
+            &[
+                "link",
+                "--server",
+                "http://127.0.0.1:9",
+                "--email",
+                "q@example.org",
+            ],
+            5,
+        )
+        .await;
+    assert!(
+        err.contains("run `refsync sync` again") || err.contains("cannot reach"),
+        "{err}"
+    );
+    assert_eq!(gone.titles(&[]).await, ["Kept"]);
 }

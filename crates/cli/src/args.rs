@@ -1,0 +1,319 @@
+//! The command line: every command, its options and its help with examples.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "refsync",
+    version,
+    about = "refsync: your reference library on the desktop, in sync with refsync online.",
+    long_about = "refsync keeps a reference library in one SQLite file on your computer and \
+                  syncs it with the refsync service, so the same references, groups and \
+                  attachments appear in the browser and on every other device.",
+    after_help = "Examples:\n  refsync init\n  refsync import pubmed.ris --group \"To read\"\n  \
+                  refsync search kuhn\n  refsync link --server https://refsync.example.org --email me@example.org\n  \
+                  refsync sync\n\nExit codes: 0 done, 2 usage, 3 not found, 4 bad input, 5 no connection, \
+                  6 sign-in, 7 storage limit, 8 relink required, 9 conflicts waiting, 10 library file, 1 other.",
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// The library file (default: refsync/library.refsync in your data folder).
+    #[arg(long, global = true, env = "REFSYNC_LIBRARY", value_name = "PATH")]
+    pub library: Option<PathBuf>,
+    /// The config file with the service's address and your account (default:
+    /// refsync/config.json in your config folder).
+    #[arg(long, global = true, env = "REFSYNC_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Make a new, empty library.
+    #[command(after_help = "Examples:\n  refsync init\n  refsync init ~/papers/thesis.refsync")]
+    Init {
+        /// Where to make it (default: --library, or the one in your data folder).
+        path: Option<PathBuf>,
+    },
+    /// Import references from RIS, BibTeX, EndNote XML, EndNote tagged, MEDLINE or CSL-JSON files.
+    #[command(
+        after_help = "Examples:\n  refsync import export.ris\n  refsync import a.bib b.bib --group Thesis"
+    )]
+    Import {
+        /// The files (the format of each is recognized from its name and contents).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Also put the imported references in this group (made if it does not exist).
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// Export references (not those in the Trash).
+    #[command(
+        after_help = "Examples:\n  refsync export --format bibtex -o library.bib\n  refsync export --format ris --group Thesis"
+    )]
+    Export {
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Only this group's references (custom, smart or combination).
+        #[arg(long)]
+        group: Option<String>,
+        /// Write here instead of to standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// List references, newest first.
+    #[command(
+        after_help = "Examples:\n  refsync list\n  refsync list --group Thesis --sort year\n  refsync list --trash --json"
+    )]
+    List {
+        #[command(flatten)]
+        view: ListView,
+    },
+    /// Quick search: every word must appear in some field (author, title, year, journal, ...).
+    #[command(
+        after_help = "Examples:\n  refsync search kuhn 1962\n  refsync search \"scientific revolutions\" --json"
+    )]
+    Search {
+        #[arg(required = true)]
+        query: Vec<String>,
+        #[command(flatten)]
+        view: ListView,
+    },
+    /// Show one reference in full.
+    #[command(after_help = "Examples:\n  refsync show 01HV3K\n  refsync show 01HV3K --json")]
+    Show {
+        /// Its key, or the start of it (as `list` shows it).
+        key: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a reference; prints its key.
+    #[command(
+        after_help = "Fields are named as in `refsync show --json` (title, year, journal, volume, pages, doi, ...), \
+                      plus author (\"Family, Given; Family, Given\"), editor, keywords (\"a; b\"), type, rating (0-5) and read (yes/no).\n\n\
+                      Examples:\n  refsync add title=\"The Structure of Scientific Revolutions\" author=\"Kuhn, Thomas S.\" year=1962 type=book"
+    )]
+    Add {
+        /// field=value pairs.
+        #[arg(required = true, value_name = "FIELD=VALUE")]
+        fields: Vec<String>,
+    },
+    /// Change fields of a reference (an empty value removes the field).
+    #[command(
+        after_help = "Examples:\n  refsync edit 01HV3K year=1970 pages=\n  refsync edit 01HV3K keywords=\"paradigm; science\""
+    )]
+    Edit {
+        key: String,
+        #[arg(required = true, value_name = "FIELD=VALUE")]
+        fields: Vec<String>,
+    },
+    /// Move references to the Trash (they keep their groups).
+    #[command(after_help = "Examples:\n  refsync trash 01HV3K 01HV4A")]
+    Trash {
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Take references out of the Trash, or restore a backup (.zip) into an empty library.
+    #[command(
+        after_help = "Given keys, the references come back from the Trash; given one .zip file, the backup is restored \
+                      (into an empty library only, so nothing here is overwritten or mixed with it).\n\n\
+                      Examples:\n  refsync restore 01HV3K 01HV4A\n  refsync init new.refsync && refsync --library new.refsync restore backup.zip"
+    )]
+    Restore {
+        /// Reference keys, or one backup file.
+        #[arg(required = true, value_name = "KEY|FILE.zip")]
+        items: Vec<String>,
+    },
+    /// Delete everything in the Trash for good (on every synced device too).
+    #[command(after_help = "Examples:\n  refsync empty-trash --yes")]
+    EmptyTrash {
+        /// Do not ask first.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Delete references for good, with their attachments (on every synced device too).
+    #[command(after_help = "Examples:\n  refsync delete 01HV3K --yes")]
+    Delete {
+        #[arg(required = true)]
+        keys: Vec<String>,
+        /// Do not ask first.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Custom groups: make, rename, delete, fill and list them.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Attach a file (a PDF, an image, ...) to a reference.
+    #[command(after_help = "Examples:\n  refsync attach 01HV3K kuhn-1962.pdf")]
+    Attach { key: String, file: PathBuf },
+    /// List probable duplicates (same DOI, PubMed id or ISBN, or nearly the same title, year and first author).
+    #[command(after_help = "Examples:\n  refsync duplicates")]
+    Duplicates {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Link this library to your refsync account (the first sync merges both sides).
+    #[command(
+        after_help = "The password is asked for (or read from REFSYNC_PASSWORD); only a session token is kept, in the library file.\n\n\
+                      Examples:\n  refsync link --server https://refsync.example.org --email me@example.org\n  \
+                      refsync link --create-account --server http://127.0.0.1:8080 --email me@example.org"
+    )]
+    Link {
+        /// The service's address (saved in the config file).
+        #[arg(long)]
+        server: Option<String>,
+        /// Your account's email (saved in the config file).
+        #[arg(long)]
+        email: Option<String>,
+        /// Make the account first.
+        #[arg(long)]
+        create_account: bool,
+    },
+    /// Sync with the service: send what changed here, receive what changed elsewhere.
+    #[command(after_help = "Examples:\n  refsync sync")]
+    Sync,
+    /// The sync status: the link, the last sync and the history of the last 20.
+    #[command(after_help = "Examples:\n  refsync status\n  refsync status --json")]
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// References edited here and elsewhere between two syncs: compare and settle them.
+    #[command(subcommand)]
+    Conflicts(ConflictsCommand),
+    /// Break the link to the account (keeping this library); with --wipe-online, also empty the online library.
+    #[command(
+        after_help = "Other devices are then asked to link again instead of syncing stale data.\n\n\
+                      Examples:\n  refsync reset --backup before-reset.zip\n  refsync reset --wipe-online --yes"
+    )]
+    Reset {
+        /// Also delete every reference and group online (shared groups stay), and the online Trash.
+        #[arg(long)]
+        wipe_online: bool,
+        /// Write a backup here first.
+        #[arg(long, value_name = "FILE.zip")]
+        backup: Option<PathBuf>,
+        /// Do not ask first.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Back up the whole library (references, Trash, groups, attachments) to one .zip.
+    #[command(
+        after_help = "The same format as the web app's backup: each restores the other's.\n\nExamples:\n  refsync backup library-2026-11-24.zip"
+    )]
+    Backup { file: PathBuf },
+}
+
+#[derive(Args, Debug)]
+pub struct ListView {
+    /// Only this group's references.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// The Trash instead of the library.
+    #[arg(long)]
+    pub trash: bool,
+    #[arg(long, value_enum, default_value = "added")]
+    pub sort: SortBy,
+    /// Oldest, or A to Z, first... the other way round.
+    #[arg(long)]
+    pub reverse: bool,
+    /// JSON (every field) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum SortBy {
+    Added,
+    Author,
+    Year,
+    Title,
+    Journal,
+    Type,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ExportFormat {
+    Ris,
+    Bibtex,
+    EndnoteXml,
+    Enw,
+    CslJson,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GroupCommand {
+    /// Make a custom group.
+    #[command(
+        after_help = "Examples:\n  refsync group create Thesis\n  refsync group create Methods --set Thesis-chapters"
+    )]
+    Create {
+        name: String,
+        /// Put it in this group set (made if it does not exist).
+        #[arg(long)]
+        set: Option<String>,
+    },
+    /// Rename a group.
+    #[command(after_help = "Examples:\n  refsync group rename Thesis \"Thesis 2027\"")]
+    Rename { name: String, new_name: String },
+    /// Delete a group (its references stay in the library).
+    #[command(after_help = "Examples:\n  refsync group delete Thesis")]
+    Delete { name: String },
+    /// Add references to a custom group.
+    #[command(after_help = "Examples:\n  refsync group add Thesis 01HV3K 01HV4A")]
+    Add {
+        name: String,
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Take references out of a custom group.
+    #[command(after_help = "Examples:\n  refsync group remove Thesis 01HV3K")]
+    Remove {
+        name: String,
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Every group, with its kind, set and number of references.
+    #[command(after_help = "Examples:\n  refsync group list\n  refsync group list --json")]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConflictsCommand {
+    /// The references in Sync Conflicts.
+    #[command(after_help = "Examples:\n  refsync conflicts list")]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Both versions of one, side by side, what differs marked with *.
+    #[command(after_help = "Examples:\n  refsync conflicts show 01HV3K")]
+    Show { key: String },
+    /// Settle one: keep this library's version, the online one, or a merged one.
+    #[command(
+        after_help = "With --keep merged, the start is both sides' edits that do not clash, with the online value where they do; \
+                      name rows to take from this library's version instead (local=ROW) or give a field its text (FIELD=VALUE).\n\n\
+                      Examples:\n  refsync conflicts resolve 01HV3K --keep local\n  \
+                      refsync conflicts resolve 01HV3K --keep merged local=title pages=\"10-20\""
+    )]
+    Resolve {
+        key: String,
+        #[arg(long, value_enum)]
+        keep: Keep,
+        /// For --keep merged: local=ROW and FIELD=VALUE.
+        #[arg(value_name = "ROW")]
+        picks: Vec<String>,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    Local,
+    Online,
+    Merged,
+}

@@ -1,0 +1,58 @@
+//! Every command, by what it works on: the library itself, groups, syncing, backups.
+//! [`run`] sends a parsed command line to its command.
+
+pub mod backup;
+pub mod groups;
+pub mod library;
+pub mod sync;
+
+use crate::args::{Cli, Command};
+use crate::context::{default_config, default_library, Context};
+use crate::error::Result;
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let cx = Context {
+        library_path: cli.library.unwrap_or_else(default_library),
+        config_path: cli.config.unwrap_or_else(default_config),
+    };
+    match cli.command {
+        Command::Init { path } => library::init(&cx, path).await,
+        Command::Import { files, group } => library::import(&cx, &files, group.as_deref()).await,
+        Command::Export {
+            format,
+            group,
+            output,
+        } => library::export(&cx, format, group.as_deref(), output.as_deref()).await,
+        Command::List { view } => library::list(&cx, &view, None).await,
+        Command::Search { query, view } => library::list(&cx, &view, Some(&query.join(" "))).await,
+        Command::Show { key, json } => library::show(&cx, &key, json).await,
+        Command::Add { fields } => library::add(&cx, &fields).await,
+        Command::Edit { key, fields } => library::edit(&cx, &key, &fields).await,
+        Command::Trash { keys } => library::trash(&cx, &keys, true).await,
+        Command::Restore { items } => match items.as_slice() {
+            [one] if one.to_ascii_lowercase().ends_with(".zip") => {
+                backup::restore(&cx, std::path::Path::new(one)).await
+            }
+            keys => library::trash(&cx, keys, false).await,
+        },
+        Command::EmptyTrash { yes } => library::empty_trash(&cx, yes).await,
+        Command::Delete { keys, yes } => library::delete(&cx, &keys, yes).await,
+        Command::Group(g) => groups::run(&cx, &g).await,
+        Command::Attach { key, file } => library::attach(&cx, &key, &file).await,
+        Command::Duplicates { json } => library::duplicates(&cx, json).await,
+        Command::Link {
+            server,
+            email,
+            create_account,
+        } => sync::link(&cx, server, email, create_account).await,
+        Command::Sync => sync::sync(&cx).await,
+        Command::Status { json } => sync::status(&cx, json).await,
+        Command::Conflicts(c) => sync::conflicts(&cx, &c).await,
+        Command::Reset {
+            wipe_online,
+            backup,
+            yes,
+        } => sync::reset(&cx, wipe_online, backup, yes).await,
+        Command::Backup { file } => backup::backup(&cx, &file).await,
+    }
+}

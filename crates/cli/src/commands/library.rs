@@ -1,0 +1,676 @@
+//! The library's own commands: make it, import and export, list and search, show, add and
+//! edit, the Trash and permanent deletes, attachments and duplicates.
+//!
+//! Invariant: a command checks everything it was given (every key, every field, every file)
+//! before it writes, and writes in one transaction, so a mistake changes nothing.
+
+use crate::args::{ExportFormat, ListView, SortBy};
+use crate::context::{find_group, find_reference, find_references, new_key, now_millis, Context};
+use crate::error::{CliError, Result};
+use crate::output::{bar, confirm, count, table, thousands};
+use crate::store::{LibraryFile, Snapshot, Write};
+use refsync_core::formats::{self, Format, ImportContext, Source};
+use refsync_core::protocol::Object;
+use refsync_core::query::{Library, Sort, SortField};
+use refsync_core::{
+    parse_creators, Attachment, AttachmentRole, CreatorRole, Field, Group, GroupKind, Key,
+    ObjectKind, RefType, Reference,
+};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+pub async fn init(cx: &Context, path: Option<PathBuf>) -> Result<()> {
+    let path = path.unwrap_or_else(|| cx.library_path.clone());
+    let lib = LibraryFile::create(&path, new_key().as_str()).await?;
+    lib.close().await;
+    println!("Made an empty library at {}", path.display());
+    Ok(())
+}
+
+/// A reference's custom groups and type as a person reads them.
+fn type_label(r: &Reference) -> &'static str {
+    r.ref_type.label()
+}
+
+pub async fn import(cx: &Context, files: &[PathBuf], group: Option<&str>) -> Result<()> {
+    let lib = cx.open().await?;
+    // Read and recognize every file first: one that cannot be read stops the import before
+    // anything is written.
+    let mut read: Vec<(String, Format, Vec<u8>)> = Vec::new();
+    for path in files {
+        let bytes = std::fs::read(path)
+            .map_err(|e| CliError::bad_input(format!("cannot read {}: {e}", path.display())))?;
+        let name = file_name(path);
+        let format = Format::detect(&name, &bytes).ok_or_else(|| {
+            CliError::bad_input(format!(
+                "{} is not in a format refsync reads (RIS, BibTeX, EndNote XML, EndNote tagged, MEDLINE, CSL-JSON); nothing was imported",
+                path.display()
+            ))
+        })?;
+        read.push((name, format, bytes));
+    }
+    let snap = lib.snapshot().await?;
+    let mut writes = Vec::new();
+    let group_key = match group {
+        Some(name) => Some(match find_group(&snap, name) {
+            Ok(g) if matches!(g.kind, GroupKind::Custom) => g.key,
+            Ok(_) => {
+                return Err(CliError::bad_input(format!(
+                    "“{name}” is a smart or combination group: references cannot be put in it"
+                )))
+            }
+            Err(e) if e.code == crate::error::Code::NotFound => {
+                let g = new_group(name);
+                let key = g.key;
+                writes.push(Write::Put(Object::Group(g)));
+                key
+            }
+            Err(e) => return Err(e),
+        }),
+        None => None,
+    };
+    let progress = bar(read.len() as u64, "files");
+    let now = now_millis();
+    let mut keys = new_key;
+    let mut report = formats::Report::default();
+    let mut imported = Vec::new();
+    // Files of one format go together (BibTeX files share @string macros and crossrefs).
+    let mut order: Vec<Format> = Vec::new();
+    for (_, f, _) in &read {
+        if !order.contains(f) {
+            order.push(*f);
+        }
+    }
+    for format in order {
+        let sources: Vec<Source<'_>> = read
+            .iter()
+            .filter(|(_, f, _)| *f == format)
+            .map(|(name, _, bytes)| Source { name, bytes })
+            .collect();
+        let mut ctx = ImportContext {
+            now,
+            new_key: &mut keys,
+        };
+        let one = formats::import(format, &sources, &mut ctx);
+        progress.inc(sources.len() as u64);
+        imported.extend(one.references);
+        let r = one.report;
+        report.read += r.read;
+        report.imported += r.imported;
+        report.skipped.extend(r.skipped);
+        report.warnings.extend(r.warnings);
+    }
+    progress.finish_and_clear();
+    let n = imported.len();
+    for mut r in imported {
+        if let Some(g) = group_key {
+            r.groups.insert(g);
+        }
+        writes.push(Write::Put(Object::Reference(r)));
+    }
+    lib.write(writes).await?;
+    lib.close().await;
+    println!("{}", report.summary());
+    for s in &report.skipped {
+        println!("  skipped {}{}: {}", s.file, line_suffix(s.line), s.reason);
+    }
+    for w in &report.warnings {
+        eprintln!("  note {}{}: {}", w.file, line_suffix(w.line), w.message);
+    }
+    if let (Some(name), true) = (group, n > 0) {
+        println!("Added {} to “{name}”.", count(n, "reference", "references"));
+    }
+    Ok(())
+}
+
+fn line_suffix(line: usize) -> String {
+    if line > 0 {
+        format!(":{line}")
+    } else {
+        String::new()
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+pub fn new_group(name: &str) -> Group {
+    Group {
+        key: new_key(),
+        name: name.trim().to_string(),
+        set: None,
+        kind: GroupKind::Custom,
+        shared: false,
+        date_modified: now_millis(),
+    }
+}
+
+fn format_of(f: ExportFormat) -> Format {
+    match f {
+        ExportFormat::Ris => Format::Ris,
+        ExportFormat::Bibtex => Format::Bibtex,
+        ExportFormat::EndnoteXml => Format::EndnoteXml,
+        ExportFormat::Enw => Format::Enw,
+        ExportFormat::CslJson => Format::CslJson,
+    }
+}
+
+/// The keys a list shows: the library or the Trash, one group, a search; sorted.
+fn selection(snap: &Snapshot, view: &ListView, query: Option<&str>) -> Result<(Library, Vec<Key>)> {
+    let lib = Library::from_references(snap.references.iter().cloned());
+    let trash = view.trash;
+    let mut ids = lib.ids_where(|r| r.trashed == trash);
+    if let Some(name) = &view.group {
+        let g = find_group(snap, name)?;
+        let members = lib
+            .group_ids(&snap.groups, g.key)
+            .map_err(|e| CliError::bad_input(format!("the group “{name}” cannot be shown: {e}")))?;
+        ids.and(&members);
+    }
+    if let Some(found) = query.and_then(|q| lib.quick_search_ids(q)) {
+        ids.and(&found);
+    }
+    let field = match view.sort {
+        SortBy::Added => SortField::DateAdded,
+        SortBy::Author => SortField::Author,
+        SortBy::Year => SortField::Year,
+        SortBy::Title => SortField::Title,
+        SortBy::Journal => SortField::Journal,
+        SortBy::Type => SortField::Type,
+    };
+    // Dates newest first, text A to Z, unless reversed.
+    let descending = matches!(view.sort, SortBy::Added) != view.reverse;
+    let keys = lib.sorted(Some(&ids), Sort { field, descending });
+    Ok((lib, keys))
+}
+
+pub async fn export(
+    cx: &Context,
+    format: ExportFormat,
+    group: Option<&str>,
+    output: Option<&Path>,
+) -> Result<()> {
+    let lib = cx.open().await?;
+    let snap = lib.snapshot().await?;
+    let view = ListView {
+        group: group.map(str::to_string),
+        trash: false,
+        sort: SortBy::Author,
+        reverse: false,
+        json: false,
+    };
+    let (library, keys) = selection(&snap, &view, None)?;
+    let refs: Vec<Reference> = keys
+        .iter()
+        .filter_map(|k| library.get(k).cloned())
+        .collect();
+    let text = formats::export(format_of(format), &refs);
+    match output {
+        Some(path) => {
+            std::fs::write(path, text)
+                .map_err(|e| CliError::other(format!("cannot write {}: {e}", path.display())))?;
+            eprintln!(
+                "Exported {} to {}.",
+                count(refs.len(), "reference", "references"),
+                path.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+pub async fn list(cx: &Context, view: &ListView, query: Option<&str>) -> Result<()> {
+    let lib = cx.open().await?;
+    let snap = lib.snapshot().await?;
+    let (library, keys) = selection(&snap, view, query)?;
+    let refs: Vec<&Reference> = keys.iter().filter_map(|k| library.get(k)).collect();
+    if view.json {
+        let json =
+            serde_json::to_string_pretty(&refs).map_err(|e| CliError::other(e.to_string()))?;
+        println!("{json}");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = refs
+        .iter()
+        .map(|r| {
+            vec![
+                r.key.as_str().to_string(),
+                r.author_summary(),
+                r.year().to_string(),
+                r.title().to_string(),
+            ]
+        })
+        .collect();
+    table(&["KEY", "AUTHOR", "YEAR", "TITLE"], &rows);
+    eprintln!("{}", count(rows.len(), "reference", "references"));
+    Ok(())
+}
+
+pub async fn show(cx: &Context, key: &str, json: bool) -> Result<()> {
+    let lib = cx.open().await?;
+    let snap = lib.snapshot().await?;
+    let key = find_reference(&snap, key)?;
+    let Some(r) = snap.references.iter().find(|r| r.key == key) else {
+        return Err(CliError::not_found(format!(
+            "no reference has the key {key}"
+        )));
+    };
+    if json {
+        let text = serde_json::to_string_pretty(r).map_err(|e| CliError::other(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    let rows = describe(r, &snap);
+    let width = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (label, value) in rows {
+        let mut lines = value.lines();
+        println!("{label:>width$}  {}", lines.next().unwrap_or(""));
+        for more in lines {
+            println!("{:>width$}  {more}", "");
+        }
+    }
+    Ok(())
+}
+
+/// A reference as `show` prints it: label and text, in the order a reference is read.
+fn describe(r: &Reference, snap: &Snapshot) -> Vec<(String, String)> {
+    let mut rows = vec![
+        ("Key".to_string(), r.key.as_str().to_string()),
+        ("Type".to_string(), type_label(r).to_string()),
+    ];
+    let roles = [
+        (CreatorRole::Author, "Authors"),
+        (CreatorRole::Editor, "Editors"),
+        (CreatorRole::Translator, "Translators"),
+        (CreatorRole::SeriesEditor, "Series editors"),
+        (CreatorRole::BookAuthor, "Book authors"),
+        (CreatorRole::Contributor, "Contributors"),
+    ];
+    for (role, label) in roles {
+        let names: Vec<String> = r
+            .creators_with(role)
+            .map(|c| refsync_core::format_creators_for_editing(std::slice::from_ref(c)))
+            .collect();
+        if !names.is_empty() {
+            rows.push((label.to_string(), names.join("\n")));
+        }
+    }
+    for field in r.ref_type.fields() {
+        let v = r.get(field);
+        if !v.is_empty() {
+            rows.push((r.ref_type.field_label(field).to_string(), v.to_string()));
+        }
+    }
+    // Fields the type does not show are still the reference's: show them too.
+    let shown: BTreeSet<&str> = r.ref_type.fields().iter().map(|f| f.id()).collect();
+    for (id, v) in &r.fields {
+        if !shown.contains(id.as_str()) {
+            let label = Field::from_id(id).map_or(id.as_str(), |f| f.label());
+            rows.push((label.to_string(), v.clone()));
+        }
+    }
+    if !r.keywords.is_empty() {
+        rows.push(("Keywords".into(), r.keywords.join("\n")));
+    }
+    let groups: Vec<String> = r
+        .groups
+        .iter()
+        .filter_map(|g| snap.groups.get(g).map(|g| g.name.clone()))
+        .collect();
+    if !groups.is_empty() {
+        rows.push(("Groups".into(), groups.join("\n")));
+    }
+    let files: Vec<String> = r
+        .attachments
+        .iter()
+        .filter_map(|a| snap.attachments.get(a))
+        .map(|a| format!("{} ({} bytes)", a.file_name, thousands(a.size)))
+        .collect();
+    if !files.is_empty() {
+        rows.push(("Attachments".into(), files.join("\n")));
+    }
+    if r.rating > 0 {
+        rows.push(("Rating".into(), "★".repeat(usize::from(r.rating.min(5)))));
+    }
+    rows.push(("Read".into(), if r.read { "yes" } else { "no" }.into()));
+    if r.trashed {
+        rows.push(("Trash".into(), "in the Trash".into()));
+    }
+    for (name, v) in r.extras_in_order() {
+        rows.push((name.to_string(), v.to_string()));
+    }
+    rows.push(("Added".into(), crate::output::date_time(r.date_added)));
+    rows.push(("Modified".into(), crate::output::date_time(r.date_modified)));
+    rows
+}
+
+/// Apply `field=value` pairs to `r`; an unknown field or a bad value is an error.
+pub fn set_fields(r: &mut Reference, pairs: &[String]) -> Result<()> {
+    for pair in pairs {
+        let Some((name, value)) = pair.split_once('=') else {
+            return Err(CliError::bad_input(format!(
+                "“{pair}” is not FIELD=VALUE (for example title=\"A title\")"
+            )));
+        };
+        let name = name.trim().to_ascii_lowercase();
+        let value = value.trim();
+        let role = match name.as_str() {
+            "author" | "authors" => Some(CreatorRole::Author),
+            "editor" | "editors" => Some(CreatorRole::Editor),
+            "translator" | "translators" => Some(CreatorRole::Translator),
+            _ => None,
+        };
+        if let Some(role) = role {
+            r.creators.retain(|c| c.role != role);
+            r.creators.extend(parse_creators(value, role));
+            r.sort_creators();
+            continue;
+        }
+        match name.as_str() {
+            "type" => {
+                let t = RefType::from_label(value)
+                    .or_else(|| {
+                        let id = value.to_ascii_lowercase().replace([' ', '-'], "_");
+                        RefType::ALL.iter().copied().find(|t| t.id() == id)
+                    })
+                    .ok_or_else(|| {
+                        CliError::bad_input(format!(
+                            "“{value}” is not a reference type (for example journal_article, book, book_section, thesis)"
+                        ))
+                    })?;
+                r.ref_type = t;
+            }
+            "keywords" => {
+                r.keywords = value
+                    .split([';', '\n'])
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_string)
+                    .collect();
+            }
+            "rating" => {
+                r.rating = match value.parse::<u8>() {
+                    Ok(n) if n <= 5 => n,
+                    _ if value.is_empty() => 0,
+                    _ => {
+                        return Err(CliError::bad_input(format!(
+                            "rating must be 0 to 5, not “{value}”"
+                        )))
+                    }
+                }
+            }
+            "read" => {
+                r.read = match value.to_ascii_lowercase().as_str() {
+                    "yes" | "true" | "1" => true,
+                    "no" | "false" | "0" | "" => false,
+                    _ => {
+                        return Err(CliError::bad_input(format!(
+                            "read must be yes or no, not “{value}”"
+                        )))
+                    }
+                }
+            }
+            other => {
+                let field = Field::from_id(other).ok_or_else(|| {
+                    CliError::bad_input(format!(
+                        "refsync has no field called “{other}” (fields are named as in `refsync show KEY --json`: title, year, journal, volume, pages, doi, ...)"
+                    ))
+                })?;
+                r.set(field, value.to_string());
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn add(cx: &Context, pairs: &[String]) -> Result<()> {
+    let lib = cx.open().await?;
+    let now = now_millis();
+    let mut r = Reference::new(new_key(), RefType::JournalArticle, now);
+    set_fields(&mut r, pairs)?;
+    let key = r.key;
+    lib.write(vec![Write::Put(Object::Reference(r))]).await?;
+    lib.close().await;
+    println!("{key}");
+    Ok(())
+}
+
+/// Change each of `keys` with `change`, stamped now; a reference it leaves as it was is not
+/// written. How many changed.
+async fn edit_each(
+    lib: &LibraryFile,
+    snap: &Snapshot,
+    keys: &[Key],
+    mut change: impl FnMut(&mut Reference) -> Result<()>,
+) -> Result<usize> {
+    let now = now_millis();
+    let by_key: HashMap<Key, &Reference> = snap.references.iter().map(|r| (r.key, r)).collect();
+    let mut writes = Vec::new();
+    for k in keys {
+        let Some(r) = by_key.get(k) else { continue };
+        let mut changed = (*r).clone();
+        change(&mut changed)?;
+        if changed != **r {
+            changed.date_modified = now;
+            writes.push(Write::Put(Object::Reference(changed)));
+        }
+    }
+    let n = writes.len();
+    lib.write(writes).await?;
+    Ok(n)
+}
+
+pub async fn edit(cx: &Context, key: &str, pairs: &[String]) -> Result<()> {
+    let lib = cx.open().await?;
+    let snap = lib.snapshot().await?;
+    let key = find_reference(&snap, key)?;
+    let n = edit_each(&lib, &snap, &[key], |r| set_fields(r, pairs)).await?;
+    lib.close().await;
+    if n == 0 {
+        println!("Nothing changed.");
+    } else {
+        println!("Saved {key}.");
+    }
+    Ok(())
+}
+
+pub async fn trash(cx: &Context, keys: &[String], to_trash: bool) -> Result<()> {
+    let lib = cx.open().await?;
+    let snap = lib.snapshot().await?;
+    let keys = find_references(&snap, keys)?;
+    let n = edit_each(&lib, &snap, &keys, |r| {
+        r.trashed = to_trash;
+        Ok(())
+    })
+    .await?;
+    lib.close().await;
+    let what = count(n, "reference", "references");
+    if to_trash {
+        println!("Moved {what} to the Trash.");
+    } else {
+        println!("Restored {what}.");
+    }
+    Ok(())
+}
+
+/// Delete references for good, with their attachments (and the bytes no other attachment
+/// shares).
+pub async fn delete_forever(lib: &LibraryFile, snap: &Snapshot, keys: &[Key]) -> Result<()> {
+    let doomed: BTreeSet<Key> = keys.iter().copied().collect();
+    let mut writes = Vec::new();
+    for r in snap.references.iter().filter(|r| doomed.contains(&r.key)) {
+        for a in &r.attachments {
+            if snap.attachments.contains_key(a) {
+                writes.push(Write::Delete(ObjectKind::Attachment, *a));
+            }
+        }
+        writes.push(Write::Delete(ObjectKind::Reference, r.key));
+    }
+    lib.write(writes).await?;
+    lib.prune_files().await?;
+    Ok(())
+}
+
+pub async fn delete(cx: &Context, keys: &[String], yes: bool) -> Result<()> {
+    let lib = cx.open().await?;
+    let snap = lib.snapshot().await?;
+    let keys = find_references(&snap, keys)?;
+    let what = count(keys.len(), "reference", "references");
+    if !yes
+        && !confirm(&format!(
+        "Delete {what} for good, with their attachments, here and (after a sync) on every device?"
+    ))? {
+        println!("Nothing was deleted.");
+        return Ok(());
+    }
+    delete_forever(&lib, &snap, &keys).await?;
+    lib.close().await;
+    println!("Deleted {what} permanently.");
+    Ok(())
+}
+
+pub async fn empty_trash(cx: &Context, yes: bool) -> Result<()> {
+    let lib = cx.open().await?;
+    let snap = lib.snapshot().await?;
+    let keys: Vec<Key> = snap
+        .references
+        .iter()
+        .filter(|r| r.trashed)
+        .map(|r| r.key)
+        .collect();
+    if keys.is_empty() {
+        println!("The Trash is empty.");
+        return Ok(());
+    }
+    let what = count(keys.len(), "reference", "references");
+    if !yes && !confirm(&format!("Delete the {what} in the Trash for good?"))? {
+        println!("Nothing was deleted.");
+        return Ok(());
+    }
+    delete_forever(&lib, &snap, &keys).await?;
+    lib.close().await;
+    println!("Deleted {what} permanently.");
+    Ok(())
+}
+
+/// A media type from a file name, for the browser to open the file with.
+fn media_type(name: &str) -> &'static str {
+    let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "txt" => "text/plain",
+        "html" | "htm" => "text/html",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "epub" => "application/epub+zip",
+        _ => "application/octet-stream",
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+pub async fn attach(cx: &Context, key: &str, file: &Path) -> Result<()> {
+    let lib = cx.open().await?;
+    let snap = lib.snapshot().await?;
+    let key = find_reference(&snap, key)?;
+    let bytes = std::fs::read(file)
+        .map_err(|e| CliError::bad_input(format!("cannot read {}: {e}", file.display())))?;
+    let name = file_name(file);
+    let sha = sha256_hex(&bytes);
+    let now = now_millis();
+    let attachment = Attachment {
+        key: new_key(),
+        parent: key,
+        file_name: name.clone(),
+        media_type: media_type(&name).to_string(),
+        size: bytes.len() as u64,
+        sha256: sha.clone(),
+        role: AttachmentRole::File,
+        caption: String::new(),
+        date_modified: now,
+    };
+    let Some(r) = snap.references.iter().find(|r| r.key == key) else {
+        return Err(CliError::not_found(format!(
+            "no reference has the key {key}"
+        )));
+    };
+    let mut r = r.clone();
+    r.attachments.push(attachment.key);
+    r.date_modified = now;
+    lib.put_file(&sha, &bytes).await?;
+    lib.write(vec![
+        Write::Put(Object::Attachment(attachment)),
+        Write::Put(Object::Reference(r)),
+    ])
+    .await?;
+    lib.close().await;
+    println!(
+        "Attached {name} ({} bytes) to {key}.",
+        thousands(bytes.len() as u64)
+    );
+    Ok(())
+}
+
+pub async fn duplicates(cx: &Context, json: bool) -> Result<()> {
+    let lib = cx.open().await?;
+    let snap = lib.snapshot().await?;
+    let live = snap.references.iter().filter(|r| !r.trashed).cloned();
+    let library = Library::from_references(live);
+    let sets = library.duplicates();
+    if json {
+        let v: Vec<serde_json::Value> = sets
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "reason": format!("{:?}", s.reason).to_lowercase(),
+                    "keys": s.keys.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(v));
+        return Ok(());
+    }
+    if sets.is_empty() {
+        println!("No probable duplicates.");
+        return Ok(());
+    }
+    for (i, set) in sets.iter().enumerate() {
+        let why = match set.reason {
+            refsync_core::query::DuplicateReason::Doi => "same DOI",
+            refsync_core::query::DuplicateReason::Pmid => "same PubMed id",
+            refsync_core::query::DuplicateReason::Isbn => "same ISBN",
+            refsync_core::query::DuplicateReason::Probable => {
+                "same year and first author, nearly the same title"
+            }
+        };
+        println!("Set {} ({why}):", i + 1);
+        for k in &set.keys {
+            if let Some(r) = library.get(k) {
+                println!(
+                    "  {}  {}  {}  {}",
+                    k,
+                    r.author_summary(),
+                    r.year(),
+                    r.title()
+                );
+            }
+        }
+    }
+    println!("{}", count(sets.len(), "set", "sets"));
+    Ok(())
+}

@@ -1,0 +1,845 @@
+//! Syncing with the service: link (sign in, one library to one account), sync (attachments'
+//! bytes up, core's engine, bytes down, a line in the history and the service's sync log),
+//! status, conflicts and reset.
+//!
+//! Invariants: the password is never stored (only the session token, in the library file);
+//! a library linked to one account refuses another until it is reset; an expired or revoked
+//! sign-in forgets the token and changes nothing in the library; bytes refused by the storage
+//! limit stay here and are sent again on every later sync.
+
+use super::backup;
+use crate::args::{ConflictsCommand, Keep};
+use crate::context::{now_millis, Config, Context};
+use crate::error::{CliError, Code, Result};
+use crate::output::{bar, confirm, count, date_time, table, thousands};
+use crate::remote::{HttpRemote, Service};
+use crate::store::LibraryFile;
+use refsync_core::protocol::{ErrorBody, Object, Register, SignIn, SyncReport};
+use refsync_core::sync::compare::{compose, rows, Pick};
+use refsync_core::sync::{
+    merge_reference, sync_with_progress, ConflictReason, ConflictRecord, ErrorKind, LocalStore,
+    Resolution, SyncError, SyncOutcome,
+};
+use refsync_core::{Key, ObjectKind, Reference};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// Library meta names.
+const TOKEN: &str = "token";
+const SERVER: &str = "server";
+const ACCOUNT_ID: &str = "account_id";
+const ACCOUNT_EMAIL: &str = "account_email";
+const LIBRARY_ID: &str = "library_id";
+/// Bytes waiting to upload (a JSON list of SHA-256).
+const PENDING: &str = "pending_uploads";
+
+fn device_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "this computer".into());
+    format!("refsync CLI on {host}")
+}
+
+/// The password: REFSYNC_PASSWORD for scripts, else asked on the terminal (not echoed).
+fn password(email: &str) -> Result<String> {
+    if let Ok(p) = std::env::var("REFSYNC_PASSWORD") {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::new(
+            Code::Auth,
+            "a password is needed to sign in: run this in a terminal, or set REFSYNC_PASSWORD",
+        ));
+    }
+    rpassword::prompt_password(format!("Password for {email}: "))
+        .map_err(|e| CliError::new(Code::Auth, format!("could not read the password: {e}")))
+}
+
+/// Sign in (or make the account) and keep the session in the library, refusing a second
+/// account for a library already linked to one.
+async fn sign_in(lib: &LibraryFile, server: &str, email: &str, create: bool) -> Result<()> {
+    let service = Service::new(server)?;
+    let password = password(email)?;
+    let session = if create {
+        service
+            .register(&Register {
+                email: email.to_string(),
+                password,
+            })
+            .await?
+    } else {
+        service
+            .sign_in(&SignIn {
+                email: email.to_string(),
+                password,
+                device_name: device_name(),
+            })
+            .await
+            .map_err(|e| {
+                if e.kind == ErrorKind::Auth {
+                    CliError::new(
+                        Code::Auth,
+                        format!("could not sign in as {email}: {}", e.message),
+                    )
+                } else {
+                    e.into()
+                }
+            })?
+    };
+    if let Some(linked) = lib.meta(ACCOUNT_ID).await? {
+        if linked != session.account.id {
+            let who = lib.meta(ACCOUNT_EMAIL).await?.unwrap_or(linked);
+            return Err(CliError::new(
+                Code::Auth,
+                format!(
+                    "this library is linked to {who}. A sync library can be linked to only one account: \
+                     to link it to {email} instead, run `refsync reset` first (it keeps the references here)."
+                ),
+            ));
+        }
+    }
+    let me = service.me(&session.token).await?;
+    lib.set_meta(TOKEN, Some(&session.token)).await?;
+    lib.set_meta(SERVER, Some(server)).await?;
+    lib.set_meta(ACCOUNT_ID, Some(&session.account.id)).await?;
+    lib.set_meta(ACCOUNT_EMAIL, Some(&session.account.email))
+        .await?;
+    lib.set_meta(LIBRARY_ID, Some(&me.library.id)).await?;
+    // The online library was reset since this one last synced: join it again (this library's
+    // data is kept and merged in).
+    if let Some(link) = lib.link().await? {
+        if link.epoch != me.library.epoch || link.library_id != me.library.id {
+            lib.set_link(None).await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn link(
+    cx: &Context,
+    server: Option<String>,
+    email: Option<String>,
+    create: bool,
+) -> Result<()> {
+    let mut config = Config::load(&cx.config_path)?;
+    let given = server.is_some() || email.is_some();
+    config.server = server.or(config.server);
+    config.email = email.or(config.email);
+    let (Some(server), Some(email)) = (config.server.clone(), config.email.clone()) else {
+        return Err(CliError::bad_input(format!(
+            "the service's address and your email are needed: refsync link --server URL --email EMAIL (they are saved in {})",
+            cx.config_path.display()
+        )));
+    };
+    let lib = cx.open().await?;
+    sign_in(&lib, &server, &email, create).await?;
+    if given {
+        config.save(&cx.config_path)?;
+    }
+    println!("Signed in as {email} on {server}.");
+    let result = sync_once(&lib).await;
+    lib.close().await;
+    result
+}
+
+pub async fn sync(cx: &Context) -> Result<()> {
+    let lib = cx.open().await?;
+    if lib.meta(TOKEN).await?.is_none() {
+        let config = Config::load(&cx.config_path)?;
+        let server = match lib.meta(SERVER).await? {
+            Some(s) => Some(s),
+            None => config.server.clone(),
+        };
+        let email = match lib.meta(ACCOUNT_EMAIL).await? {
+            Some(e) => Some(e),
+            None => config.email.clone(),
+        };
+        let (Some(server), Some(email)) = (server, email) else {
+            return Err(CliError::new(
+                Code::Auth,
+                "this library is not linked to an account yet: run `refsync link --server URL --email EMAIL`",
+            ));
+        };
+        sign_in(&lib, &server, &email, false).await?;
+    }
+    let result = sync_once(&lib).await;
+    lib.close().await;
+    result
+}
+
+/// One sync's line in the history.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Entry {
+    started_at: u64,
+    duration_ms: u64,
+    sent: u64,
+    received: u64,
+    deleted: u64,
+    conflicts: u64,
+    uploaded: u64,
+    downloaded: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<EntryError>,
+    /// Files the storage limit refused, in plain words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refused: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct EntryError {
+    kind: String,
+    message: String,
+}
+
+async fn remote_of(lib: &LibraryFile) -> Result<HttpRemote> {
+    let (Some(server), Some(token), Some(library_id), Some(device)) = (
+        lib.meta(SERVER).await?,
+        lib.meta(TOKEN).await?,
+        lib.meta(LIBRARY_ID).await?,
+        lib.meta("device_id").await?,
+    ) else {
+        return Err(CliError::new(
+            Code::Auth,
+            "this library is not signed in: run `refsync sync` (or `refsync link`)",
+        ));
+    };
+    Ok(HttpRemote::new(
+        &server,
+        &token,
+        &library_id,
+        &device,
+        &device_name(),
+    )?)
+}
+
+async fn sync_once(lib: &LibraryFile) -> Result<()> {
+    let remote = remote_of(lib).await?;
+    let started = now_millis();
+    let mut entry = Entry {
+        started_at: started,
+        ..Entry::default()
+    };
+    let result = run(lib, &remote, &mut entry).await;
+    entry.duration_ms = now_millis().saturating_sub(started);
+    if let Err(e) = &result {
+        entry.error = Some(EntryError {
+            kind: e.kind.id().into(),
+            message: e.message.clone(),
+        });
+        if e.kind == ErrorKind::Auth {
+            // The session is over; nothing else changes. The next sync asks for the password.
+            lib.set_meta(TOKEN, None).await?;
+        }
+    }
+    if let Ok(text) = serde_json::to_string(&entry) {
+        lib.add_history(&text).await?;
+    }
+    if !matches!(
+        &result,
+        Err(e) if matches!(e.kind, ErrorKind::Connection | ErrorKind::Auth)
+    ) {
+        let line = SyncReport {
+            device_id: remote.device_id().to_string(),
+            device_name: remote.device_name().to_string(),
+            started_at: started,
+            duration_ms: entry.duration_ms,
+            sent: entry.sent,
+            received: entry.received,
+            deleted: entry.deleted,
+            conflicts: entry.conflicts,
+            error: result.as_ref().err().map(|e| ErrorBody {
+                code: e.kind.code(),
+                message: e.message.clone(),
+            }),
+        };
+        // Best effort: a lost line in the service's log costs nothing.
+        let _ = remote.report(&line).await;
+    }
+    result?;
+    println!("{}", describe(&entry));
+    if let Some(refused) = &entry.refused {
+        eprintln!("{refused}");
+    }
+    let waiting = lib.conflicts().await?.len();
+    if waiting > 0 {
+        return Err(CliError::new(
+            Code::Conflicts,
+            format!(
+                "{} waiting in Sync Conflicts: see `refsync conflicts list`",
+                count(waiting, "reference is", "references are")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+async fn run(
+    lib: &LibraryFile,
+    remote: &HttpRemote,
+    entry: &mut Entry,
+) -> std::result::Result<(), SyncError> {
+    let local = |e: crate::store::StoreError| SyncError::new(ErrorKind::Local, e.to_string());
+    let first = lib.link().await?.is_none_or(|l| l.synced_version == 0);
+    let progress = if first {
+        let server = lib.meta(SERVER).await.map_err(local)?.unwrap_or_default();
+        let token = lib.meta(TOKEN).await.map_err(local)?.unwrap_or_default();
+        let total = match Service::new(&server) {
+            Ok(s) => s.me(&token).await.map(|m| m.library.references).ok(),
+            Err(_) => None,
+        };
+        Some(bar(total.unwrap_or(0), "references"))
+    } else {
+        None
+    };
+    let (uploaded, refused) = upload(lib, remote).await?;
+    entry.uploaded = uploaded;
+    entry.refused = refused;
+    let mut new_key = || crate::context::new_key().to_string();
+    let outcome: SyncOutcome = sync_with_progress(lib, remote, &mut new_key, &mut |o| {
+        if let Some(bar) = &progress {
+            bar.set_position(o.received_references);
+        }
+    })
+    .await?;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    entry.sent = outcome.sent;
+    entry.received = outcome.received;
+    entry.deleted = outcome.deleted;
+    entry.conflicts = outcome.conflicts;
+    entry.downloaded = download(lib, remote).await?;
+    if outcome.duplicates > 0 {
+        println!(
+            "{} of probable duplicates after joining the online library: see `refsync duplicates`.",
+            count(outcome.duplicates as usize, "set", "sets")
+        );
+    }
+    Ok(())
+}
+
+/// A size in the service's units (decimal), so both say the same number.
+fn size_text(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1_000_000.0),
+        b if b >= 1_000 => format!("{} KB", b / 1_000),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// Upload the bytes of attachments changed here, and of any refused before: how many went,
+/// and what the storage limit refused (in plain words). A connection or sign-in failure
+/// stops the sync; the storage limit only skips the file.
+async fn upload(
+    lib: &LibraryFile,
+    remote: &HttpRemote,
+) -> std::result::Result<(u64, Option<String>), SyncError> {
+    let local = |e: crate::store::StoreError| SyncError::new(ErrorKind::Local, e.to_string());
+    let mut pending: BTreeSet<String> = match lib.meta(PENDING).await.map_err(local)? {
+        Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+        None => BTreeSet::new(),
+    };
+    let dirty: HashSet<Key> = lib
+        .dirty_keys(ObjectKind::Attachment)
+        .await
+        .map_err(local)?
+        .into_iter()
+        .collect();
+    let snap = lib.snapshot().await.map_err(local)?;
+    pending.extend(
+        snap.attachments
+            .values()
+            .filter(|a| dirty.contains(&a.key))
+            .map(|a| a.sha256.clone()),
+    );
+    let mut sent = 0;
+    let mut refused = Vec::new();
+    let mut failure = None;
+    for sha in pending.clone() {
+        let Some(bytes) = lib.file(&sha).await.map_err(local)? else {
+            pending.remove(&sha);
+            continue;
+        };
+        match remote.upload(&sha, bytes).await {
+            Ok(()) => {
+                pending.remove(&sha);
+                sent += 1;
+            }
+            Err(e) if e.kind == ErrorKind::StorageLimit => {
+                let name = snap
+                    .attachments
+                    .values()
+                    .find(|a| a.sha256 == sha)
+                    .map_or_else(
+                        || "An attachment".to_string(),
+                        |a| format!("“{}” ({})", a.file_name, size_text(a.size)),
+                    );
+                refused.push((name, e.message));
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let json = serde_json::to_string(&pending).unwrap_or_else(|_| "[]".into());
+    lib.set_meta(PENDING, Some(&json)).await.map_err(local)?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let refused = refused.first().map(|(first, why)| {
+        let others = match refused.len() {
+            1 => String::new(),
+            n => format!(" and {} other file(s)", n - 1),
+        };
+        format!(
+            "{first}{others} did not upload: {why} The file stays in this library and uploads by itself once there is room (free some online storage or ask for a larger limit)."
+        )
+    });
+    Ok((sent, refused))
+}
+
+/// Download the bytes of attachments this library does not hold yet; how many arrived.
+async fn download(lib: &LibraryFile, remote: &HttpRemote) -> std::result::Result<u64, SyncError> {
+    let local = |e: crate::store::StoreError| SyncError::new(ErrorKind::Local, e.to_string());
+    let have: HashSet<String> = lib.file_shas().await.map_err(local)?.into_iter().collect();
+    let wanted: BTreeSet<String> = lib
+        .snapshot()
+        .await
+        .map_err(local)?
+        .attachments
+        .into_values()
+        .map(|a| a.sha256)
+        .filter(|s| !have.contains(s))
+        .collect();
+    let mut arrived = 0;
+    for sha in wanted {
+        match remote.download(&sha).await {
+            Ok(bytes) => {
+                if crate::commands::library::sha256_hex(&bytes) != sha {
+                    continue; // damaged on the way: asked again next time
+                }
+                lib.put_file(&sha, &bytes).await.map_err(local)?;
+                arrived += 1;
+            }
+            // Not uploaded yet by the device that added it: the next sync asks again.
+            Err(e) if !e.retryable() && e.kind != ErrorKind::Auth => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(arrived)
+}
+
+/// A sync's result in plain words.
+fn describe(e: &Entry) -> String {
+    let mut parts = Vec::new();
+    for (n, what) in [
+        (e.sent, "sent"),
+        (e.received, "received"),
+        (e.deleted, "deleted"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{} {what}", thousands(n)));
+        }
+    }
+    if e.conflicts > 0 {
+        parts.push(format!("{} in conflict", thousands(e.conflicts)));
+    }
+    let files = e.uploaded + e.downloaded;
+    if files > 0 {
+        parts.push(count(files as usize, "attachment file", "attachment files"));
+    }
+    if let Some(err) = &e.error {
+        return format!("Failed: {}", err.message);
+    }
+    if parts.is_empty() {
+        "Synced: everything was already up to date.".into()
+    } else {
+        format!("Synced: {}.", parts.join(", "))
+    }
+}
+
+pub async fn status(cx: &Context, json: bool) -> Result<()> {
+    let lib = cx.open().await?;
+    let link = lib.link().await?;
+    let email = lib.meta(ACCOUNT_EMAIL).await?;
+    let server = lib.meta(SERVER).await?;
+    let signed_in = lib.meta(TOKEN).await?.is_some();
+    let waiting = lib.dirty_count().await?;
+    let conflicts = lib.conflicts().await?.len();
+    let pending: Vec<String> = lib
+        .meta(PENDING)
+        .await?
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default();
+    let history: Vec<Entry> = lib
+        .history()
+        .await?
+        .iter()
+        .filter_map(|t| serde_json::from_str(t).ok())
+        .collect();
+    lib.close().await;
+    if json {
+        let v = serde_json::json!({
+            "library": cx.library_path.display().to_string(),
+            "account": email,
+            "server": server,
+            "signed_in": signed_in,
+            "linked": link.is_some(),
+            "synced_version": link.as_ref().map(|l| l.synced_version),
+            "waiting_to_send": waiting,
+            "conflicts": conflicts,
+            "files_waiting_to_upload": pending.len(),
+            "history": history,
+        });
+        println!("{v:#}");
+        return Ok(());
+    }
+    println!("Library:  {}", cx.library_path.display());
+    match (&email, &link) {
+        (Some(e), Some(l)) => println!(
+            "Linked:   {e} on {} (synced up to version {})",
+            server.as_deref().unwrap_or("?"),
+            l.synced_version
+        ),
+        (Some(e), None) => println!("Account:  {e}, not linked yet: run `refsync sync`"),
+        _ => println!("Not linked to an account: run `refsync link --server URL --email EMAIL`"),
+    }
+    if email.is_some() && !signed_in {
+        println!("Signed out: the next `refsync sync` asks for your password.");
+    }
+    println!(
+        "Waiting:  {} to send, {} in Sync Conflicts, {} to upload",
+        count(waiting as usize, "change", "changes"),
+        thousands(conflicts as u64),
+        count(pending.len(), "file", "files")
+    );
+    match history.first() {
+        None => println!("Last sync: never"),
+        Some(last) => {
+            println!(
+                "Last sync: {}, took {:.1} s. {}",
+                date_time(last.started_at),
+                last.duration_ms as f64 / 1000.0,
+                describe(last)
+            );
+            if let Some(e) = &last.error {
+                println!("  {}", advice(&e.kind));
+            }
+            if let Some(r) = &last.refused {
+                println!("  {r}");
+            }
+        }
+    }
+    if history.len() > 1 {
+        println!();
+        let rows: Vec<Vec<String>> = history
+            .iter()
+            .map(|e| {
+                vec![
+                    date_time(e.started_at),
+                    format!("{:.1} s", e.duration_ms as f64 / 1000.0),
+                    e.sent.to_string(),
+                    e.received.to_string(),
+                    e.deleted.to_string(),
+                    e.conflicts.to_string(),
+                    e.error
+                        .as_ref()
+                        .map_or_else(|| "ok".to_string(), |x| x.message.clone()),
+                ]
+            })
+            .collect();
+        table(
+            &[
+                "WHEN",
+                "TOOK",
+                "SENT",
+                "RECEIVED",
+                "DELETED",
+                "CONFLICTS",
+                "RESULT",
+            ],
+            &rows,
+        );
+    }
+    Ok(())
+}
+
+/// What to do about a failed sync, by its kind.
+fn advice(kind: &str) -> &'static str {
+    match kind {
+        "connection" => {
+            "Connection: the service could not be reached; nothing was lost. Sync again later."
+        }
+        "auth" => "Authentication: sign in again with `refsync sync` (it asks for your password).",
+        "storage_limit" => {
+            "Storage limit: the account's storage is full; the files stay in this library."
+        }
+        "relink_required" => {
+            "Relink required: the online library was reset from another device. Run `refsync link`."
+        }
+        _ => "Try again; if it keeps failing, the message above says what went wrong.",
+    }
+}
+
+fn reason_text(r: ConflictReason) -> &'static str {
+    match r {
+        ConflictReason::Fields => "edited on both sides",
+        ConflictReason::EditedHereDeletedOnline => "edited here, deleted online",
+        ConflictReason::DeletedHereEditedOnline => "deleted here, edited online",
+    }
+}
+
+fn reference_of(o: &Option<Object>) -> Option<&Reference> {
+    match o {
+        Some(Object::Reference(r)) => Some(r),
+        _ => None,
+    }
+}
+
+fn find_conflict<'a>(records: &'a [ConflictRecord], text: &str) -> Result<&'a ConflictRecord> {
+    let wanted = text.trim().to_ascii_uppercase();
+    let hits: Vec<&ConflictRecord> = records
+        .iter()
+        .filter(|c| !wanted.is_empty() && c.key.as_str().starts_with(&wanted))
+        .collect();
+    match hits.as_slice() {
+        [one] => Ok(one),
+        [] => Err(CliError::not_found(format!(
+            "no reference in Sync Conflicts has the key {text} (see `refsync conflicts list`)"
+        ))),
+        _ => Err(CliError::bad_input(format!(
+            "{text} is the start of more than one key; give more of it"
+        ))),
+    }
+}
+
+pub async fn conflicts(cx: &Context, command: &ConflictsCommand) -> Result<()> {
+    let lib = cx.open().await?;
+    let records = lib.conflicts().await?;
+    let snap = lib.snapshot().await?;
+    let group_names: HashMap<Key, String> = snap
+        .groups
+        .values()
+        .map(|g| (g.key, g.name.clone()))
+        .collect();
+    let group_name = |k: &Key| group_names.get(k).cloned().unwrap_or_else(|| k.to_string());
+    match command {
+        ConflictsCommand::List { json } => {
+            let rows: Vec<Vec<String>> = records
+                .iter()
+                .map(|c| {
+                    let title = reference_of(&c.local)
+                        .or(reference_of(&c.remote))
+                        .map(|r| r.title().to_string())
+                        .unwrap_or_default();
+                    vec![
+                        c.key.to_string(),
+                        reason_text(c.reason).to_string(),
+                        c.fields.join(", "),
+                        title,
+                    ]
+                })
+                .collect();
+            if *json {
+                let v: Vec<serde_json::Value> = records
+                    .iter()
+                    .zip(&rows)
+                    .map(|(c, row)| {
+                        serde_json::json!({
+                            "key": c.key.as_str(), "reason": row[1], "fields": c.fields, "title": row[3],
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(v));
+            } else if rows.is_empty() {
+                println!("No conflicts.");
+            } else {
+                table(&["KEY", "WHY", "FIELDS", "TITLE"], &rows);
+            }
+        }
+        ConflictsCommand::Show { key } => {
+            let c = find_conflict(&records, key)?;
+            println!("{}  ({})", c.key, reason_text(c.reason));
+            match (reference_of(&c.local), reference_of(&c.remote)) {
+                (Some(l), Some(o)) => {
+                    let rows = rows(l, o, group_name);
+                    let width = rows.iter().map(|r| r.id.len()).max().unwrap_or(4);
+                    println!("  {:width$}  {:40}  ONLINE", "ROW", "THIS LIBRARY");
+                    for r in rows {
+                        let mark = if r.differs() { "*" } else { " " };
+                        println!(
+                            "{mark} {:width$}  {:40}  {}",
+                            r.id,
+                            r.local.replace('\n', "; "),
+                            r.online.replace('\n', "; ")
+                        );
+                    }
+                    println!("\nSettle it with: refsync conflicts resolve {} --keep local|online|merged [local=ROW] [FIELD=VALUE]", c.key);
+                }
+                (Some(only), None) | (None, Some(only)) => {
+                    let here = c.local.is_some();
+                    println!(
+                        "  {} “{}” was {}.",
+                        if here { "This library's" } else { "The online" },
+                        only.title(),
+                        if here {
+                            "edited here and deleted permanently online"
+                        } else {
+                            "edited online and deleted permanently here"
+                        }
+                    );
+                    println!(
+                        "Keep it deleted with --keep {}, or restore it with --keep {}.",
+                        if here { "online" } else { "local" },
+                        if here { "local" } else { "online" }
+                    );
+                }
+                (None, None) => {
+                    println!("  Deleted on both sides: either choice keeps it deleted.")
+                }
+            }
+        }
+        ConflictsCommand::Resolve { key, keep, picks } => {
+            let c = find_conflict(&records, key)?;
+            if *keep != Keep::Merged && !picks.is_empty() {
+                return Err(CliError::bad_input(
+                    "rows and fields are for --keep merged only",
+                ));
+            }
+            let resolution = match keep {
+                Keep::Local => Resolution::KeepLocal,
+                Keep::Online => Resolution::KeepOnline,
+                Keep::Merged => {
+                    let (Some(l), Some(o)) = (reference_of(&c.local), reference_of(&c.remote))
+                    else {
+                        return Err(CliError::bad_input(
+                            "one side deleted it: keep local or online (see `refsync conflicts show`)",
+                        ));
+                    };
+                    let table = rows(l, o, group_name);
+                    let mut chosen = BTreeMap::new();
+                    for pick in picks {
+                        let (name, value) = pick.split_once('=').ok_or_else(|| {
+                            CliError::bad_input(format!("“{pick}” is not local=ROW or FIELD=VALUE"))
+                        })?;
+                        if name == "local" {
+                            if !table.iter().any(|r| r.id == value) {
+                                return Err(CliError::bad_input(format!(
+                                    "there is no row “{value}” (see `refsync conflicts show {}`)",
+                                    c.key
+                                )));
+                            }
+                            chosen.insert(value.to_string(), Pick::Local);
+                        } else {
+                            let editable = table.iter().any(|r| r.id == name && r.editable)
+                                || refsync_core::Field::from_id(name).is_some();
+                            if !editable {
+                                return Err(CliError::bad_input(format!(
+                                    "“{name}” is not a field that can be given text"
+                                )));
+                            }
+                            chosen.insert(name.to_string(), Pick::Text(value.to_string()));
+                        }
+                    }
+                    // Start from both sides' clean edits (the conflicting rows as online), then
+                    // the person's picks.
+                    let start = match lib.conflict_base(c.kind, c.key).await? {
+                        Some(Object::Reference(base)) => merge_reference(&base, l, o).merged,
+                        _ => o.clone(),
+                    };
+                    let mut merged = compose(l, &start, &chosen);
+                    merged.date_modified = now_millis();
+                    Resolution::Merged(Object::Reference(merged))
+                }
+            };
+            lib.resolve(c, resolution).await?;
+            println!(
+                "Settled {}; it syncs with the next `refsync sync`. {} left in Sync Conflicts.",
+                c.key,
+                thousands(records.len() as u64 - 1)
+            );
+        }
+    }
+    lib.close().await;
+    Ok(())
+}
+
+pub async fn reset(cx: &Context, wipe: bool, backup_to: Option<PathBuf>, yes: bool) -> Result<()> {
+    let lib = cx.open().await?;
+    if lib.meta(ACCOUNT_ID).await?.is_none() && lib.link().await?.is_none() {
+        println!("This library is not linked to an account: there is nothing to reset.");
+        return Ok(());
+    }
+    let what = if wipe {
+        "This unlinks this library from your account and EMPTIES THE ONLINE LIBRARY (every reference and group except shared groups, and the online Trash). The references here stay. Other devices will be asked to link again."
+    } else {
+        "This unlinks this library from your account. The references here and online stay; a later `refsync link` merges them again."
+    };
+    if backup_to.is_none() && !yes {
+        eprintln!("Tip: `refsync reset --backup FILE.zip` makes a backup first.");
+    }
+    if !yes && !confirm(&format!("{what} Go ahead?"))? {
+        println!("Nothing was reset.");
+        return Ok(());
+    }
+    if let Some(path) = backup_to {
+        backup::write_backup(&lib, &path).await?;
+    }
+    if wipe {
+        let remote = remote_of(&lib).await?;
+        refsync_core::sync::reset(&lib, &remote, true).await?;
+    } else {
+        lib.set_link(None).await?;
+    }
+    for name in [
+        TOKEN,
+        ACCOUNT_ID,
+        ACCOUNT_EMAIL,
+        LIBRARY_ID,
+        SERVER,
+        PENDING,
+    ] {
+        lib.set_meta(name, None).await?;
+    }
+    lib.close().await;
+    println!(
+        "{} This library is no longer linked; `refsync link` links it again (to any account).",
+        if wipe {
+            "Emptied the online library."
+        } else {
+            "Unlinked."
+        }
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sync_reads_in_plain_words() {
+        let quiet = Entry::default();
+        assert_eq!(
+            describe(&quiet),
+            "Synced: everything was already up to date."
+        );
+        let busy = Entry {
+            sent: 2,
+            received: 1_200,
+            conflicts: 1,
+            uploaded: 1,
+            ..Entry::default()
+        };
+        assert_eq!(
+            describe(&busy),
+            "Synced: 2 sent, 1,200 received, 1 in conflict, 1 attachment file."
+        );
+    }
+}

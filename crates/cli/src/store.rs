@@ -1,0 +1,797 @@
+//! The library file: one SQLite database holding every object (with its synced base and dirty
+//! mark, as core's sync engine needs them), the conflicts waiting for the user, attachments'
+//! bytes, the sync link and history, and this device's settings. It is core's [`LocalStore`]
+//! for the CLI, the way IndexedDB is the browser's.
+//!
+//! Invariants: every change is one SQLite transaction, so a killed process leaves the file as
+//! it was before or after a whole write, never between. A person's write marks the object
+//! dirty in the same transaction and bumps its `rev`; a sync page never overwrites an object
+//! whose `rev` moved after the engine read it (another `refsync` process edited it meanwhile):
+//! the page skips it, it stays dirty, and the next sync merges it. An object never synced
+//! (`base_version` 0) that is deleted leaves nothing behind; a synced one leaves a dirty
+//! tombstone row (no `current`) until the service has taken the delete.
+
+use refsync_core::protocol::Object;
+use refsync_core::query::DuplicateSet;
+use refsync_core::sync::{
+    resolve, ConflictReason, ConflictRecord, ErrorKind, LinkState, LocalObject, LocalStore,
+    Resolution, StoreChange, SyncError,
+};
+use refsync_core::{Attachment, Group, GroupSet, Key, ObjectKind, Reference};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
+use sqlx::{Row, SqlitePool};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What `meta.format` says in a refsync library file.
+const FORMAT: &str = "refsync-library";
+/// The schema this build writes (and the newest it reads).
+const SCHEMA: i64 = 1;
+
+const SCHEMA_SQL: &str = "
+CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE objects (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    base_version INTEGER NOT NULL DEFAULT 0,
+    base TEXT,
+    current TEXT,
+    dirty INTEGER NOT NULL DEFAULT 0,
+    rev INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE INDEX objects_dirty ON objects (dirty) WHERE dirty = 1;
+CREATE TABLE conflicts (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    local TEXT,
+    remote TEXT,
+    remote_version INTEGER NOT NULL,
+    fields TEXT NOT NULL,
+    -- The copy both sides started from, so a merged resolution keeps both sides' clean edits.
+    base TEXT,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE TABLE files (sha256 TEXT PRIMARY KEY, bytes BLOB NOT NULL);
+CREATE TABLE history (id INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL);
+";
+
+/// Why the library file could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// No library at that path.
+    Missing(PathBuf),
+    /// A file is there, but not a refsync library (or a damaged one).
+    NotALibrary(PathBuf, String),
+    /// Reading or writing failed (disk full, locked, ...).
+    Io(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Missing(p) => write!(
+                f,
+                "there is no library at {} (make one with `refsync init`, or pick another with --library)",
+                p.display()
+            ),
+            StoreError::NotALibrary(p, why) => {
+                write!(f, "{} is not a refsync library ({why})", p.display())
+            }
+            StoreError::Io(why) => write!(f, "the library file could not be used: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+fn io(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+fn local(e: StoreError) -> SyncError {
+    SyncError::new(ErrorKind::Local, e.to_string())
+}
+
+/// One change a person makes.
+#[derive(Clone, Debug)]
+pub enum Write {
+    Put(Object),
+    Delete(ObjectKind, Key),
+}
+
+/// Every live object, read at once (what the commands query).
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub references: Vec<Reference>,
+    pub groups: HashMap<Key, Group>,
+    pub sets: HashMap<Key, GroupSet>,
+    pub attachments: HashMap<Key, Attachment>,
+}
+
+pub struct LibraryFile {
+    pool: SqlitePool,
+    path: PathBuf,
+    /// Each object's `rev` when the sync engine read it (see the module's invariants).
+    read_revs: RefCell<HashMap<(ObjectKind, Key), i64>>,
+}
+
+impl LibraryFile {
+    /// Make a new, empty library at `path` (which must not exist yet).
+    pub async fn create(path: &Path, device_id: &str) -> Result<LibraryFile, StoreError> {
+        if path.exists() {
+            return Err(StoreError::Io(format!(
+                "{} already exists; refsync will not overwrite it",
+                path.display()
+            )));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let lib = LibraryFile::connect(path, true).await?;
+        let mut tx = lib.pool.begin().await.map_err(io)?;
+        sqlx::raw_sql(SCHEMA_SQL)
+            .execute(&mut *tx)
+            .await
+            .map_err(io)?;
+        for (name, value) in [
+            ("format", FORMAT.to_string()),
+            ("schema", SCHEMA.to_string()),
+            ("device_id", device_id.to_string()),
+        ] {
+            sqlx::query("INSERT INTO meta (name, value) VALUES (?, ?)")
+                .bind(name)
+                .bind(value)
+                .execute(&mut *tx)
+                .await
+                .map_err(io)?;
+        }
+        tx.commit().await.map_err(io)?;
+        Ok(lib)
+    }
+
+    /// Open the library at `path`.
+    pub async fn open(path: &Path) -> Result<LibraryFile, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Missing(path.to_path_buf()));
+        }
+        let lib = LibraryFile::connect(path, false).await?;
+        let not = |why: String| StoreError::NotALibrary(path.to_path_buf(), why);
+        let format = lib.meta("format").await.map_err(|e| not(e.to_string()))?;
+        if format.as_deref() != Some(FORMAT) {
+            return Err(not("it has no refsync library inside".into()));
+        }
+        let schema: i64 = lib
+            .meta("schema")
+            .await?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        if schema > SCHEMA {
+            return Err(not(format!(
+                "it was made by a newer refsync (schema {schema}); update refsync to open it"
+            )));
+        }
+        Ok(lib)
+    }
+
+    async fn connect(path: &Path, create: bool) -> Result<LibraryFile, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            // Another refsync (a sync in another terminal) may hold the write lock a moment.
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::NotALibrary(path.to_path_buf(), e.to_string()))?;
+        Ok(LibraryFile {
+            pool,
+            path: path.to_path_buf(),
+            read_revs: RefCell::new(HashMap::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Finish every write and close the file (a plain drop may leave the WAL to the next
+    /// open, which is harmless but slower).
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
+    pub async fn meta(&self, name: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT value FROM meta WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(io)
+    }
+
+    pub async fn set_meta(&self, name: &str, value: Option<&str>) -> Result<(), StoreError> {
+        match value {
+            Some(v) => sqlx::query(
+                "INSERT INTO meta (name, value) VALUES (?, ?)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            )
+            .bind(name)
+            .bind(v)
+            .execute(&self.pool)
+            .await
+            .map_err(io)?,
+            None => sqlx::query("DELETE FROM meta WHERE name = ?")
+                .bind(name)
+                .execute(&self.pool)
+                .await
+                .map_err(io)?,
+        };
+        Ok(())
+    }
+
+    /// Every live object.
+    pub async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let rows = sqlx::query("SELECT kind, key, current FROM objects WHERE current IS NOT NULL")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(io)?;
+        let mut snap = Snapshot::default();
+        for row in rows {
+            let (kind, key) = id_of(&row)?;
+            let text: String = row.try_get("current").map_err(io)?;
+            match decode(kind, key, &text)? {
+                Object::Reference(r) => snap.references.push(r),
+                Object::Group(g) => {
+                    snap.groups.insert(g.key, g);
+                }
+                Object::GroupSet(s) => {
+                    snap.sets.insert(s.key, s);
+                }
+                Object::Attachment(a) => {
+                    snap.attachments.insert(a.key, a);
+                }
+            }
+        }
+        Ok(snap)
+    }
+
+    /// A person's changes, all in one transaction: each object becomes dirty (or, never
+    /// synced and deleted, disappears).
+    pub async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(io)?;
+        for w in writes {
+            let (kind, key) = match &w {
+                Write::Put(o) => (o.kind(), o.key()),
+                Write::Delete(kind, key) => (*kind, *key),
+            };
+            let row =
+                sqlx::query("SELECT base_version, base FROM objects WHERE kind = ? AND key = ?")
+                    .bind(kind.as_str())
+                    .bind(key.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(io)?;
+            let (base_version, base): (i64, Option<String>) = match &row {
+                Some(r) => (
+                    r.try_get("base_version").map_err(io)?,
+                    r.try_get("base").map_err(io)?,
+                ),
+                None => (0, None),
+            };
+            let current = match &w {
+                Write::Put(o) => Some(o.to_json().map_err(io)?),
+                Write::Delete(..) => None,
+            };
+            if current.is_none() && base_version == 0 {
+                // Never synced: nothing to tell the service.
+                sqlx::query("DELETE FROM objects WHERE kind = ? AND key = ?")
+                    .bind(kind.as_str())
+                    .bind(key.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(io)?;
+                continue;
+            }
+            let dirty = base_version == 0 || current != base;
+            sqlx::query(
+                "INSERT INTO objects (kind, key, base_version, base, current, dirty, rev)
+                 VALUES (?, ?, 0, NULL, ?, ?, 1)
+                 ON CONFLICT (kind, key) DO UPDATE
+                 SET current = excluded.current, dirty = excluded.dirty, rev = rev + 1",
+            )
+            .bind(kind.as_str())
+            .bind(key.as_str())
+            .bind(current)
+            .bind(dirty)
+            .execute(&mut *tx)
+            .await
+            .map_err(io)?;
+        }
+        tx.commit().await.map_err(io)
+    }
+
+    /// How many objects wait to be sent.
+    pub async fn dirty_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM objects WHERE dirty = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(io)?;
+        Ok(n as u64)
+    }
+
+    /// Keys of the objects of `kind` that wait to be sent.
+    pub async fn dirty_keys(&self, kind: ObjectKind) -> Result<Vec<Key>, StoreError> {
+        let keys: Vec<String> =
+            sqlx::query_scalar("SELECT key FROM objects WHERE dirty = 1 AND kind = ?")
+                .bind(kind.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(io)?;
+        keys.iter().map(|k| Key::parse(k).map_err(io)).collect()
+    }
+
+    // --- attachments' bytes ---
+
+    pub async fn put_file(&self, sha256: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("INSERT OR IGNORE INTO files (sha256, bytes) VALUES (?, ?)")
+            .bind(sha256)
+            .bind(bytes)
+            .execute(&self.pool)
+            .await
+            .map_err(io)?;
+        Ok(())
+    }
+
+    pub async fn file(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        sqlx::query_scalar("SELECT bytes FROM files WHERE sha256 = ?")
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(io)
+    }
+
+    pub async fn file_shas(&self) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("SELECT sha256 FROM files")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(io)
+    }
+
+    /// Drop bytes no live attachment points at any more.
+    pub async fn prune_files(&self) -> Result<(), StoreError> {
+        let wanted: std::collections::HashSet<String> = self
+            .snapshot()
+            .await?
+            .attachments
+            .into_values()
+            .map(|a| a.sha256)
+            .collect();
+        for sha in self.file_shas().await? {
+            if !wanted.contains(&sha) {
+                sqlx::query("DELETE FROM files WHERE sha256 = ?")
+                    .bind(sha)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(io)?;
+            }
+        }
+        Ok(())
+    }
+
+    // --- conflicts ---
+
+    /// Every conflict waiting for the user, oldest key first.
+    pub async fn conflicts(&self) -> Result<Vec<ConflictRecord>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM conflicts ORDER BY kind, key")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(io)?;
+        rows.iter().map(conflict_of).collect()
+    }
+
+    /// The copy both sides of a conflict started from, if there was one.
+    pub async fn conflict_base(
+        &self,
+        kind: ObjectKind,
+        key: Key,
+    ) -> Result<Option<Object>, StoreError> {
+        let base: Option<Option<String>> =
+            sqlx::query_scalar("SELECT base FROM conflicts WHERE kind = ? AND key = ?")
+                .bind(kind.as_str())
+                .bind(key.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(io)?;
+        decode_opt(kind, key, base.flatten())
+    }
+
+    /// Settle a conflict: the choice becomes an ordinary edit, synced like any other.
+    pub async fn resolve(
+        &self,
+        record: &ConflictRecord,
+        resolution: Resolution,
+    ) -> Result<(), StoreError> {
+        let settled = resolve(record, resolution);
+        let mut tx = self.pool.begin().await.map_err(io)?;
+        sqlx::query("DELETE FROM conflicts WHERE kind = ? AND key = ?")
+            .bind(record.kind.as_str())
+            .bind(record.key.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(io)?;
+        put_object(&mut tx, &settled, true).await?;
+        tx.commit().await.map_err(io)
+    }
+
+    // --- sync history ---
+
+    /// Keep one sync's line (JSON), and only the last 20.
+    pub async fn add_history(&self, entry: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(io)?;
+        sqlx::query("INSERT INTO history (entry) VALUES (?)")
+            .bind(entry)
+            .execute(&mut *tx)
+            .await
+            .map_err(io)?;
+        sqlx::query(
+            "DELETE FROM history WHERE id NOT IN (SELECT id FROM history ORDER BY id DESC LIMIT 20)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(io)?;
+        tx.commit().await.map_err(io)
+    }
+
+    /// The last syncs, newest first.
+    pub async fn history(&self) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("SELECT entry FROM history ORDER BY id DESC")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(io)
+    }
+
+    fn remember(&self, o: &LocalObject, rev: i64) {
+        self.read_revs.borrow_mut().insert((o.kind, o.key), rev);
+    }
+
+    async fn read(&self, kind: ObjectKind, key: Key) -> Result<Option<LocalObject>, StoreError> {
+        let row = sqlx::query("SELECT * FROM objects WHERE kind = ? AND key = ?")
+            .bind(kind.as_str())
+            .bind(key.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(io)?;
+        match row {
+            Some(row) => {
+                let (o, rev) = local_object(&row)?;
+                self.remember(&o, rev);
+                Ok(Some(o))
+            }
+            None => {
+                self.read_revs.borrow_mut().insert((kind, key), 0);
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn id_of(row: &SqliteRow) -> Result<(ObjectKind, Key), StoreError> {
+    let kind: String = row.try_get("kind").map_err(io)?;
+    let key: String = row.try_get("key").map_err(io)?;
+    let kind = ObjectKind::parse(&kind).ok_or_else(|| io(format!("unknown kind {kind}")))?;
+    Ok((kind, Key::parse(&key).map_err(io)?))
+}
+
+fn decode(kind: ObjectKind, key: Key, text: &str) -> Result<Object, StoreError> {
+    Object::from_json(kind, key, text)
+        .map_err(|e| io(format!("the {} {key} is damaged: {e}", kind.as_str())))
+}
+
+fn decode_opt(
+    kind: ObjectKind,
+    key: Key,
+    text: Option<String>,
+) -> Result<Option<Object>, StoreError> {
+    text.map(|t| decode(kind, key, &t)).transpose()
+}
+
+fn encode(o: &Option<Object>) -> Result<Option<String>, StoreError> {
+    o.as_ref().map(|o| o.to_json().map_err(io)).transpose()
+}
+
+fn local_object(row: &SqliteRow) -> Result<(LocalObject, i64), StoreError> {
+    let (kind, key) = id_of(row)?;
+    let base_version: i64 = row.try_get("base_version").map_err(io)?;
+    let o = LocalObject {
+        kind,
+        key,
+        base_version: base_version as u64,
+        base: decode_opt(kind, key, row.try_get("base").map_err(io)?)?,
+        current: decode_opt(kind, key, row.try_get("current").map_err(io)?)?,
+        dirty: row.try_get("dirty").map_err(io)?,
+    };
+    Ok((o, row.try_get("rev").map_err(io)?))
+}
+
+fn reason_id(r: ConflictReason) -> &'static str {
+    match r {
+        ConflictReason::Fields => "fields",
+        ConflictReason::EditedHereDeletedOnline => "edited_here_deleted_online",
+        ConflictReason::DeletedHereEditedOnline => "deleted_here_edited_online",
+    }
+}
+
+fn conflict_of(row: &SqliteRow) -> Result<ConflictRecord, StoreError> {
+    let (kind, key) = id_of(row)?;
+    let reason: String = row.try_get("reason").map_err(io)?;
+    let reason = match reason.as_str() {
+        "edited_here_deleted_online" => ConflictReason::EditedHereDeletedOnline,
+        "deleted_here_edited_online" => ConflictReason::DeletedHereEditedOnline,
+        _ => ConflictReason::Fields,
+    };
+    let fields: String = row.try_get("fields").map_err(io)?;
+    let remote_version: i64 = row.try_get("remote_version").map_err(io)?;
+    Ok(ConflictRecord {
+        kind,
+        key,
+        reason,
+        local: decode_opt(kind, key, row.try_get("local").map_err(io)?)?,
+        remote: decode_opt(kind, key, row.try_get("remote").map_err(io)?)?,
+        remote_version: remote_version as u64,
+        fields: serde_json::from_str(&fields).map_err(io)?,
+    })
+}
+
+/// Write `o` as the engine or a resolution gives it; `bump` marks it as a person's change.
+async fn put_object(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    o: &LocalObject,
+    bump: bool,
+) -> Result<(), StoreError> {
+    if o.current.is_none() && o.base.is_none() && !o.dirty {
+        sqlx::query("DELETE FROM objects WHERE kind = ? AND key = ?")
+            .bind(o.kind.as_str())
+            .bind(o.key.as_str())
+            .execute(&mut **tx)
+            .await
+            .map_err(io)?;
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO objects (kind, key, base_version, base, current, dirty, rev)
+         VALUES (?, ?, ?, ?, ?, ?, 0)
+         ON CONFLICT (kind, key) DO UPDATE
+         SET base_version = excluded.base_version, base = excluded.base,
+             current = excluded.current, dirty = excluded.dirty, rev = rev + ?",
+    )
+    .bind(o.kind.as_str())
+    .bind(o.key.as_str())
+    .bind(o.base_version as i64)
+    .bind(encode(&o.base)?)
+    .bind(encode(&o.current)?)
+    .bind(o.dirty)
+    .bind(i64::from(bump))
+    .execute(&mut **tx)
+    .await
+    .map_err(io)?;
+    Ok(())
+}
+
+impl LibraryFile {
+    /// Whether the object's `rev` is still what the engine read (a person did not write it
+    /// since, from another refsync process).
+    async fn unchanged_since_read(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        kind: ObjectKind,
+        key: Key,
+    ) -> Result<bool, StoreError> {
+        let Some(seen) = self.read_revs.borrow().get(&(kind, key)).copied() else {
+            return Ok(true);
+        };
+        let now: Option<i64> =
+            sqlx::query_scalar("SELECT rev FROM objects WHERE kind = ? AND key = ?")
+                .bind(kind.as_str())
+                .bind(key.as_str())
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(io)?;
+        Ok(now.unwrap_or(0) == seen)
+    }
+}
+
+impl LocalStore for LibraryFile {
+    async fn link(&self) -> Result<Option<LinkState>, SyncError> {
+        let Some(text) = self.meta("link").await.map_err(local)? else {
+            return Ok(None);
+        };
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            SyncError::new(ErrorKind::Local, format!("the sync link is damaged: {e}"))
+        })?;
+        Ok(Some(LinkState {
+            library_id: v["library_id"].as_str().unwrap_or_default().to_string(),
+            epoch: v["epoch"].as_u64().unwrap_or(0),
+            synced_version: v["synced_version"].as_u64().unwrap_or(0),
+        }))
+    }
+
+    async fn set_link(&self, link: Option<LinkState>) -> Result<(), SyncError> {
+        let Some(link) = link else {
+            // Unlinked: keep the data, forget what was synced, so a new link sends it all.
+            let mut tx = self.pool.begin().await.map_err(|e| local(io(e)))?;
+            for sql in [
+                "DELETE FROM objects WHERE current IS NULL",
+                "UPDATE objects SET base_version = 0, base = NULL, dirty = 1",
+                "DELETE FROM conflicts",
+                "DELETE FROM meta WHERE name = 'link'",
+            ] {
+                sqlx::query(sql)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| local(io(e)))?;
+            }
+            return tx.commit().await.map_err(|e| local(io(e)));
+        };
+        let text = serde_json::json!({
+            "library_id": link.library_id,
+            "epoch": link.epoch,
+            "synced_version": link.synced_version,
+        })
+        .to_string();
+        self.set_meta("link", Some(&text)).await.map_err(local)
+    }
+
+    async fn dirty(&self, limit: usize) -> Result<Vec<LocalObject>, SyncError> {
+        let rows = sqlx::query("SELECT * FROM objects WHERE dirty = 1 ORDER BY kind, key LIMIT ?")
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| local(io(e)))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let (o, rev) = local_object(row).map_err(local)?;
+            self.remember(&o, rev);
+            out.push(o);
+        }
+        Ok(out)
+    }
+
+    async fn get(&self, kind: ObjectKind, key: Key) -> Result<Option<LocalObject>, SyncError> {
+        self.read(kind, key).await.map_err(local)
+    }
+
+    async fn apply(
+        &self,
+        changes: Vec<StoreChange>,
+        synced_version: Option<u64>,
+    ) -> Result<(), SyncError> {
+        let fail = |e: StoreError| local(e);
+        let mut tx = self.pool.begin().await.map_err(|e| fail(io(e)))?;
+        for change in changes {
+            match change {
+                StoreChange::Put(o) => {
+                    if self
+                        .unchanged_since_read(&mut tx, o.kind, o.key)
+                        .await
+                        .map_err(fail)?
+                    {
+                        put_object(&mut tx, &o, false).await.map_err(fail)?;
+                    }
+                }
+                StoreChange::Pushed {
+                    kind,
+                    key,
+                    pushed,
+                    version,
+                } => {
+                    let current: Option<Option<String>> = sqlx::query_scalar(
+                        "SELECT current FROM objects WHERE kind = ? AND key = ?",
+                    )
+                    .bind(kind.as_str())
+                    .bind(key.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| fail(io(e)))?;
+                    let Some(current) = current else { continue };
+                    let current = decode_opt(kind, key, current).map_err(fail)?;
+                    let o = LocalObject {
+                        kind,
+                        key,
+                        base_version: version,
+                        dirty: current != pushed,
+                        base: pushed,
+                        current,
+                    };
+                    let gone = o.current.is_none() && !o.dirty;
+                    let o = if gone {
+                        LocalObject { base: None, ..o }
+                    } else {
+                        o
+                    };
+                    put_object(&mut tx, &o, false).await.map_err(fail)?;
+                }
+                StoreChange::Conflict(record) => {
+                    if !self
+                        .unchanged_since_read(&mut tx, record.kind, record.key)
+                        .await
+                        .map_err(fail)?
+                    {
+                        continue;
+                    }
+                    let base: Option<Option<String>> =
+                        sqlx::query_scalar("SELECT base FROM objects WHERE kind = ? AND key = ?")
+                            .bind(record.kind.as_str())
+                            .bind(record.key.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(|e| fail(io(e)))?;
+                    let held = LocalObject {
+                        kind: record.kind,
+                        key: record.key,
+                        base_version: record.remote_version,
+                        base: record.remote.clone(),
+                        current: record.remote.clone(),
+                        dirty: false,
+                    };
+                    put_object(&mut tx, &held, false).await.map_err(fail)?;
+                    sqlx::query(
+                        "INSERT OR REPLACE INTO conflicts
+                         (kind, key, reason, local, remote, remote_version, fields, base)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(record.kind.as_str())
+                    .bind(record.key.as_str())
+                    .bind(reason_id(record.reason))
+                    .bind(encode(&record.local).map_err(fail)?)
+                    .bind(encode(&record.remote).map_err(fail)?)
+                    .bind(record.remote_version as i64)
+                    .bind(serde_json::to_string(&record.fields).map_err(|e| fail(io(e)))?)
+                    .bind(base.flatten())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| fail(io(e)))?;
+                }
+            }
+        }
+        if let Some(v) = synced_version {
+            let link =
+                sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE name = 'link'")
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| fail(io(e)))?;
+            if let Some(text) = link {
+                let mut value: serde_json::Value =
+                    serde_json::from_str(&text).map_err(|e| fail(io(e)))?;
+                value["synced_version"] = v.into();
+                sqlx::query("UPDATE meta SET value = ? WHERE name = 'link'")
+                    .bind(value.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| fail(io(e)))?;
+            }
+        }
+        tx.commit().await.map_err(|e| fail(io(e)))?;
+        self.read_revs.borrow_mut().clear();
+        Ok(())
+    }
+
+    async fn references(&self) -> Result<Vec<Reference>, SyncError> {
+        Ok(self.snapshot().await.map_err(local)?.references)
+    }
+
+    async fn record_duplicates(&self, sets: Vec<DuplicateSet>) -> Result<(), SyncError> {
+        let keys: Vec<Vec<&str>> = sets
+            .iter()
+            .map(|s| s.keys.iter().map(|k| k.as_str()).collect())
+            .collect();
+        let text = serde_json::to_string(&keys).map_err(|e| local(io(e)))?;
+        self.set_meta("duplicates_after_link", Some(&text))
+            .await
+            .map_err(local)
+    }
+}
