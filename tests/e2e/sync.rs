@@ -8,8 +8,8 @@ use super::*;
 use harness::{with_app_on, with_browser, App, TestServer};
 
 const EMAIL: &str = "researcher@example.org";
-const PASSWORD: &str = "correct horse battery";
-const CTRL_A: &str = "\u{E009}a\u{E009}";
+pub(crate) const PASSWORD: &str = "correct horse battery";
+pub(crate) const CTRL_A: &str = "\u{E009}a\u{E009}";
 
 async fn create_account(c: &Client, email: &str) {
     click(c, "#sign-in").await;
@@ -21,7 +21,7 @@ async fn create_account(c: &Client, email: &str) {
     wait_text(c, "#notice", |t| t.starts_with("Synced")).await;
 }
 
-async fn sign_in(c: &Client, email: &str) {
+pub(crate) async fn sign_in(c: &Client, email: &str) {
     click(c, "#sign-in").await;
     type_into(c, "#account-email-input", email).await;
     type_into(c, "#account-password", PASSWORD).await;
@@ -50,7 +50,7 @@ where
 }
 
 /// Select the row whose text contains `title`.
-async fn pick_row(c: &Client, title: &str) {
+pub(crate) async fn pick_row(c: &Client, title: &str) {
     let xpath = format!(
         "//div[@id='reference-list']//*[contains(concat(' ', @class, ' '), ' ref-row ')][contains(., '{title}')]"
     );
@@ -66,7 +66,7 @@ async fn pick_row(c: &Client, title: &str) {
         .unwrap();
 }
 
-async fn wait_until<F, Fut>(c: &Client, what: &str, check: F)
+pub(crate) async fn wait_until<F, Fut>(c: &Client, what: &str, check: F)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -83,14 +83,14 @@ where
 }
 
 /// Replace a field's text as a person would (select all, type), and wait for the save.
-async fn retype(c: &Client, css: &str, text: &str) {
+pub(crate) async fn retype(c: &Client, css: &str, text: &str) {
     type_into(c, css, CTRL_A).await;
     type_into(c, css, text).await;
     wait_text(c, "#save-state", |t| t == "Saved").await;
 }
 
 /// How many messages the status bar has shown.
-async fn notices(c: &Client) -> u64 {
+pub(crate) async fn notices(c: &Client) -> u64 {
     c.find(Locator::Css("#notice"))
         .await
         .unwrap()
@@ -102,7 +102,7 @@ async fn notices(c: &Client) -> u64 {
 }
 
 /// Press Sync now (once it can be pressed) and wait for the message saying how it went.
-async fn sync_now(c: &Client) {
+pub(crate) async fn sync_now(c: &Client) {
     let before = notices(c).await;
     wait_until(c, "Sync now to be ready", || async {
         match c.find(Locator::Css("#sync-now")).await {
@@ -118,7 +118,7 @@ async fn sync_now(c: &Client) {
     .await;
 }
 
-async fn row_titles(c: &Client) -> Vec<String> {
+pub(crate) async fn row_titles(c: &Client) -> Vec<String> {
     let mut rows: Vec<String> = c
         .execute(
             "return [...document.querySelectorAll('#reference-list .ref-row .col-title')].map(e => { const c = e.cloneNode(true); c.querySelectorAll('.badge').forEach(b => b.remove()); return c.textContent.trim(); })",

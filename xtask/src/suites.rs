@@ -68,6 +68,20 @@ pub fn test(root: &Path) -> Result<(), String> {
     build_web(root)?;
     let chromedriver = tools::chromedriver().ok_or("chromedriver is not installed")?;
     let chromium = tools::chromium().ok_or("chromium is not installed")?;
+    // The end-to-end suite drives the `refsync` CLI as the desktop side; the native suite
+    // builds the same binary (same profile), so this costs nothing after the first run.
+    step("build the refsync CLI", || {
+        let status = Command::new("cargo")
+            .args(["build", "-q", "-p", "refsync-cli", "--bin", "refsync"])
+            .current_dir(root)
+            .status()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err("building the refsync CLI failed".to_string())
+        }
+    })?;
 
     let mut total = Counts::default();
     let mut report = Vec::new();
@@ -78,7 +92,8 @@ pub fn test(root: &Path) -> Result<(), String> {
                 .current_dir(root)
                 .env("CHROMEDRIVER", &chromedriver)
                 .env("CHROME_BIN", &chromium)
-                .env("REFSYNC_DIST", root.join("dist"));
+                .env("REFSYNC_DIST", root.join("dist"))
+                .env("REFSYNC_CLI", root.join("target/debug/refsync"));
             run_suite(&mut cmd)
         })?;
         report.push(format!(

@@ -1,0 +1,304 @@
+//! The pair, end to end: the `refsync` CLI (the desktop side, a library in SQLite) and the
+//! web app in headless Chromium (the online side) on one account through the real service.
+//! Additions and deletions cross both ways, a same-field edit becomes a conflict settled in
+//! the web UI, and both sides end equal; a backup made by either restores in the other.
+
+use super::*;
+use crate::sync::{pick_row, retype, row_titles, sign_in, sync_now, wait_until, PASSWORD};
+use harness::with_browser;
+use std::path::PathBuf;
+use std::process::Output;
+
+const EMAIL: &str = "desktop@example.org";
+
+/// The CLI binary: `REFSYNC_CLI` (set by `cargo xtask test`, which builds it), else the
+/// workspace's debug build.
+fn cli_binary() -> PathBuf {
+    let path = std::env::var_os("REFSYNC_CLI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/debug/refsync"));
+    assert!(
+        path.is_file(),
+        "no refsync CLI at {}: run `cargo xtask test` (it builds it), or set REFSYNC_CLI",
+        path.display()
+    );
+    path
+}
+
+/// A desktop: the CLI with a library and a config of its own.
+struct Desktop {
+    dir: tempfile::TempDir,
+}
+
+impl Desktop {
+    fn new() -> Desktop {
+        Desktop {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        tokio::process::Command::new(cli_binary())
+            .args(args)
+            .env("REFSYNC_LIBRARY", self.path("library.refsync"))
+            .env("REFSYNC_CONFIG", self.path("config.json"))
+            .env("REFSYNC_PASSWORD", PASSWORD)
+            .env("HOME", self.dir.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .expect("run refsync")
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert!(
+            out.status.success(),
+            "refsync {args:?} failed ({:?}):\n{}\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    async fn list(&self, extra: &[&str]) -> Vec<serde_json::Value> {
+        let mut args = vec!["list", "--json", "--sort", "title"];
+        args.extend_from_slice(extra);
+        let json: serde_json::Value = serde_json::from_str(&self.ok(&args).await).unwrap();
+        json.as_array().unwrap().clone()
+    }
+
+    async fn titles(&self, extra: &[&str]) -> Vec<String> {
+        self.list(extra)
+            .await
+            .iter()
+            .map(|r| r["fields"]["title"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    async fn key_of(&self, title: &str) -> String {
+        let hits: Vec<String> = self
+            .list(&[])
+            .await
+            .iter()
+            .filter(|r| r["fields"]["title"] == title)
+            .map(|r| r["key"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(hits.len(), 1, "one reference titled {title}: {hits:?}");
+        hits[0].clone()
+    }
+}
+
+async fn wait_rows(c: &Client, want: &[&str]) {
+    wait_until(c, &format!("the rows {want:?}"), || async {
+        row_titles(c).await == want
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn the_desktop_cli_and_the_browser_share_one_library_through_the_service() {
+    with_app(|a, app| async move {
+        // The desktop library comes first and makes the account.
+        let desk = Desktop::new();
+        desk.ok(&["init"]).await;
+        for title in ["Desk one", "Desk two"] {
+            desk.ok(&[
+                "add",
+                &format!("title={title}"),
+                "author=Able, A.",
+                "year=2001",
+            ])
+            .await;
+        }
+        desk.ok(&["group", "create", "Desk group"]).await;
+        let one = desk.key_of("Desk one").await;
+        desk.ok(&["group", "add", "Desk group", &one]).await;
+        let out = desk
+            .ok(&[
+                "link",
+                "--create-account",
+                "--server",
+                &app.url,
+                "--email",
+                EMAIL,
+            ])
+            .await;
+        assert!(out.contains("Synced: 3 sent"), "{out}");
+
+        // The browser signs in and receives it.
+        sign_in(&a, EMAIL).await;
+        wait_text(&a, "#notice", |t| t.starts_with("Synced")).await;
+        wait_text(&a, "#count-all", |t| t == "2").await;
+        wait_text(&a, ".group-item[data-group='Desk group'] .count", |t| {
+            t == "1"
+        })
+        .await;
+
+        // Added and deleted in the browser: the desktop follows.
+        add_reference(&a, "Web one", "Web, W.", "2003").await;
+        pick_row(&a, "Desk two").await;
+        type_into(&a, "#reference-list", DELETE).await;
+        click(&a, "#nav-trash").await;
+        pick_row(&a, "Desk two").await;
+        click(&a, "#delete-selected").await;
+        click(&a, "#confirm-delete").await;
+        wait_text(&a, "#count-trash", |t| t == "0").await;
+        click(&a, "#nav-all").await;
+        sync_now(&a).await;
+        wait_text(&a, "#notice", |t| t.starts_with("Synced")).await;
+        desk.ok(&["sync"]).await;
+        assert_eq!(desk.titles(&[]).await, ["Desk one", "Web one"]);
+
+        // Added and deleted on the desktop: the browser follows.
+        desk.ok(&["add", "title=Desk three", "year=2004"]).await;
+        let web_one = desk.key_of("Web one").await;
+        desk.ok(&["delete", &web_one, "--yes"]).await;
+        desk.ok(&["sync"]).await;
+        sync_now(&a).await;
+        wait_text(&a, "#notice", |t| t.starts_with("Synced")).await;
+        wait_rows(&a, &["Desk one", "Desk three"]).await;
+
+        // The same field edited on both sides while the service is away; the desktop syncs
+        // first, so the browser holds the conflict, and settles it in its UI.
+        app.server.stop().await;
+        desk.ok(&["edit", &one, "title=Desk one as the desktop wrote it"])
+            .await;
+        pick_row(&a, "Desk one").await;
+        retype(&a, "#field-title", "Desk one as the browser wrote it").await;
+        app.server.restart().await;
+        desk.ok(&["sync"]).await;
+        sync_now(&a).await;
+        wait_text(&a, "#notice", |t| t.starts_with("Synced")).await;
+        wait_text(&a, "#count-conflicts", |t| t == "1").await;
+        click(&a, "#nav-conflicts").await;
+        pick_row(&a, "Desk one as the browser").await;
+        click(&a, "#resolve-conflict").await;
+        wait_text(&a, "#conflict-dialog", |t| {
+            t.contains("Desk one as the desktop wrote it")
+        })
+        .await;
+        click(&a, "#keep-local").await;
+        wait_until(&a, "the Sync Conflicts group to go", || async {
+            a.find(Locator::Css("#nav-conflicts")).await.is_err()
+        })
+        .await;
+        click(&a, "#nav-all").await;
+        sync_now(&a).await;
+        wait_text(&a, "#notice", |t| t.starts_with("Synced")).await;
+        desk.ok(&["sync"]).await;
+
+        // Both sides end equal.
+        let want = ["Desk one as the browser wrote it", "Desk three"];
+        assert_eq!(desk.titles(&[]).await, want);
+        wait_rows(&a, &want).await;
+        assert_eq!(desk.titles(&["--group", "Desk group"]).await, want[..1]);
+        let status = desk.ok(&["status"]).await;
+        assert!(status.contains("0 in Sync Conflicts"), "{status}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn a_web_backup_restores_in_the_cli_and_a_cli_backup_in_the_browser() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (pdf, pdf_bytes) = write_pdf(scratch.path(), "web.pdf", 20_000);
+    with_app(move |c, app| async move {
+        // A browser backup, restored by the CLI.
+        add_reference(&c, "Backed up in the browser", "Web, W.", "2001").await;
+        c.find(Locator::Css("#attach-file"))
+            .await
+            .unwrap()
+            .send_keys(&pdf.display().to_string())
+            .await
+            .unwrap();
+        wait_text(&c, "#attachments", |t| t.contains("web.pdf")).await;
+        add_reference(&c, "Trashed in the browser", "Gone, G.", "2000").await;
+        pick_row(&c, "Trashed in the browser").await;
+        wait_until(&c, "the editor's Trash button", || async {
+            c.find(Locator::Css("#trash-reference")).await.is_ok()
+        })
+        .await;
+        click(&c, "#trash-reference").await;
+        wait_text(&c, "#count-trash", |t| t == "1").await;
+        click(&c, "#backup-button").await;
+        click(&c, "#backup-start").await;
+        wait_text(&c, "#work-done", |t| t.contains("Saved")).await;
+        let zip = wait_download(&app.downloads).await;
+
+        let desk = Desktop::new();
+        desk.ok(&["init"]).await;
+        let out = desk.ok(&["restore", zip.to_str().unwrap()]).await;
+        assert!(
+            out.contains("Restored 2 references, 0 groups, 1 attachment"),
+            "{out}"
+        );
+        assert_eq!(desk.titles(&[]).await, ["Backed up in the browser"]);
+        assert_eq!(desk.titles(&["--trash"]).await, ["Trashed in the browser"]);
+        let again = desk.path("again.zip");
+        desk.ok(&["backup", again.to_str().unwrap()]).await;
+        let (_, files) = refsync_core::backup::read(&std::fs::read(&again).unwrap()).unwrap();
+        assert_eq!(files.into_values().collect::<Vec<_>>(), [pdf_bytes]);
+
+        // A CLI backup, restored in a fresh browser.
+        let other = Desktop::new();
+        other.ok(&["init"]).await;
+        let key = other
+            .ok(&[
+                "add",
+                "title=Backed up on the desktop",
+                "author=Desk, D.",
+                "year=1999",
+            ])
+            .await
+            .trim()
+            .to_string();
+        std::fs::write(other.path("desk.pdf"), b"%PDF-1.4 from the desktop").unwrap();
+        other
+            .ok(&["attach", &key, other.path("desk.pdf").to_str().unwrap()])
+            .await;
+        other.ok(&["group", "create", "Desk group"]).await;
+        other.ok(&["group", "add", "Desk group", &key]).await;
+        let desk_zip = other.path("desk.zip");
+        other.ok(&["backup", desk_zip.to_str().unwrap()]).await;
+
+        let downloads = tempfile::tempdir().unwrap();
+        let url = app.url.clone();
+        with_browser(downloads.path(), move |b| async move {
+            b.goto(&url).await.unwrap();
+            wait_text(&b, "#storage-status", |t| {
+                t == "0 references stored in this browser"
+            })
+            .await;
+            click(&b, "#restore-button").await;
+            b.find(Locator::Css("#restore-file"))
+                .await
+                .unwrap()
+                .send_keys(&desk_zip.display().to_string())
+                .await
+                .unwrap();
+            wait_text(&b, "#work-done", |t| {
+                t.contains("Restored 1 reference, 1 group and 1 attachment")
+            })
+            .await;
+            close_dialog(&b, "#restore-dialog").await;
+            wait_text(&b, "#count-all", |t| t == "1").await;
+            wait_text(&b, ".group-item[data-group='Desk group'] .count", |t| {
+                t == "1"
+            })
+            .await;
+            click(&b, "#reference-list .ref-row").await;
+            wait_text(&b, "#attachments", |t| t.contains("desk.pdf")).await;
+            assert_eq!(row_titles(&b).await, ["Backed up on the desktop"]);
+        })
+        .await;
+    })
+    .await;
+}
