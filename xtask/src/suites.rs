@@ -68,11 +68,11 @@ pub fn test(root: &Path) -> Result<(), String> {
     build_web(root)?;
     let chromedriver = tools::chromedriver().ok_or("chromedriver is not installed")?;
     let chromium = tools::chromium().ok_or("chromium is not installed")?;
-    // The end-to-end suite drives the `refsync` CLI as the desktop side; the native suite
-    // builds the same binary (same profile), so this costs nothing after the first run.
+    // The end-to-end suite drives the `refsync` CLI as the desktop side. Built with the
+    // workspace's features (as the native suite builds it), so neither build undoes the other.
     step("build the refsync CLI", || {
         let status = Command::new("cargo")
-            .args(["build", "-q", "-p", "refsync-cli", "--bin", "refsync"])
+            .args(["build", "-q", "--workspace", "--bin", "refsync"])
             .current_dir(root)
             .status()
             .map_err(|e| format!("cannot run cargo: {e}"))?;

@@ -82,9 +82,9 @@ pub enum Command {
         view: ListView,
     },
     /// Show one reference in full.
-    #[command(after_help = "Examples:\n  refsync show 01HV3K\n  refsync show 01HV3K --json")]
+    #[command(after_help = "Examples:\n  refsync show TE0J3D\n  refsync show TE0J3D --json")]
     Show {
-        /// Its key, or the start of it (as `list` shows it).
+        /// Its key (as `list` shows it), or its start or its last few characters.
         key: String,
         #[arg(long)]
         json: bool,
@@ -102,7 +102,7 @@ pub enum Command {
     },
     /// Change fields of a reference (an empty value removes the field).
     #[command(
-        after_help = "Examples:\n  refsync edit 01HV3K year=1970 pages=\n  refsync edit 01HV3K keywords=\"paradigm; science\""
+        after_help = "Examples:\n  refsync edit TE0J3D year=1970 pages=\n  refsync edit TE0J3D keywords=\"paradigm; science\""
     )]
     Edit {
         key: String,
@@ -110,7 +110,7 @@ pub enum Command {
         fields: Vec<String>,
     },
     /// Move references to the Trash (they keep their groups).
-    #[command(after_help = "Examples:\n  refsync trash 01HV3K 01HV4A")]
+    #[command(after_help = "Examples:\n  refsync trash TE0J3D 8N0DCQ")]
     Trash {
         #[arg(required = true)]
         keys: Vec<String>,
@@ -119,7 +119,7 @@ pub enum Command {
     #[command(
         after_help = "Given keys, the references come back from the Trash; given one .zip file, the backup is restored \
                       (into an empty library only, so nothing here is overwritten or mixed with it).\n\n\
-                      Examples:\n  refsync restore 01HV3K 01HV4A\n  refsync init new.refsync && refsync --library new.refsync restore backup.zip"
+                      Examples:\n  refsync restore TE0J3D 8N0DCQ\n  refsync init new.refsync && refsync --library new.refsync restore backup.zip"
     )]
     Restore {
         /// Reference keys, or one backup file.
@@ -134,7 +134,7 @@ pub enum Command {
         yes: bool,
     },
     /// Delete references for good, with their attachments (on every synced device too).
-    #[command(after_help = "Examples:\n  refsync delete 01HV3K --yes")]
+    #[command(after_help = "Examples:\n  refsync delete TE0J3D --yes")]
     Delete {
         #[arg(required = true)]
         keys: Vec<String>,
@@ -146,7 +146,7 @@ pub enum Command {
     #[command(subcommand)]
     Group(GroupCommand),
     /// Attach a file (a PDF, an image, ...) to a reference.
-    #[command(after_help = "Examples:\n  refsync attach 01HV3K kuhn-1962.pdf")]
+    #[command(after_help = "Examples:\n  refsync attach TE0J3D kuhn-1962.pdf")]
     Attach { key: String, file: PathBuf },
     /// List probable duplicates (same DOI, PubMed id or ISBN, or nearly the same title, year and first author).
     #[command(after_help = "Examples:\n  refsync duplicates")]
@@ -262,14 +262,14 @@ pub enum GroupCommand {
     #[command(after_help = "Examples:\n  refsync group delete Thesis")]
     Delete { name: String },
     /// Add references to a custom group.
-    #[command(after_help = "Examples:\n  refsync group add Thesis 01HV3K 01HV4A")]
+    #[command(after_help = "Examples:\n  refsync group add Thesis TE0J3D 8N0DCQ")]
     Add {
         name: String,
         #[arg(required = true)]
         keys: Vec<String>,
     },
     /// Take references out of a custom group.
-    #[command(after_help = "Examples:\n  refsync group remove Thesis 01HV3K")]
+    #[command(after_help = "Examples:\n  refsync group remove Thesis TE0J3D")]
     Remove {
         name: String,
         #[arg(required = true)]
@@ -292,14 +292,14 @@ pub enum ConflictsCommand {
         json: bool,
     },
     /// Both versions of one, side by side, what differs marked with *.
-    #[command(after_help = "Examples:\n  refsync conflicts show 01HV3K")]
+    #[command(after_help = "Examples:\n  refsync conflicts show TE0J3D")]
     Show { key: String },
     /// Settle one: keep this library's version, the online one, or a merged one.
     #[command(
         after_help = "With --keep merged, the start is both sides' edits that do not clash, with the online value where they do; \
                       name rows to take from this library's version instead (local=ROW) or give a field its text (FIELD=VALUE).\n\n\
-                      Examples:\n  refsync conflicts resolve 01HV3K --keep local\n  \
-                      refsync conflicts resolve 01HV3K --keep merged local=title pages=\"10-20\""
+                      Examples:\n  refsync conflicts resolve TE0J3D --keep local\n  \
+                      refsync conflicts resolve TE0J3D --keep merged local=title pages=\"10-20\""
     )]
     Resolve {
         key: String,

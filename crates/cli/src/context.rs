@@ -91,7 +91,9 @@ pub fn new_key() -> Key {
     Key::new(now_millis(), rand::random())
 }
 
-/// The one reference whose key is `text` or starts with it (case does not matter).
+/// The one reference whose key is `text`, starts with it or ends with it (case does not
+/// matter). Keys begin with the time they were made, so references imported together share
+/// their first ten characters; their last characters are random, and a few of them name one.
 pub fn find_reference(snap: &Snapshot, text: &str) -> Result<Key> {
     let wanted = text.trim().to_ascii_uppercase();
     if wanted.is_empty() {
@@ -101,7 +103,7 @@ pub fn find_reference(snap: &Snapshot, text: &str) -> Result<Key> {
         .references
         .iter()
         .map(|r| r.key)
-        .filter(|k| k.as_str().starts_with(&wanted))
+        .filter(|k| k.as_str().starts_with(&wanted) || k.as_str().ends_with(&wanted))
         .collect();
     match hits.as_slice() {
         [one] => Ok(*one),
@@ -109,7 +111,7 @@ pub fn find_reference(snap: &Snapshot, text: &str) -> Result<Key> {
             "no reference has the key {text}"
         ))),
         many => Err(CliError::bad_input(format!(
-            "{text} is the start of {} keys; give more of it",
+            "{text} is part of {} keys; give more of it",
             many.len()
         ))),
     }

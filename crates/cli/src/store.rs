@@ -263,8 +263,22 @@ impl LibraryFile {
     /// A person's changes, all in one transaction: each object becomes dirty (or, never
     /// synced and deleted, disappears).
     pub async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.write_with_progress(writes, |_| {}).await
+    }
+
+    /// [`LibraryFile::write`], calling `progress` with how many are written so far (every
+    /// thousand, and at the end): still one transaction, so an import cut off writes nothing.
+    pub async fn write_with_progress(
+        &self,
+        writes: Vec<Write>,
+        mut progress: impl FnMut(usize),
+    ) -> Result<(), StoreError> {
+        let total = writes.len();
         let mut tx = self.pool.begin().await.map_err(io)?;
-        for w in writes {
+        for (done, w) in writes.into_iter().enumerate() {
+            if done.is_multiple_of(1000) {
+                progress(done);
+            }
             let (kind, key) = match &w {
                 Write::Put(o) => (o.kind(), o.key()),
                 Write::Delete(kind, key) => (*kind, *key),
@@ -312,7 +326,9 @@ impl LibraryFile {
             .await
             .map_err(io)?;
         }
-        tx.commit().await.map_err(io)
+        tx.commit().await.map_err(io)?;
+        progress(total);
+        Ok(())
     }
 
     /// How many objects wait to be sent.
@@ -793,5 +809,73 @@ impl LocalStore for LibraryFile {
         self.set_meta("duplicates_after_link", Some(&text))
             .await
             .map_err(local)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use refsync_core::RefType;
+
+    fn reference(key: Key, title: &str) -> Object {
+        let mut r = Reference::new(key, RefType::JournalArticle, 1);
+        r.set(refsync_core::Field::Title, title);
+        Object::Reference(r)
+    }
+
+    #[tokio::test]
+    async fn a_sync_page_never_overwrites_an_edit_made_after_the_engine_read_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = LibraryFile::create(&dir.path().join("l.refsync"), "d")
+            .await
+            .unwrap();
+        let key = Key::new(5, [5; 10]);
+        lib.write(vec![Write::Put(reference(key, "Mine"))])
+            .await
+            .unwrap();
+        // The engine reads the object for a page...
+        let read = lib.get(ObjectKind::Reference, key).await.unwrap().unwrap();
+        assert!(read.dirty);
+        // ...another refsync process edits it...
+        lib.write(vec![Write::Put(reference(key, "Edited meanwhile"))])
+            .await
+            .unwrap();
+        // ...and the page's write for it is skipped.
+        let theirs = reference(key, "From the service");
+        lib.apply(
+            vec![StoreChange::Put(LocalObject {
+                kind: ObjectKind::Reference,
+                key,
+                base_version: 7,
+                base: Some(theirs.clone()),
+                current: Some(theirs),
+                dirty: false,
+            })],
+            None,
+        )
+        .await
+        .unwrap();
+        let now = lib.get(ObjectKind::Reference, key).await.unwrap().unwrap();
+        assert_eq!(now.current, Some(reference(key, "Edited meanwhile")));
+        assert!(now.dirty, "still to be sent");
+        // Without an edit in between, the page's write lands.
+        let theirs = reference(key, "From the service");
+        lib.apply(
+            vec![StoreChange::Put(LocalObject {
+                kind: ObjectKind::Reference,
+                key,
+                base_version: 8,
+                base: Some(theirs.clone()),
+                current: Some(theirs.clone()),
+                dirty: false,
+            })],
+            None,
+        )
+        .await
+        .unwrap();
+        let now = lib.get(ObjectKind::Reference, key).await.unwrap().unwrap();
+        assert_eq!(now.current, Some(theirs));
+        assert_eq!(now.base_version, 8);
     }
 }

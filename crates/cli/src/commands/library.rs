@@ -20,6 +20,10 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+/// How many skipped records and notes an import lists.
+const MAX_SKIPPED: usize = 50;
+const MAX_NOTES: usize = 10;
+
 pub async fn init(cx: &Context, path: Option<PathBuf>) -> Result<()> {
     let path = path.unwrap_or_else(|| cx.library_path.clone());
     let lib = LibraryFile::create(&path, new_key().as_str()).await?;
@@ -70,7 +74,7 @@ pub async fn import(cx: &Context, files: &[PathBuf], group: Option<&str>) -> Res
         }),
         None => None,
     };
-    let progress = bar(read.len() as u64, "files");
+    let reading = bar(read.len() as u64, "files read");
     let now = now_millis();
     let mut keys = new_key;
     let mut report = formats::Report::default();
@@ -93,7 +97,7 @@ pub async fn import(cx: &Context, files: &[PathBuf], group: Option<&str>) -> Res
             new_key: &mut keys,
         };
         let one = formats::import(format, &sources, &mut ctx);
-        progress.inc(sources.len() as u64);
+        reading.inc(sources.len() as u64);
         imported.extend(one.references);
         let r = one.report;
         report.read += r.read;
@@ -101,7 +105,7 @@ pub async fn import(cx: &Context, files: &[PathBuf], group: Option<&str>) -> Res
         report.skipped.extend(r.skipped);
         report.warnings.extend(r.warnings);
     }
-    progress.finish_and_clear();
+    reading.finish_and_clear();
     let n = imported.len();
     for mut r in imported {
         if let Some(g) = group_key {
@@ -109,14 +113,31 @@ pub async fn import(cx: &Context, files: &[PathBuf], group: Option<&str>) -> Res
         }
         writes.push(Write::Put(Object::Reference(r)));
     }
-    lib.write(writes).await?;
+    let saving = bar(writes.len() as u64, "records saved");
+    lib.write_with_progress(writes, |done| saving.set_position(done as u64))
+        .await?;
+    saving.finish_and_clear();
     lib.close().await;
     println!("{}", report.summary());
-    for s in &report.skipped {
+    // Every reason a record was skipped matters; notes (what was guessed or worked around)
+    // can run to thousands in a large file, so only the first few are shown.
+    for s in report.skipped.iter().take(MAX_SKIPPED) {
         println!("  skipped {}{}: {}", s.file, line_suffix(s.line), s.reason);
     }
-    for w in &report.warnings {
+    if report.skipped.len() > MAX_SKIPPED {
+        println!(
+            "  ... and {} more skipped",
+            report.skipped.len() - MAX_SKIPPED
+        );
+    }
+    for w in report.warnings.iter().take(MAX_NOTES) {
         eprintln!("  note {}{}: {}", w.file, line_suffix(w.line), w.message);
+    }
+    if report.warnings.len() > MAX_NOTES {
+        eprintln!(
+            "  ... and {} more notes (records imported with something guessed or left out)",
+            report.warnings.len() - MAX_NOTES
+        );
     }
     if let (Some(name), true) = (group, n > 0) {
         println!("Added {} to “{name}”.", count(n, "reference", "references"));

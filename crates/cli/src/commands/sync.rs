@@ -523,9 +523,9 @@ pub async fn status(cx: &Context, json: bool) -> Result<()> {
         None => println!("Last sync: never"),
         Some(last) => {
             println!(
-                "Last sync: {}, took {:.1} s. {}",
+                "Last sync: {}, took {}. {}",
                 date_time(last.started_at),
-                last.duration_ms as f64 / 1000.0,
+                took(last.duration_ms),
                 describe(last)
             );
             if let Some(e) = &last.error {
@@ -543,7 +543,7 @@ pub async fn status(cx: &Context, json: bool) -> Result<()> {
             .map(|e| {
                 vec![
                     date_time(e.started_at),
-                    format!("{:.1} s", e.duration_ms as f64 / 1000.0),
+                    took(e.duration_ms),
                     e.sent.to_string(),
                     e.received.to_string(),
                     e.deleted.to_string(),
@@ -568,6 +568,15 @@ pub async fn status(cx: &Context, json: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// "45 ms", "2.3 s"
+fn took(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
 }
 
 /// What to do about a failed sync, by its kind.
@@ -606,7 +615,10 @@ fn find_conflict<'a>(records: &'a [ConflictRecord], text: &str) -> Result<&'a Co
     let wanted = text.trim().to_ascii_uppercase();
     let hits: Vec<&ConflictRecord> = records
         .iter()
-        .filter(|c| !wanted.is_empty() && c.key.as_str().starts_with(&wanted))
+        .filter(|c| {
+            !wanted.is_empty()
+                && (c.key.as_str().starts_with(&wanted) || c.key.as_str().ends_with(&wanted))
+        })
         .collect();
     match hits.as_slice() {
         [one] => Ok(one),
@@ -614,7 +626,7 @@ fn find_conflict<'a>(records: &'a [ConflictRecord], text: &str) -> Result<&'a Co
             "no reference in Sync Conflicts has the key {text} (see `refsync conflicts list`)"
         ))),
         _ => Err(CliError::bad_input(format!(
-            "{text} is the start of more than one key; give more of it"
+            "{text} is part of more than one key; give more of it"
         ))),
     }
 }
