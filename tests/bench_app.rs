@@ -25,7 +25,7 @@ use fantoccini::{Client, Locator};
 use harness::{click, corpus_file, wait_for_offline_shell, wait_text_within, with_app};
 use refsync_core::backup::{self, Manifest};
 use refsync_core::formats::{self, Format, Source};
-use refsync_core::{Field, Key, Reference};
+use refsync_core::{Field, Reference};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -76,14 +76,14 @@ fn the_41k_set() -> Vec<PathBuf> {
     SET.iter().map(|p| corpus_file(p)).collect()
 }
 
-/// A backup of `n` references: the 41k set, then copies of it with new keys and titles.
+/// A backup of `n` references: the 41k set, then varied copies of it.
 fn backup_of(n: usize) -> Vec<u8> {
     let mut manifest = Manifest::new(1_700_000_000_000);
     manifest.references = library_of(n);
     backup::write(&manifest, &HashMap::new()).unwrap()
 }
 
-/// `n` references: the 41k set, then copies of it with new keys and titles.
+/// `n` references: the 41k set, then varied copies of it (`refsync_core::sample`).
 fn library_of(n: usize) -> Vec<Reference> {
     let files: Vec<(String, Vec<u8>)> = the_41k_set()
         .iter()
@@ -93,20 +93,8 @@ fn library_of(n: usize) -> Vec<Reference> {
         .iter()
         .map(|(name, bytes)| Source { name, bytes })
         .collect();
-    let set = formats::import_with_sequential_keys(Format::Bibtex, &sources).references;
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let mut r = set[i % set.len()].clone();
-        r.key = Key::new(1_600_000_000_000 + i as u64, [(i % 251) as u8; 10]);
-        r.date_added = 1_600_000_000_000 + i as u64 * 1000;
-        r.date_modified = r.date_added;
-        if i >= set.len() {
-            let title = format!("{} (copy {})", r.title(), i / set.len() + 1);
-            r.set(Field::Title, title);
-        }
-        out.push(r);
-    }
-    out
+    let records = formats::import_with_sequential_keys(Format::Bibtex, &sources).references;
+    refsync_core::sample::library(&records, n)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -498,6 +498,12 @@ async fn two_desktops_sync_through_the_service() {
     ])
     .await;
     assert!(a.path("before.zip").is_file());
+    // Unlinked: a sync does not link it again by itself.
+    let err = a.fails(&["sync"], 6).await;
+    assert!(
+        err.contains("not linked") && err.contains("refsync link"),
+        "{err}"
+    );
     let err = b.fails(&["sync"], 8).await;
     assert!(err.contains("refsync link"), "{err}");
     let status = b.ok(&["status"]).await;

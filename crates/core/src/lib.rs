@@ -10,6 +10,7 @@ pub mod key;
 pub mod model;
 pub mod protocol;
 pub mod query;
+pub mod sample;
 pub mod sync;
 
 pub use key::Key;

@@ -293,8 +293,9 @@ async fn pull(http: &reqwest::Client, t: &Target) -> (usize, Value) {
 }
 
 /// Core's engine over HTTP: a new device's first sync of the whole library, a sync bringing
-/// 100 edits made elsewhere, and a sync with nothing new (ms each).
-async fn engine_scenarios(target: &Target, docs: &[Value]) -> [f64; 3] {
+/// 100 edits made elsewhere, and a sync with nothing new (ms each); then the same first sync
+/// and idle sync into the `refsync` CLI's SQLite library file (the desktop side as it runs).
+async fn engine_scenarios(target: &Target, docs: &[Value]) -> [f64; 5] {
     use refsync_cli::remote::HttpRemote;
     use refsync_core::sync::{sync, MemoryStore};
     let Target::Ours {
@@ -334,7 +335,27 @@ async fn engine_scenarios(target: &Target, docs: &[Value]) -> [f64; 3] {
     let t0 = Instant::now();
     sync(&one, &one_remote, &mut key).await.unwrap();
     let nothing_ms = t0.elapsed().as_secs_f64() * 1000.0;
-    [first_ms, hundred_ms, nothing_ms]
+
+    let dir = tempfile::tempdir().unwrap();
+    let desk = refsync_cli::store::LibraryFile::create(&dir.path().join("desk.refsync"), "desk")
+        .await
+        .unwrap();
+    let desk_remote = device("desk");
+    let t0 = Instant::now();
+    let got = sync(&desk, &desk_remote, &mut key).await.unwrap();
+    let desk_first_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(got.received as usize, docs.len());
+    let t0 = Instant::now();
+    sync(&desk, &desk_remote, &mut key).await.unwrap();
+    let desk_nothing_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    desk.close().await;
+    [
+        first_ms,
+        hundred_ms,
+        nothing_ms,
+        desk_first_ms,
+        desk_nothing_ms,
+    ]
 }
 
 /// "Anything new?" requests answered per second, with [`POLLERS`] clients at once.
@@ -454,7 +475,7 @@ async fn main() {
         }
     }
     // The native sync engine (core) with an in-memory store, against the SQLite server.
-    let mut engine: [Vec<f64>; 3] = Default::default();
+    let mut engine: [Vec<f64>; 5] = Default::default();
     let mut postgres_ok = true;
     for round in 0..runs {
         for (p, place) in places.iter().enumerate() {
@@ -504,10 +525,12 @@ async fn main() {
             series[base + 1].ms.push(pull_ms);
             series[base + 2].ms.push(1000.0 / per_s);
             if p == 0 {
-                let [first, hundred, nothing] = engine_scenarios(&target, &docs).await;
-                engine[0].push(first);
-                engine[1].push(hundred);
-                engine[2].push(nothing);
+                for (series, ms) in engine
+                    .iter_mut()
+                    .zip(engine_scenarios(&target, &docs).await)
+                {
+                    series.push(ms);
+                }
             }
             eprintln!(
                 "round {round} {place}: push {push_ms:.0} ms, pull {pull_ms:.0} ms, {per_s:.0} polls/s"
@@ -539,6 +562,20 @@ async fn main() {
         let (median, min, max) = stats(&engine[i]);
         let count = [n, 100, 0][i];
         println!("BENCH engine (native) + server (SQLite)\t{scenario}\t{count}\t{median:.2}\t{min:.2}\t{max:.2}");
+    }
+    for (i, scenario) in [
+        format!("first sync of {k} into a new desktop library"),
+        "sync with nothing new".to_string(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        if engine[3 + i].is_empty() {
+            continue;
+        }
+        let (median, min, max) = stats(&engine[3 + i]);
+        let count = [n, 0][i];
+        println!("BENCH refsync CLI (SQLite file) + server (SQLite)\t{scenario}\t{count}\t{median:.2}\t{min:.2}\t{max:.2}");
     }
     // Peer time ÷ our time, round by round (so a slow moment hits both sides of a pair).
     for p in 0..2 {

@@ -149,22 +149,17 @@ pub async fn link(
 
 pub async fn sync(cx: &Context) -> Result<()> {
     let lib = cx.open().await?;
+    // Linking is always asked for (`refsync link`): after a reset, a sync must not quietly
+    // link this library again, the way the web app signs out on reset.
+    let (Some(server), Some(email)) = (lib.meta(SERVER).await?, lib.meta(ACCOUNT_EMAIL).await?)
+    else {
+        return Err(CliError::new(
+            Code::Auth,
+            "this library is not linked to an account: run `refsync link --server URL --email EMAIL`",
+        ));
+    };
     if lib.meta(TOKEN).await?.is_none() {
-        let config = Config::load(&cx.config_path)?;
-        let server = match lib.meta(SERVER).await? {
-            Some(s) => Some(s),
-            None => config.server.clone(),
-        };
-        let email = match lib.meta(ACCOUNT_EMAIL).await? {
-            Some(e) => Some(e),
-            None => config.email.clone(),
-        };
-        let (Some(server), Some(email)) = (server, email) else {
-            return Err(CliError::new(
-                Code::Auth,
-                "this library is not linked to an account yet: run `refsync link --server URL --email EMAIL`",
-            ));
-        };
+        // The session ended (expired or revoked): sign in again, asking for the password.
         sign_in(&lib, &server, &email, false).await?;
     }
     let result = sync_once(&lib).await;

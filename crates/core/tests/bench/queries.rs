@@ -6,29 +6,15 @@ use refsync_core::formats::{self, Format, Source};
 use refsync_core::query::{Library, Sort};
 use refsync_core::{Connector, Criterion, Field, Key, Op, Reference};
 
-/// 50,000 references: the real ~41,000-entry BibTeX set, then varied copies of it (another
-/// key, year and title word) until the count is reached.
+/// 50,000 references: the real ~41,000-entry BibTeX set, then varied copies of it
+/// (`refsync_core::sample`).
 pub fn fifty_thousand(set: &[(&str, &[u8])]) -> Vec<Reference> {
     let sources: Vec<Source<'_>> = set
         .iter()
         .map(|(name, bytes)| Source { name, bytes })
         .collect();
-    let mut refs = formats::import_with_sequential_keys(Format::Bibtex, &sources).references;
-    let real = refs.len();
-    let mut n = 0;
-    while refs.len() < 50_000 && real > 0 {
-        let mut copy = refs[n % real].clone();
-        copy.key = Key::new(1_000_000 + n as u64, [1; 10]);
-        let title = format!("{} (revised {})", copy.title(), n % 97);
-        copy.set(Field::Title, title);
-        if let Ok(y) = copy.year().parse::<i32>() {
-            copy.set(Field::Year, (y + 1).to_string());
-        }
-        refs.push(copy);
-        n += 1;
-    }
-    refs.truncate(50_000);
-    refs
+    let records = formats::import_with_sequential_keys(Format::Bibtex, &sources).references;
+    refsync_core::sample::library(&records, 50_000)
 }
 
 fn median(mut xs: Vec<f64>) -> (f64, f64, f64) {
