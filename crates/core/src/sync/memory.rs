@@ -277,31 +277,32 @@ impl MemoryService {
                 Key::parse(p.next()?).ok()?,
             ))
         });
-        let mut all: Vec<_> = self
+        // Order and cut by id first: only the page's objects are copied.
+        let mut ids: Vec<(u64, ObjectKind, Key)> = self
             .objects
             .iter()
             .filter(|(_, (v, _))| *v > since)
-            .map(|((k, key), (v, d))| (*v, *k, *key, d.clone()))
-            .filter(|(v, k, key, _)| after.is_none_or(|a| (*v, *k, *key) > a))
+            .map(|((k, key), (v, _))| (*v, *k, *key))
+            .filter(|id| after.is_none_or(|a| *id > a))
             .collect();
-        all.sort_by_key(|a| (a.0, a.1, a.2));
-        let more = all.len() > limit;
-        all.truncate(limit);
+        ids.sort_unstable();
+        let more = ids.len() > limit;
+        ids.truncate(limit);
         let next = if more {
-            all.last()
-                .map(|(v, k, key, _)| format!("{v}.{}.{key}", k.as_str()))
+            ids.last()
+                .map(|(v, k, key)| format!("{v}.{}.{key}", k.as_str()))
         } else {
             None
         };
         ChangesPage {
             library_version: self.version,
-            objects: all
+            objects: ids
                 .into_iter()
-                .map(|(version, kind, key, data)| RemoteObject {
+                .map(|(version, kind, key)| RemoteObject {
                     kind,
                     key,
                     version,
-                    data,
+                    data: self.objects.get(&(kind, key)).and_then(|(_, d)| d.clone()),
                 })
                 .collect(),
             next,
