@@ -30,14 +30,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-const SET: [&str; 5] = [
-    "bibtex/glottolog/ozbib.bib",
-    "bibtex/glottolog/sala.bib",
-    "bibtex/glottolog/zurich.bib",
-    "bibtex/rfc-bib/rfc.bib",
-    "bibtex/kwarc/kwarc.bib",
-];
-
 const LONG: Duration = Duration::from_secs(300);
 
 fn runs() -> usize {
@@ -73,7 +65,10 @@ async fn js_f64(c: &Client, script: &str) -> f64 {
 }
 
 fn the_41k_set() -> Vec<PathBuf> {
-    SET.iter().map(|p| corpus_file(p)).collect()
+    refsync_core::sample::BIBTEX_41K
+        .iter()
+        .map(|p| corpus_file(p))
+        .collect()
 }
 
 /// A backup of `n` references: the 41k set, then varied copies of it.

@@ -10,6 +10,11 @@
 // The crate root of an integration test resolves modules from tests/, hence the path.
 #[path = "e2e/desktop.rs"]
 mod desktop;
+// The CLI driver the CLI's own tests use: the desktop side of the pair tests (which need
+// only part of it).
+#[path = "../crates/cli/tests/support/desk.rs"]
+#[allow(dead_code)]
+mod desk;
 #[path = "e2e/harness.rs"]
 mod harness;
 #[path = "e2e/sync.rs"]
@@ -614,45 +619,65 @@ async fn a_backup_restores_into_a_fresh_browser_with_its_attachments() {
         );
 
         // A fresh profile: an empty library, restored from the file.
-        let downloads = tempfile::tempdir().unwrap();
-        let fresh_downloads = downloads.path().to_path_buf();
-        let url = app.url.clone();
-        harness::with_browser(downloads.path(), move |b| async move {
-            b.goto(&url).await.unwrap();
-            wait_text(&b, "#storage-status", |t| {
-                t == "0 references stored in this browser"
-            })
-            .await;
-            click(&b, "#restore-button").await;
-            b.find(Locator::Css("#restore-file"))
-                .await
-                .unwrap()
-                .send_keys(&zip.display().to_string())
-                .await
-                .unwrap();
-            wait_text(&b, "#work-done", |t| {
-                t.contains("Restored 2 references, 1 group and 1 attachment")
-            })
-            .await;
-            close_dialog(&b, "#restore-dialog").await;
-            wait_text(&b, "#count-all", |t| t == "1").await;
-            wait_text(&b, "#count-trash", |t| t == "1").await;
-            wait_text(&b, ".group-item[data-group='Classics'] .count", |t| {
-                t == "1"
-            })
-            .await;
-            click(&b, "#reference-list .ref-row").await;
-            wait_text(&b, "#attachments", |t| t.contains("kuhn-1962.pdf")).await;
-            screenshot(&b, "restored").await;
-            click(&b, "#attachments .attachment .link-btn:nth-of-type(2)").await;
-            let saved = wait_download(&fresh_downloads).await;
-            assert_eq!(
-                std::fs::read(saved).unwrap(),
-                pdf_bytes,
-                "the attachment, byte for byte"
-            );
+        restore_in_fresh_browser(
+            &app.url,
+            zip,
+            "Restored 2 references, 1 group and 1 attachment",
+            move |b, fresh_downloads| async move {
+                wait_text(&b, "#count-all", |t| t == "1").await;
+                wait_text(&b, "#count-trash", |t| t == "1").await;
+                wait_text(&b, ".group-item[data-group='Classics'] .count", |t| {
+                    t == "1"
+                })
+                .await;
+                click(&b, "#reference-list .ref-row").await;
+                wait_text(&b, "#attachments", |t| t.contains("kuhn-1962.pdf")).await;
+                screenshot(&b, "restored").await;
+                click(&b, "#attachments .attachment .link-btn:nth-of-type(2)").await;
+                let saved = wait_download(&fresh_downloads).await;
+                assert_eq!(
+                    std::fs::read(saved).unwrap(),
+                    pdf_bytes,
+                    "the attachment, byte for byte"
+                );
+            },
+        )
+        .await;
+    })
+    .await;
+}
+
+/// Open a fresh browser profile (an empty library) on `url`, restore the backup `zip` through
+/// the Restore dialog, wait for its report to say `restored` and close it; then `steps`, with
+/// the folder that browser downloads to.
+async fn restore_in_fresh_browser<F, Fut>(
+    url: &str,
+    zip: std::path::PathBuf,
+    restored: &str,
+    steps: F,
+) where
+    F: FnOnce(Client, std::path::PathBuf) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let downloads = tempfile::tempdir().unwrap();
+    let fresh_downloads = downloads.path().to_path_buf();
+    let (url, restored) = (url.to_string(), restored.to_string());
+    harness::with_browser(downloads.path(), move |b| async move {
+        b.goto(&url).await.unwrap();
+        wait_text(&b, "#storage-status", |t| {
+            t == "0 references stored in this browser"
         })
         .await;
+        click(&b, "#restore-button").await;
+        b.find(Locator::Css("#restore-file"))
+            .await
+            .unwrap()
+            .send_keys(&zip.display().to_string())
+            .await
+            .unwrap();
+        wait_text(&b, "#work-done", |t| t.contains(&restored)).await;
+        close_dialog(&b, "#restore-dialog").await;
+        steps(b, fresh_downloads).await;
     })
     .await;
 }

@@ -9,7 +9,7 @@
 
 use super::remote::BrowserRemote;
 use crate::storage::Store;
-use refsync_core::sync::{ErrorKind, SyncError};
+use refsync_core::sync::{words, ErrorKind, SyncError};
 use refsync_core::{Attachment, ObjectKind};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -26,15 +26,6 @@ pub struct Uploaded {
     pub files: u64,
     /// The storage limit refused these, in plain words (the files stay here).
     pub refused: Option<String>,
-}
-
-/// A size in the service's units (decimal), so both say the same number.
-fn size_text(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1_000_000.0),
-        b if b >= 1_000 => format!("{} KB", b / 1_000),
-        b => format!("{b} bytes"),
-    }
 }
 
 /// Upload the bytes of attachments changed here, and of any refused before. A connection or
@@ -76,7 +67,7 @@ pub async fn upload(store: &Store, remote: &BrowserRemote) -> Result<Uploaded, S
             Err(e) if e.kind == ErrorKind::StorageLimit => {
                 let name = by_sha.get(sha.as_str()).map_or_else(
                     || "An attachment".to_string(),
-                    |a| format!("“{}” ({})", a.file_name, size_text(a.size)),
+                    |a| format!("“{}” ({})", a.file_name, words::size_text(a.size)),
                 );
                 refused.push((name, e.message));
             }
@@ -91,19 +82,7 @@ pub async fn upload(store: &Store, remote: &BrowserRemote) -> Result<Uploaded, S
     if let Some(e) = failure {
         return Err(e);
     }
-    if let Some((first, why)) = refused.first() {
-        let others = match refused.len() {
-            1 => String::new(),
-            n => format!(
-                " and {} other {}",
-                n - 1,
-                if n == 2 { "file" } else { "files" }
-            ),
-        };
-        done.refused = Some(format!(
-            "{first}{others} did not upload: {why} The file stays in this browser and uploads by itself once there is room (free some online storage or ask for a larger limit)."
-        ));
-    }
+    done.refused = words::storage_refused(&refused, "this browser");
     Ok(done)
 }
 

@@ -4,10 +4,9 @@
 //! the web UI, and both sides end equal; a backup made by either restores in the other.
 
 use super::*;
-use crate::sync::{pick_row, retype, row_titles, sign_in, sync_now, wait_until, PASSWORD};
-use harness::with_browser;
+use crate::desk::Desk;
+use crate::sync::{pick_row, retype, row_titles, sign_in, sync_now, wait_until};
 use std::path::PathBuf;
-use std::process::Output;
 
 const EMAIL: &str = "desktop@example.org";
 
@@ -26,72 +25,8 @@ fn cli_binary() -> PathBuf {
 }
 
 /// A desktop: the CLI with a library and a config of its own.
-struct Desktop {
-    dir: tempfile::TempDir,
-}
-
-impl Desktop {
-    fn new() -> Desktop {
-        Desktop {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    async fn run(&self, args: &[&str]) -> Output {
-        tokio::process::Command::new(cli_binary())
-            .args(args)
-            .env("REFSYNC_LIBRARY", self.path("library.refsync"))
-            .env("REFSYNC_CONFIG", self.path("config.json"))
-            .env("REFSYNC_PASSWORD", PASSWORD)
-            .env("HOME", self.dir.path())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .await
-            .expect("run refsync")
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(
-            out.status.success(),
-            "refsync {args:?} failed ({:?}):\n{}\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    }
-
-    async fn list(&self, extra: &[&str]) -> Vec<serde_json::Value> {
-        let mut args = vec!["list", "--json", "--sort", "title"];
-        args.extend_from_slice(extra);
-        let json: serde_json::Value = serde_json::from_str(&self.ok(&args).await).unwrap();
-        json.as_array().unwrap().clone()
-    }
-
-    async fn titles(&self, extra: &[&str]) -> Vec<String> {
-        self.list(extra)
-            .await
-            .iter()
-            .map(|r| r["fields"]["title"].as_str().unwrap_or("").to_string())
-            .collect()
-    }
-
-    async fn key_of(&self, title: &str) -> String {
-        let hits: Vec<String> = self
-            .list(&[])
-            .await
-            .iter()
-            .filter(|r| r["fields"]["title"] == title)
-            .map(|r| r["key"].as_str().unwrap().to_string())
-            .collect();
-        assert_eq!(hits.len(), 1, "one reference titled {title}: {hits:?}");
-        hits[0].clone()
-    }
+fn desktop() -> Desk {
+    Desk::new(cli_binary())
 }
 
 async fn wait_rows(c: &Client, want: &[&str]) {
@@ -106,7 +41,7 @@ async fn wait_rows(c: &Client, want: &[&str]) {
 async fn the_desktop_cli_and_the_browser_share_one_library_through_the_service() {
     with_app(|a, app| async move {
         // The desktop library comes first and makes the account.
-        let desk = Desktop::new();
+        let desk = desktop();
         desk.ok(&["init"]).await;
         for title in ["Desk one", "Desk two"] {
             desk.ok(&[
@@ -233,7 +168,7 @@ async fn a_web_backup_restores_in_the_cli_and_a_cli_backup_in_the_browser() {
         wait_text(&c, "#work-done", |t| t.contains("Saved")).await;
         let zip = wait_download(&app.downloads).await;
 
-        let desk = Desktop::new();
+        let desk = desktop();
         desk.ok(&["init"]).await;
         let out = desk.ok(&["restore", zip.to_str().unwrap()]).await;
         assert!(
@@ -248,7 +183,7 @@ async fn a_web_backup_restores_in_the_cli_and_a_cli_backup_in_the_browser() {
         assert_eq!(files.into_values().collect::<Vec<_>>(), [pdf_bytes]);
 
         // A CLI backup, restored in a fresh browser.
-        let other = Desktop::new();
+        let other = desktop();
         other.ok(&["init"]).await;
         let key = other
             .ok(&[
@@ -269,35 +204,21 @@ async fn a_web_backup_restores_in_the_cli_and_a_cli_backup_in_the_browser() {
         let desk_zip = other.path("desk.zip");
         other.ok(&["backup", desk_zip.to_str().unwrap()]).await;
 
-        let downloads = tempfile::tempdir().unwrap();
-        let url = app.url.clone();
-        with_browser(downloads.path(), move |b| async move {
-            b.goto(&url).await.unwrap();
-            wait_text(&b, "#storage-status", |t| {
-                t == "0 references stored in this browser"
-            })
-            .await;
-            click(&b, "#restore-button").await;
-            b.find(Locator::Css("#restore-file"))
-                .await
-                .unwrap()
-                .send_keys(&desk_zip.display().to_string())
-                .await
-                .unwrap();
-            wait_text(&b, "#work-done", |t| {
-                t.contains("Restored 1 reference, 1 group and 1 attachment")
-            })
-            .await;
-            close_dialog(&b, "#restore-dialog").await;
-            wait_text(&b, "#count-all", |t| t == "1").await;
-            wait_text(&b, ".group-item[data-group='Desk group'] .count", |t| {
-                t == "1"
-            })
-            .await;
-            click(&b, "#reference-list .ref-row").await;
-            wait_text(&b, "#attachments", |t| t.contains("desk.pdf")).await;
-            assert_eq!(row_titles(&b).await, ["Backed up on the desktop"]);
-        })
+        restore_in_fresh_browser(
+            &app.url,
+            desk_zip,
+            "Restored 1 reference, 1 group and 1 attachment",
+            |b, _| async move {
+                wait_text(&b, "#count-all", |t| t == "1").await;
+                wait_text(&b, ".group-item[data-group='Desk group'] .count", |t| {
+                    t == "1"
+                })
+                .await;
+                click(&b, "#reference-list .ref-row").await;
+                wait_text(&b, "#attachments", |t| t.contains("desk.pdf")).await;
+                assert_eq!(row_titles(&b).await, ["Backed up on the desktop"]);
+            },
+        )
         .await;
     })
     .await;

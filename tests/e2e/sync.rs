@@ -8,7 +8,7 @@ use super::*;
 use harness::{with_app_on, with_browser, App, TestServer};
 
 const EMAIL: &str = "researcher@example.org";
-pub(crate) const PASSWORD: &str = "correct horse battery";
+pub(crate) use crate::desk::PASSWORD;
 pub(crate) const CTRL_A: &str = "\u{E009}a\u{E009}";
 
 async fn create_account(c: &Client, email: &str) {

@@ -3,14 +3,16 @@
 //! through the real service (in-process, on port 0).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
+#[path = "support/desk.rs"]
+mod desk;
+
+use desk::Desk;
 use refsync_core::formats::{self, Format, Source};
 use refsync_server::{Config, Server};
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 /// 176 real PubMed records.
 const CORPUS_RIS: &str = "ris/citesource/20221207_gambling-harms_pubmed_176.ris";
-const PASSWORD: &str = "correct horse battery";
 
 fn corpus_file(relative: &str) -> PathBuf {
     let dir = std::env::var_os("REFSYNC_CORPUS")
@@ -28,87 +30,9 @@ fn corpus_file(relative: &str) -> PathBuf {
     path
 }
 
-/// One desktop: a library file and a config file in a temp folder of its own.
-struct Desk {
-    dir: tempfile::TempDir,
-}
-
-impl Desk {
-    fn new() -> Desk {
-        Desk {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    async fn run(&self, args: &[&str]) -> Output {
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_refsync"))
-            .args(args)
-            .env("REFSYNC_LIBRARY", self.path("library.refsync"))
-            .env("REFSYNC_CONFIG", self.path("config.json"))
-            .env("REFSYNC_PASSWORD", PASSWORD)
-            .env("HOME", self.dir.path())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .await
-            .expect("run refsync")
-    }
-
-    /// Run a command that must succeed; its standard output.
-    async fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(
-            out.status.success(),
-            "refsync {args:?} failed ({:?}):\n{}\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    }
-
-    /// Run a command that must fail with `code`; its standard error.
-    async fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args).await;
-        let err = String::from_utf8_lossy(&out.stderr).to_string();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "refsync {args:?}: {}\n{err}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        err
-    }
-
-    /// The library's references as `list --json` gives them, by title.
-    async fn titles(&self, extra: &[&str]) -> Vec<String> {
-        let mut args = vec!["list", "--json", "--sort", "title"];
-        args.extend_from_slice(extra);
-        let json: serde_json::Value = serde_json::from_str(&self.ok(&args).await).unwrap();
-        json.as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["fields"]["title"].as_str().unwrap_or("").to_string())
-            .collect()
-    }
-
-    /// The key of the one reference titled `title`.
-    async fn key_of(&self, title: &str) -> String {
-        let json: serde_json::Value =
-            serde_json::from_str(&self.ok(&["list", "--json"]).await).unwrap();
-        let hits: Vec<String> = json
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["fields"]["title"] == title)
-            .map(|r| r["key"].as_str().unwrap().to_string())
-            .collect();
-        assert_eq!(hits.len(), 1, "one reference titled {title}: {hits:?}");
-        hits[0].clone()
-    }
+/// A desktop running this crate's binary.
+fn desk() -> Desk {
+    Desk::new(PathBuf::from(env!("CARGO_BIN_EXE_refsync")))
 }
 
 fn expected_import(path: &Path) -> (usize, usize) {
@@ -127,7 +51,7 @@ fn expected_import(path: &Path) -> (usize, usize) {
 
 #[tokio::test]
 async fn version_and_help() {
-    let d = Desk::new();
+    let d = desk();
     let out = d.ok(&["--version"]).await;
     assert_eq!(out.trim(), format!("refsync {}", env!("CARGO_PKG_VERSION")));
     let help = d.ok(&["--help"]).await;
@@ -143,7 +67,7 @@ async fn version_and_help() {
 
 #[tokio::test]
 async fn a_library_is_made_filled_searched_edited_grouped_trashed_and_exported() {
-    let d = Desk::new();
+    let d = desk();
     // Nothing yet: every command says how to make one.
     let err = d.fails(&["list"], 3).await;
     assert!(err.contains("refsync init"), "{err}");
@@ -276,7 +200,7 @@ async fn a_library_is_made_filled_searched_edited_grouped_trashed_and_exported()
             .await;
         assert!(std::fs::metadata(&file).unwrap().len() > 1000, "{format}");
     }
-    let again = Desk::new();
+    let again = desk();
     again.ok(&["init"]).await;
     let out = again
         .ok(&["import", d.path("out.ris").to_str().unwrap()])
@@ -306,7 +230,7 @@ async fn a_library_is_made_filled_searched_edited_grouped_trashed_and_exported()
 
 #[tokio::test]
 async fn a_backup_restores_into_an_empty_library_only() {
-    let d = Desk::new();
+    let d = desk();
     d.ok(&["init"]).await;
     let ris = corpus_file(CORPUS_RIS);
     d.ok(&["import", ris.to_str().unwrap(), "--group", "Gambling"])
@@ -324,7 +248,7 @@ async fn a_backup_restores_into_an_empty_library_only() {
     let err = d.fails(&["restore", zip.to_str().unwrap()], 4).await;
     assert!(err.contains("empty library only"), "{err}");
 
-    let other = Desk::new();
+    let other = desk();
     other.ok(&["init"]).await;
     // A damaged file restores nothing.
     std::fs::write(other.path("bad.zip"), b"PK\x03\x04 not really").unwrap();
@@ -375,7 +299,7 @@ async fn service(adjust: impl FnOnce(&mut Config)) -> Service {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_desktops_sync_through_the_service() {
     let svc = service(|_| {}).await;
-    let (a, b) = (Desk::new(), Desk::new());
+    let (a, b) = (desk(), desk());
     a.ok(&["init"]).await;
     b.ok(&["init"]).await;
     d_sync_first(&a, &b, &svc.url).await;
@@ -470,7 +394,7 @@ async fn two_desktops_sync_through_the_service() {
     );
 
     // A second account is refused while linked.
-    let c = Desk::new();
+    let c = desk();
     c.ok(&["init"]).await;
     c.ok(&[
         "link",
@@ -565,7 +489,7 @@ async fn wrong_passwords_expired_sessions_storage_limits_and_no_service_are_told
         c.limits.token_ttl_ms = 3_000;
     })
     .await;
-    let a = Desk::new();
+    let a = desk();
     a.ok(&["init"]).await;
     let key = a.ok(&["add", "title=Big file"]).await.trim().to_string();
     std::fs::write(a.path("big.pdf"), vec![b'x'; 5_000]).unwrap();
@@ -590,17 +514,14 @@ async fn wrong_passwords_expired_sessions_storage_limits_and_no_service_are_told
     assert_eq!(status["files_waiting_to_upload"], 1);
 
     // A wrong password, on a second library.
-    let b = Desk::new();
+    let b = desk();
     b.ok(&["init"]).await;
-    let bad = tokio::process::Command::new(env!("CARGO_BIN_EXE_refsync"))
-        .args(["link", "--server", &svc.url, "--email", "q@example.org"])
-        .env("REFSYNC_LIBRARY", b.path("library.refsync"))
-        .env("REFSYNC_CONFIG", b.path("config.json"))
-        .env("REFSYNC_PASSWORD", "not the password at all")
-        .env("HOME", b.dir.path())
-        .output()
-        .await
-        .unwrap();
+    let bad = b
+        .run_with_password(
+            &["link", "--server", &svc.url, "--email", "q@example.org"],
+            "not the password at all",
+        )
+        .await;
     assert_eq!(bad.status.code(), Some(6));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("could not sign in"));
     assert!(b.titles(&[]).await.is_empty());
@@ -621,7 +542,7 @@ async fn wrong_passwords_expired_sessions_storage_limits_and_no_service_are_told
     a.ok(&["sync"]).await;
 
     // No service at all: a connection error, nothing lost.
-    let gone = Desk::new();
+    let gone = desk();
     gone.ok(&["init"]).await;
     gone.ok(&["add", "title=Kept"]).await;
     let err = gone

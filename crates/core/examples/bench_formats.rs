@@ -6,15 +6,6 @@ use refsync_core::formats::{self, bibtex, Format, Import, Source};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// The ~41,000 real BibTeX entries the speed target names (DESIGN.md, issue 3).
-pub const BIBTEX_41K: &[&str] = &[
-    "bibtex/glottolog/ozbib.bib",
-    "bibtex/glottolog/sala.bib",
-    "bibtex/glottolog/zurich.bib",
-    "bibtex/rfc-bib/rfc.bib",
-    "bibtex/kwarc/kwarc.bib",
-];
-
 fn import(format: Format, files: &[(String, Vec<u8>)]) -> Import {
     let sources: Vec<Source<'_>> = files
         .iter()
@@ -65,7 +56,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().unwrap_or_else(|| "../shared/corpus".into()));
     let runs: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(5).max(1);
-    let set: Vec<(String, Vec<u8>)> = BIBTEX_41K
+    let set: Vec<(String, Vec<u8>)> = refsync_core::sample::BIBTEX_41K
         .iter()
         .map(|p| {
             let bytes = std::fs::read(dir.join(p)).unwrap_or_else(|e| {

@@ -5,21 +5,13 @@ mod queries;
 
 use std::time::Instant;
 
-const SET: [&str; 5] = [
-    "bibtex/glottolog/ozbib.bib",
-    "bibtex/glottolog/sala.bib",
-    "bibtex/glottolog/zurich.bib",
-    "bibtex/rfc-bib/rfc.bib",
-    "bibtex/kwarc/kwarc.bib",
-];
-
 fn main() {
     let dir = std::path::PathBuf::from(
         std::env::args()
             .nth(1)
             .unwrap_or_else(|| "../shared/corpus".into()),
     );
-    let files: Vec<(&str, Vec<u8>)> = SET
+    let files: Vec<(&str, Vec<u8>)> = refsync_core::sample::BIBTEX_41K
         .iter()
         .map(|p| match std::fs::read(dir.join(p)) {
             Ok(b) => (*p, b),

@@ -18,14 +18,6 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-const SET: [&str; 5] = [
-    "bibtex/glottolog/ozbib.bib",
-    "bibtex/glottolog/sala.bib",
-    "bibtex/glottolog/zurich.bib",
-    "bibtex/rfc-bib/rfc.bib",
-    "bibtex/kwarc/kwarc.bib",
-];
-
 /// Every future here completes without waiting: the store and the service are in memory.
 fn block_on<F: Future>(f: F) -> F::Output {
     let mut f = std::pin::pin!(f);
@@ -76,7 +68,7 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let files: Vec<(&str, Vec<u8>)> = SET
+    let files: Vec<(&str, Vec<u8>)> = sample::BIBTEX_41K
         .iter()
         .map(|p| match std::fs::read(dir.join(p)) {
             Ok(b) => (*p, b),

@@ -11,6 +11,16 @@
 
 use crate::{Field, Key, Reference};
 
+/// The ~41,000 real BibTeX entries the speed targets name (DESIGN.md section 6), as paths in
+/// the corpus (`shared/corpus`): the records every sample library starts from.
+pub const BIBTEX_41K: [&str; 5] = [
+    "bibtex/glottolog/ozbib.bib",
+    "bibtex/glottolog/sala.bib",
+    "bibtex/glottolog/zurich.bib",
+    "bibtex/rfc-bib/rfc.bib",
+    "bibtex/kwarc/kwarc.bib",
+];
+
 /// The date added of a sample library's first reference (2020-09-13).
 pub const EPOCH_MS: u64 = 1_600_000_000_000;
 

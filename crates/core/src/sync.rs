@@ -2,7 +2,7 @@
 //! plan of what to do with the service's copy of it ([`plan`]), and the engine that pushes,
 //! pulls and carries plans out over a [`LocalStore`] and a [`Remote`] ([`engine`]), with an
 //! in-memory store for tests ([`memory`]), and the side-by-side view of a conflict that a
-//! person settles ([`compare`]).
+//! person settles ([`compare`]), and what a sync says to a person ([`words`]).
 //!
 //! Invariant: merge and plan do no I/O and keep no state; every decision is theirs, so the web
 //! app and the CLI decide the same way, and the engine only moves data.
@@ -12,6 +12,7 @@ pub mod engine;
 pub mod memory;
 pub mod merge;
 pub mod plan;
+pub mod words;
 
 pub use engine::{
     reset, sync, sync_with_progress, ErrorKind, LinkState, LocalStore, Remote, StoreChange,

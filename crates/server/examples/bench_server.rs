@@ -25,14 +25,6 @@ const PAGE: usize = 5_000;
 const POLL_FOR: Duration = Duration::from_secs(2);
 const POLLERS: usize = 4;
 
-const BIBTEX_41K: &[&str] = &[
-    "bibtex/glottolog/ozbib.bib",
-    "bibtex/glottolog/sala.bib",
-    "bibtex/glottolog/zurich.bib",
-    "bibtex/rfc-bib/rfc.bib",
-    "bibtex/kwarc/kwarc.bib",
-];
-
 struct Proc(Child);
 
 impl Drop for Proc {
@@ -438,7 +430,7 @@ async fn main() {
     let postgres = std::env::var("REFSYNC_BENCH_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
 
-    let set: Vec<(&str, Vec<u8>)> = BIBTEX_41K
+    let set: Vec<(&str, Vec<u8>)> = refsync_core::sample::BIBTEX_41K
         .iter()
         .map(|p| (*p, std::fs::read(corpus.join(p)).expect("corpus file")))
         .collect();

@@ -17,8 +17,8 @@ use crate::store::LibraryFile;
 use refsync_core::protocol::{ErrorBody, Object, Register, SignIn, SyncReport};
 use refsync_core::sync::compare::{compose, rows, Pick};
 use refsync_core::sync::{
-    merge_reference, sync_with_progress, ConflictReason, ConflictRecord, ErrorKind, LocalStore,
-    Resolution, SyncError, SyncOutcome,
+    merge_reference, sync_with_progress, words, ConflictReason, ConflictRecord, ErrorKind,
+    LocalStore, Resolution, SyncError, SyncOutcome,
 };
 use refsync_core::{Key, ObjectKind, Reference};
 use serde::{Deserialize, Serialize};
@@ -318,15 +318,6 @@ async fn run(
     Ok(())
 }
 
-/// A size in the service's units (decimal), so both say the same number.
-fn size_text(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1_000_000.0),
-        b if b >= 1_000 => format!("{} KB", b / 1_000),
-        b => format!("{b} bytes"),
-    }
-}
-
 /// Upload the bytes of attachments changed here, and of any refused before: how many went,
 /// and what the storage limit refused (in plain words). A connection or sign-in failure
 /// stops the sync; the storage limit only skips the file.
@@ -372,7 +363,7 @@ async fn upload(
                     .find(|a| a.sha256 == sha)
                     .map_or_else(
                         || "An attachment".to_string(),
-                        |a| format!("“{}” ({})", a.file_name, size_text(a.size)),
+                        |a| format!("“{}” ({})", a.file_name, words::size_text(a.size)),
                     );
                 refused.push((name, e.message));
             }
@@ -387,15 +378,7 @@ async fn upload(
     if let Some(e) = failure {
         return Err(e);
     }
-    let refused = refused.first().map(|(first, why)| {
-        let others = match refused.len() {
-            1 => String::new(),
-            n => format!(" and {} other file(s)", n - 1),
-        };
-        format!(
-            "{first}{others} did not upload: {why} The file stays in this library and uploads by itself once there is room (free some online storage or ask for a larger limit)."
-        )
-    });
+    let refused = words::storage_refused(&refused, "this library");
     Ok((sent, refused))
 }
 
