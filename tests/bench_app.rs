@@ -17,6 +17,9 @@
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a panic is the report
 
+#[path = "../crates/cli/tests/support/corpus.rs"]
+#[allow(dead_code)]
+mod corpus;
 #[path = "e2e/harness.rs"]
 #[allow(dead_code)]
 mod harness;

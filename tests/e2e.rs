@@ -12,6 +12,8 @@
 mod desktop;
 // The CLI driver the CLI's own tests use: the desktop side of the pair tests (which need
 // only part of it).
+#[path = "../crates/cli/tests/support/corpus.rs"]
+mod corpus;
 #[path = "../crates/cli/tests/support/desk.rs"]
 #[allow(dead_code)]
 mod desk;
@@ -20,35 +22,17 @@ mod harness;
 #[path = "e2e/sync.rs"]
 mod sync;
 
+use corpus::{expected_import, CORPUS_RIS};
 use fantoccini::{Client, Locator};
 use harness::{
     click, corpus_file, screenshot, select, texts, type_into, wait_download,
     wait_for_offline_shell, wait_text, with_app,
 };
-use refsync_core::formats::{self, Format, Source};
 use std::path::Path;
 use std::time::Duration;
 
 const DELETE: &str = "\u{E017}";
 const DOWN: &str = "\u{E015}";
-
-/// The file the import tests use: 176 real PubMed records (more than a screen of rows).
-const CORPUS_RIS: &str = "ris/citesource/20221207_gambling-harms_pubmed_176.ris";
-
-/// What refsync's own importer makes of a file: (references, skipped).
-fn expected_import(path: &Path) -> (usize, usize) {
-    let bytes = std::fs::read(path).unwrap();
-    let name = path.file_name().unwrap().to_string_lossy().to_string();
-    let format = Format::detect(&name, &bytes).expect("a known format");
-    let import = formats::import_with_sequential_keys(
-        format,
-        &[Source {
-            name: &name,
-            bytes: &bytes,
-        }],
-    );
-    (import.report.imported, import.report.skipped.len())
-}
 
 /// Import `path` through the dialog (into a new group when `group` is given); the report.
 async fn import(c: &Client, path: &Path, group: Option<&str>) -> String {

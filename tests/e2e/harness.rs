@@ -4,6 +4,7 @@
 //! Invariant: the browser is always closed, even when a test step panics, so no Chromium
 //! outlives a failed test; the panic is then re-raised with the page's JS errors attached.
 
+pub use crate::corpus::corpus_file;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use refsync_core::{Key, Reference};
@@ -138,22 +139,6 @@ pub struct App {
 
 /// The corpus of real files (`REFSYNC_CORPUS`, else `shared/corpus` beside the checkout or
 /// a folder above it, else this machine's `/work/shared/corpus`). Missing fails the test.
-pub fn corpus_file(relative: &str) -> PathBuf {
-    let dir = std::env::var_os("REFSYNC_CORPUS")
-        .map(PathBuf::from)
-        .or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .ancestors()
-                .map(|a| a.join("shared/corpus"))
-                .chain([PathBuf::from("/work/shared/corpus")])
-                .find(|d| d.join("MANIFEST.tsv").is_file())
-        })
-        .expect("the corpus (set REFSYNC_CORPUS)");
-    let path = dir.join(relative);
-    assert!(path.is_file(), "no corpus file {}", path.display());
-    path
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

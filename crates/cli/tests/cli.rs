@@ -3,50 +3,19 @@
 //! through the real service (in-process, on port 0).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
+#[path = "support/corpus.rs"]
+mod corpus;
 #[path = "support/desk.rs"]
 mod desk;
 
+use corpus::{corpus_file, expected_import, CORPUS_RIS};
 use desk::Desk;
-use refsync_core::formats::{self, Format, Source};
 use refsync_server::{Config, Server};
-use std::path::{Path, PathBuf};
-
-/// 176 real PubMed records.
-const CORPUS_RIS: &str = "ris/citesource/20221207_gambling-harms_pubmed_176.ris";
-
-fn corpus_file(relative: &str) -> PathBuf {
-    let dir = std::env::var_os("REFSYNC_CORPUS")
-        .map(PathBuf::from)
-        .or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .ancestors()
-                .map(|a| a.join("shared/corpus"))
-                .chain([PathBuf::from("/work/shared/corpus")])
-                .find(|d| d.join("MANIFEST.tsv").is_file())
-        })
-        .expect("the corpus (set REFSYNC_CORPUS)");
-    let path = dir.join(relative);
-    assert!(path.is_file(), "no corpus file {}", path.display());
-    path
-}
+use std::path::PathBuf;
 
 /// A desktop running this crate's binary.
 fn desk() -> Desk {
     Desk::new(PathBuf::from(env!("CARGO_BIN_EXE_refsync")))
-}
-
-fn expected_import(path: &Path) -> (usize, usize) {
-    let bytes = std::fs::read(path).unwrap();
-    let name = path.file_name().unwrap().to_string_lossy().to_string();
-    let format = Format::detect(&name, &bytes).unwrap();
-    let import = formats::import_with_sequential_keys(
-        format,
-        &[Source {
-            name: &name,
-            bytes: &bytes,
-        }],
-    );
-    (import.report.imported, import.report.skipped.len())
 }
 
 #[tokio::test]
