@@ -91,7 +91,22 @@ async fn add_reference(c: &Client, title: &str, authors: &str, year: &str) {
     type_into(c, "#ref-authors", authors).await;
     type_into(c, "#ref-year", year).await;
     click(c, "#ref-save").await;
-    wait_text(c, "#reference-editor", |_| true).await;
+    // The new reference's editor (with its attachment and Trash buttons) replaces the form.
+    let start = std::time::Instant::now();
+    loop {
+        let shown = match c.find(Locator::Css("#reference-editor #field-title")).await {
+            Ok(e) => e.prop("value").await.ok().flatten().as_deref() == Some(title),
+            Err(_) => false,
+        };
+        if shown && c.find(Locator::Css("#attach-file")).await.is_ok() {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the editor of “{title}” never showed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// A file that starts like a PDF, `body` bytes after the header, in `dir`: its path and bytes.

@@ -186,6 +186,35 @@ pub struct Link {
     pub library_version: u64,
 }
 
+/// An object's data as JSON text, carried as it came: a page's objects are read once, straight
+/// into the model ([`Object::from_data`]), never built into a `serde_json::Value` tree first.
+/// Two `Data` are equal when their text is (the same serializer writes both).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Data(Box<serde_json::value::RawValue>);
+
+impl Data {
+    /// `text`, which must be one JSON value.
+    pub fn from_json(text: String) -> Result<Data, serde_json::Error> {
+        serde_json::value::RawValue::from_string(text).map(Data)
+    }
+
+    /// Any serializable value (tests, tools).
+    pub fn of<T: Serialize>(value: &T) -> Result<Data, serde_json::Error> {
+        Data::from_json(serde_json::to_string(value)?)
+    }
+
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for Data {
+    fn eq(&self, other: &Data) -> bool {
+        self.get() == other.get()
+    }
+}
+
 /// One object as the service holds it; `data` is `None` for a tombstone (deleted for good).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -194,7 +223,8 @@ pub struct RemoteObject {
     pub key: Key,
     pub version: u64,
     #[serde(default)]
-    pub data: Option<serde_json::Value>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub data: Option<Data>,
 }
 
 impl RemoteObject {
@@ -256,7 +286,8 @@ pub struct Write {
     pub key: Key,
     pub base_version: u64,
     #[serde(default)]
-    pub data: Option<serde_json::Value>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub data: Option<Data>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -270,7 +301,9 @@ pub struct BatchResult {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(tag = "status", rename_all = "snake_case")]
+// Read through a plain struct: serde buffers an internally tagged enum's fields, and raw JSON
+// (`Data`, in a conflict's `current`) cannot be read back from that buffer.
+#[serde(tag = "status", rename_all = "snake_case", try_from = "WireResult")]
 pub enum WriteResult {
     /// Applied; the object is now at `version`.
     Ok { key: Key, version: u64 },
@@ -280,6 +313,43 @@ pub enum WriteResult {
     /// The object moved on since `base_version`: nothing was written, and `current` is what
     /// the service holds (a tombstone if it was deleted).
     Conflict { key: Key, current: RemoteObject },
+}
+
+/// A [`WriteResult`] as it is read: the fields of every status, checked by `try_from`.
+#[derive(Deserialize)]
+struct WireResult {
+    status: String,
+    key: Key,
+    #[serde(default)]
+    version: Option<u64>,
+    #[serde(default)]
+    current: Option<RemoteObject>,
+}
+
+impl TryFrom<WireResult> for WriteResult {
+    type Error = String;
+
+    fn try_from(w: WireResult) -> Result<WriteResult, String> {
+        let version = || {
+            w.version
+                .ok_or_else(|| format!("a “{}” result has no version", w.status))
+        };
+        Ok(match w.status.as_str() {
+            "ok" => WriteResult::Ok {
+                key: w.key,
+                version: version()?,
+            },
+            "unchanged" => WriteResult::Unchanged {
+                key: w.key,
+                version: version()?,
+            },
+            "conflict" => WriteResult::Conflict {
+                key: w.key,
+                current: w.current.ok_or("a conflict result has no current copy")?,
+            },
+            other => return Err(format!("unknown write status “{other}”")),
+        })
+    }
 }
 
 impl WriteResult {
@@ -378,24 +448,19 @@ impl Object {
         Ok(object)
     }
 
-    /// [`Object::from_json`] for data already parsed (a page from the service), without
-    /// writing it out as text first.
-    pub fn from_value(
-        kind: ObjectKind,
-        key: Key,
-        data: serde_json::Value,
-    ) -> Result<Object, String> {
-        Object::deserialize_as(kind, key, data)
+    /// [`Object::from_json`] for data as the service sends it.
+    pub fn from_data(kind: ObjectKind, key: Key, data: &Data) -> Result<Object, String> {
+        Object::from_json(kind, key, data.get())
     }
 
-    /// An object of `kind` from any serde source; it must carry the key it is stored under.
-    fn deserialize_as<'de, D: serde::Deserializer<'de>>(
+    /// An object of `kind` from JSON; it must carry the key it is stored under.
+    fn deserialize_as(
         kind: ObjectKind,
         key: Key,
-        data: D,
+        data: &mut serde_json::Deserializer<serde_json::de::StrRead<'_>>,
     ) -> Result<Object, String> {
         use serde::Deserialize;
-        let text = |e: D::Error| e.to_string();
+        let text = |e: serde_json::Error| e.to_string();
         let object = match kind {
             ObjectKind::Reference => Object::Reference(Reference::deserialize(data).map_err(text)?),
             ObjectKind::Group => Object::Group(Group::deserialize(data).map_err(text)?),
@@ -411,6 +476,11 @@ impl Object {
             ));
         }
         Ok(object)
+    }
+
+    /// The object's data as the service takes it.
+    pub fn to_data(&self) -> Result<Data, serde_json::Error> {
+        Data::from_json(self.to_json()?)
     }
 
     /// The object's data as JSON (what [`Object::from_json`] reads back).
@@ -496,23 +566,36 @@ mod tests {
     #[test]
     fn write_results_are_tagged_by_status() {
         let key = Key::new(1, [1; 10]);
-        let conflict = WriteResult::Conflict {
-            key,
-            current: RemoteObject {
-                kind: ObjectKind::Reference,
+        let reference = Reference::new(key, crate::RefType::Book, 5);
+        for data in [None, Some(Data::of(&reference).unwrap())] {
+            let conflict = WriteResult::Conflict {
                 key,
-                version: 7,
-                data: None,
-            },
-        };
-        let json = serde_json::to_value(&conflict).unwrap();
-        assert_eq!(json["status"], "conflict");
-        assert_eq!(json["current"]["version"], 7);
-        assert!(json["current"]["data"].is_null());
-        assert_eq!(
-            serde_json::from_value::<WriteResult>(json).unwrap(),
-            conflict
-        );
+                current: RemoteObject {
+                    kind: ObjectKind::Reference,
+                    key,
+                    version: 7,
+                    data: data.clone(),
+                },
+            };
+            let text = serde_json::to_string(&conflict).unwrap();
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(json["status"], "conflict");
+            assert_eq!(json["current"]["version"], 7);
+            assert_eq!(json["current"]["data"].is_null(), data.is_none());
+            assert_eq!(
+                serde_json::from_str::<WriteResult>(&text).unwrap(),
+                conflict
+            );
+        }
+        let ok = WriteResult::Ok { key, version: 3 };
+        let text = serde_json::to_string(&ok).unwrap();
+        assert_eq!(serde_json::from_str::<WriteResult>(&text).unwrap(), ok);
+        let err = serde_json::from_str::<WriteResult>(
+            r#"{"status":"ok","key":"01M87AQTKP3GQ3WZY50HSS0NF3"}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("no version"), "{err}");
     }
 
     #[test]

@@ -326,12 +326,8 @@ fn run(seed: u64, seen: &mut Seen) -> Result<(), String> {
         .objects
         .iter()
         .filter_map(|((kind, key), (_, data))| {
-            data.as_ref().map(|d| {
-                (
-                    (*kind, *key),
-                    Object::from_json(*kind, *key, &d.to_string()).unwrap(),
-                )
-            })
+            data.as_ref()
+                .map(|d| ((*kind, *key), Object::from_data(*kind, *key, d).unwrap()))
         })
         .collect();
     if !ledger.wiped {

@@ -232,7 +232,10 @@ async fn the_second_writer_of_an_object_gets_a_conflict_with_the_first_ones_data
         panic!("expected a conflict: {second:?}")
     };
     assert_eq!(current.version, 1);
-    assert_eq!(current.data.as_ref().unwrap()["fields"]["title"], "From A");
+    assert_eq!(
+        json_of(current.data.as_ref().unwrap())["fields"]["title"],
+        "From A"
+    );
     assert_eq!(second.library_version, 1, "nothing changed");
 
     let same = b2.batch(vec![upsert(k, 0, reference(k, "From A"))]).await;
@@ -247,7 +250,7 @@ async fn the_second_writer_of_an_object_gets_a_conflict_with_the_first_ones_data
     assert_eq!(v, 2);
     assert_eq!(objects.len(), 1);
     assert_eq!(
-        objects[0].data.as_ref().unwrap()["fields"]["title"],
+        json_of(objects[0].data.as_ref().unwrap())["fields"]["title"],
         "Merged"
     );
     server.stop().await;
@@ -590,7 +593,12 @@ fn group(k: refsync_core::Key, name: &str, shared: bool) -> refsync_core::protoc
         kind: ObjectKind::Group,
         key: k,
         base_version: 0,
-        data: Some(json!({"key": k.as_str(), "name": name, "shared": shared})),
+        data: Some(
+            refsync_core::protocol::Data::of(
+                &json!({"key": k.as_str(), "name": name, "shared": shared}),
+            )
+            .unwrap(),
+        ),
     }
 }
 

@@ -11,7 +11,7 @@
 
 use super::plan::{plan, Action, ConflictRecord, LocalObject};
 use crate::protocol::{
-    Batch, BatchResult, ChangesPage, ErrorCode, Link, Object, ResetResult, Write, WriteResult,
+    Batch, BatchResult, ChangesPage, Data, ErrorCode, Link, Object, ResetResult, Write, WriteResult,
 };
 use crate::query::{DuplicateSet, Library};
 use crate::{Key, ObjectKind, Reference};
@@ -221,26 +221,17 @@ async fn with_retries<T, R: Remote>(
     }
 }
 
-fn object_json(object: &Option<Object>) -> Result<Option<serde_json::Value>, SyncError> {
-    let Some(o) = object else { return Ok(None) };
-    let value = match o {
-        Object::Reference(r) => serde_json::to_value(r),
-        Object::Group(g) => serde_json::to_value(g),
-        Object::GroupSet(s) => serde_json::to_value(s),
-        Object::Attachment(a) => serde_json::to_value(a),
-    };
-    value
-        .map(Some)
+fn object_data(object: &Option<Object>) -> Result<Option<Data>, SyncError> {
+    object
+        .as_ref()
+        .map(Object::to_data)
+        .transpose()
         .map_err(|e| SyncError::new(ErrorKind::Invalid, format!("cannot encode an object: {e}")))
 }
 
-fn object_of(
-    kind: ObjectKind,
-    key: Key,
-    data: Option<serde_json::Value>,
-) -> Result<Option<Object>, SyncError> {
-    let Some(value) = data else { return Ok(None) };
-    Object::from_value(kind, key, value).map(Some).map_err(|e| {
+fn object_of(kind: ObjectKind, key: Key, data: Option<&Data>) -> Result<Option<Object>, SyncError> {
+    let Some(data) = data else { return Ok(None) };
+    Object::from_data(kind, key, data).map(Some).map_err(|e| {
         SyncError::new(
             ErrorKind::Invalid,
             format!(
@@ -392,7 +383,7 @@ async fn push<S: LocalStore, R: Remote>(
                     kind: o.kind,
                     key: o.key,
                     base_version: o.base_version,
-                    data: object_json(&o.current)?,
+                    data: object_data(&o.current)?,
                 })
             })
             .collect::<Result<Vec<_>, SyncError>>()?;
@@ -422,7 +413,7 @@ async fn push<S: LocalStore, R: Remote>(
                     });
                 }
                 WriteResult::Conflict { current, .. } => {
-                    let theirs = object_of(current.kind, current.key, current.data.clone())?;
+                    let theirs = object_of(current.kind, current.key, current.data.as_ref())?;
                     if let Some(change) = change_for(
                         Some(local),
                         local.kind,
@@ -461,7 +452,7 @@ async fn pull<S: LocalStore, R: Remote>(
         let ids: Vec<(ObjectKind, Key)> = page.objects.iter().map(|o| (o.kind, o.key)).collect();
         let locals = store.get_many(&ids).await?;
         for (o, local) in page.objects.into_iter().zip(locals) {
-            let theirs = object_of(o.kind, o.key, o.data)?;
+            let theirs = object_of(o.kind, o.key, o.data.as_ref())?;
             if let Some(change) =
                 change_for(local.as_ref(), o.kind, o.key, o.version, theirs, outcome)
             {

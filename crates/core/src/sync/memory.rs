@@ -9,7 +9,7 @@
 use super::engine::{ErrorKind, LinkState, LocalStore, Remote, StoreChange, SyncError};
 use super::plan::{resolve, ConflictRecord, LocalObject, Resolution};
 use crate::protocol::{
-    Batch, BatchResult, ChangesPage, Link, Object, RemoteObject, ResetResult, WriteResult,
+    Batch, BatchResult, ChangesPage, Data, Link, Object, RemoteObject, ResetResult, WriteResult,
 };
 use crate::query::DuplicateSet;
 use crate::{Key, ObjectKind, Reference};
@@ -196,7 +196,7 @@ pub struct MemoryService {
     pub version: u64,
     pub epoch: u64,
     /// Every object's version and data (`None`: a tombstone).
-    pub objects: BTreeMap<(ObjectKind, Key), (u64, Option<serde_json::Value>)>,
+    pub objects: BTreeMap<(ObjectKind, Key), (u64, Option<Data>)>,
     pub batches: HashMap<String, BatchResult>,
 }
 

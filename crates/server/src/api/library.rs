@@ -443,7 +443,7 @@ mod tests {
             kind: ObjectKind::Reference,
             key: key(1),
             base_version: 0,
-            data: Some(reference(key(1))),
+            data: Some(refsync_core::protocol::Data::of(&reference(key(1))).unwrap()),
         };
         let wrong_key = Write {
             key: key(2),

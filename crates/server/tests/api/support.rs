@@ -511,12 +511,17 @@ pub fn reference(k: Key, title: &str) -> Value {
     json!({"key": k.as_str(), "type": "journal_article", "fields": {"title": title}})
 }
 
+/// An object's data as a JSON tree, to look into.
+pub fn json_of(data: &refsync_core::protocol::Data) -> Value {
+    serde_json::from_str(data.get()).unwrap()
+}
+
 pub fn upsert(k: Key, base: u64, data: Value) -> Write {
     Write {
         kind: ObjectKind::Reference,
         key: k,
         base_version: base,
-        data: Some(data),
+        data: Some(refsync_core::protocol::Data::of(&data).unwrap()),
     }
 }
 
