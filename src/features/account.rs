@@ -278,11 +278,11 @@ async fn run_sync(
     let store = lib
         .open_store()
         .map_err(|e| (ErrorKind::Local, e.to_string()))?;
-    let remote = BrowserRemote {
-        token: session.token.clone(),
-        library_id: session.library_id.clone(),
-        device_id: device_id(lib).await.map_err(|e| (ErrorKind::Local, e))?,
-    };
+    let remote = BrowserRemote::new(
+        session.token.clone(),
+        session.library_id.clone(),
+        device_id(lib).await.map_err(|e| (ErrorKind::Local, e))?,
+    );
     let saved = match store.meta(SESSION).await {
         Ok(Some(json)) => serde_json::from_str::<SessionInfo>(&json).ok(),
         _ => None,

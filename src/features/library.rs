@@ -123,6 +123,32 @@ impl LibraryData {
         self.apply(&others);
     }
 
+    /// Apply what syncs wrote, in order. A long list (a first download) keeps each object's
+    /// last write and rebuilds the index once, which costs far less than reading the library
+    /// back from IndexedDB.
+    fn replay(&mut self, writes: Vec<Write>) {
+        if writes.len() < 500 {
+            return self.apply(&writes);
+        }
+        let mut last = HashMap::with_capacity(writes.len());
+        for (i, w) in writes.iter().enumerate() {
+            last.insert(w.target(), i);
+        }
+        let mut deletes = Vec::new();
+        let mut puts = Vec::with_capacity(writes.len());
+        for (i, w) in writes.into_iter().enumerate() {
+            if last.get(&w.target()) != Some(&i) {
+                continue;
+            }
+            match w {
+                Write::Put(o) => puts.push(o),
+                delete => deletes.push(delete),
+            }
+        }
+        self.apply(&deletes);
+        self.apply_many(puts);
+    }
+
     /// Groups sorted by name, as the left pane lists them.
     pub fn groups_sorted(&self) -> Vec<Group> {
         let mut groups: Vec<Group> = self.groups.values().cloned().collect();
@@ -259,7 +285,7 @@ impl Library {
         let partial = !matches!(self.load.get_untracked(), LoadState::Ready);
         match store.take_synced() {
             Some(writes) if !partial => {
-                self.data.update(|d| d.apply(&writes));
+                self.data.update(|d| d.replay(writes));
                 Ok(())
             }
             _ => self.reload().await,

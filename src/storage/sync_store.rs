@@ -130,8 +130,9 @@ impl ConflictRow {
 }
 
 /// A sync that changes more objects than this has the window read everything again instead of
-/// replaying the changes one by one.
-const REPLAY_AT_MOST: usize = 2_000;
+/// replaying the changes. Replaying is cheaper at any size (the window rebuilds its index once
+/// for a long list); the bound only keeps a sync's copies from growing without end.
+const REPLAY_AT_MOST: usize = 250_000;
 
 /// Pages larger than this list each store's keys once instead of reading key by key.
 const LIST_KEYS_OVER: usize = 500;
@@ -636,18 +637,19 @@ impl LocalStore for Store {
             let tx = self.tx(&all_stores(), TransactionMode::Readwrite)?;
             let mut shown = Vec::new();
             let mut conflicts = false;
-            for change in &changes {
+            // By value: what is written moves on to the window without a copy.
+            for change in changes {
                 match change {
                     StoreChange::Put(o) if self.edited_since_read(&sync_id(o.kind, o.key)) => {}
                     StoreChange::Conflict(r) if self.edited_since_read(&sync_id(r.kind, r.key)) => {
                     }
                     StoreChange::Put(o) => {
-                        write_local(&tx, o, seen.get(&sync_id(o.kind, o.key)).copied())?;
+                        write_local(&tx, &o, seen.get(&sync_id(o.kind, o.key)).copied())?;
                         if let Some(cache) = self.object_keys.borrow_mut().as_mut() {
                             cache.entry(o.kind).or_default().insert(o.key.to_string());
                         }
-                        shown.push(match &o.current {
-                            Some(c) => Write::Put(c.clone()),
+                        shown.push(match o.current {
+                            Some(c) => Write::Put(c),
                             None => Write::Delete(o.kind, o.key),
                         });
                     }
@@ -658,22 +660,22 @@ impl LocalStore for Store {
                         version,
                     } => {
                         // Edited again while the push was in flight: it stays dirty.
-                        let current = read_object(&tx, *kind, *key).await?.map(|(o, _)| o);
-                        let dirty = current != *pushed;
+                        let current = read_object(&tx, kind, key).await?.map(|(o, _)| o);
+                        let dirty = current != pushed;
                         write_local(
                             &tx,
                             &LocalObject {
-                                kind: *kind,
-                                key: *key,
+                                kind,
+                                key,
                                 base_version: if current.is_none() && !dirty {
                                     0
                                 } else {
-                                    *version
+                                    version
                                 },
                                 base: if current.is_none() && !dirty {
                                     None
                                 } else {
-                                    pushed.clone()
+                                    pushed
                                 },
                                 current,
                                 dirty,
@@ -695,7 +697,7 @@ impl LocalStore for Store {
                             },
                             None,
                         )?;
-                        let row = ConflictRow::of(record)?;
+                        let row = ConflictRow::of(&record)?;
                         tx.object_store(CONFLICTS)?
                             .put(serde_json::to_string(&row).map_err(idb)?)
                             .with_key(sync_id(record.kind, record.key))
@@ -713,6 +715,8 @@ impl LocalStore for Store {
                         .primitive()?;
                 }
             }
+            // The part of a page's write spent here, before IndexedDB's own work.
+            crate::browser::measure("sync-write-queue", started);
             tx.commit().await?;
             // Committed: tell the window what changed (a conflict changes more than objects:
             // it reads everything).

@@ -1,8 +1,10 @@
 //! The sync service over `fetch`, from the same origin as the app.
 //!
-//! Invariant: every failure becomes a [`SyncError`] of the right kind — no answer is
+//! Invariants: every failure becomes a [`SyncError`] of the right kind — no answer is
 //! `connection` (the engine retries it), the service's `{code, message}` errors keep their
-//! code, anything else the service should not say is `server`.
+//! code, anything else the service should not say is `server`; and a page asked for ahead
+//! (see [`BrowserRemote::changes`]) is only ever handed to the call that asks for exactly
+//! that page, so it is a faster answer, never a different one.
 
 use crate::browser;
 use gloo_net::http::{Request, RequestBuilder, Response};
@@ -13,6 +15,8 @@ use refsync_core::protocol::{
 use refsync_core::sync::{ErrorKind, Remote, SyncError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::JsValue;
 
 fn url(path: &str) -> String {
@@ -124,15 +128,51 @@ pub async fn me(token: &str) -> Result<Me, SyncError> {
     .await
 }
 
-/// Core's `Remote` for one signed-in library.
+/// Core's `Remote` for one signed-in library (made for one sync).
 #[derive(Clone, Debug)]
 pub struct BrowserRemote {
     pub token: String,
     pub library_id: String,
     pub device_id: String,
+    /// The page after the last one answered, on its way.
+    ahead: Rc<RefCell<Option<PageAhead>>>,
+}
+
+/// A page of changes asked for before the engine asks for it.
+#[derive(Debug)]
+struct PageAhead {
+    epoch: u64,
+    since: u64,
+    cursor: String,
+    answer: futures_channel::oneshot::Receiver<Result<ChangesPage, SyncError>>,
 }
 
 impl BrowserRemote {
+    pub fn new(token: String, library_id: String, device_id: String) -> BrowserRemote {
+        BrowserRemote {
+            token,
+            library_id,
+            device_id,
+            ahead: Rc::default(),
+        }
+    }
+
+    async fn fetch_changes(
+        &self,
+        epoch: u64,
+        since: u64,
+        cursor: Option<&str>,
+    ) -> Result<ChangesPage, SyncError> {
+        let query = changes_query(since, cursor);
+        send(
+            self.auth(Request::get(&self.lib_url("changes")))
+                .query(query.iter().map(|(k, v)| (*k, v.as_str())))
+                .header(EPOCH_HEADER, &epoch.to_string())
+                .build(),
+        )
+        .await
+    }
+
     fn lib_url(&self, path: &str) -> String {
         url(&format!("/libraries/{}/{path}", self.library_id))
     }
@@ -205,16 +245,43 @@ impl Remote for BrowserRemote {
         since: u64,
         cursor: Option<&str>,
     ) -> Result<ChangesPage, SyncError> {
-        let query = changes_query(since, cursor);
+        // While the engine stores a page, the next one is already being served, sent and
+        // parsed: a long download takes about the longer of fetching and storing instead of
+        // their sum. The page asked ahead is used only by the call for exactly that page.
         let started = browser::perf_now();
-        let page = send(
-            self.auth(Request::get(&self.lib_url("changes")))
-                .query(query.iter().map(|(k, v)| (*k, v.as_str())))
-                .header(EPOCH_HEADER, &epoch.to_string())
-                .build(),
-        )
-        .await;
+        let ahead =
+            self.ahead.borrow_mut().take().filter(|a| {
+                a.epoch == epoch && a.since == since && cursor == Some(a.cursor.as_str())
+            });
+        let page = match ahead {
+            Some(a) => match a.answer.await {
+                Ok(page) => page,
+                // The task asking ahead was dropped: ask now.
+                Err(_) => self.fetch_changes(epoch, since, cursor).await,
+            },
+            None => self.fetch_changes(epoch, since, cursor).await,
+        };
+        // How long the engine waited for the page (not how long it took to come).
         browser::measure("sync-fetch-page", started);
+        if let Ok(ChangesPage {
+            next: Some(next), ..
+        }) = &page
+        {
+            let (tell, answer) = futures_channel::oneshot::channel();
+            let remote = self.clone();
+            let cursor = next.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let page = remote.fetch_changes(epoch, since, Some(&cursor)).await;
+                // Nobody waiting any more (the sync failed): the page is not needed.
+                let _ = tell.send(page);
+            });
+            *self.ahead.borrow_mut() = Some(PageAhead {
+                epoch,
+                since,
+                cursor: next.clone(),
+                answer,
+            });
+        }
         page
     }
 

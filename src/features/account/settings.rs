@@ -149,11 +149,7 @@ async fn reset_sync(lib: Library, account: Account, wipe: bool) -> Result<(), St
         .session
         .get_untracked()
         .ok_or("Sign in to reset sync.")?;
-    let remote = BrowserRemote {
-        token: session.token,
-        library_id: session.library_id,
-        device_id: String::new(),
-    };
+    let remote = BrowserRemote::new(session.token, session.library_id, String::new());
     // Under the sync lock, signed out before it is let go: a sync waiting for its turn (this
     // tab's or another's) then finds no session and does nothing, instead of linking again.
     crate::browser::with_lock(super::SYNC_LOCK, async {
