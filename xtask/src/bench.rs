@@ -414,13 +414,21 @@ fn markdown(figures: &[Figure]) -> String {
             target_ratio(&f.place, &f.scenario),
             f.ratio,
         ) {
+            // A figure that misses its target says so in words, not as a ratio below 1.
+            (Some(t), _, _) if f.median_ms > t => (
+                format!("< {} {unit}", ms(t)),
+                format!("MISSED: {:.2}x over", f.median_ms / t),
+            ),
             (Some(t), _, _) => (
                 format!("< {} {unit}", ms(t)),
                 format!("{:.1}x under", t / f.median_ms.max(1e-6)),
             ),
             (None, Some(t), Some((r, lo, hi))) => (
                 format!("≥ {t:.0}x peer"),
-                format!("{r:.1}x peer ({lo:.1}–{hi:.1})"),
+                format!(
+                    "{}{r:.1}x peer ({lo:.1}–{hi:.1})",
+                    if r < t { "MISSED: " } else { "" }
+                ),
             ),
             (None, None, Some((r, lo, hi))) => {
                 ("–".into(), format!("{r:.1}x peer ({lo:.1}–{hi:.1})"))
@@ -516,5 +524,21 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("| 12500 | – | – |"), "{table}");
+    }
+
+    #[test]
+    fn a_missed_target_says_so() {
+        let out = "BENCH app\twasm+js download, gzip -9 (KB, not ms)\t0\t638.0\t638.0\t638.0\n\
+                   BENCH app\tfirst sync of 50k references\t50000\t6700.0\t6400.0\t6800.0\n\
+                   RATIO app\tfirst sync of 50k references\t3.70\t3.60\t4.10\n";
+        let table = markdown(&parse(out));
+        assert!(
+            table.contains("| < 600 KB | MISSED: 1.06x over |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| ≥ 5x peer | MISSED: 3.7x peer (3.6–4.1) |"),
+            "{table}"
+        );
     }
 }
