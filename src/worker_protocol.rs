@@ -13,6 +13,21 @@ use serde::{Deserialize, Serialize};
 /// The worker's scripts, as trunk emits them (worker outputs are not hashed).
 pub const WORKER_LOADER: &str = "/formats-worker_loader.js";
 
+/// The named buffers of a message either way (`names` and `files`, side by side): the files
+/// of an import, the attachments' bytes of a backup.
+#[cfg(target_arch = "wasm32")]
+pub fn named_buffers(message: &wasm_bindgen::JsValue) -> Vec<(String, Vec<u8>)> {
+    use js_sys::{Array, Reflect, Uint8Array};
+    let list = |name: &str| Array::from(&Reflect::get(message, &name.into()).unwrap_or_default());
+    let (names, buffers) = (list("names"), list("files"));
+    (0..names.length())
+        .map(|i| {
+            let name = names.get(i).as_string().unwrap_or_default();
+            (name, Uint8Array::new(&buffers.get(i)).to_vec())
+        })
+        .collect()
+}
+
 /// What an import produced, as the worker sends it back (JSON).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ImportResult {

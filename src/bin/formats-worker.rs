@@ -1,13 +1,16 @@
-//! The formats worker: imports and exports in a Web Worker, so the app's own download stays
-//! small and a long import never freezes the window. Built by trunk as a worker
-//! (index.html: `data-type="worker"`); the protocol is in `refsync_web::worker_protocol`.
+//! The formats worker: imports, exports and backup files in a Web Worker, so the app's own
+//! download stays small and a long import or a large backup never freezes the window. Built by
+//! trunk as a worker (index.html: `data-type="worker"`); the protocol is in
+//! `refsync_web::worker_protocol`.
 
 #[cfg(target_arch = "wasm32")]
 mod worker {
     use js_sys::{Array, Object, Reflect, Uint8Array};
+    use refsync_core::backup;
     use refsync_core::formats::{self, Format, ImportContext, Source};
     use refsync_core::{Key, Reference};
-    use refsync_web::worker_protocol::ImportResult;
+    use refsync_web::worker_protocol::{named_buffers, ImportResult};
+    use std::collections::HashMap;
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -36,14 +39,7 @@ mod worker {
         let format = get(message, "format")
             .as_string()
             .and_then(|f| Format::from_id(&f));
-        let names = Array::from(&get(message, "names"));
-        let buffers = Array::from(&get(message, "files"));
-        let files: Vec<(String, Vec<u8>)> = (0..names.length())
-            .map(|i| {
-                let name = names.get(i).as_string().unwrap_or_default();
-                (name, Uint8Array::new(&buffers.get(i)).to_vec())
-            })
-            .collect();
+        let files = named_buffers(message);
         let mut result = ImportResult::default();
         let mut by_format: Vec<(Format, Vec<usize>)> = Vec::new();
         for (i, (name, bytes)) in files.iter().enumerate() {
@@ -91,20 +87,67 @@ mod worker {
         Ok(formats::export(format, &references))
     }
 
-    fn answer(scope: &DedicatedWorkerGlobalScope, id: &JsValue, result: Result<String, String>) {
+    /// What a request produced: text, and bytes by name (sent as transferred buffers).
+    struct Reply {
+        text: String,
+        files: Vec<(String, Vec<u8>)>,
+    }
+
+    impl From<String> for Reply {
+        fn from(text: String) -> Reply {
+            Reply {
+                text,
+                files: Vec::new(),
+            }
+        }
+    }
+
+    /// A backup file of the manifest (JSON, as the app wrote it) and the attachments' bytes.
+    fn backup(message: &JsValue) -> Result<Reply, String> {
+        let manifest = get(message, "manifest").as_string().unwrap_or_default();
+        let files: HashMap<String, Vec<u8>> = named_buffers(message).into_iter().collect();
+        let zip = backup::write_json(manifest.as_bytes(), &files).map_err(|e| e.to_string())?;
+        Ok(Reply {
+            text: String::new(),
+            files: vec![("backup.zip".into(), zip)],
+        })
+    }
+
+    /// A backup file read and checked: its manifest (JSON) and the attachments' bytes.
+    fn restore(message: &JsValue) -> Result<Reply, String> {
+        let bytes = Uint8Array::new(&get(message, "bytes")).to_vec();
+        let (manifest, files) = backup::read(&bytes).map_err(|e| e.to_string())?;
+        Ok(Reply {
+            text: serde_json::to_string(&manifest).map_err(|e| e.to_string())?,
+            files: files.into_iter().collect(),
+        })
+    }
+
+    fn answer(scope: &DedicatedWorkerGlobalScope, id: &JsValue, result: Result<Reply, String>) {
         let out = Object::new();
         let _ = Reflect::set(&out, &"id".into(), id);
+        let transfer = Array::new();
         match result {
-            Ok(text) => {
+            Ok(reply) => {
                 let _ = Reflect::set(&out, &"ok".into(), &JsValue::TRUE);
-                let _ = Reflect::set(&out, &"text".into(), &JsValue::from_str(&text));
+                let _ = Reflect::set(&out, &"text".into(), &JsValue::from_str(&reply.text));
+                let names = Array::new();
+                let buffers = Array::new();
+                for (name, bytes) in reply.files {
+                    let buffer = Uint8Array::from(bytes.as_slice()).buffer();
+                    names.push(&JsValue::from_str(&name));
+                    buffers.push(&buffer);
+                    transfer.push(&buffer);
+                }
+                let _ = Reflect::set(&out, &"names".into(), &names);
+                let _ = Reflect::set(&out, &"files".into(), &buffers);
             }
             Err(e) => {
                 let _ = Reflect::set(&out, &"ok".into(), &JsValue::FALSE);
                 let _ = Reflect::set(&out, &"error".into(), &JsValue::from_str(&e));
             }
         }
-        let _ = scope.post_message(&out);
+        let _ = scope.post_message_with_transfer(&out, &transfer);
     }
 
     pub fn start() {
@@ -117,8 +160,10 @@ mod worker {
             let message = ev.data();
             let id = get(&message, "id");
             let result = match get(&message, "op").as_string().as_deref() {
-                Some("import") => import(&message),
-                Some("export") => export(&message),
+                Some("import") => import(&message).map(Reply::from),
+                Some("export") => export(&message).map(Reply::from),
+                Some("backup") => backup(&message),
+                Some("restore") => restore(&message),
                 _ => Err("an unknown request".into()),
             };
             answer(&reply_to, &id, result);

@@ -15,7 +15,7 @@ use crate::features::ui::{thousands, Modal, Progress};
 use leptos::ev::DragEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use refsync_core::backup::{self, Manifest};
+use refsync_core::backup::Manifest;
 use refsync_core::formats::{Format, Report};
 use refsync_core::protocol::Object;
 use refsync_core::{GroupKind, Key, Reference};
@@ -565,8 +565,11 @@ async fn make_backup(lib: Library, work: RwSignal<Work>) -> Result<String, Strin
         what: "Compressing…".into(),
     });
     browser::yield_now().await;
-    let zip =
-        backup::write(&manifest, &files).map_err(|e| format!("Could not make the backup: {e}."))?;
+    // Zipped in the formats worker: the window stays responsive, and the zip code is not
+    // part of the app's download.
+    let zip = worker::backup(&manifest, files)
+        .await
+        .map_err(|e| format!("Could not make the backup: {e}."))?;
     let day = js_sys::Date::new_0()
         .to_iso_string()
         .as_string()
@@ -651,8 +654,9 @@ async fn restore(
     });
     browser::yield_now().await;
     let bytes = browser::read_file(file).await?;
-    let (manifest, files) =
-        backup::read(&bytes).map_err(|e| format!("Nothing was restored: {e}."))?;
+    let (manifest, files) = worker::restore(&bytes)
+        .await
+        .map_err(|e| format!("Nothing was restored: {e}."))?;
     let store = lib.open_store().map_err(|e| e.to_string())?;
     let total_files = files.len();
     for (i, (sha, data)) in files.iter().enumerate() {

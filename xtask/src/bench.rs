@@ -86,15 +86,7 @@ fn target_ms(place: &str, scenario: &str) -> Option<f64> {
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
     let runs = if quick { "3" } else { "5" };
-    let corpus = std::env::var_os("REFSYNC_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/corpus"));
-    if !corpus.join("MANIFEST.tsv").is_file() {
-        return Err(format!(
-            "the corpus is not at {} (set REFSYNC_CORPUS)",
-            corpus.display()
-        ));
-    }
+    let corpus = find_corpus(root)?;
     tools::setup_web(root)?;
     tools::setup_browser()?;
     let mut figures = Vec::new();
@@ -184,6 +176,28 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The shared corpus, where the tests look for it: `REFSYNC_CORPUS`, else `shared/corpus`
+/// beside the repository or a folder above it, else this workplace's `/work/shared/corpus`
+/// (so a clone anywhere on these machines finds it).
+fn find_corpus(root: &Path) -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("REFSYNC_CORPUS").map(PathBuf::from) {
+        return if dir.join("MANIFEST.tsv").is_file() {
+            Ok(dir)
+        } else {
+            Err(format!("REFSYNC_CORPUS: no corpus at {}", dir.display()))
+        };
+    }
+    root.ancestors()
+        .map(|a| a.join("shared/corpus"))
+        .chain([PathBuf::from("/work/shared/corpus")])
+        .find(|d| d.join("MANIFEST.tsv").is_file())
+        .ok_or_else(|| {
+            "the corpus (shared/corpus) is not beside this repository or above it; set \
+             REFSYNC_CORPUS"
+                .to_string()
+        })
+}
+
 /// The web app in headless Chromium (`tests/bench_app.rs`, against the release build of the
 /// app), and the size of what a browser downloads.
 fn app_bench(
@@ -229,7 +243,7 @@ fn app_bench(
         ("refsync-web", "wasm+js download, gzip -9 (KB, not ms)"),
         (
             "formats-worker",
-            "formats worker, loaded on first import or export, gzip -9 (KB, not ms)",
+            "formats worker, loaded on first import, export, backup or restore, gzip -9 (KB, not ms)",
         ),
     ] {
         let kb = gzip_kb(&root.join("dist"), prefix)?;

@@ -92,8 +92,17 @@ pub fn file_entry(sha256: &str) -> String {
 /// (stored as they are: attachments are mostly PDFs and images, already compressed).
 pub fn write(manifest: &Manifest, files: &HashMap<String, Vec<u8>>) -> Result<Vec<u8>, ZipError> {
     let json = serde_json::to_vec(manifest).map_err(|e| ZipError::new(e.to_string()))?;
+    write_json(&json, files)
+}
+
+/// [`write`] with the manifest already written as JSON (the web app writes it where the
+/// library is and zips it in its worker, which then needs no copy of the library).
+pub fn write_json(
+    manifest_json: &[u8],
+    files: &HashMap<String, Vec<u8>>,
+) -> Result<Vec<u8>, ZipError> {
     let mut zip = zip::Writer::new();
-    zip.add("manifest.json", &json, true)?;
+    zip.add("manifest.json", manifest_json, true)?;
     let mut shas: Vec<&String> = files.keys().collect();
     shas.sort();
     for sha in shas {

@@ -1,11 +1,12 @@
-//! The app's side of the formats worker: started on first use, one request at a time per
-//! call, answers matched by id.
+//! The app's side of the formats worker (imports, exports, backup files): started on first
+//! use, one request at a time per call, answers matched by id.
 //!
 //! Invariant: every request gets an answer or an error — a worker that fails to start or
 //! crashes rejects everything waiting, worded for the person.
 
-use crate::worker_protocol::{ImportResult, WORKER_LOADER};
+use crate::worker_protocol::{named_buffers, ImportResult, WORKER_LOADER};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use refsync_core::backup::Manifest;
 use refsync_core::formats::{Format, Report};
 use refsync_core::Reference;
 use std::cell::RefCell;
@@ -87,6 +88,16 @@ fn start() -> Result<(), String> {
 
 /// Send `message` (an object without its id) and wait for the answer's `text`.
 async fn ask(message: Object, transfer: Array) -> Result<String, String> {
+    let answer = ask_for(message, transfer).await?;
+    Ok(Reflect::get(&answer, &"text".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default())
+}
+
+/// Send `message` (an object without its id) and wait for the answer: an error if the
+/// worker says it failed.
+async fn ask_for(message: Object, transfer: Array) -> Result<JsValue, String> {
     if RUNNING.with(|r| r.borrow().is_none()) {
         start()?;
     }
@@ -121,16 +132,58 @@ async fn ask(message: Object, transfer: Array) -> Result<String, String> {
         .ok()
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
-    let field = if ok { "text" } else { "error" };
-    let text = Reflect::get(&answer, &field.into())
+    if ok {
+        Ok(answer)
+    } else {
+        Err(Reflect::get(&answer, &"error".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_else(|| "the worker failed".into()))
+    }
+}
+
+/// A backup file (core's format) of `manifest` and the attachments' bytes, by SHA-256.
+pub async fn backup(
+    manifest: &Manifest,
+    files: HashMap<String, Vec<u8>>,
+) -> Result<Vec<u8>, String> {
+    let json = serde_json::to_string(manifest).map_err(|e| e.to_string())?;
+    let message = Object::new();
+    let names = Array::new();
+    let buffers = Array::new();
+    for (sha, bytes) in &files {
+        names.push(&JsValue::from_str(sha));
+        buffers.push(&Uint8Array::from(bytes.as_slice()).buffer());
+    }
+    let set = |k: &str, v: &JsValue| {
+        let _ = Reflect::set(&message, &k.into(), v);
+    };
+    set("op", &"backup".into());
+    set("manifest", &JsValue::from_str(&json));
+    set("names", &names);
+    set("files", &buffers);
+    let answer = ask_for(message, buffers).await?;
+    named_buffers(&answer)
+        .into_iter()
+        .next()
+        .map(|(_, zip)| zip)
+        .ok_or_else(|| "the worker made no file".into())
+}
+
+/// A backup file read and checked: its manifest and the attachments' bytes, by SHA-256.
+pub async fn restore(bytes: &[u8]) -> Result<(Manifest, HashMap<String, Vec<u8>>), String> {
+    let buffer = Uint8Array::from(bytes).buffer();
+    let message = Object::new();
+    let _ = Reflect::set(&message, &"op".into(), &"restore".into());
+    let _ = Reflect::set(&message, &"bytes".into(), &buffer);
+    let answer = ask_for(message, Array::of1(&buffer)).await?;
+    let json = Reflect::get(&answer, &"text".into())
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or_default();
-    if ok {
-        Ok(text)
-    } else {
-        Err(text)
-    }
+    let manifest: Manifest = serde_json::from_str(&json)
+        .map_err(|e| format!("the worker's answer could not be read ({e})"))?;
+    Ok((manifest, named_buffers(&answer).into_iter().collect()))
 }
 
 /// Import `files` (name, bytes) in `format`, or each in the format it is recognised as.
