@@ -142,26 +142,38 @@ async fn ask_for(message: Object, transfer: Array) -> Result<JsValue, String> {
     }
 }
 
+/// A request `op` carrying named buffers (`names` and `files`, as
+/// [`named_buffers`] reads them), and the buffers to transfer with it.
+fn request_with_files<'a>(
+    op: &str,
+    files: impl Iterator<Item = (&'a str, &'a [u8])>,
+) -> (Object, Array) {
+    let message = Object::new();
+    let names = Array::new();
+    let buffers = Array::new();
+    for (name, bytes) in files {
+        names.push(&JsValue::from_str(name));
+        buffers.push(&Uint8Array::from(bytes).buffer());
+    }
+    let _ = Reflect::set(&message, &"op".into(), &op.into());
+    let _ = Reflect::set(&message, &"names".into(), &names);
+    let _ = Reflect::set(&message, &"files".into(), &buffers);
+    (message, buffers)
+}
+
 /// A backup file (core's format) of `manifest` and the attachments' bytes, by SHA-256.
 pub async fn backup(
     manifest: &Manifest,
     files: HashMap<String, Vec<u8>>,
 ) -> Result<Vec<u8>, String> {
     let json = serde_json::to_string(manifest).map_err(|e| e.to_string())?;
-    let message = Object::new();
-    let names = Array::new();
-    let buffers = Array::new();
-    for (sha, bytes) in &files {
-        names.push(&JsValue::from_str(sha));
-        buffers.push(&Uint8Array::from(bytes.as_slice()).buffer());
-    }
-    let set = |k: &str, v: &JsValue| {
-        let _ = Reflect::set(&message, &k.into(), v);
-    };
-    set("op", &"backup".into());
-    set("manifest", &JsValue::from_str(&json));
-    set("names", &names);
-    set("files", &buffers);
+    let (message, buffers) = request_with_files(
+        "backup",
+        files
+            .iter()
+            .map(|(sha, bytes)| (sha.as_str(), bytes.as_slice())),
+    );
+    let _ = Reflect::set(&message, &"manifest".into(), &JsValue::from_str(&json));
     let answer = ask_for(message, buffers).await?;
     named_buffers(&answer)
         .into_iter()
@@ -192,20 +204,16 @@ pub async fn import(
     format: Option<Format>,
     now: u64,
 ) -> Result<(Vec<Reference>, Report), String> {
-    let message = Object::new();
-    let names = Array::new();
-    let buffers = Array::new();
-    for (name, bytes) in &files {
-        names.push(&JsValue::from_str(name));
-        buffers.push(&Uint8Array::from(bytes.as_slice()).buffer());
-    }
+    let (message, buffers) = request_with_files(
+        "import",
+        files
+            .iter()
+            .map(|(name, bytes)| (name.as_str(), bytes.as_slice())),
+    );
     let set = |k: &str, v: &JsValue| {
         let _ = Reflect::set(&message, &k.into(), v);
     };
-    set("op", &"import".into());
     set("now", &JsValue::from_f64(now as f64));
-    set("names", &names);
-    set("files", &buffers);
     if let Some(f) = format {
         set("format", &f.id().into());
     }
