@@ -150,6 +150,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                         "--nocapture",
                     ])
                     .current_dir(root)
+                    // Built into the wasm test (the browser cannot read files).
+                    .env("REFSYNC_CORPUS_DIR", &corpus)
                     .env("CHROMEDRIVER", &chromedriver)
                     .env("CHROME_BIN", &chromium),
             )

@@ -1,7 +1,8 @@
 //! The BibTeX import target in the browser's wasm: the ~41,000-entry set imported in headless
 //! Chromium. Built only by `cargo xtask bench` (`--target wasm32-unknown-unknown --test
 //! bench_wasm --release`); natively this file is empty. It prints a `BENCH` line; it asserts
-//! no time (tests never do).
+//! no time (tests never do). The browser cannot read the corpus, so it is built in:
+//! `REFSYNC_CORPUS_DIR` (which xtask sets to the corpus it found) names it at compile time.
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -17,11 +18,7 @@ macro_rules! corpus {
     ($path:literal) => {
         (
             $path,
-            include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/corpus/",
-                $path
-            )) as &[u8],
+            include_bytes!(concat!(env!("REFSYNC_CORPUS_DIR"), "/", $path)) as &[u8],
         )
     };
 }
