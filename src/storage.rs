@@ -113,8 +113,8 @@ pub struct Store {
     read_at: RefCell<HashMap<String, u64>>,
     /// What the engine's last page read found of each object's marks and bases.
     pub(crate) seen: RefCell<HashMap<String, sync_store::Seen>>,
-    /// What syncs wrote since [`Store::take_synced`] last asked, for the window; `None` once
-    /// there is too much to be worth replaying (the window then reads everything again).
+    /// What syncs wrote since [`Store::take_synced`] last asked, for the window; `None` after a
+    /// conflict or past `sync_store::REPLAY_AT_MOST` (the window then reads everything again).
     pub(crate) synced: RefCell<Option<Vec<Write>>>,
     /// Keys of each object store, listed for a round of large sync pages (`sync_store`).
     pub(crate) object_keys: RefCell<Option<HashMap<ObjectKind, std::collections::HashSet<String>>>>,

@@ -88,11 +88,15 @@ fn start() -> Result<(), String> {
 
 /// Send `message` (an object without its id) and wait for the answer's `text`.
 async fn ask(message: Object, transfer: Array) -> Result<String, String> {
-    let answer = ask_for(message, transfer).await?;
-    Ok(Reflect::get(&answer, &"text".into())
+    Ok(text_of(&ask_for(message, transfer).await?))
+}
+
+/// An answer's `text`.
+fn text_of(answer: &JsValue) -> String {
+    Reflect::get(answer, &"text".into())
         .ok()
         .and_then(|v| v.as_string())
-        .unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// Send `message` (an object without its id) and wait for the answer: an error if the
@@ -189,11 +193,7 @@ pub async fn restore(bytes: &[u8]) -> Result<(Manifest, HashMap<String, Vec<u8>>
     let _ = Reflect::set(&message, &"op".into(), &"restore".into());
     let _ = Reflect::set(&message, &"bytes".into(), &buffer);
     let answer = ask_for(message, Array::of1(&buffer)).await?;
-    let json = Reflect::get(&answer, &"text".into())
-        .ok()
-        .and_then(|v| v.as_string())
-        .unwrap_or_default();
-    let manifest: Manifest = serde_json::from_str(&json)
+    let manifest: Manifest = serde_json::from_str(&text_of(&answer))
         .map_err(|e| format!("the worker's answer could not be read ({e})"))?;
     Ok((manifest, named_buffers(&answer).into_iter().collect()))
 }
