@@ -5,8 +5,11 @@
 //! data; every user action is one transaction that writes the objects and their dirty marks
 //! together and is committed explicitly (an indexed_db_futures transaction that is dropped
 //! rolls back), so a failed or interrupted write leaves nothing half-done; bulk writes
-//! (import, restore) go in large transactions of many objects, never one per object.
+//! (import, restore) go in large transactions of many objects, never one per object; a
+//! large sync page's unchanged references go many to a record (`packs.rs`), and every read of
+//! an object goes through `packs::read_records`, which knows an own record beats a pack.
 
+pub(crate) mod packs;
 pub mod schema;
 pub mod sync_store;
 
@@ -117,7 +120,9 @@ pub struct Store {
     /// conflict or past `sync_store::REPLAY_AT_MOST` (the window then reads everything again).
     pub(crate) synced: RefCell<Option<Vec<Write>>>,
     /// Keys of each object store, listed for a round of large sync pages (`sync_store`).
-    pub(crate) object_keys: RefCell<Option<HashMap<ObjectKind, std::collections::HashSet<String>>>>,
+    pub(crate) object_keys: RefCell<Option<packs::OwnKeys>>,
+    /// Which pack holds each packed reference (`packs.rs`), brought up to date per transaction.
+    pub(crate) packs: RefCell<packs::PackIndex>,
 }
 
 impl Store {
@@ -134,6 +139,7 @@ impl Store {
             seen: RefCell::new(HashMap::new()),
             synced: RefCell::new(Some(Vec::new())),
             object_keys: RefCell::new(None),
+            packs: RefCell::new(packs::PackIndex::default()),
         };
         if (1..2).contains(&old_version) {
             store
@@ -191,11 +197,11 @@ impl Store {
     pub async fn load(&self) -> Result<Snapshot, StoreError> {
         async {
             let mut stores = schema::OBJECT_STORES.to_vec();
-            stores.push(schema::CONFLICTS);
+            stores.extend([schema::CONFLICTS, schema::PACKS]);
             let tx = self.tx(&stores, TransactionMode::Readonly)?;
             let mut snapshot = Snapshot::default();
             let mut unreadable = 0;
-            snapshot.references = read_all(&tx, schema::REFS, &mut unreadable).await?;
+            snapshot.references = self.read_references(&tx, &mut unreadable).await?;
             snapshot.groups = read_all(&tx, schema::GROUPS, &mut unreadable).await?;
             snapshot.group_sets = read_all(&tx, schema::GROUP_SETS, &mut unreadable).await?;
             snapshot.attachments = read_all(&tx, schema::ATTACHMENTS, &mut unreadable).await?;
@@ -209,7 +215,60 @@ impl Store {
         .map_err(|e| StoreError::new("load the library", e))
     }
 
-    /// The keys of every reference, ascending (creation order: keys are ULIDs).
+    /// Every reference: own records and packed copies (which the index is rebuilt from, as
+    /// every pack is read anyway), in key order.
+    async fn read_references(
+        &self,
+        tx: &Transaction<'_>,
+        unreadable: &mut usize,
+    ) -> IdbResult<Vec<Reference>> {
+        let all_packs = packs::read_all(tx).await?;
+        let mut index = packs::PackIndex::default();
+        for (id, text) in &all_packs {
+            index.add(id, text);
+        }
+        let mut out: Vec<Reference> = read_all(tx, schema::REFS, unreadable).await?;
+        if !all_packs.is_empty() {
+            let own: std::collections::HashSet<String> = tx
+                .object_store(schema::REFS)?
+                .get_all_keys()
+                .primitive()?
+                .await?
+                .collect::<IdbResult<_>>()?;
+            let prefix = format!("{}/", packs::PACKED_KIND.as_str());
+            for (pack, text) in &all_packs {
+                for (id, _, json) in packs::lines(text) {
+                    let newest = index.pack_of(id) == Some(pack.as_str());
+                    let shadowed = id.strip_prefix(&prefix).is_none_or(|k| own.contains(k));
+                    if !newest || shadowed {
+                        continue;
+                    }
+                    match serde_json::from_str::<Reference>(json) {
+                        Ok(r) => out.push(r),
+                        Err(_) => *unreadable += 1,
+                    }
+                }
+            }
+            out.sort_by_key(|r| r.key);
+        }
+        *self.packs.borrow_mut() = index;
+        Ok(out)
+    }
+
+    /// Whether any references are packed (a large sync wrote them): the newest references by
+    /// key can then not be read on their own, and the window reads the whole library at once.
+    pub async fn has_packs(&self) -> Result<bool, StoreError> {
+        async {
+            let tx = self.tx(&[schema::PACKS], TransactionMode::Readonly)?;
+            let n = tx.object_store(schema::PACKS)?.count().primitive()?.await?;
+            Ok::<_, IdbError>(n > 0)
+        }
+        .await
+        .map_err(|e| StoreError::new("load the library", e))
+    }
+
+    /// The keys of every reference's own record, ascending (creation order: keys are ULIDs);
+    /// packed references are not listed (see [`Store::has_packs`]).
     pub async fn reference_keys(&self) -> Result<Vec<String>, StoreError> {
         async {
             let tx = self.tx(&[schema::REFS], TransactionMode::Readonly)?;
@@ -248,6 +307,7 @@ impl Store {
                 values
                     .into_iter()
                     .filter_map(|v| v.as_string())
+                    .filter(|record| record != packs::TOMBSTONE)
                     .filter_map(|record| serde_json::from_str(split_record(&record).1).ok())
                     .collect(),
             )
@@ -288,18 +348,13 @@ impl Store {
     /// `objects` as stored now: a put of each that exists, a delete of each that does not.
     pub async fn objects(&self, objects: &[(ObjectKind, Key)]) -> Result<Vec<Write>, StoreError> {
         async {
-            let tx = self.tx(&schema::OBJECT_STORES, TransactionMode::Readonly)?;
-            let mut pending = Vec::with_capacity(objects.len());
-            for (kind, key) in objects {
-                let read: indexed_db_futures::future::BasicRequest<Option<JsValue>> = tx
-                    .object_store(schema::store_of(*kind))?
-                    .get(key.to_string())
-                    .primitive()?;
-                pending.push((*kind, *key, read));
-            }
-            let mut out = Vec::with_capacity(pending.len());
-            for (kind, key, read) in pending {
-                out.push(match read.await?.and_then(|v| v.as_string()) {
+            let mut stores = schema::OBJECT_STORES.to_vec();
+            stores.push(schema::PACKS);
+            let tx = self.tx(&stores, TransactionMode::Readonly)?;
+            let records = packs::read_records(self, &tx, objects, None).await?;
+            let mut out = Vec::with_capacity(records.len());
+            for ((kind, key), record) in objects.iter().copied().zip(records) {
+                out.push(match record {
                     Some(record) => Write::Put(
                         Object::from_json(kind, key, split_record(&record).1)
                             .map_err(|e| IdbError::from(js_error(e)))?,
@@ -330,10 +385,10 @@ impl Store {
             .collect();
         self.note_edits(ids.iter().cloned());
         let mut stores: Vec<&str> = schema::OBJECT_STORES.to_vec();
-        stores.extend([schema::DIRTY, schema::BASES]);
+        stores.extend([schema::DIRTY, schema::BASES, schema::PACKS]);
         async {
             let tx = self.tx(&stores, TransactionMode::Readwrite)?;
-            sync_store::pin_bases(&tx, &ids).await?;
+            sync_store::pin_bases(self, &tx, &ids).await?;
             let dirty = tx.object_store(schema::DIRTY)?;
             for w in writes {
                 let (kind, key) = match w {
@@ -346,9 +401,7 @@ impl Store {
                         (object.kind(), object.key())
                     }
                     Write::Delete(kind, key) => {
-                        tx.object_store(schema::store_of(*kind))?
-                            .delete(key.to_string())
-                            .primitive()?;
+                        packs::delete_object(self, &tx, *kind, *key)?;
                         (*kind, *key)
                     }
                 };
@@ -526,13 +579,12 @@ impl Store {
     /// One reference by key.
     pub async fn get_reference(&self, key: &Key) -> Result<Option<Reference>, StoreError> {
         async {
-            let tx = self.tx(&[schema::REFS], TransactionMode::Readonly)?;
-            let found: Option<JsValue> = tx
-                .object_store(schema::REFS)?
-                .get(key.to_string())
-                .primitive()?
-                .await?;
-            match found.and_then(|v| v.as_string()) {
+            let tx = self.tx(&[schema::REFS, schema::PACKS], TransactionMode::Readonly)?;
+            let found = packs::read_records(self, &tx, &[(ObjectKind::Reference, *key)], None)
+                .await?
+                .pop()
+                .flatten();
+            match found {
                 None => Ok(None),
                 Some(record) => serde_json::from_str(split_record(&record).1)
                     .map(Some)
@@ -579,10 +631,11 @@ async fn read_all<T: DeserializeOwned>(
         .collect::<IdbResult<Vec<JsValue>>>()?;
     let mut out = Vec::with_capacity(values.len());
     for v in values {
-        match v
-            .as_string()
-            .map(|s| serde_json::from_str::<T>(split_record(&s).1))
-        {
+        let record = v.as_string();
+        if record.as_deref() == Some(packs::TOMBSTONE) {
+            continue;
+        }
+        match record.map(|s| serde_json::from_str::<T>(split_record(&s).1)) {
             Some(Ok(t)) => out.push(t),
             _ => *unreadable += 1,
         }

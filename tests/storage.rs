@@ -257,6 +257,7 @@ async fn a_new_database_gets_the_current_schema() {
         schema::DIRTY,
         schema::BASES,
         schema::CONFLICTS,
+        schema::PACKS,
     ] {
         assert!(names.contains(&store.to_string()), "{store} in {names:?}");
     }

@@ -266,3 +266,140 @@ async fn an_edit_after_a_sync_keeps_the_synced_copy_as_its_base() {
         Some(Object::Reference(synced))
     );
 }
+
+/// `count` references with distinct keys, titled `Paper <n>`.
+fn papers(count: u16) -> Vec<Reference> {
+    (0..count)
+        .map(|n| {
+            let [hi, lo] = n.to_be_bytes();
+            let mut r = Reference::new(
+                Key::new(
+                    1_700_100_000_000 + u64::from(n),
+                    [hi, lo, 1, 2, 3, 4, 5, 6, 7, 8],
+                ),
+                RefType::Book,
+                1,
+            );
+            r.set(Field::Title, format!("Paper {n}"));
+            r
+        })
+        .collect()
+}
+
+async fn title_of(store: &Store, key: &Key) -> Option<String> {
+    store
+        .get_reference(key)
+        .await
+        .unwrap()
+        .map(|r| r.title().to_string())
+}
+
+/// A large download is stored many references to a record (packs); every way a packed
+/// reference can change afterwards must behave as if each had its own record.
+#[wasm_bindgen_test]
+async fn a_large_download_is_packed_and_every_change_to_a_packed_reference_syncs() {
+    let service = Rc::new(RefCell::new(MemoryService::new()));
+    let mut remote = MemoryRemote::new(service.clone());
+    remote.page_size = 1000;
+    let a = fresh("pack-a").await;
+    let b = fresh("pack-b").await;
+    let (mut ka, mut kb) = (batch_keys("pa"), batch_keys("pb"));
+    let all = papers(1200);
+    let objects: Vec<Object> = all.iter().cloned().map(Object::Reference).collect();
+    a.write_bulk(&objects, |_| {}).await.unwrap();
+    sync(&a, &remote, &mut ka).await.unwrap();
+
+    let out = sync(&b, &remote, &mut kb).await.unwrap();
+    assert_eq!(out.received, 1200);
+    assert!(b.has_packs().await.unwrap(), "the download went into packs");
+    assert_eq!(b.all_references().await.unwrap().len(), 1200);
+    assert_eq!(b.dirty_count().await.unwrap(), 0);
+    assert_eq!(title_of(&b, &all[5].key).await.as_deref(), Some("Paper 5"));
+
+    // Edited and deleted here: the edit keeps the synced copy as its base; the delete hides
+    // the packed copy.
+    let mut edited = all[5].clone();
+    edited.set(Field::Title, "Paper 5, edited on b");
+    b.write(&[
+        Write::Put(Object::Reference(edited)),
+        Write::Delete(ObjectKind::Reference, all[6].key),
+    ])
+    .await
+    .unwrap();
+    let five = b
+        .get(ObjectKind::Reference, all[5].key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(five.dirty);
+    assert_eq!(five.base, Some(Object::Reference(all[5].clone())));
+    assert_eq!(title_of(&b, &all[6].key).await, None);
+
+    // Another tab (its own handle on the same database) sees the same library.
+    let tab = Store::open("pack-b").await.unwrap();
+    let seen = tab.all_references().await.unwrap();
+    assert_eq!(seen.len(), 1199);
+    assert!(seen.iter().any(|r| r.title() == "Paper 5, edited on b"));
+    assert!(!seen.iter().any(|r| r.key == all[6].key));
+    // A delete from that tab hides a packed copy too.
+    tab.write(&[Write::Delete(ObjectKind::Reference, all[9].key)])
+        .await
+        .unwrap();
+    assert_eq!(title_of(&b, &all[9].key).await, None);
+
+    sync(&b, &remote, &mut kb).await.unwrap();
+    let out = sync(&a, &remote, &mut ka).await.unwrap();
+    assert_eq!(out.deleted, 2);
+    assert_eq!(
+        title_of(&a, &all[5].key).await.as_deref(),
+        Some("Paper 5, edited on b")
+    );
+    assert_eq!(a.all_references().await.unwrap().len(), 1198);
+
+    // Changes from a arrive over packed copies (a small page: own records).
+    let mut on_a = all[7].clone();
+    on_a.set(Field::Title, "Paper 7, edited on a");
+    a.write(&[
+        Write::Put(Object::Reference(on_a)),
+        Write::Delete(ObjectKind::Reference, all[8].key),
+    ])
+    .await
+    .unwrap();
+    sync(&a, &remote, &mut ka).await.unwrap();
+    sync(&b, &remote, &mut kb).await.unwrap();
+    assert_eq!(
+        title_of(&b, &all[7].key).await.as_deref(),
+        Some("Paper 7, edited on a")
+    );
+    assert_eq!(title_of(&b, &all[8].key).await, None);
+    assert_eq!(b.dirty_count().await.unwrap(), 0);
+
+    // The same field edited on both sides of a packed reference is a conflict.
+    let mut x = all[10].clone();
+    x.set(Field::Title, "Paper 10 by a");
+    a.write(&[Write::Put(Object::Reference(x))]).await.unwrap();
+    let mut y = all[10].clone();
+    y.set(Field::Title, "Paper 10 by b");
+    b.write(&[Write::Put(Object::Reference(y))]).await.unwrap();
+    sync(&a, &remote, &mut ka).await.unwrap();
+    let out = sync(&b, &remote, &mut kb).await.unwrap();
+    assert_eq!(out.conflicts, 1);
+    let conflict = b.conflicts().await.unwrap().pop().unwrap();
+    b.resolve_conflict(&conflict, Resolution::KeepLocal)
+        .await
+        .unwrap();
+    sync(&b, &remote, &mut kb).await.unwrap();
+    sync(&a, &remote, &mut ka).await.unwrap();
+    assert_eq!(titles(&a).await, titles(&b).await);
+    assert_eq!(
+        title_of(&a, &all[10].key).await.as_deref(),
+        Some("Paper 10 by b")
+    );
+
+    // Unlinking turns every packed reference into one to send again.
+    b.set_link(None).await.unwrap();
+    assert!(!b.has_packs().await.unwrap());
+    assert_eq!(b.dirty_count().await.unwrap(), 1197);
+    assert_eq!(b.all_references().await.unwrap().len(), 1197);
+    assert_eq!(titles(&a).await, titles(&b).await);
+}

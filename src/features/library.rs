@@ -605,7 +605,13 @@ pub fn provide_library(db_name: &'static str) {
         browser::mark("library-open-start");
         let loaded = async {
             let store = Store::open(db_name).await?;
-            let keys = store.reference_keys().await?;
+            // A packed library (synced in large pages) is read whole: its newest references
+            // cannot be picked out without reading every pack, and packs read fast.
+            let keys = if store.has_packs().await? {
+                Vec::new()
+            } else {
+                store.reference_keys().await?
+            };
             if keys.len() > FIRST_SCREEN {
                 let newest = store
                     .references_between(&keys[keys.len() - FIRST_SCREEN], &keys[keys.len() - 1])

@@ -9,7 +9,8 @@
 //! skipped, the edit stays dirty with its old base, and the next push meets the service's copy
 //! as a conflict, which the engine merges three ways (or keeps for the person).
 
-use super::schema::{self, store_of, BASES, CONFLICTS, DIRTY, META};
+use super::packs::{self, OwnKeys};
+use super::schema::{self, store_of, BASES, CONFLICTS, DIRTY, META, PACKS};
 use super::{split_record, sync_id, Store, Write};
 use indexed_db_futures::error::Error as IdbError;
 use indexed_db_futures::future::BasicRequest;
@@ -159,7 +160,7 @@ async fn read_value(read: Option<BasicRequest<Option<JsValue>>>) -> IdbResult<Op
 /// Every store the engine's writes touch.
 fn all_stores() -> Vec<&'static str> {
     let mut stores = schema::OBJECT_STORES.to_vec();
-    stores.extend([DIRTY, BASES, CONFLICTS, META]);
+    stores.extend([DIRTY, BASES, CONFLICTS, META, PACKS]);
     stores
 }
 
@@ -179,34 +180,69 @@ fn parse_record(kind: ObjectKind, key: Key, record: &str) -> IdbResult<(Object, 
 }
 
 async fn read_object(
+    store: &Store,
     tx: &Transaction<'_>,
     kind: ObjectKind,
     key: Key,
 ) -> IdbResult<Option<(Object, Option<u64>)>> {
-    read_string(tx, store_of(kind), &key.to_string())
+    packs::read_records(store, tx, &[(kind, key)], None)
         .await?
+        .pop()
+        .flatten()
         .map(|record| parse_record(kind, key, &record))
         .transpose()
 }
 
-async fn read_local(
+/// What a large page already listed: each store's keys, the dirty marks and the bases, so
+/// that only what exists is read.
+struct Listed {
+    objects: OwnKeys,
+    marks: std::collections::HashSet<String>,
+    bases: std::collections::HashSet<String>,
+}
+
+/// The sync state of each of `ids`, and what was found besides the object ([`Seen`]). Every
+/// read is asked for before the first is awaited: one transaction's requests run back to
+/// back, so a page costs a few round trips, not one per object.
+async fn read_locals(
+    store: &Store,
     tx: &Transaction<'_>,
-    kind: ObjectKind,
-    key: Key,
-) -> IdbResult<Option<LocalObject>> {
-    let id = sync_id(kind, key);
-    let current = read_object(tx, kind, key).await?;
-    let dirty = tx
-        .object_store(DIRTY)?
-        .get(id.clone())
-        .primitive()?
-        .await
-        .map(|v: Option<JsValue>| v.is_some())?;
-    let base = match read_string(tx, BASES, &id).await? {
-        None => None,
-        Some(json) => Some(serde_json::from_str::<BaseRecord>(&json).map_err(idb)?),
-    };
-    local_object(kind, key, current, dirty, base)
+    ids: &[(ObjectKind, Key)],
+    listed: Option<&Listed>,
+) -> IdbResult<Vec<(Option<LocalObject>, Seen)>> {
+    let records = packs::read_records(store, tx, ids, listed.map(|l| &l.objects)).await?;
+    let (dirty, bases) = (tx.object_store(DIRTY)?, tx.object_store(BASES)?);
+    type Read = Option<BasicRequest<Option<JsValue>>>;
+    let mut pending: Vec<(Read, Read)> = Vec::with_capacity(ids.len());
+    for (kind, key) in ids {
+        let id = sync_id(*kind, *key);
+        let (has_mark, has_base) = match listed {
+            None => (true, true),
+            Some(l) => (l.marks.contains(&id), l.bases.contains(&id)),
+        };
+        let mark = has_mark
+            .then(|| dirty.get(id.clone()).primitive())
+            .transpose()?;
+        let base = has_base.then(|| bases.get(id).primitive()).transpose()?;
+        pending.push((mark, base));
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for (((kind, key), record), (mark, base)) in ids.iter().zip(records).zip(pending) {
+        let current = record
+            .map(|record| parse_record(*kind, *key, &record))
+            .transpose()?;
+        let dirty = match mark {
+            Some(m) => m.await?.is_some(),
+            None => false,
+        };
+        let base = match read_value(base).await? {
+            None => None,
+            Some(json) => Some(serde_json::from_str::<BaseRecord>(&json).map_err(idb)?),
+        };
+        let seen = (dirty, base.is_some());
+        out.push((local_object(*kind, *key, current, dirty, base)?, seen));
+    }
+    Ok(out)
 }
 
 /// An object's sync state from its records (`None`: nothing under that key).
@@ -250,7 +286,13 @@ fn local_object(
 pub(crate) type Seen = (bool, bool);
 
 /// Put or remove an object's records as `o` says; `seen` is what the engine's read found.
-fn write_local(tx: &Transaction<'_>, o: &LocalObject, seen: Option<Seen>) -> IdbResult<()> {
+/// The pack index must be fresh in `tx` (a delete may need a tombstone).
+fn write_local(
+    store: &Store,
+    tx: &Transaction<'_>,
+    o: &LocalObject,
+    seen: Option<Seen>,
+) -> IdbResult<()> {
     let id = sync_id(o.kind, o.key);
     let objects = tx.object_store(store_of(o.kind))?;
     let (had_mark, had_base) = seen.unwrap_or((true, true));
@@ -277,9 +319,7 @@ fn write_local(tx: &Transaction<'_>, o: &LocalObject, seen: Option<Seen>) -> Idb
                 .with_key(o.key.to_string())
                 .primitive()?;
         }
-        None => {
-            objects.delete(o.key.to_string()).primitive()?;
-        }
+        None => packs::delete_object(store, tx, o.kind, o.key)?,
     }
     write_base(tx, &id, o.base_version, o.base.as_ref())?;
     if o.dirty || had_mark {
@@ -313,34 +353,31 @@ fn write_base(
 /// Before a person's write to the objects `ids` (sync ids): an object that is its own base
 /// (its record carries the synced version) gets a base record with that copy, since the write
 /// is about to replace the record. The transaction must cover the object stores and `bases`.
-pub(super) async fn pin_bases(tx: &Transaction<'_>, ids: &[String]) -> IdbResult<()> {
+pub(super) async fn pin_bases(
+    store: &Store,
+    tx: &Transaction<'_>,
+    ids: &[String],
+) -> IdbResult<()> {
     let parsed: Vec<(&String, ObjectKind, Key)> = ids
         .iter()
         .filter_map(|id| parse_id(id).map(|(kind, key)| (id, kind, key)))
         .collect();
-    // A large write (an import) asks once which of its objects exist at all.
-    let mut known: std::collections::HashMap<ObjectKind, std::collections::HashSet<String>> =
-        std::collections::HashMap::new();
+    // A large write (an import) asks once which of its objects have records at all.
+    let mut own: OwnKeys = OwnKeys::new();
     if parsed.len() > 200 {
         for (_, kind, _) in &parsed {
-            if !known.contains_key(kind) {
-                known.insert(*kind, all_keys(tx, store_of(*kind)).await?);
+            if !own.contains_key(kind) {
+                own.insert(*kind, all_keys(tx, store_of(*kind)).await?);
             }
         }
     }
-    let mut pending = Vec::new();
-    for (id, kind, key) in parsed {
-        let name = key.to_string();
-        if known.get(&kind).is_some_and(|k| !k.contains(&name)) {
-            continue;
-        }
-        let request: BasicRequest<Option<JsValue>> =
-            tx.object_store(store_of(kind))?.get(name).primitive()?;
-        pending.push((id, request));
-    }
+    let targets: Vec<(ObjectKind, Key)> =
+        parsed.iter().map(|(_, kind, key)| (*kind, *key)).collect();
+    let records =
+        packs::read_records(store, tx, &targets, (!own.is_empty()).then_some(&own)).await?;
     let bases = tx.object_store(BASES)?;
-    for (id, request) in pending {
-        let Some(record) = request.await?.and_then(|v| v.as_string()) else {
+    for ((id, _, _), record) in parsed.iter().zip(records) {
+        let Some(record) = record else {
             continue;
         };
         let (Some(version), json) = split_record(&record) else {
@@ -352,7 +389,7 @@ pub(super) async fn pin_bases(tx: &Transaction<'_>, ids: &[String]) -> IdbResult
         };
         bases
             .put(serde_json::to_string(&base).map_err(idb)?)
-            .with_key(id.clone())
+            .with_key((*id).clone())
             .primitive()?;
     }
     Ok(())
@@ -366,6 +403,76 @@ fn mark(tx: &Transaction<'_>, id: &str, dirty: bool) -> IdbResult<()> {
         marks.delete(id.to_string()).primitive()?;
     }
     Ok(())
+}
+
+/// Whether a page's put may go into a pack: a reference that is unchanged since synced (so it
+/// is its own base at a version).
+fn packable(o: &LocalObject) -> bool {
+    o.kind == packs::PACKED_KIND
+        && o.current.is_some()
+        && !o.dirty
+        && o.base == o.current
+        && o.base_version > 0
+}
+
+/// A page's packs being filled: each full pack is put at once and indexed (the index is put
+/// back to what the database holds if the page's transaction fails).
+struct Packer {
+    next: u64,
+    text: String,
+    lines: usize,
+}
+
+impl Packer {
+    fn new(index: &packs::PackIndex) -> Packer {
+        Packer {
+            next: index.next_number(),
+            text: String::new(),
+            lines: 0,
+        }
+    }
+
+    fn push(
+        &mut self,
+        tx: &Transaction<'_>,
+        index: &std::cell::RefCell<packs::PackIndex>,
+        id: &str,
+        version: u64,
+        json: &str,
+    ) -> IdbResult<()> {
+        packs::push_line(&mut self.text, id, version, json);
+        self.lines += 1;
+        if self.lines >= packs::PACK_LINES {
+            self.flush(tx, index)?;
+        }
+        Ok(())
+    }
+
+    fn flush(
+        &mut self,
+        tx: &Transaction<'_>,
+        index: &std::cell::RefCell<packs::PackIndex>,
+    ) -> IdbResult<()> {
+        if self.lines == 0 {
+            return Ok(());
+        }
+        let id = packs::pack_name(self.next);
+        self.next += 1;
+        let text = std::mem::take(&mut self.text);
+        let emptied = index.borrow_mut().add(&id, &text);
+        packs::delete(tx, &emptied)?;
+        packs::write(tx, &id, text)?;
+        self.lines = 0;
+        Ok(())
+    }
+
+    fn finish(
+        mut self,
+        tx: &Transaction<'_>,
+        index: &std::cell::RefCell<packs::PackIndex>,
+    ) -> IdbResult<()> {
+        self.flush(tx, index)
+    }
 }
 
 /// The kind and key a sync id (`kind/key`) names.
@@ -386,7 +493,8 @@ impl Store {
         self.note_edits(std::iter::once(sync_id(record.kind, record.key)));
         async {
             let tx = self.tx(&all_stores(), TransactionMode::Readwrite)?;
-            write_local(&tx, &resolved, None)?;
+            packs::refresh(self, &tx).await?;
+            write_local(self, &tx, &resolved, None)?;
             tx.object_store(CONFLICTS)?
                 .delete(sync_id(record.kind, record.key))
                 .primitive()?;
@@ -452,6 +560,7 @@ impl LocalStore for Store {
                     // Unlinked: keep the data, forget what was synced, so that a new link
                     // sends everything here (and deletes made here are forgotten with it).
                     meta.delete(LINK.to_string()).primitive()?;
+                    packs::refresh(self, &tx).await?;
                     tx.object_store(BASES)?.clear()?;
                     tx.object_store(CONFLICTS)?.clear()?;
                     let dirty = tx.object_store(DIRTY)?;
@@ -473,7 +582,13 @@ impl LocalStore for Store {
                             .primitive()?
                             .await?
                             .collect::<IdbResult<Vec<JsValue>>>()?;
+                        let own: std::collections::HashSet<String> = keys.iter().cloned().collect();
                         for (k, record) in keys.into_iter().zip(records) {
+                            if record.as_string().as_deref() == Some(packs::TOMBSTONE) {
+                                // Deleted here: with the packs gone, simply absent.
+                                objects.delete(k).primitive()?;
+                                continue;
+                            }
                             // Forget the synced version a record carries, like the bases.
                             if let Some(record) = record.as_string() {
                                 if let (Some(_), json) = split_record(&record) {
@@ -488,7 +603,32 @@ impl LocalStore for Store {
                                 .with_key(format!("{}/{k}", kind.as_str()))
                                 .primitive()?;
                         }
+                        if kind == packs::PACKED_KIND {
+                            // Packed references become own records, to send again like the rest.
+                            let prefix = format!("{}/", kind.as_str());
+                            let packed: Vec<String> = self
+                                .packs
+                                .borrow()
+                                .entries()
+                                .filter(|(id, _)| {
+                                    id.strip_prefix(&prefix).is_some_and(|k| !own.contains(k))
+                                })
+                                .map(|(id, _)| id.to_string())
+                                .collect();
+                            let found = packs::read_packed(self, &tx, &packed).await?;
+                            for (id, record) in found {
+                                let Some(k) = id.strip_prefix(&prefix) else {
+                                    continue;
+                                };
+                                objects
+                                    .put(split_record(&record).1.to_string())
+                                    .with_key(k.to_string())
+                                    .primitive()?;
+                                dirty.put(true).with_key(id.clone()).primitive()?;
+                            }
+                        }
                     }
+                    tx.object_store(PACKS)?.clear()?;
                 }
             }
             tx.commit().await
@@ -507,16 +647,13 @@ impl LocalStore for Store {
                 .primitive()?
                 .await?
                 .collect::<IdbResult<Vec<String>>>()?;
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                self.note_read(&id);
-                if let Some((kind, key)) = parse_id(&id) {
-                    if let Some(o) = read_local(&tx, kind, key).await? {
-                        out.push(o);
-                    }
-                }
+            for id in &ids {
+                self.note_read(id);
             }
-            Ok::<_, IdbError>(out)
+            let targets: Vec<(ObjectKind, Key)> =
+                ids.iter().filter_map(|id| parse_id(id)).collect();
+            let read = read_locals(self, &tx, &targets, None).await?;
+            Ok::<_, IdbError>(read.into_iter().filter_map(|(o, _)| o).collect())
         }
         .await
         .map_err(local_err)
@@ -526,7 +663,8 @@ impl LocalStore for Store {
         self.note_read(&sync_id(kind, key));
         async {
             let tx = self.tx(&all_stores(), TransactionMode::Readonly)?;
-            read_local(&tx, kind, key).await
+            let mut read = read_locals(self, &tx, &[(kind, key)], None).await?;
+            Ok::<_, IdbError>(read.pop().and_then(|(o, _)| o))
         }
         .await
         .map_err(local_err)
@@ -539,7 +677,6 @@ impl LocalStore for Store {
         let started = crate::browser::perf_now();
         let read = async {
             let tx = self.tx(&all_stores(), TransactionMode::Readonly)?;
-            let (dirty, bases) = (tx.object_store(DIRTY)?, tx.object_store(BASES)?);
             // A large page (a first download) asks once which keys exist at all: into an
             // empty or fresh library most reads would find nothing.
             let known = if ids.len() > LIST_KEYS_OVER {
@@ -559,62 +696,23 @@ impl LocalStore for Store {
                 }
                 let objects = cache.clone();
                 self.object_keys.replace(Some(cache));
-                Some((
+                Some(Listed {
                     objects,
-                    all_keys(&tx, DIRTY).await?,
-                    all_keys(&tx, BASES).await?,
-                ))
+                    marks: all_keys(&tx, DIRTY).await?,
+                    bases: all_keys(&tx, BASES).await?,
+                })
             } else {
                 None
             };
-            type Read = Option<BasicRequest<Option<JsValue>>>;
-            // Every read is asked for before the first is awaited: one transaction's requests
-            // run back to back, so a page costs about one round trip, not one per object.
-            let mut pending: Vec<(ObjectKind, Key, Read, Read, Read)> =
-                Vec::with_capacity(ids.len());
             for (kind, key) in ids {
-                let id = sync_id(*kind, *key);
-                self.note_read(&id);
-                let (has_object, has_mark, has_base) = match &known {
-                    None => (true, true, true),
-                    Some((objects, marks, bases)) => (
-                        objects
-                            .get(kind)
-                            .is_some_and(|o| o.contains(&key.to_string())),
-                        marks.contains(&id),
-                        bases.contains(&id),
-                    ),
-                };
-                let current = has_object
-                    .then(|| {
-                        tx.object_store(store_of(*kind))?
-                            .get(key.to_string())
-                            .primitive()
-                    })
-                    .transpose()?;
-                let mark = has_mark
-                    .then(|| dirty.get(id.clone()).primitive())
-                    .transpose()?;
-                let base = has_base.then(|| bases.get(id).primitive()).transpose()?;
-                pending.push((*kind, *key, current, mark, base));
+                self.note_read(&sync_id(*kind, *key));
             }
+            let read = read_locals(self, &tx, ids, known.as_ref()).await?;
             let mut out = Vec::with_capacity(ids.len());
             let mut seen = std::collections::HashMap::with_capacity(ids.len());
-            for (kind, key, current, mark, base) in pending {
-                let current = read_value(current)
-                    .await?
-                    .map(|record| parse_record(kind, key, &record))
-                    .transpose()?;
-                let dirty = match mark {
-                    Some(m) => m.await?.is_some(),
-                    None => false,
-                };
-                let base = match read_value(base).await? {
-                    None => None,
-                    Some(json) => Some(serde_json::from_str::<BaseRecord>(&json).map_err(idb)?),
-                };
-                seen.insert(sync_id(kind, key), (dirty, base.is_some()));
-                out.push(local_object(kind, key, current, dirty, base)?);
+            for ((kind, key), (o, found)) in ids.iter().zip(read) {
+                seen.insert(sync_id(*kind, *key), found);
+                out.push(o);
             }
             self.seen.replace(seen);
             Ok::<_, IdbError>(out)
@@ -635,16 +733,53 @@ impl LocalStore for Store {
         let seen = self.seen.take();
         let written = async {
             let tx = self.tx(&all_stores(), TransactionMode::Readwrite)?;
+            packs::refresh(self, &tx).await?;
             let mut shown = Vec::new();
             let mut conflicts = false;
+            // A large page (its keys were listed) with many unchanged references packs them.
+            let packable_puts = changes
+                .iter()
+                .filter(|c| matches!(c, StoreChange::Put(o) if packable(o)))
+                .count();
+            let mut packer = (packable_puts >= packs::PACK_AT_LEAST
+                && self.object_keys.borrow().is_some())
+            .then(|| Packer::new(&self.packs.borrow()));
             // By value: what is written moves on to the window without a copy.
             for change in changes {
                 match change {
                     StoreChange::Put(o) if self.edited_since_read(&sync_id(o.kind, o.key)) => {}
                     StoreChange::Conflict(r) if self.edited_since_read(&sync_id(r.kind, r.key)) => {
                     }
+                    StoreChange::Put(o) if packer.is_some() && packable(&o) => {
+                        let id = sync_id(o.kind, o.key);
+                        let (had_mark, had_base) = seen.get(&id).copied().unwrap_or((true, true));
+                        if had_base {
+                            tx.object_store(BASES)?.delete(id.clone()).primitive()?;
+                        }
+                        if had_mark {
+                            mark(&tx, &id, false)?;
+                        }
+                        // A pack line is hidden by an own record: the record goes.
+                        let name = o.key.to_string();
+                        if let Some(own) = self
+                            .object_keys
+                            .borrow_mut()
+                            .as_mut()
+                            .and_then(|c| c.get_mut(&o.kind))
+                        {
+                            if own.remove(&name) {
+                                tx.object_store(store_of(o.kind))?
+                                    .delete(name)
+                                    .primitive()?;
+                            }
+                        }
+                        if let (Some(p), Some(c)) = (packer.as_mut(), o.current) {
+                            p.push(&tx, &self.packs, &id, o.base_version, &to_json(&c)?)?;
+                            shown.push(Write::Put(c));
+                        }
+                    }
                     StoreChange::Put(o) => {
-                        write_local(&tx, &o, seen.get(&sync_id(o.kind, o.key)).copied())?;
+                        write_local(self, &tx, &o, seen.get(&sync_id(o.kind, o.key)).copied())?;
                         if let Some(cache) = self.object_keys.borrow_mut().as_mut() {
                             cache.entry(o.kind).or_default().insert(o.key.to_string());
                         }
@@ -660,9 +795,10 @@ impl LocalStore for Store {
                         version,
                     } => {
                         // Edited again while the push was in flight: it stays dirty.
-                        let current = read_object(&tx, kind, key).await?.map(|(o, _)| o);
+                        let current = read_object(self, &tx, kind, key).await?.map(|(o, _)| o);
                         let dirty = current != pushed;
                         write_local(
+                            self,
                             &tx,
                             &LocalObject {
                                 kind,
@@ -686,6 +822,7 @@ impl LocalStore for Store {
                     StoreChange::Conflict(record) => {
                         conflicts = true;
                         write_local(
+                            self,
                             &tx,
                             &LocalObject {
                                 kind: record.kind,
@@ -715,9 +852,16 @@ impl LocalStore for Store {
                         .primitive()?;
                 }
             }
+            if let Some(p) = packer {
+                p.finish(&tx, &self.packs)?;
+            }
             // The part of a page's write spent here, before IndexedDB's own work.
             crate::browser::measure("sync-write-queue", started);
-            tx.commit().await?;
+            if let Err(e) = tx.commit().await {
+                // The index already holds this page's packs: read it again from the database.
+                *self.packs.borrow_mut() = packs::PackIndex::default();
+                return Err(e);
+            }
             // Committed: tell the window what changed (a conflict changes more than objects:
             // it reads everything).
             let mut synced = self.synced.borrow_mut();

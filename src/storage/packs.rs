@@ -1,0 +1,375 @@
+//! Packs: many synced, unchanged objects in one IndexedDB record.
+//!
+//! IndexedDB's cost is per record (each put is cloned, logged and committed on its own), so a
+//! first download of 50,000 objects written as 50,000 records cannot be fast whatever the code
+//! around it does: that alone was ~5 s of a 6.7 s first sync. A large sync page's unchanged
+//! objects are written instead as packs of [`PACK_LINES`] lines, one string per pack.
+//!
+//! Invariants:
+//! - a pack is never changed once written; it is only deleted, by the write that makes a newer
+//!   pack hold every object it held;
+//! - an object's effective record is its own record in its kind's store if it has one (a
+//!   [`TOMBSTONE`] there means deleted), else its line in the newest pack that has it, else
+//!   nothing. Every write of one object is therefore a write of its own record, and deleting an
+//!   object that a pack holds leaves a tombstone;
+//! - a tab knows which pack holds what through its [`PackIndex`], which every transaction that
+//!   reads or deletes objects brings up to date first ([`refresh`]): another tab may have
+//!   synced packs in since. Packs are immutable, so the list of pack ids tells whether the
+//!   index is current.
+
+use super::schema::{store_of, PACKS};
+use super::{sync_id, Store};
+use indexed_db_futures::future::BasicRequest;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::Transaction;
+use indexed_db_futures::Result as IdbResult;
+use refsync_core::{Key, ObjectKind};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use wasm_bindgen::JsValue;
+
+/// An own record that says "deleted here", hiding any copy a pack holds. JSON objects start
+/// with `{` and versioned records with `v`, so it cannot be mistaken for either.
+pub const TOMBSTONE: &str = "-";
+
+/// Only references are packed: they are the bulk of a library, while groups, group sets and
+/// attachments are few and read by kind (attachments on every sync), which stays one simple
+/// read of their own store.
+pub const PACKED_KIND: ObjectKind = ObjectKind::Reference;
+
+/// Lines per pack: reading one object out of a pack reads the whole pack, so packs stay small
+/// (~0.5 MB at 500 references) while still cutting records a hundredfold.
+pub const PACK_LINES: usize = 500;
+
+/// A sync page packs its unchanged objects only when it has at least this many; fewer are
+/// cheaper as their own records (and an object edited later needs no pack read).
+pub const PACK_AT_LEAST: usize = 200;
+
+/// Which pack holds the newest packed copy of each object, for one tab.
+#[derive(Debug, Default)]
+pub struct PackIndex {
+    /// Every pack indexed, by id, with how many objects it holds the newest copy of.
+    packs: BTreeMap<String, usize>,
+    /// Each packed object's (`kind/key`) newest pack.
+    at: HashMap<String, String>,
+}
+
+impl PackIndex {
+    /// Index a pack newer than every pack indexed so far; returns the packs it made empty
+    /// (every object they held is now in a newer pack), which the writer deletes.
+    pub fn add(&mut self, pack: &str, text: &str) -> Vec<String> {
+        let mut emptied = Vec::new();
+        let mut held = 0;
+        for (id, _, _) in lines(text) {
+            held += 1;
+            if let Some(old) = self.at.insert(id.to_string(), pack.to_string()) {
+                if let Some(count) = self.packs.get_mut(&old) {
+                    *count = count.saturating_sub(1);
+                    if *count == 0 {
+                        emptied.push(old);
+                    }
+                }
+            }
+        }
+        for old in &emptied {
+            self.packs.remove(old);
+        }
+        self.packs.insert(pack.to_string(), held);
+        emptied
+    }
+
+    /// The pack that holds `id` (`kind/key`), if any does.
+    pub fn pack_of(&self, id: &str) -> Option<&str> {
+        self.at.get(id).map(String::as_str)
+    }
+
+    /// Whether a pack holds `id`.
+    pub fn holds(&self, id: &str) -> bool {
+        self.at.contains_key(id)
+    }
+
+    /// The number after every pack's (see [`pack_name`]).
+    pub fn next_number(&self) -> u64 {
+        self.packs
+            .keys()
+            .next_back()
+            .and_then(|k| k.parse::<u64>().ok())
+            .unwrap_or(0)
+            + 1
+    }
+
+    /// Every packed object's id with its newest pack.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.at
+            .iter()
+            .map(|(id, pack)| (id.as_str(), pack.as_str()))
+    }
+}
+
+/// Pack `n`'s id: ten digits, so that ids sort as their numbers do.
+pub fn pack_name(n: u64) -> String {
+    format!("{n:010}")
+}
+
+/// A pack's lines: `(kind/key, version, json)`. A line that does not read is skipped (the
+/// pack was written by this code; a damaged line only loses that object's synced copy, which
+/// the next full sync brings back).
+pub fn lines(text: &str) -> impl Iterator<Item = (&str, u64, &str)> {
+    text.split('\n').filter_map(|line| {
+        let (id, rest) = line.split_once(' ')?;
+        let (version, json) = rest.split_once(' ')?;
+        Some((id, version.parse().ok()?, json))
+    })
+}
+
+/// One pack line; `json` never holds a newline (serde_json escapes them).
+pub fn push_line(pack: &mut String, id: &str, version: u64, json: &str) {
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = writeln!(pack, "{id} {version} {json}");
+}
+
+/// An object's record as its own record would hold it: it is its own base at `version`.
+pub fn as_record(version: u64, json: &str) -> String {
+    format!("v{version}\n{json}")
+}
+
+/// Every pack, in id order, as `(id, text)`.
+pub async fn read_all(tx: &Transaction<'_>) -> IdbResult<Vec<(String, String)>> {
+    let store = tx.object_store(PACKS)?;
+    let keys: Vec<String> = store
+        .get_all_keys()
+        .primitive()?
+        .await?
+        .collect::<IdbResult<Vec<String>>>()?;
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values: Vec<JsValue> = store
+        .get_all()
+        .primitive()?
+        .await?
+        .collect::<IdbResult<Vec<JsValue>>>()?;
+    Ok(keys
+        .into_iter()
+        .zip(values)
+        .map(|(k, v)| (k, v.as_string().unwrap_or_default()))
+        .collect())
+}
+
+/// Bring this tab's index up to date with the packs in the database. Costs one listing of
+/// pack ids when nothing changed; reads only the packs it has not seen.
+pub async fn refresh(store: &Store, tx: &Transaction<'_>) -> IdbResult<()> {
+    let packs = tx.object_store(PACKS)?;
+    let keys: Vec<String> = packs
+        .get_all_keys()
+        .primitive()?
+        .await?
+        .collect::<IdbResult<Vec<String>>>()?;
+    let (same, only_new) = {
+        let index = store.packs.borrow();
+        let known: Vec<&String> = index.packs.keys().collect();
+        let same = known.len() == keys.len() && known.iter().zip(&keys).all(|(a, b)| *a == b);
+        // Only packs newer than any indexed were added: index just those.
+        let last = known.last().copied();
+        let only_new = known.iter().all(|k| keys.contains(k))
+            && keys
+                .iter()
+                .filter(|k| !index.packs.contains_key(*k))
+                .all(|k| last.is_none_or(|l| k > l));
+        (same, only_new)
+    };
+    if same {
+        return Ok(());
+    }
+    if !only_new {
+        // A pack was deleted (or one older than ours appeared): start again.
+        *store.packs.borrow_mut() = PackIndex::default();
+        for (id, text) in read_all(tx).await? {
+            store.packs.borrow_mut().add(&id, &text);
+        }
+        return Ok(());
+    }
+    let new: Vec<String> = {
+        let index = store.packs.borrow();
+        keys.into_iter()
+            .filter(|k| !index.packs.contains_key(k))
+            .collect()
+    };
+    for id in new {
+        let text: Option<JsValue> = packs.get(id.clone()).primitive()?.await?;
+        let text = text.and_then(|v| v.as_string()).unwrap_or_default();
+        store.packs.borrow_mut().add(&id, &text);
+    }
+    Ok(())
+}
+
+/// The packed copies of `wanted` (`kind/key` ids the index places in a pack), as records
+/// ([`as_record`]), each pack read once.
+pub async fn read_packed(
+    store: &Store,
+    tx: &Transaction<'_>,
+    wanted: &[String],
+) -> IdbResult<HashMap<String, String>> {
+    let mut by_pack: BTreeMap<String, HashSet<&str>> = BTreeMap::new();
+    {
+        let index = store.packs.borrow();
+        for id in wanted {
+            if let Some(pack) = index.pack_of(id) {
+                by_pack
+                    .entry(pack.to_string())
+                    .or_default()
+                    .insert(id.as_str());
+            }
+        }
+    }
+    let packs = tx.object_store(PACKS)?;
+    // Every pack is asked for before the first is awaited (one round trip, not one each).
+    let mut pending: Vec<(HashSet<&str>, BasicRequest<Option<JsValue>>)> = Vec::new();
+    for (pack, ids) in by_pack {
+        pending.push((ids, packs.get(pack).primitive()?));
+    }
+    let mut out = HashMap::new();
+    for (ids, request) in pending {
+        let Some(text) = request.await?.and_then(|v| v.as_string()) else {
+            continue;
+        };
+        for (id, version, json) in lines(&text) {
+            if ids.contains(id) {
+                out.insert(id.to_string(), as_record(version, json));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Which keys each kind's store holds, when a large page listed them.
+pub type OwnKeys = HashMap<ObjectKind, HashSet<String>>;
+
+/// The effective records of `ids` (see the module's invariants): the own record, else the
+/// packed copy, `None` for neither or a tombstone. `own`, when given, lists the keys each
+/// kind's store holds, so that objects it lacks are not asked for one by one. The transaction
+/// must cover the object stores and [`PACKS`].
+pub async fn read_records(
+    store: &Store,
+    tx: &Transaction<'_>,
+    ids: &[(ObjectKind, Key)],
+    own: Option<&OwnKeys>,
+) -> IdbResult<Vec<Option<String>>> {
+    refresh(store, tx).await?;
+    let mut pending: Vec<Option<BasicRequest<Option<JsValue>>>> = Vec::with_capacity(ids.len());
+    for (kind, key) in ids {
+        let name = key.to_string();
+        let listed = own.is_none_or(|o| o.get(kind).is_some_and(|k| k.contains(&name)));
+        pending.push(if listed {
+            Some(tx.object_store(store_of(*kind))?.get(name).primitive()?)
+        } else {
+            None
+        });
+    }
+    let mut found = Vec::with_capacity(ids.len());
+    let mut wanted = Vec::new();
+    for ((kind, key), request) in ids.iter().zip(pending) {
+        let record = match request {
+            Some(r) => r.await?.and_then(|v| v.as_string()),
+            None => None,
+        };
+        if record.is_none() {
+            let id = sync_id(*kind, *key);
+            if store.packs.borrow().holds(&id) {
+                wanted.push(id);
+            }
+        }
+        found.push(record);
+    }
+    let mut packed = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        read_packed(store, tx, &wanted).await?
+    };
+    Ok(ids
+        .iter()
+        .zip(found)
+        .map(|((kind, key), record)| match record {
+            Some(r) if r == TOMBSTONE => None,
+            Some(r) => Some(r),
+            None => packed.remove(&sync_id(*kind, *key)),
+        })
+        .collect())
+}
+
+/// Remove an object's own record, leaving a tombstone if a pack holds a copy (the index must
+/// be fresh in `tx`).
+pub fn delete_object(
+    store: &Store,
+    tx: &Transaction<'_>,
+    kind: ObjectKind,
+    key: Key,
+) -> IdbResult<()> {
+    let objects = tx.object_store(store_of(kind))?;
+    if store.packs.borrow().holds(&sync_id(kind, key)) {
+        objects
+            .put(TOMBSTONE.to_string())
+            .with_key(key.to_string())
+            .primitive()?;
+    } else {
+        objects.delete(key.to_string()).primitive()?;
+    }
+    Ok(())
+}
+
+/// Write a new pack (ids from [`PackIndex::next_number`] within the same read-write transaction
+/// that refreshed the index, so no other tab can take the id first).
+pub fn write(tx: &Transaction<'_>, id: &str, text: String) -> IdbResult<()> {
+    tx.object_store(PACKS)?
+        .put(text)
+        .with_key(id.to_string())
+        .primitive()?;
+    Ok(())
+}
+
+/// Delete packs a newer pack emptied.
+pub fn delete(tx: &Transaction<'_>, ids: &[String]) -> IdbResult<()> {
+    let packs = tx.object_store(PACKS)?;
+    for id in ids {
+        packs.delete(id.clone()).primitive()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    fn a_newer_pack_wins_and_an_emptied_pack_is_named() {
+        let mut index = PackIndex::default();
+        let mut first = String::new();
+        push_line(&mut first, "reference/a", 3, "{\"t\":1}");
+        push_line(&mut first, "reference/b", 3, "{\"t\":2}");
+        assert!(index.add("0000000001", &first).is_empty());
+        let mut second = String::new();
+        push_line(&mut second, "reference/a", 5, "{\"t\":3}");
+        assert!(index
+            .add(&pack_name(index.next_number()), &second)
+            .is_empty());
+        assert_eq!(index.pack_of("reference/a"), Some("0000000002"));
+        assert_eq!(index.pack_of("reference/b"), Some("0000000001"));
+        let mut third = String::new();
+        push_line(&mut third, "reference/b", 6, "{\"t\":4}");
+        assert_eq!(index.add("0000000003", &third), vec!["0000000001"]);
+        assert_eq!(pack_name(index.next_number()), "0000000004");
+    }
+
+    #[wasm_bindgen_test]
+    fn lines_read_back_what_was_pushed_and_skip_damage() {
+        let mut pack = String::new();
+        push_line(&mut pack, "group/x", 12, "{\"name\":\"a b\"}");
+        pack.push_str("garbage\n");
+        let read: Vec<_> = lines(&pack).collect();
+        assert_eq!(read, vec![("group/x", 12, "{\"name\":\"a b\"}")]);
+        assert_eq!(as_record(12, "{}"), "v12\n{}");
+    }
+}
