@@ -162,11 +162,22 @@ impl Store {
         let old = tx.object_store(schema::REFERENCES)?;
         let refs = tx.object_store(schema::REFS)?;
         let dirty = tx.object_store(schema::DIRTY)?;
-        let all: Vec<Reference> = old
+        let values: Vec<JsValue> = old
             .get_all()
-            .serde()?
+            .primitive()?
             .await?
-            .collect::<IdbResult<Vec<Reference>>>()?;
+            .collect::<IdbResult<Vec<JsValue>>>()?;
+        // Through JSON rather than serde-wasm-bindgen: version 1's objects are plain JSON-like
+        // values, and a second deserializer of every model type would cost the download ~8 KB.
+        let mut all = Vec::with_capacity(values.len());
+        for v in values {
+            let json = js_sys::JSON::stringify(&v)?;
+            let json = String::from(json);
+            all.push(
+                serde_json::from_str::<Reference>(&json)
+                    .map_err(|e| IdbError::from(js_error(e)))?,
+            );
+        }
         for r in &all {
             let json = serde_json::to_string(r).map_err(|e| IdbError::from(js_error(e)))?;
             refs.put(json).with_key(r.key.to_string()).primitive()?;
@@ -215,8 +226,8 @@ impl Store {
         .map_err(|e| StoreError::new("load the library", e))
     }
 
-    /// Every reference: own records and packed copies (which the index is rebuilt from, as
-    /// every pack is read anyway), in key order.
+    /// Every reference: own records (in key order) and packed copies (in pack order after
+    /// them); the index is rebuilt from the packs, as every one is read anyway.
     async fn read_references(
         &self,
         tx: &Transaction<'_>,
@@ -249,7 +260,6 @@ impl Store {
                     }
                 }
             }
-            out.sort_by_key(|r| r.key);
         }
         *self.packs.borrow_mut() = index;
         Ok(out)
@@ -595,7 +605,7 @@ impl Store {
         .map_err(|e| StoreError::new("read a reference", e))
     }
 
-    /// Every reference, in key order (which is creation order: keys are ULIDs).
+    /// Every reference (own records in key order, then packed ones in pack order).
     pub async fn all_references(&self) -> Result<Vec<Reference>, StoreError> {
         Ok(self.load().await?.references)
     }

@@ -152,7 +152,7 @@ impl LibraryData {
     /// Groups sorted by name, as the left pane lists them.
     pub fn groups_sorted(&self) -> Vec<Group> {
         let mut groups: Vec<Group> = self.groups.values().cloned().collect();
-        groups.sort_by_key(|g| (g.name.to_lowercase(), g.key));
+        refsync_core::sort::sort_by_key(&mut groups, |g| (g.name.to_lowercase(), g.key));
         groups
     }
 

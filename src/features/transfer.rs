@@ -528,13 +528,13 @@ async fn make_backup(lib: Library, work: RwSignal<Work>) -> Result<String, Strin
     let mut manifest = Manifest::new(browser::now_millis());
     lib.data.with_untracked(|d| {
         manifest.references = d.refs.references().cloned().collect();
-        manifest.references.sort_by_key(|r| r.key);
+        refsync_core::sort::sort_by_key(&mut manifest.references, |r| r.key);
         manifest.groups = d.groups.values().cloned().collect();
-        manifest.groups.sort_by_key(|g| g.key);
+        refsync_core::sort::sort_by_key(&mut manifest.groups, |g| g.key);
         manifest.group_sets = d.sets.values().cloned().collect();
-        manifest.group_sets.sort_by_key(|g| g.key);
+        refsync_core::sort::sort_by_key(&mut manifest.group_sets, |g| g.key);
         manifest.attachments = d.attachments.values().cloned().collect();
-        manifest.attachments.sort_by_key(|a| a.key);
+        refsync_core::sort::sort_by_key(&mut manifest.attachments, |a| a.key);
     });
     let total = manifest.attachments.len();
     let mut files: HashMap<String, Vec<u8>> = HashMap::new();

@@ -73,14 +73,7 @@ pub fn Progress(
     #[prop(into)] total: Signal<usize>,
     #[prop(into)] label: Signal<String>,
 ) -> impl IntoView {
-    let percent = move || {
-        let t = total.get();
-        if t == 0 {
-            0.0
-        } else {
-            (done.get() as f64 / t as f64 * 100.0).min(100.0)
-        }
-    };
+    let percent = move || tenths(done.get().min(total.get()) as u64 * 100, total.get() as u64);
     view! {
         <div class="progress">
             <div
@@ -90,7 +83,7 @@ pub fn Progress(
                 aria-valuemax=move || total.get().to_string()
                 aria-valuenow=move || done.get().to_string()
             >
-                <div class="progress-fill" style:width=move || format!("{:.1}%", percent())></div>
+                <div class="progress-fill" style:width=move || format!("{}%", percent())></div>
             </div>
             <p class="progress-label">{move || label.get()}</p>
         </div>
@@ -108,4 +101,14 @@ pub fn thousands(n: usize) -> String {
         out.push(c);
     }
     out
+}
+
+/// `numerator / denominator` to one decimal place (`"12.5"`; `"0.0"` for a zero denominator).
+/// Integer arithmetic: formatting a float would pull the float printer into the download.
+pub fn tenths(numerator: u64, denominator: u64) -> String {
+    if denominator == 0 {
+        return "0.0".to_string();
+    }
+    let t = (numerator * 10 + denominator / 2) / denominator;
+    format!("{}.{}", t / 10, t % 10)
 }

@@ -24,7 +24,7 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::Transaction;
 use indexed_db_futures::Result as IdbResult;
 use refsync_core::{Key, ObjectKind};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use wasm_bindgen::JsValue;
 
 /// An own record that says "deleted here", hiding any copy a pack holds. JSON objects start
@@ -47,8 +47,8 @@ pub const PACK_AT_LEAST: usize = 200;
 /// Which pack holds the newest packed copy of each object, for one tab.
 #[derive(Debug, Default)]
 pub struct PackIndex {
-    /// Every pack indexed, by id, with how many objects it holds the newest copy of.
-    packs: BTreeMap<String, usize>,
+    /// Every pack indexed, ascending by id, with how many objects it holds the newest copy of.
+    packs: Vec<(String, usize)>,
     /// Each packed object's (`kind/key`) newest pack.
     at: HashMap<String, String>,
 }
@@ -62,7 +62,7 @@ impl PackIndex {
         for (id, _, _) in lines(text) {
             held += 1;
             if let Some(old) = self.at.insert(id.to_string(), pack.to_string()) {
-                if let Some(count) = self.packs.get_mut(&old) {
+                if let Some((_, count)) = self.packs.iter_mut().find(|(p, _)| *p == old) {
                     *count = count.saturating_sub(1);
                     if *count == 0 {
                         emptied.push(old);
@@ -70,10 +70,8 @@ impl PackIndex {
                 }
             }
         }
-        for old in &emptied {
-            self.packs.remove(old);
-        }
-        self.packs.insert(pack.to_string(), held);
+        self.packs.retain(|(_, count)| *count > 0);
+        self.packs.push((pack.to_string(), held));
         emptied
     }
 
@@ -90,9 +88,8 @@ impl PackIndex {
     /// The number after every pack's (see [`pack_name`]).
     pub fn next_number(&self) -> u64 {
         self.packs
-            .keys()
-            .next_back()
-            .and_then(|k| k.parse::<u64>().ok())
+            .last()
+            .and_then(|(k, _)| k.parse::<u64>().ok())
             .unwrap_or(0)
             + 1
     }
@@ -167,14 +164,14 @@ pub async fn refresh(store: &Store, tx: &Transaction<'_>) -> IdbResult<()> {
         .collect::<IdbResult<Vec<String>>>()?;
     let (same, only_new) = {
         let index = store.packs.borrow();
-        let known: Vec<&String> = index.packs.keys().collect();
+        let known: Vec<&String> = index.packs.iter().map(|(k, _)| k).collect();
         let same = known.len() == keys.len() && known.iter().zip(&keys).all(|(a, b)| *a == b);
         // Only packs newer than any indexed were added: index just those.
         let last = known.last().copied();
         let only_new = known.iter().all(|k| keys.contains(k))
             && keys
                 .iter()
-                .filter(|k| !index.packs.contains_key(*k))
+                .filter(|k| !known.contains(k))
                 .all(|k| last.is_none_or(|l| k > l));
         (same, only_new)
     };
@@ -192,7 +189,7 @@ pub async fn refresh(store: &Store, tx: &Transaction<'_>) -> IdbResult<()> {
     let new: Vec<String> = {
         let index = store.packs.borrow();
         keys.into_iter()
-            .filter(|k| !index.packs.contains_key(k))
+            .filter(|k| !index.packs.iter().any(|(p, _)| p == k))
             .collect()
     };
     for id in new {
@@ -210,7 +207,7 @@ pub async fn read_packed(
     tx: &Transaction<'_>,
     wanted: &[String],
 ) -> IdbResult<HashMap<String, String>> {
-    let mut by_pack: BTreeMap<String, HashSet<&str>> = BTreeMap::new();
+    let mut by_pack: HashMap<String, HashSet<String>> = HashMap::new();
     {
         let index = store.packs.borrow();
         for id in wanted {
@@ -218,13 +215,13 @@ pub async fn read_packed(
                 by_pack
                     .entry(pack.to_string())
                     .or_default()
-                    .insert(id.as_str());
+                    .insert(id.clone());
             }
         }
     }
     let packs = tx.object_store(PACKS)?;
     // Every pack is asked for before the first is awaited (one round trip, not one each).
-    let mut pending: Vec<(HashSet<&str>, BasicRequest<Option<JsValue>>)> = Vec::new();
+    let mut pending: Vec<(HashSet<String>, BasicRequest<Option<JsValue>>)> = Vec::new();
     for (pack, ids) in by_pack {
         pending.push((ids, packs.get(pack).primitive()?));
     }

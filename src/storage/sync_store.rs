@@ -681,7 +681,7 @@ impl LocalStore for Store {
             // empty or fresh library most reads would find nothing.
             let known = if ids.len() > LIST_KEYS_OVER {
                 let mut kinds: Vec<ObjectKind> = ids.iter().map(|(k, _)| *k).collect();
-                kinds.sort_by_key(|k| k.as_str());
+                refsync_core::sort::sort_by_key(&mut kinds, |k| k.as_str());
                 kinds.dedup();
                 // The keys of a large store are listed once per round of pages, not per page:
                 // a 50,000-reference library has 50,000 of them. Nothing can vanish from the
@@ -857,11 +857,7 @@ impl LocalStore for Store {
             }
             // The part of a page's write spent here, before IndexedDB's own work.
             crate::browser::measure("sync-write-queue", started);
-            if let Err(e) = tx.commit().await {
-                // The index already holds this page's packs: read it again from the database.
-                *self.packs.borrow_mut() = packs::PackIndex::default();
-                return Err(e);
-            }
+            tx.commit().await?;
             // Committed: tell the window what changed (a conflict changes more than objects:
             // it reads everything).
             let mut synced = self.synced.borrow_mut();
@@ -878,6 +874,12 @@ impl LocalStore for Store {
         }
         .await
         .map_err(local_err);
+        if written.is_err() {
+            // The page is rolled back, but the pack index and the key listing already hold
+            // what it wrote: both are read again from the database.
+            *self.packs.borrow_mut() = packs::PackIndex::default();
+            self.object_keys.replace(None);
+        }
         crate::browser::measure("sync-write-page", started);
         written
     }

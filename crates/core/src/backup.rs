@@ -104,7 +104,7 @@ pub fn write_json(
     let mut zip = zip::Writer::new();
     zip.add("manifest.json", manifest_json, true)?;
     let mut shas: Vec<&String> = files.keys().collect();
-    shas.sort();
+    crate::sort::sort(&mut shas);
     for sha in shas {
         zip.add(&file_entry(sha), &files[sha], false)?;
     }

@@ -11,6 +11,7 @@ pub mod model;
 pub mod protocol;
 pub mod query;
 pub mod sample;
+pub mod sort;
 pub mod sync;
 
 pub use key::Key;

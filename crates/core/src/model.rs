@@ -183,7 +183,7 @@ impl Reference {
     /// Group creators by role (authors first, then editors, ...), keeping each role's order.
     /// Only the order within a role means anything, and formats write roles apart.
     pub fn sort_creators(&mut self) {
-        self.creators.sort_by_key(|c| c.role);
+        crate::sort::sort_by_key(&mut self.creators, |c| c.role);
     }
 
     /// Extras in the order they were imported: by name, repeats (`name#2`, ...) in turn.
@@ -197,7 +197,7 @@ impl Reference {
                 (base, n, v.as_str())
             })
             .collect();
-        out.sort();
+        crate::sort::sort(&mut out);
         out.into_iter().map(|(k, _, v)| (k, v)).collect()
     }
 

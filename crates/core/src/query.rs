@@ -339,7 +339,7 @@ impl Library {
         let mut words: Vec<String> = fold::words(query).collect();
         // Longer words first: they match fewer index entries, so the intersection shrinks
         // early; a word that is a prefix of another adds nothing.
-        words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        crate::sort::sort_by_key(&mut words, |w| std::cmp::Reverse(w.len()));
         words.dedup();
         let mut result: Option<Bits> = None;
         for w in &words {

@@ -3,7 +3,7 @@
 
 use super::{relink, set_interval, use_account, SyncRecord};
 use crate::features::library::use_library;
-use crate::features::ui::{thousands, Modal, Progress};
+use crate::features::ui::{tenths, thousands, Modal, Progress};
 use leptos::prelude::*;
 
 fn when(millis: u64) -> String {
@@ -49,7 +49,7 @@ pub fn SyncStatusDialog() -> impl IntoView {
                     view! {
                         <div id="sync-last" class="sync-last" class:error=failed>
                             <p><strong>{heading}</strong>
-                                {format!(" — {} ({:.1} s)", when(r.at), r.duration_ms as f64 / 1000.0)}</p>
+                                {format!(" — {} ({} s)", when(r.at), tenths(r.duration_ms, 1000))}</p>
                             <p>{summary(&r)}</p>
                             {(r.error_kind.as_deref() == Some("relink_required")).then(|| view! {
                                 <div class="form-actions left">
@@ -83,7 +83,7 @@ pub fn SyncStatusDialog() -> impl IntoView {
                     {move || account.history.get().into_iter().map(|r| view! {
                         <tr class:error=r.error.is_some()>
                             <td>{when(r.at)}</td>
-                            <td>{format!("{:.1} s", r.duration_ms as f64 / 1000.0)}</td>
+                            <td>{format!("{} s", tenths(r.duration_ms, 1000))}</td>
                             <td>{summary(&r)}</td>
                         </tr>
                     }).collect_view()}

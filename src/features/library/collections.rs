@@ -113,7 +113,7 @@ fn conflicts(data: &LibraryData, search: &str) -> Listing {
         })
         .map(|(r, k)| (r.title().to_lowercase(), k))
         .collect();
-    found.sort();
+    refsync_core::sort::sort(&mut found);
     Listing {
         keys: found.into_iter().map(|(_, k)| k).collect(),
         problem: None,

@@ -377,7 +377,7 @@ fn GroupsEditor(draft: RwSignal<Reference>, edit: Edit) -> impl IntoView {
                 .iter()
                 .filter_map(|k| d.groups.get(k).cloned())
                 .collect();
-            gs.sort_by_key(|g| g.name.to_lowercase());
+            refsync_core::sort::sort_by_key(&mut gs, |g| g.name.to_lowercase());
             gs
         })
     };
@@ -560,8 +560,8 @@ fn AttachmentRow(attachment: Attachment) -> impl IntoView {
 fn human_size(bytes: u64) -> String {
     match bytes {
         b if b < 1024 => format!("{b} B"),
-        b if b < 1024 * 1024 => format!("{:.0} KB", b as f64 / 1024.0),
-        b => format!("{:.1} MB", b as f64 / 1024.0 / 1024.0),
+        b if b < 1024 * 1024 => format!("{} KB", (b + 512) / 1024),
+        b => format!("{} MB", crate::features::ui::tenths(b, 1024 * 1024)),
     }
 }
 

@@ -15,6 +15,7 @@ use refsync_core::{Group, Key};
 
 /// Each row's height in pixels (CSS `.ref-row` says the same).
 const ROW_HEIGHT: f64 = 30.0;
+const ROW_PX: usize = 30;
 /// Rows rendered beyond each edge of the view, so fast scrolling shows no gaps.
 const OVERSCAN: usize = 8;
 
@@ -152,9 +153,11 @@ pub fn ReferenceList() -> impl IntoView {
         }
         any
     });
+    // Whole pixels, as integers: formatting a float would pull the float printer into the
+    // download for nothing.
     let offset = move || {
         let first = (scroll_top.get() / ROW_HEIGHT) as usize;
-        (first.saturating_sub(OVERSCAN).min(total())) as f64 * ROW_HEIGHT
+        first.saturating_sub(OVERSCAN).min(total()) * ROW_PX
     };
 
     let on_key = move |ev: KeyboardEvent| {
@@ -245,7 +248,7 @@ pub fn ReferenceList() -> impl IntoView {
                 <SortHeader field=SortField::Type label="Type" class="col-type" />
                 <SortHeader field=SortField::DateAdded label="Added" class="col-added" />
             </div>
-            <div class="list-body" style:height=move || format!("{}px", total() as f64 * ROW_HEIGHT)>
+            <div class="list-body" style:height=move || format!("{}px", total() * ROW_PX)>
                 <div class="list-window" style:transform=move || format!("translateY({}px)", offset())>
                     <For each=rows key=|r: &RowData| r.clone() children=move |r: RowData| view! { <Row row=r listing=listing /> } />
                 </div>

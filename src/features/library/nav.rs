@@ -82,7 +82,7 @@ pub fn LibraryNav() -> impl IntoView {
     let sets = move || {
         lib.data.with(|d| {
             let mut s: Vec<GroupSet> = d.sets.values().cloned().collect();
-            s.sort_by_key(|s| (s.name.to_lowercase(), s.key));
+            refsync_core::sort::sort_by_key(&mut s, |s| (s.name.to_lowercase(), s.key));
             s
         })
     };
@@ -369,7 +369,7 @@ fn GroupSettingsDialog(group: Group, close: Callback<()>) -> impl IntoView {
     let error = RwSignal::new(None::<&'static str>);
     let sets = lib.data.with_untracked(|d| {
         let mut s: Vec<GroupSet> = d.sets.values().cloned().collect();
-        s.sort_by_key(|s| s.name.to_lowercase());
+        refsync_core::sort::sort_by_key(&mut s, |s| s.name.to_lowercase());
         s
     });
     let current = group.set;

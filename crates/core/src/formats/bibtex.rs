@@ -248,7 +248,7 @@ pub fn import(sources: &[Source<'_>], ctx: &mut ImportContext<'_>) -> Import {
         .collect();
     if !undefined.is_empty() {
         let mut list: Vec<&String> = undefined.iter().collect();
-        list.sort();
+        crate::sort::sort(&mut list);
         let shown: Vec<&str> = list.iter().take(10).map(|s| s.as_str()).collect();
         out.report.warn(
             names.first().copied().unwrap_or(""),

@@ -37,7 +37,7 @@ pub struct Group {
 
 /// What decides a group's members.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "KindRecord")]
 pub enum GroupKind {
     /// Members are the references whose `groups` hold this group's key.
     #[default]
@@ -46,6 +46,43 @@ pub enum GroupKind {
     Smart { criteria: Vec<Criterion> },
     /// A boolean expression over other groups.
     Combination { expression: GroupExpr },
+}
+
+/// [`GroupKind`] as read: a plain struct, because serde's reader for an internally tagged
+/// enum buffers the whole value first, and its code was ~8 KB of the browser's download.
+#[derive(Deserialize)]
+struct KindRecord {
+    kind: KindTag,
+    #[serde(default)]
+    criteria: Option<Vec<Criterion>>,
+    #[serde(default)]
+    expression: Option<GroupExpr>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum KindTag {
+    Custom,
+    Smart,
+    Combination,
+}
+
+impl TryFrom<KindRecord> for GroupKind {
+    type Error = &'static str;
+
+    fn try_from(r: KindRecord) -> Result<GroupKind, &'static str> {
+        Ok(match r.kind {
+            KindTag::Custom => GroupKind::Custom,
+            KindTag::Smart => GroupKind::Smart {
+                criteria: r.criteria.ok_or("a smart group needs `criteria`")?,
+            },
+            KindTag::Combination => GroupKind::Combination {
+                expression: r
+                    .expression
+                    .ok_or("a combination group needs `expression`")?,
+            },
+        })
+    }
 }
 
 /// One line of a smart group's search, as EndNote's search form has them: a connector to the
@@ -223,6 +260,19 @@ mod tests {
             unreachable!()
         };
         assert_eq!(expression.groups(), vec![a, b]);
+    }
+
+    #[test]
+    fn a_smart_group_without_criteria_or_an_unknown_kind_is_refused() {
+        let key = Key::new(1, [1; 10]);
+        for kind in [
+            r#"{"kind":"smart"}"#,
+            r#"{"kind":"combination"}"#,
+            r#"{"kind":"odd"}"#,
+        ] {
+            let json = format!(r#"{{"key":"{key}","name":"X","kind":{kind}}}"#);
+            assert!(serde_json::from_str::<Group>(&json).is_err(), "{json}");
+        }
     }
 
     #[test]

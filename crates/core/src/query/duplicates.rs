@@ -221,9 +221,11 @@ impl Library {
             })
             .collect();
         for s in &mut out {
-            s.keys.sort();
+            crate::sort::sort(&mut s.keys);
         }
-        out.sort_by(|a, b| a.reason.cmp(&b.reason).then_with(|| a.keys.cmp(&b.keys)));
+        crate::sort::sort_by(&mut out, |a, b| {
+            a.reason.cmp(&b.reason).then_with(|| a.keys.cmp(&b.keys))
+        });
         out
     }
 }

@@ -77,7 +77,9 @@ pub fn rows(
     let ids: BTreeSet<&String> = local.fields.keys().chain(online.fields.keys()).collect();
     let mut ids: Vec<&String> = ids.into_iter().collect();
     // Known fields in the model's order, then any this version does not know.
-    ids.sort_by_key(|id| (Field::from_id(id).map_or(usize::MAX, |f| f as usize), *id));
+    crate::sort::sort_by_key(&mut ids, |id| {
+        (Field::from_id(id).map_or(usize::MAX, |f| f as usize), *id)
+    });
     for id in ids {
         let label = Field::from_id(id).map_or_else(|| id.clone(), |f| f.label().to_string());
         push(
@@ -97,7 +99,7 @@ pub fn rows(
     );
     let names = |groups: &BTreeSet<Key>| {
         let mut names: Vec<String> = groups.iter().map(&group_name).collect();
-        names.sort_by_key(|n| n.to_lowercase());
+        crate::sort::sort_by_key(&mut names, |n| n.to_lowercase());
         names.join("\n")
     };
     push(

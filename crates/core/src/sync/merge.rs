@@ -148,7 +148,7 @@ pub fn merge_reference(base: &Reference, local: &Reference, remote: &Reference) 
         &local.groups.iter().copied().collect::<Vec<_>>(),
         &remote.groups.iter().copied().collect::<Vec<_>>(),
     );
-    conflicts.sort();
+    crate::sort::sort(&mut conflicts);
     ReferenceMerge {
         merged: Reference {
             key: remote.key,
