@@ -265,8 +265,7 @@ impl Store {
         Ok(out)
     }
 
-    /// Whether any references are packed (a large sync wrote them): the newest references by
-    /// key can then not be read on their own, and the window reads the whole library at once.
+    /// Whether any references are packed (a large sync wrote them).
     pub async fn has_packs(&self) -> Result<bool, StoreError> {
         async {
             let tx = self.tx(&[schema::PACKS], TransactionMode::Readonly)?;
@@ -277,50 +276,95 @@ impl Store {
         .map_err(|e| StoreError::new("load the library", e))
     }
 
-    /// The keys of every reference's own record, ascending (creation order: keys are ULIDs);
-    /// packed references are not listed (see [`Store::has_packs`]).
-    pub async fn reference_keys(&self) -> Result<Vec<String>, StoreError> {
+    /// The newest `n` references (by key, which is creation order: keys are ULIDs) and how
+    /// many the library holds, to show while the rest loads; `None` if it holds no more than
+    /// `n`. Reads only keys and the chosen records, plus every pack's text (packs read fast;
+    /// parsing their JSON is what costs), whose lines are scanned for ids only.
+    pub async fn newest_references(
+        &self,
+        n: usize,
+    ) -> Result<Option<(Vec<Reference>, usize)>, StoreError> {
         async {
-            let tx = self.tx(&[schema::REFS], TransactionMode::Readonly)?;
-            tx.object_store(schema::REFS)?
+            let tx = self.tx(&[schema::REFS, schema::PACKS], TransactionMode::Readonly)?;
+            let refs = tx.object_store(schema::REFS)?;
+            let own: Vec<String> = refs
                 .get_all_keys()
                 .primitive()?
                 .await?
-                .collect::<IdbResult<Vec<String>>>()
-        }
-        .await
-        .map_err(|e| StoreError::new("load the library", e))
-    }
-
-    /// The references whose keys are from `first` to `last` (inclusive): the newest screenful
-    /// of a large library, shown while the rest loads.
-    pub async fn references_between(
-        &self,
-        first: &str,
-        last: &str,
-    ) -> Result<Vec<Reference>, StoreError> {
-        async {
-            let tx = self.tx(&[schema::REFS], TransactionMode::Readonly)?;
-            let values: Vec<JsValue> = tx
-                .object_store(schema::REFS)?
-                .get_all()
-                .with_query::<String, _>(KeyRange::Bound(
-                    first.to_string(),
-                    false,
-                    last.to_string(),
-                    false,
-                ))
-                .primitive()?
-                .await?
-                .collect::<IdbResult<Vec<JsValue>>>()?;
-            Ok::<_, IdbError>(
-                values
+                .collect::<IdbResult<Vec<String>>>()?;
+            let all_packs = packs::read_all(&tx).await?;
+            let mut index = packs::PackIndex::default();
+            for (id, text) in &all_packs {
+                index.add(id, text);
+            }
+            let prefix = format!("{}/", packs::PACKED_KIND.as_str());
+            let own_set: std::collections::HashSet<&str> = own.iter().map(String::as_str).collect();
+            // Every key, own records first (a tombstone among them counts until the whole
+            // library is read: the total shown meanwhile may be a few too many).
+            let mut keys: Vec<&str> = own.iter().map(String::as_str).collect();
+            keys.extend(
+                index
+                    .entries()
+                    .filter_map(|(id, _)| id.strip_prefix(prefix.as_str()))
+                    .filter(|k| !own_set.contains(k)),
+            );
+            let total = keys.len();
+            if total <= n || n == 0 {
+                *self.packs.borrow_mut() = index;
+                return Ok::<_, IdbError>(None);
+            }
+            refsync_core::sort::sort(&mut keys);
+            let newest = &keys[total - n..];
+            if all_packs.is_empty() {
+                // Own records only: the newest are one key range, read in one request.
+                let (first, last) = (newest[0].to_string(), newest[n - 1].to_string());
+                let values: Vec<JsValue> = refs
+                    .get_all()
+                    .with_query::<String, _>(KeyRange::Bound(first, false, last, false))
+                    .primitive()?
+                    .await?
+                    .collect::<IdbResult<Vec<JsValue>>>()?;
+                let out = values
                     .into_iter()
                     .filter_map(|v| v.as_string())
                     .filter(|record| record != packs::TOMBSTONE)
                     .filter_map(|record| serde_json::from_str(split_record(&record).1).ok())
-                    .collect(),
-            )
+                    .collect();
+                return Ok(Some((out, total)));
+            }
+            let mut pending = Vec::new();
+            let mut wanted: std::collections::HashSet<String> = std::collections::HashSet::new();
+            for key in newest {
+                if own_set.contains(key) {
+                    let read: indexed_db_futures::future::BasicRequest<Option<JsValue>> =
+                        refs.get(key.to_string()).primitive()?;
+                    pending.push(read);
+                } else {
+                    wanted.insert(format!("{prefix}{key}"));
+                }
+            }
+            let mut out = Vec::with_capacity(n);
+            for read in pending {
+                if let Some(record) = read.await?.and_then(|v| v.as_string()) {
+                    if record != packs::TOMBSTONE {
+                        if let Ok(r) = serde_json::from_str(split_record(&record).1) {
+                            out.push(r);
+                        }
+                    }
+                }
+            }
+            for (pack, text) in &all_packs {
+                for (id, _, json) in packs::lines(text) {
+                    // Only the newest pack's line of each reference.
+                    if wanted.contains(id) && index.pack_of(id) == Some(pack.as_str()) {
+                        if let Ok(r) = serde_json::from_str(json) {
+                            out.push(r);
+                        }
+                    }
+                }
+            }
+            *self.packs.borrow_mut() = index;
+            Ok(Some((out, total)))
         }
         .await
         .map_err(|e| StoreError::new("load the library", e))

@@ -162,6 +162,15 @@ async fn ten_thousand_references_save_in_large_batches_and_load_back() {
     assert_eq!(loaded.references.len(), 10_000);
     assert_eq!(loaded.references, refs, "in key order, equal");
     assert_eq!(again.dirty_count().await.expect("dirty"), 10_000);
+    // What a large library shows first while the rest loads: the newest, and the count.
+    let (newest, total) = again
+        .newest_references(2_000)
+        .await
+        .expect("newest")
+        .expect("more than 2,000");
+    assert_eq!(total, 10_000);
+    assert_eq!(newest, refs[8_000..].to_vec());
+    assert_eq!(again.newest_references(10_000).await.expect("all"), None);
 }
 
 #[wasm_bindgen_test]

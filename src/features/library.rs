@@ -605,24 +605,14 @@ pub fn provide_library(db_name: &'static str) {
         browser::mark("library-open-start");
         let loaded = async {
             let store = Store::open(db_name).await?;
-            // A packed library (synced in large pages) is read whole: its newest references
-            // cannot be picked out without reading every pack, and packs read fast.
-            let keys = if store.has_packs().await? {
-                Vec::new()
-            } else {
-                store.reference_keys().await?
-            };
-            if keys.len() > FIRST_SCREEN {
-                let newest = store
-                    .references_between(&keys[keys.len() - FIRST_SCREEN], &keys[keys.len() - 1])
-                    .await?;
+            if let Some((newest, total)) = store.newest_references(FIRST_SCREEN).await? {
                 library.data.set(LibraryData {
                     refs: query::Library::from_references(newest),
                     ..LibraryData::default()
                 });
                 library.load.set(LoadState::Partial {
                     shown: FIRST_SCREEN,
-                    total: keys.len(),
+                    total,
                 });
                 // Let the first rows paint before the whole library is read.
                 browser::yield_now().await;
