@@ -130,18 +130,23 @@ pub fn as_record(version: u64, json: &str) -> String {
     format!("v{version}\n{json}")
 }
 
-/// Every pack, in id order, as `(id, text)`.
-pub async fn read_all(tx: &Transaction<'_>) -> IdbResult<Vec<(String, String)>> {
-    let store = tx.object_store(PACKS)?;
-    let keys: Vec<String> = store
+/// Every pack's id, ascending.
+async fn pack_ids(tx: &Transaction<'_>) -> IdbResult<Vec<String>> {
+    tx.object_store(PACKS)?
         .get_all_keys()
         .primitive()?
         .await?
-        .collect::<IdbResult<Vec<String>>>()?;
+        .collect::<IdbResult<Vec<String>>>()
+}
+
+/// Every pack, in id order, as `(id, text)`.
+pub async fn read_all(tx: &Transaction<'_>) -> IdbResult<Vec<(String, String)>> {
+    let keys = pack_ids(tx).await?;
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let values: Vec<JsValue> = store
+    let values: Vec<JsValue> = tx
+        .object_store(PACKS)?
         .get_all()
         .primitive()?
         .await?
@@ -156,12 +161,7 @@ pub async fn read_all(tx: &Transaction<'_>) -> IdbResult<Vec<(String, String)>> 
 /// Bring this tab's index up to date with the packs in the database. Costs one listing of
 /// pack ids when nothing changed; reads only the packs it has not seen.
 pub async fn refresh(store: &Store, tx: &Transaction<'_>) -> IdbResult<()> {
-    let packs = tx.object_store(PACKS)?;
-    let keys: Vec<String> = packs
-        .get_all_keys()
-        .primitive()?
-        .await?
-        .collect::<IdbResult<Vec<String>>>()?;
+    let keys = pack_ids(tx).await?;
     let (same, only_new) = {
         let index = store.packs.borrow();
         let known: Vec<&String> = index.packs.iter().map(|(k, _)| k).collect();
@@ -192,6 +192,7 @@ pub async fn refresh(store: &Store, tx: &Transaction<'_>) -> IdbResult<()> {
             .filter(|k| !index.packs.iter().any(|(p, _)| p == k))
             .collect()
     };
+    let packs = tx.object_store(PACKS)?;
     for id in new {
         let text: Option<JsValue> = packs.get(id.clone()).primitive()?.await?;
         let text = text.and_then(|v| v.as_string()).unwrap_or_default();
