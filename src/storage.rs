@@ -234,10 +234,7 @@ impl Store {
         unreadable: &mut usize,
     ) -> IdbResult<Vec<Reference>> {
         let all_packs = packs::read_all(tx).await?;
-        let mut index = packs::PackIndex::default();
-        for (id, text) in &all_packs {
-            index.add(id, text);
-        }
+        let index = packs::PackIndex::of(&all_packs);
         let mut out: Vec<Reference> = read_all(tx, schema::REFS, unreadable).await?;
         if !all_packs.is_empty() {
             let own: std::collections::HashSet<String> = tx
@@ -293,10 +290,7 @@ impl Store {
                 .await?
                 .collect::<IdbResult<Vec<String>>>()?;
             let all_packs = packs::read_all(&tx).await?;
-            let mut index = packs::PackIndex::default();
-            for (id, text) in &all_packs {
-                index.add(id, text);
-            }
+            let index = packs::PackIndex::of(&all_packs);
             let prefix = format!("{}/", packs::PACKED_KIND.as_str());
             let own_set: std::collections::HashSet<&str> = own.iter().map(String::as_str).collect();
             // Every key, own records first (a tombstone among them counts until the whole

@@ -11,7 +11,7 @@ use refsync_core::sync::{
     sync, ConflictReason, LocalStore, MemoryRemote, MemoryService, Resolution, StoreChange,
 };
 use refsync_core::{Field, Key, ObjectKind, RefType, Reference};
-use refsync_web::storage::{Store, Write};
+use refsync_web::storage::{schema, Store, Write};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen_test::*;
@@ -409,4 +409,100 @@ async fn a_large_download_is_packed_and_every_change_to_a_packed_reference_syncs
     assert_eq!(b.dirty_count().await.unwrap(), 1197);
     assert_eq!(b.all_references().await.unwrap().len(), 1197);
     assert_eq!(titles(&a).await, titles(&b).await);
+}
+
+/// How many packs the database holds.
+async fn packs_in(store: &Store) -> u32 {
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    let tx = store
+        .database()
+        .transaction([schema::PACKS])
+        .with_mode(TransactionMode::Readonly)
+        .build()
+        .unwrap();
+    let n = tx
+        .object_store(schema::PACKS)
+        .unwrap()
+        .count()
+        .primitive()
+        .unwrap()
+        .await
+        .unwrap();
+    n
+}
+
+/// A second full download (a newer version of every reference) replaces the packs: the old
+/// ones are deleted with the write that empties them, and another tab, whose index named
+/// them, reads the new copies.
+#[wasm_bindgen_test]
+async fn a_full_download_again_replaces_the_packs_and_other_tabs_follow() {
+    let service = Rc::new(RefCell::new(MemoryService::new()));
+    let mut remote = MemoryRemote::new(service.clone());
+    remote.page_size = 1000;
+    let b = fresh("repack-b").await;
+    let mut kb = batch_keys("rb");
+    let all = papers(1000);
+    {
+        let a = fresh("repack-a").await;
+        let mut ka = batch_keys("ra");
+        let objects: Vec<Object> = all.iter().cloned().map(Object::Reference).collect();
+        a.write_bulk(&objects, |_| {}).await.unwrap();
+        sync(&a, &remote, &mut ka).await.unwrap();
+    }
+    sync(&b, &remote, &mut kb).await.unwrap();
+    assert_eq!(packs_in(&b).await, 2, "1,000 references, 500 to a pack");
+    let tab = Store::open("repack-b").await.unwrap();
+    assert_eq!(tab.all_references().await.unwrap().len(), 1000);
+
+    // The service's copies, each a version later and retitled, arrive as one large page.
+    b.link().await.unwrap();
+    let ids: Vec<(ObjectKind, Key)> = all.iter().map(|r| (ObjectKind::Reference, r.key)).collect();
+    let read = b.get_many(&ids).await.unwrap();
+    let changes: Vec<StoreChange> = read
+        .into_iter()
+        .map(|o| {
+            let mut o = o.unwrap();
+            let Some(Object::Reference(mut r)) = o.current.take() else {
+                unreachable!()
+            };
+            r.set(Field::Title, format!("{} (again)", r.title()));
+            o.current = Some(Object::Reference(r));
+            o.base = o.current.clone();
+            o.base_version += 10_000;
+            StoreChange::Put(o)
+        })
+        .collect();
+    b.apply(changes, None).await.unwrap();
+    assert_eq!(
+        packs_in(&b).await,
+        2,
+        "two new packs; the two old ones deleted"
+    );
+
+    // The other tab's index named the deleted packs: it reads the new ones.
+    let title = tab
+        .get_reference(&all[3].key)
+        .await
+        .unwrap()
+        .map(|r| r.title().to_string());
+    assert_eq!(title.as_deref(), Some("Paper 3 (again)"));
+    let again = tab.all_references().await.unwrap();
+    assert_eq!(again.len(), 1000);
+    assert!(again.iter().all(|r| r.title().ends_with("(again)")));
+    // An edit there still has the newest synced copy as its base.
+    let mut edited = all[4].clone();
+    edited.set(Field::Title, "Edited in the other tab");
+    tab.write(&[Write::Put(Object::Reference(edited))])
+        .await
+        .unwrap();
+    let four = tab
+        .get(ObjectKind::Reference, all[4].key)
+        .await
+        .unwrap()
+        .unwrap();
+    let Some(Object::Reference(base)) = four.base else {
+        unreachable!()
+    };
+    assert_eq!(base.title(), "Paper 4 (again)");
 }

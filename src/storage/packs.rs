@@ -54,6 +54,15 @@ pub struct PackIndex {
 }
 
 impl PackIndex {
+    /// The index of `packs` (id order, as [`read_all`] gives them).
+    pub fn of(packs: &[(String, String)]) -> PackIndex {
+        let mut index = PackIndex::default();
+        for (id, text) in packs {
+            index.add(id, text);
+        }
+        index
+    }
+
     /// Index a pack newer than every pack indexed so far; returns the packs it made empty
     /// (every object they held is now in a newer pack), which the writer deletes.
     pub fn add(&mut self, pack: &str, text: &str) -> Vec<String> {
@@ -180,10 +189,7 @@ pub async fn refresh(store: &Store, tx: &Transaction<'_>) -> IdbResult<()> {
     }
     if !only_new {
         // A pack was deleted (or one older than ours appeared): start again.
-        *store.packs.borrow_mut() = PackIndex::default();
-        for (id, text) in read_all(tx).await? {
-            store.packs.borrow_mut().add(&id, &text);
-        }
+        *store.packs.borrow_mut() = PackIndex::of(&read_all(tx).await?);
         return Ok(());
     }
     let new: Vec<String> = {
