@@ -516,9 +516,10 @@ async fn two_tabs_of_one_browser_stay_current_and_sync_in_turn() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
 async fn a_first_download_cut_by_the_service_going_away_finishes_cleanly_after_it_returns() {
-    // Five pages: the app asks for the next page while it stores one, so the service must
-    // go away with more than one page still to come.
-    const N: usize = 25_000;
+    // Twenty pages: the app asks for the next page while it stores one, and stores a page in
+    // a few packs in ~0.1 s, so the service must go away with many pages still to come (at
+    // five pages the whole download could finish between the bar's first count and the cut).
+    const N: usize = 100_000;
     let refs: Vec<refsync_core::Reference> = (0..N)
         .map(|i| {
             let mut r = refsync_core::Reference::new(
@@ -542,7 +543,7 @@ async fn a_first_download_cut_by_the_service_going_away_finishes_cleanly_after_i
     with_app_on(server, |c, app| async move {
         sign_in(&c, EMAIL).await;
         // The first page is in (the bar counts it), then the service goes away.
-        wait_text(&c, "#sync-progress", |t| t.contains("5,000 of 25,000")).await;
+        wait_text(&c, "#sync-progress", |t| t.contains("5,000 of 100,000")).await;
         app.server.stop().await;
         wait_text(&c, "#notice", |t| t.contains("Could not reach")).await;
         // What arrived is kept and shown; nothing is half-written.
@@ -558,9 +559,9 @@ async fn a_first_download_cut_by_the_service_going_away_finishes_cleanly_after_i
         app.server.restart().await;
         sync_now(&c).await;
         wait_text(&c, "#notice", |t| t.starts_with("Synced")).await;
-        wait_text(&c, "#count-all", |t| t == "25000").await;
+        wait_text(&c, "#count-all", |t| t == "100000").await;
         c.refresh().await.unwrap();
-        wait_text(&c, "#count-all", |t| t == "25000").await;
+        wait_text(&c, "#count-all", |t| t == "100000").await;
         click(&c, "#sync-status").await;
         wait_text(&c, "#sync-history", |t| t.contains("Could not reach")).await;
     })
