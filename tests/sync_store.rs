@@ -411,6 +411,33 @@ async fn a_large_download_is_packed_and_every_change_to_a_packed_reference_syncs
     assert_eq!(titles(&a).await, titles(&b).await);
 }
 
+/// How many lines all the database's packs hold together, live or stale.
+async fn pack_lines(store: &Store) -> usize {
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    let tx = store
+        .database()
+        .transaction([schema::PACKS])
+        .with_mode(TransactionMode::Readonly)
+        .build()
+        .unwrap();
+    let texts: Vec<wasm_bindgen::JsValue> = tx
+        .object_store(schema::PACKS)
+        .unwrap()
+        .get_all()
+        .primitive()
+        .unwrap()
+        .await
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    texts
+        .iter()
+        .filter_map(|t| t.as_string())
+        .map(|t| t.lines().count())
+        .sum()
+}
+
 /// How many packs the database holds.
 async fn packs_in(store: &Store) -> u32 {
     use indexed_db_futures::prelude::*;
@@ -505,4 +532,90 @@ async fn a_full_download_again_replaces_the_packs_and_other_tabs_follow() {
         unreachable!()
     };
     assert_eq!(base.title(), "Paper 4 (again)");
+}
+
+/// Large pages that each change part of a library leave packs mostly stale; such a pack's
+/// remaining references move into the new packs and the pack goes, so stale copies never
+/// outnumber live ones.
+#[wasm_bindgen_test]
+async fn mostly_stale_packs_are_folded_into_new_ones() {
+    let service = Rc::new(RefCell::new(MemoryService::new()));
+    let mut remote = MemoryRemote::new(service.clone());
+    remote.page_size = 1000;
+    let b = fresh("fold-b").await;
+    let mut kb = batch_keys("fb");
+    let all = papers(1000);
+    {
+        let a = fresh("fold-a").await;
+        let mut ka = batch_keys("fa");
+        let objects: Vec<Object> = all.iter().cloned().map(Object::Reference).collect();
+        a.write_bulk(&objects, |_| {}).await.unwrap();
+        sync(&a, &remote, &mut ka).await.unwrap();
+    }
+    sync(&b, &remote, &mut kb).await.unwrap();
+    assert_eq!(packs_in(&b).await, 2);
+
+    // A large page whose changes are the references in `range`, each a version later.
+    let page = |range: std::ops::Range<usize>| {
+        let b = &b;
+        let all = &all;
+        async move {
+            b.link().await.unwrap();
+            let ids: Vec<(ObjectKind, Key)> =
+                all.iter().map(|r| (ObjectKind::Reference, r.key)).collect();
+            let read = b.get_many(&ids).await.unwrap();
+            let changes: Vec<StoreChange> = read
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| range.contains(i))
+                .map(|(_, o)| {
+                    let mut o = o.unwrap();
+                    let Some(Object::Reference(mut r)) = o.current.take() else {
+                        unreachable!()
+                    };
+                    r.set(Field::Title, format!("{} (again)", r.title()));
+                    o.current = Some(Object::Reference(r));
+                    o.base = o.current.clone();
+                    o.base_version += 10_000;
+                    StoreChange::Put(o)
+                })
+                .collect();
+            b.apply(changes, None).await.unwrap();
+        }
+    };
+    // 600 changed: the first pack is emptied and goes; the second keeps 400 of its 500.
+    page(0..600).await;
+    assert_eq!(packs_in(&b).await, 3);
+    assert_eq!(
+        pack_lines(&b).await,
+        1100,
+        "100 stale lines, in the second pack"
+    );
+    // 400 more: the second pack keeps 100 of 500, so they move and it goes too.
+    page(500..900).await;
+    assert_eq!(pack_lines(&b).await, 1000, "no stale line left");
+
+    let tab = Store::open("fold-b").await.unwrap();
+    let mut titles: Vec<(Key, String)> = tab
+        .all_references()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.key, r.title().to_string()))
+        .collect();
+    titles.sort();
+    let expected: Vec<(Key, String)> = all
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            // 500..600 changed twice.
+            let again = match i {
+                500..600 => " (again) (again)",
+                0..900 => " (again)",
+                _ => "",
+            };
+            (r.key, format!("Paper {i}{again}"))
+        })
+        .collect();
+    assert_eq!(titles, expected);
 }

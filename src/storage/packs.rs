@@ -47,8 +47,9 @@ pub const PACK_AT_LEAST: usize = 200;
 /// Which pack holds the newest packed copy of each object, for one tab.
 #[derive(Debug, Default)]
 pub struct PackIndex {
-    /// Every pack indexed, ascending by id, with how many objects it holds the newest copy of.
-    packs: Vec<(String, usize)>,
+    /// Every pack indexed, ascending by id: (id, how many objects it holds the newest copy
+    /// of, how many lines it has).
+    packs: Vec<(String, usize, usize)>,
     /// Each packed object's (`kind/key`) newest pack.
     at: HashMap<String, String>,
 }
@@ -71,7 +72,7 @@ impl PackIndex {
         for (id, _, _) in lines(text) {
             held += 1;
             if let Some(old) = self.at.insert(id.to_string(), pack.to_string()) {
-                if let Some((_, count)) = self.packs.iter_mut().find(|(p, _)| *p == old) {
+                if let Some((_, count, _)) = self.packs.iter_mut().find(|(p, _, _)| *p == old) {
                     *count = count.saturating_sub(1);
                     if *count == 0 {
                         emptied.push(old);
@@ -79,14 +80,25 @@ impl PackIndex {
                 }
             }
         }
-        self.packs.retain(|(_, count)| *count > 0);
-        self.packs.push((pack.to_string(), held));
+        self.packs.retain(|(_, count, _)| *count > 0);
+        self.packs.push((pack.to_string(), held, held));
         emptied
     }
 
     /// The pack that holds `id` (`kind/key`), if any does.
     pub fn pack_of(&self, id: &str) -> Option<&str> {
         self.at.get(id).map(String::as_str)
+    }
+
+    /// Packs that newer packs have emptied more than half of: a large sync page carries
+    /// their remaining lines into its own packs, so that stale lines never outnumber live ones
+    /// (and the emptied packs are then deleted as any emptied pack is).
+    pub fn sparse(&self) -> Vec<String> {
+        self.packs
+            .iter()
+            .filter(|(_, live, lines)| live * 2 < *lines)
+            .map(|(id, _, _)| id.clone())
+            .collect()
     }
 
     /// Whether a pack holds `id`.
@@ -98,7 +110,7 @@ impl PackIndex {
     pub fn next_number(&self) -> u64 {
         self.packs
             .last()
-            .and_then(|(k, _)| k.parse::<u64>().ok())
+            .and_then(|(k, _, _)| k.parse::<u64>().ok())
             .unwrap_or(0)
             + 1
     }
@@ -173,7 +185,7 @@ pub async fn refresh(store: &Store, tx: &Transaction<'_>) -> IdbResult<()> {
     let keys = pack_ids(tx).await?;
     let (same, only_new) = {
         let index = store.packs.borrow();
-        let known: Vec<&String> = index.packs.iter().map(|(k, _)| k).collect();
+        let known: Vec<&String> = index.packs.iter().map(|(k, _, _)| k).collect();
         let same = known.len() == keys.len() && known.iter().zip(&keys).all(|(a, b)| *a == b);
         // Only packs newer than any indexed were added: index just those.
         let last = known.last().copied();
@@ -195,7 +207,7 @@ pub async fn refresh(store: &Store, tx: &Transaction<'_>) -> IdbResult<()> {
     let new: Vec<String> = {
         let index = store.packs.borrow();
         keys.into_iter()
-            .filter(|k| !index.packs.iter().any(|(p, _)| p == k))
+            .filter(|k| !index.packs.iter().any(|(p, _, _)| p == k))
             .collect()
     };
     let packs = tx.object_store(PACKS)?;
@@ -353,18 +365,29 @@ mod tests {
         let mut first = String::new();
         push_line(&mut first, "reference/a", 3, "{\"t\":1}");
         push_line(&mut first, "reference/b", 3, "{\"t\":2}");
+        push_line(&mut first, "reference/c", 3, "{\"t\":3}");
         assert!(index.add("0000000001", &first).is_empty());
         let mut second = String::new();
-        push_line(&mut second, "reference/a", 5, "{\"t\":3}");
+        push_line(&mut second, "reference/a", 5, "{\"t\":4}");
         assert!(index
             .add(&pack_name(index.next_number()), &second)
             .is_empty());
         assert_eq!(index.pack_of("reference/a"), Some("0000000002"));
         assert_eq!(index.pack_of("reference/b"), Some("0000000001"));
+        assert!(index.sparse().is_empty(), "one stale line of three");
         let mut third = String::new();
-        push_line(&mut third, "reference/b", 6, "{\"t\":4}");
-        assert_eq!(index.add("0000000003", &third), vec!["0000000001"]);
-        assert_eq!(pack_name(index.next_number()), "0000000004");
+        push_line(&mut third, "reference/c", 6, "{\"t\":5}");
+        assert!(index.add("0000000003", &third).is_empty());
+        assert_eq!(
+            index.sparse(),
+            vec!["0000000001"],
+            "two stale lines of three"
+        );
+        let mut fourth = String::new();
+        push_line(&mut fourth, "reference/b", 7, "{\"t\":6}");
+        assert_eq!(index.add("0000000004", &fourth), vec!["0000000001"]);
+        assert!(index.sparse().is_empty());
+        assert_eq!(pack_name(index.next_number()), "0000000005");
     }
 
     #[wasm_bindgen_test]

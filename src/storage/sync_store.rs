@@ -852,7 +852,24 @@ impl LocalStore for Store {
                         .primitive()?;
                 }
             }
-            if let Some(p) = packer {
+            if let Some(mut p) = packer {
+                // This page's own lines first, so that the index counts what they replaced;
+                // then the live lines of packs left mostly stale, each pack read once.
+                p.flush(&tx, &self.packs)?;
+                let sparse = self.packs.borrow().sparse();
+                for pack in sparse {
+                    let text: Option<JsValue> = tx
+                        .object_store(PACKS)?
+                        .get(pack.clone())
+                        .primitive()?
+                        .await?;
+                    let text = text.and_then(|v| v.as_string()).unwrap_or_default();
+                    for (id, version, json) in packs::lines(&text) {
+                        if self.packs.borrow().pack_of(id) == Some(pack.as_str()) {
+                            p.push(&tx, &self.packs, id, version, json)?;
+                        }
+                    }
+                }
                 p.finish(&tx, &self.packs)?;
             }
             // The part of a page's write spent here, before IndexedDB's own work.
