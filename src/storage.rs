@@ -262,17 +262,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Whether any references are packed (a large sync wrote them).
-    pub async fn has_packs(&self) -> Result<bool, StoreError> {
-        async {
-            let tx = self.tx(&[schema::PACKS], TransactionMode::Readonly)?;
-            let n = tx.object_store(schema::PACKS)?.count().primitive()?.await?;
-            Ok::<_, IdbError>(n > 0)
-        }
-        .await
-        .map_err(|e| StoreError::new("load the library", e))
-    }
-
     /// The newest `n` references (by key, which is creation order: keys are ULIDs) and how
     /// many the library holds, to show while the rest loads; `None` if it holds no more than
     /// `n`. Reads only keys and the chosen records, plus every pack's text (packs read fast;

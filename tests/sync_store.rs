@@ -311,7 +311,7 @@ async fn a_large_download_is_packed_and_every_change_to_a_packed_reference_syncs
 
     let out = sync(&b, &remote, &mut kb).await.unwrap();
     assert_eq!(out.received, 1200);
-    assert!(b.has_packs().await.unwrap(), "the download went into packs");
+    assert!(packs_in(&b).await > 0, "the download went into packs");
     assert_eq!(b.all_references().await.unwrap().len(), 1200);
     assert_eq!(b.dirty_count().await.unwrap(), 0);
     assert_eq!(title_of(&b, &all[5].key).await.as_deref(), Some("Paper 5"));
@@ -405,14 +405,14 @@ async fn a_large_download_is_packed_and_every_change_to_a_packed_reference_syncs
 
     // Unlinking turns every packed reference into one to send again.
     b.set_link(None).await.unwrap();
-    assert!(!b.has_packs().await.unwrap());
+    assert_eq!(packs_in(&b).await, 0);
     assert_eq!(b.dirty_count().await.unwrap(), 1197);
     assert_eq!(b.all_references().await.unwrap().len(), 1197);
     assert_eq!(titles(&a).await, titles(&b).await);
 }
 
-/// How many lines all the database's packs hold together, live or stale.
-async fn pack_lines(store: &Store) -> usize {
+/// The text of every pack in the database.
+async fn pack_texts(store: &Store) -> Vec<String> {
     use indexed_db_futures::prelude::*;
     use indexed_db_futures::transaction::TransactionMode;
     let tx = store
@@ -431,64 +431,50 @@ async fn pack_lines(store: &Store) -> usize {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    texts
+    texts.iter().filter_map(|t| t.as_string()).collect()
+}
+
+async fn packs_in(store: &Store) -> usize {
+    pack_texts(store).await.len()
+}
+
+/// How many lines all the database's packs hold together, live or stale.
+async fn pack_lines(store: &Store) -> usize {
+    pack_texts(store)
+        .await
         .iter()
-        .filter_map(|t| t.as_string())
         .map(|t| t.lines().count())
         .sum()
 }
 
-/// How many packs the database holds.
-async fn packs_in(store: &Store) -> u32 {
-    use indexed_db_futures::prelude::*;
-    use indexed_db_futures::transaction::TransactionMode;
-    let tx = store
-        .database()
-        .transaction([schema::PACKS])
-        .with_mode(TransactionMode::Readonly)
-        .build()
-        .unwrap();
-    let n = tx
-        .object_store(schema::PACKS)
-        .unwrap()
-        .count()
-        .primitive()
-        .unwrap()
-        .await
-        .unwrap();
-    n
-}
-
-/// A second full download (a newer version of every reference) replaces the packs: the old
-/// ones are deleted with the write that empties them, and another tab, whose index named
-/// them, reads the new copies.
-#[wasm_bindgen_test]
-async fn a_full_download_again_replaces_the_packs_and_other_tabs_follow() {
+/// A library of 1,000 references made on another device and downloaded into the fresh
+/// database `name` in one page (so into packs); returns it with the references.
+async fn downloaded(name: &str) -> (Store, Vec<Reference>) {
     let service = Rc::new(RefCell::new(MemoryService::new()));
     let mut remote = MemoryRemote::new(service.clone());
     remote.page_size = 1000;
-    let b = fresh("repack-b").await;
-    let mut kb = batch_keys("rb");
     let all = papers(1000);
-    {
-        let a = fresh("repack-a").await;
-        let mut ka = batch_keys("ra");
-        let objects: Vec<Object> = all.iter().cloned().map(Object::Reference).collect();
-        a.write_bulk(&objects, |_| {}).await.unwrap();
-        sync(&a, &remote, &mut ka).await.unwrap();
-    }
-    sync(&b, &remote, &mut kb).await.unwrap();
-    assert_eq!(packs_in(&b).await, 2, "1,000 references, 500 to a pack");
-    let tab = Store::open("repack-b").await.unwrap();
-    assert_eq!(tab.all_references().await.unwrap().len(), 1000);
+    let a = fresh(&format!("{name}-source")).await;
+    let objects: Vec<Object> = all.iter().cloned().map(Object::Reference).collect();
+    a.write_bulk(&objects, |_| {}).await.unwrap();
+    sync(&a, &remote, &mut batch_keys("source")).await.unwrap();
+    let b = fresh(name).await;
+    sync(&b, &remote, &mut batch_keys("here")).await.unwrap();
+    (b, all)
+}
 
-    // The service's copies, each a version later and retitled, arrive as one large page.
-    b.link().await.unwrap();
+/// One large page of changes into `store`: the references of `all` in `range`, each retitled
+/// `... (again)` and a version later, as the service would send them.
+async fn page_again(store: &Store, all: &[Reference], range: std::ops::Range<usize>) {
+    // A round starts with the link, and a large page's read lists the keys, as in a sync.
+    store.link().await.unwrap();
     let ids: Vec<(ObjectKind, Key)> = all.iter().map(|r| (ObjectKind::Reference, r.key)).collect();
-    let read = b.get_many(&ids).await.unwrap();
+    let read = store.get_many(&ids).await.unwrap();
     let changes: Vec<StoreChange> = read
         .into_iter()
-        .map(|o| {
+        .enumerate()
+        .filter(|(i, _)| range.contains(i))
+        .map(|(_, o)| {
             let mut o = o.unwrap();
             let Some(Object::Reference(mut r)) = o.current.take() else {
                 unreachable!()
@@ -500,7 +486,21 @@ async fn a_full_download_again_replaces_the_packs_and_other_tabs_follow() {
             StoreChange::Put(o)
         })
         .collect();
-    b.apply(changes, None).await.unwrap();
+    store.apply(changes, None).await.unwrap();
+}
+
+/// A second full download (a newer version of every reference) replaces the packs: the old
+/// ones are deleted with the write that empties them, and another tab, whose index named
+/// them, reads the new copies.
+#[wasm_bindgen_test]
+async fn a_full_download_again_replaces_the_packs_and_other_tabs_follow() {
+    let (b, all) = downloaded("repack").await;
+    assert_eq!(packs_in(&b).await, 2, "1,000 references, 500 to a pack");
+    let tab = Store::open("repack").await.unwrap();
+    assert_eq!(tab.all_references().await.unwrap().len(), 1000);
+
+    // The service's copies, each a version later and retitled, arrive as one large page.
+    page_again(&b, &all, 0..1000).await;
     assert_eq!(
         packs_in(&b).await,
         2,
@@ -539,52 +539,11 @@ async fn a_full_download_again_replaces_the_packs_and_other_tabs_follow() {
 /// outnumber live ones.
 #[wasm_bindgen_test]
 async fn mostly_stale_packs_are_folded_into_new_ones() {
-    let service = Rc::new(RefCell::new(MemoryService::new()));
-    let mut remote = MemoryRemote::new(service.clone());
-    remote.page_size = 1000;
-    let b = fresh("fold-b").await;
-    let mut kb = batch_keys("fb");
-    let all = papers(1000);
-    {
-        let a = fresh("fold-a").await;
-        let mut ka = batch_keys("fa");
-        let objects: Vec<Object> = all.iter().cloned().map(Object::Reference).collect();
-        a.write_bulk(&objects, |_| {}).await.unwrap();
-        sync(&a, &remote, &mut ka).await.unwrap();
-    }
-    sync(&b, &remote, &mut kb).await.unwrap();
+    let (b, all) = downloaded("fold").await;
     assert_eq!(packs_in(&b).await, 2);
 
-    // A large page whose changes are the references in `range`, each a version later.
-    let page = |range: std::ops::Range<usize>| {
-        let b = &b;
-        let all = &all;
-        async move {
-            b.link().await.unwrap();
-            let ids: Vec<(ObjectKind, Key)> =
-                all.iter().map(|r| (ObjectKind::Reference, r.key)).collect();
-            let read = b.get_many(&ids).await.unwrap();
-            let changes: Vec<StoreChange> = read
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| range.contains(i))
-                .map(|(_, o)| {
-                    let mut o = o.unwrap();
-                    let Some(Object::Reference(mut r)) = o.current.take() else {
-                        unreachable!()
-                    };
-                    r.set(Field::Title, format!("{} (again)", r.title()));
-                    o.current = Some(Object::Reference(r));
-                    o.base = o.current.clone();
-                    o.base_version += 10_000;
-                    StoreChange::Put(o)
-                })
-                .collect();
-            b.apply(changes, None).await.unwrap();
-        }
-    };
     // 600 changed: the first pack is emptied and goes; the second keeps 400 of its 500.
-    page(0..600).await;
+    page_again(&b, &all, 0..600).await;
     assert_eq!(packs_in(&b).await, 3);
     assert_eq!(
         pack_lines(&b).await,
@@ -592,10 +551,10 @@ async fn mostly_stale_packs_are_folded_into_new_ones() {
         "100 stale lines, in the second pack"
     );
     // 400 more: the second pack keeps 100 of 500, so they move and it goes too.
-    page(500..900).await;
+    page_again(&b, &all, 500..900).await;
     assert_eq!(pack_lines(&b).await, 1000, "no stale line left");
 
-    let tab = Store::open("fold-b").await.unwrap();
+    let tab = Store::open("fold").await.unwrap();
     let mut titles: Vec<(Key, String)> = tab
         .all_references()
         .await

@@ -465,14 +465,6 @@ impl Packer {
         self.lines = 0;
         Ok(())
     }
-
-    fn finish(
-        mut self,
-        tx: &Transaction<'_>,
-        index: &std::cell::RefCell<packs::PackIndex>,
-    ) -> IdbResult<()> {
-        self.flush(tx, index)
-    }
 }
 
 /// The kind and key a sync id (`kind/key`) names.
@@ -870,7 +862,7 @@ impl LocalStore for Store {
                         }
                     }
                 }
-                p.finish(&tx, &self.packs)?;
+                p.flush(&tx, &self.packs)?;
             }
             // The part of a page's write spent here, before IndexedDB's own work.
             crate::browser::measure("sync-write-queue", started);
