@@ -26,6 +26,15 @@ pub fn new_key() -> Key {
     Key::new(now_millis(), random)
 }
 
+thread_local! {
+    static TAB: String = new_key().to_string();
+}
+
+/// This tab's id, random and fixed for its life (tells this tab's writes from another's).
+pub fn tab_id() -> String {
+    TAB.with(Clone::clone)
+}
+
 /// A `performance.mark`, which the benchmark harness collects (and devtools show).
 pub fn mark(name: &str) {
     if let Some(p) = web_sys::window().and_then(|w| w.performance()) {

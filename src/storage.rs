@@ -81,24 +81,7 @@ pub struct Snapshot {
     pub unreadable: usize,
 }
 
-/// One change a user action makes.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Write {
-    /// Save the object as given (new or changed).
-    Put(Object),
-    /// Delete it for good (a permanent delete; the dirty mark makes it sync as one).
-    Delete(ObjectKind, Key),
-}
-
-impl Write {
-    /// The object it writes.
-    pub fn target(&self) -> (ObjectKind, Key) {
-        match self {
-            Write::Put(o) => (o.kind(), o.key()),
-            Write::Delete(kind, key) => (*kind, *key),
-        }
-    }
-}
+pub use refsync_core::edit::Write;
 
 /// The id of an object in the sync stores: `kind/key`.
 pub fn sync_id(kind: ObjectKind, key: Key) -> String {
@@ -109,12 +92,10 @@ pub fn sync_id(kind: ObjectKind, key: Key) -> String {
 #[derive(Debug)]
 pub struct Store {
     db: Database,
-    /// Guards edits made while a sync runs (see `sync_store.rs`): a counter of writes, the
-    /// counter at each object's last user write, and at the sync engine's last read of it.
-    clock: Cell<u64>,
-    edited_at: RefCell<HashMap<String, u64>>,
-    read_at: RefCell<HashMap<String, u64>>,
-    /// What the engine's last page read found of each object's marks and bases.
+    /// Makes each person's write a fresh dirty-mark token (see `sync_store.rs`).
+    marks: Cell<u64>,
+    /// What the engine's last page read found of each object's mark and base: a sync page is
+    /// not written over an object whose mark changed since (a person's edit, in any tab).
     pub(crate) seen: RefCell<HashMap<String, sync_store::Seen>>,
     /// What syncs wrote since [`Store::take_synced`] last asked, for the window; `None` after a
     /// conflict or past `sync_store::REPLAY_AT_MOST` (the window then reads everything again).
@@ -133,9 +114,7 @@ impl Store {
             .map_err(|e| StoreError::new("open the library", e))?;
         let store = Store {
             db,
-            clock: Cell::new(0),
-            edited_at: RefCell::new(HashMap::new()),
-            read_at: RefCell::new(HashMap::new()),
+            marks: Cell::new(0),
             seen: RefCell::new(HashMap::new()),
             synced: RefCell::new(Some(Vec::new())),
             object_keys: RefCell::new(None),
@@ -353,33 +332,12 @@ impl Store {
         .map_err(|e| StoreError::new("load the library", e))
     }
 
-    /// Note that the person changed these objects (before the write is committed, so that a
-    /// sync page written after it cannot overwrite it).
-    pub(crate) fn note_edits(&self, ids: impl Iterator<Item = String>) {
-        let now = self.clock.get() + 1;
-        self.clock.set(now);
-        let mut edited = self.edited_at.borrow_mut();
-        for id in ids {
-            edited.insert(id, now);
-        }
-    }
-
-    /// The sync engine read this object: remember when.
-    pub(crate) fn note_read(&self, id: &str) {
-        self.read_at
-            .borrow_mut()
-            .insert(id.to_string(), self.clock.get());
-    }
-
-    /// Whether the person changed this object after the sync engine last read it.
-    pub(crate) fn edited_since_read(&self, id: &str) -> bool {
-        let edited = self.edited_at.borrow().get(id).copied();
-        let read = self.read_at.borrow().get(id).copied();
-        match (edited, read) {
-            (Some(e), Some(r)) => e > r,
-            (Some(_), None) => true,
-            (None, _) => false,
-        }
+    /// A dirty mark no other write (in this tab or another) has made: the tab's random id and
+    /// a counter.
+    pub(crate) fn new_mark(&self) -> String {
+        let n = self.marks.get() + 1;
+        self.marks.set(n);
+        format!("{}.{n}", crate::browser::tab_id())
     }
 
     /// `objects` as stored now: a put of each that exists, a delete of each that does not.
@@ -411,43 +369,14 @@ impl Store {
         self.synced.replace(Some(Vec::new()))
     }
 
-    /// Apply one user action: every write and its dirty mark, all or nothing.
-    pub async fn write(&self, writes: &[Write]) -> Result<(), StoreError> {
-        let ids: Vec<String> = writes
-            .iter()
-            .map(|w| {
-                let (kind, key) = w.target();
-                sync_id(kind, key)
-            })
-            .collect();
-        self.note_edits(ids.iter().cloned());
-        let mut stores: Vec<&str> = schema::OBJECT_STORES.to_vec();
-        stores.extend([schema::DIRTY, schema::BASES, schema::PACKS]);
-        async {
-            let tx = self.tx(&stores, TransactionMode::Readwrite)?;
-            sync_store::pin_bases(self, &tx, &ids).await?;
-            let dirty = tx.object_store(schema::DIRTY)?;
-            for w in writes {
-                let (kind, key) = match w {
-                    Write::Put(object) => {
-                        let json = object.to_json().map_err(|e| IdbError::from(js_error(e)))?;
-                        tx.object_store(schema::store_of(object.kind()))?
-                            .put(json)
-                            .with_key(object.key().to_string())
-                            .primitive()?;
-                        (object.kind(), object.key())
-                    }
-                    Write::Delete(kind, key) => {
-                        packs::delete_object(self, &tx, *kind, *key)?;
-                        (*kind, *key)
-                    }
-                };
-                dirty.put(true).with_key(sync_id(kind, key)).primitive()?;
-            }
-            tx.commit().await
-        }
-        .await
-        .map_err(|e| StoreError::new("save your change", e))
+    /// Apply one person's action, all or nothing: each write carried onto the copy stored
+    /// now (core's `sync::apply::after_write`), with its dirty mark, and the waiting conflict
+    /// of an object it touches changed with it. Returns what was written: each object as it
+    /// now stands (a put, or a delete), for the window to show.
+    pub async fn write(&self, writes: &[Write]) -> Result<Vec<Write>, StoreError> {
+        sync_store::write_person(self, writes)
+            .await
+            .map_err(|e| StoreError::new("save your change", e))
     }
 
     /// Save many new objects (an import, a restore) in transactions of [`BULK_BATCH`],
@@ -603,14 +532,14 @@ impl Store {
         .map_err(|e| StoreError::new("save a setting", e))
     }
 
-    /// Save references (new or changed) in one transaction: all of them or none.
+    /// Save references (new, or replaced whole) in one transaction: all of them or none.
     pub async fn put_references(&self, refs: &[Reference]) -> Result<(), StoreError> {
         let writes: Vec<Write> = refs
             .iter()
             .cloned()
             .map(|r| Write::Put(Object::Reference(r)))
             .collect();
-        self.write(&writes).await
+        self.write(&writes).await.map(|_| ())
     }
 
     /// One reference by key.

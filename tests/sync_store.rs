@@ -578,3 +578,288 @@ async fn mostly_stale_packs_are_folded_into_new_ones() {
         .collect();
     assert_eq!(titles, expected);
 }
+
+/// Two browser libraries with one paper synced to both, and a conflict waiting on `b` (each
+/// changed the title). Returns the service, the stores and the paper.
+async fn a_waiting_conflict(
+    names: (&'static str, &'static str),
+) -> (MemoryRemote, Store, Store, Reference) {
+    let service = Rc::new(RefCell::new(MemoryService::new()));
+    let remote = MemoryRemote::new(service);
+    let a = fresh(names.0).await;
+    let b = fresh(names.1).await;
+    let (mut ka, mut kb) = (batch_keys(names.0), batch_keys(names.1));
+    let paper = reference(20, "Paper");
+    a.write(&[Write::Put(Object::Reference(paper.clone()))])
+        .await
+        .unwrap();
+    sync(&a, &remote, &mut ka).await.unwrap();
+    sync(&b, &remote, &mut kb).await.unwrap();
+    let mut on_a = paper.clone();
+    on_a.set(Field::Title, "Title from a");
+    let mut on_b = paper.clone();
+    on_b.set(Field::Title, "Title from b");
+    a.write(&[Write::change(
+        Object::Reference(paper.clone()),
+        Object::Reference(on_a),
+    )])
+    .await
+    .unwrap();
+    b.write(&[Write::change(
+        Object::Reference(paper.clone()),
+        Object::Reference(on_b),
+    )])
+    .await
+    .unwrap();
+    sync(&a, &remote, &mut ka).await.unwrap();
+    assert_eq!(sync(&b, &remote, &mut kb).await.unwrap().conflicts, 1);
+    (remote, a, b, paper)
+}
+
+fn online(remote: &MemoryRemote, key: Key) -> Reference {
+    let s = remote.service.borrow();
+    let (_, data) = s.objects.get(&(ObjectKind::Reference, key)).unwrap();
+    match Object::from_data(ObjectKind::Reference, key, data.as_ref().unwrap()).unwrap() {
+        Object::Reference(r) => r,
+        _ => unreachable!(),
+    }
+}
+
+/// Issue 20, defect 1: a conflict settled after newer versions arrived is based on the newest
+/// online copy, not the one captured when the conflict arose (which kept this browser stale
+/// for good, and different from every other device).
+#[wasm_bindgen_test]
+async fn a_conflict_settled_after_newer_pulls_ends_equal_to_the_service() {
+    for keep in [Resolution::KeepOnline, Resolution::KeepLocal] {
+        let names = match keep {
+            Resolution::KeepOnline => ("late-online-a", "late-online-b"),
+            _ => ("late-local-a", "late-local-b"),
+        };
+        let (remote, a, b, paper) = a_waiting_conflict(names).await;
+        let (mut ka, mut kb) = (batch_keys("la"), batch_keys("lb"));
+        // The person opens the conflict now...
+        let shown = b.conflicts().await.unwrap().remove(0);
+        // ...while a changes the year and b's next sync brings that newer copy in.
+        let from = a.get_reference(&paper.key).await.unwrap().unwrap();
+        let mut newer = from.clone();
+        newer.set(Field::Year, "2011");
+        a.write(&[Write::change(
+            Object::Reference(from),
+            Object::Reference(newer),
+        )])
+        .await
+        .unwrap();
+        sync(&a, &remote, &mut ka).await.unwrap();
+        sync(&b, &remote, &mut kb).await.unwrap();
+        assert_eq!(b.conflicts().await.unwrap().len(), 1, "still waiting");
+        b.resolve_conflict(&shown, keep.clone()).await.unwrap();
+        sync(&b, &remote, &mut kb).await.unwrap();
+        sync(&a, &remote, &mut ka).await.unwrap();
+        let on_b = b.get_reference(&paper.key).await.unwrap().unwrap();
+        let on_a = a.get_reference(&paper.key).await.unwrap().unwrap();
+        assert_eq!(
+            on_b,
+            online(&remote, paper.key),
+            "{keep:?}: b equals the service"
+        );
+        assert_eq!(on_a, on_b, "{keep:?}: and so does a");
+        assert_eq!(
+            on_b.get(Field::Year),
+            "2011",
+            "{keep:?}: the newer year stays"
+        );
+        let title = match keep {
+            Resolution::KeepOnline => "Title from a",
+            _ => "Title from b",
+        };
+        assert_eq!(on_b.title(), title, "{keep:?}");
+        assert_eq!(b.dirty_count().await.unwrap(), 0);
+    }
+}
+
+/// Issue 20, defect 2: editing a reference that waits in Sync Conflicts, then syncing into a
+/// second conflict, keeps the first conflict's side (it used to be overwritten, and this
+/// browser's title was gone without the person choosing).
+#[wasm_bindgen_test]
+async fn a_second_conflict_on_a_waiting_reference_keeps_the_first_side() {
+    let (remote, a, b, paper) = a_waiting_conflict(("second-a", "second-b")).await;
+    let (mut ka, mut kb) = (batch_keys("sa"), batch_keys("sb"));
+    // b edits the pages of the reference as it shows it (its side of the conflict)...
+    let shown = match b.conflicts().await.unwrap().remove(0).local {
+        Some(Object::Reference(r)) => r,
+        _ => unreachable!(),
+    };
+    let mut typed = shown.clone();
+    typed.set(Field::Pages, "10-20");
+    b.write(&[Write::change(
+        Object::Reference(shown),
+        Object::Reference(typed),
+    )])
+    .await
+    .unwrap();
+    // ...while a changes the pages too: b's next sync meets a second conflict.
+    let from = a.get_reference(&paper.key).await.unwrap().unwrap();
+    let mut on_a = from.clone();
+    on_a.set(Field::Pages, "99");
+    a.write(&[Write::change(
+        Object::Reference(from),
+        Object::Reference(on_a),
+    )])
+    .await
+    .unwrap();
+    sync(&a, &remote, &mut ka).await.unwrap();
+    sync(&b, &remote, &mut kb).await.unwrap();
+    let waiting = b.conflicts().await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    let Some(Object::Reference(mine)) = &waiting[0].local else {
+        panic!("b's side")
+    };
+    assert_eq!(
+        mine.title(),
+        "Title from b",
+        "the first conflict's side stays"
+    );
+    assert_eq!(mine.get(Field::Pages), "10-20", "with the edit made since");
+    let Some(Object::Reference(theirs)) = &waiting[0].remote else {
+        panic!("the online side")
+    };
+    assert_eq!(
+        (theirs.title(), theirs.get(Field::Pages)),
+        ("Title from a", "99")
+    );
+    // Settled as this browser's, everything of b's reaches a.
+    b.resolve_conflict(&waiting[0], Resolution::KeepLocal)
+        .await
+        .unwrap();
+    sync(&b, &remote, &mut kb).await.unwrap();
+    sync(&a, &remote, &mut ka).await.unwrap();
+    let on_a = a.get_reference(&paper.key).await.unwrap().unwrap();
+    assert_eq!(
+        (on_a.title(), on_a.get(Field::Pages)),
+        ("Title from b", "10-20")
+    );
+}
+
+/// Issue 20, defect 3: an edit built from the copy the window read before a sync wrote a newer
+/// one is carried onto the newer copy, instead of writing the old copy back (which reverted the
+/// other device's change everywhere once pushed).
+#[wasm_bindgen_test]
+async fn an_edit_built_before_a_sync_keeps_what_the_sync_brought() {
+    let service = Rc::new(RefCell::new(MemoryService::new()));
+    let remote = MemoryRemote::new(service);
+    let a = fresh("stale-a").await;
+    let b = fresh("stale-b").await;
+    let (mut ka, mut kb) = (batch_keys("ta"), batch_keys("tb"));
+    let paper = reference(21, "Paper");
+    a.write(&[Write::Put(Object::Reference(paper.clone()))])
+        .await
+        .unwrap();
+    sync(&a, &remote, &mut ka).await.unwrap();
+    sync(&b, &remote, &mut kb).await.unwrap();
+    // a's window shows the paper; meanwhile b changes the year and a's sync brings it in.
+    let window = a.get_reference(&paper.key).await.unwrap().unwrap();
+    let mut on_b = paper.clone();
+    on_b.set(Field::Year, "1962");
+    b.write(&[Write::change(
+        Object::Reference(paper.clone()),
+        Object::Reference(on_b),
+    )])
+    .await
+    .unwrap();
+    sync(&b, &remote, &mut kb).await.unwrap();
+    sync(&a, &remote, &mut ka).await.unwrap();
+    // The person types a title into the copy the window still shows.
+    let mut typed = window.clone();
+    typed.set(Field::Title, "Typed");
+    let written = a
+        .write(&[Write::change(
+            Object::Reference(window),
+            Object::Reference(typed),
+        )])
+        .await
+        .unwrap();
+    let Write::Put(Object::Reference(shown)) = &written[0] else {
+        panic!("the written copy")
+    };
+    assert_eq!((shown.title(), shown.get(Field::Year)), ("Typed", "1962"));
+    sync(&a, &remote, &mut ka).await.unwrap();
+    sync(&b, &remote, &mut kb).await.unwrap();
+    for store in [&a, &b] {
+        let r = store.get_reference(&paper.key).await.unwrap().unwrap();
+        assert_eq!((r.title(), r.get(Field::Year)), ("Typed", "1962"));
+    }
+}
+
+/// The rest of defect 3's kind: a person's edit in another tab between this tab's sync
+/// reading a page and writing it is not overwritten (the dirty mark's token tells).
+#[wasm_bindgen_test]
+async fn an_edit_in_another_tab_while_this_tab_syncs_is_not_overwritten() {
+    let service = Rc::new(RefCell::new(MemoryService::new()));
+    let remote = MemoryRemote::new(service);
+    let syncing = fresh("tabs-race").await;
+    let other_tab = fresh("tabs-race").await;
+    let b = fresh("tabs-race-b").await;
+    let (mut ka, mut kb) = (batch_keys("xa"), batch_keys("xb"));
+    let paper = reference(22, "Paper");
+    syncing
+        .write(&[Write::Put(Object::Reference(paper.clone()))])
+        .await
+        .unwrap();
+    sync(&syncing, &remote, &mut ka).await.unwrap();
+    sync(&b, &remote, &mut kb).await.unwrap();
+    let mut on_b = paper.clone();
+    on_b.set(Field::Pages, "1-10");
+    b.write(&[Write::change(
+        Object::Reference(paper.clone()),
+        Object::Reference(on_b.clone()),
+    )])
+    .await
+    .unwrap();
+    sync(&b, &remote, &mut kb).await.unwrap();
+    // This tab's engine reads the paper for a page...
+    let read = syncing
+        .get_many(&[(ObjectKind::Reference, paper.key)])
+        .await
+        .unwrap()
+        .remove(0)
+        .unwrap();
+    // ...the other tab saves an edit...
+    let mut typed = paper.clone();
+    typed.set(Field::Volume, "7");
+    other_tab
+        .write(&[Write::change(
+            Object::Reference(paper.clone()),
+            Object::Reference(typed),
+        )])
+        .await
+        .unwrap();
+    // ...and the page's copy arrives: it must not replace the edit.
+    syncing
+        .apply(
+            vec![StoreChange::Put(refsync_core::sync::LocalObject {
+                base_version: read.base_version + 1,
+                base: Some(Object::Reference(on_b.clone())),
+                current: Some(Object::Reference(on_b)),
+                dirty: false,
+                ..read
+            })],
+            None,
+        )
+        .await
+        .unwrap();
+    let now = syncing.get_reference(&paper.key).await.unwrap().unwrap();
+    assert_eq!(
+        now.get(Field::Volume),
+        "7",
+        "the other tab's edit is still there"
+    );
+    assert_eq!(
+        syncing.dirty_count().await.unwrap(),
+        1,
+        "and still to be sent"
+    );
+    sync(&syncing, &remote, &mut ka).await.unwrap();
+    sync(&b, &remote, &mut kb).await.unwrap();
+    let r = b.get_reference(&paper.key).await.unwrap().unwrap();
+    assert_eq!((r.get(Field::Volume), r.get(Field::Pages)), ("7", "1-10"));
+}

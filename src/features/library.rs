@@ -73,18 +73,34 @@ impl LibraryData {
         }
     }
 
-    /// Apply committed writes to the in-memory copy.
+    /// Apply committed writes (each object as it now stands) to the in-memory copy.
     fn apply(&mut self, writes: &[Write]) {
         for w in writes {
             match w {
-                Write::Put(Object::Reference(r)) => self.refs.upsert(r.clone()),
-                Write::Put(Object::Group(g)) => {
+                Write::Put(Object::Reference(r))
+                | Write::Change {
+                    to: Object::Reference(r),
+                    ..
+                } => self.refs.upsert(r.clone()),
+                Write::Put(Object::Group(g))
+                | Write::Change {
+                    to: Object::Group(g),
+                    ..
+                } => {
                     self.groups.insert(g.key, g.clone());
                 }
-                Write::Put(Object::GroupSet(s)) => {
+                Write::Put(Object::GroupSet(s))
+                | Write::Change {
+                    to: Object::GroupSet(s),
+                    ..
+                } => {
                     self.sets.insert(s.key, s.clone());
                 }
-                Write::Put(Object::Attachment(a)) => {
+                Write::Put(Object::Attachment(a))
+                | Write::Change {
+                    to: Object::Attachment(a),
+                    ..
+                } => {
                     self.attachments.insert(a.key, a.clone());
                 }
                 Write::Delete(ObjectKind::Reference, k) => {
@@ -141,7 +157,7 @@ impl LibraryData {
                 continue;
             }
             match w {
-                Write::Put(o) => puts.push(o),
+                Write::Put(o) | Write::Change { to: o, .. } => puts.push(o),
                 delete => deletes.push(delete),
             }
         }
@@ -233,13 +249,32 @@ impl Library {
         self.store()
     }
 
-    /// Commit `writes` as one transaction, then show them.
+    /// Commit `writes` as one transaction, then show what was written (each change carried
+    /// onto the copy stored, which a sync may have moved since the window read it).
     pub async fn commit(self, writes: Vec<Write>) -> Result<(), StoreError> {
         if writes.is_empty() {
             return Ok(());
         }
-        self.store()?.write(&writes).await?;
-        self.data.update(|d| d.apply(&writes));
+        let store = self.store()?;
+        let written = store.write(&writes).await?;
+        let conflicted = self.data.with_untracked(|d| {
+            written.iter().any(|w| {
+                w.target().0 == ObjectKind::Reference && d.conflicts.contains_key(&w.target().1)
+            })
+        });
+        self.data.update(|d| d.apply(&written));
+        if conflicted {
+            // A reference waiting in Sync Conflicts changes its side of the conflict too.
+            if let Ok(all) = store.conflicts().await {
+                self.data.update(|d| {
+                    d.conflicts = all
+                        .into_iter()
+                        .filter(|c| c.kind == ObjectKind::Reference)
+                        .map(|c| (c.key, c))
+                        .collect();
+                });
+            }
+        }
         self.last_changed
             .set_value(Some(writes.iter().map(Write::target).collect()));
         self.changed.update(|n| *n += 1);
@@ -366,7 +401,7 @@ impl Library {
                     edit(&mut changed);
                     (changed != *r).then(|| {
                         changed.date_modified = now;
-                        Write::Put(Object::Reference(changed))
+                        Write::change(Object::Reference(r.clone()), Object::Reference(changed))
                     })
                 })
                 .collect()
@@ -494,7 +529,14 @@ impl Library {
 
     pub fn save_group(self, mut group: Group) {
         group.date_modified = browser::now_millis();
-        self.commit_in_background(vec![Write::Put(Object::Group(group))], None);
+        let write = match self
+            .data
+            .with_untracked(|d| d.groups.get(&group.key).cloned())
+        {
+            Some(from) => Write::change(Object::Group(from), Object::Group(group)),
+            None => Write::Put(Object::Group(group)),
+        };
+        self.commit_in_background(vec![write], None);
     }
 
     /// Delete a group; its references stay in the library (and lose the membership).
@@ -535,7 +577,11 @@ impl Library {
 
     pub fn save_set(self, mut set: GroupSet) {
         set.date_modified = browser::now_millis();
-        self.commit_in_background(vec![Write::Put(Object::GroupSet(set))], None);
+        let write = match self.data.with_untracked(|d| d.sets.get(&set.key).cloned()) {
+            Some(from) => Write::change(Object::GroupSet(from), Object::GroupSet(set)),
+            None => Write::Put(Object::GroupSet(set)),
+        };
+        self.commit_in_background(vec![write], None);
     }
 
     /// Delete a group set; its groups move to the top level (nothing in them is lost).
@@ -545,11 +591,11 @@ impl Library {
             d.groups
                 .values()
                 .filter(|g| g.set == Some(set))
-                .map(|g| {
-                    let mut g = g.clone();
+                .map(|from| {
+                    let mut g = from.clone();
                     g.set = None;
                     g.date_modified = now;
-                    Write::Put(Object::Group(g))
+                    Write::change(Object::Group(from.clone()), Object::Group(g))
                 })
                 .collect()
         });

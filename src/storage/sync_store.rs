@@ -4,10 +4,13 @@
 //! Invariants: each engine call that writes is one IndexedDB transaction over every store it
 //! touches, so a closed tab or a failed write leaves the library as it was before the call;
 //! an object's sync state is the trio (its record in its kind's store, its dirty mark, its
-//! base) and they only ever change together; and an edit the person makes while a sync runs
-//! is never overwritten: a page change for an object edited after the engine read it is
-//! skipped, the edit stays dirty with its old base, and the next push meets the service's copy
-//! as a conflict, which the engine merges three ways (or keeps for the person).
+//! base) and they only ever change together; a person's write is read-modify-write in one
+//! transaction, carried onto the copy stored at that moment (so a sync page written since the
+//! window read its copy is not reverted); each person's write puts a fresh token in the dirty
+//! mark, and a page change for an object whose mark changed after the engine read it (an edit
+//! in this tab or another) is skipped: the edit stays dirty with its old base, and the next
+//! push meets the service's copy as a conflict, which the engine merges three ways (or keeps
+//! for the person). Conflicts, the outbox and settling follow core's `sync::apply` rules.
 
 use super::packs::{self, OwnKeys};
 use super::schema::{self, store_of, BASES, CONFLICTS, DIRTY, META, PACKS};
@@ -17,11 +20,16 @@ use indexed_db_futures::future::BasicRequest;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use indexed_db_futures::Result as IdbResult;
+use refsync_core::protocol::Batch;
 use refsync_core::protocol::Object;
 use refsync_core::query::DuplicateSet;
+use refsync_core::sync::apply::{
+    after_push, after_write, edit_conflict, held_in_conflict, is_gone, keep_conflict,
+    refresh_conflict, settle, unlink_conflict,
+};
 use refsync_core::sync::{
-    resolve, ConflictReason, ConflictRecord, ErrorKind, LinkState, LocalObject, LocalStore,
-    Resolution, StoreChange, SyncError,
+    ConflictReason, ConflictRecord, ErrorKind, LinkState, LocalObject, LocalStore, Resolution,
+    StoreChange, SyncError,
 };
 use refsync_core::{Key, ObjectKind, Reference};
 use serde::{Deserialize, Serialize};
@@ -31,6 +39,8 @@ use wasm_bindgen::JsValue;
 const LINK: &str = "link";
 /// Probable duplicates found by the last first sync, in `meta`.
 const DUPLICATES: &str = "duplicates";
+/// The batch being sent (JSON), until its answer is written (core's engine), in `meta`.
+const OUTBOX: &str = "outbox";
 
 /// What `meta` keeps of the link.
 #[derive(Serialize, Deserialize)]
@@ -64,6 +74,9 @@ pub struct ConflictRow {
     pub remote: Option<String>,
     pub remote_version: u64,
     pub fields: Vec<String>,
+    /// The copy both sides started from (absent in conflicts kept before it was recorded).
+    #[serde(default)]
+    pub base: Option<String>,
 }
 
 fn local_err(e: impl std::fmt::Display) -> SyncError {
@@ -107,6 +120,7 @@ impl ConflictRow {
             remote: r.remote.as_ref().map(to_json).transpose()?,
             remote_version: r.remote_version,
             fields: r.fields.clone(),
+            base: r.base.as_ref().map(to_json).transpose()?,
         })
     }
 
@@ -126,6 +140,7 @@ impl ConflictRow {
             remote: read(&self.remote)?,
             remote_version: self.remote_version,
             fields: self.fields.clone(),
+            base: read(&self.base)?,
         })
     }
 }
@@ -231,15 +246,18 @@ async fn read_locals(
         let current = record
             .map(|record| parse_record(*kind, *key, &record))
             .transpose()?;
-        let dirty = match mark {
-            Some(m) => m.await?.is_some(),
-            None => false,
+        let token = match mark {
+            Some(m) => m
+                .await?
+                .map(|v| v.as_string().unwrap_or_else(|| "true".into())),
+            None => None,
         };
+        let dirty = token.is_some();
         let base = match read_value(base).await? {
             None => None,
             Some(json) => Some(serde_json::from_str::<BaseRecord>(&json).map_err(idb)?),
         };
-        let seen = (dirty, base.is_some());
+        let seen = (token, base.is_some());
         out.push((local_object(*kind, *key, current, dirty, base)?, seen));
     }
     Ok(out)
@@ -281,21 +299,35 @@ fn local_object(
     }))
 }
 
-/// What the last read of an object found besides the object: a dirty mark, a base record.
-/// A write that knows there is none skips deleting it (most of a first download).
-pub(crate) type Seen = (bool, bool);
+/// What the last read of an object found besides the object: its dirty mark (the token a
+/// person's write put there), whether it has a base record. A write that knows there is none
+/// skips deleting it (most of a first download); a sync page compares the mark.
+pub(crate) type Seen = (Option<String>, bool);
 
-/// Put or remove an object's records as `o` says; `seen` is what the engine's read found.
-/// The pack index must be fresh in `tx` (a delete may need a tombstone).
+/// Put or remove an object's records as `o` says; `seen` is what the engine's read found. A
+/// dirty object gets a fresh mark when the person wrote it (`person`) or had none; an engine
+/// write that keeps it dirty keeps its mark. The pack index must be fresh in `tx` (a delete
+/// may need a tombstone).
 fn write_local(
     store: &Store,
     tx: &Transaction<'_>,
     o: &LocalObject,
-    seen: Option<Seen>,
+    seen: Option<&Seen>,
+    person: bool,
 ) -> IdbResult<()> {
     let id = sync_id(o.kind, o.key);
     let objects = tx.object_store(store_of(o.kind))?;
-    let (had_mark, had_base) = seen.unwrap_or((true, true));
+    let (had_mark, had_base) = seen.map_or((true, true), |(m, b)| (m.is_some(), *b));
+    if is_gone(o) {
+        packs::delete_object(store, tx, o.kind, o.key)?;
+        if had_base {
+            tx.object_store(BASES)?.delete(id.clone()).primitive()?;
+        }
+        if had_mark {
+            mark(tx, &id, None)?;
+        }
+        return Ok(());
+    }
     if let (Some(c), false, true) = (&o.current, o.dirty, o.base == o.current) {
         if o.base_version > 0 {
             // Unchanged since synced: its own base.
@@ -307,7 +339,7 @@ fn write_local(
                 tx.object_store(BASES)?.delete(id.clone()).primitive()?;
             }
             if had_mark {
-                mark(tx, &id, false)?;
+                mark(tx, &id, None)?;
             }
             return Ok(());
         }
@@ -321,9 +353,13 @@ fn write_local(
         }
         None => packs::delete_object(store, tx, o.kind, o.key)?,
     }
-    write_base(tx, &id, o.base_version, o.base.as_ref())?;
-    if o.dirty || had_mark {
-        mark(tx, &id, o.dirty)?;
+    if had_base || o.base_version > 0 || o.base.is_some() {
+        write_base(tx, &id, o.base_version, o.base.as_ref())?;
+    }
+    if o.dirty && (person || !had_mark) {
+        mark(tx, &id, Some(&store.new_mark()))?;
+    } else if !o.dirty && had_mark {
+        mark(tx, &id, None)?;
     }
     Ok(())
 }
@@ -350,59 +386,135 @@ fn write_base(
     Ok(())
 }
 
-/// Before a person's write to the objects `ids` (sync ids): an object that is its own base
-/// (its record carries the synced version) gets a base record with that copy, since the write
-/// is about to replace the record. The transaction must cover the object stores and `bases`.
-pub(super) async fn pin_bases(
-    store: &Store,
-    tx: &Transaction<'_>,
-    ids: &[String],
-) -> IdbResult<()> {
-    let parsed: Vec<(&String, ObjectKind, Key)> = ids
-        .iter()
-        .filter_map(|id| parse_id(id).map(|(kind, key)| (id, kind, key)))
-        .collect();
-    // A large write (an import) asks once which of its objects have records at all.
-    let mut own: OwnKeys = OwnKeys::new();
-    if parsed.len() > 200 {
-        for (_, kind, _) in &parsed {
-            if !own.contains_key(kind) {
-                own.insert(*kind, all_keys(tx, store_of(*kind)).await?);
-            }
+/// Put a dirty mark with `token`, or (`None`) remove it.
+fn mark(tx: &Transaction<'_>, id: &str, token: Option<&str>) -> IdbResult<()> {
+    let marks = tx.object_store(DIRTY)?;
+    match token {
+        Some(t) => {
+            marks
+                .put(t.to_string())
+                .with_key(id.to_string())
+                .primitive()?;
         }
-    }
-    let targets: Vec<(ObjectKind, Key)> =
-        parsed.iter().map(|(_, kind, key)| (*kind, *key)).collect();
-    let records =
-        packs::read_records(store, tx, &targets, (!own.is_empty()).then_some(&own)).await?;
-    let bases = tx.object_store(BASES)?;
-    for ((id, _, _), record) in parsed.iter().zip(records) {
-        let Some(record) = record else {
-            continue;
-        };
-        let (Some(version), json) = split_record(&record) else {
-            continue;
-        };
-        let base = BaseRecord {
-            version,
-            data: Some(json.to_string()),
-        };
-        bases
-            .put(serde_json::to_string(&base).map_err(idb)?)
-            .with_key((*id).clone())
-            .primitive()?;
+        None => {
+            marks.delete(id.to_string()).primitive()?;
+        }
     }
     Ok(())
 }
 
-fn mark(tx: &Transaction<'_>, id: &str, dirty: bool) -> IdbResult<()> {
+/// Each of `ids`' dirty mark as it stands in `tx` (its token; `None`: not dirty).
+async fn marks_now(
+    tx: &Transaction<'_>,
+    ids: &[String],
+) -> IdbResult<std::collections::HashMap<String, String>> {
     let marks = tx.object_store(DIRTY)?;
-    if dirty {
-        marks.put(true).with_key(id.to_string()).primitive()?;
-    } else {
-        marks.delete(id.to_string()).primitive()?;
+    let mut out = std::collections::HashMap::new();
+    if ids.len() > LIST_KEYS_OVER {
+        // Usually few objects are dirty: two requests for them all, not one per id.
+        let keys: Vec<String> = marks
+            .get_all_keys()
+            .primitive()?
+            .await?
+            .collect::<IdbResult<Vec<String>>>()?;
+        let values: Vec<JsValue> = marks
+            .get_all()
+            .primitive()?
+            .await?
+            .collect::<IdbResult<Vec<JsValue>>>()?;
+        for (k, v) in keys.into_iter().zip(values) {
+            out.insert(k, v.as_string().unwrap_or_else(|| "true".into()));
+        }
+        return Ok(out);
     }
+    let mut pending = Vec::with_capacity(ids.len());
+    for id in ids {
+        let read: BasicRequest<Option<JsValue>> = marks.get(id.clone()).primitive()?;
+        pending.push((id, read));
+    }
+    for (id, read) in pending {
+        if let Some(v) = read.await? {
+            out.insert(id.clone(), v.as_string().unwrap_or_else(|| "true".into()));
+        }
+    }
+    Ok(out)
+}
+
+/// The waiting conflicts of `ids` (sync ids), as stored in `tx`.
+async fn conflicts_of(
+    tx: &Transaction<'_>,
+    ids: &[String],
+) -> IdbResult<std::collections::HashMap<String, ConflictRecord>> {
+    let store = tx.object_store(CONFLICTS)?;
+    // Few conflicts ever wait: one listing says whether any of `ids` has one.
+    let listed: std::collections::HashSet<String> = store
+        .get_all_keys()
+        .primitive()?
+        .await?
+        .collect::<IdbResult<_>>()?;
+    let mut out = std::collections::HashMap::new();
+    for id in ids.iter().filter(|id| listed.contains(*id)) {
+        if let Some(json) = read_string(tx, CONFLICTS, id).await? {
+            if let Some(record) = serde_json::from_str::<ConflictRow>(&json)
+                .ok()
+                .and_then(|row| row.record())
+            {
+                out.insert(id.clone(), record);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn put_conflict(tx: &Transaction<'_>, record: &ConflictRecord) -> IdbResult<()> {
+    let row = ConflictRow::of(record)?;
+    tx.object_store(CONFLICTS)?
+        .put(serde_json::to_string(&row).map_err(idb)?)
+        .with_key(sync_id(record.kind, record.key))
+        .primitive()?;
     Ok(())
+}
+
+/// A person's writes (`Store::write`): carried onto what is stored, in one transaction.
+pub(super) async fn write_person(store: &Store, writes: &[Write]) -> IdbResult<Vec<Write>> {
+    let targets: Vec<(ObjectKind, Key)> = writes.iter().map(Write::target).collect();
+    let ids: Vec<String> = targets.iter().map(|(k, key)| sync_id(*k, *key)).collect();
+    let tx = store.tx(&all_stores(), TransactionMode::Readwrite)?;
+    packs::refresh(store, &tx).await?;
+    // A large write (an import) asks once which of its objects exist at all.
+    let listed = if targets.len() > LIST_KEYS_OVER {
+        let mut objects = OwnKeys::new();
+        for (kind, _) in &targets {
+            if !objects.contains_key(kind) {
+                objects.insert(*kind, all_keys(&tx, store_of(*kind)).await?);
+            }
+        }
+        Some(Listed {
+            objects,
+            marks: all_keys(&tx, DIRTY).await?,
+            bases: all_keys(&tx, BASES).await?,
+        })
+    } else {
+        None
+    };
+    let held = read_locals(store, &tx, &targets, listed.as_ref()).await?;
+    let mut conflicts = conflicts_of(&tx, &ids).await?;
+    let mut written = Vec::with_capacity(writes.len());
+    for ((w, id), (held, seen)) in writes.iter().zip(&ids).zip(held) {
+        let record = conflicts.get_mut(id);
+        let o = after_write(held.as_ref(), record.as_deref(), w);
+        if let Some(record) = record {
+            edit_conflict(record, w);
+            put_conflict(&tx, record)?;
+        }
+        write_local(store, &tx, &o, Some(&seen), true)?;
+        written.push(match o.current {
+            Some(c) => Write::Put(c),
+            None => Write::Delete(o.kind, o.key),
+        });
+    }
+    tx.commit().await?;
+    Ok(written)
 }
 
 /// Whether a page's put may go into a pack: a reference that is unchanged since synced (so it
@@ -474,22 +586,30 @@ pub(crate) fn parse_id(id: &str) -> Option<(ObjectKind, Key)> {
 }
 
 impl Store {
-    /// Settle a conflict as the person chose: the chosen copy becomes an ordinary edit based
-    /// on the online version (so it syncs), and the conflict is gone, in one transaction.
+    /// Settle a conflict as the person chose, seeing it as `shown`: the choice becomes an
+    /// ordinary edit on the newest online copy this browser holds (core's `apply::settle`), so
+    /// it syncs, and the conflict is gone, in one transaction.
     pub async fn resolve_conflict(
         &self,
-        record: &ConflictRecord,
+        shown: &ConflictRecord,
         resolution: Resolution,
     ) -> Result<(), SyncError> {
-        let resolved = resolve(record, resolution);
-        self.note_edits(std::iter::once(sync_id(record.kind, record.key)));
+        let id = sync_id(shown.kind, shown.key);
         async {
             let tx = self.tx(&all_stores(), TransactionMode::Readwrite)?;
             packs::refresh(self, &tx).await?;
-            write_local(self, &tx, &resolved, None)?;
-            tx.object_store(CONFLICTS)?
-                .delete(sync_id(record.kind, record.key))
-                .primitive()?;
+            let Some(stored) = conflicts_of(&tx, std::slice::from_ref(&id))
+                .await?
+                .remove(&id)
+            else {
+                // Settled meanwhile (another tab): nothing to do.
+                return tx.commit().await;
+            };
+            let mut held = read_locals(self, &tx, &[(shown.kind, shown.key)], None).await?;
+            let (held, seen) = held.pop().unwrap_or((None, (None, false)));
+            let settled = settle(&stored, shown, held.as_ref(), resolution);
+            write_local(self, &tx, &settled, Some(&seen), true)?;
+            tx.object_store(CONFLICTS)?.delete(id).primitive()?;
             tx.commit().await
         }
         .await
@@ -552,9 +672,26 @@ impl LocalStore for Store {
                     // Unlinked: keep the data, forget what was synced, so that a new link
                     // sends everything here (and deletes made here are forgotten with it).
                     meta.delete(LINK.to_string()).primitive()?;
+                    meta.delete(OUTBOX.to_string()).primitive()?;
                     packs::refresh(self, &tx).await?;
                     tx.object_store(BASES)?.clear()?;
-                    tx.object_store(CONFLICTS)?.clear()?;
+                    // Waiting conflicts stay for the person to settle.
+                    let rows: Vec<JsValue> = tx
+                        .object_store(CONFLICTS)?
+                        .get_all()
+                        .primitive()?
+                        .await?
+                        .collect::<IdbResult<Vec<JsValue>>>()?;
+                    for row in rows {
+                        let record = row
+                            .as_string()
+                            .and_then(|json| serde_json::from_str::<ConflictRow>(&json).ok())
+                            .and_then(|row| row.record());
+                        if let Some(mut record) = record {
+                            unlink_conflict(&mut record);
+                            put_conflict(&tx, &record)?;
+                        }
+                    }
                     let dirty = tx.object_store(DIRTY)?;
                     dirty.clear()?;
                     for kind in [
@@ -591,7 +728,7 @@ impl LocalStore for Store {
                                 }
                             }
                             dirty
-                                .put(true)
+                                .put(self.new_mark())
                                 .with_key(format!("{}/{k}", kind.as_str()))
                                 .primitive()?;
                         }
@@ -616,7 +753,10 @@ impl LocalStore for Store {
                                     .put(split_record(&record).1.to_string())
                                     .with_key(k.to_string())
                                     .primitive()?;
-                                dirty.put(true).with_key(id.clone()).primitive()?;
+                                dirty
+                                    .put(self.new_mark())
+                                    .with_key(id.clone())
+                                    .primitive()?;
                             }
                         }
                     }
@@ -629,6 +769,18 @@ impl LocalStore for Store {
         .map_err(local_err)
     }
 
+    async fn outbox(&self) -> Result<Option<Batch>, SyncError> {
+        let Some(json) = self.meta(OUTBOX).await.map_err(local_err)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&json).map(Some).map_err(local_err)
+    }
+
+    async fn set_outbox(&self, batch: &Batch) -> Result<(), SyncError> {
+        let json = serde_json::to_string(batch).map_err(local_err)?;
+        self.set_meta(OUTBOX, &json).await.map_err(local_err)
+    }
+
     async fn dirty(&self, limit: usize) -> Result<Vec<LocalObject>, SyncError> {
         async {
             let tx = self.tx(&all_stores(), TransactionMode::Readonly)?;
@@ -639,9 +791,6 @@ impl LocalStore for Store {
                 .primitive()?
                 .await?
                 .collect::<IdbResult<Vec<String>>>()?;
-            for id in &ids {
-                self.note_read(id);
-            }
             let targets: Vec<(ObjectKind, Key)> =
                 ids.iter().filter_map(|id| parse_id(id)).collect();
             let read = read_locals(self, &tx, &targets, None).await?;
@@ -652,14 +801,7 @@ impl LocalStore for Store {
     }
 
     async fn get(&self, kind: ObjectKind, key: Key) -> Result<Option<LocalObject>, SyncError> {
-        self.note_read(&sync_id(kind, key));
-        async {
-            let tx = self.tx(&all_stores(), TransactionMode::Readonly)?;
-            let mut read = read_locals(self, &tx, &[(kind, key)], None).await?;
-            Ok::<_, IdbError>(read.pop().and_then(|(o, _)| o))
-        }
-        .await
-        .map_err(local_err)
+        Ok(self.get_many(&[(kind, key)]).await?.pop().flatten())
     }
 
     async fn get_many(
@@ -696,9 +838,6 @@ impl LocalStore for Store {
             } else {
                 None
             };
-            for (kind, key) in ids {
-                self.note_read(&sync_id(*kind, *key));
-            }
             let read = read_locals(self, &tx, ids, known.as_ref()).await?;
             let mut out = Vec::with_capacity(ids.len());
             let mut seen = std::collections::HashMap::with_capacity(ids.len());
@@ -736,20 +875,63 @@ impl LocalStore for Store {
             let mut packer = (packable_puts >= packs::PACK_AT_LEAST
                 && self.object_keys.borrow().is_some())
             .then(|| Packer::new(&self.packs.borrow()));
+            // Objects the person wrote (in any tab) since the engine read them: their mark
+            // changed. The page's writes for them are skipped (see the module's invariants).
+            let read_ids: Vec<String> = changes
+                .iter()
+                .filter_map(|c| match c {
+                    StoreChange::Put(o) => Some(sync_id(o.kind, o.key)),
+                    StoreChange::Conflict(r) => Some(sync_id(r.kind, r.key)),
+                    _ => None,
+                })
+                .filter(|id| seen.contains_key(id))
+                .collect();
+            let marks = if read_ids.is_empty() {
+                std::collections::HashMap::new()
+            } else {
+                marks_now(&tx, &read_ids).await?
+            };
+            let moved = |id: &str| {
+                seen.get(id)
+                    .is_some_and(|(token, _)| token.as_deref() != marks.get(id).map(String::as_str))
+            };
+            let touched: Vec<String> = changes
+                .iter()
+                .filter_map(|c| match c {
+                    StoreChange::Put(o) => Some(sync_id(o.kind, o.key)),
+                    StoreChange::Conflict(r) => Some(sync_id(r.kind, r.key)),
+                    StoreChange::Pushed { kind, key, .. } => Some(sync_id(*kind, *key)),
+                    StoreChange::Answered => None,
+                })
+                .collect();
+            let mut waiting = conflicts_of(&tx, &touched).await?;
+            // Keep a waiting conflict's online side current with the object as written.
+            let refresh = |waiting: &mut std::collections::HashMap<String, ConflictRecord>,
+                           o: &LocalObject|
+             -> IdbResult<()> {
+                if let Some(record) = waiting.get_mut(&sync_id(o.kind, o.key)) {
+                    if refresh_conflict(record, o.base_version, o.base.as_ref()) {
+                        put_conflict(&tx, record)?;
+                    }
+                }
+                Ok(())
+            };
             // By value: what is written moves on to the window without a copy.
             for change in changes {
                 match change {
-                    StoreChange::Put(o) if self.edited_since_read(&sync_id(o.kind, o.key)) => {}
-                    StoreChange::Conflict(r) if self.edited_since_read(&sync_id(r.kind, r.key)) => {
-                    }
+                    StoreChange::Put(o) if moved(&sync_id(o.kind, o.key)) => {}
+                    StoreChange::Conflict(r) if moved(&sync_id(r.kind, r.key)) => {}
                     StoreChange::Put(o) if packer.is_some() && packable(&o) => {
+                        refresh(&mut waiting, &o)?;
                         let id = sync_id(o.kind, o.key);
-                        let (had_mark, had_base) = seen.get(&id).copied().unwrap_or((true, true));
+                        let (had_mark, had_base) = seen
+                            .get(&id)
+                            .map_or((true, true), |(m, b)| (m.is_some(), *b));
                         if had_base {
                             tx.object_store(BASES)?.delete(id.clone()).primitive()?;
                         }
                         if had_mark {
-                            mark(&tx, &id, false)?;
+                            mark(&tx, &id, None)?;
                         }
                         // A pack line is hidden by an own record: the record goes.
                         let name = o.key.to_string();
@@ -771,7 +953,8 @@ impl LocalStore for Store {
                         }
                     }
                     StoreChange::Put(o) => {
-                        write_local(self, &tx, &o, seen.get(&sync_id(o.kind, o.key)).copied())?;
+                        refresh(&mut waiting, &o)?;
+                        write_local(self, &tx, &o, seen.get(&sync_id(o.kind, o.key)), false)?;
                         if let Some(cache) = self.object_keys.borrow_mut().as_mut() {
                             cache.entry(o.kind).or_default().insert(o.key.to_string());
                         }
@@ -788,48 +971,21 @@ impl LocalStore for Store {
                     } => {
                         // Edited again while the push was in flight: it stays dirty.
                         let current = read_object(self, &tx, kind, key).await?.map(|(o, _)| o);
-                        let dirty = current != pushed;
-                        write_local(
-                            self,
-                            &tx,
-                            &LocalObject {
-                                kind,
-                                key,
-                                base_version: if current.is_none() && !dirty {
-                                    0
-                                } else {
-                                    version
-                                },
-                                base: if current.is_none() && !dirty {
-                                    None
-                                } else {
-                                    pushed
-                                },
-                                current,
-                                dirty,
-                            },
-                            None,
-                        )?;
+                        let o = after_push(kind, key, current, pushed, version);
+                        refresh(&mut waiting, &o)?;
+                        write_local(self, &tx, &o, None, false)?;
                     }
                     StoreChange::Conflict(record) => {
                         conflicts = true;
-                        write_local(
-                            self,
-                            &tx,
-                            &LocalObject {
-                                kind: record.kind,
-                                key: record.key,
-                                base_version: record.remote_version,
-                                base: record.remote.clone(),
-                                current: record.remote.clone(),
-                                dirty: false,
-                            },
-                            None,
-                        )?;
-                        let row = ConflictRow::of(&record)?;
-                        tx.object_store(CONFLICTS)?
-                            .put(serde_json::to_string(&row).map_err(idb)?)
-                            .with_key(sync_id(record.kind, record.key))
+                        write_local(self, &tx, &held_in_conflict(&record), None, false)?;
+                        let id = sync_id(record.kind, record.key);
+                        let kept = keep_conflict(waiting.remove(&id), record);
+                        put_conflict(&tx, &kept)?;
+                        waiting.insert(id, kept);
+                    }
+                    StoreChange::Answered => {
+                        tx.object_store(META)?
+                            .delete(OUTBOX.to_string())
                             .primitive()?;
                     }
                 }

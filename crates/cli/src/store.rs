@@ -4,24 +4,35 @@
 //! for the CLI, the way IndexedDB is the browser's.
 //!
 //! Invariants: every change is one SQLite transaction, so a killed process leaves the file as
-//! it was before or after a whole write, never between. A person's write marks the object
-//! dirty in the same transaction and bumps its `rev`; a sync page never overwrites an object
-//! whose `rev` moved after the engine read it (another `refsync` process edited it meanwhile):
-//! the page skips it, it stays dirty, and the next sync merges it. An object never synced
-//! (`base_version` 0) that is deleted leaves nothing behind; a synced one leaves a dirty
-//! tombstone row (no `current`) until the service has taken the delete.
+//! it was before or after a whole write, never between; a transaction that writes begins with
+//! `BEGIN IMMEDIATE`, so it waits for another `refsync` process's write (the busy timeout)
+//! instead of failing when it would upgrade a read lock, and no transaction is held across a
+//! network request. A person's write is read-modify-write in one transaction: it is carried
+//! onto the copy stored at that moment (core's `edit::Write::over`), marks the object dirty and
+//! bumps its `rev`; a sync page never overwrites an object whose `rev` moved after the engine
+//! read it (another `refsync` process edited it meanwhile): the page skips it, it stays dirty,
+//! and the next sync merges it. An object never synced (`base_version` 0) that is deleted
+//! leaves nothing behind; a synced one leaves a dirty tombstone row (no `current`) until the
+//! service has taken the delete. Conflicts, the outbox and settling follow core's
+//! `sync::apply` rules, like every store.
 
+use refsync_core::edit::Write;
+use refsync_core::protocol::Batch;
 use refsync_core::protocol::Object;
 use refsync_core::query::DuplicateSet;
+use refsync_core::sync::apply::{
+    after_push, edit_conflict, held_in_conflict, keep_conflict, refresh_conflict, settle,
+    unlink_conflict,
+};
 use refsync_core::sync::{
-    resolve, ConflictReason, ConflictRecord, ErrorKind, LinkState, LocalObject, LocalStore,
-    Resolution, StoreChange, SyncError,
+    ConflictReason, ConflictRecord, ErrorKind, LinkState, LocalObject, LocalStore, Resolution,
+    StoreChange, SyncError,
 };
 use refsync_core::{Attachment, Group, GroupSet, Key, ObjectKind, Reference};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
 use sqlx::{Row, SqlitePool};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -29,6 +40,8 @@ use std::time::Duration;
 const FORMAT: &str = "refsync-library";
 /// The schema this build writes (and the newest it reads).
 const SCHEMA: i64 = 1;
+/// The batch being sent (`meta`), kept until its answer is written (core's engine).
+const OUTBOX: &str = "outbox";
 
 const SCHEMA_SQL: &str = "
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -96,13 +109,6 @@ fn local(e: StoreError) -> SyncError {
     SyncError::new(ErrorKind::Local, e.to_string())
 }
 
-/// One change a person makes.
-#[derive(Clone, Debug)]
-pub enum Write {
-    Put(Object),
-    Delete(ObjectKind, Key),
-}
-
 /// Every live object, read at once (what the commands query).
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
@@ -132,7 +138,7 @@ impl LibraryFile {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
         let lib = LibraryFile::connect(path, true).await?;
-        let mut tx = lib.pool.begin().await.map_err(io)?;
+        let mut tx = lib.begin_write().await?;
         sqlx::raw_sql(SCHEMA_SQL)
             .execute(&mut *tx)
             .await
@@ -274,33 +280,42 @@ impl LibraryFile {
         mut progress: impl FnMut(usize),
     ) -> Result<(), StoreError> {
         let total = writes.len();
-        let mut tx = self.pool.begin().await.map_err(io)?;
+        let mut tx = self.begin_write().await?;
+        let conflicted = conflict_ids(&mut tx).await?;
         for (done, w) in writes.into_iter().enumerate() {
             if done.is_multiple_of(1000) {
                 progress(done);
             }
-            let (kind, key) = match &w {
-                Write::Put(o) => (o.kind(), o.key()),
-                Write::Delete(kind, key) => (*kind, *key),
-            };
-            let row =
-                sqlx::query("SELECT base_version, base FROM objects WHERE kind = ? AND key = ?")
-                    .bind(kind.as_str())
-                    .bind(key.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(io)?;
-            let (base_version, base): (i64, Option<String>) = match &row {
+            let (kind, key) = w.target();
+            let row = sqlx::query(
+                "SELECT base_version, base, current FROM objects WHERE kind = ? AND key = ?",
+            )
+            .bind(kind.as_str())
+            .bind(key.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(io)?;
+            let (base_version, base, stored): (i64, Option<String>, Option<String>) = match &row {
                 Some(r) => (
                     r.try_get("base_version").map_err(io)?,
                     r.try_get("base").map_err(io)?,
+                    r.try_get("current").map_err(io)?,
                 ),
-                None => (0, None),
+                None => (0, None, None),
             };
+            // Carried onto the copy stored now: a sync (or another refsync) may have written a
+            // newer one since the command read it.
             let current = match &w {
-                Write::Put(o) => Some(o.to_json().map_err(io)?),
-                Write::Delete(..) => None,
+                Write::Change { .. } => w.over(decode_opt(kind, key, stored)?.as_ref()),
+                other => other.over(None),
             };
+            if conflicted.contains(&(kind, key)) {
+                if let Some(mut record) = conflict_in(&mut tx, kind, key).await? {
+                    edit_conflict(&mut record, &w);
+                    put_conflict(&mut tx, &record).await?;
+                }
+            }
+            let current = encode(&current)?;
             if current.is_none() && base_version == 0 {
                 // Never synced: nothing to tell the service.
                 sqlx::query("DELETE FROM objects WHERE kind = ? AND key = ?")
@@ -329,6 +344,12 @@ impl LibraryFile {
         tx.commit().await.map_err(io)?;
         progress(total);
         Ok(())
+    }
+
+    /// A transaction that will write: it takes the write lock at once, waiting (the busy
+    /// timeout) while another `refsync` process writes, rather than failing later.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(io)
     }
 
     /// How many objects wait to be sent.
@@ -410,33 +431,32 @@ impl LibraryFile {
         rows.iter().map(conflict_of).collect()
     }
 
-    /// The copy both sides of a conflict started from, if there was one.
-    pub async fn conflict_base(
-        &self,
-        kind: ObjectKind,
-        key: Key,
-    ) -> Result<Option<Object>, StoreError> {
-        let base: Option<Option<String>> =
-            sqlx::query_scalar("SELECT base FROM conflicts WHERE kind = ? AND key = ?")
-                .bind(kind.as_str())
-                .bind(key.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(io)?;
-        decode_opt(kind, key, base.flatten())
-    }
-
-    /// Settle a conflict: the choice becomes an ordinary edit, synced like any other.
+    /// Settle a conflict as the person chose, seeing it as `shown`: the choice becomes an
+    /// ordinary edit on the newest online copy this library holds (core's `apply::settle`),
+    /// synced like any other, and the conflict is gone, in one transaction.
     pub async fn resolve(
         &self,
-        record: &ConflictRecord,
+        shown: &ConflictRecord,
         resolution: Resolution,
     ) -> Result<(), StoreError> {
-        let settled = resolve(record, resolution);
-        let mut tx = self.pool.begin().await.map_err(io)?;
+        let mut tx = self.begin_write().await?;
+        let Some(stored) = conflict_in(&mut tx, shown.kind, shown.key).await? else {
+            return Err(StoreError::Io(format!(
+                "{} is not in Sync Conflicts any more",
+                shown.key
+            )));
+        };
+        let row = sqlx::query("SELECT * FROM objects WHERE kind = ? AND key = ?")
+            .bind(shown.kind.as_str())
+            .bind(shown.key.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(io)?;
+        let held = row.as_ref().map(local_object).transpose()?.map(|(o, _)| o);
+        let settled = settle(&stored, shown, held.as_ref(), resolution);
         sqlx::query("DELETE FROM conflicts WHERE kind = ? AND key = ?")
-            .bind(record.kind.as_str())
-            .bind(record.key.as_str())
+            .bind(shown.kind.as_str())
+            .bind(shown.key.as_str())
             .execute(&mut *tx)
             .await
             .map_err(io)?;
@@ -448,7 +468,7 @@ impl LibraryFile {
 
     /// Keep one sync's line (JSON), and only the last 20.
     pub async fn add_history(&self, entry: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(io)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO history (entry) VALUES (?)")
             .bind(entry)
             .execute(&mut *tx)
@@ -560,7 +580,69 @@ fn conflict_of(row: &SqliteRow) -> Result<ConflictRecord, StoreError> {
         remote: decode_opt(kind, key, row.try_get("remote").map_err(io)?)?,
         remote_version: remote_version as u64,
         fields: serde_json::from_str(&fields).map_err(io)?,
+        base: decode_opt(kind, key, row.try_get("base").map_err(io)?)?,
     })
+}
+
+/// The `(kind, key)` of every waiting conflict (few: read once per transaction).
+async fn conflict_ids(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+) -> Result<HashSet<(ObjectKind, Key)>, StoreError> {
+    let rows = sqlx::query("SELECT kind, key FROM conflicts")
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(io)?;
+    rows.iter().map(id_of).collect()
+}
+
+async fn conflict_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    kind: ObjectKind,
+    key: Key,
+) -> Result<Option<ConflictRecord>, StoreError> {
+    let row = sqlx::query("SELECT * FROM conflicts WHERE kind = ? AND key = ?")
+        .bind(kind.as_str())
+        .bind(key.as_str())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(io)?;
+    row.as_ref().map(conflict_of).transpose()
+}
+
+async fn put_conflict(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    record: &ConflictRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT OR REPLACE INTO conflicts
+         (kind, key, reason, local, remote, remote_version, fields, base)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(record.kind.as_str())
+    .bind(record.key.as_str())
+    .bind(reason_id(record.reason))
+    .bind(encode(&record.local)?)
+    .bind(encode(&record.remote)?)
+    .bind(record.remote_version as i64)
+    .bind(serde_json::to_string(&record.fields).map_err(io)?)
+    .bind(encode(&record.base)?)
+    .execute(&mut **tx)
+    .await
+    .map_err(io)?;
+    Ok(())
+}
+
+/// Keep a waiting conflict's online side current with the object as now written.
+async fn refresh(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    o: &LocalObject,
+) -> Result<(), StoreError> {
+    if let Some(mut record) = conflict_in(tx, o.kind, o.key).await? {
+        if refresh_conflict(&mut record, o.base_version, o.base.as_ref()) {
+            put_conflict(tx, &record).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Write `o` as the engine or a resolution gives it; `bump` marks it as a person's change.
@@ -638,18 +720,27 @@ impl LocalStore for LibraryFile {
 
     async fn set_link(&self, link: Option<LinkState>) -> Result<(), SyncError> {
         let Some(link) = link else {
-            // Unlinked: keep the data, forget what was synced, so a new link sends it all.
-            let mut tx = self.pool.begin().await.map_err(|e| local(io(e)))?;
+            // Unlinked: keep the data, forget what was synced, so a new link sends it all;
+            // waiting conflicts stay for the person to settle.
+            let mut tx = self.begin_write().await.map_err(local)?;
             for sql in [
                 "DELETE FROM objects WHERE current IS NULL",
                 "UPDATE objects SET base_version = 0, base = NULL, dirty = 1",
-                "DELETE FROM conflicts",
-                "DELETE FROM meta WHERE name = 'link'",
+                "DELETE FROM meta WHERE name IN ('link', 'outbox')",
             ] {
                 sqlx::query(sql)
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| local(io(e)))?;
+            }
+            let rows = sqlx::query("SELECT * FROM conflicts")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| local(io(e)))?;
+            for row in &rows {
+                let mut record = conflict_of(row).map_err(local)?;
+                unlink_conflict(&mut record);
+                put_conflict(&mut tx, &record).await.map_err(local)?;
             }
             return tx.commit().await.map_err(|e| local(io(e)));
         };
@@ -660,6 +751,20 @@ impl LocalStore for LibraryFile {
         })
         .to_string();
         self.set_meta("link", Some(&text)).await.map_err(local)
+    }
+
+    async fn outbox(&self) -> Result<Option<Batch>, SyncError> {
+        let Some(text) = self.meta(OUTBOX).await.map_err(local)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| SyncError::new(ErrorKind::Local, format!("the outbox is damaged: {e}")))
+    }
+
+    async fn set_outbox(&self, batch: &Batch) -> Result<(), SyncError> {
+        let text = serde_json::to_string(batch).map_err(|e| local(io(e)))?;
+        self.set_meta(OUTBOX, Some(&text)).await.map_err(local)
     }
 
     async fn dirty(&self, limit: usize) -> Result<Vec<LocalObject>, SyncError> {
@@ -687,7 +792,8 @@ impl LocalStore for LibraryFile {
         synced_version: Option<u64>,
     ) -> Result<(), SyncError> {
         let fail = |e: StoreError| local(e);
-        let mut tx = self.pool.begin().await.map_err(|e| fail(io(e)))?;
+        let mut tx = self.begin_write().await.map_err(fail)?;
+        let mut conflicted = conflict_ids(&mut tx).await.map_err(fail)?;
         for change in changes {
             match change {
                 StoreChange::Put(o) => {
@@ -697,6 +803,9 @@ impl LocalStore for LibraryFile {
                         .map_err(fail)?
                     {
                         put_object(&mut tx, &o, false).await.map_err(fail)?;
+                        if conflicted.contains(&(o.kind, o.key)) {
+                            refresh(&mut tx, &o).await.map_err(fail)?;
+                        }
                     }
                 }
                 StoreChange::Pushed {
@@ -713,23 +822,12 @@ impl LocalStore for LibraryFile {
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(|e| fail(io(e)))?;
-                    let Some(current) = current else { continue };
-                    let current = decode_opt(kind, key, current).map_err(fail)?;
-                    let o = LocalObject {
-                        kind,
-                        key,
-                        base_version: version,
-                        dirty: current != pushed,
-                        base: pushed,
-                        current,
-                    };
-                    let gone = o.current.is_none() && !o.dirty;
-                    let o = if gone {
-                        LocalObject { base: None, ..o }
-                    } else {
-                        o
-                    };
+                    let current = decode_opt(kind, key, current.flatten()).map_err(fail)?;
+                    let o = after_push(kind, key, current, pushed, version);
                     put_object(&mut tx, &o, false).await.map_err(fail)?;
+                    if conflicted.contains(&(kind, key)) {
+                        refresh(&mut tx, &o).await.map_err(fail)?;
+                    }
                 }
                 StoreChange::Conflict(record) => {
                     if !self
@@ -739,38 +837,22 @@ impl LocalStore for LibraryFile {
                     {
                         continue;
                     }
-                    let base: Option<Option<String>> =
-                        sqlx::query_scalar("SELECT base FROM objects WHERE kind = ? AND key = ?")
-                            .bind(record.kind.as_str())
-                            .bind(record.key.as_str())
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .map_err(|e| fail(io(e)))?;
-                    let held = LocalObject {
-                        kind: record.kind,
-                        key: record.key,
-                        base_version: record.remote_version,
-                        base: record.remote.clone(),
-                        current: record.remote.clone(),
-                        dirty: false,
-                    };
-                    put_object(&mut tx, &held, false).await.map_err(fail)?;
-                    sqlx::query(
-                        "INSERT OR REPLACE INTO conflicts
-                         (kind, key, reason, local, remote, remote_version, fields, base)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(record.kind.as_str())
-                    .bind(record.key.as_str())
-                    .bind(reason_id(record.reason))
-                    .bind(encode(&record.local).map_err(fail)?)
-                    .bind(encode(&record.remote).map_err(fail)?)
-                    .bind(record.remote_version as i64)
-                    .bind(serde_json::to_string(&record.fields).map_err(|e| fail(io(e)))?)
-                    .bind(base.flatten())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| fail(io(e)))?;
+                    put_object(&mut tx, &held_in_conflict(&record), false)
+                        .await
+                        .map_err(fail)?;
+                    let existing = conflict_in(&mut tx, record.kind, record.key)
+                        .await
+                        .map_err(fail)?;
+                    conflicted.insert((record.kind, record.key));
+                    let kept = keep_conflict(existing, record);
+                    put_conflict(&mut tx, &kept).await.map_err(fail)?;
+                }
+                StoreChange::Answered => {
+                    sqlx::query("DELETE FROM meta WHERE name = ?")
+                        .bind(OUTBOX)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| fail(io(e)))?;
                 }
             }
         }

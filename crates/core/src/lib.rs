@@ -5,6 +5,7 @@
 //! the clock or randomness takes it as an argument.
 
 pub mod backup;
+pub mod edit;
 pub mod formats;
 pub mod key;
 pub mod model;

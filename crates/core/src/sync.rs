@@ -2,11 +2,13 @@
 //! plan of what to do with the service's copy of it ([`plan`]), and the engine that pushes,
 //! pulls and carries plans out over a [`LocalStore`] and a [`Remote`] ([`engine`]), with an
 //! in-memory store for tests ([`memory`]), and the side-by-side view of a conflict that a
-//! person settles ([`compare`]), and what a sync says to a person ([`words`]).
+//! person settles ([`compare`]), what a sync says to a person ([`words`]), and the rules every
+//! store follows when it carries out a change or a settlement ([`apply`]).
 //!
 //! Invariant: merge and plan do no I/O and keep no state; every decision is theirs, so the web
 //! app and the CLI decide the same way, and the engine only moves data.
 
+pub mod apply;
 pub mod compare;
 pub mod engine;
 pub mod memory;
@@ -19,5 +21,7 @@ pub use engine::{
     SyncError, SyncOutcome,
 };
 pub use memory::{MemoryRemote, MemoryService, MemoryStore};
-pub use merge::{merge_attachment, merge_group, merge_group_set, merge_reference, ReferenceMerge};
-pub use plan::{plan, resolve, Action, ConflictReason, ConflictRecord, LocalObject, Resolution};
+pub use merge::{
+    merge_attachment, merge_group, merge_group_set, merge_reference, rebase, ReferenceMerge,
+};
+pub use plan::{plan, Action, ConflictReason, ConflictRecord, LocalObject, Resolution};

@@ -30,8 +30,10 @@ const ROLES: [(CreatorRole, &str); 6] = [
     (CreatorRole::Contributor, "Contributor"),
 ];
 
-/// The edit waiting to be saved, shared by the timer and the editor's clean-up.
-type Pending = StoredValue<Option<Reference>>;
+/// The edit waiting to be saved, shared by the timer and the editor's clean-up: the library's
+/// copy the draft started from, and the draft. Saved as a change from the one to the other, so
+/// that what a sync brought meanwhile to fields not typed in stays.
+type Pending = StoredValue<Option<(Reference, Reference)>>;
 
 /// Apply an edit to the draft (and schedule its save): a `Copy` handle, so every view
 /// closure can hold it.
@@ -44,13 +46,14 @@ fn apply(edit: Edit, f: &dyn Fn(&mut Reference)) {
 }
 
 fn save(lib: Library, pending: Pending) {
-    let Some(mut r) = pending.try_update_value(Option::take).flatten() else {
+    let Some((from, mut r)) = pending.try_update_value(Option::take).flatten() else {
         return;
     };
     r.date_modified = browser::now_millis();
     lib.save_state.set(SaveState::Saving);
     spawn_local(async move {
-        match lib.commit(vec![Write::Put(Object::Reference(r))]).await {
+        let write = Write::change(Object::Reference(from), Object::Reference(r));
+        match lib.commit(vec![write]).await {
             Ok(()) => lib.save_state.set(SaveState::Saved),
             Err(e) => {
                 lib.save_state.set(SaveState::Failed);
@@ -66,6 +69,8 @@ pub fn ReferenceEditor(key: Key) -> impl IntoView {
     let Some(initial) = lib.get_untracked(&key) else {
         return ().into_any();
     };
+    // The library's copy the draft follows: what a save is a change from.
+    let origin = StoredValue::new(initial.clone());
     let draft = RwSignal::new(initial);
     let pending: Pending = StoredValue::new(None);
     let generation = StoredValue::new(0u64);
@@ -76,8 +81,11 @@ pub fn ReferenceEditor(key: Key) -> impl IntoView {
         let current = lib.get(&key);
         if let Some(current) = current {
             let typing = pending.try_with_value(Option::is_some).unwrap_or(true);
-            if !typing && draft.with_untracked(|d| *d != current) {
-                draft.set(current);
+            if !typing {
+                if draft.with_untracked(|d| *d != current) {
+                    draft.set(current.clone());
+                }
+                origin.set_value(current);
             }
         }
     });
@@ -87,7 +95,7 @@ pub fn ReferenceEditor(key: Key) -> impl IntoView {
 
     let edit: Edit = StoredValue::new_local(Rc::new(move |f: &dyn Fn(&mut Reference)| {
         draft.update(|r| f(r));
-        pending.set_value(Some(draft.get_untracked()));
+        pending.set_value(Some((origin.get_value(), draft.get_untracked())));
         lib.save_state.set(SaveState::Pending);
         generation.update_value(|g| *g += 1);
         let mine = generation.get_value();
@@ -612,14 +620,15 @@ async fn attach(
         caption: String::new(),
         date_modified: now,
     };
-    let Some(mut r) = lib.get_untracked(&parent) else {
+    let Some(from) = lib.get_untracked(&parent) else {
         return Err("The reference was deleted meanwhile.".into());
     };
+    let mut r = from.clone();
     r.attachments.push(attachment.key);
     r.date_modified = now;
     lib.commit(vec![
         Write::Put(Object::Attachment(attachment)),
-        Write::Put(Object::Reference(r)),
+        Write::change(Object::Reference(from), Object::Reference(r)),
     ])
     .await
     .map_err(|e| e.to_string())?;
@@ -628,9 +637,10 @@ async fn attach(
 }
 
 fn remove_attachment(lib: Library, a: Attachment) {
-    let Some(mut r) = lib.get_untracked(&a.parent) else {
+    let Some(from) = lib.get_untracked(&a.parent) else {
         return;
     };
+    let mut r = from.clone();
     r.attachments.retain(|k| *k != a.key);
     r.date_modified = browser::now_millis();
     let shared = lib.data.with_untracked(|d| {
@@ -641,7 +651,7 @@ fn remove_attachment(lib: Library, a: Attachment) {
     spawn_local(async move {
         let writes = vec![
             Write::Delete(refsync_core::ObjectKind::Attachment, a.key),
-            Write::Put(Object::Reference(r)),
+            Write::change(Object::Reference(from), Object::Reference(r)),
         ];
         match lib.commit(writes).await {
             Ok(()) => {

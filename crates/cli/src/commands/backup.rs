@@ -8,8 +8,9 @@
 use crate::context::{now_millis, Context};
 use crate::error::{CliError, Result};
 use crate::output::count;
-use crate::store::{LibraryFile, Write};
+use crate::store::LibraryFile;
 use refsync_core::backup::{self, Manifest};
+use refsync_core::edit::Write;
 use refsync_core::protocol::Object;
 use std::collections::HashMap;
 use std::path::Path;

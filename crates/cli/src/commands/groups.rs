@@ -9,7 +9,7 @@ use crate::args::GroupCommand;
 use crate::context::{find_group, find_references, new_key, now_millis, Context};
 use crate::error::{CliError, Result};
 use crate::output::{count, table};
-use crate::store::Write;
+use refsync_core::edit::Write;
 use refsync_core::protocol::Object;
 use refsync_core::query::Library;
 use refsync_core::{GroupKind, GroupSet, ObjectKind};
@@ -58,10 +58,12 @@ pub async fn run(cx: &Context, command: &GroupCommand) -> Result<()> {
             if new_name.trim().is_empty() {
                 return Err(CliError::bad_input("a group needs a name"));
             }
-            let mut g = find_group(&snap, name)?.clone();
+            let from = find_group(&snap, name)?.clone();
+            let mut g = from.clone();
             g.name = new_name.trim().to_string();
             g.date_modified = now;
-            lib.write(vec![Write::Put(Object::Group(g))]).await?;
+            lib.write(vec![Write::change(Object::Group(from), Object::Group(g))])
+                .await?;
             println!("Renamed “{name}” to “{}”.", new_name.trim());
         }
         GroupCommand::Delete { name } => {
@@ -70,11 +72,11 @@ pub async fn run(cx: &Context, command: &GroupCommand) -> Result<()> {
                 .references
                 .iter()
                 .filter(|r| r.groups.contains(&g.key))
-                .map(|r| {
-                    let mut r = r.clone();
+                .map(|from| {
+                    let mut r = from.clone();
                     r.groups.remove(&g.key);
                     r.date_modified = now;
-                    Write::Put(Object::Reference(r))
+                    Write::change(Object::Reference(from.clone()), Object::Reference(r))
                 })
                 .collect();
             writes.push(Write::Delete(ObjectKind::Group, g.key));
@@ -98,15 +100,15 @@ pub async fn run(cx: &Context, command: &GroupCommand) -> Result<()> {
                 .references
                 .iter()
                 .filter(|r| keys.contains(&r.key) && r.groups.contains(&g.key) != adding)
-                .map(|r| {
-                    let mut r = r.clone();
+                .map(|from| {
+                    let mut r = from.clone();
                     if adding {
                         r.groups.insert(g.key);
                     } else {
                         r.groups.remove(&g.key);
                     }
                     r.date_modified = now;
-                    Write::Put(Object::Reference(r))
+                    Write::change(Object::Reference(from.clone()), Object::Reference(r))
                 })
                 .collect();
             let n = writes.len();

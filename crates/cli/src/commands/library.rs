@@ -8,7 +8,8 @@ use crate::args::{ExportFormat, ListView, SortBy};
 use crate::context::{find_group, find_reference, find_references, new_key, now_millis, Context};
 use crate::error::{CliError, Result};
 use crate::output::{bar, confirm, count, table, thousands};
-use crate::store::{LibraryFile, Snapshot, Write};
+use crate::store::{LibraryFile, Snapshot};
+use refsync_core::edit::Write;
 use refsync_core::formats::{self, Format, ImportContext, Source};
 use refsync_core::protocol::Object;
 use refsync_core::query::{Library, Sort, SortField};
@@ -482,7 +483,10 @@ async fn edit_each(
         change(&mut changed)?;
         if changed != **r {
             changed.date_modified = now;
-            writes.push(Write::Put(Object::Reference(changed)));
+            writes.push(Write::change(
+                Object::Reference((*r).clone()),
+                Object::Reference(changed),
+            ));
         }
     }
     let n = writes.len();
@@ -630,13 +634,14 @@ pub async fn attach(cx: &Context, key: &str, file: &Path) -> Result<()> {
             "no reference has the key {key}"
         )));
     };
+    let from = r.clone();
     let mut r = r.clone();
     r.attachments.push(attachment.key);
     r.date_modified = now;
     lib.put_file(&sha, &bytes).await?;
     lib.write(vec![
         Write::Put(Object::Attachment(attachment)),
-        Write::Put(Object::Reference(r)),
+        Write::change(Object::Reference(from), Object::Reference(r)),
     ])
     .await?;
     lib.close().await;

@@ -15,10 +15,11 @@ use crate::output::{bar, confirm, count, date_time, table, thousands};
 use crate::remote::{HttpRemote, Service};
 use crate::store::LibraryFile;
 use refsync_core::protocol::{ErrorBody, Object, Register, SignIn, SyncReport};
+use refsync_core::sync::apply::merged_start;
 use refsync_core::sync::compare::{compose, rows, Pick};
 use refsync_core::sync::{
-    merge_reference, sync_with_progress, words, ConflictReason, ConflictRecord, ErrorKind,
-    LocalStore, Resolution, SyncError, SyncOutcome,
+    sync_with_progress, words, ConflictReason, ConflictRecord, ErrorKind, LocalStore, Resolution,
+    SyncError, SyncOutcome,
 };
 use refsync_core::{Key, ObjectKind, Reference};
 use serde::{Deserialize, Serialize};
@@ -739,10 +740,7 @@ pub async fn conflicts(cx: &Context, command: &ConflictsCommand) -> Result<()> {
                     }
                     // Start from both sides' clean edits (the conflicting rows as online), then
                     // the person's picks.
-                    let start = match lib.conflict_base(c.kind, c.key).await? {
-                        Some(Object::Reference(base)) => merge_reference(&base, l, o).merged,
-                        _ => o.clone(),
-                    };
+                    let start = merged_start(c).unwrap_or_else(|| o.clone());
                     let mut merged = compose(l, &start, &chosen);
                     merged.date_modified = now_millis();
                     Resolution::Merged(Object::Reference(merged))

@@ -4,10 +4,13 @@
 //!
 //! Invariants: every batch of store writes is one [`LocalStore::apply`] call, which the store
 //! makes atomic, so a sync cut off anywhere leaves the store consistent and the next sync
-//! finishes the job (a page applied twice changes nothing; a batch retried after its answer
-//! was lost is answered again under the same idempotency key); an object edited while its push
-//! was in flight stays dirty; `relink_required` and `auth` stop the engine at once, never a
-//! retry loop. The traits' futures need not be `Send`: browser futures are not.
+//! finishes the job (a page applied twice changes nothing); a batch is kept in the store's
+//! outbox before it is sent and forgotten in the same transaction that writes its answer, so a
+//! batch whose answer was lost (a cut connection, a closed tab, a failed write) is sent again
+//! under its own idempotency key by the next sync, which then learns what the service took;
+//! an object edited while its push was in flight stays dirty; `relink_required` and `auth` stop
+//! the engine at once, never a retry loop. The traits' futures need not be `Send`: browser
+//! futures are not.
 
 use super::plan::{plan, Action, ConflictRecord, LocalObject};
 use crate::protocol::{
@@ -131,15 +134,25 @@ pub enum StoreChange {
         pushed: Option<Object>,
         version: u64,
     },
-    /// Record a conflict; the object takes the service's copy meanwhile.
+    /// Record a conflict (combined with one already waiting, see [`super::apply`]); the
+    /// object takes the service's copy meanwhile.
     Conflict(ConflictRecord),
+    /// The batch in the outbox was answered (its answers are in the same call): forget it.
+    Answered,
 }
 
 /// The client's side: its objects, their bases and dirty marks, conflicts and the link.
 #[allow(async_fn_in_trait)] // browser stores are not Send, by design
 pub trait LocalStore {
     async fn link(&self) -> Result<Option<LinkState>, SyncError>;
+    /// Link, or (with `None`) unlink: keep the data, forget what was synced (every object is
+    /// new again, deletes not yet sent are forgotten, the outbox is emptied) and keep waiting
+    /// conflicts (see [`super::apply::unlink_conflict`]).
     async fn set_link(&self, link: Option<LinkState>) -> Result<(), SyncError>;
+    /// The batch sent last whose answer is not written yet, if any.
+    async fn outbox(&self) -> Result<Option<Batch>, SyncError>;
+    /// Keep `batch` as the one being sent, before it is sent.
+    async fn set_outbox(&self, batch: &Batch) -> Result<(), SyncError>;
     /// Up to `limit` objects with local changes.
     async fn dirty(&self, limit: usize) -> Result<Vec<LocalObject>, SyncError>;
     async fn get(&self, kind: ObjectKind, key: Key) -> Result<Option<LocalObject>, SyncError>;
@@ -361,7 +374,8 @@ pub async fn reset<S: LocalStore, R: Remote>(
     store.set_link(None).await
 }
 
-/// Push every dirty object; whether anything was pushed.
+/// Push every dirty object; whether anything was pushed. A batch left in the outbox by an
+/// earlier sync goes first.
 async fn push<S: LocalStore, R: Remote>(
     store: &S,
     remote: &R,
@@ -370,6 +384,18 @@ async fn push<S: LocalStore, R: Remote>(
     outcome: &mut SyncOutcome,
 ) -> Result<bool, SyncError> {
     let mut any = false;
+    if let Some(batch) = store.outbox().await? {
+        // Its answer never arrived here (or never got written): asked again under its own
+        // key, the service answers instead of applying it twice, and this client learns the
+        // version it took, so its later edits are not mistaken for conflicts with its own.
+        any = true;
+        let sent = batch
+            .writes
+            .iter()
+            .map(|w| object_of(w.kind, w.key, w.data.as_ref()))
+            .collect::<Result<Vec<_>, SyncError>>()?;
+        send(store, remote, epoch, &batch, sent, outcome).await?;
+    }
     for _ in 0..MAX_ROUNDS {
         let dirty = store.dirty(PUSH_BATCH).await?;
         if dirty.is_empty() {
@@ -391,45 +417,92 @@ async fn push<S: LocalStore, R: Remote>(
             idempotency_key: new_key(),
             writes,
         };
-        let result = with_retries(remote, async || remote.batch(epoch, &batch).await).await?;
-        let mut changes = Vec::with_capacity(dirty.len());
-        for (local, answer) in dirty.iter().zip(&result.results) {
-            if answer.key() != local.key {
-                return Err(SyncError::new(
-                    ErrorKind::Invalid,
-                    "the service answered a batch out of order",
-                ));
-            }
-            match answer {
-                WriteResult::Ok { version, .. } | WriteResult::Unchanged { version, .. } => {
-                    if matches!(answer, WriteResult::Ok { .. }) {
-                        outcome.sent += 1;
-                    }
-                    changes.push(StoreChange::Pushed {
-                        kind: local.kind,
-                        key: local.key,
-                        pushed: local.current.clone(),
-                        version: *version,
-                    });
+        store.set_outbox(&batch).await?;
+        let sent = dirty.into_iter().map(|o| o.current).collect();
+        send(store, remote, epoch, &batch, sent, outcome).await?;
+    }
+    Ok(any)
+}
+
+/// Send one batch (`sent`: each write's object) and write its answers, forgetting the outbox.
+async fn send<S: LocalStore, R: Remote>(
+    store: &S,
+    remote: &R,
+    epoch: u64,
+    batch: &Batch,
+    sent: Vec<Option<Object>>,
+    outcome: &mut SyncOutcome,
+) -> Result<(), SyncError> {
+    let result = with_retries(remote, async || remote.batch(epoch, batch).await).await?;
+    if result.results.len() != batch.writes.len()
+        || batch
+            .writes
+            .iter()
+            .zip(&result.results)
+            .any(|(w, answer)| answer.key() != w.key)
+    {
+        return Err(SyncError::new(
+            ErrorKind::Invalid,
+            "the service answered a batch out of order",
+        ));
+    }
+    // Conflicts are planned against the objects as held now (edited since, maybe).
+    let conflicted: Vec<(ObjectKind, Key)> = batch
+        .writes
+        .iter()
+        .zip(&result.results)
+        .filter(|(_, a)| matches!(a, WriteResult::Conflict { .. }))
+        .map(|(w, _)| (w.kind, w.key))
+        .collect();
+    let mut held = if conflicted.is_empty() {
+        Vec::new()
+    } else {
+        store.get_many(&conflicted).await?
+    }
+    .into_iter();
+    let mut changes = Vec::with_capacity(batch.writes.len() + 1);
+    for ((w, pushed), answer) in batch.writes.iter().zip(sent).zip(&result.results) {
+        match answer {
+            WriteResult::Ok { version, .. } | WriteResult::Unchanged { version, .. } => {
+                if matches!(answer, WriteResult::Ok { .. }) {
+                    outcome.sent += 1;
                 }
-                WriteResult::Conflict { current, .. } => {
-                    let theirs = object_of(current.kind, current.key, current.data.as_ref())?;
-                    if let Some(change) = change_for(
-                        Some(local),
-                        local.kind,
-                        local.key,
-                        current.version,
-                        theirs,
-                        outcome,
-                    ) {
-                        changes.push(change);
-                    }
+                changes.push(StoreChange::Pushed {
+                    kind: w.kind,
+                    key: w.key,
+                    pushed,
+                    version: *version,
+                });
+            }
+            WriteResult::Conflict { current, .. } => {
+                // Gone here since it was sent (a new object deleted before it ever synced
+                // leaves nothing behind): that delete is this client's change.
+                let local = held.next().flatten().or_else(|| {
+                    pushed.is_some().then_some(LocalObject {
+                        kind: w.kind,
+                        key: w.key,
+                        base_version: 0,
+                        base: None,
+                        current: None,
+                        dirty: true,
+                    })
+                });
+                let theirs = object_of(current.kind, current.key, current.data.as_ref())?;
+                if let Some(change) = change_for(
+                    local.as_ref(),
+                    w.kind,
+                    w.key,
+                    current.version,
+                    theirs,
+                    outcome,
+                ) {
+                    changes.push(change);
                 }
             }
         }
-        store.apply(changes, None).await?;
     }
-    Ok(any)
+    changes.push(StoreChange::Answered);
+    store.apply(changes, None).await
 }
 
 /// Pull every change since the synced version, page by page; whether anything arrived.

@@ -2,12 +2,20 @@
 //! (IndexedDB, SQLite) follow; and the service's rules in memory ([`MemoryService`],
 //! [`MemoryRemote`]), so that a store can be tested against the engine without a server.
 //!
-//! Invariant: `apply` changes everything it is given or nothing (it cannot fail half way);
-//! the user's edits go through [`MemoryStore::edit`] and [`MemoryStore::delete`], which mark the
-//! object dirty, as the app's and the CLI's stores do in the same transaction as the edit.
+//! Invariants: `apply` changes everything it is given or nothing (it cannot fail half way);
+//! the person's writes go through [`MemoryStore::write`], which carries each onto the copy held
+//! now and marks it dirty, and bumps the object's revision, as the app's and the CLI's stores
+//! do in the same transaction as the write; a page's write for an object whose revision moved
+//! after the engine read it is skipped (the person's edit stays dirty and meets the service's
+//! copy at the next push). Every rule a store shares with the others is `super::apply`'s.
 
+use super::apply::{
+    after_push, after_write, edit_conflict, held_in_conflict, is_gone, keep_conflict,
+    refresh_conflict, settle, unlink_conflict,
+};
 use super::engine::{ErrorKind, LinkState, LocalStore, Remote, StoreChange, SyncError};
-use super::plan::{resolve, ConflictRecord, LocalObject, Resolution};
+use super::plan::{ConflictRecord, LocalObject, Resolution};
+use crate::edit::Write;
 use crate::protocol::{
     Batch, BatchResult, ChangesPage, Data, Link, Object, RemoteObject, ResetResult, WriteResult,
 };
@@ -23,53 +31,73 @@ pub struct MemoryState {
     pub objects: BTreeMap<(ObjectKind, Key), LocalObject>,
     pub conflicts: BTreeMap<(ObjectKind, Key), ConflictRecord>,
     pub duplicates: Vec<DuplicateSet>,
+    pub outbox: Option<Batch>,
+    /// Bumped by each of the person's writes to an object.
+    pub revs: BTreeMap<(ObjectKind, Key), u64>,
 }
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     pub state: RefCell<MemoryState>,
+    /// Each object's revision when the engine last read it.
+    read_revs: RefCell<HashMap<(ObjectKind, Key), u64>>,
 }
 
 impl MemoryStore {
-    /// The user made or changed an object.
-    pub fn edit(&self, object: Object) {
+    /// The person's writes, each carried onto the copy held now.
+    pub fn write(&self, writes: Vec<Write>) {
         let mut s = self.state.borrow_mut();
-        let id = (object.kind(), object.key());
-        let entry = s.objects.entry(id).or_insert_with(|| LocalObject {
-            kind: id.0,
-            key: id.1,
-            base_version: 0,
-            base: None,
-            current: None,
-            dirty: false,
-        });
-        entry.current = Some(object);
-        entry.dirty = entry.current != entry.base || entry.base_version == 0;
-    }
-
-    /// The user deleted an object for good.
-    pub fn delete(&self, kind: ObjectKind, key: Key) {
-        let mut s = self.state.borrow_mut();
-        let remove = match s.objects.get_mut(&(kind, key)) {
-            // Never synced: nothing to tell the service.
-            Some(o) if o.base_version == 0 => true,
-            Some(o) => {
-                o.current = None;
-                o.dirty = o.base.is_some();
-                false
+        for w in writes {
+            let id = w.target();
+            *s.revs.entry(id).or_default() += 1;
+            let o = after_write(s.objects.get(&id), s.conflicts.get(&id), &w);
+            if let Some(record) = s.conflicts.get_mut(&id) {
+                edit_conflict(record, &w);
             }
-            None => false,
-        };
-        if remove {
-            s.objects.remove(&(kind, key));
+            if is_gone(&o) {
+                s.objects.remove(&id);
+            } else {
+                s.objects.insert(id, o);
+            }
         }
     }
 
-    /// The user settled a conflict.
-    pub fn resolve(&self, kind: ObjectKind, key: Key, resolution: Resolution) {
+    /// The person made or replaced an object whole.
+    pub fn edit(&self, object: Object) {
+        self.write(vec![Write::Put(object)]);
+    }
+
+    /// The person changed `from` (as they saw it) into `to`.
+    pub fn change(&self, from: Object, to: Object) {
+        self.write(vec![Write::Change { from, to }]);
+    }
+
+    /// The person deleted an object for good.
+    pub fn delete(&self, kind: ObjectKind, key: Key) {
+        self.write(vec![Write::Delete(kind, key)]);
+    }
+
+    /// The person settled a conflict, as `shown` (their copy of it) showed it.
+    pub fn settle(&self, shown: &ConflictRecord, resolution: Resolution) {
         let mut s = self.state.borrow_mut();
-        if let Some(record) = s.conflicts.remove(&(kind, key)) {
-            s.objects.insert((kind, key), resolve(&record, resolution));
+        let id = (shown.kind, shown.key);
+        let Some(stored) = s.conflicts.remove(&id) else {
+            return;
+        };
+        *s.revs.entry(id).or_default() += 1;
+        let o = settle(&stored, shown, s.objects.get(&id), resolution);
+        if is_gone(&o) {
+            s.objects.remove(&id);
+        } else {
+            s.objects.insert(id, o);
+        }
+    }
+
+    /// Settle the conflict on an object as it is stored.
+    pub fn resolve(&self, kind: ObjectKind, key: Key, resolution: Resolution) {
+        let shown = self.state.borrow().conflicts.get(&(kind, key)).cloned();
+        if let Some(shown) = shown {
+            self.settle(&shown, resolution);
         }
     }
 
@@ -81,6 +109,32 @@ impl MemoryStore {
             .iter()
             .filter_map(|(id, o)| o.current.clone().map(|c| (*id, c)))
             .collect()
+    }
+
+    fn remember(&self, id: (ObjectKind, Key)) {
+        let rev = self.state.borrow().revs.get(&id).copied().unwrap_or(0);
+        self.read_revs.borrow_mut().insert(id, rev);
+    }
+
+    /// Whether the person wrote the object after the engine read it.
+    fn edited_since_read(&self, s: &MemoryState, id: (ObjectKind, Key)) -> bool {
+        self.read_revs
+            .borrow()
+            .get(&id)
+            .is_some_and(|read| s.revs.get(&id).copied().unwrap_or(0) != *read)
+    }
+
+    /// Put `o`, keeping a waiting conflict's online side current.
+    fn put(s: &mut MemoryState, o: LocalObject) {
+        let id = (o.kind, o.key);
+        if let Some(record) = s.conflicts.get_mut(&id) {
+            refresh_conflict(record, o.base_version, o.base.as_ref());
+        }
+        if is_gone(&o) {
+            s.objects.remove(&id);
+        } else {
+            s.objects.insert(id, o);
+        }
     }
 }
 
@@ -99,13 +153,26 @@ impl LocalStore for MemoryStore {
                 o.dirty = o.current.is_some();
             }
             s.objects.retain(|_, o| o.current.is_some());
+            for record in s.conflicts.values_mut() {
+                unlink_conflict(record);
+            }
+            s.outbox = None;
         }
         s.link = link;
         Ok(())
     }
 
+    async fn outbox(&self) -> Result<Option<Batch>, SyncError> {
+        Ok(self.state.borrow().outbox.clone())
+    }
+
+    async fn set_outbox(&self, batch: &Batch) -> Result<(), SyncError> {
+        self.state.borrow_mut().outbox = Some(batch.clone());
+        Ok(())
+    }
+
     async fn dirty(&self, limit: usize) -> Result<Vec<LocalObject>, SyncError> {
-        Ok(self
+        let out: Vec<LocalObject> = self
             .state
             .borrow()
             .objects
@@ -113,10 +180,15 @@ impl LocalStore for MemoryStore {
             .filter(|o| o.dirty)
             .take(limit)
             .cloned()
-            .collect())
+            .collect();
+        for o in &out {
+            self.remember((o.kind, o.key));
+        }
+        Ok(out)
     }
 
     async fn get(&self, kind: ObjectKind, key: Key) -> Result<Option<LocalObject>, SyncError> {
+        self.remember((kind, key));
         Ok(self.state.borrow().objects.get(&(kind, key)).cloned())
     }
 
@@ -145,10 +217,8 @@ impl LocalStore for MemoryStore {
         for change in changes {
             match change {
                 StoreChange::Put(o) => {
-                    if o.current.is_none() && o.base.is_none() && !o.dirty {
-                        s.objects.remove(&(o.kind, o.key));
-                    } else {
-                        s.objects.insert((o.kind, o.key), o);
+                    if !self.edited_since_read(&s, (o.kind, o.key)) {
+                        MemoryStore::put(&mut s, o);
                     }
                 }
                 StoreChange::Pushed {
@@ -157,34 +227,30 @@ impl LocalStore for MemoryStore {
                     pushed,
                     version,
                 } => {
-                    if let Some(o) = s.objects.get_mut(&(kind, key)) {
-                        o.dirty = o.current != pushed;
-                        o.base = pushed;
-                        o.base_version = version;
-                        if o.current.is_none() && !o.dirty {
-                            s.objects.remove(&(kind, key));
-                        }
-                    }
+                    let current = s.objects.get(&(kind, key)).and_then(|o| o.current.clone());
+                    MemoryStore::put(&mut s, after_push(kind, key, current, pushed, version));
                 }
                 StoreChange::Conflict(record) => {
-                    s.objects.insert(
-                        (record.kind, record.key),
-                        LocalObject {
-                            kind: record.kind,
-                            key: record.key,
-                            base_version: record.remote_version,
-                            base: record.remote.clone(),
-                            current: record.remote.clone(),
-                            dirty: false,
-                        },
-                    );
-                    s.conflicts.insert((record.kind, record.key), record);
+                    let id = (record.kind, record.key);
+                    if self.edited_since_read(&s, id) {
+                        continue;
+                    }
+                    s.objects.insert(id, held_in_conflict(&record));
+                    let existing = s.conflicts.remove(&id);
+                    s.conflicts.insert(id, keep_conflict(existing, record));
+                    if let Some(o) = s.objects.get(&id).filter(|o| is_gone(o)) {
+                        let id = (o.kind, o.key);
+                        s.objects.remove(&id);
+                    }
                 }
+                StoreChange::Answered => s.outbox = None,
             }
         }
         if let (Some(v), Some(link)) = (synced_version, s.link.as_mut()) {
             link.synced_version = v;
         }
+        drop(s);
+        self.read_revs.borrow_mut().clear();
         Ok(())
     }
 }

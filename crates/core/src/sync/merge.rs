@@ -14,6 +14,7 @@
 //! An edit on one side against a permanent delete on the other keeps the edited object (see
 //! `plan`), so nothing made on either side is lost silently.
 
+use crate::protocol::Object;
 use crate::{Attachment, Group, GroupSet, Key, Reference};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,6 +26,15 @@ pub struct ReferenceMerge {
     /// The fields both sides changed to different values ("title", "creators", "type", ...),
     /// sorted; empty when the merge is clean.
     pub conflicts: Vec<String>,
+}
+
+/// Which value a field changed on both sides to different values takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Prefer {
+    /// The service's (a sync's merge: the field is a conflict for the person to settle).
+    Remote,
+    /// This side's (a person's change carried onto a newer copy: they changed it last here).
+    Local,
 }
 
 /// Both sides against the base: `Ok` with the value to keep, or `Err` (both changed it, to
@@ -39,11 +49,19 @@ fn three_way<T: PartialEq + Clone>(base: &T, local: &T, remote: &T) -> Result<T,
     }
 }
 
-/// The value a three-way merge chose, noting `name` as conflicting when it was one.
-fn note<T>(name: &str, result: Result<T, T>, conflicts: &mut Vec<String>) -> T {
-    result.unwrap_or_else(|theirs| {
+/// The value a three-way merge keeps, noting `name` as conflicting when both changed it.
+fn pick<T: PartialEq + Clone>(
+    name: &str,
+    (base, local, remote): (&T, &T, &T),
+    prefer: Prefer,
+    conflicts: &mut Vec<String>,
+) -> T {
+    three_way(base, local, remote).unwrap_or_else(|theirs| {
         conflicts.push(name.to_string());
-        theirs
+        match prefer {
+            Prefer::Remote => theirs,
+            Prefer::Local => local.clone(),
+        }
     })
 }
 
@@ -72,12 +90,18 @@ fn merge_set<T: Ord + Clone>(base: &[T], local: &[T], remote: &[T]) -> Vec<T> {
     out
 }
 
+/// A map of text three ways: the base's, this side's, the other's.
+type ThreeMaps<'a> = (
+    &'a BTreeMap<String, String>,
+    &'a BTreeMap<String, String>,
+    &'a BTreeMap<String, String>,
+);
+
 /// Merge two maps of optional text key by key.
 fn merge_map(
-    base: &BTreeMap<String, String>,
-    local: &BTreeMap<String, String>,
-    remote: &BTreeMap<String, String>,
+    (base, local, remote): ThreeMaps<'_>,
     prefix: &str,
+    prefer: Prefer,
     conflicts: &mut Vec<String>,
 ) -> BTreeMap<String, String> {
     let names: BTreeSet<&String> = base
@@ -87,13 +111,12 @@ fn merge_map(
         .collect();
     let mut out = BTreeMap::new();
     for name in names {
-        let value = match three_way(&base.get(name), &local.get(name), &remote.get(name)) {
-            Ok(v) => v,
-            Err(v) => {
-                conflicts.push(format!("{prefix}{name}"));
-                v
-            }
-        };
+        let value = pick(
+            &format!("{prefix}{name}"),
+            (&base.get(name), &local.get(name), &remote.get(name)),
+            prefer,
+            conflicts,
+        );
         if let Some(v) = value {
             out.insert(name.clone(), v.clone());
         }
@@ -103,45 +126,55 @@ fn merge_map(
 
 /// Merge a reference edited on both sides since `base`.
 pub fn merge_reference(base: &Reference, local: &Reference, remote: &Reference) -> ReferenceMerge {
+    merge_reference_preferring(base, local, remote, Prefer::Remote)
+}
+
+/// A person's change of a reference from `from` to `to`, carried onto `onto` (the copy stored
+/// now, which a sync or another window may have changed since `from` was read): what they
+/// changed wins, everything they did not change stays as `onto` has it.
+pub fn rebase_reference(from: &Reference, to: &Reference, onto: &Reference) -> Reference {
+    merge_reference_preferring(from, to, onto, Prefer::Local).merged
+}
+
+fn merge_reference_preferring(
+    base: &Reference,
+    local: &Reference,
+    remote: &Reference,
+    prefer: Prefer,
+) -> ReferenceMerge {
     let mut conflicts = Vec::new();
-    let ref_type = note(
+    let c = &mut conflicts;
+    let ref_type = pick(
         "type",
-        three_way(&base.ref_type, &local.ref_type, &remote.ref_type),
-        &mut conflicts,
+        (&base.ref_type, &local.ref_type, &remote.ref_type),
+        prefer,
+        c,
     );
-    let creators = note(
+    let creators = pick(
         "creators",
-        three_way(&base.creators, &local.creators, &remote.creators),
-        &mut conflicts,
+        (&base.creators, &local.creators, &remote.creators),
+        prefer,
+        c,
     );
-    let rating = note(
+    let rating = pick(
         "rating",
-        three_way(&base.rating, &local.rating, &remote.rating),
-        &mut conflicts,
+        (&base.rating, &local.rating, &remote.rating),
+        prefer,
+        c,
     );
-    let read = note(
-        "read",
-        three_way(&base.read, &local.read, &remote.read),
-        &mut conflicts,
-    );
-    let trashed = note(
+    let read = pick("read", (&base.read, &local.read, &remote.read), prefer, c);
+    let trashed = pick(
         "trashed",
-        three_way(&base.trashed, &local.trashed, &remote.trashed),
-        &mut conflicts,
+        (&base.trashed, &local.trashed, &remote.trashed),
+        prefer,
+        c,
     );
-    let fields = merge_map(
-        &base.fields,
-        &local.fields,
-        &remote.fields,
-        "",
-        &mut conflicts,
-    );
+    let fields = merge_map((&base.fields, &local.fields, &remote.fields), "", prefer, c);
     let extra = merge_map(
-        &base.extra,
-        &local.extra,
-        &remote.extra,
+        (&base.extra, &local.extra, &remote.extra),
         "extra:",
-        &mut conflicts,
+        prefer,
+        c,
     );
     let groups: Vec<Key> = merge_set(
         &base.groups.iter().copied().collect::<Vec<_>>(),
@@ -169,6 +202,33 @@ pub fn merge_reference(base: &Reference, local: &Reference, remote: &Reference) 
     }
 }
 
+/// The parts of two copies that differ, by the names a conflict gives them ("type",
+/// "creators", "rating", "read", "trashed", field ids, "extra:<name>"), sorted; sets (groups,
+/// keywords, attachments) never conflict and are not listed.
+pub fn differing_parts(a: &Reference, b: &Reference) -> Vec<String> {
+    let mut out: Vec<String> = [
+        ("type", a.ref_type == b.ref_type),
+        ("creators", a.creators == b.creators),
+        ("rating", a.rating == b.rating),
+        ("read", a.read == b.read),
+        ("trashed", a.trashed == b.trashed),
+    ]
+    .into_iter()
+    .filter(|(_, same)| !same)
+    .map(|(name, _)| name.to_string())
+    .collect();
+    for (prefix, ma, mb) in [("", &a.fields, &b.fields), ("extra:", &a.extra, &b.extra)] {
+        let names: BTreeSet<&String> = ma.keys().chain(mb.keys()).collect();
+        for name in names {
+            if ma.get(name) != mb.get(name) {
+                out.push(format!("{prefix}{name}"));
+            }
+        }
+    }
+    crate::sort::sort(&mut out);
+    out
+}
+
 /// For objects that never conflict: a field both sides changed goes to the later edit.
 fn later_wins<T: PartialEq + Clone>(base: &T, local: &T, remote: &T, local_is_later: bool) -> T {
     match three_way(base, local, remote) {
@@ -180,7 +240,15 @@ fn later_wins<T: PartialEq + Clone>(base: &T, local: &T, remote: &T, local_is_la
 
 /// Merge a group (custom, smart or combination) by the fixed rule in the module's doc.
 pub fn merge_group(base: &Group, local: &Group, remote: &Group) -> Group {
-    let later = local.date_modified > remote.date_modified;
+    group_with(
+        base,
+        local,
+        remote,
+        local.date_modified > remote.date_modified,
+    )
+}
+
+fn group_with(base: &Group, local: &Group, remote: &Group, later: bool) -> Group {
     Group {
         key: remote.key,
         name: later_wins(&base.name, &local.name, &remote.name, later),
@@ -193,7 +261,15 @@ pub fn merge_group(base: &Group, local: &Group, remote: &Group) -> Group {
 
 /// Merge a group set by the fixed rule in the module's doc.
 pub fn merge_group_set(base: &GroupSet, local: &GroupSet, remote: &GroupSet) -> GroupSet {
-    let later = local.date_modified > remote.date_modified;
+    set_with(
+        base,
+        local,
+        remote,
+        local.date_modified > remote.date_modified,
+    )
+}
+
+fn set_with(base: &GroupSet, local: &GroupSet, remote: &GroupSet, later: bool) -> GroupSet {
     GroupSet {
         key: remote.key,
         name: later_wins(&base.name, &local.name, &remote.name, later),
@@ -204,7 +280,20 @@ pub fn merge_group_set(base: &GroupSet, local: &GroupSet, remote: &GroupSet) -> 
 /// Merge an attachment's description by the fixed rule in the module's doc. The bytes never
 /// change under a key (a new file is a new attachment), so this is about caption, name, role.
 pub fn merge_attachment(base: &Attachment, local: &Attachment, remote: &Attachment) -> Attachment {
-    let later = local.date_modified > remote.date_modified;
+    attachment_with(
+        base,
+        local,
+        remote,
+        local.date_modified > remote.date_modified,
+    )
+}
+
+fn attachment_with(
+    base: &Attachment,
+    local: &Attachment,
+    remote: &Attachment,
+    later: bool,
+) -> Attachment {
     Attachment {
         key: remote.key,
         parent: later_wins(&base.parent, &local.parent, &remote.parent, later),
@@ -221,6 +310,47 @@ pub fn merge_attachment(base: &Attachment, local: &Attachment, remote: &Attachme
         caption: later_wins(&base.caption, &local.caption, &remote.caption, later),
         date_modified: local.date_modified.max(remote.date_modified),
     }
+}
+
+/// A person's change of any object from `from` to `to`, carried onto `onto`, the copy stored
+/// now (see [`rebase_reference`]); `None` is a deleted object. Deleting wins over whatever
+/// arrived meanwhile; a change to an object deleted meanwhile brings it back (a sync then
+/// meets the delete as a conflict, so neither is lost without the person choosing).
+pub fn rebase(from: Option<&Object>, to: Option<Object>, onto: Option<&Object>) -> Option<Object> {
+    if from == to.as_ref() {
+        // Nothing changed: whatever is there stays (a deleted object is not brought back).
+        return onto.cloned();
+    }
+    let to = to?;
+    let Some(onto) = onto else { return Some(to) };
+    if from == Some(onto) {
+        return Some(to);
+    }
+    Some(match (from, to, onto) {
+        (from, Object::Reference(t), Object::Reference(o)) => {
+            let empty = Reference {
+                key: o.key,
+                ref_type: o.ref_type,
+                ..Reference::default()
+            };
+            let f = match from {
+                Some(Object::Reference(f)) => f,
+                _ => &empty,
+            };
+            Object::Reference(rebase_reference(f, &t, o))
+        }
+        (Some(Object::Group(f)), Object::Group(t), Object::Group(o)) => {
+            Object::Group(group_with(f, &t, o, true))
+        }
+        (Some(Object::GroupSet(f)), Object::GroupSet(t), Object::GroupSet(o)) => {
+            Object::GroupSet(set_with(f, &t, o, true))
+        }
+        (Some(Object::Attachment(f)), Object::Attachment(t), Object::Attachment(o)) => {
+            Object::Attachment(attachment_with(f, &t, o, true))
+        }
+        // Made anew (no copy it came from), or one key holding two kinds: the person's copy.
+        (_, to, _) => to,
+    })
 }
 
 #[cfg(test)]

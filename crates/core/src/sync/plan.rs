@@ -11,7 +11,7 @@
 //! Groups, group sets and attachments never conflict (see `merge`): an edit against a delete
 //! keeps the edited object.
 
-use super::merge::{merge_attachment, merge_group, merge_group_set, merge_reference};
+use super::merge::{merge_attachment, merge_group, merge_group_set, merge_reference, rebase};
 use crate::protocol::Object;
 use crate::{Key, ObjectKind, Reference};
 
@@ -41,7 +41,9 @@ pub enum ConflictReason {
     DeletedHereEditedOnline,
 }
 
-/// A conflict waiting for the user: both copies, and what differs.
+/// A conflict waiting for the user: both copies, and what differs. For a conflict of
+/// fields, this client's copy is its own changes carried onto the service's copy (with its
+/// values where both changed a part), so the two differ only where they clash.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConflictRecord {
     pub kind: ObjectKind,
@@ -54,6 +56,9 @@ pub struct ConflictRecord {
     pub remote_version: u64,
     /// The fields that conflict (for [`ConflictReason::Fields`]).
     pub fields: Vec<String>,
+    /// The copy both sides started from (this client's base when the conflict arose), so a
+    /// merged resolution can start from both sides' clean edits; `None` when there was none.
+    pub base: Option<Object>,
 }
 
 /// What to do with one object.
@@ -86,22 +91,27 @@ pub fn plan(local: Option<&LocalObject>, remote_version: u64, remote: Option<&Ob
         return Action::Accept(remote.cloned());
     }
     let is_reference = local.kind == ObjectKind::Reference;
-    let conflict = |reason, fields| {
+    let conflict = |reason, fields, mine: Option<Object>| {
         Action::Conflict(Box::new(ConflictRecord {
             kind: local.kind,
             key: local.key,
             reason,
-            local: local.current.clone(),
+            local: mine,
             remote: remote.cloned(),
             remote_version,
             fields,
+            base: local.base.clone(),
         }))
     };
     match (&local.current, remote) {
         (None, None) => Action::Accept(None),
         (Some(mine), None) => {
             if is_reference {
-                conflict(ConflictReason::EditedHereDeletedOnline, Vec::new())
+                conflict(
+                    ConflictReason::EditedHereDeletedOnline,
+                    Vec::new(),
+                    Some(mine.clone()),
+                )
             } else {
                 // Kept: the edit is sent again, based on the tombstone's version.
                 Action::Rebase(Some(mine.clone()))
@@ -109,7 +119,7 @@ pub fn plan(local: Option<&LocalObject>, remote_version: u64, remote: Option<&Ob
         }
         (None, Some(theirs)) => {
             if is_reference {
-                conflict(ConflictReason::DeletedHereEditedOnline, Vec::new())
+                conflict(ConflictReason::DeletedHereEditedOnline, Vec::new(), None)
             } else {
                 Action::Accept(Some(theirs.clone()))
             }
@@ -120,7 +130,12 @@ pub fn plan(local: Option<&LocalObject>, remote_version: u64, remote: Option<&Ob
             }
             let (merged, fields) = merge(local.base.as_ref(), mine, theirs);
             if !fields.is_empty() {
-                conflict(ConflictReason::Fields, fields)
+                // This client's side is its own changes carried onto the service's copy: the
+                // other side's clean changes are in it, so only the clashing parts differ.
+                // (With no base, as after an unlink, this is a union: this client's copy with
+                // what only the service's has.)
+                let mine = rebase(local.base.as_ref(), Some(mine.clone()), Some(theirs));
+                conflict(ConflictReason::Fields, fields, mine)
             } else if &merged == theirs {
                 Action::Accept(Some(merged))
             } else {
@@ -183,27 +198,6 @@ pub enum Resolution {
     KeepOnline,
     /// A copy made from both, field by field and then edited.
     Merged(Object),
-}
-
-/// The object after the user settles `record`: the choice becomes an ordinary local edit
-/// based on the service's copy, so it syncs like any other.
-pub fn resolve(record: &ConflictRecord, resolution: Resolution) -> LocalObject {
-    let (current, dirty) = match resolution {
-        Resolution::KeepOnline => (record.remote.clone(), false),
-        Resolution::KeepLocal => (record.local.clone(), record.local != record.remote),
-        Resolution::Merged(object) => {
-            let dirty = Some(&object) != record.remote.as_ref();
-            (Some(object), dirty)
-        }
-    };
-    LocalObject {
-        kind: record.kind,
-        key: record.key,
-        base_version: record.remote_version,
-        base: record.remote.clone(),
-        current,
-        dirty,
-    }
 }
 
 #[cfg(test)]
@@ -429,37 +423,5 @@ mod tests {
             }
         }
         assert_eq!(checked, 250);
-    }
-
-    #[test]
-    fn resolutions_become_ordinary_edits_on_the_online_copy() {
-        let b = Some(reference("Base", "2000"));
-        let mine = held(
-            ObjectKind::Reference,
-            b,
-            Some(reference("Mine", "2000")),
-            true,
-        );
-        let Action::Conflict(c) = plan(Some(&mine), 9, Some(&reference("Theirs", "2000"))) else {
-            panic!("conflict")
-        };
-        let keep_local = resolve(&c, Resolution::KeepLocal);
-        assert_eq!(keep_local.base_version, 9);
-        assert_eq!(keep_local.base, Some(reference("Theirs", "2000")));
-        assert_eq!(keep_local.current, Some(reference("Mine", "2000")));
-        assert!(keep_local.dirty);
-
-        let keep_online = resolve(&c, Resolution::KeepOnline);
-        assert_eq!(keep_online.current, Some(reference("Theirs", "2000")));
-        assert!(!keep_online.dirty);
-
-        let merged = resolve(&c, Resolution::Merged(reference("Mine and theirs", "2000")));
-        assert_eq!(merged.current, Some(reference("Mine and theirs", "2000")));
-        assert!(merged.dirty);
-        // Pulled again later, the resolution is not a conflict any more.
-        assert_eq!(
-            plan(Some(&merged), 9, Some(&reference("Theirs", "2000"))),
-            Action::Skip
-        );
     }
 }
