@@ -124,6 +124,31 @@ pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
+/// The bytes of a Blob (an attachment as IndexedDB keeps it).
+pub async fn read_blob(blob: &web_sys::Blob) -> Result<Vec<u8>, String> {
+    let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer())
+        .await
+        .map_err(|_| "could not read a file kept in this browser".to_string())?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// SHA-256 of `bytes` as lower-case hex, by the browser's Web Crypto.
+pub async fn sha256_hex(bytes: &[u8]) -> Result<String, String> {
+    let subtle = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .map(|c| c.subtle())
+        .ok_or("this browser has no Web Crypto")?;
+    let data = bytes.to_vec();
+    let promise = subtle
+        .digest_with_str_and_u8_array("SHA-256", &data)
+        .map_err(|_| "the browser could not hash the file")?;
+    let digest = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|_| "the browser could not hash the file")?;
+    let bytes = js_sys::Uint8Array::new(&digest).to_vec();
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// The files of a file input or a drop.
 pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
     let Some(list) = list else { return Vec::new() };

@@ -148,6 +148,7 @@ fn explain(kind: ErrorKind, message: &str) -> String {
         }
         ErrorKind::Auth => "Your sign-in has expired. Sign in again to sync; nothing in your library was changed.".into(),
         ErrorKind::StorageLimit => format!("Your online storage is full: {message}"),
+        ErrorKind::TooLarge => format!("A file is too large to sync: {message}"),
         ErrorKind::RelinkRequired => "Sync was reset on another device, so this library is no longer linked. Open Sync Status and choose Link again to merge it into the online library, or reset sync here.".into(),
         ErrorKind::Server => format!("The refsync service failed ({message}); it will be tried again."),
         ErrorKind::Invalid => format!("The service refused the sync: {message}"),

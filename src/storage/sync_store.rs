@@ -979,7 +979,7 @@ impl LocalStore for Store {
                         conflicts = true;
                         write_local(self, &tx, &held_in_conflict(&record), None, false)?;
                         let id = sync_id(record.kind, record.key);
-                        let kept = keep_conflict(waiting.remove(&id), record);
+                        let kept = keep_conflict(waiting.remove(&id), *record);
                         put_conflict(&tx, &kept)?;
                         waiting.insert(id, kept);
                     }

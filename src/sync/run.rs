@@ -60,7 +60,7 @@ pub async fn sync_all(
         outcome,
         uploaded: uploaded.files,
         downloaded,
-        refused: uploaded.refused,
+        refused: uploaded.refused_text("this browser"),
     })
 }
 

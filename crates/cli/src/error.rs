@@ -95,6 +95,10 @@ impl From<SyncError> for CliError {
                 "The online library was reset from another device. Run `refsync link` to link this library again (what is here is merged into it).",
             ),
             ErrorKind::Local => (Code::Local, ""),
+            ErrorKind::TooLarge => (
+                Code::BadInput,
+                "The file stays in this library; the service takes no file this large.",
+            ),
             ErrorKind::Server | ErrorKind::Invalid => (Code::Other, ""),
         };
         let mut message = format!("sync failed: {}", e.message);

@@ -238,3 +238,17 @@ impl HttpRemote {
         &self.device_name
     }
 }
+
+impl refsync_core::sync::files::RemoteFiles<Vec<u8>> for HttpRemote {
+    async fn upload(&self, sha256: &str, bytes: &Vec<u8>) -> Result<(), SyncError> {
+        HttpRemote::upload(self, sha256, bytes.clone()).await
+    }
+
+    async fn download(&self, sha256: &str, _media_type: &str) -> Result<Vec<u8>, SyncError> {
+        HttpRemote::download(self, sha256).await
+    }
+
+    async fn pause(&self, millis: u64) {
+        tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+    }
+}

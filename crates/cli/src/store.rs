@@ -42,6 +42,8 @@ const FORMAT: &str = "refsync-library";
 const SCHEMA: i64 = 1;
 /// The batch being sent (`meta`), kept until its answer is written (core's engine).
 const OUTBOX: &str = "outbox";
+/// Attachments' bytes waiting to upload (`meta`, a JSON list of SHA-256; core's files loop).
+pub const WAITING_FILES: &str = "pending_uploads";
 
 const SCHEMA_SQL: &str = "
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -844,7 +846,7 @@ impl LocalStore for LibraryFile {
                         .await
                         .map_err(fail)?;
                     conflicted.insert((record.kind, record.key));
-                    let kept = keep_conflict(existing, record);
+                    let kept = keep_conflict(existing, *record);
                     put_conflict(&mut tx, &kept).await.map_err(fail)?;
                 }
                 StoreChange::Answered => {
@@ -894,6 +896,57 @@ impl LocalStore for LibraryFile {
     }
 }
 
+impl refsync_core::sync::files::LocalFiles for LibraryFile {
+    type Bytes = Vec<u8>;
+
+    async fn attachments(&self) -> Result<Vec<refsync_core::Attachment>, SyncError> {
+        Ok(self
+            .snapshot()
+            .await
+            .map_err(local)?
+            .attachments
+            .into_values()
+            .collect())
+    }
+
+    async fn changed_attachments(&self) -> Result<Vec<Key>, SyncError> {
+        self.dirty_keys(ObjectKind::Attachment).await.map_err(local)
+    }
+
+    async fn waiting(&self) -> Result<std::collections::BTreeSet<String>, SyncError> {
+        Ok(match self.meta(WAITING_FILES).await.map_err(local)? {
+            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+            None => Default::default(),
+        })
+    }
+
+    async fn set_waiting(
+        &self,
+        waiting: &std::collections::BTreeSet<String>,
+    ) -> Result<(), SyncError> {
+        let json = serde_json::to_string(waiting).map_err(|e| local(io(e)))?;
+        self.set_meta(WAITING_FILES, Some(&json))
+            .await
+            .map_err(local)
+    }
+
+    async fn held(&self) -> Result<HashSet<String>, SyncError> {
+        Ok(self.file_shas().await.map_err(local)?.into_iter().collect())
+    }
+
+    async fn read(&self, sha256: &str) -> Result<Option<Vec<u8>>, SyncError> {
+        self.file(sha256).await.map_err(local)
+    }
+
+    async fn keep(&self, sha256: &str, bytes: Vec<u8>) -> Result<(), SyncError> {
+        self.put_file(sha256, &bytes).await.map_err(local)
+    }
+
+    async fn sha256(&self, bytes: &Vec<u8>) -> Result<String, SyncError> {
+        Ok(crate::commands::library::sha256_hex(bytes))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -904,6 +957,50 @@ mod tests {
         let mut r = Reference::new(key, RefType::JournalArticle, 1);
         r.set(refsync_core::Field::Title, title);
         Object::Reference(r)
+    }
+
+    /// Issue 20, defect 3: a command builds its change from the library as it read it; a sync
+    /// (in another terminal) may write a newer copy before the change is written. The change
+    /// is carried onto the newer copy, so what the sync brought is not reverted (and pushed).
+    #[tokio::test]
+    async fn an_edit_read_before_a_sync_wrote_keeps_what_the_sync_brought() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = LibraryFile::create(&dir.path().join("l.refsync"), "d")
+            .await
+            .unwrap();
+        let key = Key::new(5, [5; 10]);
+        let read = reference(key, "Read");
+        lib.write(vec![Write::Put(read.clone())]).await.unwrap();
+        // The sync writes the service's newer copy (another device added the year).
+        let Object::Reference(mut newer) = read.clone() else {
+            unreachable!()
+        };
+        newer.set(refsync_core::Field::Year, "1962");
+        let newer = Object::Reference(newer);
+        lib.get(ObjectKind::Reference, key).await.unwrap();
+        lib.apply(
+            vec![StoreChange::Put(LocalObject {
+                kind: ObjectKind::Reference,
+                key,
+                base_version: 4,
+                base: Some(newer.clone()),
+                current: Some(newer),
+                dirty: false,
+            })],
+            None,
+        )
+        .await
+        .unwrap();
+        // The command's change, made from what it read before, lands now.
+        lib.write(vec![Write::change(read, reference(key, "Typed"))])
+            .await
+            .unwrap();
+        let now = lib.get(ObjectKind::Reference, key).await.unwrap().unwrap();
+        let Some(Object::Reference(r)) = now.current else {
+            panic!("kept")
+        };
+        assert_eq!((r.title(), r.year()), ("Typed", "1962"));
+        assert!(now.dirty && now.base_version == 4);
     }
 
     #[tokio::test]

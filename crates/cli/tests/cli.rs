@@ -7,15 +7,19 @@
 mod corpus;
 #[path = "support/desk.rs"]
 mod desk;
+#[path = "support/outage.rs"]
+mod outage;
 
 use corpus::{corpus_file, expected_import, CORPUS_RIS};
 use desk::Desk;
 use refsync_server::{Config, Server};
 use std::path::PathBuf;
 
-/// A desktop running this crate's binary.
+/// A desktop running this crate's binary (or `REFSYNC_TEST_CLI`, to try another build).
 fn desk() -> Desk {
-    Desk::new(PathBuf::from(env!("CARGO_BIN_EXE_refsync")))
+    let bin = std::env::var("REFSYNC_TEST_CLI")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_refsync").to_string());
+    Desk::new(PathBuf::from(bin))
 }
 
 #[tokio::test]
@@ -109,6 +113,24 @@ async fn a_library_is_made_filled_searched_edited_grouped_trashed_and_exported()
     let err = d.fails(&["edit", &key, "colour=blue"], 4).await;
     assert!(err.contains("no field called “colour”"), "{err}");
     d.fails(&["show", "ZZZZZZZZ"], 3).await;
+    // The documented names work, as do the type's own labels (issue 20: `journal` was refused).
+    let article = d
+        .ok(&[
+            "add",
+            "title=Loot boxes",
+            "journal=Addiction",
+            "Place Published=Oxford",
+        ])
+        .await
+        .trim()
+        .to_string();
+    d.ok(&["edit", &article, "JOURNAL=Addiction Research"])
+        .await;
+    let json: serde_json::Value =
+        serde_json::from_str(&d.ok(&["show", &article, "--json"]).await).unwrap();
+    assert_eq!(json["fields"]["secondary_title"], "Addiction Research");
+    assert_eq!(json["fields"]["place"], "Oxford");
+    d.ok(&["delete", &article, "--yes"]).await;
 
     // Groups.
     d.ok(&["group", "create", "Philosophy", "--set", "Reading"])
@@ -531,4 +553,203 @@ async fn wrong_passwords_expired_sessions_storage_limits_and_no_service_are_told
         "{err}"
     );
     assert_eq!(gone.titles(&[]).await, ["Kept"]);
+}
+
+/// Issue 20, defect 6: a brief outage during an attachment's upload or download is tried again
+/// as the records' requests are (it used to fail the whole sync at once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_brief_outage_while_files_move_is_retried() {
+    let svc = service(|_| {}).await;
+    let proxy = outage::Outage::start(svc.url.trim_start_matches("http://").to_string()).await;
+    let (a, b) = (desk(), desk());
+    for d in [&a, &b] {
+        d.ok(&["init"]).await;
+    }
+    a.ok(&[
+        "link",
+        "--create-account",
+        "--server",
+        &proxy.url,
+        "--email",
+        "files@example.org",
+    ])
+    .await;
+    b.ok(&[
+        "link",
+        "--server",
+        &proxy.url,
+        "--email",
+        "files@example.org",
+    ])
+    .await;
+    let key = a.ok(&["add", "title=With a file"]).await.trim().to_string();
+    std::fs::write(a.path("f.pdf"), b"%PDF-1.4 retried").unwrap();
+    a.ok(&["attach", &key, a.path("f.pdf").to_str().unwrap()])
+        .await;
+    // The upload's connection is cut once: the sync goes on after a pause.
+    proxy.cut(1, "/files/");
+    let out = a.ok(&["sync"]).await;
+    assert_eq!(proxy.left(), 0, "the upload met the outage");
+    assert!(out.contains("1 attachment file"), "{out}");
+    // So is the download's, on the other desktop.
+    proxy.cut(1, "/files/");
+    let out = b.ok(&["sync"]).await;
+    assert_eq!(proxy.left(), 0, "the download met the outage");
+    assert!(out.contains("1 attachment file"), "{out}");
+    let zip = b.path("b.zip");
+    b.ok(&["backup", zip.to_str().unwrap()]).await;
+    let (_, files) = refsync_core::backup::read(&std::fs::read(&zip).unwrap()).unwrap();
+    assert_eq!(
+        files.values().next().map(Vec::as_slice),
+        Some(&b"%PDF-1.4 retried"[..])
+    );
+}
+
+/// Issue 20, defect 4: a push the service applied but whose answer never arrived. The next
+/// sync asks again for that answer (the outbox) instead of sending the library's later edit as
+/// if the reference were new, so the service's copy of this library's own push is not taken for
+/// the other side: no conflict where only different fields changed, and the later edit stays
+/// (it used to come back as a conflict with no base, whose merged start took the online copy
+/// whole and dropped the edit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_whose_answer_was_lost_is_not_mistaken_for_the_other_side() {
+    let svc = service(|_| {}).await;
+    let proxy = outage::Outage::start(svc.url.trim_start_matches("http://").to_string()).await;
+    let (a, b) = (desk(), desk());
+    for d in [&a, &b] {
+        d.ok(&["init"]).await;
+    }
+    a.ok(&[
+        "link",
+        "--create-account",
+        "--server",
+        &proxy.url,
+        "--email",
+        "lost@example.org",
+    ])
+    .await;
+    b.ok(&["link", "--server", &svc.url, "--email", "lost@example.org"])
+        .await;
+    let key = a
+        .ok(&["add", "title=Lost answer", "year=2000"])
+        .await
+        .trim()
+        .to_string();
+    // The batch reaches the service, its answer is lost, and the retries meet a cut network.
+    proxy.plan(
+        "/batch",
+        vec![
+            outage::Fault::LoseAnswer,
+            outage::Fault::Cut,
+            outage::Fault::Cut,
+            outage::Fault::Cut,
+        ],
+    );
+    a.fails(&["sync"], 5).await;
+    assert_eq!(proxy.left(), 0);
+    // The other desktop has the reference (the service applied it) and adds the pages...
+    b.ok(&["sync"]).await;
+    b.ok(&["edit", &key, "pages=10-20"]).await;
+    b.ok(&["sync"]).await;
+    // ...while this one, which never heard, corrects the year.
+    a.ok(&["edit", &key, "year=2001"]).await;
+    let out = a.ok(&["sync"]).await;
+    assert!(!out.contains("in conflict"), "{out}");
+    b.ok(&["sync"]).await;
+    for d in [&a, &b] {
+        let r: serde_json::Value =
+            serde_json::from_str(&d.ok(&["show", &key, "--json"]).await).unwrap();
+        assert_eq!(r["fields"]["year"], "2001");
+        assert_eq!(r["fields"]["pages"], "10-20");
+    }
+}
+
+/// Two linked desktops through the service with one reference, and a conflict waiting on B (each
+/// changed the title). Returns the service (kept alive), the desktops and the key.
+async fn a_waiting_conflict() -> (Service, Desk, Desk, String) {
+    let svc = service(|_| {}).await;
+    let (a, b) = (desk(), desk());
+    for d in [&a, &b] {
+        d.ok(&["init"]).await;
+    }
+    let key = a
+        .ok(&["add", "title=Paper", "year=2000"])
+        .await
+        .trim()
+        .to_string();
+    a.ok(&[
+        "link",
+        "--create-account",
+        "--server",
+        &svc.url,
+        "--email",
+        "late@example.org",
+    ])
+    .await;
+    b.ok(&["link", "--server", &svc.url, "--email", "late@example.org"])
+        .await;
+    a.ok(&["edit", &key, "title=Title from A"]).await;
+    b.ok(&["edit", &key, "title=Title from B"]).await;
+    a.ok(&["sync"]).await;
+    b.fails(&["sync"], 9).await;
+    (svc, a, b, key)
+}
+
+async fn shown(d: &Desk, key: &str) -> serde_json::Value {
+    serde_json::from_str(&d.ok(&["show", key, "--json"]).await).unwrap()
+}
+
+/// Issue 20, defect 1, at the CLI: a conflict settled after newer versions arrived is based on
+/// the newest online copy (settling on the copy captured when it arose kept this library stale
+/// for good, and different from every other).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_settled_late_is_based_on_the_newest_online_copy() {
+    for keep in ["online", "local", "merged"] {
+        let (_svc, a, b, key) = a_waiting_conflict().await;
+        a.ok(&["edit", &key, "year=2011"]).await;
+        a.ok(&["sync"]).await;
+        b.fails(&["sync"], 9).await; // the newer copy arrives; the conflict still waits
+        b.ok(&["conflicts", "resolve", &key, "--keep", keep]).await;
+        b.ok(&["sync"]).await;
+        a.ok(&["sync"]).await;
+        let (on_a, on_b) = (shown(&a, &key).await, shown(&b, &key).await);
+        assert_eq!(on_a, on_b, "--keep {keep}: both libraries equal");
+        assert_eq!(on_b["fields"]["year"], "2011", "--keep {keep}");
+        let title = if keep == "local" {
+            "Title from B"
+        } else {
+            "Title from A"
+        };
+        assert_eq!(on_b["fields"]["title"], title, "--keep {keep}");
+    }
+}
+
+/// Issue 20, defect 2, at the CLI: editing a reference that waits in Sync Conflicts and then
+/// syncing into a second conflict keeps the first one's side (it used to be replaced).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_conflict_keeps_the_first_ones_side() {
+    let (_svc, a, b, key) = a_waiting_conflict().await;
+    b.ok(&["edit", &key, "pages=10-20"]).await;
+    a.ok(&["edit", &key, "pages=99"]).await;
+    a.ok(&["sync"]).await;
+    b.fails(&["sync"], 9).await;
+    let show = b.ok(&["conflicts", "show", &key]).await;
+    let row = |id: &str| {
+        show.lines()
+            .find(|l| l[2..].starts_with(id))
+            .unwrap_or_else(|| panic!("no {id} row in {show}"))
+            .to_string()
+    };
+    assert!(row("title").contains("Title from B"), "{show}");
+    assert!(
+        row("pages").contains("10-20") && row("pages").contains("99"),
+        "{show}"
+    );
+    b.ok(&["conflicts", "resolve", &key, "--keep", "local"])
+        .await;
+    b.ok(&["sync"]).await;
+    a.ok(&["sync"]).await;
+    let on_a = shown(&a, &key).await;
+    assert_eq!(on_a["fields"]["title"], "Title from B");
+    assert_eq!(on_a["fields"]["pages"], "10-20");
 }

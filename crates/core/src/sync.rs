@@ -2,8 +2,9 @@
 //! plan of what to do with the service's copy of it ([`plan`]), and the engine that pushes,
 //! pulls and carries plans out over a [`LocalStore`] and a [`Remote`] ([`engine`]), with an
 //! in-memory store for tests ([`memory`]), and the side-by-side view of a conflict that a
-//! person settles ([`compare`]), what a sync says to a person ([`words`]), and the rules every
-//! store follows when it carries out a change or a settlement ([`apply`]).
+//! person settles ([`compare`]), what a sync says to a person ([`words`]), the rules every
+//! store follows when it carries out a change or a settlement ([`apply`]), and the loop that
+//! moves attachments' bytes ([`files`]).
 //!
 //! Invariant: merge and plan do no I/O and keep no state; every decision is theirs, so the web
 //! app and the CLI decide the same way, and the engine only moves data.
@@ -11,6 +12,7 @@
 pub mod apply;
 pub mod compare;
 pub mod engine;
+pub mod files;
 pub mod memory;
 pub mod merge;
 pub mod plan;

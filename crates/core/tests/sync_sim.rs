@@ -334,6 +334,7 @@ impl Remote for SimRemote {
 
 /// Where in a running sync a person's edit lands.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[allow(clippy::enum_variant_names)] // each is "after" a step of the sync, by design
 enum Moment {
     /// After the engine read the objects to push, before it wrote the answers.
     AfterDirtyRead,

@@ -573,23 +573,6 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
-/// SHA-256 of `bytes` as lower-case hex, by the browser's Web Crypto.
-async fn sha256_hex(bytes: &[u8]) -> Result<String, String> {
-    let subtle = web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .map(|c| c.subtle())
-        .ok_or("this browser has no Web Crypto")?;
-    let data = bytes.to_vec();
-    let promise = subtle
-        .digest_with_str_and_u8_array("SHA-256", &data)
-        .map_err(|_| "the browser could not hash the file")?;
-    let digest = wasm_bindgen_futures::JsFuture::from(promise)
-        .await
-        .map_err(|_| "the browser could not hash the file")?;
-    let bytes = js_sys::Uint8Array::new(&digest).to_vec();
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// Keep a picked file as an attachment (or the figure) of the reference `parent`.
 async fn attach(
     lib: Library,
@@ -598,7 +581,7 @@ async fn attach(
     role: AttachmentRole,
 ) -> Result<(), String> {
     let bytes = browser::read_file(file).await?;
-    let sha256 = sha256_hex(&bytes).await?;
+    let sha256 = browser::sha256_hex(&bytes).await?;
     let store = lib.open_store().map_err(|e| e.to_string())?;
     store
         .put_blob(&sha256, file)

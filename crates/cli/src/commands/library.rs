@@ -442,7 +442,7 @@ pub fn set_fields(r: &mut Reference, pairs: &[String]) -> Result<()> {
                 }
             }
             other => {
-                let field = Field::from_id(other).ok_or_else(|| {
+                let field = r.ref_type.field_named(other).ok_or_else(|| {
                     CliError::bad_input(format!(
                         "refsync has no field called “{other}” (fields are named as in `refsync show KEY --json`: title, year, journal, volume, pages, doi, ...)"
                     ))

@@ -17,13 +17,14 @@ use crate::store::LibraryFile;
 use refsync_core::protocol::{ErrorBody, Object, Register, SignIn, SyncReport};
 use refsync_core::sync::apply::merged_start;
 use refsync_core::sync::compare::{compose, rows, Pick};
+use refsync_core::sync::files;
 use refsync_core::sync::{
-    sync_with_progress, words, ConflictReason, ConflictRecord, ErrorKind, LocalStore, Resolution,
+    sync_with_progress, ConflictReason, ConflictRecord, ErrorKind, LocalStore, Resolution,
     SyncError, SyncOutcome,
 };
-use refsync_core::{Key, ObjectKind, Reference};
+use refsync_core::{Key, Reference};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -34,7 +35,7 @@ const ACCOUNT_ID: &str = "account_id";
 const ACCOUNT_EMAIL: &str = "account_email";
 const LIBRARY_ID: &str = "library_id";
 /// Bytes waiting to upload (a JSON list of SHA-256).
-const PENDING: &str = "pending_uploads";
+const PENDING: &str = crate::store::WAITING_FILES;
 
 fn device_name() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
@@ -292,9 +293,9 @@ async fn run(
     } else {
         None
     };
-    let (uploaded, refused) = upload(lib, remote).await?;
-    entry.uploaded = uploaded;
-    entry.refused = refused;
+    let uploaded = files::upload(lib, remote).await?;
+    entry.uploaded = uploaded.files;
+    entry.refused = uploaded.refused_text("this library");
     let mut new_key = || crate::context::new_key().to_string();
     let outcome: SyncOutcome = sync_with_progress(lib, remote, &mut new_key, &mut |o| {
         if let Some(bar) = &progress {
@@ -309,7 +310,7 @@ async fn run(
     entry.received = outcome.received;
     entry.deleted = outcome.deleted;
     entry.conflicts = outcome.conflicts;
-    entry.downloaded = download(lib, remote).await?;
+    entry.downloaded = files::download(lib, remote).await?;
     if outcome.duplicates > 0 {
         println!(
             "{} of probable duplicates after joining the online library: see `refsync duplicates`.",
@@ -317,101 +318,6 @@ async fn run(
         );
     }
     Ok(())
-}
-
-/// Upload the bytes of attachments changed here, and of any refused before: how many went,
-/// and what the storage limit refused (in plain words). A connection or sign-in failure
-/// stops the sync; the storage limit only skips the file.
-async fn upload(
-    lib: &LibraryFile,
-    remote: &HttpRemote,
-) -> std::result::Result<(u64, Option<String>), SyncError> {
-    let local = |e: crate::store::StoreError| SyncError::new(ErrorKind::Local, e.to_string());
-    let mut pending: BTreeSet<String> = match lib.meta(PENDING).await.map_err(local)? {
-        Some(json) => serde_json::from_str(&json).unwrap_or_default(),
-        None => BTreeSet::new(),
-    };
-    let dirty: HashSet<Key> = lib
-        .dirty_keys(ObjectKind::Attachment)
-        .await
-        .map_err(local)?
-        .into_iter()
-        .collect();
-    let snap = lib.snapshot().await.map_err(local)?;
-    pending.extend(
-        snap.attachments
-            .values()
-            .filter(|a| dirty.contains(&a.key))
-            .map(|a| a.sha256.clone()),
-    );
-    let mut sent = 0;
-    let mut refused = Vec::new();
-    let mut failure = None;
-    for sha in pending.clone() {
-        let Some(bytes) = lib.file(&sha).await.map_err(local)? else {
-            pending.remove(&sha);
-            continue;
-        };
-        match remote.upload(&sha, bytes).await {
-            Ok(()) => {
-                pending.remove(&sha);
-                sent += 1;
-            }
-            Err(e) if e.kind == ErrorKind::StorageLimit => {
-                let name = snap
-                    .attachments
-                    .values()
-                    .find(|a| a.sha256 == sha)
-                    .map_or_else(
-                        || "An attachment".to_string(),
-                        |a| format!("“{}” ({})", a.file_name, words::size_text(a.size)),
-                    );
-                refused.push((name, e.message));
-            }
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        }
-    }
-    let json = serde_json::to_string(&pending).unwrap_or_else(|_| "[]".into());
-    lib.set_meta(PENDING, Some(&json)).await.map_err(local)?;
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    let refused = words::storage_refused(&refused, "this library");
-    Ok((sent, refused))
-}
-
-/// Download the bytes of attachments this library does not hold yet; how many arrived.
-async fn download(lib: &LibraryFile, remote: &HttpRemote) -> std::result::Result<u64, SyncError> {
-    let local = |e: crate::store::StoreError| SyncError::new(ErrorKind::Local, e.to_string());
-    let have: HashSet<String> = lib.file_shas().await.map_err(local)?.into_iter().collect();
-    let wanted: BTreeSet<String> = lib
-        .snapshot()
-        .await
-        .map_err(local)?
-        .attachments
-        .into_values()
-        .map(|a| a.sha256)
-        .filter(|s| !have.contains(s))
-        .collect();
-    let mut arrived = 0;
-    for sha in wanted {
-        match remote.download(&sha).await {
-            Ok(bytes) => {
-                if crate::commands::library::sha256_hex(&bytes) != sha {
-                    continue; // damaged on the way: asked again next time
-                }
-                lib.put_file(&sha, &bytes).await.map_err(local)?;
-                arrived += 1;
-            }
-            // Not uploaded yet by the device that added it: the next sync asks again.
-            Err(e) if !e.retryable() && e.kind != ErrorKind::Auth => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(arrived)
 }
 
 /// A sync's result in plain words.
@@ -728,14 +634,20 @@ pub async fn conflicts(cx: &Context, command: &ConflictsCommand) -> Result<()> {
                             }
                             chosen.insert(value.to_string(), Pick::Local);
                         } else {
-                            let editable = table.iter().any(|r| r.id == name && r.editable)
-                                || refsync_core::Field::from_id(name).is_some();
-                            if !editable {
-                                return Err(CliError::bad_input(format!(
-                                    "“{name}” is not a field that can be given text"
-                                )));
-                            }
-                            chosen.insert(name.to_string(), Pick::Text(value.to_string()));
+                            // A row's id as shown, or a field by any name it goes by (journal).
+                            let id = if table.iter().any(|r| r.id == name && r.editable) {
+                                name.to_string()
+                            } else {
+                                o.ref_type
+                                    .field_named(name)
+                                    .map(|f| f.id().to_string())
+                                    .ok_or_else(|| {
+                                        CliError::bad_input(format!(
+                                            "“{name}” is not a field that can be given text"
+                                        ))
+                                    })?
+                            };
+                            chosen.insert(id, Pick::Text(value.to_string()));
                         }
                     }
                     // Start from both sides' clean edits (the conflicting rows as online), then

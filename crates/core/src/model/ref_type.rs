@@ -310,9 +310,74 @@ impl RefType {
     }
 }
 
+impl RefType {
+    /// The field a person means by `name` for a reference of this type: its id
+    /// (`secondary_title`), EndNote's generic label ("Secondary Title"), this type's own label
+    /// ("Journal" for an article, "Book Title" for a chapter), or a name people use for it
+    /// whatever the type (`journal`, `booktitle`, `doi`...). Case, spaces, hyphens and
+    /// underscores do not matter. `None` when it names no field.
+    pub fn field_named(self, name: &str) -> Option<Field> {
+        fn norm(s: &str) -> String {
+            s.chars()
+                .filter(|c| !matches!(c, ' ' | '_' | '-'))
+                .flat_map(char::to_lowercase)
+                .collect()
+        }
+        let wanted = norm(name);
+        if wanted.is_empty() {
+            return None;
+        }
+        // Names people use for a field whatever the type.
+        let alias = match wanted.as_str() {
+            "journal" | "journaltitle" | "booktitle" | "containertitle" | "publication" => {
+                Some(Field::SecondaryTitle)
+            }
+            "place" | "location" | "city" => Some(Field::Place),
+            _ => None,
+        };
+        alias.or_else(|| {
+            Field::ALL.iter().copied().find(|f| {
+                norm(f.id()) == wanted
+                    || norm(f.label()) == wanted
+                    || norm(self.field_label(*f)) == wanted
+            })
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fields_are_found_by_every_name_a_person_uses() {
+        let article = RefType::JournalArticle;
+        for name in [
+            "journal",
+            "Journal",
+            "secondary_title",
+            "Secondary Title",
+            "JOURNAL",
+        ] {
+            assert_eq!(
+                article.field_named(name),
+                Some(Field::SecondaryTitle),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            RefType::BookSection.field_named("book title"),
+            Some(Field::SecondaryTitle)
+        );
+        assert_eq!(
+            RefType::Thesis.field_named("University"),
+            Some(Field::Publisher)
+        );
+        assert_eq!(article.field_named("doi"), Some(Field::Doi));
+        assert_eq!(article.field_named("place_published"), Some(Field::Place));
+        assert_eq!(article.field_named("colour"), None);
+        assert_eq!(article.field_named(""), None);
+    }
 
     #[test]
     fn ids_round_trip_and_are_what_serde_writes() {

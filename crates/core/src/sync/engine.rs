@@ -36,6 +36,8 @@ pub enum ErrorKind {
     Auth,
     /// The account's storage is full.
     StorageLimit,
+    /// The service takes no file this large (a refusal of one file, never of a whole sync).
+    TooLarge,
     /// The library was reset elsewhere: link again.
     RelinkRequired,
     /// The service failed on its side.
@@ -53,6 +55,7 @@ impl ErrorKind {
             ErrorKind::Connection => "connection",
             ErrorKind::Auth => "auth",
             ErrorKind::StorageLimit => "storage_limit",
+            ErrorKind::TooLarge => "too_large",
             ErrorKind::RelinkRequired => "relink_required",
             ErrorKind::Server => "server",
             ErrorKind::Invalid => "invalid",
@@ -66,6 +69,7 @@ impl ErrorKind {
         match self {
             ErrorKind::Auth => ErrorCode::Auth,
             ErrorKind::StorageLimit => ErrorCode::StorageLimit,
+            ErrorKind::TooLarge => ErrorCode::TooLarge,
             ErrorKind::RelinkRequired => ErrorCode::RelinkRequired,
             ErrorKind::Server => ErrorCode::Internal,
             ErrorKind::Invalid => ErrorCode::Invalid,
@@ -98,6 +102,7 @@ impl SyncError {
         let kind = match code {
             ErrorCode::Auth => ErrorKind::Auth,
             ErrorCode::StorageLimit => ErrorKind::StorageLimit,
+            ErrorCode::TooLarge => ErrorKind::TooLarge,
             ErrorCode::RelinkRequired => ErrorKind::RelinkRequired,
             ErrorCode::Internal | ErrorCode::RateLimited | ErrorCode::Unknown => ErrorKind::Server,
             _ => ErrorKind::Invalid,
@@ -136,7 +141,7 @@ pub enum StoreChange {
     },
     /// Record a conflict (combined with one already waiting, see [`super::apply`]); the
     /// object takes the service's copy meanwhile.
-    Conflict(ConflictRecord),
+    Conflict(Box<ConflictRecord>),
     /// The batch in the outbox was answered (its answers are in the same call): forget it.
     Answered,
 }
@@ -218,15 +223,25 @@ pub struct SyncOutcome {
 
 async fn with_retries<T, R: Remote>(
     remote: &R,
+    call: impl AsyncFnMut() -> Result<T, SyncError>,
+) -> Result<T, SyncError> {
+    retrying(async |ms| remote.pause(ms).await, call).await
+}
+
+/// `call`, tried [`TRIES`] times while it fails for a retryable reason, pausing (by `pause`)
+/// [`FIRST_PAUSE_MS`] and then twice as long each time: the one retry policy of every request
+/// a sync makes, records and files alike.
+pub(crate) async fn retrying<T>(
+    pause: impl AsyncFn(u64),
     mut call: impl AsyncFnMut() -> Result<T, SyncError>,
 ) -> Result<T, SyncError> {
-    let mut pause = FIRST_PAUSE_MS;
+    let mut wait = FIRST_PAUSE_MS;
     let mut tries = 1;
     loop {
         match call().await {
             Err(e) if e.retryable() && tries < TRIES => {
-                remote.pause(pause).await;
-                pause *= 2;
+                pause(wait).await;
+                wait *= 2;
                 tries += 1;
             }
             other => return other,
@@ -299,7 +314,7 @@ fn change_for(
         }
         Action::Conflict(record) => {
             outcome.conflicts += 1;
-            Some(StoreChange::Conflict(*record))
+            Some(StoreChange::Conflict(record))
         }
     }
 }

@@ -237,7 +237,7 @@ impl LocalStore for MemoryStore {
                     }
                     s.objects.insert(id, held_in_conflict(&record));
                     let existing = s.conflicts.remove(&id);
-                    s.conflicts.insert(id, keep_conflict(existing, record));
+                    s.conflicts.insert(id, keep_conflict(existing, *record));
                     if let Some(o) = s.objects.get(&id).filter(|o| is_gone(o)) {
                         let id = (o.kind, o.key);
                         s.objects.remove(&id);
