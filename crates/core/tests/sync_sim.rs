@@ -167,6 +167,8 @@ struct Ledger {
     known: Vec<Bits>,
     /// Events a settled conflict replaced or discarded.
     settled: Bits,
+    /// Values a settlement chose over the other side's (chosen again, later than both).
+    kept: BTreeSet<String>,
     /// Deletes a reset forgot (documented: unlinking forgets what was not synced).
     forgotten: Bits,
     made: BTreeSet<Key>,
@@ -308,9 +310,11 @@ impl Remote for SimRemote {
         // A delete of what is already deleted online only agrees with that delete: whatever
         // later undoes the online delete (a restore based on it) undoes this one too.
         for (w, a) in batch.writes.iter().zip(&answer.results) {
-            if w.data.is_none()
-                && matches!(a, refsync_core::protocol::WriteResult::Unchanged { .. })
-            {
+            use refsync_core::protocol::WriteResult;
+            // So does a delete here met by the answer that the online copy is deleted already.
+            let deleted_online =
+                matches!(a, WriteResult::Conflict { current, .. } if current.data.is_none());
+            if (w.data.is_none() && matches!(a, WriteResult::Unchanged { .. })) || deleted_online {
                 let mut ledger = self.ledger.borrow_mut();
                 let client = self.client;
                 for d in ledger.events_of(w.key, |e| e.client == client && e.what == What::Delete) {
@@ -733,7 +737,14 @@ impl World {
                             continue;
                         }
                         let (lv, ov, mv) = (l.get(f), o.get(f), merged.get(f));
-                        if lv != ov
+                        // A value an earlier settlement kept or discarded was decided later
+                        // than either write: knowing which was written first says nothing.
+                        let decided = [lv, ov].iter().any(|v| {
+                            ledger.writer(v).is_some_and(|w| ledger.settled.contains(w))
+                                || ledger.kept.contains(*v)
+                        });
+                        if !decided
+                            && lv != ov
                             && ((ledger.descends(lv, ov) && mv != lv)
                                 || (ledger.descends(ov, lv) && mv != ov))
                         {
@@ -818,6 +829,7 @@ impl World {
                     value_in(intended, f),
                 );
                 if cv != ov {
+                    ledger.kept.insert(cv.clone());
                     // The settlement writes this field: whatever the device knew is replaced.
                     let replaced = ledger.events_of(
                         key,
@@ -931,6 +943,27 @@ impl World {
         trace!("device {i} syncs");
         let result = block_on(sync(&c.store, &c.remote, new_batch_key));
         trace!("  -> {result:?}");
+        trace!(
+            "  held in conflict: {:?}",
+            c.store
+                .inner
+                .state
+                .borrow()
+                .conflicts
+                .keys()
+                .map(|id| {
+                    let s = c.store.inner.state.borrow();
+                    s.objects.get(id).map(|o| {
+                        (
+                            o.base_version,
+                            o.base.is_some(),
+                            o.current.is_some(),
+                            o.dirty,
+                        )
+                    })
+                })
+                .collect::<Vec<_>>()
+        );
         trace!(
             "  conflicts: {:?}",
             c.store

@@ -14,7 +14,7 @@
 //!   is never based on the copy the conflict captured when it arose;
 //! - an object with no copy, no base and no local change is removed from the store.
 
-use super::merge::{differing_parts, rebase};
+use super::merge::{carry_reference, differing_parts, rebase};
 use super::plan::{ConflictReason, ConflictRecord, LocalObject, Resolution};
 use crate::protocol::Object;
 use crate::{Key, ObjectKind};
@@ -105,6 +105,24 @@ pub fn held_in_conflict(record: &ConflictRecord) -> LocalObject {
     }
 }
 
+/// A side of a conflict (`side`, its changes made from `from`) carried onto `onto`: the side
+/// as it now stands, and the parts that clash (changed on both, to different values).
+fn carry(
+    from: Option<&Object>,
+    side: Option<Object>,
+    onto: Option<&Object>,
+) -> (Option<Object>, Vec<String>) {
+    match (from, &side, onto) {
+        (Some(Object::Reference(f)), Some(Object::Reference(s)), Some(Object::Reference(o)))
+            if f != s && f != o =>
+        {
+            let m = carry_reference(f, s, o);
+            (Some(Object::Reference(m.merged)), m.conflicts)
+        }
+        _ => (rebase(from, side, onto), Vec::new()),
+    }
+}
+
 fn reference_parts(local: &Option<Object>, remote: &Option<Object>) -> Option<Vec<String>> {
     match (local, remote) {
         (Some(Object::Reference(l)), Some(Object::Reference(r))) => Some(differing_parts(l, r)),
@@ -154,6 +172,7 @@ fn fields_now(
 /// newest.
 pub fn keep_conflict(existing: Option<ConflictRecord>, new: ConflictRecord) -> ConflictRecord {
     let Some(old) = existing else { return new };
+    let mut new_clashes = Vec::new();
     let (waiting, since) = match &new.base {
         // This client unlinked since: the new online copy does not come from the old one, so
         // the waiting side stands whole against it; the object (sent anew) held the old online
@@ -167,7 +186,11 @@ pub fn keep_conflict(existing: Option<ConflictRecord>, new: ConflictRecord) -> C
             rebase(None, old.remote, new.remote.as_ref()),
         ),
         Some(base) => (
-            rebase(old.remote.as_ref(), old.local, new.remote.as_ref()),
+            {
+                let (carried, clashes) = carry(old.remote.as_ref(), old.local, new.remote.as_ref());
+                new_clashes = clashes;
+                carried
+            },
             // A conflict of fields carries this client's changes onto the online copy;
             // otherwise (deleted online) its side is its copy, changed since its base.
             match new.reason {
@@ -180,8 +203,16 @@ pub fn keep_conflict(existing: Option<ConflictRecord>, new: ConflictRecord) -> C
     let reason = reason_of(&local, &new.remote, new.reason);
     let mut named = old.fields;
     named.extend(new.fields);
+    named.extend(new_clashes);
     crate::sort::sort(&mut named);
-    let fields = fields_now(named, ConflictReason::Fields, reason, &local, &new.remote);
+    let mut fields = fields_now(named, ConflictReason::Fields, reason, &local, &new.remote);
+    if new.base.is_none() {
+        // Unlinked since: nothing tells which side changed a part, so every part that differs
+        // is the person's to pick.
+        if let Some(all) = reference_parts(&local, &new.remote) {
+            fields = all;
+        }
+    }
     ConflictRecord {
         kind: new.kind,
         key: new.key,
@@ -250,8 +281,22 @@ pub fn refresh_conflict(
         return false;
     }
     let was = record.reason;
+    let unlinked = record.remote_version == 0;
     // This client's side is its changes carried onto the online copy: carried onto the newer.
-    record.local = rebase(record.remote.as_ref(), record.local.take(), online);
+    // After an unlink the newer copy does not come from the one this side was carried onto, so
+    // the side stands whole against it and every part that differs is the person's to pick.
+    record.local = if unlinked {
+        // (A delete waiting here stays a delete.)
+        record
+            .local
+            .take()
+            .and_then(|l| rebase(None, Some(l), online))
+    } else {
+        let (carried, clashes) = carry(record.remote.as_ref(), record.local.take(), online);
+        record.fields.extend(clashes);
+        crate::sort::sort(&mut record.fields);
+        carried
+    };
     record.remote = online.cloned();
     record.remote_version = version;
     record.reason = reason_of(&record.local, &record.remote, was);
@@ -262,13 +307,20 @@ pub fn refresh_conflict(
         &record.local,
         &record.remote,
     );
+    if unlinked {
+        if let Some(all) = reference_parts(&record.local, &record.remote) {
+            record.fields = all;
+        }
+    }
     true
 }
 
 /// A waiting conflict after this client unlinked: nothing is synced any more, so its online
-/// side has no version in the next link (the object is sent as new once settled).
+/// side has no version in the next link (the object is sent as new once settled), and the copy
+/// both sides started from says nothing about the online library this client joins next.
 pub fn unlink_conflict(record: &mut ConflictRecord) {
     record.remote_version = 0;
+    record.base = None;
 }
 
 /// The object after the person settles a conflict. `shown` is the conflict as the person saw
@@ -315,33 +367,24 @@ pub fn settle(
     }
 }
 
-/// The copy a merged resolution starts from before the person's picks: both sides' clean
-/// edits against the copy they started from (or against nothing, when there was none), with
-/// the online value where both changed a field and in every field the conflict names (the
-/// rows that are the person's to pick).
+/// The copy a merged resolution starts from before the person's picks: this client's side,
+/// which is its own changes carried onto the online copy (see [`super::plan::ConflictRecord`]),
+/// so where it differs from the online side it differs by this client's change; with the online
+/// value in every part the conflict names (the clashes that are the person's to pick). No base
+/// is needed, so it holds after an unlink too.
 pub fn merged_start(record: &ConflictRecord) -> Option<crate::Reference> {
     let (Some(Object::Reference(l)), Some(Object::Reference(o))) = (&record.local, &record.remote)
     else {
         return None;
     };
-    let empty = crate::Reference {
-        key: o.key,
-        ref_type: o.ref_type,
-        ..crate::Reference::default()
-    };
-    let base = match &record.base {
-        Some(Object::Reference(b)) => b,
-        _ => &empty,
-    };
-    let mut start = super::merge::merge_reference(base, l, o).merged;
     let picks = record
         .fields
         .iter()
         .map(|f| (f.clone(), super::compare::Pick::Local))
         .collect();
-    // `compose` takes a picked row from its first argument: here the online copy.
-    start = super::compare::compose(o, &start, &picks);
-    Some(start)
+    // `compose` takes a picked row from its first argument (the online copy) into a copy of
+    // its second (this client's side).
+    Some(super::compare::compose(o, l, &picks))
 }
 
 #[cfg(test)]
@@ -526,19 +569,29 @@ mod tests {
 
     #[test]
     fn a_merged_start_keeps_both_sides_clean_edits() {
-        let mut c = conflict();
-        c.local = Some(with(&reference("Mine", "2000"), Field::Pages, "1-9"));
-        c.remote = Some(with(&reference("Theirs", "2000"), Field::Volume, "3"));
+        // This side is its changes carried onto the online copy (pages added here; the volume
+        // came from online), the title clashing.
+        let base = reference("Base", "2000");
+        let mine = with(&reference("Mine", "2000"), Field::Pages, "1-9");
+        let theirs = with(&reference("Theirs", "2000"), Field::Volume, "3");
+        let held = LocalObject {
+            kind: ObjectKind::Reference,
+            key: key(),
+            base_version: 5,
+            base: Some(base),
+            current: Some(mine),
+            dirty: true,
+        };
+        let Action::Conflict(c) = plan(Some(&held), 6, Some(&theirs)) else {
+            panic!("a conflict")
+        };
         let start = merged_start(&c).unwrap();
         assert_eq!(start.get(Field::Pages), "1-9");
         assert_eq!(start.get(Field::Volume), "3");
         assert_eq!(start.title(), "Theirs", "a clashing field starts online");
-        // No base: what only one side has is kept.
-        c.base = None;
-        let start = merged_start(&c).unwrap();
-        assert_eq!(
-            (start.get(Field::Pages), start.get(Field::Volume)),
-            ("1-9", "3")
-        );
+        // The same without a base (after an unlink): nothing else changes.
+        let mut c = *c;
+        unlink_conflict(&mut c);
+        assert_eq!(merged_start(&c), Some(start));
     }
 }

@@ -136,6 +136,12 @@ pub fn rebase_reference(from: &Reference, to: &Reference, onto: &Reference) -> R
     merge_reference_preferring(from, to, onto, Prefer::Local).merged
 }
 
+/// [`rebase_reference`], also naming the parts both changed to different values (where `to`
+/// won): carrying a side of a conflict onto a newer copy makes new clashes to show the person.
+pub fn carry_reference(from: &Reference, to: &Reference, onto: &Reference) -> ReferenceMerge {
+    merge_reference_preferring(from, to, onto, Prefer::Local)
+}
+
 fn merge_reference_preferring(
     base: &Reference,
     local: &Reference,
