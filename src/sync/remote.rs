@@ -10,7 +10,8 @@ use crate::browser;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use refsync_core::protocol::{
     changes_query, Batch, BatchResult, ChangePassword, ChangesPage, ErrorBody, Link, LinkRequest,
-    Me, Register, ResetRequest, ResetResult, Session, SignIn, SyncReport, API_V1, EPOCH_HEADER,
+    Me, Register, ResetRequest, ResetResult, Session, SignIn, StreamTicket, SyncReport, API_V1,
+    EPOCH_HEADER,
 };
 use refsync_core::sync::{ErrorKind, Remote, SyncError};
 use serde::de::DeserializeOwned;
@@ -122,6 +123,17 @@ pub async fn change_password(token: &str, current: &str, new: &str) -> Result<()
 pub async fn me(token: &str) -> Result<Me, SyncError> {
     send(
         Request::get(&url("/me"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .build(),
+    )
+    .await
+}
+
+/// A one-use ticket that opens the library's change-hint stream (an EventSource cannot send
+/// the session token in a header, and the token must never be put in a URL).
+pub async fn stream_ticket(token: &str, library_id: &str) -> Result<StreamTicket, SyncError> {
+    send(
+        Request::post(&url(&format!("/libraries/{library_id}/events/ticket")))
             .header("Authorization", &format!("Bearer {token}"))
             .build(),
     )

@@ -107,6 +107,12 @@ pub fn describe(report: &Report) -> String {
             outcome.conflicts
         ));
     }
+    if outcome.unreadable > 0 {
+        parts.push(format!(
+            "{} skipped (unreadable by this version)",
+            outcome.unreadable
+        ));
+    }
     let files = report.uploaded + report.downloaded;
     if files > 0 {
         parts.push(format!(

@@ -20,6 +20,9 @@ pub const EPOCH_HEADER: &str = "x-refsync-epoch";
 
 /// Most writes one batch may carry.
 pub const MAX_BATCH_WRITES: usize = 5_000;
+/// Most bytes of one object's JSON in a batch (a reference with a book's worth of notes fits):
+/// what an object carries beyond the model (fields from newer versions) is bounded too.
+pub const MAX_OBJECT_BYTES: usize = 2_000_000;
 /// Most objects one page of changes may carry, and the page size when none is asked for.
 pub const MAX_PAGE: usize = 10_000;
 pub const DEFAULT_PAGE: usize = 5_000;
@@ -70,6 +73,25 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    pub const ALL: [ErrorCode; 11] = [
+        ErrorCode::Auth,
+        ErrorCode::StorageLimit,
+        ErrorCode::ReferenceLimit,
+        ErrorCode::RelinkRequired,
+        ErrorCode::Conflict,
+        ErrorCode::Invalid,
+        ErrorCode::TooLarge,
+        ErrorCode::RateLimited,
+        ErrorCode::NotFound,
+        ErrorCode::Internal,
+        ErrorCode::Unknown,
+    ];
+
+    /// The code named `name` exactly (reading JSON maps any other name to `Unknown`).
+    pub fn named(name: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::Auth => "auth",
@@ -172,6 +194,7 @@ pub struct LibraryInfo {
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
     /// A stable id the client made for itself (its sync log is kept under it).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub device_id: String,
     #[serde(default)]
     pub device_name: String,
@@ -273,6 +296,7 @@ pub struct Batch {
     /// Made by the client per batch and reused when it retries the same batch, so that a
     /// batch whose answer was lost is applied once (1 to 100 characters).
     pub idempotency_key: String,
+    #[serde(deserialize_with = "strict::objects")]
     pub writes: Vec<Write>,
 }
 
@@ -368,8 +392,8 @@ impl WriteResult {
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
     /// Also delete every reference, group, group set and attachment online, except shared
-    /// groups (the online trash goes with the references in it).
-    #[serde(default)]
+    /// groups (the online trash goes with the references in it). Required: a destructive
+    /// request says so in words (`{"wipe": true}`), never by default or by position.
     pub wipe: bool,
 }
 
@@ -385,7 +409,9 @@ pub struct ResetResult {
 /// One sync as a client reports it (`POST /api/v1/library/sync-log`), for Sync Status.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct SyncReport {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub device_id: String,
     #[serde(default)]
     pub device_name: String,
@@ -400,7 +426,7 @@ pub struct SyncReport {
     pub deleted: u64,
     #[serde(default)]
     pub conflicts: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict::maybe_error")]
     pub error: Option<ErrorBody>,
 }
 
@@ -421,7 +447,16 @@ pub struct StoredFile {
     pub stored: bool,
 }
 
-/// The data of a change hint (`GET /api/v1/library/events`, server-sent events named
+/// A one-use ticket that opens a library's change-hint stream (EventSource cannot send the
+/// `Authorization` header): `GET .../events?ticket=<ticket>` within `expires_in` seconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StreamTicket {
+    pub ticket: String,
+    pub expires_in: u64,
+}
+
+/// The data of a change hint (`GET /api/v1/libraries/{id}/events`, server-sent events named
 /// `version`): the library moved to this version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -535,6 +570,206 @@ impl ObjectKind {
     }
 }
 
+/// Request bodies are JSON objects of the documented shape. serde's derived structs also take
+/// their fields written as an array (`["a@b.org", "secret"]`), which no client sends and which
+/// would turn a wrong body into a request (`[true]` as a reset with a wipe); these read a struct
+/// from a JSON object only, at the top of a body and wherever a struct nests in one.
+pub mod strict {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde::Deserialize;
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    struct ObjectOnly<T>(PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectOnly<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+
+    impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for ObjectOnly<T> {
+        type Value = T;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    /// `T` from a JSON object only.
+    pub fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+        d.deserialize_map(ObjectOnly(PhantomData))
+    }
+
+    struct Objects<T>(PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for Objects<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an array of JSON objects")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(item) = seq.next_element_seed(ObjectOnly(PhantomData))? {
+                out.push(item);
+            }
+            Ok(out)
+        }
+    }
+
+    /// A `Vec<T>` from an array of JSON objects only.
+    pub fn objects<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Vec<T>, D::Error> {
+        d.deserialize_seq(Objects(PhantomData))
+    }
+
+    struct MaybeObject<T>(PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for MaybeObject<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object or null")
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+            object(d).map(Some)
+        }
+    }
+
+    /// An `Option<T>` from a JSON object or `null` only.
+    pub fn maybe_object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        d.deserialize_option(MaybeObject(PhantomData))
+    }
+
+    /// An `Option<ErrorBody>` from a JSON object or `null` whose code is one of the named
+    /// codes: what the service stores must be what was sent, so a code it does not know is
+    /// refused, not kept as `unknown` (a client reading the service's errors is lenient instead).
+    pub fn maybe_error<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<super::ErrorBody>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Reported {
+            code: String,
+            message: String,
+        }
+        let reported: Option<Reported> = maybe_object(d)?;
+        reported
+            .map(|r| match super::ErrorCode::named(&r.code) {
+                Some(code) => Ok(super::ErrorBody {
+                    code,
+                    message: r.message,
+                }),
+                None => Err(serde::de::Error::custom(format!(
+                    "unknown error code {:?}",
+                    r.code
+                ))),
+            })
+            .transpose()
+    }
+
+    /// How deep a request body may nest (objects and arrays): far beyond anything a client
+    /// sends, far below what would tire a parser.
+    pub const MAX_DEPTH: usize = 32;
+
+    /// Whether `json` nests deeper than `max` (objects and arrays, outside strings). Looks at
+    /// bytes only, so it runs before any parsing, on any size.
+    pub fn too_deep(json: &[u8], max: usize) -> bool {
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        for &b in json {
+            if in_string {
+                match b {
+                    _ if escaped => escaped = false,
+                    b'\\' => escaped = true,
+                    b'"' => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => {
+                    depth += 1;
+                    if depth > max {
+                        return true;
+                    }
+                }
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        false
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #![allow(clippy::unwrap_used)]
+        use super::*;
+
+        #[derive(Debug, Deserialize, PartialEq)]
+        #[serde(deny_unknown_fields)]
+        struct Inner {
+            a: u32,
+        }
+
+        #[derive(Debug, Deserialize, PartialEq)]
+        #[serde(deny_unknown_fields)]
+        struct Outer {
+            #[serde(deserialize_with = "objects")]
+            items: Vec<Inner>,
+            #[serde(default, deserialize_with = "maybe_object")]
+            extra: Option<Inner>,
+        }
+
+        fn read(json: &str) -> Result<Outer, String> {
+            let mut de = serde_json::Deserializer::from_str(json);
+            object(&mut de).map_err(|e: serde_json::Error| e.to_string())
+        }
+
+        #[test]
+        fn structs_are_read_from_objects_only() {
+            assert_eq!(
+                read(r#"{"items": [{"a": 1}], "extra": {"a": 2}}"#),
+                Ok(Outer {
+                    items: vec![Inner { a: 1 }],
+                    extra: Some(Inner { a: 2 })
+                })
+            );
+            assert!(read(r#"{"items": [], "extra": null}"#).is_ok());
+            for bad in [
+                r#"[[{"a": 1}], null]"#,
+                r#"{"items": [[1]]}"#,
+                r#"{"items": [], "extra": [2]}"#,
+                r#"{"items": [], "other": 1}"#,
+                "[]",
+                "true",
+            ] {
+                assert!(read(bad).is_err(), "{bad} was read");
+            }
+        }
+
+        #[test]
+        fn nesting_is_measured_outside_strings() {
+            assert!(!too_deep(br#"{"a": [{"b": "[[[[[[[["}]}"#, 3));
+            assert!(too_deep(br#"{"a": [{"b": [1]}]}"#, 3));
+            assert!(!too_deep(br#"{"a": "\"[[[[["}"#, 1));
+            let deep = "[".repeat(100_000);
+            assert!(too_deep(deep.as_bytes(), MAX_DEPTH));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -542,25 +777,32 @@ mod tests {
 
     #[test]
     fn error_codes_read_and_write_as_their_stable_ids() {
-        for code in [
-            ErrorCode::Auth,
-            ErrorCode::StorageLimit,
-            ErrorCode::ReferenceLimit,
-            ErrorCode::RelinkRequired,
-            ErrorCode::Conflict,
-            ErrorCode::Invalid,
-            ErrorCode::TooLarge,
-            ErrorCode::RateLimited,
-            ErrorCode::NotFound,
-            ErrorCode::Internal,
-        ] {
+        for code in ErrorCode::ALL {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
+            assert_eq!(ErrorCode::named(code.as_str()), Some(code));
         }
         let newer: ErrorBody =
             serde_json::from_str(r#"{"code":"maintenance","message":"Back soon."}"#).unwrap();
         assert_eq!(newer.code, ErrorCode::Unknown, "a newer code still reads");
+        // A report the service stores keeps its code as sent, so only named codes are taken.
+        let report = |code: &str| {
+            serde_json::from_str::<SyncReport>(&format!(
+                r#"{{"device_id":"d","started_at":1,"duration_ms":1,
+                    "error":{{"code":"{code}","message":"m"}}}}"#
+            ))
+        };
+        assert_eq!(
+            report("storage_limit").unwrap().error.map(|e| e.code),
+            Some(ErrorCode::StorageLimit)
+        );
+        assert_eq!(
+            report("unknown").unwrap().error.map(|e| e.code),
+            Some(ErrorCode::Unknown)
+        );
+        let err = report("AAA").unwrap_err().to_string();
+        assert!(err.contains("unknown error code"), "{err}");
     }
 
     #[test]

@@ -51,10 +51,10 @@ impl utoipa::Modify for Security {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
-        // For EventSource, which cannot send headers.
+        // For EventSource, which cannot send headers: a one-use ticket, never the session.
         components.add_security_scheme(
-            "query_token",
-            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("access_token"))),
+            "stream_ticket",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("ticket"))),
         );
     }
 }
@@ -85,10 +85,82 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(library::reset))
         .routes(routes!(library::sync_log, library::add_sync_report))
         .routes(routes!(events::events))
+        .routes(routes!(events::ticket))
         .layer(DefaultBodyLimit::max(SMALL_BODY));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", batch.merge(files).merge(rest))
         .split_for_parts()
+}
+
+/// The OpenAPI document as served: the one made from the handlers, with its links.
+pub fn document(doc: &utoipa::openapi::OpenApi) -> String {
+    let Ok(mut doc) = serde_json::to_value(doc) else {
+        return String::new();
+    };
+    add_links(&mut doc);
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+/// OpenAPI links: which answer feeds which request (the library id from `/me`, the epoch from
+/// linking, a stored file's hash), so that a client generator, or schemathesis's stateful phase,
+/// can follow real sequences instead of guessing ids.
+// (On the JSON: utoipa 5 writes a link's `operationId` as `operation_id`.)
+fn add_links(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    let from_me = "$response.body#/library/id";
+    let same_library = "$request.path.library_id";
+    let links = [
+        ("/me", "get", "200", "link", json!({"library_id": from_me})),
+        (
+            "/me",
+            "get",
+            "200",
+            "sync_log",
+            json!({"library_id": from_me}),
+        ),
+        (
+            "/libraries/{library_id}/link",
+            "post",
+            "200",
+            "changes",
+            json!({"library_id": "$response.body#/library_id",
+                   "header.x-refsync-epoch": "$response.body#/epoch"}),
+        ),
+        (
+            "/libraries/{library_id}/batch",
+            "post",
+            "200",
+            "changes",
+            json!({"library_id": same_library}),
+        ),
+        (
+            "/libraries/{library_id}/files/{sha256}",
+            "put",
+            "201",
+            "download",
+            json!({"library_id": same_library, "sha256": "$request.path.sha256"}),
+        ),
+        (
+            "/libraries/{library_id}/reset",
+            "post",
+            "200",
+            "link",
+            json!({"library_id": same_library}),
+        ),
+    ];
+    for (path, method, status, operation, parameters) in links {
+        let response = doc
+            .get_mut("paths")
+            .and_then(|p| p.get_mut(format!("/api/v1{path}")))
+            .and_then(|p| p.get_mut(method))
+            .and_then(|o| o.get_mut("responses"))
+            .and_then(|r| r.get_mut(status))
+            .and_then(serde_json::Value::as_object_mut);
+        if let Some(response) = response {
+            let links = response.entry("links").or_insert_with(|| json!({}));
+            links[operation] = json!({"operationId": operation, "parameters": parameters});
+        }
+    }
 }
 
 /// The link epoch the client holds, checked against the library's.

@@ -2,7 +2,10 @@
 //!
 //! Invariants: passwords are stored only as argon2id hashes (PHC strings); a token is 256
 //! random bits given to the client once and stored only as its SHA-256; a request is signed
-//! in only by an unexpired token; a library route answers 404 unless the library belongs to
+//! in only by an unexpired token sent in the `Authorization` header, never in a URL (which
+//! proxies and browsers log); the one route EventSource must open without headers, the
+//! change-hint stream, takes instead a one-use ticket for that library, good for a minute and
+//! only while its session lasts; a library route answers 404 unless the library belongs to
 //! the token's account, so nobody can even learn which library ids exist.
 
 use crate::error::ApiError;
@@ -108,41 +111,108 @@ pub struct Authed {
     pub token_hash: String,
 }
 
+/// A session ending: its change-hint streams end too (see `api/events.rs`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Revoked {
+    /// One session, signed out.
+    Token(String),
+    /// Every session of an account but `keep` (a password changed).
+    Account {
+        account_id: String,
+        keep: Option<String>,
+    },
+}
+
+impl Revoked {
+    /// Whether this ends the session `token_hash` of `account_id`.
+    pub fn ends(&self, account_id: &str, token_hash: &str) -> bool {
+        match self {
+            Revoked::Token(t) => t == token_hash,
+            Revoked::Account {
+                account_id: a,
+                keep,
+            } => a == account_id && keep.as_deref() != Some(token_hash),
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
+async fn session(state: &AppState, token_hash: String) -> Result<Authed, ApiError> {
+    match state.db.token_account(&token_hash, now_millis()).await? {
+        Some(account_id) => Ok(Authed {
+            account_id,
+            token_hash,
+        }),
+        None => Err(ApiError::Auth(
+            "Your session has expired or was signed out. Sign in again.".into(),
+        )),
+    }
+}
+
 impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let from_header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .map(str::to_string);
-        // EventSource cannot set headers, so the change-hint stream may carry the token in
-        // its query instead. Query strings are never logged.
-        let token = from_header.or_else(|| {
-            parts.uri.query().and_then(|q| {
-                q.split('&')
-                    .find_map(|kv| kv.strip_prefix("access_token="))
-                    .map(str::to_string)
-            })
-        });
-        let Some(token) = token.filter(|t| !t.is_empty()) else {
+        let Some(token) = bearer(parts) else {
             return Err(ApiError::Auth(
                 "Sign in first (no Authorization: Bearer token was sent).".into(),
             ));
         };
-        let hash = token_hash(&token);
-        match state.db.token_account(&hash, now_millis()).await? {
-            Some(account_id) => Ok(Authed {
-                account_id,
-                token_hash: hash,
-            }),
-            None => Err(ApiError::Auth(
-                "Your session has expired or was signed out. Sign in again.".into(),
-            )),
+        session(state, token_hash(&token)).await
+    }
+}
+
+/// Who opens a change-hint stream: a bearer token, or a one-use stream ticket in the query
+/// (`?ticket=`), which also names the one library it opens.
+pub struct StreamAuthed {
+    pub authed: Authed,
+    /// The library a ticket was made for (`None`: signed in by the header).
+    pub ticket_library: Option<String>,
+}
+
+impl FromRequestParts<AppState> for StreamAuthed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(token) = bearer(parts) {
+            return Ok(StreamAuthed {
+                authed: session(state, token_hash(&token)).await?,
+                ticket_library: None,
+            });
         }
+        let ticket = parts.uri.query().and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("ticket="))
+                .filter(|t| !t.is_empty())
+        });
+        let Some(ticket) = ticket else {
+            return Err(ApiError::Auth(
+                "Sign in first: send a bearer token, or a stream ticket as ?ticket=.".into(),
+            ));
+        };
+        let Some((token_hash, library_id)) = state
+            .db
+            .use_stream_ticket(&self::token_hash(ticket), now_millis())
+            .await?
+        else {
+            return Err(ApiError::Auth(
+                "This stream ticket was used already, has expired, or was never given; ask for a new one.".into(),
+            ));
+        };
+        Ok(StreamAuthed {
+            authed: session(state, token_hash).await?,
+            ticket_library: Some(library_id),
+        })
     }
 }
 

@@ -76,6 +76,12 @@ pub struct Limits {
     /// How long a sign-in lasts, in milliseconds (30 days by default).
     #[arg(long, env = "REFSYNC_TOKEN_TTL_MS", default_value_t = 30 * 24 * 3600 * 1000)]
     pub token_ttl_ms: u64,
+
+    /// How often an open change-hint stream checks that its session still lasts, in
+    /// milliseconds (a sign-out on the same instance ends it at once; this catches the rest:
+    /// another instance, the admin command, an expiry).
+    #[arg(long, env = "REFSYNC_STREAM_CHECK_MS", default_value_t = 10_000)]
+    pub stream_check_ms: u64,
 }
 
 impl Default for Limits {
@@ -85,6 +91,7 @@ impl Default for Limits {
             reference_limit: None,
             max_file_size: 500_000_000,
             token_ttl_ms: 30 * 24 * 3600 * 1000,
+            stream_check_ms: 10_000,
         }
     }
 }

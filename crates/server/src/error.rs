@@ -10,7 +10,7 @@ use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, Que
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use refsync_core::protocol::{ErrorBody, ErrorCode};
+use refsync_core::protocol::{strict, ErrorBody, ErrorCode};
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -143,6 +143,68 @@ impl From<PathRejection> for ApiError {
     }
 }
 
+/// Every error answer under `/api` is `{code, message}` JSON, including those made before a
+/// handler runs (a body in an encoding not accepted, one over the size limit, a method a path
+/// does not take): a response that is not JSON already is given the body its status means.
+/// A 415 names the one encoding accepted (`Accept-Encoding: gzip`).
+pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return resp;
+    }
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "Not found."),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            (ErrorCode::Invalid, "This path does not take that method.")
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            ErrorCode::TooLarge,
+            "The request body is larger than the server accepts.",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            ErrorCode::Invalid,
+            "The body's Content-Encoding is not accepted: send it plain or as gzip.",
+        ),
+        StatusCode::REQUEST_TIMEOUT => (ErrorCode::Invalid, "The request took too long to arrive."),
+        StatusCode::TOO_MANY_REQUESTS => (
+            ErrorCode::RateLimited,
+            "Too many requests; try again later.",
+        ),
+        s if s.is_server_error() => (
+            ErrorCode::Internal,
+            "Something went wrong on the server. Please try again later.",
+        ),
+        _ => (ErrorCode::Invalid, "The request could not be read."),
+    };
+    let (mut parts, _) = resp.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_ENCODING);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        parts
+            .headers
+            .insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    let body = serde_json::to_vec(&ErrorBody {
+        code,
+        message: message.into(),
+    })
+    .unwrap_or_default();
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
 /// Fallback for `/api/*` paths that match no route: JSON, not the web app's HTML.
 pub async fn api_not_found() -> Response {
     (
@@ -167,10 +229,72 @@ pub async fn api_method_not_allowed() -> Response {
         .into_response()
 }
 
-/// `Json` whose rejections are [`ApiError`]s.
-#[derive(axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A JSON request body, read strictly: sent as `application/json`, within the route's size
+/// limit, nested no deeper than [`strict::MAX_DEPTH`], a JSON object of `T`'s shape (unknown
+/// fields and positional forms refused, see [`refsync_core::protocol::strict`]), and nothing
+/// after it. Every refusal is a 400 `invalid` (413 `too_large` for the size) saying what.
 pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::Invalid(
+                "Send the body as JSON (Content-Type: application/json).".into(),
+            ));
+        }
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(ApiError::from)?;
+        read_json(&body).map(ApiJson)
+    }
+}
+
+pub fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        })
+}
+
+/// `T` from a JSON object only (see [`strict::object`]).
+struct Strict<T>(T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Strict<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        strict::object(d).map(Strict)
+    }
+}
+
+/// Read a body as [`ApiJson`] does.
+pub fn read_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if strict::too_deep(body, strict::MAX_DEPTH) {
+        return Err(ApiError::Invalid(format!(
+            "The JSON nests deeper than {} levels.",
+            strict::MAX_DEPTH
+        )));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let read: Result<Strict<T>, _> = serde_path_to_error::deserialize(&mut de);
+    let value = read.map_err(|e| {
+        let inner = e.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::Invalid(format!("The body is not valid JSON: {inner}"))
+        } else if e.path().to_string() == "." {
+            ApiError::Invalid(format!("The JSON does not fit: {inner}"))
+        } else {
+            ApiError::Invalid(format!("The JSON does not fit: {}: {inner}", e.path()))
+        }
+    })?;
+    de.end()
+        .map_err(|e| ApiError::Invalid(format!("The body is not valid JSON: {e}")))?;
+    Ok(value.0)
+}
 
 /// `Query` whose rejections are [`ApiError`]s.
 #[derive(axum::extract::FromRequestParts)]

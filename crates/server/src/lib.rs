@@ -15,6 +15,7 @@ pub mod error;
 mod health;
 pub mod hints;
 mod metrics;
+mod turns;
 mod web;
 
 pub use config::{Config, Limits};
@@ -40,6 +41,11 @@ pub struct AppState {
     pub temp_dir: PathBuf,
     /// Turns true when the server begins to shut down; open event streams end then.
     pub shutting_down: tokio::sync::watch::Receiver<bool>,
+    /// Uploads of the same file to one library take turns (see `api/files.rs`).
+    pub upload_turns: turns::Turns,
+    /// Sessions signed out on this instance (token hashes) and accounts whose sessions all
+    /// ended: their change-hint streams end at once (other instances' within a check).
+    pub revoked: tokio::sync::broadcast::Sender<auth::Revoked>,
 }
 
 /// A temp file removed when dropped (unless it was moved away first).
@@ -73,7 +79,7 @@ impl AppState {
 pub fn app(state: AppState, cors_origins: &[String]) -> Router {
     use axum::http::{header, HeaderValue};
     let (v1, openapi) = api::router();
-    let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_default());
+    let openapi_json = Arc::new(api::document(&openapi));
     let mut api = v1
         .route(
             "/api/openapi.json",
@@ -98,7 +104,10 @@ pub fn app(state: AppState, cors_origins: &[String]) -> Router {
                 .br(true)
                 .quality(tower_http::CompressionLevel::Fastest),
         )
+        // Request bodies may come gzipped, nothing else (and a 415 says so).
+        // (Only the gzip decoder is built in: `decompression-gzip`.)
         .layer(tower_http::decompression::RequestDecompressionLayer::new().gzip(true))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -208,6 +217,8 @@ impl Server {
                 metrics: Arc::default(),
                 temp_dir,
                 shutting_down,
+                upload_turns: turns::Turns::default(),
+                revoked: tokio::sync::broadcast::channel(256).0,
             },
             cors_origins: config.cors_origins.clone(),
             shutdown_tx,

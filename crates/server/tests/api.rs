@@ -5,6 +5,12 @@
 #[macro_use]
 #[path = "api/support.rs"]
 mod support;
+#[path = "api/bodies.rs"]
+mod bodies;
+#[path = "api/concurrency.rs"]
+mod concurrency;
+#[path = "api/tokens.rs"]
+mod tokens;
 
 use refsync_core::protocol::{BatchResult, WriteResult, EPOCH_HEADER};
 use refsync_core::ObjectKind;
@@ -657,7 +663,11 @@ async fn reset_with_wipe_keeps_shared_groups_and_tells_other_devices_to_relink(b
     assert_eq!(me["library"]["references"], 0);
 
     let plain = other
-        .call(Method::POST, &other.lib_url("reset"), Some(json!({})))
+        .call(
+            Method::POST,
+            &other.lib_url("reset"),
+            Some(json!({"wipe": false})),
+        )
         .await;
     assert_eq!(plain.body["epoch"], 3);
     assert_eq!(
@@ -665,21 +675,6 @@ async fn reset_with_wipe_keeps_shared_groups_and_tells_other_devices_to_relink(b
         "a reset without wipe deletes nothing"
     );
     server.stop().await;
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
-
-async fn upload(c: &Client, sha: &str, bytes: Vec<u8>) -> reqwest::Response {
-    c.http
-        .put(c.lib_url(&format!("files/{sha}")))
-        .bearer_auth(&c.token)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn files_are_stored_once_by_hash_and_served_with_etag_and_range(b: Backend) {
@@ -831,38 +826,12 @@ async fn the_sync_log_keeps_the_latest_syncs_per_device(b: Backend) {
     server.stop().await;
 }
 
-/// Reads server-sent events of a stream as `version` numbers.
-async fn next_hint(resp: &mut reqwest::Response, buffer: &mut String) -> u64 {
-    loop {
-        if let Some(at) = buffer.find("\n\n") {
-            let event: String = buffer.drain(..at + 2).collect();
-            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
-                let hint: serde_json::Value = serde_json::from_str(data).unwrap();
-                return hint["library_version"].as_u64().unwrap();
-            }
-            continue;
-        }
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), resp.chunk())
-            .await
-            .expect("a hint within 10 s")
-            .unwrap()
-            .expect("the stream stays open");
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-    }
-}
-
 async fn change_hints_arrive_on_the_event_stream(b: Backend) {
     let store = Store::new(b).await;
     let server = Running::start(&store, Limits::default()).await;
     let c = register(&server.base, "ada@example.org").await;
-    // EventSource cannot send headers, so the token may come in the query.
-    let mut resp = c
-        .http
-        .get(format!("{}?access_token={}", c.lib_url("events"), c.token))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    // EventSource cannot send headers: it opens the stream with a one-use ticket.
+    let mut resp = open_stream(&c).await;
     assert!(resp.headers()["content-type"]
         .to_str()
         .unwrap()

@@ -81,7 +81,68 @@ both!(
     two_devices_edit_offline_and_converge,
     a_conflict_is_resolved_each_of_three_ways,
     a_reset_elsewhere_stops_sync_with_relink_required,
+    an_object_this_version_cannot_read_is_skipped_and_named,
 );
+
+/// Defect: one object a client could not read (stored by an older service's door, or written
+/// by a newer client in a shape this one does not know) failed its whole page, and so every
+/// sync of that library. Now it is skipped and counted (Sync Status and the CLI name it).
+async fn an_object_this_version_cannot_read_is_skipped_and_named(b: Backend) {
+    use refsync_server::db::{CheckedWrite, Db, StoredBatch};
+    let store = Store::new(b).await;
+    let server = Running::start(&store, Limits::default()).await;
+    let mut a = Device::new(&server.base, "ada@example.org", "laptop", true).await;
+    for n in 1..=3 {
+        a.store.edit(new_reference(n, &format!("Paper {n}")));
+    }
+    a.sync().await.unwrap();
+    // Written straight into the database, past today's door, as an older service let in.
+    let deep = format!(
+        r#"{{"key":"{k}","type":"journal_article","fields":{{"title":"Deep"}},"extra":{}{}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000),
+        k = key(4).as_str()
+    );
+    let kind_changed = format!(
+        r#"{{"key":"{k}","type":"journal_article","fields":7}}"#,
+        k = key(5).as_str()
+    );
+    let db = Db::open(&store.dir.path().join("data"), store.database_url())
+        .await
+        .unwrap();
+    let library = sign_in(&server.base, "ada@example.org").await.library;
+    let write = |n: u64, data: String| CheckedWrite {
+        kind: ObjectKind::Reference,
+        key: key(n),
+        base_version: 0,
+        data: Some(data),
+        shared: false,
+        sha256: None,
+    };
+    let batch = StoredBatch {
+        idempotency_key: "from-an-older-door".into(),
+        request_hash: "0".repeat(64),
+        writes: vec![write(4, deep), write(5, kind_changed)],
+    };
+    db.apply_batch(&library, 1, &batch, None, 1).await.unwrap();
+    db.close().await;
+    a.store.edit(new_reference(6, "Paper 6"));
+    let laptop = a.sync().await.expect("the library still syncs");
+    assert_eq!(
+        (laptop.sent, laptop.unreadable),
+        (1, 2),
+        "the laptop names them"
+    );
+
+    let mut fresh = Device::new(&server.base, "ada@example.org", "browser", false).await;
+    let got = fresh.sync().await.expect("the library still syncs");
+    assert_eq!(got.unreadable, 2, "the two are named");
+    assert_eq!(got.received, 4, "everything else arrives");
+    assert_eq!(fresh.reference(key(6)).title(), "Paper 6");
+    let again = fresh.sync().await.expect("and goes on syncing");
+    assert_eq!(again.unreadable, 0, "named once, not at every sync");
+    server.stop().await;
+}
 
 async fn two_devices_edit_offline_and_converge(b: Backend) {
     let store = Store::new(b).await;

@@ -5,11 +5,15 @@
 //! Invariant: these only ever call [`super::sync_quietly`], which runs one sync at a time and
 //! does nothing when signed out, so triggers that fire together cost one sync.
 
-use super::{sync_quietly, Account};
+use super::{sync_quietly, Account, SessionInfo};
 use crate::browser;
 use crate::features::library::Library;
+use crate::sync::remote;
 use leptos::prelude::*;
 use refsync_core::protocol::API_V1;
+use refsync_core::sync::ErrorKind;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -60,31 +64,139 @@ pub fn start(lib: Library, account: Account) {
         );
     });
 
-    // The service's change hints, while signed in.
-    let source = StoredValue::new_local(None::<web_sys::EventSource>);
+    // The service's change hints, while signed in: one listening loop per session.
+    let generation = StoredValue::new(0u64);
+    let open = StoredValue::new_local(None::<Hints>);
     Effect::new(move |_| {
-        if let Some(old) = source.try_update_value(Option::take).flatten() {
-            old.close();
+        let session = account.session.get();
+        generation.update_value(|g| *g += 1);
+        let mine = generation.get_value();
+        open.set_value(None);
+        if let Some(session) = session {
+            leptos::task::spawn_local(listen(lib, account, session, mine, generation, open));
         }
-        let Some(session) = account.session.get() else {
-            return;
-        };
-        let url = format!(
-            "{API_V1}/libraries/{}/events?access_token={}",
-            session.library_id,
-            js_sys::encode_uri_component(&session.token)
-        );
-        let Ok(events) = web_sys::EventSource::new(&url) else {
-            return;
-        };
-        let on_version = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |_| {
-            // A sync with nothing new costs a couple of milliseconds; no need to compare.
-            sync_quietly(lib, account);
-        });
-        let _ =
-            events.add_event_listener_with_callback("version", on_version.as_ref().unchecked_ref());
-        // Lives as long as the EventSource, which this effect closes on the next change.
-        on_version.forget();
-        source.set_value(Some(events));
     });
+}
+
+/// Wait before asking again after a stream that never opened: doubling, up to this.
+const MOST_WAIT_MS: u64 = 5 * 60_000;
+const FIRST_WAIT_MS: u64 = 5_000;
+
+/// Keep a change-hint stream open for `session` while `generation` is still `mine`. Each
+/// stream opens with a fresh one-use ticket (the session token never goes in a URL); when
+/// the service ends a stream (a restart, the session signed out elsewhere) or the network
+/// drops it, the browser's own reconnect would reuse a spent ticket, so this closes it and
+/// opens another, soon after a stream that worked, backing off after ones that did not.
+async fn listen(
+    lib: Library,
+    account: Account,
+    session: SessionInfo,
+    mine: u64,
+    generation: StoredValue<u64>,
+    open: StoredValue<Option<Hints>, LocalStorage>,
+) {
+    let current = move || generation.try_get_value() == Some(mine);
+    let mut wait = 0;
+    loop {
+        if wait > 0 {
+            browser::sleep(wait).await;
+        }
+        if !current() {
+            return;
+        }
+        let ticket = match remote::stream_ticket(&session.token, &session.library_id).await {
+            Ok(t) => t,
+            // Signed out or the library gone: the next sync tells the person; no stream.
+            Err(e) if matches!(e.kind, ErrorKind::Auth | ErrorKind::Invalid) => return,
+            Err(_) => {
+                wait = (wait * 2).clamp(FIRST_WAIT_MS, MOST_WAIT_MS);
+                continue;
+            }
+        };
+        if !current() {
+            return;
+        }
+        let url = format!(
+            "{API_V1}/libraries/{}/events?ticket={}",
+            session.library_id,
+            js_sys::encode_uri_component(&ticket.ticket)
+        );
+        let (ended, on_end) = futures_channel::oneshot::channel();
+        let Some(hints) = Hints::open(&url, move || sync_quietly(lib, account), ended) else {
+            return;
+        };
+        let opened = hints.opened.clone();
+        open.set_value(Some(hints));
+        // Ended, or dropped for a newer session (then `current()` says so above).
+        let _ = on_end.await;
+        open.set_value(None);
+        wait = if opened.get() {
+            FIRST_WAIT_MS / 5
+        } else {
+            (wait * 2).clamp(FIRST_WAIT_MS, MOST_WAIT_MS)
+        };
+    }
+}
+
+/// One open EventSource and its listeners; dropping it closes the stream.
+struct Hints {
+    source: web_sys::EventSource,
+    opened: Rc<Cell<bool>>,
+    on_version: Closure<dyn Fn(web_sys::MessageEvent)>,
+    on_open: Closure<dyn Fn(web_sys::Event)>,
+    on_error: Closure<dyn Fn(web_sys::Event)>,
+}
+
+impl Hints {
+    /// Open `url`; `on_hint` runs on every hint, and `ended` is sent when the stream fails or
+    /// ends (the browser's automatic reconnect is never left to run: it would reuse the ticket).
+    fn open(
+        url: &str,
+        on_hint: impl Fn() + 'static,
+        ended: futures_channel::oneshot::Sender<()>,
+    ) -> Option<Hints> {
+        let source = web_sys::EventSource::new(url).ok()?;
+        let opened = Rc::new(Cell::new(false));
+        // A sync with nothing new costs a couple of milliseconds; no need to compare.
+        let on_version = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |_| on_hint());
+        let on_open = Closure::<dyn Fn(web_sys::Event)>::new({
+            let opened = opened.clone();
+            move |_| opened.set(true)
+        });
+        let ended = RefCell::new(Some(ended));
+        let on_error = Closure::<dyn Fn(web_sys::Event)>::new({
+            let source = source.clone();
+            move |_| {
+                source.close();
+                if let Some(tx) = ended.borrow_mut().take() {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let listen = |name: &str, f: &js_sys::Function| {
+            let _ = source.add_event_listener_with_callback(name, f);
+        };
+        listen("version", on_version.as_ref().unchecked_ref());
+        listen("open", on_open.as_ref().unchecked_ref());
+        listen("error", on_error.as_ref().unchecked_ref());
+        Some(Hints {
+            source,
+            opened,
+            on_version,
+            on_open,
+            on_error,
+        })
+    }
+}
+
+impl Drop for Hints {
+    fn drop(&mut self) {
+        self.source.close();
+        let forget = |name: &str, f: &js_sys::Function| {
+            let _ = self.source.remove_event_listener_with_callback(name, f);
+        };
+        forget("version", self.on_version.as_ref().unchecked_ref());
+        forget("open", self.on_open.as_ref().unchecked_ref());
+        forget("error", self.on_error.as_ref().unchecked_ref());
+    }
 }

@@ -185,6 +185,9 @@ struct Entry {
     /// Files the storage limit refused, in plain words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refused: Option<String>,
+    /// Objects the service sent that this version could not read (skipped).
+    #[serde(default)]
+    unreadable: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -262,6 +265,9 @@ async fn sync_once(lib: &LibraryFile) -> Result<()> {
     if let Some(refused) = &entry.refused {
         eprintln!("{refused}");
     }
+    if let Some(skipped) = refsync_core::sync::words::unreadable(entry.unreadable) {
+        eprintln!("{skipped}");
+    }
     let waiting = lib.conflicts().await?.len();
     if waiting > 0 {
         return Err(CliError::new(
@@ -310,6 +316,7 @@ async fn run(
     entry.received = outcome.received;
     entry.deleted = outcome.deleted;
     entry.conflicts = outcome.conflicts;
+    entry.unreadable = outcome.unreadable;
     entry.downloaded = files::download(lib, remote).await?;
     if outcome.duplicates > 0 {
         println!(

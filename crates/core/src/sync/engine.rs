@@ -219,6 +219,9 @@ pub struct SyncOutcome {
     pub linked: bool,
     /// Sets of probable duplicates found after linking (never merged by the engine).
     pub duplicates: u64,
+    /// Objects the service sent that this version cannot read (a newer client's, or damaged):
+    /// skipped, so that one of them never stops a library from syncing.
+    pub unreadable: u64,
 }
 
 async fn with_retries<T, R: Remote>(
@@ -490,6 +493,11 @@ async fn send<S: LocalStore, R: Remote>(
                 });
             }
             WriteResult::Conflict { current, .. } => {
+                let Ok(theirs) = object_of(current.kind, current.key, current.data.as_ref()) else {
+                    // Unreadable here: the write stays to be sent, and is named.
+                    outcome.unreadable += 1;
+                    continue;
+                };
                 // Gone here since it was sent (a new object deleted before it ever synced
                 // leaves nothing behind): that delete is this client's change.
                 let local = held.next().flatten().or_else(|| {
@@ -502,7 +510,6 @@ async fn send<S: LocalStore, R: Remote>(
                         dirty: true,
                     })
                 });
-                let theirs = object_of(current.kind, current.key, current.data.as_ref())?;
                 if let Some(change) = change_for(
                     local.as_ref(),
                     w.kind,
@@ -540,7 +547,12 @@ async fn pull<S: LocalStore, R: Remote>(
         let ids: Vec<(ObjectKind, Key)> = page.objects.iter().map(|o| (o.kind, o.key)).collect();
         let locals = store.get_many(&ids).await?;
         for (o, local) in page.objects.into_iter().zip(locals) {
-            let theirs = object_of(o.kind, o.key, o.data.as_ref())?;
+            let Ok(theirs) = object_of(o.kind, o.key, o.data.as_ref()) else {
+                // One object this version cannot read does not stop the page: it is counted
+                // (Sync Status names it) and the rest is applied.
+                outcome.unreadable += 1;
+                continue;
+            };
             if let Some(change) =
                 change_for(local.as_ref(), o.kind, o.key, o.version, theirs, outcome)
             {

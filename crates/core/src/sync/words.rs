@@ -27,6 +27,22 @@ pub fn storage_refused(refused: &[(String, String)], here: &str) -> Option<Strin
     ))
 }
 
+/// Objects skipped because this version cannot read them, in plain words (`None`: none).
+pub fn unreadable(n: u64) -> Option<String> {
+    (n > 0).then(|| {
+        format!(
+            "{} from the service could not be read by this version of refsync and {} skipped \
+             (the online copy is kept as it is).",
+            if n == 1 {
+                "1 item".to_string()
+            } else {
+                format!("{n} items")
+            },
+            if n == 1 { "was" } else { "were" }
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +60,15 @@ mod tests {
             storage_refused(&two, "this library").unwrap_or_default(),
             "“a.pdf” (5 KB) and 1 other file did not upload: Full. The file stays in this library and uploads by itself once there is room (free some online storage or ask for a larger limit)."
         );
+    }
+
+    #[test]
+    fn skipped_objects_are_counted_in_words() {
+        assert_eq!(unreadable(0), None);
+        assert_eq!(
+            unreadable(1).unwrap_or_default(),
+            "1 item from the service could not be read by this version of refsync and was skipped (the online copy is kept as it is)."
+        );
+        assert!(unreadable(3).unwrap_or_default().starts_with("3 items"));
     }
 }

@@ -8,7 +8,7 @@ use crate::auth::{
     check_new_password, hash_password, new_token, normalize_email, now_millis, verify_password,
     Authed,
 };
-use crate::db::{CreateAccount, SignInFailures};
+use crate::db::CreateAccount;
 use crate::error::{ApiError, ApiJson};
 use crate::AppState;
 use axum::extract::State;
@@ -102,21 +102,31 @@ pub async fn sign_in(
         return Err(wrong());
     };
     let now = now_millis();
-    let mut failures = state.db.sign_in_failures(&email).await?;
-    if failures.locked_until > now {
-        let retry_after = (failures.locked_until - now).div_ceil(1000);
-        return Err(ApiError::RateLimited {
+    let locked = |until: u64| {
+        let retry_after = until.saturating_sub(now).div_ceil(1000).max(1);
+        ApiError::RateLimited {
             retry_after,
             message: format!(
                 "Too many failed sign-ins. Try again in {} minutes.",
                 retry_after.div_ceil(60)
             ),
-        });
+        }
+    };
+    let failures = state.db.sign_in_failures(&email).await?;
+    if failures.locked_until > now {
+        return Err(locked(failures.locked_until));
     }
-    if now.saturating_sub(failures.last_failure) > FAILURE_WINDOW_MS {
-        failures = SignInFailures::default();
+    // The attempt counts before the password is checked, in one statement: attempts made at
+    // the same moment cannot overwrite each other's count, and those past the limit are
+    // refused unchecked. A right password clears the count.
+    let attempt = state
+        .db
+        .count_sign_in_attempt(&email, now, FAILURE_WINDOW_MS, LOCK_AFTER, LOCK_FOR_MS)
+        .await?;
+    if attempt.failures > LOCK_AFTER {
+        return Err(locked(attempt.locked_until));
     }
-    if failures.failures >= SLOW_AFTER {
+    if attempt.failures > SLOW_AFTER {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let account = state.db.account_by_email(&email).await?;
@@ -133,13 +143,9 @@ pub async fn sign_in(
             Ok(Json(session))
         }
         _ => {
-            failures.failures += 1;
-            failures.last_failure = now;
-            if failures.failures >= LOCK_AFTER {
-                failures.locked_until = now + LOCK_FOR_MS;
+            if attempt.failures == LOCK_AFTER {
                 tracing::warn!("sign-ins locked for 15 minutes after repeated failures");
             }
-            state.db.set_sign_in_failures(&email, failures).await?;
             state.metrics.sign_in_failures.inc();
             Err(wrong())
         }
@@ -154,6 +160,10 @@ pub async fn sign_out(
     authed: Authed,
 ) -> Result<StatusCode, ApiError> {
     state.db.delete_token(&authed.token_hash).await?;
+    // Its change-hint streams end now (nobody listening is fine).
+    let _ = state
+        .revoked
+        .send(crate::auth::Revoked::Token(authed.token_hash.clone()));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -180,6 +190,10 @@ pub async fn change_password(
         .db
         .set_password(&account.id, &hash, Some(&authed.token_hash))
         .await?;
+    let _ = state.revoked.send(crate::auth::Revoked::Account {
+        account_id: account.id.clone(),
+        keep: Some(authed.token_hash.clone()),
+    });
     tracing::info!(account = %account.id, "password changed; other sessions signed out");
     Ok(StatusCode::NO_CONTENT)
 }

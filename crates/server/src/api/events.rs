@@ -3,14 +3,21 @@
 //! Invariants: the first event is the current version (so a client that missed hints while
 //! disconnected catches up at once); then one event per committed write, through every
 //! instance (see [`crate::hints`]); a comment every 15 s keeps proxies from closing the stream.
+//! A stream lives no longer than the session that opened it: signing out (or a password
+//! change) on this instance ends it at once, and every `stream_check_ms` it checks the session
+//! still lasts (another instance, the admin command, an expiry). EventSource cannot send
+//! headers, so a browser opens the stream with a one-use ticket (`POST .../events/ticket`),
+//! never with its session token in the URL.
 
-use crate::auth::Authed;
+use crate::auth::{new_token, now_millis, Authed, StreamAuthed};
 use crate::error::{ApiError, ApiPath};
 use crate::AppState;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Json;
 use futures_util::stream::{self, Stream, StreamExt};
-use refsync_core::protocol::{ErrorBody, Hint};
+use refsync_core::protocol::{ErrorBody, Hint, StreamTicket};
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio_stream::wrappers::BroadcastStream;
@@ -24,16 +31,53 @@ fn event(version: u64) -> Result<Event, Infallible> {
         .data(serde_json::to_string(&hint).unwrap_or_default()))
 }
 
-#[utoipa::path(get, path = "/libraries/{library_id}/events", tag = "library", security(("bearer" = []), ("query_token" = [])),
+#[utoipa::path(post, path = "/libraries/{library_id}/events/ticket", tag = "library", security(("bearer" = [])),
     params(("library_id" = String, Path, description = "The library's id (from /me)")),
-    responses((status = 200, description = "Server-sent events named `version` whose data is a Hint, the current version first", content_type = "text/event-stream", body = Hint),
+    responses((status = 201, description = "A one-use ticket for `GET .../events?ticket=`, good for a minute", body = StreamTicket),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such library, or not this account's", body = ErrorBody)))]
-pub async fn events(
+pub async fn ticket(
     State(state): State<AppState>,
     authed: Authed,
     ApiPath(library_id): ApiPath<String>,
+) -> Result<(StatusCode, Json<StreamTicket>), ApiError> {
+    let lib = authed.library(&state, &library_id).await?;
+    let (ticket, hash) = new_token();
+    let now = now_millis();
+    state
+        .db
+        .add_stream_ticket(&hash, &authed.token_hash, &lib.id, now, now + TICKET_TTL_MS)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(StreamTicket {
+            ticket,
+            expires_in: TICKET_TTL_MS / 1000,
+        }),
+    ))
+}
+
+/// How long a stream ticket may wait to be used.
+const TICKET_TTL_MS: u64 = 60_000;
+
+#[utoipa::path(get, path = "/libraries/{library_id}/events", tag = "library", security(("bearer" = []), ("stream_ticket" = [])),
+    params(("library_id" = String, Path, description = "The library's id (from /me)")),
+    responses((status = 200, description = "Server-sent events named `version` whose data is a Hint, the current version first", content_type = "text/event-stream", body = Hint),
+        (status = 401, description = "Not signed in, or a ticket used, expired or unknown", body = ErrorBody),
+        (status = 404, description = "No such library, or not this account's (or not the ticket's)", body = ErrorBody)))]
+pub async fn events(
+    State(state): State<AppState>,
+    who: StreamAuthed,
+    ApiPath(library_id): ApiPath<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    if who
+        .ticket_library
+        .as_ref()
+        .is_some_and(|l| *l != library_id)
+    {
+        return Err(ApiError::NotFound);
+    }
+    let authed = who.authed;
     let lib = authed.library(&state, &library_id).await?;
     // Subscribe before reading the version, so no write falls between the two.
     let updates = BroadcastStream::new(state.hints.subscribe(&lib.id))
@@ -46,11 +90,47 @@ pub async fn events(
         .await?
         .map_or(lib.version, |l| l.version);
     let mut shutting_down = state.shutting_down.clone();
+    let mut revoked = state.revoked.subscribe();
+    let check = Duration::from_millis(state.limits.stream_check_ms.max(1));
+    let db = state.db.clone();
     let stop = async move {
-        let _ = shutting_down.wait_for(|down| *down).await;
+        let down = async move {
+            let _ = shutting_down.wait_for(|down| *down).await;
+        };
+        tokio::pin!(down);
+        let mut ticks = tokio::time::interval(check);
+        ticks.tick().await;
+        loop {
+            tokio::select! {
+                () = &mut down => return,
+                r = revoked.recv() => match r {
+                    Ok(r) if r.ends(&authed.account_id, &authed.token_hash) => return,
+                    // Lagged: some revocations were missed; the session is checked below.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        if !still_signed_in(&db, &authed.token_hash).await {
+                            return;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    Ok(_) => {}
+                },
+                _ = ticks.tick() => {
+                    if !still_signed_in(&db, &authed.token_hash).await {
+                        return;
+                    }
+                }
+            }
+        }
     };
     let stream = stream::once(async move { event(current) })
         .chain(updates)
         .take_until(stop);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Whether the session still lasts (a failed check ends the stream: the client opens another).
+async fn still_signed_in(db: &crate::db::Db, token_hash: &str) -> bool {
+    db.token_account(token_hash, now_millis())
+        .await
+        .is_ok_and(|a| a.is_some())
 }

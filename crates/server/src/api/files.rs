@@ -3,7 +3,9 @@
 //! Invariants: an upload is refused before its bytes are read when the account's storage
 //! quota or the server's file size limit would be passed; the bytes stream to a temp file
 //! (never into memory) while being hashed, and are kept only if the hash and the length are
-//! the ones announced; bytes a library already holds are not stored again.
+//! the ones announced; bytes a library already holds are not stored again and never count
+//! against the quota twice; uploads of the same bytes to one library take turns from storing
+//! to recording, and no error path removes bytes a recorded file names.
 
 use crate::auth::{now_millis, Authed};
 use crate::db::RecordFile;
@@ -58,7 +60,7 @@ fn megabytes(bytes: u64) -> String {
 }
 
 #[utoipa::path(put, path = "/libraries/{library_id}/files/{sha256}", tag = "files", security(("bearer" = [])),
-    params(("library_id" = String, Path, description = "The library's id (from /me)"), ("sha256" = String, Path, description = "The file's SHA-256, 64 lower-case hex digits")),
+    params(("library_id" = String, Path, description = "The library's id (from /me)"), ("sha256" = String, Path, description = "The file's SHA-256, 64 lower-case hex digits", pattern = "^[0-9a-f]{64}$")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
     responses((status = 201, description = "Stored", body = StoredFile),
         (status = 200, description = "The library held these bytes already", body = StoredFile),
@@ -144,12 +146,15 @@ pub async fn upload(
         )));
     }
     let name = format!("{}/{sha256}", lib.id);
+    // Uploads of the same bytes to one library take turns from storing to recording, so the
+    // cleanup of a refused one can never remove what its twin stored and recorded.
+    let _turn = state.upload_turns.lock(&name).await;
     state
         .blobs
         .put_file(&name, &temp.0)
         .await
         .map_err(|e| ApiError::Internal(format!("storing a file: {e}")))?;
-    match state
+    let recorded = state
         .db
         .record_file(
             &lib.id,
@@ -158,8 +163,8 @@ pub async fn upload(
             account.storage_limit,
             now_millis(),
         )
-        .await?
-    {
+        .await?;
+    match recorded {
         RecordFile::Recorded => {
             state.metrics.files_stored.inc();
             state.metrics.file_bytes_stored.add(length);
@@ -180,9 +185,12 @@ pub async fn upload(
         })
         .into_response()),
         RecordFile::OverLimit => {
-            // Another upload took the room meanwhile.
-            if let Err(e) = state.blobs.delete(&name).await {
-                tracing::warn!("removing a file refused for quota: {e}");
+            // Another upload took the room meanwhile. These bytes are this upload's own: no
+            // row names them (the insert was rolled back, and a twin waits for this turn).
+            if state.db.file_size(&lib.id, &sha256).await?.is_none() {
+                if let Err(e) = state.blobs.delete(&name).await {
+                    tracing::warn!("removing a file refused for quota: {e}");
+                }
             }
             Err(over_quota())
         }
@@ -228,7 +236,7 @@ fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
 }
 
 #[utoipa::path(get, path = "/libraries/{library_id}/files/{sha256}", tag = "files", security(("bearer" = [])),
-    params(("library_id" = String, Path, description = "The library's id (from /me)"), ("sha256" = String, Path, description = "The file's SHA-256, 64 lower-case hex digits")),
+    params(("library_id" = String, Path, description = "The library's id (from /me)"), ("sha256" = String, Path, description = "The file's SHA-256, 64 lower-case hex digits", pattern = "^[0-9a-f]{64}$")),
     responses((status = 200, description = "The bytes", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 206, description = "The range asked for", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 304, description = "Not modified (If-None-Match)"),

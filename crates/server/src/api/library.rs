@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use refsync_core::protocol::{
     Batch, BatchResult, ChangesPage, ErrorBody, Link, LinkRequest, Object, ResetRequest,
-    ResetResult, SyncLog, SyncReport, Versions, DEFAULT_PAGE, MAX_BATCH_WRITES, MAX_PAGE,
+    ResetResult, SyncLog, SyncReport, Versions, DEFAULT_PAGE, MAX_BATCH_WRITES, MAX_OBJECT_BYTES,
+    MAX_PAGE,
 };
 use refsync_core::{Key, ObjectKind};
 use serde::Deserialize;
@@ -170,6 +171,7 @@ pub async fn versions(
 #[serde(deny_unknown_fields)]
 struct WireBatch {
     idempotency_key: String,
+    #[serde(deserialize_with = "refsync_core::protocol::strict::objects")]
     writes: Vec<WireWrite>,
 }
 
@@ -183,26 +185,14 @@ struct WireWrite {
     data: Option<Box<serde_json::value::RawValue>>,
 }
 
-/// Read a batch body: JSON, as `ApiJson` would, with the same kinds of messages.
+/// Read a batch body: JSON, as `ApiJson` reads every body (shape, depth, nothing trailing).
 fn read_batch(headers: &HeaderMap, body: &[u8]) -> Result<WireBatch, ApiError> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !is_json {
+    if !crate::error::is_json(headers) {
         return Err(ApiError::Invalid(
             "Send the body as JSON (Content-Type: application/json).".into(),
         ));
     }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let inner = e.inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::Invalid(format!("The body is not valid JSON: {inner}"))
-        } else {
-            ApiError::Invalid(format!("The JSON does not fit: {}: {inner}", e.path()))
-        }
-    })
+    crate::error::read_json(body)
 }
 
 /// Check every write of a batch; the first bad one refuses the whole batch. `request_hash`
@@ -234,6 +224,14 @@ fn check_batch(batch: WireBatch, request_hash: String) -> Result<StoredBatch, Ap
             None => (None, false, None),
             Some(raw) => {
                 let text = raw.get();
+                if text.len() > MAX_OBJECT_BYTES {
+                    return Err(ApiError::TooLarge(format!(
+                        "{}: an object may take at most {} bytes of JSON; this one takes {}.",
+                        at(),
+                        MAX_OBJECT_BYTES,
+                        text.len()
+                    )));
+                }
                 if !text.starts_with('{') {
                     return Err(ApiError::Invalid(format!(
                         "{}: data must be a JSON object.",
@@ -380,6 +378,20 @@ pub async fn add_sync_report(
     if report.device_id.trim().is_empty() || report.device_id.len() > 100 {
         return Err(ApiError::Invalid(
             "device_id must be 1 to 100 characters.".into(),
+        ));
+    }
+    let counts = [
+        report.started_at,
+        report.duration_ms,
+        report.sent,
+        report.received,
+        report.deleted,
+        report.conflicts,
+    ];
+    if counts.iter().any(|n| i64::try_from(*n).is_err()) {
+        // The database keeps signed 64-bit numbers; a larger one would be stored changed.
+        return Err(ApiError::Invalid(
+            "The numbers in a sync report must be below 2^63.".into(),
         ));
     }
     let mut report = report;

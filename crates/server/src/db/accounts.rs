@@ -213,6 +213,58 @@ impl Db {
         .await
     }
 
+    /// Keep a one-use ticket (its hash) for a change-hint stream of `library_id`, good until
+    /// `expires_at` and only while the session `token_hash` lasts. Expired tickets go.
+    pub async fn add_stream_ticket(
+        &self,
+        ticket_hash: &str,
+        token_hash: &str,
+        library_id: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM stream_tickets WHERE expires_at <= $1")
+            .bind(to_i64(now))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO stream_tickets (ticket_hash, token_hash, library_id, expires_at)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(ticket_hash)
+        .bind(token_hash)
+        .bind(library_id)
+        .bind(to_i64(expires_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+
+    /// Use a stream ticket: its session's token hash and its library, once, if it has not
+    /// expired (it is gone afterwards either way).
+    pub async fn use_stream_ticket(
+        &self,
+        ticket_hash: &str,
+        now: u64,
+    ) -> Result<Option<(String, String)>, sqlx::Error> {
+        let row = sqlx::query(
+            "DELETE FROM stream_tickets WHERE ticket_hash = $1
+             RETURNING token_hash, library_id, expires_at",
+        )
+        .bind(ticket_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        if to_u64(row.try_get("expires_at")?) <= now {
+            return Ok(None);
+        }
+        Ok(Some((
+            row.try_get("token_hash")?,
+            row.try_get("library_id")?,
+        )))
+    }
+
     pub async fn delete_token(&self, token_hash: &str) -> Result<(), sqlx::Error> {
         sqlx::query("DELETE FROM tokens WHERE token_hash = $1")
             .bind(token_hash)
@@ -238,23 +290,50 @@ impl Db {
         })
     }
 
-    pub async fn set_sign_in_failures(
+    /// Count one sign-in attempt for `email` before its password is checked, in one statement
+    /// (so concurrent attempts cannot overwrite each other's count): failures older than
+    /// `window_ms` are forgotten first, and the attempt that reaches `lock_after` locks the
+    /// email for `lock_for_ms`. A right password then clears the count. Returns the count
+    /// with this attempt, and when the lock ends.
+    pub async fn count_sign_in_attempt(
         &self,
         email: &str,
-        f: SignInFailures,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        now: u64,
+        window_ms: u64,
+        lock_after: u64,
+        lock_for_ms: u64,
+    ) -> Result<SignInFailures, sqlx::Error> {
+        let row = sqlx::query(
             "INSERT INTO sign_in_failures (email, failures, last_failure, locked_until)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (email) DO UPDATE SET failures = $2, last_failure = $3, locked_until = $4",
+             VALUES ($1, 1, CAST($2 AS BIGINT),
+                     CASE WHEN CAST($4 AS BIGINT) <= 1
+                          THEN CAST($2 AS BIGINT) + CAST($5 AS BIGINT) ELSE 0 END)
+             ON CONFLICT (email) DO UPDATE SET
+               failures = CASE
+                 WHEN CAST($2 AS BIGINT) - sign_in_failures.last_failure > CAST($3 AS BIGINT)
+                 THEN 1 ELSE sign_in_failures.failures + 1 END,
+               last_failure = CAST($2 AS BIGINT),
+               locked_until = CASE
+                 WHEN (CASE
+                         WHEN CAST($2 AS BIGINT) - sign_in_failures.last_failure
+                              > CAST($3 AS BIGINT)
+                         THEN 1 ELSE sign_in_failures.failures + 1 END) >= CAST($4 AS BIGINT)
+                 THEN CAST($2 AS BIGINT) + CAST($5 AS BIGINT)
+                 ELSE sign_in_failures.locked_until END
+             RETURNING failures, last_failure, locked_until",
         )
         .bind(email)
-        .bind(to_i64(f.failures))
-        .bind(to_i64(f.last_failure))
-        .bind(to_i64(f.locked_until))
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
+        .bind(to_i64(now))
+        .bind(to_i64(window_ms))
+        .bind(to_i64(lock_after))
+        .bind(to_i64(lock_for_ms))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(SignInFailures {
+            failures: to_u64(row.try_get("failures")?),
+            last_failure: to_u64(row.try_get("last_failure")?),
+            locked_until: to_u64(row.try_get("locked_until")?),
+        })
     }
 
     pub async fn clear_sign_in_failures(&self, email: &str) -> Result<(), sqlx::Error> {

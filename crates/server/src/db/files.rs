@@ -32,8 +32,10 @@ impl Db {
         Ok(size.map(to_u64))
     }
 
-    /// Record a stored file and add its size to the library's storage used, unless that would
-    /// pass `limit`.
+    /// Record a stored file and add its size to the library's storage used, unless the library
+    /// holds it already (never counted twice) or the size would pass `limit`. "Already held"
+    /// is decided first, so a concurrent upload of the same bytes is told so, not refused for
+    /// room its twin already took.
     pub async fn record_file(
         &self,
         library_id: &str,
@@ -43,19 +45,8 @@ impl Db {
         now: u64,
     ) -> Result<RecordFile, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let grown = sqlx::query(
-            "UPDATE libraries SET storage_used = storage_used + $1
-             WHERE id = $2 AND storage_used + $1 <= $3",
-        )
-        .bind(to_i64(size))
-        .bind(library_id)
-        .bind(to_i64(limit))
-        .execute(&mut *tx)
-        .await?;
-        if grown.rows_affected() == 0 {
-            tx.rollback().await?;
-            return Ok(RecordFile::OverLimit);
-        }
+        // The insert comes first: it takes the write lock (SQLite) or the row (PostgreSQL, on
+        // the unique key), so a twin upload waits here and then finds the row.
         let inserted = sqlx::query(
             "INSERT INTO files (library_id, sha256, size, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (library_id, sha256) DO NOTHING",
@@ -69,6 +60,19 @@ impl Db {
         if inserted.rows_affected() == 0 {
             tx.rollback().await?;
             return Ok(RecordFile::AlreadyHeld);
+        }
+        let grown = sqlx::query(
+            "UPDATE libraries SET storage_used = storage_used + $1
+             WHERE id = $2 AND storage_used + $1 <= $3",
+        )
+        .bind(to_i64(size))
+        .bind(library_id)
+        .bind(to_i64(limit))
+        .execute(&mut *tx)
+        .await?;
+        if grown.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(RecordFile::OverLimit);
         }
         tx.commit().await?;
         Ok(RecordFile::Recorded)

@@ -1,6 +1,7 @@
 //! Syncs as clients report them, for Sync Status.
 //!
-//! Invariant: at most [`KEEP_PER_DEVICE`] entries per device are kept, the latest ones.
+//! Invariant: at most [`KEEP_PER_DEVICE`] entries per device are kept, the latest ones, however
+//! many reports arrive at once.
 
 use super::{to_i64, to_u64, Db};
 use refsync_core::protocol::{ErrorBody, ErrorCode, SyncReport};
@@ -15,6 +16,12 @@ impl Db {
         r: &SyncReport,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
+        // Reports at the same moment take turns on the library's row: each one's trim then
+        // sees the others' rows (on PostgreSQL it would not, and more than the limit stayed).
+        sqlx::query("UPDATE libraries SET version = version WHERE id = $1")
+            .bind(library_id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO sync_log (library_id, device_id, started_at, device_name, duration_ms,
                                    sent, received, deleted, conflicts, error_code, error_message)

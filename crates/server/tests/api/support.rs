@@ -503,6 +503,75 @@ impl Client {
     }
 }
 
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Upload an attachment's bytes under `sha`; the raw response.
+pub async fn upload(c: &Client, sha: &str, bytes: Vec<u8>) -> reqwest::Response {
+    c.http
+        .put(c.lib_url(&format!("files/{sha}")))
+        .bearer_auth(&c.token)
+        .body(bytes)
+        .send()
+        .await
+        .expect("upload sent")
+}
+
+/// Ask for a one-use ticket to the library's change-hint stream.
+pub async fn stream_ticket(c: &Client) -> String {
+    let a = c
+        .call(Method::POST, &c.lib_url("events/ticket"), None)
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    a.body["ticket"].as_str().expect("ticket").to_string()
+}
+
+/// Open the library's change-hint stream with a fresh ticket, as a browser does.
+pub async fn open_stream(c: &Client) -> reqwest::Response {
+    let ticket = stream_ticket(c).await;
+    let resp = reqwest::Client::new()
+        .get(format!("{}?ticket={ticket}", c.lib_url("events")))
+        .send()
+        .await
+        .expect("stream opened");
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp
+}
+
+/// Reads server-sent events of a stream as `version` numbers.
+pub async fn next_hint(resp: &mut reqwest::Response, buffer: &mut String) -> u64 {
+    loop {
+        if let Some(at) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..at + 2).collect();
+            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                let hint: Value = serde_json::from_str(data).expect("a hint");
+                return hint["library_version"].as_u64().expect("a version");
+            }
+            continue;
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(10), resp.chunk())
+            .await
+            .expect("a hint within 10 s")
+            .expect("the stream reads")
+            .expect("the stream stays open");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+/// Whether the stream ends within `within` (keep-alive comments and hints are read past).
+pub async fn stream_ends(resp: &mut reqwest::Response, within: Duration) -> bool {
+    let until = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(until, resp.chunk()).await {
+            Err(_) => return false,
+            Ok(Ok(Some(_))) => continue,
+            Ok(Ok(None) | Err(_)) => return true,
+        }
+    }
+}
+
 pub fn key(n: u64) -> Key {
     Key::new(1_700_000_000_000 + n, [n as u8; 10])
 }
