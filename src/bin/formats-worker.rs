@@ -40,40 +40,21 @@ mod worker {
             .as_string()
             .and_then(|f| Format::from_id(&f));
         let files = named_buffers(message);
-        let mut result = ImportResult::default();
-        let mut by_format: Vec<(Format, Vec<usize>)> = Vec::new();
-        for (i, (name, bytes)) in files.iter().enumerate() {
-            match format.or_else(|| Format::detect(name, bytes)) {
-                Some(f) => match by_format.iter_mut().find(|(g, _)| *g == f) {
-                    Some((_, v)) => v.push(i),
-                    None => by_format.push((f, vec![i])),
-                },
-                None => result.skipped.push((
-                    name.clone(),
-                    0,
-                    "not a format refsync can read (RIS, BibTeX, EndNote XML, EndNote tagged, \
-                     MEDLINE, CSL-JSON)"
-                        .into(),
-                )),
-            }
-        }
+        let sources: Vec<Source<'_>> = files
+            .iter()
+            .map(|(name, bytes)| Source { name, bytes })
+            .collect();
         let mut keys = move || new_key(now);
-        for (f, indexes) in by_format {
-            let sources: Vec<Source<'_>> = indexes
-                .iter()
-                .map(|&i| Source {
-                    name: &files[i].0,
-                    bytes: &files[i].1,
-                })
-                .collect();
-            let mut ctx = ImportContext {
-                now,
-                new_key: &mut keys,
-            };
-            let one = formats::import(f, &sources, &mut ctx);
-            result.references.extend(one.references);
-            result.add_report(one.report);
-        }
+        let mut ctx = ImportContext {
+            now,
+            new_key: &mut keys,
+        };
+        let imported = formats::import_files(&sources, format, &mut ctx, |_| {});
+        let mut result = ImportResult {
+            references: imported.references,
+            ..ImportResult::default()
+        };
+        result.add_report(imported.report);
         serde_json::to_string(&result).map_err(|e| e.to_string())
     }
 

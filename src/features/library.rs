@@ -21,11 +21,12 @@ use crate::browser;
 use crate::storage::{Snapshot, Store, StoreError, Write};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use refsync_core::edit::actions;
 use refsync_core::protocol::Object;
 use refsync_core::query::{self, Sort};
 use refsync_core::sync::{ConflictRecord, Resolution};
 use refsync_core::{Attachment, Group, GroupKind, GroupSet, Key, ObjectKind, Reference};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 pub use collections::Collection;
@@ -55,6 +56,18 @@ pub struct LibraryData {
     pub attachments: HashMap<Key, Attachment>,
     /// References in sync conflict, by key (groups and sets never conflict: DESIGN.md 4).
     pub conflicts: HashMap<Key, ConflictRecord>,
+}
+
+impl actions::Held for LibraryData {
+    fn references(&self) -> Box<dyn Iterator<Item = &Reference> + '_> {
+        Box::new(self.refs.references())
+    }
+    fn groups(&self) -> &HashMap<Key, Group> {
+        &self.groups
+    }
+    fn attachments(&self) -> &HashMap<Key, Attachment> {
+        &self.attachments
+    }
 }
 
 impl LibraryData {
@@ -389,35 +402,20 @@ impl Library {
         self.reveal.update(|n| *n += 1);
     }
 
-    /// Edits of each reference in `keys`, stamped now; references that `edit` leaves
-    /// unchanged are left out.
-    fn edit_each(self, keys: &[Key], edit: impl Fn(&mut Reference)) -> Vec<Write> {
-        let now = browser::now_millis();
-        self.data.with_untracked(|d| {
-            keys.iter()
-                .filter_map(|k| d.refs.get(k))
-                .filter_map(|r| {
-                    let mut changed = r.clone();
-                    edit(&mut changed);
-                    (changed != *r).then(|| {
-                        changed.date_modified = now;
-                        Write::change(Object::Reference(r.clone()), Object::Reference(changed))
-                    })
-                })
-                .collect()
-        })
-    }
-
     /// Move references to the Trash (they keep their groups, for a restore).
     pub fn trash(self, keys: Vec<Key>) {
-        let writes = self.edit_each(&keys, |r| r.trashed = true);
+        let writes = self
+            .data
+            .with_untracked(|d| actions::trash(d, &keys, browser::now_millis()));
         let n = writes.len();
         self.selected.set(Vec::new());
         self.commit_in_background(writes, Some(moved(n, "to the Trash")));
     }
 
     pub fn restore(self, keys: Vec<Key>) {
-        let writes = self.edit_each(&keys, |r| r.trashed = false);
+        let writes = self
+            .data
+            .with_untracked(|d| actions::restore(d, &keys, browser::now_millis()));
         let n = writes.len();
         self.selected.set(Vec::new());
         self.commit_in_background(writes, Some(format!("Restored {}.", count_refs(n))));
@@ -425,40 +423,15 @@ impl Library {
 
     /// Delete references for good, with their attachments (the caller has asked first).
     pub fn delete_forever(self, keys: Vec<Key>) {
-        let mut writes = Vec::new();
-        let mut blobs = Vec::new();
-        self.data.with_untracked(|d| {
-            let doomed: BTreeSet<Key> = keys.iter().copied().collect();
-            for k in &keys {
-                let Some(r) = d.refs.get(k) else { continue };
-                for a in &r.attachments {
-                    if let Some(att) = d.attachments.get(a) {
-                        writes.push(Write::Delete(ObjectKind::Attachment, *a));
-                        // The bytes go only if no surviving attachment shares them.
-                        let shared = d.attachments.values().any(|o| {
-                            o.sha256 == att.sha256
-                                && o.key != att.key
-                                && !doomed.contains(&o.parent)
-                        });
-                        if !shared {
-                            blobs.push(att.sha256.clone());
-                        }
-                    }
-                }
-                writes.push(Write::Delete(ObjectKind::Reference, *k));
-            }
-        });
+        let deletion = self
+            .data
+            .with_untracked(|d| actions::delete_forever(d, &keys));
         let n = keys.len();
         self.selected.set(Vec::new());
         spawn_local(async move {
-            match self.commit(writes).await {
+            match self.commit(deletion.writes).await {
                 Ok(()) => {
-                    if let Ok(store) = self.store() {
-                        for sha in blobs {
-                            // A leftover blob wastes space but loses nothing; not worth an error.
-                            let _ = store.delete_blob(&sha).await;
-                        }
-                    }
+                    self.free_blobs(deletion.freed).await;
                     self.tell(format!("Deleted {} permanently.", count_refs(n)));
                 }
                 Err(e) => self.fail(e.to_string()),
@@ -466,31 +439,43 @@ impl Library {
         });
     }
 
+    /// Remove bytes nothing refers to any more from this browser's storage.
+    pub async fn free_blobs(self, freed: Vec<String>) {
+        if let Ok(store) = self.open_store() {
+            for sha in freed {
+                // A leftover blob wastes space but loses nothing; not worth an error.
+                let _ = store.delete_blob(&sha).await;
+            }
+        }
+    }
+
     pub fn empty_trash(self) {
-        let keys: Vec<Key> = self.data.with_untracked(|d| {
-            let ids = d.refs.ids_where(|r| r.trashed);
-            d.refs.keys_of(&ids)
-        });
+        let keys = self.data.with_untracked(actions::in_trash);
         self.delete_forever(keys);
     }
 
     pub fn add_to_group(self, keys: Vec<Key>, group: Key) {
         let name = self.group_name(group);
-        let writes = self.edit_each(&keys, |r| {
-            r.groups.insert(group);
-        });
-        let n = writes.len();
-        self.commit_in_background(
-            writes,
-            Some(format!("Added {} to “{name}”.", count_refs(n))),
-        );
+        match self
+            .data
+            .with_untracked(|d| actions::add_to_group(d, &keys, group, browser::now_millis()))
+        {
+            Ok(writes) => {
+                let n = writes.len();
+                self.commit_in_background(
+                    writes,
+                    Some(format!("Added {} to “{name}”.", count_refs(n))),
+                );
+            }
+            Err(why) => self.fail(why),
+        }
     }
 
     pub fn remove_from_group(self, keys: Vec<Key>, group: Key) {
         let name = self.group_name(group);
-        let writes = self.edit_each(&keys, |r| {
-            r.groups.remove(&group);
-        });
+        let writes = self
+            .data
+            .with_untracked(|d| actions::remove_from_group(d, &keys, group, browser::now_millis()));
         let n = writes.len();
         self.commit_in_background(
             writes,
@@ -542,17 +527,9 @@ impl Library {
     /// Delete a group; its references stay in the library (and lose the membership).
     pub fn delete_group(self, group: Key) {
         let name = self.group_name(group);
-        let members: Vec<Key> = self.data.with_untracked(|d| {
-            d.refs
-                .references()
-                .filter(|r| r.groups.contains(&group))
-                .map(|r| r.key)
-                .collect()
-        });
-        let mut writes = self.edit_each(&members, |r| {
-            r.groups.remove(&group);
-        });
-        writes.push(Write::Delete(ObjectKind::Group, group));
+        let writes = self
+            .data
+            .with_untracked(|d| actions::delete_group(d, group, browser::now_millis()));
         if self.collection.get_untracked() == Collection::Group(group) {
             self.collection.set(Collection::All);
         }
@@ -586,20 +563,9 @@ impl Library {
 
     /// Delete a group set; its groups move to the top level (nothing in them is lost).
     pub fn delete_set(self, set: Key) {
-        let now = browser::now_millis();
-        let mut writes: Vec<Write> = self.data.with_untracked(|d| {
-            d.groups
-                .values()
-                .filter(|g| g.set == Some(set))
-                .map(|from| {
-                    let mut g = from.clone();
-                    g.set = None;
-                    g.date_modified = now;
-                    Write::change(Object::Group(from.clone()), Object::Group(g))
-                })
-                .collect()
-        });
-        writes.push(Write::Delete(ObjectKind::GroupSet, set));
+        let writes = self
+            .data
+            .with_untracked(|d| actions::delete_set(d, set, browser::now_millis()));
         self.commit_in_background(writes, None);
     }
 

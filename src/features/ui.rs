@@ -90,17 +90,9 @@ pub fn Progress(
     }
 }
 
-/// 50000 as "50,000".
+/// 50000 as "50,000" (core's words, for the `usize` counts of lists).
 pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    refsync_core::sync::words::thousands(n as u64)
 }
 
 /// `numerator / denominator` to one decimal place (`"12.5"`; `"0.0"` for a zero denominator).

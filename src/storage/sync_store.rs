@@ -94,28 +94,12 @@ fn to_json(o: &Object) -> IdbResult<String> {
     o.to_json().map_err(idb)
 }
 
-fn reason_id(r: ConflictReason) -> &'static str {
-    match r {
-        ConflictReason::Fields => "fields",
-        ConflictReason::EditedHereDeletedOnline => "edited_here_deleted_online",
-        ConflictReason::DeletedHereEditedOnline => "deleted_here_edited_online",
-    }
-}
-
-fn reason_of(id: &str) -> ConflictReason {
-    match id {
-        "edited_here_deleted_online" => ConflictReason::EditedHereDeletedOnline,
-        "deleted_here_edited_online" => ConflictReason::DeletedHereEditedOnline,
-        _ => ConflictReason::Fields,
-    }
-}
-
 impl ConflictRow {
     fn of(r: &ConflictRecord) -> IdbResult<ConflictRow> {
         Ok(ConflictRow {
             kind: r.kind.as_str().into(),
             key: r.key.to_string(),
-            reason: reason_id(r.reason).into(),
+            reason: r.reason.id().into(),
             local: r.local.as_ref().map(to_json).transpose()?,
             remote: r.remote.as_ref().map(to_json).transpose()?,
             remote_version: r.remote_version,
@@ -135,7 +119,7 @@ impl ConflictRow {
         Some(ConflictRecord {
             kind,
             key,
-            reason: reason_of(&self.reason),
+            reason: ConflictReason::from_id(&self.reason),
             local: read(&self.local)?,
             remote: read(&self.remote)?,
             remote_version: self.remote_version,

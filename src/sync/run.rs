@@ -9,7 +9,7 @@ use super::remote::BrowserRemote;
 use crate::browser;
 use crate::storage::Store;
 use refsync_core::protocol::{ErrorBody, SyncReport};
-use refsync_core::sync::{sync_with_progress, LocalStore, SyncError, SyncOutcome};
+use refsync_core::sync::{sync_with_progress, words, LocalStore, SyncError, SyncOutcome};
 
 /// What one sync did.
 #[derive(Debug, Default)]
@@ -88,41 +88,10 @@ pub async fn report(
     let _ = remote.report(&line).await;
 }
 
-/// A sync's result in plain words.
+/// A sync's result in plain words (the same words as the CLI's).
 pub fn describe(report: &Report) -> String {
-    let outcome = &report.outcome;
-    let mut parts = Vec::new();
-    if outcome.sent > 0 {
-        parts.push(format!("{} sent", outcome.sent));
-    }
-    if outcome.received > 0 {
-        parts.push(format!("{} received", outcome.received));
-    }
-    if outcome.deleted > 0 {
-        parts.push(format!("{} deleted", outcome.deleted));
-    }
-    if outcome.conflicts > 0 {
-        parts.push(format!(
-            "{} in conflict (see Sync Conflicts)",
-            outcome.conflicts
-        ));
-    }
-    if outcome.unreadable > 0 {
-        parts.push(format!(
-            "{} skipped (unreadable by this version)",
-            outcome.unreadable
-        ));
-    }
-    let files = report.uploaded + report.downloaded;
-    if files > 0 {
-        parts.push(format!(
-            "{files} attachment {}",
-            if files == 1 { "file" } else { "files" }
-        ));
-    }
-    if parts.is_empty() {
-        "Synced: everything was already up to date.".into()
-    } else {
-        format!("Synced: {}.", parts.join(", "))
-    }
+    words::synced(
+        &words::SyncCounts::of(&report.outcome, report.uploaded + report.downloaded),
+        "Sync Conflicts",
+    )
 }

@@ -1,5 +1,5 @@
 //! The native side of refsync: the `refsync` command, a desktop library in one SQLite file
-//! ([`store`]) that imports, edits, exports, backs up and syncs with the service.
+//! (`refsync_client::store`) that imports, edits, exports, backs up and syncs with the service.
 //!
 //! Invariant: the decisions of a sync are core's (`refsync_core::sync`), and so are the
 //! formats, queries and backup format; this crate only carries data between them and the
@@ -10,5 +10,5 @@ pub mod commands;
 pub mod context;
 pub mod error;
 pub mod output;
-pub mod remote;
-pub mod store;
+// The native client's parts, where the commands have always found them.
+pub use refsync_client::{remote, store};

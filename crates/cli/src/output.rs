@@ -35,26 +35,11 @@ pub fn confirm(question: &str) -> Result<bool> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 
-/// 12,400
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use refsync_core::sync::words::thousands;
 
-/// "1 reference", "2 references"
+/// "1 reference", "2 references" (core's words, for the `usize` counts of lists).
 pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!(
-        "{} {}",
-        thousands(n as u64),
-        if n == 1 { one } else { many }
-    )
+    refsync_core::sync::words::count(n as u64, one, many)
 }
 
 /// `text` cut to `width` characters, with an ellipsis when cut.

@@ -7,6 +7,8 @@
 //! since. Only what the person changed is written over that newer copy, so nothing that
 //! arrived in between is reverted (docs/sync.md, "A person's edits").
 
+pub mod actions;
+
 use crate::protocol::Object;
 use crate::sync::merge::rebase;
 use crate::{Key, ObjectKind};

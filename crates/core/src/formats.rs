@@ -283,6 +283,53 @@ pub fn import(format: Format, sources: &[Source<'_>], ctx: &mut ImportContext<'_
     }
 }
 
+/// Why a file was not read at all.
+pub const NOT_A_FORMAT: &str =
+    "not a format refsync can read (RIS, BibTeX, EndNote XML, EndNote tagged, MEDLINE, CSL-JSON)";
+
+/// Import files of any formats at once, as both clients do: each file's format is `forced` or
+/// recognized from its name and bytes; files of one format are imported together, in the order
+/// their formats first appear (BibTeX files share `@string` macros and crossrefs); a file in no
+/// format refsync reads is skipped with [`NOT_A_FORMAT`]. `done` hears how many files are read.
+pub fn import_files(
+    files: &[Source<'_>],
+    forced: Option<Format>,
+    ctx: &mut ImportContext<'_>,
+    mut done: impl FnMut(usize),
+) -> Import {
+    let mut all = Import::default();
+    let mut by_format: Vec<(Format, Vec<&Source<'_>>)> = Vec::new();
+    for file in files {
+        match forced.or_else(|| Format::detect(file.name, file.bytes)) {
+            Some(f) => match by_format.iter_mut().find(|(g, _)| *g == f) {
+                Some((_, group)) => group.push(file),
+                None => by_format.push((f, vec![file])),
+            },
+            None => all.report.skipped.push(Skipped {
+                file: file.name.to_string(),
+                line: 0,
+                reason: NOT_A_FORMAT.into(),
+            }),
+        }
+    }
+    let mut read = 0;
+    for (format, group) in by_format {
+        let sources: Vec<Source<'_>> = group
+            .iter()
+            .map(|s| Source {
+                name: s.name,
+                bytes: s.bytes,
+            })
+            .collect();
+        let mut one = import(format, &sources, ctx);
+        all.references.append(&mut one.references);
+        all.report.merge(one.report);
+        read += sources.len();
+        done(read);
+    }
+    all
+}
+
 /// Export `references` in `format` (which must be one of [`Format::EXPORTABLE`]; MEDLINE is
 /// read-only and exports as RIS).
 pub fn export(format: Format, references: &[Reference]) -> String {

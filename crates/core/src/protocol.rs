@@ -386,6 +386,36 @@ impl WriteResult {
     }
 }
 
+/// What the service does with one write, given what it holds for that object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The write's content is what is held (or both are deleted): nothing to write, no conflict.
+    Unchanged,
+    /// The object moved since the version the write was based on: the writer gets what is held.
+    Conflict,
+    /// Based on the version held: applied, at the batch's new version.
+    Accept,
+}
+
+/// The one rule for a write (`data`, `None` to delete, based on `base_version`) against the
+/// object held at `held_version` with `held` (`0`, `None`: never written). The service and
+/// core's in-memory service both call this, so the simulation tests the rule the service runs.
+/// Content is compared as the JSON text each client sends: clients write canonical JSON.
+pub fn verdict(
+    base_version: u64,
+    data: Option<&str>,
+    held_version: u64,
+    held: Option<&str>,
+) -> Verdict {
+    if data == held {
+        Verdict::Unchanged
+    } else if base_version != held_version {
+        Verdict::Conflict
+    } else {
+        Verdict::Accept
+    }
+}
+
 /// `POST /api/v1/library/reset`: break the link; every device must link again.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -803,6 +833,39 @@ mod tests {
         );
         let err = report("AAA").unwrap_err().to_string();
         assert!(err.contains("unknown error code"), "{err}");
+    }
+
+    #[test]
+    fn a_write_is_judged_against_what_is_held() {
+        let (a, b) = (Some(r#"{"t":"a"}"#), Some(r#"{"t":"b"}"#));
+        assert_eq!(verdict(0, a, 0, None), Verdict::Accept, "new");
+        assert_eq!(
+            verdict(3, b, 3, a),
+            Verdict::Accept,
+            "based on what is held"
+        );
+        assert_eq!(verdict(2, b, 3, a), Verdict::Conflict, "moved since");
+        assert_eq!(
+            verdict(0, b, 3, a),
+            Verdict::Conflict,
+            "new here, held there"
+        );
+        assert_eq!(
+            verdict(2, a, 3, a),
+            Verdict::Unchanged,
+            "same content, any base"
+        );
+        assert_eq!(
+            verdict(2, None, 3, None),
+            Verdict::Unchanged,
+            "deleted on both"
+        );
+        assert_eq!(verdict(3, None, 3, a), Verdict::Accept, "a delete");
+        assert_eq!(
+            verdict(2, None, 3, a),
+            Verdict::Conflict,
+            "a delete of a moved object"
+        );
     }
 
     #[test]

@@ -288,7 +288,7 @@ async fn pull(http: &reqwest::Client, t: &Target) -> (usize, Value) {
 /// 100 edits made elsewhere, and a sync with nothing new (ms each); then the same first sync
 /// and idle sync into the `refsync` CLI's SQLite library file (the desktop side as it runs).
 async fn engine_scenarios(target: &Target, docs: &[Value]) -> [f64; 5] {
-    use refsync_cli::remote::HttpRemote;
+    use refsync_client::remote::HttpRemote;
     use refsync_core::sync::{sync, MemoryStore};
     let Target::Ours {
         base,
@@ -329,7 +329,7 @@ async fn engine_scenarios(target: &Target, docs: &[Value]) -> [f64; 5] {
     let nothing_ms = t0.elapsed().as_secs_f64() * 1000.0;
 
     let dir = tempfile::tempdir().unwrap();
-    let desk = refsync_cli::store::LibraryFile::create(&dir.path().join("desk.refsync"), "desk")
+    let desk = refsync_client::store::LibraryFile::create(&dir.path().join("desk.refsync"), "desk")
         .await
         .unwrap();
     let desk_remote = device("desk");

@@ -1,5 +1,5 @@
 //! Core's sync engine against the real service over HTTP, on SQLite and on PostgreSQL: two
-//! native clients (in-memory stores, `refsync_cli::remote::HttpRemote`) edit offline, sync and
+//! native clients (in-memory stores, `refsync_client::remote::HttpRemote`) edit offline, sync and
 //! converge; a conflict is resolved each of the three ways; a reset elsewhere stops a client
 //! with `relink_required`, and a bad token with `auth`, leaving its library as it was.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
@@ -8,7 +8,7 @@
 #[path = "api/support.rs"]
 mod support;
 
-use refsync_cli::remote::HttpRemote;
+use refsync_client::remote::HttpRemote;
 use refsync_core::protocol::Object;
 use refsync_core::sync::{sync, ErrorKind, MemoryStore, Resolution, SyncOutcome};
 use refsync_core::{Field, Group, GroupKind, Key, ObjectKind, RefType, Reference};

@@ -11,6 +11,7 @@ use crate::browser;
 use crate::storage::Write;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use refsync_core::edit::actions;
 use refsync_core::protocol::Object;
 use refsync_core::{
     Attachment, AttachmentRole, Creator, CreatorRole, Field, Group, Key, Name, RefType, Reference,
@@ -205,8 +206,14 @@ pub fn ReferenceEditor(key: Key) -> impl IntoView {
                     placeholder="One per line"
                     prop:value=move || draft.with(|r| r.keywords.join("\n"))
                     on:input=move |ev| {
+                        // Kept line for line while typing (an empty line is where the next
+                        // keyword goes); tidied by core's rule when the box is left.
                         let v = event_target_value(&ev);
                         let words: Vec<String> = v.lines().map(str::to_string).collect();
+                        apply(edit, &|r| r.keywords = words.clone());
+                    }
+                    on:change=move |ev| {
+                        let words = actions::keywords(&event_target_value(&ev));
                         apply(edit, &|r| r.keywords = words.clone());
                     }
                 ></textarea>
@@ -603,46 +610,25 @@ async fn attach(
         caption: String::new(),
         date_modified: now,
     };
-    let Some(from) = lib.get_untracked(&parent) else {
-        return Err("The reference was deleted meanwhile.".into());
-    };
-    let mut r = from.clone();
-    r.attachments.push(attachment.key);
-    r.date_modified = now;
-    lib.commit(vec![
-        Write::Put(Object::Attachment(attachment)),
-        Write::change(Object::Reference(from), Object::Reference(r)),
-    ])
-    .await
-    .map_err(|e| e.to_string())?;
+    let writes = lib
+        .data
+        .with_untracked(|d| actions::attach(d, attachment, now))?;
+    lib.commit(writes).await.map_err(|e| e.to_string())?;
     lib.tell(format!("Attached “{}”.", file.name()));
     Ok(())
 }
 
 fn remove_attachment(lib: Library, a: Attachment) {
-    let Some(from) = lib.get_untracked(&a.parent) else {
+    let Some(deletion) = lib
+        .data
+        .with_untracked(|d| actions::detach(d, a.key, browser::now_millis()))
+    else {
         return;
     };
-    let mut r = from.clone();
-    r.attachments.retain(|k| *k != a.key);
-    r.date_modified = browser::now_millis();
-    let shared = lib.data.with_untracked(|d| {
-        d.attachments
-            .values()
-            .any(|o| o.sha256 == a.sha256 && o.key != a.key)
-    });
     spawn_local(async move {
-        let writes = vec![
-            Write::Delete(refsync_core::ObjectKind::Attachment, a.key),
-            Write::change(Object::Reference(from), Object::Reference(r)),
-        ];
-        match lib.commit(writes).await {
+        match lib.commit(deletion.writes).await {
             Ok(()) => {
-                if !shared {
-                    if let Ok(store) = lib.open_store() {
-                        let _ = store.delete_blob(&a.sha256).await;
-                    }
-                }
+                lib.free_blobs(deletion.freed).await;
                 lib.tell(format!("Removed “{}”.", a.file_name));
             }
             Err(e) => lib.fail(e.to_string()),

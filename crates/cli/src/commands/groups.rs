@@ -9,10 +9,10 @@ use crate::args::GroupCommand;
 use crate::context::{find_group, find_references, new_key, now_millis, Context};
 use crate::error::{CliError, Result};
 use crate::output::{count, table};
-use refsync_core::edit::Write;
+use refsync_core::edit::{actions, Write};
 use refsync_core::protocol::Object;
 use refsync_core::query::Library;
-use refsync_core::{GroupKind, GroupSet, ObjectKind};
+use refsync_core::{GroupKind, GroupSet};
 
 pub async fn run(cx: &Context, command: &GroupCommand) -> Result<()> {
     let lib = cx.open().await?;
@@ -68,19 +68,7 @@ pub async fn run(cx: &Context, command: &GroupCommand) -> Result<()> {
         }
         GroupCommand::Delete { name } => {
             let g = find_group(&snap, name)?;
-            let mut writes: Vec<Write> = snap
-                .references
-                .iter()
-                .filter(|r| r.groups.contains(&g.key))
-                .map(|from| {
-                    let mut r = from.clone();
-                    r.groups.remove(&g.key);
-                    r.date_modified = now;
-                    Write::change(Object::Reference(from.clone()), Object::Reference(r))
-                })
-                .collect();
-            writes.push(Write::Delete(ObjectKind::Group, g.key));
-            lib.write(writes).await?;
+            lib.write(actions::delete_group(&snap, g.key, now)).await?;
             println!(
                 "Deleted the group “{}”; its references are still in the library.",
                 g.name
@@ -89,28 +77,15 @@ pub async fn run(cx: &Context, command: &GroupCommand) -> Result<()> {
         GroupCommand::Add { name, keys } | GroupCommand::Remove { name, keys } => {
             let adding = matches!(command, GroupCommand::Add { .. });
             let g = find_group(&snap, name)?;
-            if !matches!(g.kind, GroupKind::Custom) {
-                return Err(CliError::bad_input(format!(
-                    "“{}” is a smart or combination group: its references are found, not added",
-                    g.name
-                )));
+            if let Some(why) = actions::refuses_members(g) {
+                return Err(CliError::bad_input(why));
             }
             let keys = find_references(&snap, keys)?;
-            let writes: Vec<Write> = snap
-                .references
-                .iter()
-                .filter(|r| keys.contains(&r.key) && r.groups.contains(&g.key) != adding)
-                .map(|from| {
-                    let mut r = from.clone();
-                    if adding {
-                        r.groups.insert(g.key);
-                    } else {
-                        r.groups.remove(&g.key);
-                    }
-                    r.date_modified = now;
-                    Write::change(Object::Reference(from.clone()), Object::Reference(r))
-                })
-                .collect();
+            let writes = if adding {
+                actions::add_to_group(&snap, &keys, g.key, now).map_err(CliError::bad_input)?
+            } else {
+                actions::remove_from_group(&snap, &keys, g.key, now)
+            };
             let n = writes.len();
             lib.write(writes).await?;
             let what = count(n, "reference", "references");

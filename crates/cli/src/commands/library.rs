@@ -8,17 +8,15 @@ use crate::args::{ExportFormat, ListView, SortBy};
 use crate::context::{find_group, find_reference, find_references, new_key, now_millis, Context};
 use crate::error::{CliError, Result};
 use crate::output::{bar, confirm, count, table, thousands};
-use crate::store::{LibraryFile, Snapshot};
-use refsync_core::edit::Write;
+use crate::store::{sha256_hex, LibraryFile, Snapshot};
+use refsync_core::edit::{actions, Write};
 use refsync_core::formats::{self, Format, ImportContext, Source};
 use refsync_core::protocol::Object;
 use refsync_core::query::{Library, Sort, SortField};
 use refsync_core::{
-    parse_creators, Attachment, AttachmentRole, CreatorRole, Field, Group, GroupKind, Key,
-    ObjectKind, RefType, Reference,
+    Attachment, AttachmentRole, CreatorRole, Field, Group, GroupKind, Key, RefType, Reference,
 };
-use sha2::{Digest, Sha256};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// How many skipped records and notes an import lists.
@@ -78,34 +76,16 @@ pub async fn import(cx: &Context, files: &[PathBuf], group: Option<&str>) -> Res
     let reading = bar(read.len() as u64, "files read");
     let now = now_millis();
     let mut keys = new_key;
-    let mut report = formats::Report::default();
-    let mut imported = Vec::new();
-    // Files of one format go together (BibTeX files share @string macros and crossrefs).
-    let mut order: Vec<Format> = Vec::new();
-    for (_, f, _) in &read {
-        if !order.contains(f) {
-            order.push(*f);
-        }
-    }
-    for format in order {
-        let sources: Vec<Source<'_>> = read
-            .iter()
-            .filter(|(_, f, _)| *f == format)
-            .map(|(name, _, bytes)| Source { name, bytes })
-            .collect();
-        let mut ctx = ImportContext {
-            now,
-            new_key: &mut keys,
-        };
-        let one = formats::import(format, &sources, &mut ctx);
-        reading.inc(sources.len() as u64);
-        imported.extend(one.references);
-        let r = one.report;
-        report.read += r.read;
-        report.imported += r.imported;
-        report.skipped.extend(r.skipped);
-        report.warnings.extend(r.warnings);
-    }
+    let sources: Vec<Source<'_>> = read
+        .iter()
+        .map(|(name, _, bytes)| Source { name, bytes })
+        .collect();
+    let mut ctx = ImportContext {
+        now,
+        new_key: &mut keys,
+    };
+    let done = formats::import_files(&sources, None, &mut ctx, |n| reading.set_position(n as u64));
+    let (imported, report) = (done.references, done.report);
     reading.finish_and_clear();
     let n = imported.len();
     for mut r in imported {
@@ -376,6 +356,7 @@ fn describe(r: &Reference, snap: &Snapshot) -> Vec<(String, String)> {
 }
 
 /// Apply `field=value` pairs to `r`; an unknown field or a bad value is an error.
+/// Set `FIELD=VALUE` pairs by core's rule ([`actions::set_named`]), as the web app's fields do.
 pub fn set_fields(r: &mut Reference, pairs: &[String]) -> Result<()> {
     for pair in pairs {
         let Some((name, value)) = pair.split_once('=') else {
@@ -383,73 +364,7 @@ pub fn set_fields(r: &mut Reference, pairs: &[String]) -> Result<()> {
                 "“{pair}” is not FIELD=VALUE (for example title=\"A title\")"
             )));
         };
-        let name = name.trim().to_ascii_lowercase();
-        let value = value.trim();
-        let role = match name.as_str() {
-            "author" | "authors" => Some(CreatorRole::Author),
-            "editor" | "editors" => Some(CreatorRole::Editor),
-            "translator" | "translators" => Some(CreatorRole::Translator),
-            _ => None,
-        };
-        if let Some(role) = role {
-            r.creators.retain(|c| c.role != role);
-            r.creators.extend(parse_creators(value, role));
-            r.sort_creators();
-            continue;
-        }
-        match name.as_str() {
-            "type" => {
-                let t = RefType::from_label(value)
-                    .or_else(|| {
-                        let id = value.to_ascii_lowercase().replace([' ', '-'], "_");
-                        RefType::ALL.iter().copied().find(|t| t.id() == id)
-                    })
-                    .ok_or_else(|| {
-                        CliError::bad_input(format!(
-                            "“{value}” is not a reference type (for example journal_article, book, book_section, thesis)"
-                        ))
-                    })?;
-                r.ref_type = t;
-            }
-            "keywords" => {
-                r.keywords = value
-                    .split([';', '\n'])
-                    .map(str::trim)
-                    .filter(|k| !k.is_empty())
-                    .map(str::to_string)
-                    .collect();
-            }
-            "rating" => {
-                r.rating = match value.parse::<u8>() {
-                    Ok(n) if n <= 5 => n,
-                    _ if value.is_empty() => 0,
-                    _ => {
-                        return Err(CliError::bad_input(format!(
-                            "rating must be 0 to 5, not “{value}”"
-                        )))
-                    }
-                }
-            }
-            "read" => {
-                r.read = match value.to_ascii_lowercase().as_str() {
-                    "yes" | "true" | "1" => true,
-                    "no" | "false" | "0" | "" => false,
-                    _ => {
-                        return Err(CliError::bad_input(format!(
-                            "read must be yes or no, not “{value}”"
-                        )))
-                    }
-                }
-            }
-            other => {
-                let field = r.ref_type.field_named(other).ok_or_else(|| {
-                    CliError::bad_input(format!(
-                        "refsync has no field called “{other}” (fields are named as in `refsync show KEY --json`: title, year, journal, volume, pages, doi, ...)"
-                    ))
-                })?;
-                r.set(field, value.to_string());
-            }
-        }
+        actions::set_named(r, name, value).map_err(CliError::bad_input)?;
     }
     Ok(())
 }
@@ -466,29 +381,15 @@ pub async fn add(cx: &Context, pairs: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Change each of `keys` with `change`, stamped now; a reference it leaves as it was is not
-/// written. How many changed.
+/// Change each of `keys` with `change` (core's [`actions::edit_each`]) and write it. How many
+/// changed.
 async fn edit_each(
     lib: &LibraryFile,
     snap: &Snapshot,
     keys: &[Key],
-    mut change: impl FnMut(&mut Reference) -> Result<()>,
+    change: impl FnMut(&mut Reference) -> Result<()>,
 ) -> Result<usize> {
-    let now = now_millis();
-    let by_key: HashMap<Key, &Reference> = snap.references.iter().map(|r| (r.key, r)).collect();
-    let mut writes = Vec::new();
-    for k in keys {
-        let Some(r) = by_key.get(k) else { continue };
-        let mut changed = (*r).clone();
-        change(&mut changed)?;
-        if changed != **r {
-            changed.date_modified = now;
-            writes.push(Write::change(
-                Object::Reference((*r).clone()),
-                Object::Reference(changed),
-            ));
-        }
-    }
+    let writes = actions::edit_each(snap, keys, now_millis(), change)?;
     let n = writes.len();
     lib.write(writes).await?;
     Ok(n)
@@ -512,11 +413,13 @@ pub async fn trash(cx: &Context, keys: &[String], to_trash: bool) -> Result<()> 
     let lib = cx.open().await?;
     let snap = lib.snapshot().await?;
     let keys = find_references(&snap, keys)?;
-    let n = edit_each(&lib, &snap, &keys, |r| {
-        r.trashed = to_trash;
-        Ok(())
-    })
-    .await?;
+    let writes = if to_trash {
+        actions::trash(&snap, &keys, now_millis())
+    } else {
+        actions::restore(&snap, &keys, now_millis())
+    };
+    let n = writes.len();
+    lib.write(writes).await?;
     lib.close().await;
     let what = count(n, "reference", "references");
     if to_trash {
@@ -528,19 +431,10 @@ pub async fn trash(cx: &Context, keys: &[String], to_trash: bool) -> Result<()> 
 }
 
 /// Delete references for good, with their attachments (and the bytes no other attachment
-/// shares).
+/// shares), by core's rule.
 pub async fn delete_forever(lib: &LibraryFile, snap: &Snapshot, keys: &[Key]) -> Result<()> {
-    let doomed: BTreeSet<Key> = keys.iter().copied().collect();
-    let mut writes = Vec::new();
-    for r in snap.references.iter().filter(|r| doomed.contains(&r.key)) {
-        for a in &r.attachments {
-            if snap.attachments.contains_key(a) {
-                writes.push(Write::Delete(ObjectKind::Attachment, *a));
-            }
-        }
-        writes.push(Write::Delete(ObjectKind::Reference, r.key));
-    }
-    lib.write(writes).await?;
+    lib.write(actions::delete_forever(snap, keys).writes)
+        .await?;
     lib.prune_files().await?;
     Ok(())
 }
@@ -566,12 +460,7 @@ pub async fn delete(cx: &Context, keys: &[String], yes: bool) -> Result<()> {
 pub async fn empty_trash(cx: &Context, yes: bool) -> Result<()> {
     let lib = cx.open().await?;
     let snap = lib.snapshot().await?;
-    let keys: Vec<Key> = snap
-        .references
-        .iter()
-        .filter(|r| r.trashed)
-        .map(|r| r.key)
-        .collect();
+    let keys = actions::in_trash(&snap);
     if keys.is_empty() {
         println!("The Trash is empty.");
         return Ok(());
@@ -605,10 +494,6 @@ fn media_type(name: &str) -> &'static str {
     }
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 pub async fn attach(cx: &Context, key: &str, file: &Path) -> Result<()> {
     let lib = cx.open().await?;
     let snap = lib.snapshot().await?;
@@ -629,21 +514,9 @@ pub async fn attach(cx: &Context, key: &str, file: &Path) -> Result<()> {
         caption: String::new(),
         date_modified: now,
     };
-    let Some(r) = snap.references.iter().find(|r| r.key == key) else {
-        return Err(CliError::not_found(format!(
-            "no reference has the key {key}"
-        )));
-    };
-    let from = r.clone();
-    let mut r = r.clone();
-    r.attachments.push(attachment.key);
-    r.date_modified = now;
+    let writes = actions::attach(&snap, attachment, now).map_err(CliError::not_found)?;
     lib.put_file(&sha, &bytes).await?;
-    lib.write(vec![
-        Write::Put(Object::Attachment(attachment)),
-        Write::change(Object::Reference(from), Object::Reference(r)),
-    ])
-    .await?;
+    lib.write(writes).await?;
     lib.close().await;
     println!(
         "Attached {name} ({} bytes) to {key}.",

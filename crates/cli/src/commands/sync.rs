@@ -17,10 +17,9 @@ use crate::store::LibraryFile;
 use refsync_core::protocol::{ErrorBody, Object, Register, SignIn, SyncReport};
 use refsync_core::sync::apply::merged_start;
 use refsync_core::sync::compare::{compose, rows, Pick};
-use refsync_core::sync::files;
+use refsync_core::sync::{files, words};
 use refsync_core::sync::{
-    sync_with_progress, ConflictReason, ConflictRecord, ErrorKind, LocalStore, Resolution,
-    SyncError, SyncOutcome,
+    sync_with_progress, ConflictRecord, ErrorKind, LocalStore, Resolution, SyncError, SyncOutcome,
 };
 use refsync_core::{Key, Reference};
 use serde::{Deserialize, Serialize};
@@ -265,7 +264,7 @@ async fn sync_once(lib: &LibraryFile) -> Result<()> {
     if let Some(refused) = &entry.refused {
         eprintln!("{refused}");
     }
-    if let Some(skipped) = refsync_core::sync::words::unreadable(entry.unreadable) {
+    if let Some(skipped) = words::unreadable(entry.unreadable) {
         eprintln!("{skipped}");
     }
     let waiting = lib.conflicts().await?.len();
@@ -327,33 +326,20 @@ async fn run(
     Ok(())
 }
 
-/// A sync's result in plain words.
+/// A sync's result in plain words (the same words as the web app's).
 fn describe(e: &Entry) -> String {
-    let mut parts = Vec::new();
-    for (n, what) in [
-        (e.sent, "sent"),
-        (e.received, "received"),
-        (e.deleted, "deleted"),
-    ] {
-        if n > 0 {
-            parts.push(format!("{} {what}", thousands(n)));
-        }
-    }
-    if e.conflicts > 0 {
-        parts.push(format!("{} in conflict", thousands(e.conflicts)));
-    }
-    let files = e.uploaded + e.downloaded;
-    if files > 0 {
-        parts.push(count(files as usize, "attachment file", "attachment files"));
-    }
     if let Some(err) = &e.error {
         return format!("Failed: {}", err.message);
     }
-    if parts.is_empty() {
-        "Synced: everything was already up to date.".into()
-    } else {
-        format!("Synced: {}.", parts.join(", "))
-    }
+    let counts = words::SyncCounts {
+        sent: e.sent,
+        received: e.received,
+        deleted: e.deleted,
+        conflicts: e.conflicts,
+        unreadable: e.unreadable,
+        files: e.uploaded + e.downloaded,
+    };
+    words::synced(&counts, "`refsync conflicts list`")
 }
 
 pub async fn status(cx: &Context, json: bool) -> Result<()> {
@@ -488,14 +474,6 @@ fn advice(kind: &str) -> &'static str {
     }
 }
 
-fn reason_text(r: ConflictReason) -> &'static str {
-    match r {
-        ConflictReason::Fields => "edited on both sides",
-        ConflictReason::EditedHereDeletedOnline => "edited here, deleted online",
-        ConflictReason::DeletedHereEditedOnline => "deleted here, edited online",
-    }
-}
-
 fn reference_of(o: &Option<Object>) -> Option<&Reference> {
     match o {
         Some(Object::Reference(r)) => Some(r),
@@ -544,7 +522,7 @@ pub async fn conflicts(cx: &Context, command: &ConflictsCommand) -> Result<()> {
                         .unwrap_or_default();
                     vec![
                         c.key.to_string(),
-                        reason_text(c.reason).to_string(),
+                        c.reason.words().to_string(),
                         c.fields.join(", "),
                         title,
                     ]
@@ -569,7 +547,7 @@ pub async fn conflicts(cx: &Context, command: &ConflictsCommand) -> Result<()> {
         }
         ConflictsCommand::Show { key } => {
             let c = find_conflict(&records, key)?;
-            println!("{}  ({})", c.key, reason_text(c.reason));
+            println!("{}  ({})", c.key, c.reason.words());
             match (reference_of(&c.local), reference_of(&c.remote)) {
                 (Some(l), Some(o)) => {
                     let rows = rows(l, o, group_name);
@@ -731,12 +709,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_sync_reads_in_plain_words() {
-        let quiet = Entry::default();
-        assert_eq!(
-            describe(&quiet),
-            "Synced: everything was already up to date."
-        );
+    fn a_failed_sync_says_why_and_a_finished_one_counts() {
+        let failed = Entry {
+            error: Some(EntryError {
+                kind: "auth".into(),
+                message: "Sign in again.".into(),
+            }),
+            ..Entry::default()
+        };
+        assert_eq!(describe(&failed), "Failed: Sign in again.");
         let busy = Entry {
             sent: 2,
             received: 1_200,
@@ -746,7 +727,7 @@ mod tests {
         };
         assert_eq!(
             describe(&busy),
-            "Synced: 2 sent, 1,200 received, 1 in conflict, 1 attachment file."
+            "Synced: 2 sent, 1,200 received, 1 in conflict (see `refsync conflicts list`), 1 attachment file."
         );
     }
 }

@@ -17,7 +17,8 @@ use super::engine::{ErrorKind, LinkState, LocalStore, Remote, StoreChange, SyncE
 use super::plan::{ConflictRecord, LocalObject, Resolution};
 use crate::edit::Write;
 use crate::protocol::{
-    Batch, BatchResult, ChangesPage, Data, Link, Object, RemoteObject, ResetResult, WriteResult,
+    verdict, Batch, BatchResult, ChangesPage, Data, Link, Object, RemoteObject, ResetResult,
+    Verdict, WriteResult,
 };
 use crate::query::DuplicateSet;
 use crate::{Key, ObjectKind, Reference};
@@ -296,13 +297,18 @@ impl MemoryService {
                 .get(&(w.kind, w.key))
                 .cloned()
                 .unwrap_or((0, None));
-            if w.data == cur_data {
-                results.push(WriteResult::Unchanged {
+            let text = |d: &Option<Data>| d.as_ref().map(|d| d.get().to_string());
+            match verdict(
+                w.base_version,
+                text(&w.data).as_deref(),
+                cur_version,
+                text(&cur_data).as_deref(),
+            ) {
+                Verdict::Unchanged => results.push(WriteResult::Unchanged {
                     key: w.key,
                     version: cur_version,
-                });
-            } else if w.base_version != cur_version {
-                results.push(WriteResult::Conflict {
+                }),
+                Verdict::Conflict => results.push(WriteResult::Conflict {
                     key: w.key,
                     current: RemoteObject {
                         kind: w.kind,
@@ -310,15 +316,16 @@ impl MemoryService {
                         version: cur_version,
                         data: cur_data,
                     },
-                });
-            } else {
-                self.objects
-                    .insert((w.kind, w.key), (new_version, w.data.clone()));
-                changed = true;
-                results.push(WriteResult::Ok {
-                    key: w.key,
-                    version: new_version,
-                });
+                }),
+                Verdict::Accept => {
+                    self.objects
+                        .insert((w.kind, w.key), (new_version, w.data.clone()));
+                    changed = true;
+                    results.push(WriteResult::Ok {
+                        key: w.key,
+                        version: new_version,
+                    });
+                }
             }
         }
         if changed {

@@ -41,6 +41,36 @@ pub enum ConflictReason {
     DeletedHereEditedOnline,
 }
 
+impl ConflictReason {
+    /// The stable id stores keep (IndexedDB, the CLI's file) and `--json` prints.
+    pub fn id(self) -> &'static str {
+        match self {
+            ConflictReason::Fields => "fields",
+            ConflictReason::EditedHereDeletedOnline => "edited_here_deleted_online",
+            ConflictReason::DeletedHereEditedOnline => "deleted_here_edited_online",
+        }
+    }
+
+    /// The reason an id names; an id this version does not know reads as a conflict of fields
+    /// (the dialog that shows both copies, which fits any conflict).
+    pub fn from_id(id: &str) -> ConflictReason {
+        match id {
+            "edited_here_deleted_online" => ConflictReason::EditedHereDeletedOnline,
+            "deleted_here_edited_online" => ConflictReason::DeletedHereEditedOnline,
+            _ => ConflictReason::Fields,
+        }
+    }
+
+    /// In a few plain words, for lists.
+    pub fn words(self) -> &'static str {
+        match self {
+            ConflictReason::Fields => "edited on both sides",
+            ConflictReason::EditedHereDeletedOnline => "edited here, deleted online",
+            ConflictReason::DeletedHereEditedOnline => "deleted here, edited online",
+        }
+    }
+}
+
 /// A conflict waiting for the user: both copies, and what differs. For a conflict of
 /// fields, this client's copy is its own changes carried onto the service's copy (with its
 /// values where both changed a part), so the two differ only where they clash.

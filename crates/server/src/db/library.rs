@@ -8,7 +8,9 @@
 //! idempotency key in the same transaction, so a retried batch is answered, not applied again.
 
 use super::{to_i64, to_u64, Db};
-use refsync_core::protocol::{BatchResult, ObjectVersion, RemoteObject, WriteResult};
+use refsync_core::protocol::{
+    verdict, BatchResult, ObjectVersion, RemoteObject, Verdict, WriteResult,
+};
 use refsync_core::{Key, ObjectKind};
 use sqlx::Row;
 use std::collections::HashMap;
@@ -330,14 +332,17 @@ impl Db {
         let mut apply = Vec::new();
         for w in &batch.writes {
             let (cur_version, cur_data) = current.remove(&(w.kind, w.key)).unwrap_or((0, None));
-            if w.data == cur_data {
-                // Identical content (or already deleted): not a conflict, nothing to write.
-                results.push(WriteResult::Unchanged {
+            match verdict(
+                w.base_version,
+                w.data.as_deref(),
+                cur_version,
+                cur_data.as_deref(),
+            ) {
+                Verdict::Unchanged => results.push(WriteResult::Unchanged {
                     key: w.key,
                     version: cur_version,
-                });
-            } else if w.base_version != cur_version {
-                results.push(WriteResult::Conflict {
+                }),
+                Verdict::Conflict => results.push(WriteResult::Conflict {
                     key: w.key,
                     current: ObjectRow {
                         kind: w.kind,
@@ -346,13 +351,14 @@ impl Db {
                         data: cur_data,
                     }
                     .to_remote(),
-                });
-            } else {
-                apply.push(w);
-                results.push(WriteResult::Ok {
-                    key: w.key,
-                    version: new_version,
-                });
+                }),
+                Verdict::Accept => {
+                    apply.push(w);
+                    results.push(WriteResult::Ok {
+                        key: w.key,
+                        version: new_version,
+                    });
+                }
             }
         }
         let changed = !apply.is_empty();

@@ -1,7 +1,7 @@
 //! The library file: one SQLite database holding every object (with its synced base and dirty
 //! mark, as core's sync engine needs them), the conflicts waiting for the user, attachments'
 //! bytes, the sync link and history, and this device's settings. It is core's [`LocalStore`]
-//! for the CLI, the way IndexedDB is the browser's.
+//! for native clients (the CLI), the way IndexedDB is the browser's.
 //!
 //! Invariants: every change is one SQLite transaction, so a killed process leaves the file as
 //! it was before or after a whole write, never between; a transaction that writes begins with
@@ -118,6 +118,18 @@ pub struct Snapshot {
     pub groups: HashMap<Key, Group>,
     pub sets: HashMap<Key, GroupSet>,
     pub attachments: HashMap<Key, Attachment>,
+}
+
+impl refsync_core::edit::actions::Held for Snapshot {
+    fn references(&self) -> Box<dyn Iterator<Item = &Reference> + '_> {
+        Box::new(self.references.iter())
+    }
+    fn groups(&self) -> &HashMap<Key, Group> {
+        &self.groups
+    }
+    fn attachments(&self) -> &HashMap<Key, Attachment> {
+        &self.attachments
+    }
 }
 
 pub struct LibraryFile {
@@ -556,22 +568,10 @@ fn local_object(row: &SqliteRow) -> Result<(LocalObject, i64), StoreError> {
     Ok((o, row.try_get("rev").map_err(io)?))
 }
 
-fn reason_id(r: ConflictReason) -> &'static str {
-    match r {
-        ConflictReason::Fields => "fields",
-        ConflictReason::EditedHereDeletedOnline => "edited_here_deleted_online",
-        ConflictReason::DeletedHereEditedOnline => "deleted_here_edited_online",
-    }
-}
-
 fn conflict_of(row: &SqliteRow) -> Result<ConflictRecord, StoreError> {
     let (kind, key) = id_of(row)?;
     let reason: String = row.try_get("reason").map_err(io)?;
-    let reason = match reason.as_str() {
-        "edited_here_deleted_online" => ConflictReason::EditedHereDeletedOnline,
-        "deleted_here_edited_online" => ConflictReason::DeletedHereEditedOnline,
-        _ => ConflictReason::Fields,
-    };
+    let reason = ConflictReason::from_id(&reason);
     let fields: String = row.try_get("fields").map_err(io)?;
     let remote_version: i64 = row.try_get("remote_version").map_err(io)?;
     Ok(ConflictRecord {
@@ -622,7 +622,7 @@ async fn put_conflict(
     )
     .bind(record.kind.as_str())
     .bind(record.key.as_str())
-    .bind(reason_id(record.reason))
+    .bind(record.reason.id())
     .bind(encode(&record.local)?)
     .bind(encode(&record.remote)?)
     .bind(record.remote_version as i64)
@@ -943,8 +943,14 @@ impl refsync_core::sync::files::LocalFiles for LibraryFile {
     }
 
     async fn sha256(&self, bytes: &Vec<u8>) -> Result<String, SyncError> {
-        Ok(crate::commands::library::sha256_hex(bytes))
+        Ok(sha256_hex(bytes))
     }
+}
+
+/// Lower-case hex SHA-256 of `bytes`: how an attachment's bytes are named.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 #[cfg(test)]
