@@ -8,6 +8,7 @@ use crate::features::library::{
 use crate::features::transfer::{provide_transfer, TransferDialogs};
 use crate::storage::DB_NAME;
 use leptos::prelude::*;
+use refsync_core::sync::LibraryId;
 
 /// Mount the app on the page.
 pub fn run() {
@@ -32,7 +33,7 @@ fn App() -> impl IntoView {
     // Here, not before mounting: the mount sets up the executor it spawns on.
     register_service_worker();
     provide_connection();
-    provide_library(DB_NAME);
+    provide_library(DB_NAME, LibraryId::Personal);
     provide_account();
     provide_transfer();
     view! {

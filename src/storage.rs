@@ -11,6 +11,7 @@
 
 pub(crate) mod packs;
 pub mod schema;
+mod sync_state;
 pub mod sync_store;
 
 use indexed_db_futures::database::Database;
@@ -20,11 +21,9 @@ use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use indexed_db_futures::KeyRange;
 use indexed_db_futures::Result as IdbResult;
 use refsync_core::protocol::Object;
-use refsync_core::sync::ConflictRecord;
+use refsync_core::sync::{ConflictRecord, LibraryId};
 use refsync_core::{Attachment, Group, GroupSet, Key, ObjectKind, Reference};
 use serde::de::DeserializeOwned;
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::fmt;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -92,33 +91,27 @@ pub fn sync_id(kind: ObjectKind, key: Key) -> String {
 #[derive(Debug)]
 pub struct Store {
     db: Database,
-    /// Makes each person's write a fresh dirty-mark token (see `sync_store.rs`).
-    marks: Cell<u64>,
-    /// What the engine's last page read found of each object's mark and base: a sync page is
-    /// not written over an object whose mark changed since (a person's edit, in any tab).
-    pub(crate) seen: RefCell<HashMap<String, sync_store::Seen>>,
-    /// What syncs wrote since [`Store::take_synced`] last asked, for the window; `None` after a
-    /// conflict or past `sync_store::REPLAY_AT_MOST` (the window then reads everything again).
-    pub(crate) synced: RefCell<Option<Vec<Write>>>,
-    /// Keys of each object store, listed for a round of large sync pages (`sync_store`).
-    pub(crate) object_keys: RefCell<Option<packs::OwnKeys>>,
-    /// Which pack holds each packed reference (`packs.rs`), brought up to date per transaction.
-    pub(crate) packs: RefCell<packs::PackIndex>,
+    /// What the store keeps in memory for syncs and the window (see `sync_state.rs`).
+    pub(crate) state: sync_state::SyncState,
 }
 
 impl Store {
-    /// Open (creating or upgrading as needed) the database called `name`.
+    /// Open (creating or upgrading as needed) the personal library's database, `name`.
     pub async fn open(name: &str) -> Result<Store, StoreError> {
-        let (db, old_version) = schema::open(name)
+        Store::open_library(name, &LibraryId::Personal).await
+    }
+
+    /// Open the database of `library` among those named after `base` (see
+    /// `refsync_core::sync::libraries`), creating or upgrading it; a database that holds
+    /// another library is refused, untouched.
+    pub async fn open_library(base: &str, library: &LibraryId) -> Result<Store, StoreError> {
+        let name = library.store_name(base);
+        let (db, old_version) = schema::open(&name)
             .await
             .map_err(|e| StoreError::new("open the library", e))?;
         let store = Store {
             db,
-            marks: Cell::new(0),
-            seen: RefCell::new(HashMap::new()),
-            synced: RefCell::new(Some(Vec::new())),
-            object_keys: RefCell::new(None),
-            packs: RefCell::new(packs::PackIndex::default()),
+            state: sync_state::SyncState::default(),
         };
         if (1..2).contains(&old_version) {
             store
@@ -126,7 +119,29 @@ impl Store {
                 .await
                 .map_err(|e| StoreError::new("bring the library up to date", e))?;
         }
+        match store.meta(schema::LIBRARY).await? {
+            // A database from before libraries had ids (version 3 and older) is the personal
+            // library: it says so from now on.
+            None => store.set_meta(schema::LIBRARY, &library.to_text()).await?,
+            Some(held) if LibraryId::from_text(&held).as_ref() == Some(library) => {}
+            Some(held) => {
+                store.close();
+                return Err(StoreError::new(
+                    "open the library",
+                    format!("the database “{name}” holds another library ({held}); it was left as it is"),
+                ));
+            }
+        }
         Ok(store)
+    }
+
+    /// The library this database holds.
+    pub async fn library(&self) -> Result<LibraryId, StoreError> {
+        Ok(self
+            .meta(schema::LIBRARY)
+            .await?
+            .and_then(|t| LibraryId::from_text(&t))
+            .unwrap_or(LibraryId::Personal))
     }
 
     /// Version 1 kept references as structured objects and had no sync state: move them to
@@ -237,7 +252,7 @@ impl Store {
                 }
             }
         }
-        *self.packs.borrow_mut() = index;
+        *self.state.packs.borrow_mut() = index;
         Ok(out)
     }
 
@@ -272,7 +287,7 @@ impl Store {
             );
             let total = keys.len();
             if total <= n || n == 0 {
-                *self.packs.borrow_mut() = index;
+                *self.state.packs.borrow_mut() = index;
                 return Ok::<_, IdbError>(None);
             }
             refsync_core::sort::sort(&mut keys);
@@ -325,7 +340,7 @@ impl Store {
                     }
                 }
             }
-            *self.packs.borrow_mut() = index;
+            *self.state.packs.borrow_mut() = index;
             Ok(Some((out, total)))
         }
         .await
@@ -335,8 +350,7 @@ impl Store {
     /// A dirty mark no other write (in this tab or another) has made: the tab's random id and
     /// a counter.
     pub(crate) fn new_mark(&self) -> String {
-        let n = self.marks.get() + 1;
-        self.marks.set(n);
+        let n = self.state.next_mark();
         format!("{}.{n}", crate::browser::tab_id())
     }
 
@@ -366,7 +380,7 @@ impl Store {
     /// The objects syncs changed since the last call, as writes for the window to replay, or
     /// `None` if there were too many (or conflicts) and the window should read everything.
     pub fn take_synced(&self) -> Option<Vec<Write>> {
-        self.synced.replace(Some(Vec::new()))
+        self.state.take_synced()
     }
 
     /// Apply one person's action, all or nothing: each write carried onto the copy stored

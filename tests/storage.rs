@@ -221,6 +221,95 @@ async fn a_version_1_library_is_brought_forward_with_nothing_lost() {
     assert_eq!(again.dirty_count().await.expect("dirty"), 1);
 }
 
+/// Issue 22: a browser may hold several libraries, each in a database of its own that names
+/// the library it holds. A database made by the previous version (schema 3, before libraries
+/// had names) becomes the personal library with everything in it: references, their sync
+/// marks and the link.
+#[wasm_bindgen_test]
+async fn a_database_from_schema_3_opens_as_the_personal_library_with_everything_in_it() {
+    use refsync_core::sync::{LibraryId, LocalStore};
+    let name = "test-upgrade-from-3";
+    let r = reference(9, "Saved by schema 3");
+    {
+        let (db, _) = schema::open_at(name, 3).await.expect("open at version 3");
+        let tx = db
+            .transaction([schema::REFS, schema::DIRTY, schema::META])
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .expect("tx");
+        tx.object_store(schema::REFS)
+            .expect("refs")
+            .put(serde_json::to_string(&r).unwrap())
+            .with_key(r.key.to_string())
+            .primitive()
+            .expect("put");
+        tx.object_store(schema::DIRTY)
+            .expect("dirty")
+            .put(true)
+            .with_key(sync_id(ObjectKind::Reference, r.key))
+            .primitive()
+            .expect("mark");
+        tx.object_store(schema::META)
+            .expect("meta")
+            .put(r#"{"library_id":"lib-1","epoch":2,"synced_version":7}"#.to_string())
+            .with_key("link".to_string())
+            .primitive()
+            .expect("link");
+        tx.commit().await.expect("commit");
+        assert_eq!(db.version() as u32, 3);
+        db.close();
+    }
+    let store = Store::open(name)
+        .await
+        .expect("open at the current version");
+    assert_eq!(store.database().version() as u32, schema::VERSION);
+    assert_eq!(store.library().await.unwrap(), LibraryId::Personal);
+    assert_eq!(store.all_references().await.unwrap(), vec![r]);
+    assert_eq!(store.dirty_count().await.unwrap(), 1, "still to upload");
+    let link = store.link().await.unwrap().expect("still linked");
+    assert_eq!(
+        (link.library_id.as_str(), link.epoch, link.synced_version),
+        ("lib-1", 2, 7)
+    );
+    store.close();
+
+    // It is the personal library, and no other.
+    let shared = LibraryId::Shared { id: "lab".into() };
+    Store::open_library(name, &LibraryId::Personal)
+        .await
+        .expect("as the personal library")
+        .close();
+    let lab = Store::open_library(name, &shared)
+        .await
+        .expect("its own database");
+    assert_eq!(lab.library().await.unwrap(), shared);
+    assert!(
+        lab.all_references().await.unwrap().is_empty(),
+        "libraries are kept apart"
+    );
+    lab.close();
+    let personal = Store::open(name).await.unwrap();
+    assert_eq!(personal.all_references().await.unwrap().len(), 1);
+}
+
+/// A database is opened only as the library it holds.
+#[wasm_bindgen_test]
+async fn a_database_holding_another_library_is_refused_untouched() {
+    use refsync_core::sync::LibraryId;
+    let shared = LibraryId::Shared { id: "x1".into() };
+    let name = shared.store_name("test-identity");
+    let lab = Store::open_library("test-identity", &shared).await.unwrap();
+    lab.put_references(&[reference(3, "In the lab's library")])
+        .await
+        .unwrap();
+    lab.close();
+    // Its database opened by name as if it were a personal library.
+    let err = Store::open(&name).await.unwrap_err().to_string();
+    assert!(err.contains("another library"), "{err}");
+    let again = Store::open_library("test-identity", &shared).await.unwrap();
+    assert_eq!(again.all_references().await.unwrap().len(), 1, "untouched");
+}
+
 #[wasm_bindgen_test]
 async fn attachment_bytes_are_kept_as_blobs() {
     let store = Store::open("test-blobs").await.expect("open");

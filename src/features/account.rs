@@ -20,7 +20,7 @@ use crate::sync::remote::{self, BrowserRemote};
 use crate::sync::run::{self, Progress};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use refsync_core::sync::ErrorKind;
+use refsync_core::sync::{ErrorKind, LibraryId};
 use serde::{Deserialize, Serialize};
 
 /// The session's name in `meta`.
@@ -269,6 +269,15 @@ fn refs_text(n: u64) -> String {
     format!("{n} {}", if n == 1 { "reference" } else { "references" })
 }
 
+/// The online library `lib` syncs with: the account's own for the personal library, its own
+/// id for a shared one.
+pub fn online_id(lib: Library, session: &SessionInfo) -> String {
+    match lib.id.get_value() {
+        LibraryId::Personal => session.library_id.clone(),
+        LibraryId::Shared { id } => id,
+    }
+}
+
 /// One sync, reported to the service's sync log; `None` if the session it was asked for is
 /// gone by the time the lock is held (a reset or a sign-out in this or another tab).
 async fn run_sync(
@@ -281,7 +290,7 @@ async fn run_sync(
         .map_err(|e| (ErrorKind::Local, e.to_string()))?;
     let remote = BrowserRemote::new(
         session.token.clone(),
-        session.library_id.clone(),
+        online_id(lib, &session),
         device_id(lib).await.map_err(|e| (ErrorKind::Local, e))?,
     );
     let saved = match store.meta(SESSION).await {

@@ -24,7 +24,7 @@ use leptos::task::spawn_local;
 use refsync_core::edit::actions;
 use refsync_core::protocol::Object;
 use refsync_core::query::{self, Sort};
-use refsync_core::sync::{ConflictRecord, Resolution};
+use refsync_core::sync::{ConflictRecord, LibraryId, Resolution};
 use refsync_core::{Attachment, Group, GroupKind, GroupSet, Key, ObjectKind, Reference};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -250,6 +250,9 @@ pub struct Library {
     /// those); `None`: too much to list, read everything.
     pub last_changed: StoredValue<Option<Vec<(ObjectKind, Key)>>>,
     store: StoredValue<Option<Rc<Store>>, LocalStorage>,
+    /// Which library this window shows and syncs (a browser may hold several, each in its own
+    /// database; the app opens the personal one).
+    pub id: StoredValue<LibraryId>,
 }
 
 impl Library {
@@ -594,8 +597,9 @@ fn moved(n: usize, to: &str) -> String {
     format!("Moved {} {to}.", count_refs(n))
 }
 
-/// Open the library database `db_name` and load it; make it available to every component.
-pub fn provide_library(db_name: &'static str) {
+/// Open the database of library `id` among those named after `db_base` and load it; make it
+/// available to every component.
+pub fn provide_library(db_base: &'static str, id: LibraryId) {
     let library = Library {
         data: RwSignal::new(LibraryData::default()),
         load: RwSignal::new(LoadState::Loading),
@@ -611,12 +615,13 @@ pub fn provide_library(db_name: &'static str) {
         changed: RwSignal::new(0),
         last_changed: StoredValue::new(None),
         store: StoredValue::new_local(None),
+        id: StoredValue::new(id),
     };
     provide_context(library);
     spawn_local(async move {
         browser::mark("library-open-start");
         let loaded = async {
-            let store = Store::open(db_name).await?;
+            let store = Store::open_library(db_base, &library.id.get_value()).await?;
             if let Some((newest, total)) = store.newest_references(FIRST_SCREEN).await? {
                 library.data.set(LibraryData {
                     refs: query::Library::from_references(newest),

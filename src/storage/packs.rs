@@ -24,6 +24,7 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::Transaction;
 use indexed_db_futures::Result as IdbResult;
 use refsync_core::{Key, ObjectKind};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use wasm_bindgen::JsValue;
 
@@ -184,7 +185,7 @@ pub async fn read_all(tx: &Transaction<'_>) -> IdbResult<Vec<(String, String)>> 
 pub async fn refresh(store: &Store, tx: &Transaction<'_>) -> IdbResult<()> {
     let keys = pack_ids(tx).await?;
     let (same, only_new) = {
-        let index = store.packs.borrow();
+        let index = store.state.packs.borrow();
         let known: Vec<&String> = index.packs.iter().map(|(k, _, _)| k).collect();
         let same = known.len() == keys.len() && known.iter().zip(&keys).all(|(a, b)| *a == b);
         // Only packs newer than any indexed were added: index just those.
@@ -201,11 +202,11 @@ pub async fn refresh(store: &Store, tx: &Transaction<'_>) -> IdbResult<()> {
     }
     if !only_new {
         // A pack was deleted (or one older than ours appeared): start again.
-        *store.packs.borrow_mut() = PackIndex::of(&read_all(tx).await?);
+        *store.state.packs.borrow_mut() = PackIndex::of(&read_all(tx).await?);
         return Ok(());
     }
     let new: Vec<String> = {
-        let index = store.packs.borrow();
+        let index = store.state.packs.borrow();
         keys.into_iter()
             .filter(|k| !index.packs.iter().any(|(p, _, _)| p == k))
             .collect()
@@ -214,7 +215,7 @@ pub async fn refresh(store: &Store, tx: &Transaction<'_>) -> IdbResult<()> {
     for id in new {
         let text: Option<JsValue> = packs.get(id.clone()).primitive()?.await?;
         let text = text.and_then(|v| v.as_string()).unwrap_or_default();
-        store.packs.borrow_mut().add(&id, &text);
+        store.state.packs.borrow_mut().add(&id, &text);
     }
     Ok(())
 }
@@ -228,7 +229,7 @@ pub async fn read_packed(
 ) -> IdbResult<HashMap<String, String>> {
     let mut by_pack: HashMap<String, HashSet<String>> = HashMap::new();
     {
-        let index = store.packs.borrow();
+        let index = store.state.packs.borrow();
         for id in wanted {
             if let Some(pack) = index.pack_of(id) {
                 by_pack
@@ -291,7 +292,7 @@ pub async fn read_records(
         };
         if record.is_none() {
             let id = sync_id(*kind, *key);
-            if store.packs.borrow().holds(&id) {
+            if store.state.packs.borrow().holds(&id) {
                 wanted.push(id);
             }
         }
@@ -322,7 +323,7 @@ pub fn delete_object(
     key: Key,
 ) -> IdbResult<()> {
     let objects = tx.object_store(store_of(kind))?;
-    if store.packs.borrow().holds(&sync_id(kind, key)) {
+    if store.state.packs.borrow().holds(&sync_id(kind, key)) {
         objects
             .put(TOMBSTONE.to_string())
             .with_key(key.to_string())
@@ -350,6 +351,82 @@ pub fn delete(tx: &Transaction<'_>, ids: &[String]) -> IdbResult<()> {
         packs.delete(id.clone()).primitive()?;
     }
     Ok(())
+}
+
+/// A page's packs being filled: each full pack is put at once and indexed (the index is put
+/// back to what the database holds if the page's transaction fails).
+pub struct Packer {
+    next: u64,
+    text: String,
+    lines: usize,
+}
+
+impl Packer {
+    pub fn new(index: &PackIndex) -> Packer {
+        Packer {
+            next: index.next_number(),
+            text: String::new(),
+            lines: 0,
+        }
+    }
+
+    pub fn push(
+        &mut self,
+        tx: &Transaction<'_>,
+        index: &RefCell<PackIndex>,
+        id: &str,
+        version: u64,
+        json: &str,
+    ) -> IdbResult<()> {
+        push_line(&mut self.text, id, version, json);
+        self.lines += 1;
+        if self.lines >= PACK_LINES {
+            self.flush(tx, index)?;
+        }
+        Ok(())
+    }
+
+    pub fn flush(&mut self, tx: &Transaction<'_>, index: &RefCell<PackIndex>) -> IdbResult<()> {
+        if self.lines == 0 {
+            return Ok(());
+        }
+        let id = pack_name(self.next);
+        self.next += 1;
+        let text = std::mem::take(&mut self.text);
+        let emptied = index.borrow_mut().add(&id, &text);
+        delete(tx, &emptied)?;
+        write(tx, &id, text)?;
+        self.lines = 0;
+        Ok(())
+    }
+}
+
+impl Packer {
+    /// Put the page's last lines, then fold packs the page left mostly stale: their live
+    /// lines go into new packs (each stale pack read once) and the old ones are deleted.
+    pub async fn finish(
+        mut self,
+        tx: &Transaction<'_>,
+        index: &RefCell<PackIndex>,
+    ) -> IdbResult<()> {
+        // This page's own lines first, so that the index counts what they replaced.
+        self.flush(tx, index)?;
+        let sparse = index.borrow().sparse();
+        for pack in sparse {
+            let text: Option<JsValue> = tx
+                .object_store(PACKS)?
+                .get(pack.clone())
+                .primitive()?
+                .await?;
+            let text = text.and_then(|v| v.as_string()).unwrap_or_default();
+            for (id, version, json) in lines(&text) {
+                if index.borrow().pack_of(id) == Some(pack.as_str()) {
+                    self.push(tx, index, id, version, json)?;
+                }
+            }
+        }
+        self.flush(tx, index)
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,10 @@
 //! mark per changed object and `bases` the copy last agreed with the service, so a user's
 //! edit is two blind puts in one transaction.
 //!
+//! Version 4 names the library a database holds ([`LIBRARY`] in [`META`]), since a browser may
+//! hold several, each in a database of its own: no store changes, so the upgrade step is empty
+//! and `Store::open_library` writes the name (a database without one is the personal library).
+//!
 //! Version 3 adds packs: a large sync page's unchanged objects are kept many to a record (see
 //! [`PACKS`] and `packs.rs`), because IndexedDB's cost is per record: a first download of
 //! 50,000 objects is a few hundred puts instead of 50,000. An object's own record, when it has
@@ -27,13 +31,17 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 /// The schema version this build of the app uses.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// Version 1's references (serde objects). Emptied into [`REFS`] on the first open at
 /// version 2.
 pub const REFERENCES: &str = "references";
 /// Small named values about the library (link, last sync, settings), by name.
 pub const META: &str = "meta";
+/// The name in [`META`] of the library the database holds (`refsync_core::sync::LibraryId`
+/// as JSON): written by `Store::open_library` when missing, so a database from version 3 or
+/// older says it is the personal library.
+pub const LIBRARY: &str = "library";
 /// References by key, as JSON strings.
 pub const REFS: &str = "refs";
 /// Groups (custom, smart, combination) by key, as JSON strings.
@@ -71,16 +79,22 @@ pub const OBJECT_STORES: [&str; 4] = [REFS, GROUPS, GROUP_SETS, ATTACHMENTS];
 /// Open `name` at [`VERSION`], creating or upgrading it; also returns the version it had
 /// (0: new), so the caller can finish moving data a step left to it.
 pub async fn open(name: &str) -> Result<(Database, u32), OpenDbError> {
-    let old_version = Rc::new(Cell::new(VERSION));
+    open_at(name, VERSION).await
+}
+
+/// Open `name` at `version` (at most [`VERSION`]): what an older build of the app did, for the
+/// tests that upgrade a database made by one.
+pub async fn open_at(name: &str, version: u32) -> Result<(Database, u32), OpenDbError> {
+    let old_version = Rc::new(Cell::new(version));
     let seen = old_version.clone();
     let db = Database::open(name)
-        .with_version(VERSION)
+        .with_version(version)
         .with_on_upgrade_needed(move |event, db| {
             // Versions are whole numbers stored as f64 by the browser.
             let old = event.old_version() as u32;
             seen.set(old);
-            for version in old + 1..=VERSION {
-                step(version, &db)?;
+            for step_to in old + 1..=version {
+                step(step_to, &db)?;
             }
             Ok(())
         })
@@ -105,6 +119,7 @@ fn step(version: u32, db: &Database) -> indexed_db_futures::Result<()> {
         3 => {
             db.create_object_store(PACKS).build()?;
         }
+        // 4: the library's name, in META (see the module's notes).
         _ => {}
     }
     Ok(())

@@ -33,6 +33,7 @@ use refsync_core::sync::{
 };
 use refsync_core::{Key, ObjectKind, Reference};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use wasm_bindgen::JsValue;
 
 /// The link's name in `meta`.
@@ -128,11 +129,6 @@ impl ConflictRow {
         })
     }
 }
-
-/// A sync that changes more objects than this has the window read everything again instead of
-/// replaying the changes. Replaying is cheaper at any size (the window rebuilds its index once
-/// for a long list); the bound only keeps a sync's copies from growing without end.
-const REPLAY_AT_MOST: usize = 250_000;
 
 /// Pages larger than this list each store's keys once instead of reading key by key.
 const LIST_KEYS_OVER: usize = 500;
@@ -511,54 +507,178 @@ fn packable(o: &LocalObject) -> bool {
         && o.base_version > 0
 }
 
-/// A page's packs being filled: each full pack is put at once and indexed (the index is put
-/// back to what the database holds if the page's transaction fails).
-struct Packer {
-    next: u64,
-    text: String,
-    lines: usize,
+/// One page of the engine's changes being written, in one transaction: a method per kind of
+/// change. It holds what the engine's reads found of the page's objects, their marks now (an
+/// object whose mark moved since it was read was edited by the person meanwhile, and the
+/// page's change for it is skipped), the conflicts waiting for them, and the packs being
+/// filled when the page is large.
+struct Page<'a> {
+    store: &'a Store,
+    tx: &'a Transaction<'a>,
+    seen: HashMap<String, Seen>,
+    marks: HashMap<String, String>,
+    waiting: HashMap<String, ConflictRecord>,
+    packer: Option<packs::Packer>,
+    /// What the window is to replay once the page is committed.
+    shown: Vec<Write>,
+    conflicts: bool,
 }
 
-impl Packer {
-    fn new(index: &packs::PackIndex) -> Packer {
-        Packer {
-            next: index.next_number(),
-            text: String::new(),
-            lines: 0,
-        }
+impl<'a> Page<'a> {
+    async fn start(
+        store: &'a Store,
+        tx: &'a Transaction<'a>,
+        changes: &[StoreChange],
+    ) -> IdbResult<Page<'a>> {
+        packs::refresh(store, tx).await?;
+        let touched: Vec<String> = changes
+            .iter()
+            .filter_map(|c| match c {
+                StoreChange::Put(o) => Some(sync_id(o.kind, o.key)),
+                StoreChange::Conflict(r) => Some(sync_id(r.kind, r.key)),
+                StoreChange::Pushed { kind, key, .. } => Some(sync_id(*kind, *key)),
+                StoreChange::Answered => None,
+            })
+            .collect();
+        let seen = store.state.take_reads(touched.iter().map(String::as_str));
+        let read_ids: Vec<String> = changes
+            .iter()
+            .filter_map(|c| match c {
+                StoreChange::Put(o) => Some(sync_id(o.kind, o.key)),
+                StoreChange::Conflict(r) => Some(sync_id(r.kind, r.key)),
+                _ => None,
+            })
+            .filter(|id| seen.contains_key(id))
+            .collect();
+        let marks = if read_ids.is_empty() {
+            HashMap::new()
+        } else {
+            marks_now(tx, &read_ids).await?
+        };
+        // A large page (its keys were listed) with many unchanged references packs them.
+        let packable_puts = changes
+            .iter()
+            .filter(|c| matches!(c, StoreChange::Put(o) if packable(o)))
+            .count();
+        let packer = (packable_puts >= packs::PACK_AT_LEAST
+            && store.state.object_keys.borrow().is_some())
+        .then(|| packs::Packer::new(&store.state.packs.borrow()));
+        Ok(Page {
+            store,
+            tx,
+            seen,
+            marks,
+            waiting: conflicts_of(tx, &touched).await?,
+            packer,
+            shown: Vec::new(),
+            conflicts: false,
+        })
     }
 
-    fn push(
-        &mut self,
-        tx: &Transaction<'_>,
-        index: &std::cell::RefCell<packs::PackIndex>,
-        id: &str,
-        version: u64,
-        json: &str,
-    ) -> IdbResult<()> {
-        packs::push_line(&mut self.text, id, version, json);
-        self.lines += 1;
-        if self.lines >= packs::PACK_LINES {
-            self.flush(tx, index)?;
+    /// Whether the person wrote the object (in any tab) since the engine read it.
+    fn moved(&self, kind: ObjectKind, key: Key) -> bool {
+        let id = sync_id(kind, key);
+        self.seen
+            .get(&id)
+            .is_some_and(|(token, _)| token.as_deref() != self.marks.get(&id).map(String::as_str))
+    }
+
+    fn packs(&self, o: &LocalObject) -> bool {
+        self.packer.is_some() && packable(o)
+    }
+
+    /// Keep a waiting conflict's online side current with the object as written.
+    fn refresh(&mut self, o: &LocalObject) -> IdbResult<()> {
+        if let Some(record) = self.waiting.get_mut(&sync_id(o.kind, o.key)) {
+            if refresh_conflict(record, o.base_version, o.base.as_ref()) {
+                put_conflict(self.tx, record)?;
+            }
         }
         Ok(())
     }
 
-    fn flush(
-        &mut self,
-        tx: &Transaction<'_>,
-        index: &std::cell::RefCell<packs::PackIndex>,
-    ) -> IdbResult<()> {
-        if self.lines == 0 {
-            return Ok(());
+    /// An unchanged object of a large page, into a pack (its own records go).
+    fn put_packed(&mut self, o: LocalObject) -> IdbResult<()> {
+        self.refresh(&o)?;
+        let tx = self.tx;
+        let id = sync_id(o.kind, o.key);
+        let (had_mark, had_base) = self
+            .seen
+            .get(&id)
+            .map_or((true, true), |(m, b)| (m.is_some(), *b));
+        if had_base {
+            tx.object_store(BASES)?.delete(id.clone()).primitive()?;
         }
-        let id = packs::pack_name(self.next);
-        self.next += 1;
-        let text = std::mem::take(&mut self.text);
-        let emptied = index.borrow_mut().add(&id, &text);
-        packs::delete(tx, &emptied)?;
-        packs::write(tx, &id, text)?;
-        self.lines = 0;
+        if had_mark {
+            mark(tx, &id, None)?;
+        }
+        // A pack line is hidden by an own record: the record goes.
+        let name = o.key.to_string();
+        if let Some(own) = self
+            .store
+            .state
+            .object_keys
+            .borrow_mut()
+            .as_mut()
+            .and_then(|c| c.get_mut(&o.kind))
+        {
+            if own.remove(&name) {
+                tx.object_store(store_of(o.kind))?
+                    .delete(name)
+                    .primitive()?;
+            }
+        }
+        if let (Some(p), Some(c)) = (self.packer.as_mut(), o.current) {
+            p.push(
+                tx,
+                &self.store.state.packs,
+                &id,
+                o.base_version,
+                &to_json(&c)?,
+            )?;
+            self.shown.push(Write::Put(c));
+        }
+        Ok(())
+    }
+
+    fn put(&mut self, o: LocalObject) -> IdbResult<()> {
+        self.refresh(&o)?;
+        let seen = self.seen.get(&sync_id(o.kind, o.key));
+        write_local(self.store, self.tx, &o, seen, false)?;
+        if let Some(cache) = self.store.state.object_keys.borrow_mut().as_mut() {
+            cache.entry(o.kind).or_default().insert(o.key.to_string());
+        }
+        self.shown.push(match o.current {
+            Some(c) => Write::Put(c),
+            None => Write::Delete(o.kind, o.key),
+        });
+        Ok(())
+    }
+
+    /// The service took a push: its copy becomes the base (edited again while the push was
+    /// in flight, the object stays dirty).
+    async fn pushed(
+        &mut self,
+        kind: ObjectKind,
+        key: Key,
+        pushed: Option<Object>,
+        version: u64,
+    ) -> IdbResult<()> {
+        let current = read_object(self.store, self.tx, kind, key)
+            .await?
+            .map(|(o, _)| o);
+        let o = after_push(kind, key, current, pushed, version);
+        self.refresh(&o)?;
+        write_local(self.store, self.tx, &o, None, false)
+    }
+
+    fn conflict(&mut self, record: ConflictRecord) -> IdbResult<()> {
+        self.conflicts = true;
+        write_local(self.store, self.tx, &held_in_conflict(&record), None, false)?;
+        let id = sync_id(record.kind, record.key);
+        let kept = keep_conflict(self.waiting.remove(&id), record);
+        put_conflict(self.tx, &kept)?;
+        self.waiting.insert(id, kept);
         Ok(())
     }
 }
@@ -625,8 +745,8 @@ impl Store {
 
 impl LocalStore for Store {
     async fn link(&self) -> Result<Option<LinkState>, SyncError> {
-        // The engine asks at the start of every round: a fresh listing of keys per round.
-        self.object_keys.replace(None);
+        // The engine asks at the start of every sync: a fresh listing of keys, no old reads.
+        self.state.begin_round();
         let found = self.meta(LINK).await.map_err(local_err)?;
         Ok(found
             .and_then(|json| serde_json::from_str::<LinkRecord>(&json).ok())
@@ -720,6 +840,7 @@ impl LocalStore for Store {
                             // Packed references become own records, to send again like the rest.
                             let prefix = format!("{}/", kind.as_str());
                             let packed: Vec<String> = self
+                                .state
                                 .packs
                                 .borrow()
                                 .entries()
@@ -806,14 +927,14 @@ impl LocalStore for Store {
                 // list unnoticed that matters (a key listed but gone reads as nothing), and
                 // what this sync writes is added as it goes; other tabs only make new keys,
                 // which no page of this round can hold.
-                let mut cache = self.object_keys.borrow_mut().take().unwrap_or_default();
+                let mut cache = self.state.object_keys.take().unwrap_or_default();
                 for kind in kinds {
                     if let std::collections::hash_map::Entry::Vacant(e) = cache.entry(kind) {
                         e.insert(all_keys(&tx, store_of(kind)).await?);
                     }
                 }
                 let objects = cache.clone();
-                self.object_keys.replace(Some(cache));
+                self.state.object_keys.replace(Some(cache));
                 Some(Listed {
                     objects,
                     marks: all_keys(&tx, DIRTY).await?,
@@ -824,12 +945,12 @@ impl LocalStore for Store {
             };
             let read = read_locals(self, &tx, ids, known.as_ref()).await?;
             let mut out = Vec::with_capacity(ids.len());
-            let mut seen = std::collections::HashMap::with_capacity(ids.len());
+            let mut seen = Vec::with_capacity(ids.len());
             for ((kind, key), (o, found)) in ids.iter().zip(read) {
-                seen.insert(sync_id(*kind, *key), found);
+                seen.push((sync_id(*kind, *key), found));
                 out.push(o);
             }
-            self.seen.replace(seen);
+            self.state.record_reads(seen);
             Ok::<_, IdbError>(out)
         }
         .await
@@ -844,129 +965,23 @@ impl LocalStore for Store {
         synced_version: Option<u64>,
     ) -> Result<(), SyncError> {
         let started = crate::browser::perf_now();
-        // What the engine's read of this page found, for the writes below.
-        let seen = self.seen.take();
         let written = async {
             let tx = self.tx(&all_stores(), TransactionMode::Readwrite)?;
-            packs::refresh(self, &tx).await?;
-            let mut shown = Vec::new();
-            let mut conflicts = false;
-            // A large page (its keys were listed) with many unchanged references packs them.
-            let packable_puts = changes
-                .iter()
-                .filter(|c| matches!(c, StoreChange::Put(o) if packable(o)))
-                .count();
-            let mut packer = (packable_puts >= packs::PACK_AT_LEAST
-                && self.object_keys.borrow().is_some())
-            .then(|| Packer::new(&self.packs.borrow()));
-            // Objects the person wrote (in any tab) since the engine read them: their mark
-            // changed. The page's writes for them are skipped (see the module's invariants).
-            let read_ids: Vec<String> = changes
-                .iter()
-                .filter_map(|c| match c {
-                    StoreChange::Put(o) => Some(sync_id(o.kind, o.key)),
-                    StoreChange::Conflict(r) => Some(sync_id(r.kind, r.key)),
-                    _ => None,
-                })
-                .filter(|id| seen.contains_key(id))
-                .collect();
-            let marks = if read_ids.is_empty() {
-                std::collections::HashMap::new()
-            } else {
-                marks_now(&tx, &read_ids).await?
-            };
-            let moved = |id: &str| {
-                seen.get(id)
-                    .is_some_and(|(token, _)| token.as_deref() != marks.get(id).map(String::as_str))
-            };
-            let touched: Vec<String> = changes
-                .iter()
-                .filter_map(|c| match c {
-                    StoreChange::Put(o) => Some(sync_id(o.kind, o.key)),
-                    StoreChange::Conflict(r) => Some(sync_id(r.kind, r.key)),
-                    StoreChange::Pushed { kind, key, .. } => Some(sync_id(*kind, *key)),
-                    StoreChange::Answered => None,
-                })
-                .collect();
-            let mut waiting = conflicts_of(&tx, &touched).await?;
-            // Keep a waiting conflict's online side current with the object as written.
-            let refresh = |waiting: &mut std::collections::HashMap<String, ConflictRecord>,
-                           o: &LocalObject|
-             -> IdbResult<()> {
-                if let Some(record) = waiting.get_mut(&sync_id(o.kind, o.key)) {
-                    if refresh_conflict(record, o.base_version, o.base.as_ref()) {
-                        put_conflict(&tx, record)?;
-                    }
-                }
-                Ok(())
-            };
+            let mut page = Page::start(self, &tx, &changes).await?;
             // By value: what is written moves on to the window without a copy.
             for change in changes {
                 match change {
-                    StoreChange::Put(o) if moved(&sync_id(o.kind, o.key)) => {}
-                    StoreChange::Conflict(r) if moved(&sync_id(r.kind, r.key)) => {}
-                    StoreChange::Put(o) if packer.is_some() && packable(&o) => {
-                        refresh(&mut waiting, &o)?;
-                        let id = sync_id(o.kind, o.key);
-                        let (had_mark, had_base) = seen
-                            .get(&id)
-                            .map_or((true, true), |(m, b)| (m.is_some(), *b));
-                        if had_base {
-                            tx.object_store(BASES)?.delete(id.clone()).primitive()?;
-                        }
-                        if had_mark {
-                            mark(&tx, &id, None)?;
-                        }
-                        // A pack line is hidden by an own record: the record goes.
-                        let name = o.key.to_string();
-                        if let Some(own) = self
-                            .object_keys
-                            .borrow_mut()
-                            .as_mut()
-                            .and_then(|c| c.get_mut(&o.kind))
-                        {
-                            if own.remove(&name) {
-                                tx.object_store(store_of(o.kind))?
-                                    .delete(name)
-                                    .primitive()?;
-                            }
-                        }
-                        if let (Some(p), Some(c)) = (packer.as_mut(), o.current) {
-                            p.push(&tx, &self.packs, &id, o.base_version, &to_json(&c)?)?;
-                            shown.push(Write::Put(c));
-                        }
-                    }
-                    StoreChange::Put(o) => {
-                        refresh(&mut waiting, &o)?;
-                        write_local(self, &tx, &o, seen.get(&sync_id(o.kind, o.key)), false)?;
-                        if let Some(cache) = self.object_keys.borrow_mut().as_mut() {
-                            cache.entry(o.kind).or_default().insert(o.key.to_string());
-                        }
-                        shown.push(match o.current {
-                            Some(c) => Write::Put(c),
-                            None => Write::Delete(o.kind, o.key),
-                        });
-                    }
+                    StoreChange::Put(o) if page.moved(o.kind, o.key) => {}
+                    StoreChange::Conflict(r) if page.moved(r.kind, r.key) => {}
+                    StoreChange::Put(o) if page.packs(&o) => page.put_packed(o)?,
+                    StoreChange::Put(o) => page.put(o)?,
                     StoreChange::Pushed {
                         kind,
                         key,
                         pushed,
                         version,
-                    } => {
-                        // Edited again while the push was in flight: it stays dirty.
-                        let current = read_object(self, &tx, kind, key).await?.map(|(o, _)| o);
-                        let o = after_push(kind, key, current, pushed, version);
-                        refresh(&mut waiting, &o)?;
-                        write_local(self, &tx, &o, None, false)?;
-                    }
-                    StoreChange::Conflict(record) => {
-                        conflicts = true;
-                        write_local(self, &tx, &held_in_conflict(&record), None, false)?;
-                        let id = sync_id(record.kind, record.key);
-                        let kept = keep_conflict(waiting.remove(&id), *record);
-                        put_conflict(&tx, &kept)?;
-                        waiting.insert(id, kept);
-                    }
+                    } => page.pushed(kind, key, pushed, version).await?,
+                    StoreChange::Conflict(record) => page.conflict(*record)?,
                     StoreChange::Answered => {
                         tx.object_store(META)?
                             .delete(OUTBOX.to_string())
@@ -984,41 +999,16 @@ impl LocalStore for Store {
                         .primitive()?;
                 }
             }
-            if let Some(mut p) = packer {
-                // This page's own lines first, so that the index counts what they replaced;
-                // then the live lines of packs left mostly stale, each pack read once.
-                p.flush(&tx, &self.packs)?;
-                let sparse = self.packs.borrow().sparse();
-                for pack in sparse {
-                    let text: Option<JsValue> = tx
-                        .object_store(PACKS)?
-                        .get(pack.clone())
-                        .primitive()?
-                        .await?;
-                    let text = text.and_then(|v| v.as_string()).unwrap_or_default();
-                    for (id, version, json) in packs::lines(&text) {
-                        if self.packs.borrow().pack_of(id) == Some(pack.as_str()) {
-                            p.push(&tx, &self.packs, id, version, json)?;
-                        }
-                    }
-                }
-                p.flush(&tx, &self.packs)?;
+            let (shown, conflicts, packer) = (page.shown, page.conflicts, page.packer);
+            if let Some(p) = packer {
+                p.finish(&tx, &self.state.packs).await?;
             }
             // The part of a page's write spent here, before IndexedDB's own work.
             crate::browser::measure("sync-write-queue", started);
             tx.commit().await?;
             // Committed: tell the window what changed (a conflict changes more than objects:
             // it reads everything).
-            let mut synced = self.synced.borrow_mut();
-            if conflicts {
-                *synced = None;
-            }
-            if let Some(list) = synced.as_mut() {
-                list.extend(shown);
-                if list.len() > REPLAY_AT_MOST {
-                    *synced = None;
-                }
-            }
+            self.state.written(shown, conflicts);
             Ok::<(), IdbError>(())
         }
         .await
@@ -1026,8 +1016,7 @@ impl LocalStore for Store {
         if written.is_err() {
             // The page is rolled back, but the pack index and the key listing already hold
             // what it wrote: both are read again from the database.
-            *self.packs.borrow_mut() = packs::PackIndex::default();
-            self.object_keys.replace(None);
+            self.state.rolled_back();
         }
         crate::browser::measure("sync-write-page", started);
         written

@@ -239,6 +239,10 @@ impl BrowserRemote {
 }
 
 impl Remote for BrowserRemote {
+    fn library_id(&self) -> &str {
+        &self.library_id
+    }
+
     async fn link(&self) -> Result<Link, SyncError> {
         let body = LinkRequest {
             device_id: self.device_id.clone(),

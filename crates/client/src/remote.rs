@@ -61,6 +61,10 @@ impl HttpRemote {
 }
 
 impl Remote for HttpRemote {
+    fn library_id(&self) -> &str {
+        &self.library_id
+    }
+
     async fn link(&self) -> Result<Link, SyncError> {
         let body = LinkRequest {
             device_id: self.device_id.clone(),

@@ -25,8 +25,8 @@ use refsync_core::sync::apply::{
     unlink_conflict,
 };
 use refsync_core::sync::{
-    ConflictReason, ConflictRecord, ErrorKind, LinkState, LocalObject, LocalStore, Resolution,
-    StoreChange, SyncError,
+    ConflictReason, ConflictRecord, ErrorKind, LibraryId, LinkState, LocalObject, LocalStore,
+    Resolution, StoreChange, SyncError,
 };
 use refsync_core::{Attachment, Group, GroupSet, Key, ObjectKind, Reference};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
@@ -38,8 +38,12 @@ use std::time::Duration;
 
 /// What `meta.format` says in a refsync library file.
 const FORMAT: &str = "refsync-library";
-/// The schema this build writes (and the newest it reads).
-const SCHEMA: i64 = 1;
+/// The schema this build writes (and the newest it reads). Schema 2 names the library a file
+/// holds (`meta.library`, core's `LibraryId` as JSON); a schema 1 file, from before libraries
+/// had names, is the personal library and says so once opened (nothing else moves).
+pub const SCHEMA: i64 = 2;
+/// The name in `meta` of the library the file holds.
+const LIBRARY: &str = "library";
 /// The batch being sent (`meta`), kept until its answer is written (core's engine).
 const OUTBOX: &str = "outbox";
 /// Attachments' bytes waiting to upload (`meta`, a JSON list of SHA-256; core's files loop).
@@ -140,8 +144,17 @@ pub struct LibraryFile {
 }
 
 impl LibraryFile {
-    /// Make a new, empty library at `path` (which must not exist yet).
+    /// Make a new, empty personal library at `path` (which must not exist yet).
     pub async fn create(path: &Path, device_id: &str) -> Result<LibraryFile, StoreError> {
+        LibraryFile::create_library(path, device_id, &LibraryId::Personal).await
+    }
+
+    /// Make a new, empty file at `path` holding `library`.
+    pub async fn create_library(
+        path: &Path,
+        device_id: &str,
+        library: &LibraryId,
+    ) -> Result<LibraryFile, StoreError> {
         if path.exists() {
             return Err(StoreError::Io(format!(
                 "{} already exists; refsync will not overwrite it",
@@ -161,6 +174,7 @@ impl LibraryFile {
             ("format", FORMAT.to_string()),
             ("schema", SCHEMA.to_string()),
             ("device_id", device_id.to_string()),
+            (LIBRARY, library.to_text()),
         ] {
             sqlx::query("INSERT INTO meta (name, value) VALUES (?, ?)")
                 .bind(name)
@@ -194,7 +208,33 @@ impl LibraryFile {
                 "it was made by a newer refsync (schema {schema}); update refsync to open it"
             )));
         }
+        if schema < 2 {
+            // Schema 1: the personal library, named from now on (one transaction, so a killed
+            // process leaves schema 1 to be upgraded next time).
+            let mut tx = lib.begin_write().await?;
+            for (name, value) in [
+                (LIBRARY, LibraryId::Personal.to_text()),
+                ("schema", SCHEMA.to_string()),
+            ] {
+                sqlx::query("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)")
+                    .bind(name)
+                    .bind(value)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(io)?;
+            }
+            tx.commit().await.map_err(io)?;
+        }
         Ok(lib)
+    }
+
+    /// The library this file holds.
+    pub async fn library(&self) -> Result<LibraryId, StoreError> {
+        Ok(self
+            .meta(LIBRARY)
+            .await?
+            .and_then(|t| LibraryId::from_text(&t))
+            .unwrap_or(LibraryId::Personal))
     }
 
     async fn connect(path: &Path, create: bool) -> Result<LibraryFile, StoreError> {
@@ -963,6 +1003,76 @@ mod tests {
         let mut r = Reference::new(key, RefType::JournalArticle, 1);
         r.set(refsync_core::Field::Title, title);
         Object::Reference(r)
+    }
+
+    /// Issue 22: a file made by the previous version (schema 1, before libraries had names)
+    /// opens as the personal library with everything in it, and says so from then on.
+    #[tokio::test]
+    async fn a_schema_1_file_opens_as_the_personal_library_with_everything_in_it() {
+        // Schema 1 exactly as it shipped.
+        const SCHEMA_1: &str = "
+CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE objects (kind TEXT NOT NULL, key TEXT NOT NULL,
+    base_version INTEGER NOT NULL DEFAULT 0, base TEXT, current TEXT,
+    dirty INTEGER NOT NULL DEFAULT 0, rev INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (kind, key)) WITHOUT ROWID;
+CREATE INDEX objects_dirty ON objects (dirty) WHERE dirty = 1;
+CREATE TABLE conflicts (kind TEXT NOT NULL, key TEXT NOT NULL, reason TEXT NOT NULL,
+    local TEXT, remote TEXT, remote_version INTEGER NOT NULL, fields TEXT NOT NULL, base TEXT,
+    PRIMARY KEY (kind, key)) WITHOUT ROWID;
+CREATE TABLE files (sha256 TEXT PRIMARY KEY, bytes BLOB NOT NULL);
+CREATE TABLE history (id INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL);
+INSERT INTO meta VALUES ('format', 'refsync-library'), ('schema', '1'), ('device_id', 'd'),
+    ('link', '{\"library_id\":\"lib-1\",\"epoch\":2,\"synced_version\":7}');
+";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.refsync");
+        let key = Key::new(5, [5; 10]);
+        {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(
+                    SqliteConnectOptions::new()
+                        .filename(&path)
+                        .create_if_missing(true),
+                )
+                .await
+                .unwrap();
+            sqlx::raw_sql(SCHEMA_1).execute(&pool).await.unwrap();
+            let Object::Reference(r) = reference(key, "Kept from schema 1") else {
+                unreachable!()
+            };
+            sqlx::query("INSERT INTO objects (kind, key, current, dirty) VALUES (?, ?, ?, 1)")
+                .bind(ObjectKind::Reference.as_str())
+                .bind(key.as_str())
+                .bind(serde_json::to_string(&r).unwrap())
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+        let lib = LibraryFile::open(&path).await.unwrap();
+        assert_eq!(lib.library().await.unwrap(), LibraryId::Personal);
+        assert_eq!(lib.meta("schema").await.unwrap().as_deref(), Some("2"));
+        let snap = lib.snapshot().await.unwrap();
+        assert_eq!(snap.references.len(), 1);
+        assert_eq!(snap.references[0].title(), "Kept from schema 1");
+        assert_eq!(lib.dirty(10).await.unwrap().len(), 1, "still to upload");
+        let link = lib.link().await.unwrap().unwrap();
+        assert_eq!(
+            (link.library_id.as_str(), link.epoch, link.synced_version),
+            ("lib-1", 2, 7)
+        );
+        lib.close().await;
+        // Opened again: nothing moves twice.
+        let again = LibraryFile::open(&path).await.unwrap();
+        assert_eq!(again.snapshot().await.unwrap().references.len(), 1);
+        // And a file made for a shared library says which.
+        let shared = LibraryId::Shared { id: "lab".into() };
+        let lab = LibraryFile::create_library(&dir.path().join("lab.refsync"), "d", &shared)
+            .await
+            .unwrap();
+        assert_eq!(lab.library().await.unwrap(), shared);
     }
 
     /// Issue 20, defect 3: a command builds its change from the library as it read it; a sync

@@ -4,7 +4,7 @@
 //! in-memory store for tests ([`memory`]), and the side-by-side view of a conflict that a
 //! person settles ([`compare`]), what a sync says to a person ([`words`]), the rules every
 //! store follows when it carries out a change or a settlement ([`apply`]), and the loop that
-//! moves attachments' bytes ([`files`]).
+//! moves attachments' bytes ([`files`]); which library a store holds ([`libraries`]).
 //!
 //! Invariant: merge and plan do no I/O and keep no state; every decision is theirs, so the web
 //! app and the CLI decide the same way, and the engine only moves data.
@@ -13,6 +13,7 @@ pub mod apply;
 pub mod compare;
 pub mod engine;
 pub mod files;
+pub mod libraries;
 pub mod memory;
 pub mod merge;
 pub mod plan;
@@ -22,6 +23,7 @@ pub use engine::{
     reset, sync, sync_with_progress, ErrorKind, LinkState, LocalStore, Remote, StoreChange,
     SyncError, SyncOutcome,
 };
+pub use libraries::LibraryId;
 pub use memory::{MemoryRemote, MemoryService, MemoryStore};
 pub use merge::{
     merge_attachment, merge_group, merge_group_set, merge_reference, rebase, ReferenceMerge,

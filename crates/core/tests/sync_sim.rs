@@ -285,6 +285,10 @@ impl SimRemote {
 }
 
 impl Remote for SimRemote {
+    fn library_id(&self) -> &str {
+        self.inner.library_id()
+    }
+
     async fn link(&self) -> Result<Link, SyncError> {
         self.inner.link().await
     }

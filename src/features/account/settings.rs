@@ -149,7 +149,8 @@ async fn reset_sync(lib: Library, account: Account, wipe: bool) -> Result<(), St
         .session
         .get_untracked()
         .ok_or("Sign in to reset sync.")?;
-    let remote = BrowserRemote::new(session.token, session.library_id, String::new());
+    let online = super::online_id(lib, &session);
+    let remote = BrowserRemote::new(session.token, online, String::new());
     // Under the sync lock, signed out before it is let go: a sync waiting for its turn (this
     // tab's or another's) then finds no session and does nothing, instead of linking again.
     crate::browser::with_lock(super::SYNC_LOCK, async {

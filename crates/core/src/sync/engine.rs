@@ -188,6 +188,9 @@ pub trait LocalStore {
 /// The service's side (DESIGN.md section 3).
 #[allow(async_fn_in_trait)] // browser requests are not Send, by design
 pub trait Remote {
+    /// The online library this remote reads and writes (the engine syncs a store only with
+    /// the library it is linked to).
+    fn library_id(&self) -> &str;
     async fn link(&self) -> Result<Link, SyncError>;
     async fn changes(
         &self,
@@ -343,9 +346,15 @@ pub async fn sync_with_progress<S: LocalStore, R: Remote>(
     let mut outcome = SyncOutcome::default();
     let mut joining = false;
     let link = match store.link().await? {
+        Some(link) if link.library_id != remote.library_id() => {
+            return Err(other_library(&link.library_id, remote.library_id()));
+        }
         Some(link) => link,
         None => {
             let l = with_retries(remote, async || remote.link().await).await?;
+            if l.library_id != remote.library_id() {
+                return Err(other_library(&l.library_id, remote.library_id()));
+            }
             // A first sync pulls everything; what this client holds is pushed as new, so the
             // two libraries end as their union.
             let link = LinkState {
@@ -376,6 +385,16 @@ pub async fn sync_with_progress<S: LocalStore, R: Remote>(
         store.record_duplicates(sets).await?;
     }
     Ok(outcome)
+}
+
+fn other_library(linked: &str, asked: &str) -> SyncError {
+    SyncError::new(
+        ErrorKind::Invalid,
+        format!(
+            "This library is linked to the online library {linked}, not {asked}; nothing was \
+             synced. (Signed in to another account? Reset sync first to link it elsewhere.)"
+        ),
+    )
 }
 
 /// Reset sync: with `wipe`, empty the online library and tell every other device to link

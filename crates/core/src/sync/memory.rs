@@ -418,6 +418,10 @@ impl MemoryRemote {
 }
 
 impl Remote for MemoryRemote {
+    fn library_id(&self) -> &str {
+        "memory"
+    }
+
     async fn link(&self) -> Result<Link, SyncError> {
         let s = self.service.borrow();
         Ok(Link {
