@@ -1,11 +1,13 @@
 //! The application shell: the three-pane window and what every feature shares.
 
-use crate::features::account::{provide_account, AccountBar, SyncProgressBar};
+use crate::features::account::{provide_account, use_account, AccountBar, SyncProgressBar};
 use crate::features::connection::{provide_connection, ConnectionStatus, OfflineBanner};
 use crate::features::library::{
     provide_library, DetailPane, LibraryNav, ReferenceList, StorageStatus,
 };
-use crate::features::transfer::{provide_transfer, TransferDialogs};
+use crate::features::transfer::{
+    provide_transfer, ExportSelectedButton, TransferButtons, TransferDialogs,
+};
 use crate::storage::DB_NAME;
 use leptos::prelude::*;
 use refsync_core::sync::LibraryId;
@@ -35,6 +37,7 @@ fn App() -> impl IntoView {
     provide_connection();
     provide_library(DB_NAME, LibraryId::Personal);
     provide_account();
+    let account = use_account();
     provide_transfer();
     view! {
         <div class="app">
@@ -52,10 +55,13 @@ fn App() -> impl IntoView {
                     <LibraryNav />
                 </nav>
                 <main class="pane list-pane">
-                    <ReferenceList />
+                    <ReferenceList
+                        extra_actions=ViewFn::from(|| view! { <TransferButtons /> })
+                        downloading=Signal::derive(move || account.progress.with(Option::is_some))
+                    />
                 </main>
                 <aside class="pane detail-pane" aria-label="Reference">
-                    <DetailPane />
+                    <DetailPane selection_actions=ViewFn::from(|| view! { <ExportSelectedButton /> }) />
                 </aside>
             </div>
             <footer class="statusbar">

@@ -15,7 +15,7 @@ pub use status::{SyncProgressBar, SyncStatusDialog};
 
 use crate::browser;
 use crate::features::library::{use_library, Library};
-use crate::features::ui::Modal;
+use crate::features::ui::{DialogFooter, Modal};
 use crate::sync::remote::{self, BrowserRemote};
 use crate::sync::run::{self, Progress};
 use leptos::prelude::*;
@@ -531,7 +531,7 @@ fn SignInDialog() -> impl IntoView {
                     <p class="hint">"At least 10 characters."</p>
                 </Show>
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                <div class="form-actions">
+                <DialogFooter>
                     <button type="button" class="btn" on:click=move |_| close.run(())>"Cancel"</button>
                     <button id="account-submit" type="submit" class="btn btn-primary" disabled=move || busy.get()>
                         {move || match (busy.get(), creating.get()) {
@@ -540,7 +540,7 @@ fn SignInDialog() -> impl IntoView {
                             (false, false) => "Sign in",
                         }}
                     </button>
-                </div>
+                </DialogFooter>
             </form>
         </Modal>
     }

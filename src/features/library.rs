@@ -54,7 +54,7 @@ pub struct LibraryData {
     pub groups: HashMap<Key, Group>,
     pub sets: HashMap<Key, GroupSet>,
     pub attachments: HashMap<Key, Attachment>,
-    /// References in sync conflict, by key (groups and sets never conflict: DESIGN.md 4).
+    /// References in sync conflict, by key (groups and sets never conflict: docs/sync.md, "Merging").
     pub conflicts: HashMap<Key, ConflictRecord>,
 }
 
@@ -589,7 +589,7 @@ impl Library {
     }
 }
 
-fn count_refs(n: usize) -> String {
+pub(crate) fn count_refs(n: usize) -> String {
     format!("{n} {}", plural(n, "reference", "references"))
 }
 

@@ -11,7 +11,7 @@ mod worker;
 
 use crate::browser;
 use crate::features::library::{use_library, Collection, Library};
-use crate::features::ui::{thousands, Modal, Progress};
+use crate::features::ui::{thousands, DialogFooter, Modal, Progress};
 use leptos::ev::DragEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -27,6 +27,27 @@ pub enum TransferDialog {
     Export,
     Backup,
     Restore,
+}
+
+/// The list toolbar's buttons for import, export, back up and restore.
+#[component]
+pub fn TransferButtons() -> impl IntoView {
+    let transfer = use_transfer();
+    view! {
+        <button id="import-button" class="btn" on:click=move |_| transfer.open(TransferDialog::Import)>"Import"</button>
+        <button id="export-button" class="btn" on:click=move |_| transfer.open(TransferDialog::Export)>"Export"</button>
+        <button id="backup-button" class="btn" title="Back up the whole library with its attachments" on:click=move |_| transfer.open(TransferDialog::Backup)>"Back up"</button>
+        <button id="restore-button" class="btn" title="Restore a backup into this (empty) library" on:click=move |_| transfer.open(TransferDialog::Restore)>"Restore"</button>
+    }
+}
+
+/// "Export selected", for the detail pane when several references are selected.
+#[component]
+pub fn ExportSelectedButton() -> impl IntoView {
+    let transfer = use_transfer();
+    view! {
+        <button class="btn" on:click=move |_| transfer.open(TransferDialog::Export)>"Export selected"</button>
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -234,12 +255,12 @@ fn ImportDialog(close: Callback<()>) -> impl IntoView {
                 Phase::Failed(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                 _ => ().into_any(),
             }}
-            <div class="form-actions">
+            <DialogFooter>
                 <button class="btn" on:click=move |_| close.run(())>
                     {move || if matches!(phase.get(), Phase::Done(_)) { "Close" } else { "Cancel" }}
                 </button>
                 <button id="import-start" class="btn btn-primary" disabled=busy on:click=start>"Import"</button>
-            </div>
+            </DialogFooter>
         </Modal>
     }
 }
@@ -437,12 +458,12 @@ fn ExportDialog(close: Callback<()>) -> impl IntoView {
                 </select>
             </div>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <div class="form-actions">
+            <DialogFooter>
                 <button class="btn" on:click=move |_| close.run(())>"Cancel"</button>
                 <button id="export-start" class="btn btn-primary" disabled=move || busy.get() on:click=export>
                     {move || if busy.get() { "Exporting…" } else { "Export" }}
                 </button>
-            </div>
+            </DialogFooter>
         </Modal>
     }
 }
@@ -515,10 +536,10 @@ fn BackupDialog(close: Callback<()>) -> impl IntoView {
                 count_of(files, "attachment", "attachments"),
             )}</p>
             <WorkState work=work />
-            <div class="form-actions">
+            <DialogFooter>
                 <button class="btn" on:click=move |_| close.run(())>"Close"</button>
                 <button id="backup-start" class="btn btn-primary" disabled=busy on:click=start>"Download backup"</button>
-            </div>
+            </DialogFooter>
         </Modal>
     }
 }
@@ -635,9 +656,9 @@ fn RestoreDialog(close: Callback<()>) -> impl IntoView {
                 }.into_any()
             }}
             <WorkState work=work />
-            <div class="form-actions">
+            <DialogFooter>
                 <button class="btn" on:click=move |_| close.run(())>"Close"</button>
-            </div>
+            </DialogFooter>
         </Modal>
     }
 }

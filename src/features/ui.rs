@@ -1,4 +1,5 @@
-//! Pieces every feature's views share: the modal dialog and the progress bar.
+//! Pieces every feature's views share: the modal dialog, the question before something that
+//! cannot be undone, a dialog's row of buttons, a labelled field and the progress bar.
 //!
 //! Invariant: a dialog traps nothing and blocks nothing it does not own: Escape or its
 //! Cancel button always closes it, and it is announced as a dialog to screen readers.
@@ -63,6 +64,58 @@ pub fn Modal(
             </div>
             <div class="dialog-body">{children()}</div>
         </div>
+    }
+}
+
+/// A dialog's row of buttons (Cancel first, the action last).
+#[component]
+pub fn DialogFooter(children: Children) -> impl IntoView {
+    view! { <div class="form-actions">{children()}</div> }
+}
+
+/// A label and its input, in a form's two-column grid: `id` is the input's.
+#[component]
+pub fn LabelledField(
+    #[prop(into)] id: String,
+    #[prop(into)] label: Signal<String>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <label class="field-label" for=id>{move || label.get()}</label>
+        {children()}
+    }
+}
+
+/// A question before something that cannot be undone: `on_confirm` runs on the button
+/// `confirm` (red when `danger`), then the dialog closes; Cancel and Escape only close it.
+#[component]
+pub fn ConfirmDialog(
+    #[prop(into)] id: String,
+    #[prop(into)] confirm_id: String,
+    #[prop(into)] title: String,
+    #[prop(into)] text: String,
+    #[prop(into)] confirm: String,
+    #[prop(optional)] danger: bool,
+    on_confirm: Callback<()>,
+    on_close: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <Modal id=id title=title on_close=on_close>
+            <p>{text}</p>
+            <DialogFooter>
+                <button class="btn" on:click=move |_| on_close.run(())>"Cancel"</button>
+                <button
+                    id=confirm_id
+                    class="btn"
+                    class:btn-danger=danger
+                    class:btn-primary=!danger
+                    on:click=move |_| {
+                        on_confirm.run(());
+                        on_close.run(());
+                    }
+                >{confirm}</button>
+            </DialogFooter>
+        </Modal>
     }
 }
 

@@ -31,7 +31,7 @@ struct Figure {
     ratio: Option<(f64, f64, f64)>,
 }
 
-/// The peer-ratio target of a scenario (DESIGN.md section 6), where one is named.
+/// The peer-ratio target of a scenario (docs/bench.md, "Targets"), where one is named.
 fn target_ratio(place: &str, scenario: &str) -> Option<f64> {
     // Issue 8: the first sync into a fresh browser against PouchDB's replication.
     if place == "app" && scenario.starts_with("first sync") {
@@ -41,7 +41,7 @@ fn target_ratio(place: &str, scenario: &str) -> Option<f64> {
     (server && (scenario.starts_with("push") || scenario.starts_with("pull"))).then_some(3.0)
 }
 
-/// The target a scenario is held to, in milliseconds, where DESIGN.md or an issue names one.
+/// The target a scenario is held to, in milliseconds, where docs/bench.md names one.
 fn target_ms(place: &str, scenario: &str) -> Option<f64> {
     let native = place == "native";
     let starts = |s: &str| scenario.starts_with(s);

@@ -1,4 +1,4 @@
-//! The reference data model (DESIGN.md section 2).
+//! The reference data model (docs/architecture.md, "Data model").
 //!
 //! Every object is identified by a client-made [`Key`]. Serialized forms are stored in
 //! IndexedDB, SQLite and on the wire, so fields added later must default when absent

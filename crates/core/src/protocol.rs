@@ -1,4 +1,4 @@
-//! The sync protocol's wire types (DESIGN.md section 3), shared by the service and its clients.
+//! The sync protocol's wire types (docs/server.md), shared by the service and its clients.
 //!
 //! Invariants: every type here is the JSON a request or response carries, field for field;
 //! fields added later default when absent so that an older client keeps working with a newer

@@ -11,7 +11,7 @@
 
 use crate::{Field, Key, Reference};
 
-/// The ~41,000 real BibTeX entries the speed targets name (DESIGN.md section 6), as paths in
+/// The ~41,000 real BibTeX entries the speed targets name (docs/bench.md), as paths in
 /// the corpus (`shared/corpus`): the records every sample library starts from.
 pub const BIBTEX_41K: [&str; 5] = [
     "bibtex/glottolog/ozbib.bib",

@@ -1,4 +1,4 @@
-//! The sync engine (DESIGN.md section 4): three-way merges of one object ([`merge`]), the
+//! The sync engine (docs/sync.md): three-way merges of one object ([`merge`]), the
 //! plan of what to do with the service's copy of it ([`plan`]), and the engine that pushes,
 //! pulls and carries plans out over a [`LocalStore`] and a [`Remote`] ([`engine`]), with an
 //! in-memory store for tests ([`memory`]), and the side-by-side view of a conflict that a

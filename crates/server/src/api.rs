@@ -1,4 +1,4 @@
-//! The JSON API under `/api/v1` (DESIGN.md section 3; wire types in `refsync_core::protocol`).
+//! The JSON API under `/api/v1` (docs/server.md; wire types in `refsync_core::protocol`).
 //!
 //! Invariants: every route but registering and signing in needs a bearer token; every route
 //! under `/libraries/{id}` answers 404 unless that library is the token's account's; routes that

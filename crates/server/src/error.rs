@@ -1,7 +1,7 @@
 //! The API's one error type.
 //!
 //! Every failure an API handler can return is an [`ApiError`]; its response is JSON
-//! `{code, message}` with a stable `code` that clients match on (DESIGN.md section 3, the
+//! `{code, message}` with a stable `code` that clients match on (docs/server.md, "Errors"; the
 //! codes are [`ErrorCode`]). Each variant documents its status. Bad input is always a 4xx
 //! with a message that says what was wrong; internal errors are logged in full and shown to
 //! the client only as a generic message.

@@ -8,7 +8,7 @@
 use super::{sign_out, use_account, Account};
 use crate::features::library::{use_library, Library};
 use crate::features::transfer::{use_transfer, TransferDialog};
-use crate::features::ui::Modal;
+use crate::features::ui::{DialogFooter, Modal};
 use crate::sync::remote::{self, BrowserRemote};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -69,9 +69,9 @@ fn PasswordSection() -> impl IntoView {
                 {move || message.get().map(|(error, text)| view! {
                     <p id="password-message" class:error=error role=if error { "alert" } else { "status" }>{text}</p>
                 })}
-                <div class="form-actions">
+                <DialogFooter>
                     <button id="change-password" type="submit" class="btn" disabled=move || busy.get()>"Change password"</button>
-                </div>
+                </DialogFooter>
             </form>
         </section>
     }
@@ -124,7 +124,7 @@ fn ResetSection() -> impl IntoView {
                 </label>
             </fieldset>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <div class="form-actions">
+            <DialogFooter>
                 {move || if confirming.get() {
                     view! {
                         <span class="confirm-text">{move || if wipe.get() { "Empty the online library and unlink?" } else { "Unlink this browser's library?" }}</span>
@@ -138,7 +138,7 @@ fn ResetSection() -> impl IntoView {
                         <button id="reset-sync" class="btn btn-danger" on:click=move |_| confirming.set(true)>"Reset sync…"</button>
                     }.into_any()
                 }}
-            </div>
+            </DialogFooter>
         </section>
     }
 }

@@ -7,7 +7,7 @@
 
 use super::{use_library, Library};
 use crate::browser;
-use crate::features::ui::Modal;
+use crate::features::ui::{DialogFooter, Modal};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use refsync_core::protocol::Object;
@@ -63,9 +63,9 @@ pub fn ConflictCard(key: Key) -> impl IntoView {
             view! {
                 <p>"This reference was changed in this browser and online (on another device) since the last sync, in ways that cannot both be kept."</p>
                 <p class="conflict-fields">"Changed on both sides: " <strong>{labels}</strong></p>
-                <div class="form-actions">
+                <DialogFooter>
                     <button id="resolve-conflict" class="btn btn-primary" on:click=move |_| open.set(true)>"Compare and choose…"</button>
-                </div>
+                </DialogFooter>
             }
             .into_any()
         }
@@ -96,7 +96,7 @@ pub fn ConflictCard(key: Key) -> impl IntoView {
                 <dl class="conflict-summary">
                     {summary.into_iter().map(|r| view! { <dt>{r.label}</dt><dd>{r.local}</dd> }).collect_view()}
                 </dl>
-                <div class="form-actions">
+                <DialogFooter>
                     <button id="conflict-keep-deleted" class="btn" disabled=move || busy.get()
                         on:click=move |_| settle(lib, key, keep_deleted.get_value(), "Kept it deleted; this will sync to your other devices.", busy)>
                         "Keep it deleted"
@@ -105,7 +105,7 @@ pub fn ConflictCard(key: Key) -> impl IntoView {
                         on:click=move |_| settle(lib, key, restore.get_value(), "Restored the reference; this will sync to your other devices.", busy)>
                         "Restore it"
                     </button>
-                </div>
+                </DialogFooter>
             }
             .into_any()
         }
@@ -218,7 +218,7 @@ fn ConflictDialog(record: ConflictRecord, open: RwSignal<bool>) -> impl IntoView
                     <tbody>{row_views}</tbody>
                 </table>
             </div>
-            <div class="form-actions">
+            <DialogFooter>
                 <button id="keep-local" class="btn" disabled=move || busy.get()
                     on:click=move |_| keep(Resolution::KeepLocal, "Kept this browser's version; it will sync to your other devices.")>
                     "Keep this browser's version"
@@ -230,7 +230,7 @@ fn ConflictDialog(record: ConflictRecord, open: RwSignal<bool>) -> impl IntoView
                 <button id="keep-merged" class="btn btn-primary" disabled=move || busy.get() on:click=keep_merged>
                     "Keep the merged version"
                 </button>
-            </div>
+            </DialogFooter>
         </Modal>
     }
     .into_any()

@@ -5,13 +5,13 @@ use super::conflict::ConflictCard;
 use super::editor::ReferenceEditor;
 use super::new_reference::NewReferenceForm;
 use super::use_library;
-use crate::features::transfer::{use_transfer, TransferDialog};
 use leptos::prelude::*;
 
+/// The detail pane; `selection_actions` are what the app offers for several selected
+/// references besides the list's buttons (export).
 #[component]
-pub fn DetailPane() -> impl IntoView {
+pub fn DetailPane(#[prop(optional)] selection_actions: ViewFn) -> impl IntoView {
     let lib = use_library();
-    let transfer = use_transfer();
     // Only a change of which reference is shown rebuilds the editor, not every edit.
     let single = Memo::new(move |_| {
         lib.selected.with(|s| match s.as_slice() {
@@ -47,7 +47,7 @@ pub fn DetailPane() -> impl IntoView {
                 <div id="selection-summary" class="detail-empty">
                     <p class="empty-title">{move || format!("{} references selected", count())}</p>
                     <p>"Add them to a group, export them or move them to the Trash with the buttons above the list."</p>
-                    <button class="btn" on:click=move |_| transfer.open(TransferDialog::Export)>"Export selected"</button>
+                    {selection_actions.run()}
                 </div>
             }
             .into_any();

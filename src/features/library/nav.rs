@@ -4,7 +4,7 @@
 use super::collections::{Collection, RECENT_DAYS};
 use super::{use_library, Library, LibraryData};
 use crate::browser;
-use crate::features::ui::Modal;
+use crate::features::ui::{ConfirmDialog, DialogFooter, Modal};
 use leptos::ev::{DragEvent, KeyboardEvent};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -340,16 +340,16 @@ fn GroupDialog(editing: Editing, close: Callback<()>) -> impl IntoView {
         Editing::ConfirmDelete(key) => {
             let name = lib.group_name(key);
             view! {
-                <Modal id="confirm-dialog" title="Delete group?" on_close=close>
-                    <p>{format!("Delete the group “{name}”? The references in it stay in your library.")}</p>
-                    <div class="form-actions">
-                        <button class="btn" on:click=move |_| close.run(())>"Cancel"</button>
-                        <button id="confirm-delete" class="btn btn-danger" on:click=move |_| {
-                            lib.delete_group(key);
-                            close.run(());
-                        }>"Delete group"</button>
-                    </div>
-                </Modal>
+                <ConfirmDialog
+                    id="confirm-dialog"
+                    confirm_id="confirm-delete"
+                    title="Delete group?"
+                    text=format!("Delete the group “{name}”? The references in it stay in your library.")
+                    confirm="Delete group"
+                    danger=true
+                    on_confirm=Callback::new(move |_| lib.delete_group(key))
+                    on_close=close
+                />
             }
             .into_any()
         }
@@ -400,10 +400,10 @@ fn GroupSettingsDialog(group: Group, close: Callback<()>) -> impl IntoView {
                     }).collect_view()}
                 </select>
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                <div class="form-actions">
+                <DialogFooter>
                     <button type="button" class="btn" on:click=move |_| close.run(())>"Cancel"</button>
                     <button id="name-save" type="submit" class="btn btn-primary">"Save"</button>
-                </div>
+                </DialogFooter>
             </form>
         </Modal>
     }
@@ -436,10 +436,10 @@ fn NameDialog(
                 <label for="name-input">{label}</label>
                 <input id="name-input" type="text" maxlength="200" bind:value=name />
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                <div class="form-actions">
+                <DialogFooter>
                     <button type="button" class="btn" on:click=move |_| close.run(())>"Cancel"</button>
                     <button id="name-save" type="submit" class="btn btn-primary">"Save"</button>
-                </div>
+                </DialogFooter>
             </form>
         </Modal>
     }
@@ -602,10 +602,10 @@ fn SmartGroupDialog(group: Option<Group>, close: Callback<()>) -> impl IntoView 
                     <span id="smart-matches" class="hint">{move || format!("{} matching now", matches.get())}</span>
                 </div>
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                <div class="form-actions">
+                <DialogFooter>
                     <button type="button" class="btn" on:click=move |_| close.run(())>"Cancel"</button>
                     <button id="smart-save" type="submit" class="btn btn-primary">"Save"</button>
-                </div>
+                </DialogFooter>
             </form>
         </Modal>
     }
@@ -706,10 +706,10 @@ fn CombinationDialog(group: Option<Group>, close: Callback<()>) -> impl IntoView
                     view! { <p class="hint">"This combination was made in another app; it is kept as it is. You can rename it here."</p> }.into_any()
                 }}
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                <div class="form-actions">
+                <DialogFooter>
                     <button type="button" class="btn" on:click=move |_| close.run(())>"Cancel"</button>
                     <button id="combination-save" type="submit" class="btn btn-primary">"Save"</button>
-                </div>
+                </DialogFooter>
             </form>
         </Modal>
     }

@@ -2,6 +2,7 @@
 
 use super::use_library;
 use crate::browser;
+use crate::features::ui::DialogFooter;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -82,7 +83,7 @@ pub fn NewReferenceForm() -> impl IntoView {
             <Show when=move || error.get().is_some()>
                 <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
             </Show>
-            <div class="form-actions">
+            <DialogFooter>
                 <button
                     type="button"
                     class="btn"
@@ -93,7 +94,7 @@ pub fn NewReferenceForm() -> impl IntoView {
                 <button id="ref-save" type="submit" class="btn btn-primary" disabled=move || saving.get()>
                     {move || if saving.get() { "Saving…" } else { "Add reference" }}
                 </button>
-            </div>
+            </DialogFooter>
         </form>
     }
 }

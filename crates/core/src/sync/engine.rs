@@ -1,5 +1,5 @@
 //! The sync engine: push this client's changes, pull the service's, merge, persist, repeat
-//! until both agree (DESIGN.md sections 3 and 4). It runs over two traits, so the browser
+//! until both agree (docs/sync.md, "One sync"). It runs over two traits, so the browser
 //! (IndexedDB, fetch) and the CLI (SQLite, HTTP) share it; the decisions are [`plan`]'s.
 //!
 //! Invariants: every batch of store writes is one [`LocalStore::apply`] call, which the store
@@ -185,7 +185,7 @@ pub trait LocalStore {
     async fn record_duplicates(&self, sets: Vec<DuplicateSet>) -> Result<(), SyncError>;
 }
 
-/// The service's side (DESIGN.md section 3).
+/// The service's side (docs/server.md).
 #[allow(async_fn_in_trait)] // browser requests are not Send, by design
 pub trait Remote {
     /// The online library this remote reads and writes (the engine syncs a store only with

@@ -1,5 +1,5 @@
 //! Three-way merges of one object: the copy both sides last agreed on (the base), this
-//! client's copy and the service's copy (DESIGN.md section 4).
+//! client's copy and the service's copy (docs/sync.md, "Merging").
 //!
 //! Invariants: a side that did not change a field never overrides one that did; two sides
 //! that made the same change agree (no conflict); sets (a reference's groups, keywords and

@@ -1,0 +1,186 @@
+//! A reference's attachments and figure: each file opened, saved or removed, and new ones
+//! picked; the bytes stay in this browser (and upload with the next sync).
+
+use crate::browser;
+use crate::features::library::{use_library, Library};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use refsync_core::edit::actions;
+use refsync_core::{Attachment, AttachmentRole, Key};
+
+#[component]
+pub fn AttachmentsEditor(key: Key) -> impl IntoView {
+    let lib = use_library();
+    let busy = RwSignal::new(false);
+    let list = move || {
+        lib.data.with(|d| {
+            d.refs
+                .get(&key)
+                .map(|r| {
+                    r.attachments
+                        .iter()
+                        .filter_map(|a| d.attachments.get(a).cloned())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    let files = move || {
+        let mut l = list();
+        l.retain(|a| a.role == AttachmentRole::File);
+        l
+    };
+    let figure = move || {
+        list()
+            .into_iter()
+            .find(|a| a.role == AttachmentRole::Figure)
+    };
+    let add = move |role: AttachmentRole, ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        let picked = browser::files_of(input.files());
+        input.set_value("");
+        busy.set(true);
+        spawn_local(async move {
+            for file in picked {
+                if let Err(e) = attach(lib, key, &file, role).await {
+                    lib.fail(e);
+                }
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="editor-section">
+            <h3>"Attachments"</h3>
+            <ul id="attachments" class="attachments">
+                <For each=files key=|a: &Attachment| a.key children=move |a: Attachment| view! { <AttachmentRow attachment=a /> } />
+            </ul>
+            <label class="btn btn-small file-btn">
+                "Attach file…"
+                <input id="attach-file" type="file" multiple on:change=move |ev| add(AttachmentRole::File, ev) />
+            </label>
+            <h3>"Figure"</h3>
+            {move || match figure() {
+                Some(a) => view! { <ul id="figure" class="attachments"><AttachmentRow attachment=a /></ul> }.into_any(),
+                None => view! {
+                    <label class="btn btn-small file-btn">
+                        "Add figure…"
+                        <input id="attach-figure" type="file" accept="image/*" on:change=move |ev| add(AttachmentRole::Figure, ev) />
+                    </label>
+                }.into_any(),
+            }}
+            <Show when=move || busy.get()>
+                <p class="hint">"Adding…"</p>
+            </Show>
+        </section>
+    }
+}
+
+/// What to do with an attachment's bytes once read (open them, save them).
+type BlobAction = Box<dyn Fn(&web_sys::Blob) -> Result<(), String>>;
+
+#[component]
+fn AttachmentRow(attachment: Attachment) -> impl IntoView {
+    let lib = use_library();
+    let a = attachment.clone();
+    let sha_open = a.sha256.clone();
+    let sha_down = a.sha256.clone();
+    let name_down = a.file_name.clone();
+    let with_blob = move |sha: String, then: BlobAction| {
+        spawn_local(async move {
+            let found = match lib.open_store() {
+                Ok(store) => store.get_blob(&sha).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match found {
+                Ok(Some(blob)) => {
+                    if let Err(e) = then(&blob) {
+                        lib.fail(format!("Could not open the file: {e}."));
+                    }
+                }
+                Ok(None) => lib
+                    .fail("This file's bytes are not in this browser yet; sync to download them."),
+                Err(e) => lib.fail(e),
+            }
+        })
+    };
+    let size = human_size(a.size);
+    view! {
+        <li class="attachment">
+            <span class="attachment-name" title=a.file_name.clone()>{a.file_name.clone()}</span>
+            <span class="hint">{size}</span>
+            <button type="button" class="link-btn" on:click={
+                move |_| with_blob(sha_open.clone(), Box::new(browser::open_blob))
+            }>"Open"</button>
+            <button type="button" class="link-btn" on:click=move |_| {
+                let name = name_down.clone();
+                with_blob(sha_down.clone(), Box::new(move |b| browser::download_blob(&name, b)))
+            }>"Download"</button>
+            <button type="button" class="link-btn danger" on:click=move |_| remove_attachment(lib, attachment.clone())>"Remove"</button>
+        </li>
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{} KB", (b + 512) / 1024),
+        b => format!("{} MB", crate::features::ui::tenths(b, 1024 * 1024)),
+    }
+}
+
+/// Keep a picked file as an attachment (or the figure) of the reference `parent`.
+async fn attach(
+    lib: Library,
+    parent: Key,
+    file: &web_sys::File,
+    role: AttachmentRole,
+) -> Result<(), String> {
+    let bytes = browser::read_file(file).await?;
+    let sha256 = browser::sha256_hex(&bytes).await?;
+    let store = lib.open_store().map_err(|e| e.to_string())?;
+    store
+        .put_blob(&sha256, file)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = browser::now_millis();
+    let media_type = match file.type_() {
+        t if t.is_empty() => "application/octet-stream".to_string(),
+        t => t,
+    };
+    let attachment = Attachment {
+        key: browser::new_key(),
+        parent,
+        file_name: file.name(),
+        media_type,
+        size: bytes.len() as u64,
+        sha256,
+        role,
+        caption: String::new(),
+        date_modified: now,
+    };
+    let writes = lib
+        .data
+        .with_untracked(|d| actions::attach(d, attachment, now))?;
+    lib.commit(writes).await.map_err(|e| e.to_string())?;
+    lib.tell(format!("Attached “{}”.", file.name()));
+    Ok(())
+}
+
+fn remove_attachment(lib: Library, a: Attachment) {
+    let Some(deletion) = lib
+        .data
+        .with_untracked(|d| actions::detach(d, a.key, browser::now_millis()))
+    else {
+        return;
+    };
+    spawn_local(async move {
+        match lib.commit(deletion.writes).await {
+            Ok(()) => {
+                lib.free_blobs(deletion.freed).await;
+                lib.tell(format!("Removed “{}”.", a.file_name));
+            }
+            Err(e) => lib.fail(e.to_string()),
+        }
+    });
+}

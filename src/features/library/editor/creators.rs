@@ -1,0 +1,131 @@
+//! The creators of a reference: one row per person or organisation, with its role, moved
+//! up and down or removed, and a button to add one.
+
+use super::{apply, Edit};
+use leptos::prelude::*;
+use refsync_core::{Creator, CreatorRole, Name, Reference};
+use std::time::Duration;
+
+const ROLES: [(CreatorRole, &str); 6] = [
+    (CreatorRole::Author, "Author"),
+    (CreatorRole::Editor, "Editor"),
+    (CreatorRole::Translator, "Translator"),
+    (CreatorRole::SeriesEditor, "Series Editor"),
+    (CreatorRole::BookAuthor, "Book Author"),
+    (CreatorRole::Contributor, "Contributor"),
+];
+
+#[component]
+pub fn CreatorsEditor(draft: RwSignal<Reference>, edit: Edit) -> impl IntoView {
+    let count = move || draft.with(|r| r.creators.len());
+    view! {
+        <fieldset class="creators-edit">
+            <legend>"Authors and other creators"</legend>
+            <ol id="creators" class="creator-list">
+                {move || (0..count()).map(|i| view! { <CreatorRow draft=draft index=i edit=edit /> }).collect_view()}
+            </ol>
+            <button id="add-creator" type="button" class="btn btn-small" on:click=move |_| {
+                apply(edit, &|r| r.creators.push(Creator { role: CreatorRole::Author, name: Name::person("", "") }));
+                // Focus the new row's first box, so typing can start at once.
+                set_timeout(|| {
+                    let input = web_sys::window()
+                        .and_then(|w| w.document())
+                        .and_then(|d| d.query_selector("#creators li:last-child input").ok().flatten())
+                        .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok());
+                    if let Some(i) = input {
+                        let _ = i.focus();
+                    }
+                }, Duration::from_millis(0));
+            }>"Add creator"</button>
+        </fieldset>
+    }
+}
+
+#[component]
+fn CreatorRow(draft: RwSignal<Reference>, index: usize, edit: Edit) -> impl IntoView {
+    let creator = move || draft.with(|r| r.creators.get(index).cloned());
+    let is_literal = move || matches!(creator().map(|c| c.name), Some(Name::Literal(_)));
+    let part = move |which: u8| {
+        move || match creator().map(|c| c.name) {
+            Some(Name::Person {
+                family,
+                given,
+                particle,
+                ..
+            }) => match which {
+                0 if particle.is_empty() => family,
+                0 => format!("{particle} {family}"),
+                _ => given,
+            },
+            Some(Name::Literal(n)) if which == 0 => n,
+            _ => String::new(),
+        }
+    };
+    let set_name = {
+        move |which: u8, value: String| {
+            apply(edit, &|r| {
+                if let Some(c) = r.creators.get_mut(index) {
+                    match &mut c.name {
+                        Name::Person {
+                            family,
+                            given,
+                            particle,
+                            ..
+                        } => {
+                            if which == 0 {
+                                *family = value.clone();
+                                particle.clear();
+                            } else {
+                                *given = value.clone();
+                            }
+                        }
+                        Name::Literal(n) => *n = value.clone(),
+                    }
+                }
+            })
+        }
+    };
+    let last = move || draft.with(|r| r.creators.len()).saturating_sub(1);
+    view! {
+        <li class="creator-row" class:literal=is_literal>
+            <select class="creator-role" aria-label="Role" on:change=move |ev| {
+                let v = event_target_value(&ev);
+                let role = ROLES.iter().find(|(_, l)| *l == v).map_or(CreatorRole::Author, |r| r.0);
+                apply(edit, &|r| if let Some(c) = r.creators.get_mut(index) { c.role = role });
+            }>
+                {ROLES.iter().map(|(role, label)| {
+                    let role = *role;
+                    view! { <option value=*label selected={move || creator().is_some_and(|c| c.role == role)}>{*label}</option> }
+                }).collect_view()}
+            </select>
+            <input class="creator-family" type="text"
+                placeholder=move || if is_literal() { "Organisation name" } else { "Family name" }
+                aria-label=move || if is_literal() { "Organisation name" } else { "Family name" }
+                prop:value=part(0)
+                on:input=move |ev| set_name(0, event_target_value(&ev)) />
+            <Show when={move || !is_literal()}>
+                <input class="creator-given" type="text" placeholder="Given names" aria-label="Given names"
+                    prop:value=part(1)
+                    on:input=move |ev| set_name(1, event_target_value(&ev)) />
+            </Show>
+            <span class="creator-tools">
+                <button type="button" class="icon-btn" title="Person or organisation"
+                    aria-label=move || if is_literal() { "Make it a person" } else { "Make it an organisation" }
+                    on:click=move |_| apply(edit, &|r| if let Some(c) = r.creators.get_mut(index) {
+                        c.name = match &c.name {
+                            Name::Literal(n) => refsync_core::parse_name(n),
+                            person => Name::Literal(person.to_string()),
+                        };
+                    })>
+                    {move || if is_literal() { "Org" } else { "Person" }}
+                </button>
+                <button type="button" class="icon-btn" aria-label="Move up" disabled={move || index == 0}
+                    on:click=move |_| apply(edit, &|r| if index > 0 && index < r.creators.len() { r.creators.swap(index - 1, index) })>"↑"</button>
+                <button type="button" class="icon-btn" aria-label="Move down" disabled={move || index >= last()}
+                    on:click=move |_| apply(edit, &|r| if index + 1 < r.creators.len() { r.creators.swap(index, index + 1) })>"↓"</button>
+                <button type="button" class="icon-btn creator-remove" aria-label="Remove"
+                    on:click=move |_| apply(edit, &|r| if index < r.creators.len() { r.creators.remove(index); })>"×"</button>
+            </span>
+        </li>
+    }
+}

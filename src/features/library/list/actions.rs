@@ -1,0 +1,130 @@
+//! What can be done to the list's selection from the toolbar: new reference, the caller's
+//! extra buttons (import, export, backup), add to or remove from a group, the Trash, and the
+//! question asked before deleting for good.
+
+use crate::features::library::collections::Collection;
+use crate::features::library::use_library;
+use crate::features::ui::ConfirmDialog;
+use leptos::prelude::*;
+use refsync_core::{Group, Key};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Confirm {
+    EmptyTrash,
+    DeleteForever,
+}
+
+/// The action buttons above the list; `extra` is what the caller adds after "New reference".
+#[component]
+pub fn ListActions(
+    extra: ViewFn,
+    confirm: RwSignal<Option<Confirm>>,
+    #[prop(into)] total: Signal<usize>,
+) -> impl IntoView {
+    let lib = use_library();
+    let in_trash = move || lib.collection.get() == Collection::Trash;
+    let has_selection = move || lib.selected.with(|s| !s.is_empty());
+    let custom_group = move || lib.data.with(|d| lib.collection.get().custom_group(d));
+    view! {
+        <div class="toolbar actions">
+            <button id="new-reference" class="btn btn-primary" on:click=move |_| {
+                lib.selected.set(Vec::new());
+                lib.new_form.set(true);
+            }>"New reference"</button>
+            {extra.run()}
+            <span class="spacer"></span>
+            <Show when={move || has_selection() && !in_trash()}>
+                <AddToGroup />
+                {move || custom_group().map(|g| view! {
+                    <button id="remove-from-group" class="btn" on:click=move |_| lib.remove_from_group(lib.selected.get_untracked(), g)>
+                        "Remove from group"
+                    </button>
+                })}
+                <button id="trash-selected" class="btn" title="Move to Trash (Delete)" on:click=move |_| lib.trash(lib.selected.get_untracked())>
+                    "Move to Trash"
+                </button>
+            </Show>
+            <Show when=move || in_trash()>
+                <Show when=has_selection>
+                    <button id="restore-selected" class="btn" on:click=move |_| lib.restore(lib.selected.get_untracked())>"Restore"</button>
+                    <button id="delete-selected" class="btn btn-danger" on:click=move |_| confirm.set(Some(Confirm::DeleteForever))>"Delete permanently"</button>
+                </Show>
+                <button id="empty-trash" class="btn btn-danger" disabled={move || total.get() == 0} on:click=move |_| confirm.set(Some(Confirm::EmptyTrash))>"Empty Trash"</button>
+            </Show>
+        </div>
+    }
+}
+
+/// The question before deleting for good, while `confirm` holds one.
+#[component]
+pub fn ConfirmDelete(
+    confirm: RwSignal<Option<Confirm>>,
+    #[prop(into)] total: Signal<usize>,
+) -> impl IntoView {
+    let lib = use_library();
+    move || {
+        confirm.get().map(|c| {
+            let (title, text, button) = match c {
+                Confirm::EmptyTrash => (
+                    "Empty the Trash?",
+                    format!(
+                        "Delete the {} in the Trash permanently? This cannot be undone.",
+                        crate::features::library::count_refs(total.get_untracked())
+                    ),
+                    "Empty Trash",
+                ),
+                Confirm::DeleteForever => (
+                    "Delete permanently?",
+                    format!(
+                        "Delete {} permanently? This cannot be undone.",
+                        crate::features::library::count_refs(lib.selected.with_untracked(Vec::len))
+                    ),
+                    "Delete permanently",
+                ),
+            };
+            view! {
+                <ConfirmDialog
+                    id="confirm-dialog"
+                    confirm_id="confirm-delete"
+                    title=title
+                    text=text
+                    confirm=button
+                    danger=true
+                    on_confirm=Callback::new(move |_| match c {
+                        Confirm::EmptyTrash => lib.empty_trash(),
+                        Confirm::DeleteForever => lib.delete_forever(lib.selected.get_untracked()),
+                    })
+                    on_close=Callback::new(move |_| confirm.set(None))
+                />
+            }
+        })
+    }
+}
+
+/// The "Add to group" menu for the selection.
+#[component]
+pub fn AddToGroup() -> impl IntoView {
+    let lib = use_library();
+    let groups = move || lib.data.with(|d| d.custom_groups());
+    view! {
+        <select
+            id="add-to-group"
+            class="btn"
+            aria-label="Add to group"
+            prop:value=""
+            on:change=move |ev| {
+                let v = event_target_value(&ev);
+                if let Ok(g) = Key::parse(&v) {
+                    lib.add_to_group(lib.selected.get_untracked(), g);
+                }
+                let el: web_sys::HtmlSelectElement = event_target(&ev);
+                el.set_value("");
+            }
+        >
+            <option value="">"Add to group…"</option>
+            <For each=groups key=|g: &Group| (g.key, g.name.clone()) children=|g: Group| view! {
+                <option value=g.key.to_string()>{g.name.clone()}</option>
+            } />
+        </select>
+    }
+}
