@@ -29,3 +29,15 @@ pub use merge::{
     merge_attachment, merge_group, merge_group_set, merge_reference, rebase, ReferenceMerge,
 };
 pub use plan::{plan, Action, ConflictReason, ConflictRecord, LocalObject, Resolution};
+
+/// Run a future of the in-memory store and service to its end: they never wait, so one poll
+/// finishes it (a future that would wait is a test's bug, and panics).
+#[cfg(test)]
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("waited"),
+    }
+}

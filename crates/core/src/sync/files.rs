@@ -186,18 +186,9 @@ fn stops_the_sync(e: &SyncError) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::sync::block_on;
     use crate::AttachmentRole;
     use std::cell::RefCell;
-    use std::future::Future;
-    use std::task::{Context, Poll, Waker};
-
-    fn block_on<F: Future>(f: F) -> F::Output {
-        let mut f = std::pin::pin!(f);
-        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(v) => v,
-            Poll::Pending => panic!("waited"),
-        }
-    }
 
     fn attachment(n: u8, sha: &str) -> Attachment {
         Attachment {

@@ -85,18 +85,9 @@ mod tests {
 mod engine_tests {
     #![allow(clippy::unwrap_used)]
     use crate::protocol::Object;
+    use crate::sync::block_on;
     use crate::sync::{sync, ErrorKind, LinkState, LocalStore, MemoryRemote, MemoryStore};
     use crate::{Key, RefType, Reference};
-    use std::future::Future;
-    use std::task::{Context, Poll, Waker};
-
-    fn block_on<F: Future>(f: F) -> F::Output {
-        let mut f = std::pin::pin!(f);
-        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(v) => v,
-            Poll::Pending => panic!("waited"),
-        }
-    }
 
     /// A store linked to one online library is never synced with another's remote: nothing
     /// is sent, nothing received, the link stays.

@@ -284,24 +284,37 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// Send `body` signed in as `c`, with `headers`; the answer, which must be JSON.
+async fn send_as(
+    c: &Client,
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Answer {
+    let mut req = c.http.request(method, url).bearer_auth(&c.token);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    answer(req.body(body).send().await.expect("request sent")).await
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
 /// Defect: a body in an encoding not accepted got a 415 with no body, advertising `gzip,br`.
 async fn refusals_before_a_handler_are_json_too(b: Backend) {
     let store = Store::new(b).await;
     let server = Running::start(&store, Limits::default()).await;
     let c = register(&server.base, "ada@example.org").await;
-    let http = reqwest::Client::new();
     let link = c.lib_url("link");
-    let link_body = json!({"device_id": "device-2"}).to_string();
+    let link_body = json!({"device_id": "device-2"}).to_string().into_bytes();
     for encoding in ["br", "deflate", "compress"] {
-        let a = answer(
-            http.post(&link)
-                .bearer_auth(&c.token)
-                .header("content-type", "application/json")
-                .header("content-encoding", encoding)
-                .body(link_body.clone())
-                .send()
-                .await
-                .unwrap(),
+        let a = send_as(
+            &c,
+            Method::POST,
+            &link,
+            &[JSON, ("content-encoding", encoding)],
+            link_body.clone(),
         )
         .await;
         assert_eq!(
@@ -316,15 +329,12 @@ async fn refusals_before_a_handler_are_json_too(b: Backend) {
         );
         assert!(a.body["message"].as_str().unwrap().contains("gzip"));
     }
-    let gzipped = answer(
-        http.post(&link)
-            .bearer_auth(&c.token)
-            .header("content-type", "application/json")
-            .header("content-encoding", "gzip")
-            .body(gzip(link_body.as_bytes()))
-            .send()
-            .await
-            .unwrap(),
+    let gzipped = send_as(
+        &c,
+        Method::POST,
+        &link,
+        &[JSON, ("content-encoding", "gzip")],
+        gzip(&link_body),
     )
     .await;
     assert_eq!(
@@ -337,16 +347,17 @@ async fn refusals_before_a_handler_are_json_too(b: Backend) {
     // A small gzip that inflates past the limit is stopped as it inflates.
     let bomb = gzip(&vec![b' '; 80 * 1024 * 1024]);
     assert!(bomb.len() < 200_000);
-    let a = answer(
-        http.post(c.lib_url("batch"))
-            .bearer_auth(&c.token)
-            .header("x-refsync-epoch", c.epoch.to_string())
-            .header("content-type", "application/json")
-            .header("content-encoding", "gzip")
-            .body(bomb)
-            .send()
-            .await
-            .unwrap(),
+    let epoch = c.epoch.to_string();
+    let a = send_as(
+        &c,
+        Method::POST,
+        &c.lib_url("batch"),
+        &[
+            JSON,
+            ("content-encoding", "gzip"),
+            ("x-refsync-epoch", &epoch),
+        ],
+        bomb,
     )
     .await;
     assert_eq!(
@@ -355,52 +366,21 @@ async fn refusals_before_a_handler_are_json_too(b: Backend) {
         "{}",
         a.body
     );
-    let over = answer(
-        http.post(&link)
-            .bearer_auth(&c.token)
-            .header("content-type", "application/json")
-            .body(vec![b' '; 100 * 1024])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let over = send_as(&c, Method::POST, &link, &[JSON], vec![b' '; 100 * 1024]).await;
     assert_eq!(
         (over.status, over.code()),
         (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
     );
-
-    let wrong_method = answer(
-        http.patch(format!("{}/api/v1/me", c.base))
-            .bearer_auth(&c.token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let me = format!("{}/api/v1/me", c.base);
+    let wrong_method = send_as(&c, Method::PATCH, &me, &[], Vec::new()).await;
     assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
-    let nowhere = answer(
-        http.get(format!("{}/api/v1/libraries/{}/nowhere", c.base, c.library))
-            .bearer_auth(&c.token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let nowhere = send_as(&c, Method::GET, &c.lib_url("nowhere"), &[], Vec::new()).await;
     assert_eq!(
         (nowhere.status, nowhere.code()),
         (StatusCode::NOT_FOUND, "not_found")
     );
-    let not_json = answer(
-        http.post(&link)
-            .bearer_auth(&c.token)
-            .header("content-type", "text/plain")
-            .body(link_body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let plain = ("content-type", "text/plain");
+    let not_json = send_as(&c, Method::POST, &link, &[plain], link_body).await;
     assert_eq!(
         (not_json.status, not_json.code()),
         (StatusCode::BAD_REQUEST, "invalid")
