@@ -3,8 +3,10 @@
 use crate::features::account::{provide_account, use_account, AccountBar, SyncProgressBar};
 use crate::features::connection::{provide_connection, ConnectionStatus, OfflineBanner};
 use crate::features::library::{
-    provide_library, DetailPane, LibraryNav, ReferenceList, StorageStatus,
+    provide_library, use_library, DetailPane, KeywordPane, LibraryNav, Pane, ReferenceList,
+    ShortcutsHelp, StorageStatus,
 };
+use crate::features::theme::ThemeSwitch;
 use crate::features::transfer::{
     provide_transfer, ExportSelectedButton, TransferButtons, TransferDialogs,
 };
@@ -39,13 +41,15 @@ fn App() -> impl IntoView {
     provide_account();
     let account = use_account();
     provide_transfer();
+    let lib = use_library();
     view! {
-        <div class="app">
+        <div class="app" data-pane=move || lib.pane.get().id()>
             <header class="topbar">
                 <span class="brand">"refsync"</span>
                 <span class="brand-sub">"Reference library"</span>
                 <span class="spacer"></span>
                 <AccountBar />
+                <ThemeSwitch />
                 <ConnectionStatus />
             </header>
             <OfflineBanner />
@@ -53,6 +57,7 @@ fn App() -> impl IntoView {
             <div class="panes">
                 <nav class="pane sidebar" aria-label="Library">
                     <LibraryNav />
+                    <KeywordPane />
                 </nav>
                 <main class="pane list-pane">
                     <ReferenceList
@@ -61,6 +66,9 @@ fn App() -> impl IntoView {
                     />
                 </main>
                 <aside class="pane detail-pane" aria-label="Reference">
+                    <button id="back-to-list" class="btn phone-only back-btn" on:click=move |_| lib.pane.set(Pane::List)>
+                        "← References"
+                    </button>
                     <DetailPane selection_actions=ViewFn::from(|| view! { <ExportSelectedButton /> }) />
                 </aside>
             </div>
@@ -68,6 +76,7 @@ fn App() -> impl IntoView {
                 <StorageStatus />
             </footer>
             <TransferDialogs />
+            <ShortcutsHelp />
         </div>
     }
 }

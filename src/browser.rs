@@ -165,6 +165,44 @@ pub async fn yield_now() {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
+/// The browser says it has no network (`navigator.onLine` is false). Only "offline" is
+/// certain: online may still mean the service cannot be reached.
+pub fn offline() -> bool {
+    web_sys::window().is_some_and(|w| !w.navigator().on_line())
+}
+
+/// A choice kept in this browser (localStorage): the theme, the list's columns, sort and
+/// open collection. `None` when unset or when the browser keeps nothing (a private window).
+pub fn pref(name: &str) -> Option<String> {
+    web_sys::window()?
+        .local_storage()
+        .ok()
+        .flatten()?
+        .get_item(name)
+        .ok()
+        .flatten()
+}
+
+/// Keep a choice (see [`pref`]); `None` forgets it. Best effort: not kept is not an error.
+pub fn set_pref(name: &str, value: Option<&str>) {
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = match value {
+            Some(v) => storage.set_item(name, v),
+            None => storage.remove_item(name),
+        };
+    }
+}
+
+/// Whether an event's target is a box the person types in (its keys are its own: Ctrl+Z
+/// there undoes typing, letters are text).
+pub fn typing_in(target: Option<web_sys::EventTarget>) -> bool {
+    use wasm_bindgen::JsCast;
+    let Some(el) = target.and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) else {
+        return false;
+    };
+    matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") || el.is_content_editable()
+}
+
 /// Wait `millis` milliseconds without holding the thread.
 pub async fn sleep(millis: u64) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {

@@ -3,5 +3,6 @@
 pub mod account;
 pub mod connection;
 pub mod library;
+pub mod theme;
 pub mod transfer;
 pub mod ui;

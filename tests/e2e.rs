@@ -10,6 +10,8 @@
 // The crate root of an integration test resolves modules from tests/, hence the path.
 #[path = "e2e/desktop.rs"]
 mod desktop;
+#[path = "e2e/everyday.rs"]
+mod everyday;
 // The CLI driver the CLI's own tests use: the desktop side of the pair tests (which need
 // only part of it).
 #[path = "../crates/cli/tests/support/corpus.rs"]

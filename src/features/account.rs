@@ -20,7 +20,7 @@ use crate::sync::remote::{self, BrowserRemote};
 use crate::sync::run::{self, Progress};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use refsync_core::sync::{ErrorKind, LibraryId};
+use refsync_core::sync::{words, ErrorKind, LibraryId};
 use serde::{Deserialize, Serialize};
 
 /// The session's name in `meta`.
@@ -143,6 +143,9 @@ async fn device_id(lib: Library) -> Result<String, String> {
 /// What to tell the person when a sync stops, and what to do about it.
 fn explain(kind: ErrorKind, message: &str) -> String {
     match kind {
+        ErrorKind::Connection if message == OFFLINE => {
+            "This browser is offline; your library is safe here and will sync when the network is back.".into()
+        }
         ErrorKind::Connection => {
             "Could not reach the refsync service; your library is safe here and will sync when the connection is back.".into()
         }
@@ -162,14 +165,25 @@ pub fn sync_now(lib: Library, account: Account) {
         account.dialog.set(true);
         return;
     }
-    sync_quietly(lib, account);
+    start_sync(lib, account, true);
 }
 
-/// Sync if signed in and not syncing already; otherwise nothing (the automatic triggers).
+/// Sync if signed in, online and not syncing already; otherwise nothing (the automatic
+/// triggers: the network coming back fires one).
 pub fn sync_quietly(lib: Library, account: Account) {
+    start_sync(lib, account, false);
+}
+
+/// A sync's error when the browser says it is offline (no request is made).
+const OFFLINE: &str = "offline";
+
+fn start_sync(lib: Library, account: Account, asked: bool) {
     let Some(session) = account.session.get_untracked() else {
         return;
     };
+    if !asked && browser::offline() {
+        return;
+    }
     if account.syncing.get_untracked() {
         return;
     }
@@ -299,6 +313,9 @@ async fn run_sync(
     };
     if saved.as_ref() != Some(&session) {
         return Ok(None);
+    }
+    if browser::offline() {
+        return Err((ErrorKind::Connection, OFFLINE.into()));
     }
     let started = browser::now_millis();
     let result = run::sync_all(&store, &remote, |p| account.progress.set(Some(p))).await;
@@ -431,6 +448,7 @@ pub fn AccountBar() -> impl IntoView {
                     ></span>
                     {move || if account.syncing.get() { "Syncing…" } else { "Sync now" }}
                 </button>
+                <PendingChanges />
                 <button id="sync-status" class="link-btn light" on:click=move |_| account.status_open.set(true)>"Sync Status"</button>
                 <button id="settings-open" class="link-btn light" on:click=move |_| account.settings_open.set(true)>"Settings"</button>
                 <button id="sign-out" class="link-btn light" on:click=sign_out>"Sign out"</button>
@@ -439,6 +457,37 @@ pub fn AccountBar() -> impl IntoView {
         {move || account.dialog.get().then(|| view! { <SignInDialog /> })}
         {move || account.status_open.get().then(|| view! { <SyncStatusDialog /> })}
         {move || account.settings_open.get().then(|| view! { <SettingsDialog /> })}
+    }
+}
+
+/// "3 changes waiting to sync" beside Sync now, while any change made here has not been sent
+/// (counted again after each change and each sync).
+#[component]
+fn PendingChanges() -> impl IntoView {
+    let lib = use_library();
+    let account = use_account();
+    let waiting = LocalResource::new(move || {
+        lib.changed.track();
+        account.syncing.track();
+        async move {
+            match lib.open_store() {
+                Ok(store) => store.dirty_count().await.unwrap_or(0),
+                Err(_) => 0,
+            }
+        }
+    });
+    let text = move || {
+        waiting.get().filter(|n| *n > 0).map(|n| {
+            format!(
+                "{} waiting to sync",
+                words::count(u64::from(n), "change", "changes")
+            )
+        })
+    };
+    view! {
+        <span id="pending" class="pending" title="Changes made in this browser that the next sync sends">
+            {text}
+        </span>
     }
 }
 
@@ -506,7 +555,7 @@ fn SignInDialog() -> impl IntoView {
         });
     };
     view! {
-        <Modal id="sign-in-dialog" title=if creating.get_untracked() { "Create an account" } else { "Sign in" } on_close=close>
+        <Modal id="sign-in-dialog" title=Signal::derive(move || if creating.get() { "Create an account" } else { "Sign in" }.to_string()) on_close=close>
             <div class="tabs" role="tablist">
                 <button role="tab" id="tab-sign-in" class="tab" class:active=move || !creating.get()
                     aria-selected=move || (!creating.get()).to_string()

@@ -9,21 +9,26 @@ mod collections;
 mod conflict;
 mod detail;
 mod editor;
+mod keywords;
 mod list;
 mod nav;
 mod new_reference;
+mod shortcuts;
 
 pub use detail::DetailPane;
+pub use keywords::KeywordPane;
 pub use list::ReferenceList;
 pub use nav::LibraryNav;
+pub use shortcuts::ShortcutsHelp;
 
 use crate::browser;
 use crate::storage::{Snapshot, Store, StoreError, Write};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use refsync_core::edit::actions;
+use refsync_core::edit::undo::{History, Step};
 use refsync_core::protocol::Object;
-use refsync_core::query::{self, Sort};
+use refsync_core::query::{self, Sort, SortField};
 use refsync_core::sync::{ConflictRecord, LibraryId, Resolution};
 use refsync_core::{Attachment, Group, GroupKind, GroupSet, Key, ObjectKind, Reference};
 use std::collections::HashMap;
@@ -83,6 +88,16 @@ impl LibraryData {
                 .filter(|c| c.kind == ObjectKind::Reference)
                 .map(|c| (c.key, c))
                 .collect(),
+        }
+    }
+
+    /// The window's copy of one object.
+    fn object(&self, (kind, key): (ObjectKind, Key)) -> Option<Object> {
+        match kind {
+            ObjectKind::Reference => self.refs.get(&key).cloned().map(Object::Reference),
+            ObjectKind::Group => self.groups.get(&key).cloned().map(Object::Group),
+            ObjectKind::GroupSet => self.sets.get(&key).cloned().map(Object::GroupSet),
+            ObjectKind::Attachment => self.attachments.get(&key).cloned().map(Object::Attachment),
         }
     }
 
@@ -226,6 +241,24 @@ pub struct Notice {
     pub seq: u64,
 }
 
+/// Which pane a phone-width window shows (wider windows show all three side by side).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Nav,
+    List,
+    Detail,
+}
+
+impl Pane {
+    pub fn id(self) -> &'static str {
+        match self {
+            Pane::Nav => "nav",
+            Pane::List => "list",
+            Pane::Detail => "detail",
+        }
+    }
+}
+
 /// The library context; `Copy`, so components and closures take it freely.
 #[derive(Clone, Copy)]
 pub struct Library {
@@ -234,6 +267,8 @@ pub struct Library {
     pub collection: RwSignal<Collection>,
     pub sort: RwSignal<Sort>,
     pub search: RwSignal<String>,
+    /// The keyword pane's filter on the open collection, if one is chosen.
+    pub keyword: RwSignal<Option<String>>,
     /// The selected references (in the order they were selected).
     pub selected: RwSignal<Vec<Key>>,
     /// Where a shift-click or shift-arrow selection starts.
@@ -249,6 +284,13 @@ pub struct Library {
     /// What the last change touched, when it was a few objects (other tabs then read just
     /// those); `None`: too much to list, read everything.
     pub last_changed: StoredValue<Option<Vec<(ObjectKind, Key)>>>,
+    /// What the person can undo and redo in this window (docs/web.md, "Undo").
+    pub history: RwSignal<History>,
+    /// The keyboard shortcuts sheet ("?") is open.
+    pub help: RwSignal<bool>,
+    /// The pane a phone-width window shows: choosing a collection shows its list, choosing a
+    /// reference (or New reference) its editor.
+    pub pane: RwSignal<Pane>,
     store: StoredValue<Option<Rc<Store>>, LocalStorage>,
     /// Which library this window shows and syncs (a browser may hold several, each in its own
     /// database; the app opens the personal one).
@@ -267,11 +309,28 @@ impl Library {
 
     /// Commit `writes` as one transaction, then show what was written (each change carried
     /// onto the copy stored, which a sync may have moved since the window read it).
+    ///
+    /// The change is remembered for undo, unless it deletes references or attachments for
+    /// good (asked first, and their files' bytes may be freed).
     pub async fn commit(self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let undoable = !writes.iter().any(|w| {
+            matches!(
+                w,
+                Write::Delete(ObjectKind::Reference | ObjectKind::Attachment, _)
+            )
+        });
+        self.commit_recorded(writes, undoable).await
+    }
+
+    async fn commit_recorded(self, writes: Vec<Write>, record: bool) -> Result<(), StoreError> {
         if writes.is_empty() {
             return Ok(());
         }
         let store = self.store()?;
+        let targets: Vec<(ObjectKind, Key)> = writes.iter().map(Write::target).collect();
+        let before: Vec<Option<Object>> = self
+            .data
+            .with_untracked(|d| targets.iter().map(|t| d.object(*t)).collect());
         let written = store.write(&writes).await?;
         let conflicted = self.data.with_untracked(|d| {
             written.iter().any(|w| {
@@ -291,10 +350,73 @@ impl Library {
                 });
             }
         }
-        self.last_changed
-            .set_value(Some(writes.iter().map(Write::target).collect()));
+        if record {
+            let objects = self.data.with_untracked(|d| {
+                before
+                    .into_iter()
+                    .zip(&targets)
+                    .map(|(b, t)| (b, d.object(*t)))
+                    .collect()
+            });
+            self.history.update(|h| h.record(Step { objects }));
+        }
+        self.last_changed.set_value(Some(targets));
         self.changed.update(|n| *n += 1);
         Ok(())
+    }
+
+    /// Rename a keyword in every reference (merging it into `to` where both are held).
+    pub fn rename_keyword(self, from: String, to: String) {
+        let written = self
+            .data
+            .with_untracked(|d| actions::rename_keyword(d, &from, &to, browser::now_millis()));
+        match written {
+            Ok(writes) => {
+                let to = to.trim().to_string();
+                let n = writes.len();
+                if self
+                    .keyword
+                    .with_untracked(|k| k.as_deref() == Some(from.as_str()))
+                {
+                    self.keyword.set(Some(to.clone()));
+                }
+                self.commit_in_background(
+                    writes,
+                    Some(format!(
+                        "Renamed the keyword “{from}” to “{to}” in {}.",
+                        count_refs(n)
+                    )),
+                );
+            }
+            Err(why) => self.fail(why),
+        }
+    }
+
+    /// Undo the person's last action (by ordinary edits, so the undo syncs too).
+    pub fn undo(self) {
+        let Some(step) = self.history.try_update(History::undo).flatten() else {
+            self.tell("Nothing to undo.");
+            return;
+        };
+        self.replay(step.undo(), format!("Undid {}.", step.describe()));
+    }
+
+    /// Do again what the last undo undid.
+    pub fn redo(self) {
+        let Some(step) = self.history.try_update(History::redo).flatten() else {
+            self.tell("Nothing to redo.");
+            return;
+        };
+        self.replay(step.redo(), format!("Redid {}.", step.describe()));
+    }
+
+    fn replay(self, writes: Vec<Write>, done: String) {
+        spawn_local(async move {
+            match self.commit_recorded(writes, false).await {
+                Ok(()) => self.tell(done),
+                Err(e) => self.fail(e.to_string()),
+            }
+        });
     }
 
     /// Show the current state of `objects` (another tab changed them).
@@ -597,6 +719,44 @@ fn moved(n: usize, to: &str) -> String {
     format!("Moved {} {to}.", count_refs(n))
 }
 
+/// Where the list's sort order is kept in this browser (every library sorts alike).
+const SORT_PREF: &str = "refsync-sort";
+
+/// Keep the list's sort order for the next visit.
+pub(crate) fn keep_sort(sort: Sort) {
+    let dir = if sort.descending { "desc" } else { "asc" };
+    browser::set_pref(SORT_PREF, Some(&format!("{}:{dir}", sort_id(sort.field))));
+}
+
+fn sort_id(field: SortField) -> &'static str {
+    match field {
+        SortField::Author => "author",
+        SortField::Year => "year",
+        SortField::Title => "title",
+        SortField::Journal => "journal",
+        SortField::Type => "type",
+        SortField::DateAdded => "added",
+    }
+}
+
+fn kept_sort() -> Sort {
+    browser::pref(SORT_PREF)
+        .and_then(|text| {
+            let (id, dir) = text.split_once(':')?;
+            let field = SortField::ALL.into_iter().find(|f| sort_id(*f) == id)?;
+            Some(Sort {
+                field,
+                descending: dir == "desc",
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// Where the open collection of library `id` is kept (a group belongs to one library).
+fn collection_pref(id: &LibraryId) -> String {
+    format!("refsync-collection:{}", id.store_name("library"))
+}
+
 /// Open the database of library `id` among those named after `db_base` and load it; make it
 /// available to every component.
 pub fn provide_library(db_base: &'static str, id: LibraryId) {
@@ -604,8 +764,9 @@ pub fn provide_library(db_base: &'static str, id: LibraryId) {
         data: RwSignal::new(LibraryData::default()),
         load: RwSignal::new(LoadState::Loading),
         collection: RwSignal::new(Collection::All),
-        sort: RwSignal::new(Sort::default()),
+        sort: RwSignal::new(kept_sort()),
         search: RwSignal::new(String::new()),
+        keyword: RwSignal::new(None),
         selected: RwSignal::new(Vec::new()),
         anchor: RwSignal::new(None),
         new_form: RwSignal::new(false),
@@ -614,10 +775,59 @@ pub fn provide_library(db_base: &'static str, id: LibraryId) {
         reveal: RwSignal::new(0),
         changed: RwSignal::new(0),
         last_changed: StoredValue::new(None),
+        history: RwSignal::new(History::default()),
+        pane: RwSignal::new(Pane::List),
+        help: RwSignal::new(false),
         store: StoredValue::new_local(None),
         id: StoredValue::new(id),
     };
     provide_context(library);
+    // The open collection is kept for the next visit, and shown again once the library is
+    // read (if it still exists then).
+    let pref = collection_pref(&library.id.get_value());
+    Effect::new(move |restored: Option<bool>| {
+        let collection = library.collection.get();
+        if restored == Some(true) {
+            browser::set_pref(&pref, Some(&collection.to_text()));
+            return true;
+        }
+        if !library.load.with(|l| *l == LoadState::Ready) {
+            return false;
+        }
+        let kept = browser::pref(&pref).and_then(|t| Collection::from_text(&t));
+        // Only over the default: a collection chosen while the library was being read stays.
+        let kept = kept.filter(|k| {
+            collection == Collection::All && library.data.with_untracked(|d| k.exists_in(d))
+        });
+        if let Some(kept) = kept {
+            library.collection.set(kept);
+        }
+        true
+    });
+    // One pane at a time on a phone: what was just chosen is what is shown.
+    Effect::new(move |first: Option<()>| {
+        library.collection.track();
+        if first.is_some() {
+            library.pane.set(Pane::List);
+        }
+    });
+    Effect::new(move |first: Option<()>| {
+        let chosen = library.selected.with(|s| !s.is_empty()) || library.new_form.get();
+        if first.is_some() && chosen {
+            library.pane.set(Pane::Detail);
+        }
+    });
+    shortcuts::listen(library);
+    // Sync Conflicts is shown only while it holds something: when its last conflict is
+    // settled (here, in another tab, or by a sync) while it is open, show All References
+    // instead of an empty collection that is no longer in the left pane.
+    Effect::new(move |_| {
+        let settled = library.load.with(|l| *l == LoadState::Ready)
+            && library.data.with(|d| d.conflicts.is_empty());
+        if settled && library.collection.get_untracked() == Collection::Conflicts {
+            library.collection.set(Collection::All);
+        }
+    });
     spawn_local(async move {
         browser::mark("library-open-start");
         let loaded = async {
@@ -677,11 +887,26 @@ pub fn StorageStatus() -> impl IntoView {
             crate::features::ui::thousands(total)
         ),
         LoadState::Ready => {
-            let n = lib.data.with(|d| d.refs.len());
-            format!(
-                "{n} {} stored in this browser",
+            // All References leaves out the Trash: say so, or the two counts seem to disagree.
+            let (n, trash) = lib.data.with(|d| {
+                (
+                    d.refs.len(),
+                    d.refs.references().filter(|r| r.trashed).count(),
+                )
+            });
+            let stored = format!(
+                "{} {} stored in this browser",
+                crate::features::ui::thousands(n),
                 plural(n, "reference", "references")
-            )
+            );
+            if trash == 0 {
+                stored
+            } else {
+                format!(
+                    "{stored} ({} in the Trash)",
+                    crate::features::ui::thousands(trash)
+                )
+            }
         }
         LoadState::Failed(msg) => msg,
     };
@@ -695,6 +920,16 @@ pub fn StorageStatus() -> impl IntoView {
             {text}
         </span>
         <span class="spacer"></span>
+        <Show when=move || lib.history.with(|h| h.next_undo().is_some())>
+            <button id="undo" class="link-btn status-btn"
+                title=move || lib.history.with(|h| h.next_undo().map(|s| format!("Undo {} (Ctrl+Z)", s.describe())))
+                on:click=move |_| lib.undo()>"Undo"</button>
+        </Show>
+        <Show when=move || lib.history.with(|h| h.next_redo().is_some())>
+            <button id="redo" class="link-btn status-btn"
+                title=move || lib.history.with(|h| h.next_redo().map(|s| format!("Redo {} (Ctrl+Shift+Z)", s.describe())))
+                on:click=move |_| lib.redo()>"Redo"</button>
+        </Show>
         <span
             id="notice"
             data-seq=move || lib.notice.with(|n| n.as_ref().map_or(0, |n| n.seq)).to_string()

@@ -37,7 +37,7 @@ pub fn TransferButtons() -> impl IntoView {
         <button id="import-button" class="btn" on:click=move |_| transfer.open(TransferDialog::Import)>"Import"</button>
         <button id="export-button" class="btn" on:click=move |_| transfer.open(TransferDialog::Export)>"Export"</button>
         <button id="backup-button" class="btn" title="Back up the whole library with its attachments" on:click=move |_| transfer.open(TransferDialog::Backup)>"Back up"</button>
-        <button id="restore-button" class="btn" title="Restore a backup into this (empty) library" on:click=move |_| transfer.open(TransferDialog::Restore)>"Restore"</button>
+        <button id="restore-button" class="btn" title="Restore a backup into this (empty) library" on:click=move |_| transfer.open(TransferDialog::Restore)>"Restore backup"</button>
     }
 }
 
@@ -183,9 +183,13 @@ fn ImportDialog(close: Callback<()>) -> impl IntoView {
         let dropped = browser::files_of(ev.data_transfer().and_then(|d| d.files()));
         if !dropped.is_empty() {
             files.set(dropped.into_iter().map(SendFile).collect());
+            phase.set(Phase::Choosing);
         }
     };
     let busy = move || matches!(phase.get(), Phase::Reading | Phase::Saving { .. });
+    // Once the chosen files are imported, Import waits for other files: a second press
+    // would import every reference again.
+    let imported = move || matches!(phase.get(), Phase::Done(_));
     let progress_done = Signal::derive(move || match phase.get() {
         Phase::Saving { done, .. } => done,
         _ => 0,
@@ -221,6 +225,7 @@ fn ImportDialog(close: Callback<()>) -> impl IntoView {
                             on:change=move |ev| {
                                 let input: web_sys::HtmlInputElement = event_target(&ev);
                                 files.set(browser::files_of(input.files()).into_iter().map(SendFile).collect());
+                                phase.set(Phase::Choosing);
                             } />
                     </label>
                 </p>
@@ -259,7 +264,9 @@ fn ImportDialog(close: Callback<()>) -> impl IntoView {
                 <button class="btn" on:click=move |_| close.run(())>
                     {move || if matches!(phase.get(), Phase::Done(_)) { "Close" } else { "Cancel" }}
                 </button>
-                <button id="import-start" class="btn btn-primary" disabled=busy on:click=start>"Import"</button>
+                <button id="import-start" class="btn btn-primary" disabled=move || busy() || imported()
+                    title=move || imported().then_some("Imported. Choose other files to import more.")
+                    on:click=start>"Import"</button>
             </DialogFooter>
         </Modal>
     }
@@ -388,6 +395,8 @@ fn ExportDialog(close: Callback<()>) -> impl IntoView {
                         &lib.search.get_untracked(),
                         lib.sort.get_untracked(),
                         browser::now_millis(),
+                        &[],
+                        lib.keyword.get_untracked().as_deref(),
                     )
                     .keys
             }),
@@ -404,6 +413,15 @@ fn ExportDialog(close: Callback<()>) -> impl IntoView {
             error.set(Some("There is nothing to export here.".into()));
             return;
         }
+        // The file is named for what it holds: the group or collection, the selection, or the
+        // library.
+        let stem = match scope.get_untracked() {
+            Scope::Selection => "refsync-selection".to_string(),
+            Scope::List => lib
+                .data
+                .with_untracked(|d| file_stem(&lib.collection.get_untracked().title(d))),
+            Scope::Library => "refsync-library".to_string(),
+        };
         let f = format.get_untracked();
         let media = match f {
             Format::CslJson => "application/json",
@@ -413,12 +431,10 @@ fn ExportDialog(close: Callback<()>) -> impl IntoView {
         busy.set(true);
         spawn_local(async move {
             let saved = match worker::export(f, &refs).await {
-                Ok(text) => browser::download(
-                    &format!("refsync-export.{}", f.extension()),
-                    media,
-                    text.as_bytes(),
-                )
-                .map_err(|e| format!("Could not save the file: {e}.")),
+                Ok(text) => {
+                    browser::download(&format!("{stem}.{}", f.extension()), media, text.as_bytes())
+                        .map_err(|e| format!("Could not save the file: {e}."))
+                }
                 Err(e) => Err(format!("Could not export: {e}.")),
             };
             busy.set(false);
@@ -728,4 +744,38 @@ async fn restore(
         count_of(counts.1, "group", "groups"),
         count_of(counts.2, "attachment", "attachments")
     ))
+}
+
+/// A file name's stem from a collection's name: letters and digits kept (any script), runs of
+/// anything else one hyphen, at most 60 characters; "refsync-export" if nothing is left.
+fn file_stem(name: &str) -> String {
+    let mut out = String::new();
+    for ch in name.chars() {
+        if ch.is_alphanumeric() {
+            out.extend(ch.to_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+        if out.chars().count() >= 60 {
+            break;
+        }
+    }
+    let out = out.trim_end_matches('-');
+    if out.is_empty() {
+        "refsync-export".into()
+    } else {
+        out.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_stem;
+
+    #[test]
+    fn an_export_is_named_for_its_group() {
+        assert_eq!(file_stem("To read: 2024 / Ü"), "to-read-2024-ü");
+        assert_eq!(file_stem("///"), "refsync-export");
+        assert_eq!(file_stem("All References"), "all-references");
+    }
 }

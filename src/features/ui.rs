@@ -1,8 +1,9 @@
 //! Pieces every feature's views share: the modal dialog, the question before something that
 //! cannot be undone, a dialog's row of buttons, a labelled field and the progress bar.
 //!
-//! Invariant: a dialog traps nothing and blocks nothing it does not own: Escape or its
-//! Cancel button always closes it, and it is announced as a dialog to screen readers.
+//! Invariant: a dialog keeps the keyboard inside while it is open (Tab cycles through it) and
+//! gives the focus back to where it was when it closes; Escape or its Cancel button always
+//! closes it, and it is announced as a dialog to screen readers.
 
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
@@ -11,20 +12,37 @@ use leptos::prelude::*;
 #[component]
 pub fn Modal(
     #[prop(into)] id: String,
-    #[prop(into)] title: String,
+    #[prop(into)] title: Signal<String>,
     on_close: Callback<()>,
     children: Children,
     #[prop(optional, into)] wide: bool,
 ) -> impl IntoView {
     let title_id = format!("{id}-title");
     let labelled_by = title_id.clone();
+    let dialog_ref = NodeRef::<leptos::html::Div>::new();
     let on_key = move |ev: KeyboardEvent| {
         if ev.key() == "Escape" {
             ev.stop_propagation();
             on_close.run(());
+        } else if ev.key() == "Tab" {
+            if let Some(el) = dialog_ref.get_untracked() {
+                keep_focus_inside(&el, &ev);
+            }
         }
     };
-    let dialog_ref = NodeRef::<leptos::html::Div>::new();
+    // Focus goes back where it was (the button that opened the dialog) when it closes.
+    let opener = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+        .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok());
+    let opener = StoredValue::new_local(opener);
+    on_cleanup(move || {
+        if let Some(Some(el)) = opener.try_get_value() {
+            if el.is_connected() {
+                let _ = el.focus();
+            }
+        }
+    });
     // Focus the first field (or the dialog) so the keyboard lands inside.
     Effect::new(move |_| {
         if let Some(el) = dialog_ref.get() {
@@ -64,6 +82,41 @@ pub fn Modal(
             </div>
             <div class="dialog-body">{children()}</div>
         </div>
+    }
+}
+
+/// Tab from the last focusable element of a dialog goes to its first, Shift+Tab from the first
+/// to the last: the keyboard stays in the dialog while it is open.
+fn keep_focus_inside(dialog: &web_sys::HtmlDivElement, ev: &KeyboardEvent) {
+    use wasm_bindgen::JsCast;
+    let Ok(list) = dialog.query_selector_all(
+        "button:not([disabled]), input:not([disabled]):not([type=hidden]):not([hidden]), select:not([disabled]), textarea:not([disabled]), a[href], summary, [tabindex]:not([tabindex='-1'])",
+    ) else {
+        return;
+    };
+    let focusable: Vec<web_sys::HtmlElement> = (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+        .filter(|e| e.offset_parent().is_some())
+        .collect();
+    let (Some(first), Some(last)) = (focusable.first(), focusable.last()) else {
+        return;
+    };
+    let active = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element());
+    let at = |e: &web_sys::HtmlElement| {
+        active
+            .as_ref()
+            .is_some_and(|a| a == e.unchecked_ref::<web_sys::Element>())
+    };
+    let outside = active.as_ref().is_none_or(|a| !dialog.contains(Some(a)));
+    if ev.shift_key() && (at(first) || outside) {
+        ev.prevent_default();
+        let _ = last.focus();
+    } else if !ev.shift_key() && (at(last) || outside) {
+        ev.prevent_default();
+        let _ = first.focus();
     }
 }
 

@@ -67,8 +67,8 @@ impl RemoteFiles<web_sys::Blob> for BrowserRemote {
         BrowserRemote::download(self, sha256, media_type).await
     }
 
-    async fn pause(&self, millis: u64) {
-        refsync_core::sync::Remote::pause(self, millis).await;
+    async fn pause(&self, millis: u64) -> bool {
+        refsync_core::sync::Remote::pause(self, millis).await
     }
 }
 

@@ -318,7 +318,13 @@ impl Remote for BrowserRemote {
         .await
     }
 
-    async fn pause(&self, millis: u64) {
+    async fn pause(&self, millis: u64) -> bool {
+        // A browser that says it is offline cannot reach the service by waiting: the sync
+        // stops now and runs again when the network is back (the `online` event).
+        if browser::offline() {
+            return false;
+        }
         browser::sleep(millis).await;
+        !browser::offline()
     }
 }

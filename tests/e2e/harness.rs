@@ -196,6 +196,16 @@ where
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
         .expect("WebDriver session");
+    // A script may wait as long as the work it measures (PouchDB replicating 50,000
+    // documents takes over the default 30 s on a slow machine); page loads keep the default.
+    client
+        .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+            Some(Duration::from_secs(600)),
+            Some(Duration::from_secs(300)),
+            Some(Duration::ZERO),
+        ))
+        .await
+        .expect("WebDriver timeouts");
 
     // Steps run in their own task so that a panic comes back here as an error and the
     // browser still gets closed.
@@ -365,6 +375,114 @@ pub async fn type_into(c: &Client, css: &str, text: &str) {
         .send_keys(text)
         .await
         .unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));
+}
+
+/// Type `text` one key at a time to whatever has the focus, as a keyboard does: if the page
+/// moves the focus mid-word, the rest of the word goes where the focus went, as it would for a
+/// person (WebDriver's element typing would keep aiming at the element).
+pub async fn type_keys(c: &Client, text: &str) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    for ch in text.chars() {
+        let key = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: ch })
+            .then(KeyAction::Up { value: ch });
+        c.perform_actions(key)
+            .await
+            .unwrap_or_else(|e| panic!("cannot type {ch:?}: {e}"));
+    }
+}
+
+/// ChromeDriver's network conditions: `offline` takes the browser off the network as a
+/// person's laptop would be (navigator.onLine false, the `offline` event, every request
+/// failing), unlike stopping the service.
+#[derive(Debug)]
+struct NetworkConditions {
+    offline: bool,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/chromium/network_conditions",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({
+            "network_conditions": {
+                "offline": self.offline,
+                "latency": 0,
+                "download_throughput": -1,
+                "upload_throughput": -1,
+            }
+        });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Take the browser off the network, or back on.
+pub async fn set_offline(c: &Client, offline: bool) {
+    c.issue_cmd(NetworkConditions { offline })
+        .await
+        .unwrap_or_else(|e| panic!("cannot set the network conditions: {e}"));
+}
+
+/// axe-core's browser script: `cargo xtask test` installs it from npm and names it in
+/// `REFSYNC_AXE`. Without it the accessibility checks fail, never skip.
+fn axe_script() -> String {
+    let path = std::env::var_os("REFSYNC_AXE").unwrap_or_else(|| {
+        panic!("REFSYNC_AXE is not set: run the end-to-end tests with `cargo xtask test`, which installs axe-core")
+    });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read axe-core at {}: {e}",
+            PathBuf::from(path).display()
+        )
+    })
+}
+
+/// Check the page as it is now with axe-core (WCAG 2.x A and AA rules and best practices):
+/// no serious or critical violation. `what` names the view in the failure.
+pub async fn axe_check(c: &Client, what: &str) {
+    let loaded = c
+        .execute("return typeof window.axe === 'object'", vec![])
+        .await
+        .expect("ask for axe");
+    if loaded.as_bool() != Some(true) {
+        c.execute(&axe_script(), vec![])
+            .await
+            .expect("load axe-core");
+    }
+    let found = c
+        .execute_async(
+            "const done = arguments[0];
+             axe.run(document, { resultTypes: ['violations'] })
+               .then(r => done(r.violations
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(' | ')}`)))
+               .catch(e => done([`axe did not run: ${e}`]));",
+            vec![],
+        )
+        .await
+        .expect("run axe");
+    let found: Vec<String> = found
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_else(|| vec![format!("axe answered {found}")]);
+    assert!(
+        found.is_empty(),
+        "axe found serious or critical problems in {what}:\n{}",
+        found.join("\n")
+    );
 }
 
 /// Save a PNG of the page under target/e2e-screenshots/ and print where.

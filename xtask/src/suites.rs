@@ -65,6 +65,7 @@ pub fn test(root: &Path) -> Result<(), String> {
     tools::setup_browser()?;
     tools::setup_postgres()?;
     tools::setup_python_tools(root)?;
+    let axe = tools::setup_axe(root)?;
     build_web(root)?;
     let chromedriver = tools::chromedriver().ok_or("chromedriver is not installed")?;
     let chromium = tools::chromium().ok_or("chromium is not installed")?;
@@ -93,7 +94,8 @@ pub fn test(root: &Path) -> Result<(), String> {
                 .env("CHROMEDRIVER", &chromedriver)
                 .env("CHROME_BIN", &chromium)
                 .env("REFSYNC_DIST", root.join("dist"))
-                .env("REFSYNC_CLI", root.join("target/debug/refsync"));
+                .env("REFSYNC_CLI", root.join("target/debug/refsync"))
+                .env("REFSYNC_AXE", &axe);
             run_suite(&mut cmd)
         })?;
         report.push(format!(

@@ -293,6 +293,39 @@ pub fn setup_python_tools(root: &Path) -> Result<(), String> {
     )
 }
 
+/// axe-core, the accessibility checker the end-to-end tests run inside Chromium (pinned).
+pub const AXE_CORE: &str = "axe-core@4.14.1";
+
+/// Installs axe-core under `target/tools/axe` if needed; returns its browser script.
+pub fn setup_axe(root: &Path) -> Result<PathBuf, String> {
+    let dir = root.join("target").join("tools").join("axe");
+    let script = dir.join("node_modules/axe-core/axe.min.js");
+    let stamp = dir.join("refsync-axe.txt");
+    if script.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == AXE_CORE) {
+        return Ok(script);
+    }
+    step("install axe-core (npm, into target/tools/axe)", || {
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        if version_of("npm").is_none() {
+            apt_install(&["nodejs", "npm"])?;
+        }
+        let npm = find(&["npm"]).ok_or("npm is not installed (Debian: apt-get install npm)")?;
+        run(Command::new(npm)
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--ignore-scripts",
+                "--loglevel=error",
+                "--prefix",
+            ])
+            .arg(&dir)
+            .arg(AXE_CORE))?;
+        std::fs::write(&stamp, AXE_CORE).map_err(|e| format!("writing {}: {e}", stamp.display()))
+    })?;
+    Ok(script)
+}
+
 /// The npm peers `cargo xtask bench` measures against, pinned, under `target/tools/node`.
 /// Install scripts are skipped: leveldown's would fetch a binary from outside the registry,
 /// and its package carries prebuilt ones for Linux anyway.

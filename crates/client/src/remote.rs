@@ -109,8 +109,9 @@ impl Remote for HttpRemote {
         .await
     }
 
-    async fn pause(&self, millis: u64) {
+    async fn pause(&self, millis: u64) -> bool {
         tokio::time::sleep(Duration::from_millis(millis)).await;
+        true
     }
 }
 
@@ -252,7 +253,8 @@ impl refsync_core::sync::files::RemoteFiles<Vec<u8>> for HttpRemote {
         HttpRemote::download(self, sha256).await
     }
 
-    async fn pause(&self, millis: u64) {
+    async fn pause(&self, millis: u64) -> bool {
         tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+        true
     }
 }

@@ -291,6 +291,11 @@ impl Library {
         self.by_key.is_empty()
     }
 
+    /// The id `key` has in this index now (ids change when a reference is edited).
+    pub fn id_of(&self, key: &Key) -> Option<u32> {
+        self.by_key.get(key).copied()
+    }
+
     pub fn get(&self, key: &Key) -> Option<&Reference> {
         let id = *self.by_key.get(key)?;
         self.refs.get(id as usize)?.as_ref()

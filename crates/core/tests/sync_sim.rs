@@ -337,7 +337,9 @@ impl Remote for SimRemote {
         self.inner.reset(wipe).await
     }
 
-    async fn pause(&self, _millis: u64) {}
+    async fn pause(&self, _millis: u64) -> bool {
+        true
+    }
 }
 
 /// Where in a running sync a person's edit lands.

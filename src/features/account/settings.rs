@@ -62,6 +62,9 @@ fn PasswordSection() -> impl IntoView {
             <h3>"Account"</h3>
             <p class="hint">{move || account.session.get().map(|s| format!("Signed in as {}.", s.email))}</p>
             <form class="form form-inline" on:submit=submit>
+                // Whose password this is, for password managers (hidden: it is said above).
+                <input type="email" autocomplete="username" hidden readonly
+                    prop:value=move || account.session.get().map(|s| s.email).unwrap_or_default() />
                 <label for="current-password">"Current password"</label>
                 <input id="current-password" type="password" autocomplete="current-password" bind:value=current />
                 <label for="new-password">"New password (at least 10 characters)"</label>

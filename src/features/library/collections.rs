@@ -32,6 +32,41 @@ pub struct Listing {
 }
 
 impl Collection {
+    /// How the open collection is kept across reloads ("all", "group:<key>", ...).
+    pub fn to_text(self) -> String {
+        match self {
+            Collection::All => "all".into(),
+            Collection::Unfiled => "unfiled".into(),
+            Collection::Recent => "recent".into(),
+            Collection::Trash => "trash".into(),
+            Collection::Duplicates => "duplicates".into(),
+            Collection::Conflicts => "conflicts".into(),
+            Collection::Group(k) => format!("group:{k}"),
+        }
+    }
+
+    pub fn from_text(text: &str) -> Option<Collection> {
+        Some(match text {
+            "all" => Collection::All,
+            "unfiled" => Collection::Unfiled,
+            "recent" => Collection::Recent,
+            "trash" => Collection::Trash,
+            "duplicates" => Collection::Duplicates,
+            "conflicts" => Collection::Conflicts,
+            other => Collection::Group(Key::parse(other.strip_prefix("group:")?).ok()?),
+        })
+    }
+
+    /// Whether the collection can be shown in `data` (a group may have been deleted, the
+    /// conflicts settled, since it was kept).
+    pub fn exists_in(self, data: &LibraryData) -> bool {
+        match self {
+            Collection::Group(k) => data.groups.contains_key(&k),
+            Collection::Conflicts => !data.conflicts.is_empty(),
+            _ => true,
+        }
+    }
+
     pub fn title(self, data: &LibraryData) -> String {
         match self {
             Collection::All => "All References".into(),
@@ -48,7 +83,19 @@ impl Collection {
     }
 
     /// The references to list, searched and sorted.
-    pub fn listing(self, data: &LibraryData, search: &str, sort: Sort, now: u64) -> Listing {
+    /// The collection's references that match `search` (and hold `keyword`, when the keyword
+    /// pane filters), sorted; `keep` are references that
+    /// stay listed while they are in the collection even if they no longer match (the one
+    /// being edited, whose title is changing under the search).
+    pub fn listing(
+        self,
+        data: &LibraryData,
+        search: &str,
+        sort: Sort,
+        now: u64,
+        keep: &[Key],
+        keyword: Option<&str>,
+    ) -> Listing {
         let refs = &data.refs;
         let mut problem = None;
         match self {
@@ -76,7 +123,13 @@ impl Collection {
                 }
             },
         };
-        if let Some(found) = refs.quick_search_ids(search) {
+        if let Some(keyword) = keyword {
+            ids.and(&refs.ids_where(|r| r.keywords.iter().any(|k| k == keyword)));
+        }
+        if let Some(mut found) = refs.quick_search_ids(search) {
+            for id in keep.iter().filter_map(|k| refs.id_of(k)) {
+                found.insert(id);
+            }
             ids.and(&found);
         }
         Listing {

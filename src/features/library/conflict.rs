@@ -203,13 +203,21 @@ fn ConflictDialog(record: ConflictRecord, open: RwSignal<bool>) -> impl IntoView
             "Kept the merged version; it will sync to your other devices.",
         );
     };
-    let row_views = all_rows
+    // The rows that differ first (what the person must decide); the identical ones (often a
+    // whole abstract) folded below them.
+    let (differing, same): (Vec<Row>, Vec<Row>) = all_rows.into_iter().partition(Row::differs);
+    let same_count = same.len();
+    let row_views = differing
+        .into_iter()
+        .map(|row| view! { <ConflictRow row=row choices=choices /> })
+        .collect_view();
+    let same_views = same
         .into_iter()
         .map(|row| view! { <ConflictRow row=row choices=choices /> })
         .collect_view();
     view! {
         <Modal id="conflict-dialog" title="Resolve a sync conflict" on_close=close wide=true>
-            <p class="hint">"Highlighted rows differ. Choose a side for each, edit the text if you like, then keep the merged version, or keep either whole copy."</p>
+            <p class="hint">"These parts differ. Choose a side for each, edit the text if you like, then keep the merged version, or keep either whole copy."</p>
             <div class="conflict-scroll">
                 <table class="conflict-table">
                     <thead>
@@ -217,6 +225,17 @@ fn ConflictDialog(record: ConflictRecord, open: RwSignal<bool>) -> impl IntoView
                     </thead>
                     <tbody>{row_views}</tbody>
                 </table>
+                {(same_count > 0).then(|| view! {
+                    <details id="conflict-same" class="conflict-same">
+                        <summary>{format!(
+                            "{same_count} {} the same in both",
+                            if same_count == 1 { "field is" } else { "fields are" }
+                        )}</summary>
+                        <table class="conflict-table">
+                            <tbody>{same_views}</tbody>
+                        </table>
+                    </details>
+                })}
             </div>
             <DialogFooter>
                 <button id="keep-local" class="btn" disabled=move || busy.get()
@@ -248,7 +267,7 @@ fn is_text(id: &str) -> bool {
 fn ConflictRow(row: Row, choices: StoredValue<BTreeMap<String, Choice>>) -> impl IntoView {
     let Some(choice) = choices.with_value(|c| c.get(&row.id).copied()) else {
         return view! {
-            <tr class="conflict-row">
+            <tr class="conflict-row" data-field=row.id.clone()>
                 <th scope="row">{row.label}</th>
                 <td colspan="2" class="same">{row.local}</td>
             </tr>

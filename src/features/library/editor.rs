@@ -188,11 +188,12 @@ fn TitleField(draft: RwSignal<Reference>, edit: Edit) -> impl IntoView {
 #[component]
 fn EditorFoot(draft: RwSignal<Reference>, key: Key) -> impl IntoView {
     let lib = use_library();
-    let trashed = move || draft.with(|r| r.trashed);
+    // Memoised, so the buttons are not rebuilt on every keystroke in the editor.
+    let trashed = Memo::new(move |_| draft.with(|r| r.trashed));
     view! {
             <div class="editor-actions">
                 <button id="duplicate-reference" class="btn" on:click=move |_| duplicate(lib, key)>"Duplicate"</button>
-                {move || if trashed() {
+                {move || if trashed.get() {
                     view! {
                         <button id="restore-reference" class="btn" on:click=move |_| lib.restore(vec![key])>"Restore"</button>
                     }.into_any()

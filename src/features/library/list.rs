@@ -3,6 +3,7 @@
 //! with click, shift and ctrl selection and keyboard navigation.
 
 mod actions;
+mod columns;
 mod keys;
 mod rows;
 
@@ -13,10 +14,12 @@ use super::{use_library, LoadState};
 use crate::browser;
 use crate::features::ui::thousands;
 use actions::{Confirm, ConfirmDelete, ListActions};
+use columns::{Column, ColumnsMenu};
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
-use refsync_core::query::SortField;
-use rows::{Row, RowData, SortHeader, OVERSCAN, ROW_HEIGHT, ROW_PX};
+use refsync_core::Key;
+use rows::{ColumnHeader, Row, RowData, OVERSCAN, ROW_HEIGHT, ROW_PX};
+use std::collections::HashSet;
 
 /// The list pane; `extra_actions` are buttons the app adds to its toolbar (import, export...),
 /// and `downloading` says a first sync is filling an empty library (its progress bar shows).
@@ -26,19 +29,47 @@ pub fn ReferenceList(
     #[prop(optional, into)] downloading: Signal<bool>,
 ) -> impl IntoView {
     let lib = use_library();
-    let listing: Memo<Listing> = Memo::new(move |_| {
+    // What the shown listing was made for: the same collection and search again (the
+    // library changed) keep the selected rows that were listed, as Zotero keeps the item being
+    // edited while its title stops matching the search; a new search starts afresh.
+    let listed_for = StoredValue::new(None::<(Collection, String, Option<String>)>);
+    let listing: Memo<Listing> = Memo::new(move |prev: Option<&Listing>| {
         let collection = lib.collection.get();
         let sort = lib.sort.get();
-        let listing = lib.search.with(|search| {
-            lib.data
-                .with(|d| collection.listing(d, search, sort, browser::now_millis()))
+        let search = lib.search.get();
+        let keyword = lib.keyword.get();
+        let query = (collection, search.clone(), keyword.clone());
+        let same = listed_for.with_value(|f| f.as_ref() == Some(&query));
+        let keep: Vec<Key> = match prev {
+            Some(prev) if same && !search.trim().is_empty() => lib.selected.with_untracked(|s| {
+                let selected: HashSet<&Key> = s.iter().collect();
+                prev.keys
+                    .iter()
+                    .filter(|k| selected.contains(k))
+                    .copied()
+                    .collect()
+            }),
+            _ => Vec::new(),
+        };
+        let listing = lib.data.with(|d| {
+            collection.listing(
+                d,
+                &search,
+                sort,
+                browser::now_millis(),
+                &keep,
+                keyword.as_deref(),
+            )
         });
+        listed_for.set_value(Some(query));
         browser::mark("list-updated");
         listing
     });
+    let columns = RwSignal::new(columns::load());
     let scroll_top = RwSignal::new(0.0_f64);
     let viewport = RwSignal::new(800.0_f64);
     let scroller = NodeRef::<leptos::html::Div>::new();
+    let head = NodeRef::<leptos::html::Div>::new();
     let confirm = RwSignal::new(None::<Confirm>);
 
     // Keep the viewport's height current (window resizes change it).
@@ -107,12 +138,8 @@ pub fn ReferenceList(
                         Some(RowData {
                             key: *k,
                             index: start + i,
-                            author: r.author_summary(),
-                            year: r.year().to_string(),
-                            title: r.title().to_string(),
-                            journal: r.get(refsync_core::Field::SecondaryTitle).to_string(),
-                            ref_type: r.ref_type.label(),
-                            added: r.date_added,
+                            cells: columns
+                                .with(|c| c.0.iter().map(|(col, _)| (*col, col.text(r))).collect()),
                             attachments: r.attachments.len(),
                         })
                     })
@@ -153,12 +180,21 @@ pub fn ReferenceList(
 
     view! {
         <div class="toolbar">
+            <button id="show-collections" class="btn phone-only" aria-label="Collections and groups"
+                on:click=move |_| lib.pane.set(super::Pane::Nav)>"☰"</button>
             <h2 id="list-title" class="pane-title">{title}</h2>
+            {move || lib.keyword.get().map(|k| view! {
+                <button id="keyword-filter-chip" class="chip chip-btn" title="Show every reference again"
+                    on:click=move |_| lib.keyword.set(None)>
+                    {format!("Keyword: {k}")}<span aria-hidden="true">" ×"</span>
+                </button>
+            })}
             <span id="list-count" class="count">{move || {
                 let n = total();
                 format!("{} {}", thousands(n), super::plural(n, "reference", "references"))
             }}</span>
             <span class="spacer"></span>
+            <ColumnsMenu columns=columns />
             <input
                 id="quick-search"
                 class="search"
@@ -179,6 +215,7 @@ pub fn ReferenceList(
             aria-label="References"
             aria-multiselectable="true"
             aria-rowcount=move || (total() + 1).to_string()
+            style=move || format!("--list-columns: {}", columns.with(|c| c.template()))
             tabindex="0"
             node_ref=scroller
             on:scroll=move |ev| {
@@ -187,13 +224,12 @@ pub fn ReferenceList(
             }
             on:keydown=on_key
         >
-            <div class="list-head" role="row" aria-rowindex="1">
-                <SortHeader field=SortField::Author label="Author" class="col-author" />
-                <SortHeader field=SortField::Year label="Year" class="col-year" />
-                <SortHeader field=SortField::Title label="Title" class="col-title" />
-                <SortHeader field=SortField::Journal label="Journal" class="col-journal" />
-                <SortHeader field=SortField::Type label="Type" class="col-type" />
-                <SortHeader field=SortField::DateAdded label="Added" class="col-added" />
+            <div class="list-head" role="row" aria-rowindex="1" node_ref=head>
+                <For
+                    each=move || columns.with(|c| c.0.iter().enumerate().map(|(i, (col, _))| (i, *col)).collect::<Vec<(usize, Column)>>())
+                    key=|(i, col)| (*i, *col)
+                    children=move |(i, col)| view! { <ColumnHeader column=col index=i columns=columns head=head /> }
+                />
             </div>
             <div class="list-body" style:height=move || format!("{}px", total() * ROW_PX)>
                 <div class="list-window" style:transform=move || format!("translateY({}px)", offset())>

@@ -316,7 +316,7 @@ fn describe(r: &Reference, snap: &Snapshot) -> Vec<(String, String)> {
     let shown: BTreeSet<&str> = r.ref_type.fields().iter().map(|f| f.id()).collect();
     for (id, v) in &r.fields {
         if !shown.contains(id.as_str()) {
-            let label = Field::from_id(id).map_or(id.as_str(), |f| f.label());
+            let label = Field::from_id(id).map_or(id.as_str(), |f| r.ref_type.field_label(f));
             rows.push((label.to_string(), v.clone()));
         }
     }

@@ -225,6 +225,53 @@ pub fn keywords(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every keyword of the references outside the Trash, with how many hold it, by name
+/// (letters compared without case, so "games" and "Games" sit side by side).
+pub fn keyword_counts(held: &impl Held) -> Vec<(String, usize)> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for r in held.references().filter(|r| !r.trashed) {
+        for k in &r.keywords {
+            *counts.entry(k.as_str()).or_default() += 1;
+        }
+    }
+    let mut out: Vec<(String, usize)> = counts
+        .into_iter()
+        .map(|(k, n)| (k.to_string(), n))
+        .collect();
+    crate::sort::sort_by_key(&mut out, |(k, _)| (k.to_lowercase(), k.clone()));
+    out
+}
+
+/// Rename keyword `from` to `to` in every reference holding it (the Trash included, so a
+/// restore brings back the new name); where a reference already holds `to`, the two merge
+/// into one. An empty `to` is refused.
+pub fn rename_keyword(
+    held: &impl Held,
+    from: &str,
+    to: &str,
+    now: u64,
+) -> Result<Vec<Write>, String> {
+    let to = to.trim();
+    if to.is_empty() {
+        return Err("Give the keyword a name.".into());
+    }
+    let keys: Vec<Key> = held
+        .references()
+        .filter(|r| r.keywords.iter().any(|k| k == from))
+        .map(|r| r.key)
+        .collect();
+    Ok(each(held, &keys, now, |r| {
+        let mut renamed: Vec<String> = Vec::with_capacity(r.keywords.len());
+        for k in &r.keywords {
+            let k = if k == from { to } else { k.as_str() };
+            if !renamed.iter().any(|s| s == k) {
+                renamed.push(k.to_string());
+            }
+        }
+        r.keywords = renamed;
+    }))
+}
+
 /// Set what `name` names to `value`, as the CLI's `field=value` and an import's columns do:
 /// `author`/`editor`/`translator` (creators of that role, "Last, First; Last, First"),
 /// `type`, `keywords`, `rating` (0–5), `read` (yes/no), or any field of the reference's type
@@ -349,6 +396,39 @@ mod tests {
         l.groups.insert(g.key, g);
         l.refs[2].groups.insert(key(10));
         l
+    }
+
+    #[test]
+    fn a_keyword_is_counted_renamed_and_merged_across_the_library() {
+        let mut l = lib();
+        l.refs[0].keywords = vec!["Games".into(), "Gaming".into()];
+        l.refs[1].keywords = vec!["gaming".into()];
+        l.refs[2].keywords = vec!["Gaming".into()];
+        l.refs[2].trashed = true;
+        assert_eq!(
+            keyword_counts(&l),
+            [
+                ("Games".to_string(), 1),
+                ("Gaming".to_string(), 1),
+                ("gaming".to_string(), 1)
+            ]
+        );
+        let w = rename_keyword(&l, "Gaming", " Games ", 5).unwrap();
+        assert_eq!(w.len(), 2, "the Trash's reference is renamed too");
+        let Write::Change {
+            to: Object::Reference(first),
+            ..
+        } = &w[0]
+        else {
+            panic!("{w:?}")
+        };
+        assert_eq!(
+            first.keywords,
+            ["Games"],
+            "merged into the one it already held"
+        );
+        assert_eq!(first.date_modified, 5);
+        assert!(rename_keyword(&l, "Gaming", "  ", 5).is_err());
     }
 
     #[test]

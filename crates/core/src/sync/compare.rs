@@ -81,7 +81,22 @@ pub fn rows(
         (Field::from_id(id).map_or(usize::MAX, |f| f as usize), *id)
     });
     for id in ids {
-        let label = Field::from_id(id).map_or_else(|| id.clone(), |f| f.label().to_string());
+        // The type's own name for the field ("Journal", not "Secondary Title"); both when
+        // the two copies' types name it differently.
+        let label = Field::from_id(id).map_or_else(
+            || id.clone(),
+            |f| {
+                let (l, o) = (
+                    local.ref_type.field_label(f),
+                    online.ref_type.field_label(f),
+                );
+                if l == o {
+                    l.to_string()
+                } else {
+                    format!("{l} / {o}")
+                }
+            },
+        );
         push(
             id.clone(),
             label,
@@ -266,6 +281,25 @@ mod tests {
             ("Title", "Local title", "Online title")
         );
         assert!(title.editable && !rows[0].editable);
+    }
+
+    #[test]
+    fn rows_are_labelled_as_the_type_names_its_fields() {
+        let (mut local, mut online) = pair();
+        local.set(Field::SecondaryTitle, "Addiction");
+        online.set(Field::SecondaryTitle, "Journal of Gambling Studies");
+        let label = |l: &Reference, o: &Reference| {
+            rows(l, o, |_| String::new())
+                .into_iter()
+                .find(|r| r.id == "secondary_title")
+                .map(|r| r.label)
+        };
+        assert_eq!(label(&local, &online).as_deref(), Some("Journal"));
+        online.ref_type = RefType::Book;
+        assert_eq!(
+            label(&local, &online).as_deref(),
+            Some("Journal / Series Title")
+        );
     }
 
     #[test]

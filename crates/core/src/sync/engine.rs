@@ -201,8 +201,9 @@ pub trait Remote {
     async fn batch(&self, epoch: u64, batch: &Batch) -> Result<BatchResult, SyncError>;
     /// Break the link for every device; with `wipe`, also empty the online library.
     async fn reset(&self, wipe: bool) -> Result<ResetResult, SyncError>;
-    /// Wait before a retry.
-    async fn pause(&self, millis: u64);
+    /// Wait before a retry; `false` when a retry cannot help (the device knows it is
+    /// offline), which ends the tries at once.
+    async fn pause(&self, millis: u64) -> bool;
 }
 
 /// What one sync did, for Sync Status.
@@ -236,9 +237,10 @@ async fn with_retries<T, R: Remote>(
 
 /// `call`, tried [`TRIES`] times while it fails for a retryable reason, pausing (by `pause`)
 /// [`FIRST_PAUSE_MS`] and then twice as long each time: the one retry policy of every request
-/// a sync makes, records and files alike.
+/// a sync makes, records and files alike. A pause that says a retry cannot help (the device
+/// is offline) ends the tries with the last error.
 pub(crate) async fn retrying<T>(
-    pause: impl AsyncFn(u64),
+    pause: impl AsyncFn(u64) -> bool,
     mut call: impl AsyncFnMut() -> Result<T, SyncError>,
 ) -> Result<T, SyncError> {
     let mut wait = FIRST_PAUSE_MS;
@@ -246,7 +248,9 @@ pub(crate) async fn retrying<T>(
     loop {
         match call().await {
             Err(e) if e.retryable() && tries < TRIES => {
-                pause(wait).await;
+                if !pause(wait).await {
+                    return Err(e);
+                }
                 wait *= 2;
                 tries += 1;
             }
@@ -588,5 +592,35 @@ async fn pull<S: LocalStore, R: Remote>(
             Some(next) => cursor = Some(next),
             None => return Ok(any),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::{Cell, RefCell};
+
+    /// Calls that always fail to connect; the pauses asked for, answered by `online`.
+    fn tries_while(online: bool) -> (u32, Vec<u64>) {
+        let calls = Cell::new(0);
+        let pauses = RefCell::new(Vec::new());
+        let result: Result<(), SyncError> = crate::sync::block_on(retrying(
+            async |ms| {
+                pauses.borrow_mut().push(ms);
+                online
+            },
+            async || {
+                calls.set(calls.get() + 1);
+                Err(SyncError::new(ErrorKind::Connection, "refused"))
+            },
+        ));
+        assert_eq!(result.map_err(|e| e.kind), Err(ErrorKind::Connection));
+        (calls.get(), pauses.into_inner())
+    }
+
+    #[test]
+    fn a_request_is_retried_with_longer_pauses_unless_the_device_is_offline() {
+        assert_eq!(tries_while(true), (TRIES, vec![500, 1000, 2000]));
+        assert_eq!(tries_while(false), (1, vec![500]), "offline: no retry");
     }
 }

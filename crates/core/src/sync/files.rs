@@ -43,8 +43,8 @@ pub trait LocalFiles {
 pub trait RemoteFiles<B> {
     async fn upload(&self, sha256: &str, bytes: &B) -> Result<(), SyncError>;
     async fn download(&self, sha256: &str, media_type: &str) -> Result<B, SyncError>;
-    /// Wait before a retry.
-    async fn pause(&self, millis: u64);
+    /// Wait before a retry; `false` when a retry cannot help (see the engine's `Remote`).
+    async fn pause(&self, millis: u64) -> bool;
 }
 
 /// A file the service would not take, and why, in its own words.
@@ -275,8 +275,9 @@ mod tests {
         async fn download(&self, sha: &str, _media: &str) -> Result<Vec<u8>, SyncError> {
             self.answer(sha)
         }
-        async fn pause(&self, ms: u64) {
+        async fn pause(&self, ms: u64) -> bool {
             self.pauses.borrow_mut().push(ms);
+            true
         }
     }
 

@@ -462,5 +462,7 @@ impl Remote for MemoryRemote {
         Ok(self.service.borrow_mut().reset(wipe))
     }
 
-    async fn pause(&self, _millis: u64) {}
+    async fn pause(&self, _millis: u64) -> bool {
+        true
+    }
 }

@@ -30,11 +30,13 @@ pub fn AttachmentsEditor(key: Key) -> impl IntoView {
         l.retain(|a| a.role == AttachmentRole::File);
         l
     };
-    let figure = move || {
+    // Memoised: the library changes on every save while a person types, and the figure's
+    // row must not be rebuilt under them each time.
+    let figure = Memo::new(move |_| {
         list()
             .into_iter()
             .find(|a| a.role == AttachmentRole::Figure)
-    };
+    });
     let add = move |role: AttachmentRole, ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = event_target(&ev);
         let picked = browser::files_of(input.files());
@@ -60,7 +62,7 @@ pub fn AttachmentsEditor(key: Key) -> impl IntoView {
                 <input id="attach-file" type="file" multiple on:change=move |ev| add(AttachmentRole::File, ev) />
             </label>
             <h3>"Figure"</h3>
-            {move || match figure() {
+            {move || match figure.get() {
                 Some(a) => view! { <ul id="figure" class="attachments"><AttachmentRow attachment=a /></ul> }.into_any(),
                 None => view! {
                     <label class="btn btn-small file-btn">

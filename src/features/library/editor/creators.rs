@@ -17,12 +17,14 @@ const ROLES: [(CreatorRole, &str); 6] = [
 
 #[component]
 pub fn CreatorsEditor(draft: RwSignal<Reference>, edit: Edit) -> impl IntoView {
-    let count = move || draft.with(|r| r.creators.len());
+    // A row per position, made when the number of creators changes and not on each
+    // keystroke: a row rebuilt under the cursor would take the focus from the box typed in.
+    let count = Memo::new(move |_| draft.with(|r| r.creators.len()));
     view! {
         <fieldset class="creators-edit">
             <legend>"Authors and other creators"</legend>
             <ol id="creators" class="creator-list">
-                {move || (0..count()).map(|i| view! { <CreatorRow draft=draft index=i edit=edit /> }).collect_view()}
+                <For each=move || 0..count.get() key=|i| *i children=move |i| view! { <CreatorRow draft=draft index=i edit=edit /> } />
             </ol>
             <button id="add-creator" type="button" class="btn btn-small" on:click=move |_| {
                 apply(edit, &|r| r.creators.push(Creator { role: CreatorRole::Author, name: Name::person("", "") }));
@@ -44,7 +46,13 @@ pub fn CreatorsEditor(draft: RwSignal<Reference>, edit: Edit) -> impl IntoView {
 #[component]
 fn CreatorRow(draft: RwSignal<Reference>, index: usize, edit: Edit) -> impl IntoView {
     let creator = move || draft.with(|r| r.creators.get(index).cloned());
-    let is_literal = move || matches!(creator().map(|c| c.name), Some(Name::Literal(_)));
+    let is_literal = Memo::new(move |_| {
+        draft.with(|r| {
+            r.creators
+                .get(index)
+                .is_some_and(|c| matches!(c.name, Name::Literal(_)))
+        })
+    });
     let part = move |which: u8| {
         move || match creator().map(|c| c.name) {
             Some(Name::Person {
@@ -99,25 +107,26 @@ fn CreatorRow(draft: RwSignal<Reference>, index: usize, edit: Edit) -> impl Into
                 }).collect_view()}
             </select>
             <input class="creator-family" type="text"
-                placeholder=move || if is_literal() { "Organisation name" } else { "Family name" }
-                aria-label=move || if is_literal() { "Organisation name" } else { "Family name" }
+                placeholder=move || if is_literal.get() { "Organisation name" } else { "Family name" }
+                aria-label=move || if is_literal.get() { "Organisation name" } else { "Family name" }
                 prop:value=part(0)
                 on:input=move |ev| set_name(0, event_target_value(&ev)) />
-            <Show when={move || !is_literal()}>
+            <Show when={move || !is_literal.get()}>
                 <input class="creator-given" type="text" placeholder="Given names" aria-label="Given names"
                     prop:value=part(1)
                     on:input=move |ev| set_name(1, event_target_value(&ev)) />
             </Show>
             <span class="creator-tools">
-                <button type="button" class="icon-btn" title="Person or organisation"
-                    aria-label=move || if is_literal() { "Make it a person" } else { "Make it an organisation" }
+                <button type="button" class="icon-btn"
+                    title=move || if is_literal.get() { "An organisation: click to make it a person" } else { "A person: click to make it an organisation" }
+                    aria-label=move || if is_literal.get() { "Org: make it a person" } else { "Person: make it an organisation" }
                     on:click=move |_| apply(edit, &|r| if let Some(c) = r.creators.get_mut(index) {
                         c.name = match &c.name {
                             Name::Literal(n) => refsync_core::parse_name(n),
                             person => Name::Literal(person.to_string()),
                         };
                     })>
-                    {move || if is_literal() { "Org" } else { "Person" }}
+                    {move || if is_literal.get() { "Org" } else { "Person" }}
                 </button>
                 <button type="button" class="icon-btn" aria-label="Move up" disabled={move || index == 0}
                     on:click=move |_| apply(edit, &|r| if index > 0 && index < r.creators.len() { r.creators.swap(index - 1, index) })>"↑"</button>

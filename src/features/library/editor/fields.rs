@@ -54,25 +54,7 @@ pub fn FieldGrid(draft: RwSignal<Reference>, edit: Edit) -> impl IntoView {
                         }
                     }
                 />
-                <LabelledField id="field-keywords" label="Keywords".to_string()>
-                <textarea
-                    id="field-keywords"
-                    rows="3"
-                    placeholder="One per line"
-                    prop:value=move || draft.with(|r| r.keywords.join("\n"))
-                    on:input=move |ev| {
-                        // Kept line for line while typing (an empty line is where the next
-                        // keyword goes); tidied by core's rule when the box is left.
-                        let v = event_target_value(&ev);
-                        let words: Vec<String> = v.lines().map(str::to_string).collect();
-                        apply(edit, &|r| r.keywords = words.clone());
-                    }
-                    on:change=move |ev| {
-                        let words = actions::keywords(&event_target_value(&ev));
-                        apply(edit, &|r| r.keywords = words.clone());
-                    }
-                ></textarea>
-                </LabelledField>
+                <KeywordsField draft=draft edit=edit />
                 <span class="field-label">"Read"</span>
                 <label class="check">
                     <input id="field-read" type="checkbox" prop:checked=move || draft.with(|r| r.read)
@@ -95,6 +77,40 @@ pub fn FieldGrid(draft: RwSignal<Reference>, edit: Edit) -> impl IntoView {
                 </select>
                 </LabelledField>
             </div>
+    }
+}
+
+/// Keywords, one per line. The box keeps the text as typed (an empty line after Enter is
+/// where the next keyword goes); the reference always holds core's tidy list of it, so a save
+/// made between two keystrokes never stores an empty keyword. A change from elsewhere (a
+/// sync, another tab) replaces the text only when it says something else.
+#[component]
+fn KeywordsField(draft: RwSignal<Reference>, edit: Edit) -> impl IntoView {
+    let text = RwSignal::new(draft.with_untracked(|r| r.keywords.join("\n")));
+    Effect::new(move |_| {
+        let held = draft.with(|r| r.keywords.clone());
+        if text.with_untracked(|t| actions::keywords(t)) != held {
+            text.set(held.join("\n"));
+        }
+    });
+    view! {
+        <LabelledField id="field-keywords" label="Keywords".to_string()>
+            <textarea
+                id="field-keywords"
+                rows="3"
+                placeholder="One per line"
+                prop:value=move || text.get()
+                on:input=move |ev| {
+                    let v = event_target_value(&ev);
+                    let words = actions::keywords(&v);
+                    text.set(v);
+                    if draft.with_untracked(|r| r.keywords != words) {
+                        apply(edit, &|r| r.keywords = words.clone());
+                    }
+                }
+                on:change=move |_| text.set(draft.with_untracked(|r| r.keywords.join("\n")))
+            ></textarea>
+        </LabelledField>
     }
 }
 

@@ -55,6 +55,32 @@ pub fn ListActions(
     }
 }
 
+/// What a permanent delete does beyond this browser.
+const EVERYWHERE: &str =
+    "It is deleted on every device synced with this library too, and this cannot be undone.";
+
+/// The selected references by title (the first three), for the question before deleting.
+fn named(lib: crate::features::library::Library) -> String {
+    let (titles, n) = lib.selected.with_untracked(|keys| {
+        lib.data.with_untracked(|d| {
+            let titles: Vec<String> = keys
+                .iter()
+                .take(3)
+                .filter_map(|k| d.refs.get(k))
+                .map(|r| match r.title() {
+                    "" => "an untitled reference".to_string(),
+                    t => format!("“{t}”"),
+                })
+                .collect();
+            (titles, keys.len())
+        })
+    });
+    match n {
+        0..=3 => titles.join(", "),
+        _ => format!("{} and {} more", titles.join(", "), n - titles.len()),
+    }
+}
+
 /// The question before deleting for good, while `confirm` holds one.
 #[component]
 pub fn ConfirmDelete(
@@ -68,7 +94,7 @@ pub fn ConfirmDelete(
                 Confirm::EmptyTrash => (
                     "Empty the Trash?",
                     format!(
-                        "Delete the {} in the Trash permanently? This cannot be undone.",
+                        "Delete the {} in the Trash permanently, with their attachments? {EVERYWHERE}",
                         crate::features::library::count_refs(total.get_untracked())
                     ),
                     "Empty Trash",
@@ -76,8 +102,8 @@ pub fn ConfirmDelete(
                 Confirm::DeleteForever => (
                     "Delete permanently?",
                     format!(
-                        "Delete {} permanently? This cannot be undone.",
-                        crate::features::library::count_refs(lib.selected.with_untracked(Vec::len))
+                        "Delete {} permanently, with its attachments? {EVERYWHERE}",
+                        named(lib)
                     ),
                     "Delete permanently",
                 ),
