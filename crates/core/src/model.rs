@@ -217,6 +217,54 @@ impl Reference {
             (Some(a), _) => format!("{} et al.", a.name.sort_name()),
         }
     }
+
+    /// One line saying what the reference is, as a reading list writes it (not a citation
+    /// style): "Smith & Jones (2021). Glacier retreat. Journal of Glaciology 67(3): 1-10."
+    pub fn citation_line(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let who = self.author_summary();
+        let year = self.year().trim();
+        match (who.is_empty(), year.is_empty()) {
+            (false, false) => parts.push(format!("{who} ({year})")),
+            (false, true) => parts.push(who),
+            (true, false) => parts.push(format!("({year})")),
+            (true, true) => {}
+        }
+        let title = self.title().trim();
+        if !title.is_empty() {
+            parts.push(title.trim_end_matches('.').to_string());
+        }
+        let container = match self.get(Field::SecondaryTitle).trim() {
+            "" => self.get(Field::Publisher).trim(),
+            journal => journal,
+        };
+        let mut place = container.to_string();
+        let volume = self.get(Field::Volume).trim();
+        if !volume.is_empty() {
+            place = format!("{place} {volume}").trim().to_string();
+        }
+        let issue = self.get(Field::Issue).trim();
+        if !issue.is_empty() {
+            place.push_str(&format!("({issue})"));
+        }
+        let pages = self.get(Field::Pages).trim();
+        if !pages.is_empty() {
+            place = if place.is_empty() {
+                pages.to_string()
+            } else {
+                format!("{place}: {pages}")
+            };
+        }
+        if !place.is_empty() {
+            parts.push(place);
+        }
+        if parts.is_empty() {
+            return String::new();
+        }
+        let mut line = parts.join(". ");
+        line.push('.');
+        line
+    }
 }
 
 /// The name an extra was imported under, without the `#n` that tells repeats apart.
@@ -228,6 +276,32 @@ pub fn extra_name(key: &str) -> &str {
             base
         }
         _ => key,
+    }
+}
+
+#[cfg(test)]
+mod citation_line_tests {
+    use super::*;
+
+    #[test]
+    fn a_reference_reads_as_one_line() {
+        let mut r = Reference::new(crate::Key::new(1, [1; 10]), RefType::JournalArticle, 0);
+        assert_eq!(r.citation_line(), "");
+        r.set(Field::Title, "Glacier retreat.");
+        assert_eq!(r.citation_line(), "Glacier retreat.");
+        r.creators.push(Creator {
+            name: Name::person("Smith", "Jane"),
+            role: CreatorRole::Author,
+        });
+        r.set(Field::Year, "2021");
+        r.set(Field::SecondaryTitle, "Journal of Glaciology");
+        r.set(Field::Volume, "67");
+        r.set(Field::Issue, "3");
+        r.set(Field::Pages, "1-10");
+        assert_eq!(
+            r.citation_line(),
+            "Smith (2021). Glacier retreat. Journal of Glaciology 67(3): 1-10."
+        );
     }
 }
 

@@ -12,6 +12,7 @@
 //! elements keep their order).
 
 use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Sort `items` by `compare`, stably.
 pub fn sort_by<T>(items: &mut Vec<T>, compare: impl Fn(&T, &T) -> Ordering) {
@@ -34,6 +35,26 @@ pub fn sort_by_key<T, K: Ord>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
 /// Sort `items` in their natural order.
 pub fn sort<T: Ord>(items: &mut Vec<T>) {
     sort_by(items, T::cmp);
+}
+
+/// A set of `items`, inserted one by one. `collect()` into a `BTreeSet` sorts a buffer first,
+/// compiling its own copy of the stable sort for each element type (see above).
+pub fn set_of<T: Ord>(items: impl IntoIterator<Item = T>) -> BTreeSet<T> {
+    let mut set = BTreeSet::new();
+    for item in items {
+        set.insert(item);
+    }
+    set
+}
+
+/// A map of `pairs`, inserted one by one (a later pair replaces an earlier one of the same
+/// key, as `collect()` does), for the reason [`set_of`] gives.
+pub fn map_of<K: Ord, V>(pairs: impl IntoIterator<Item = (K, V)>) -> BTreeMap<K, V> {
+    let mut map = BTreeMap::new();
+    for (k, v) in pairs {
+        map.insert(k, v);
+    }
+    map
 }
 
 /// The positions `0..len` in the order `compare` (on positions) gives. Not generic, so the

@@ -163,10 +163,8 @@ fn ConflictDialog(record: ConflictRecord, open: RwSignal<bool>) -> impl IntoView
     };
     let busy = RwSignal::new(false);
     let all_rows = rows(&local, &online, |k| group_name(lib, k));
-    let choices: BTreeMap<String, Choice> = all_rows
-        .iter()
-        .filter(|r| r.differs())
-        .map(|r| {
+    let choices: BTreeMap<String, Choice> =
+        refsync_core::sort::map_of(all_rows.iter().filter(|r| r.differs()).map(|r| {
             (
                 r.id.clone(),
                 Choice {
@@ -174,8 +172,7 @@ fn ConflictDialog(record: ConflictRecord, open: RwSignal<bool>) -> impl IntoView
                     text: RwSignal::new(r.local.clone()),
                 },
             )
-        })
-        .collect();
+        }));
     let choices = StoredValue::new(choices);
     let copies = StoredValue::new((local, online));
     let close = Callback::new(move |_| open.set(false));
@@ -185,16 +182,14 @@ fn ConflictDialog(record: ConflictRecord, open: RwSignal<bool>) -> impl IntoView
     };
     let keep_merged = move |_| {
         let picks: BTreeMap<String, Pick> = choices.with_value(|c| {
-            c.iter()
-                .map(|(id, ch)| {
-                    let pick = match (is_text(id), ch.local.get_untracked()) {
-                        (true, _) => Pick::Text(ch.text.get_untracked()),
-                        (false, true) => Pick::Local,
-                        (false, false) => Pick::Online,
-                    };
-                    (id.clone(), pick)
-                })
-                .collect()
+            refsync_core::sort::map_of(c.iter().map(|(id, ch)| {
+                let pick = match (is_text(id), ch.local.get_untracked()) {
+                    (true, _) => Pick::Text(ch.text.get_untracked()),
+                    (false, true) => Pick::Local,
+                    (false, false) => Pick::Online,
+                };
+                (id.clone(), pick)
+            }))
         });
         let mut merged = copies.with_value(|(l, o)| compose(l, o, &picks));
         merged.date_modified = browser::now_millis();

@@ -113,6 +113,7 @@ pub fn ReferenceEditor(key: Key) -> impl IntoView {
     view! {
         <article id="reference-editor" class="detail editor" aria-label="Reference">
             <EditorHead draft=draft edit=edit />
+            <p id="editor-summary" class="editor-summary">{move || draft.with(Reference::citation_line)}</p>
             <Show when=trashed>
                 <p class="banner">"This reference is in the Trash."</p>
             </Show>

@@ -30,7 +30,7 @@ pub fn edit_each<E>(
     now: u64,
     mut change: impl FnMut(&mut Reference) -> Result<(), E>,
 ) -> Result<Vec<Write>, E> {
-    let wanted: BTreeSet<Key> = keys.iter().copied().collect();
+    let wanted: BTreeSet<Key> = crate::sort::set_of(keys.iter().copied());
     let mut writes = Vec::new();
     for r in held.references().filter(|r| wanted.contains(&r.key)) {
         let mut changed = r.clone();
@@ -128,14 +128,14 @@ fn freed(held: &impl Held, going: &BTreeSet<Key>) -> Vec<String> {
         .map(|a| a.sha256.clone())
         .filter(|sha| !kept.contains(sha.as_str()))
         .collect();
-    out.sort();
+    crate::sort::sort(&mut out);
     out.dedup();
     out
 }
 
 /// Delete references for good, with their attachments (the caller has asked the person).
 pub fn delete_forever(held: &impl Held, keys: &[Key]) -> Deletion {
-    let doomed: BTreeSet<Key> = keys.iter().copied().collect();
+    let doomed: BTreeSet<Key> = crate::sort::set_of(keys.iter().copied());
     let mut writes = Vec::new();
     let mut going = BTreeSet::new();
     for r in held.references().filter(|r| doomed.contains(&r.key)) {
@@ -212,7 +212,7 @@ pub fn detach(held: &impl Held, attachment: Key, now: u64) -> Option<Deletion> {
     }
     Some(Deletion {
         writes,
-        freed: freed(held, &BTreeSet::from([attachment])),
+        freed: freed(held, &crate::sort::set_of([attachment])),
     })
 }
 

@@ -74,7 +74,8 @@ pub fn rows(
         format_creators_for_editing(&online.creators),
         false,
     );
-    let ids: BTreeSet<&String> = local.fields.keys().chain(online.fields.keys()).collect();
+    let ids: BTreeSet<&String> =
+        crate::sort::set_of(local.fields.keys().chain(online.fields.keys()));
     let mut ids: Vec<&String> = ids.into_iter().collect();
     // Known fields in the model's order, then any this version does not know.
     crate::sort::sort_by_key(&mut ids, |id| {
@@ -163,7 +164,8 @@ pub fn rows(
         trash(online.trashed),
         false,
     );
-    let extras: BTreeSet<&String> = local.extra.keys().chain(online.extra.keys()).collect();
+    let extras: BTreeSet<&String> =
+        crate::sort::set_of(local.extra.keys().chain(online.extra.keys()));
     for name in extras {
         push(
             format!("extra:{name}"),

@@ -89,7 +89,7 @@ pub async fn upload<L: LocalFiles, R: RemoteFiles<L::Bytes>>(
     let changed: HashSet<Key> = local.changed_attachments().await?.into_iter().collect();
     let attachments = local.attachments().await?;
     let by_sha: BTreeMap<&str, &Attachment> =
-        attachments.iter().map(|a| (a.sha256.as_str(), a)).collect();
+        crate::sort::map_of(attachments.iter().map(|a| (a.sha256.as_str(), a)));
     waiting.extend(
         attachments
             .iter()
@@ -144,13 +144,14 @@ pub async fn download<L: LocalFiles, R: RemoteFiles<L::Bytes>>(
     remote: &R,
 ) -> Result<u64, SyncError> {
     let held = local.held().await?;
-    let wanted: BTreeMap<String, String> = local
-        .attachments()
-        .await?
-        .into_iter()
-        .filter(|a| !held.contains(&a.sha256))
-        .map(|a| (a.sha256, a.media_type))
-        .collect();
+    let wanted: BTreeMap<String, String> = crate::sort::map_of(
+        local
+            .attachments()
+            .await?
+            .into_iter()
+            .filter(|a| !held.contains(&a.sha256))
+            .map(|a| (a.sha256, a.media_type)),
+    );
     let mut arrived = 0;
     for (sha, media_type) in wanted {
         let got = retrying(

@@ -72,9 +72,9 @@ fn merge_set<T: Ord + Clone>(base: &[T], local: &[T], remote: &[T]) -> Vec<T> {
     if let Ok(same) = three_way(&base, &local, &remote) {
         return same.to_vec();
     }
-    let base_set: BTreeSet<&T> = base.iter().collect();
-    let local_set: BTreeSet<&T> = local.iter().collect();
-    let remote_set: BTreeSet<&T> = remote.iter().collect();
+    let base_set: BTreeSet<&T> = crate::sort::set_of(base);
+    let local_set: BTreeSet<&T> = crate::sort::set_of(local);
+    let remote_set: BTreeSet<&T> = crate::sort::set_of(remote);
     let keep = |x: &T| {
         let in_base = base_set.contains(x);
         // New on a side, or still held by both (not removed by either).
@@ -104,11 +104,8 @@ fn merge_map(
     prefer: Prefer,
     conflicts: &mut Vec<String>,
 ) -> BTreeMap<String, String> {
-    let names: BTreeSet<&String> = base
-        .keys()
-        .chain(local.keys())
-        .chain(remote.keys())
-        .collect();
+    let names: BTreeSet<&String> =
+        crate::sort::set_of(base.keys().chain(local.keys()).chain(remote.keys()));
     let mut out = BTreeMap::new();
     for name in names {
         let value = pick(
@@ -224,7 +221,7 @@ pub fn differing_parts(a: &Reference, b: &Reference) -> Vec<String> {
     .map(|(name, _)| name.to_string())
     .collect();
     for (prefix, ma, mb) in [("", &a.fields, &b.fields), ("extra:", &a.extra, &b.extra)] {
-        let names: BTreeSet<&String> = ma.keys().chain(mb.keys()).collect();
+        let names: BTreeSet<&String> = crate::sort::set_of(ma.keys().chain(mb.keys()));
         for name in names {
             if ma.get(name) != mb.get(name) {
                 out.push(format!("{prefix}{name}"));

@@ -81,7 +81,15 @@ pub fn synced(c: &SyncCounts, conflicts_at: &str) -> String {
 /// A size in the service's units (decimal), so both say the same number: "5 KB", "1.2 MB".
 pub fn size_text(bytes: u64) -> String {
     match bytes {
-        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1_000_000.0),
+        b if b >= 1_000_000 => {
+            // Tenths of a MB in whole numbers, rounded half to even as `{:.1}` would: float
+            // printing would add its formatter to the web app's download.
+            let (mut tenths, rest) = (b / 100_000, b % 100_000);
+            if rest > 50_000 || (rest == 50_000 && tenths % 2 == 1) {
+                tenths += 1;
+            }
+            format!("{}.{} MB", tenths / 10, tenths % 10)
+        }
         b if b >= 1_000 => format!("{} KB", b / 1_000),
         b => format!("{b} bytes"),
     }
@@ -129,6 +137,9 @@ mod tests {
     fn refused_files_are_named_with_where_they_stay() {
         assert_eq!(size_text(5_000), "5 KB");
         assert_eq!(size_text(1_250_000), "1.2 MB");
+        assert_eq!(size_text(1_350_000), "1.4 MB");
+        assert_eq!(size_text(1_999_999), "2.0 MB");
+        assert_eq!(size_text(12_345_678), "12.3 MB");
         assert_eq!(storage_refused(&[], "this browser"), None);
         let two = [
             ("“a.pdf” (5 KB)".to_string(), "Full.".to_string()),

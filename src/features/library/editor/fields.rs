@@ -7,17 +7,65 @@ use leptos::prelude::*;
 use refsync_core::edit::actions;
 use refsync_core::{Field, Reference};
 
+/// Fields shown even when empty: what most references are cited with.
+const ALWAYS: [Field; 11] = [
+    Field::Year,
+    Field::SecondaryTitle,
+    Field::Volume,
+    Field::Issue,
+    Field::Pages,
+    Field::Publisher,
+    Field::Place,
+    Field::Doi,
+    Field::Url,
+    Field::Abstract,
+    Field::Notes,
+];
+
 #[component]
 pub fn FieldGrid(draft: RwSignal<Reference>, edit: Edit) -> impl IntoView {
     let ref_type = move || draft.with(|r| r.ref_type);
-    // The type's fields, then any other field this reference holds text in (kept from
-    // another type or an import), so nothing it holds is hidden.
+    // "Show all fields": the type's empty fields too. A field that held text stays while this
+    // editor is open, so one emptied by typing does not vanish under the cursor.
+    let all = RwSignal::new(false);
+    let shown_once = StoredValue::new(Vec::<Field>::new());
+    // The type's fields (the empty ones only when asked, or when usually cited), then any
+    // other field this reference holds text in (kept from another type or an import), so
+    // nothing it holds is hidden.
+    let hidden = Memo::new(move |_| {
+        draft.with(|r| {
+            r.ref_type
+                .fields()
+                .into_iter()
+                .filter(|f| *f != Field::Title && r.get(*f).is_empty() && !ALWAYS.contains(f))
+                .count()
+        })
+    });
     let fields = move || {
-        let mut list: Vec<Field> = ref_type()
-            .fields()
-            .into_iter()
-            .filter(|f| *f != Field::Title)
-            .collect();
+        let everything = all.get();
+        let mut list: Vec<Field> = draft.with(|r| {
+            ref_type()
+                .fields()
+                .into_iter()
+                .filter(|f| *f != Field::Title)
+                .filter(|f| {
+                    everything
+                        || ALWAYS.contains(f)
+                        || !r.get(*f).is_empty()
+                        || shown_once.with_value(|s| s.contains(f))
+                })
+                .collect()
+        });
+        // Remember the fields with text now: emptied later, they stay in view.
+        draft.with(|r| {
+            shown_once.update_value(|s| {
+                for f in &list {
+                    if !r.get(*f).is_empty() && !s.contains(f) {
+                        s.push(*f);
+                    }
+                }
+            })
+        });
         draft.with(|r| {
             for (id, value) in &r.fields {
                 if let Some(f) = Field::from_id(id) {
@@ -43,10 +91,20 @@ pub fn FieldGrid(draft: RwSignal<Reference>, edit: Edit) -> impl IntoView {
                             let v = event_target_value(&ev);
                             apply(edit, &|r| r.set(f, v.clone()));
                         };
+                        let link = move || draft.with(|r| web_link(f, r.get(f)));
                         view! {
                             <LabelledField id=id.clone() label=Signal::derive(move || label().to_string())>
                                 {if f.is_multiline() {
                                     view! { <textarea id=id rows="3" prop:value=value on:input=input></textarea> }.into_any()
+                                } else if matches!(f, Field::Doi | Field::Url) {
+                                    view! {
+                                        <span class="field-with-link">
+                                            <input id=id type="text" prop:value=value on:input=input />
+                                            {move || link().map(|href| view! {
+                                                <a class="field-link" href=href target="_blank" rel="noopener noreferrer">"Open"</a>
+                                            })}
+                                        </span>
+                                    }.into_any()
                                 } else {
                                     view! { <input id=id type="text" prop:value=value on:input=input /> }.into_any()
                                 }}
@@ -54,6 +112,18 @@ pub fn FieldGrid(draft: RwSignal<Reference>, edit: Edit) -> impl IntoView {
                         }
                     }
                 />
+                <span></span>
+                <button id="show-all-fields" type="button" class="link-btn show-fields"
+                    on:click=move |_| all.update(|a| *a = !*a)>
+                    {move || if all.get() {
+                        "Show fewer fields".to_string()
+                    } else {
+                        match hidden.get() {
+                            0 => "Show all fields".to_string(),
+                            n => format!("Show all fields ({n} more)"),
+                        }
+                    }}
+                </button>
                 <KeywordsField draft=draft edit=edit />
                 <span class="field-label">"Read"</span>
                 <label class="check">
@@ -77,6 +147,23 @@ pub fn FieldGrid(draft: RwSignal<Reference>, edit: Edit) -> impl IntoView {
                 </select>
                 </LabelledField>
             </div>
+    }
+}
+
+/// Where a DOI or URL field's text opens: only web addresses (a `javascript:` URL is never a
+/// link), a bare DOI at doi.org.
+fn web_link(field: Field, text: &str) -> Option<String> {
+    let text = text.trim();
+    let lower = text.to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        return Some(text.to_string());
+    }
+    match field {
+        Field::Doi if text.starts_with("10.") => Some(format!("https://doi.org/{text}")),
+        Field::Doi => lower
+            .strip_prefix("doi:")
+            .map(|d| format!("https://doi.org/{}", d.trim())),
+        _ => None,
     }
 }
 

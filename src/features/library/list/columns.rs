@@ -104,8 +104,8 @@ impl Column {
     /// The narrowest it gets, whatever its share: what its usual content needs.
     fn min_width(self) -> &'static str {
         match self {
-            Column::Year | Column::Read => "3.2rem",
-            Column::Added | Column::Modified => "5.4rem",
+            Column::Year | Column::Read => "3.8rem",
+            Column::Added | Column::Modified => "6.8rem",
             Column::Rating => "4.6rem",
             Column::Title => "6rem",
             _ => "3rem",
