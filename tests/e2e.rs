@@ -123,6 +123,20 @@ fn write_pdf(dir: &Path, name: &str, body: u32) -> (std::path::PathBuf, Vec<u8>)
     (path, bytes)
 }
 
+/// Choose the first group in a group menu (`#add-to-group` above the list, `#editor-add-group`
+/// in the editor): files the selection, or the reference, into it.
+async fn choose_first_group(c: &Client, menu: &str) {
+    let group_key = c
+        .find(Locator::Css(&format!("{menu} option:nth-child(2)")))
+        .await
+        .unwrap_or_else(|e| panic!("no group in {menu}: {e}"))
+        .attr("value")
+        .await
+        .unwrap()
+        .unwrap();
+    select(c, menu, &group_key).await;
+}
+
 async fn field_value(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css))
         .await
@@ -305,15 +319,7 @@ async fn a_group_is_made_filled_renamed_and_deleted_and_its_references_stay() {
             t.contains("3 references selected")
         })
         .await;
-        let group_key = c
-            .find(Locator::Css("#add-to-group option:nth-child(2)"))
-            .await
-            .expect("the group in the menu")
-            .attr("value")
-            .await
-            .unwrap()
-            .unwrap();
-        select(&c, "#add-to-group", &group_key).await;
+        choose_first_group(&c, "#add-to-group").await;
         wait_text(&c, ".group-item[data-group='To read'] .count", |t| t == "3").await;
         wait_text(&c, "#count-unfiled", |t| t == (imported - 3).to_string()).await;
 
@@ -595,15 +601,7 @@ async fn a_backup_restores_into_a_fresh_browser_with_its_attachments() {
         click(&c, "#name-save").await;
         click(&c, "#nav-all").await;
         click(&c, "#reference-list .ref-row").await;
-        let group_key = c
-            .find(Locator::Css("#add-to-group option:nth-child(2)"))
-            .await
-            .unwrap()
-            .attr("value")
-            .await
-            .unwrap()
-            .unwrap();
-        select(&c, "#add-to-group", &group_key).await;
+        choose_first_group(&c, "#add-to-group").await;
         wait_text(&c, ".group-item[data-group='Classics'] .count", |t| {
             t == "1"
         })

@@ -49,6 +49,10 @@ pub enum LoadState {
     Failed(String),
 }
 
+/// The most objects one undoable action may change (a select-all of a large library moved to
+/// the Trash is not undone; it is restored from the Trash).
+const UNDO_MOST: usize = 10_000;
+
 /// Libraries larger than this show their newest this-many references first.
 const FIRST_SCREEN: usize = 2_000;
 
@@ -284,7 +288,7 @@ pub struct Library {
     /// What the last change touched, when it was a few objects (other tabs then read just
     /// those); `None`: too much to list, read everything.
     pub last_changed: StoredValue<Option<Vec<(ObjectKind, Key)>>>,
-    /// What the person can undo and redo in this window (docs/web.md, "Undo").
+    /// What the person can undo and redo in this window (docs/web.md, "Everyday use").
     pub history: RwSignal<History>,
     /// The keyboard shortcuts sheet ("?") is open.
     pub help: RwSignal<bool>,
@@ -311,14 +315,16 @@ impl Library {
     /// onto the copy stored, which a sync may have moved since the window read it).
     ///
     /// The change is remembered for undo, unless it deletes references or attachments for
-    /// good (asked first, and their files' bytes may be freed).
+    /// good (asked first, and their files' bytes may be freed) or touches more than
+    /// [`UNDO_MOST`] objects (each is kept twice in memory).
     pub async fn commit(self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let undoable = !writes.iter().any(|w| {
-            matches!(
-                w,
-                Write::Delete(ObjectKind::Reference | ObjectKind::Attachment, _)
-            )
-        });
+        let undoable = writes.len() <= UNDO_MOST
+            && !writes.iter().any(|w| {
+                matches!(
+                    w,
+                    Write::Delete(ObjectKind::Reference | ObjectKind::Attachment, _)
+                )
+            });
         self.commit_recorded(writes, undoable).await
     }
 

@@ -617,15 +617,7 @@ async fn edits_trash_restore_and_groups_are_undone_and_redone() {
         click(&c, "#name-save").await;
         click(&c, "#nav-all").await;
         pick_row(&c, "Second paper").await;
-        let group_key = c
-            .find(Locator::Css("#add-to-group option:nth-child(2)"))
-            .await
-            .unwrap()
-            .attr("value")
-            .await
-            .unwrap()
-            .unwrap();
-        select(&c, "#add-to-group", &group_key).await;
+        choose_first_group(&c, "#add-to-group").await;
         wait_text(&c, ".group-item[data-group='To read'] .count", |t| t == "1").await;
         press_on_list(&c, UNDO, "Undid").await;
         wait_text(&c, ".group-item[data-group='To read'] .count", |t| t == "0").await;
@@ -707,15 +699,7 @@ async fn at_phone_width_one_pane_shows_at_a_time_and_filing_needs_no_drag() {
         pick_row(&c, "Read on a phone").await;
         wait_text(&c, "#reference-editor", |_| true).await;
         assert!(!shown(&c, "#reference-list").await);
-        let group_key = c
-            .find(Locator::Css("#editor-add-group option:nth-child(2)"))
-            .await
-            .unwrap()
-            .attr("value")
-            .await
-            .unwrap()
-            .unwrap();
-        select(&c, "#editor-add-group", &group_key).await;
+        choose_first_group(&c, "#editor-add-group").await;
         wait_text(&c, "#reference-groups", |t| t.contains("Commute")).await;
         wait_text(&c, "#save-state", |t| t == "Saved").await;
         screenshot(&c, "phone-editor").await;

@@ -299,56 +299,26 @@ pub const AXE_CORE: &str = "axe-core@4.14.1";
 /// Installs axe-core under `target/tools/axe` if needed; returns its browser script.
 pub fn setup_axe(root: &Path) -> Result<PathBuf, String> {
     let dir = root.join("target").join("tools").join("axe");
-    let script = dir.join("node_modules/axe-core/axe.min.js");
-    let stamp = dir.join("refsync-axe.txt");
-    if script.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == AXE_CORE) {
-        return Ok(script);
-    }
-    step("install axe-core (npm, into target/tools/axe)", || {
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        if version_of("npm").is_none() {
-            apt_install(&["nodejs", "npm"])?;
-        }
-        let npm = find(&["npm"]).ok_or("npm is not installed (Debian: apt-get install npm)")?;
-        run(Command::new(npm)
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--ignore-scripts",
-                "--loglevel=error",
-                "--prefix",
-            ])
-            .arg(&dir)
-            .arg(AXE_CORE))?;
-        std::fs::write(&stamp, AXE_CORE).map_err(|e| format!("writing {}: {e}", stamp.display()))
-    })?;
-    Ok(script)
+    npm_packages(&dir, "axe-core", &[AXE_CORE])?;
+    Ok(dir.join("node_modules/axe-core/axe.min.js"))
 }
 
-/// The npm peers `cargo xtask bench` measures against, pinned, under `target/tools/node`.
-/// Install scripts are skipped: leveldown's would fetch a binary from outside the registry,
-/// and its package carries prebuilt ones for Linux anyway.
-pub const NODE_PEERS: &[&str] = &["pouchdb-server@4.2.0", "pouchdb@9.0.0"];
-
-/// PouchDB's browser build (from the `pouchdb` package), once the peers are installed.
-pub fn pouchdb_js(root: &Path) -> PathBuf {
-    root.join("target/tools/node/node_modules/pouchdb/dist/pouchdb.min.js")
-}
-
-/// Installs the peers if needed; returns pouchdb-server's script.
-pub fn setup_node_peers(root: &Path) -> Result<PathBuf, String> {
-    let dir = root.join("target").join("tools").join("node");
-    let script = dir.join("node_modules/pouchdb-server/bin/pouchdb-server");
-    let stamp = dir.join("refsync-peers.txt");
-    let wanted = NODE_PEERS.join("\n");
-    if script.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
-        return Ok(script);
+/// `packages` (pinned) installed under `dir` from the npm registry, unless the stamp there says
+/// they already are. Install scripts are skipped: none is needed, and one could fetch a binary
+/// from outside the registry.
+fn npm_packages(dir: &Path, what: &str, packages: &[&str]) -> Result<(), String> {
+    let stamp = dir.join("refsync-packages.txt");
+    let wanted = packages.join("\n");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(());
     }
     step(
-        "install pouchdb-server (npm, into target/tools/node)",
+        &format!("install {what} (npm, into {})", dir.display()),
         || {
-            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            if version_of("npm").is_none() {
+                apt_install(&["nodejs", "npm"])?;
+            }
             let npm = find(&["npm"]).ok_or("npm is not installed (Debian: apt-get install npm)")?;
             run(Command::new(npm)
                 .args([
@@ -356,12 +326,28 @@ pub fn setup_node_peers(root: &Path) -> Result<PathBuf, String> {
                     "--no-audit",
                     "--no-fund",
                     "--ignore-scripts",
+                    "--loglevel=error",
                     "--prefix",
                 ])
-                .arg(&dir)
-                .args(NODE_PEERS))?;
+                .arg(dir)
+                .args(packages))?;
             std::fs::write(&stamp, &wanted).map_err(|e| format!("writing {}: {e}", stamp.display()))
         },
-    )?;
-    Ok(script)
+    )
+}
+
+/// The npm peers `cargo xtask bench` measures against, pinned, under `target/tools/node`.
+pub const NODE_PEERS: &[&str] = &["pouchdb-server@4.2.0", "pouchdb@9.0.0"];
+
+/// PouchDB's browser build (from the `pouchdb` package), once the peers are installed.
+pub fn pouchdb_js(root: &Path) -> PathBuf {
+    root.join("target/tools/node/node_modules/pouchdb/dist/pouchdb.min.js")
+}
+
+/// Installs the peers if needed (leveldown's package carries prebuilt binaries for Linux, so
+/// skipping its install script loses nothing); returns pouchdb-server's script.
+pub fn setup_node_peers(root: &Path) -> Result<PathBuf, String> {
+    let dir = root.join("target").join("tools").join("node");
+    npm_packages(&dir, "pouchdb-server", NODE_PEERS)?;
+    Ok(dir.join("node_modules/pouchdb-server/bin/pouchdb-server"))
 }
