@@ -460,13 +460,10 @@ pub fn AccountBar() -> impl IntoView {
     }
 }
 
-/// "3 changes waiting to sync" beside Sync now, while any change made here has not been sent
-/// (counted again after each change and each sync).
-#[component]
-fn PendingChanges() -> impl IntoView {
-    let lib = use_library();
-    let account = use_account();
-    let waiting = LocalResource::new(move || {
+/// How many objects hold changes made here that no sync has sent yet, counted again after
+/// each change and each sync.
+fn pending_count(lib: Library, account: Account) -> LocalResource<u32> {
+    LocalResource::new(move || {
         lib.changed.track();
         account.syncing.track();
         async move {
@@ -475,7 +472,16 @@ fn PendingChanges() -> impl IntoView {
                 Err(_) => 0,
             }
         }
-    });
+    })
+}
+
+/// "3 changes waiting to sync" beside Sync now, while any change made here has not been sent
+/// (counted again after each change and each sync).
+#[component]
+fn PendingChanges() -> impl IntoView {
+    let lib = use_library();
+    let account = use_account();
+    let waiting = pending_count(lib, account);
     let text = move || {
         waiting.get().filter(|n| *n > 0).map(|n| {
             format!(

@@ -281,6 +281,12 @@ async fn offline_a_sync_stops_at_once_instead_of_retrying() {
         pick_row(&c, "Written on a train").await;
         crate::sync::retype(&c, "#field-volume", "7").await;
         wait_text(&c, "#pending", |t| t == "1 change waiting to sync").await;
+        click(&c, "#sync-status").await;
+        wait_text(&c, "#sync-waiting", |t| {
+            t == "1 change made here waits for the next sync."
+        })
+        .await;
+        close_dialog(&c, "#sync-status-dialog").await;
         crate::sync::sync_now(&c).await;
         wait_text(&c, "#notice", |t| t.starts_with("This browser is offline")).await;
         let requests: Vec<String> = c
@@ -303,6 +309,19 @@ async fn offline_a_sync_stops_at_once_instead_of_retrying() {
         crate::sync::sync_now(&c).await;
         wait_text(&c, "#notice", |t| t.starts_with("Synced")).await;
         wait_text(&c, "#pending", |t| t.is_empty()).await;
+
+        // Syncs with nothing new make one line in Sync Status, not one each.
+        for _ in 0..3 {
+            crate::sync::sync_now(&c).await;
+        }
+        click(&c, "#sync-status").await;
+        wait_text(&c, "#sync-waiting", |t| t == "Nothing made here waits to be sent.").await;
+        let lines = texts(&c, "#sync-history tbody tr").await;
+        assert!(
+            lines.iter().any(|l| l.contains("syncs alike")),
+            "no-op syncs folded: {lines:?}"
+        );
+        screenshot(&c, "sync-status-folded").await;
     })
     .await;
 }

@@ -1,10 +1,12 @@
-//! Sync Status: the last sync (when, how long, what moved), the last 20, the error in plain
-//! words with what to do, and how often to sync by itself.
+//! Sync Status: the last sync (when, how long, what moved), what waits to be sent, the last
+//! 20 (a run of syncs alike, say with nothing new, on one line), the error in plain words with
+//! what to do, and how often to sync by itself.
 
 use super::{relink, set_interval, use_account, SyncRecord};
 use crate::features::library::use_library;
 use crate::features::ui::{tenths, thousands, Modal, Progress};
 use leptos::prelude::*;
+use refsync_core::sync::words;
 
 fn when(millis: u64) -> String {
     js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis as f64))
@@ -29,12 +31,31 @@ fn summary(r: &SyncRecord) -> String {
     }
 }
 
+/// The history with each run of syncs that said the same (say, nothing new) folded into its
+/// newest: (that sync, how many alike, when the oldest of them began).
+fn runs(history: &[SyncRecord]) -> Vec<(SyncRecord, usize, u64)> {
+    let mut out: Vec<(SyncRecord, usize, u64)> = Vec::new();
+    for r in history {
+        match out.last_mut() {
+            Some((newest, times, earliest))
+                if summary(newest) == summary(r) && newest.error.is_some() == r.error.is_some() =>
+            {
+                *times += 1;
+                *earliest = r.at;
+            }
+            _ => out.push((r.clone(), 1, r.at)),
+        }
+    }
+    out
+}
+
 #[component]
 pub fn SyncStatusDialog() -> impl IntoView {
     let lib = use_library();
     let account = use_account();
     let close = Callback::new(move |_| account.status_open.set(false));
     let last = move || account.history.with(|h| h.first().cloned());
+    let waiting = super::pending_count(lib, account);
     view! {
         <Modal id="sync-status-dialog" title="Sync Status" on_close=close wide=true>
             {move || match last() {
@@ -76,15 +97,32 @@ pub fn SyncStatusDialog() -> impl IntoView {
                     .collect_view()}
             </select>
             <p class="hint">"Also when the network comes back, a few seconds after an edit, and when another device changes the library."</p>
+            <p id="sync-waiting" class="hint">{move || match waiting.get() {
+                Some(0) => "Nothing made here waits to be sent.".to_string(),
+                Some(n) => format!(
+                    "{} made here {} for the next sync.",
+                    words::count(u64::from(n), "change", "changes"),
+                    if n == 1 { "waits" } else { "wait" }
+                ),
+                None => String::new(),
+            }}</p>
             <h3 class="history-title">"Recent syncs"</h3>
             <table id="sync-history" class="history">
                 <thead><tr><th>"When"</th><th>"Took"</th><th>"Result"</th></tr></thead>
                 <tbody>
-                    {move || account.history.get().into_iter().map(|r| view! {
+                    {move || runs(&account.history.get()).into_iter().map(|(r, times, earliest)| view! {
                         <tr class:error=r.error.is_some()>
-                            <td>{when(r.at)}</td>
+                            <td>{if times > 1 {
+                                format!("{} – {}", when(earliest), when(r.at))
+                            } else {
+                                when(r.at)
+                            }}</td>
                             <td>{format!("{} s", tenths(r.duration_ms, 1000))}</td>
-                            <td>{summary(&r)}</td>
+                            <td>{if times > 1 {
+                                format!("{} ({times} syncs alike)", summary(&r))
+                            } else {
+                                summary(&r)
+                            }}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
