@@ -292,6 +292,8 @@ pub struct Library {
     pub history: RwSignal<History>,
     /// The keyboard shortcuts sheet ("?") is open.
     pub help: RwSignal<bool>,
+    /// The collections' counts (left pane, status bar), one pass per change of the library.
+    pub counts: Memo<nav::Counts>,
     /// The pane a phone-width window shows: choosing a collection shows its list, choosing a
     /// reference (or New reference) its editor.
     pub pane: RwSignal<Pane>,
@@ -766,8 +768,10 @@ fn collection_pref(id: &LibraryId) -> String {
 /// Open the database of library `id` among those named after `db_base` and load it; make it
 /// available to every component.
 pub fn provide_library(db_base: &'static str, id: LibraryId) {
+    let data = RwSignal::new(LibraryData::default());
     let library = Library {
-        data: RwSignal::new(LibraryData::default()),
+        data,
+        counts: Memo::new(move |_| data.with(|d| nav::counts(d, browser::now_millis()))),
         load: RwSignal::new(LoadState::Loading),
         collection: RwSignal::new(Collection::All),
         sort: RwSignal::new(kept_sort()),
@@ -894,12 +898,8 @@ pub fn StorageStatus() -> impl IntoView {
         ),
         LoadState::Ready => {
             // All References leaves out the Trash: say so, or the two counts seem to disagree.
-            let (n, trash) = lib.data.with(|d| {
-                (
-                    d.refs.len(),
-                    d.refs.references().filter(|r| r.trashed).count(),
-                )
-            });
+            let n = lib.data.with(|d| d.refs.len());
+            let trash = lib.counts.with(|c| c.trash);
             let stored = format!(
                 "{} {} stored in this browser",
                 crate::features::ui::thousands(n),

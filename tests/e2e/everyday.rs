@@ -233,12 +233,7 @@ async fn the_page_declares_an_icon_and_its_forms_are_complete() {
 
         // Every password form names its account, as password managers and screen readers
         // expect.
-        click(&c, "#sign-in").await;
-        click(&c, "#tab-create").await;
-        type_into(&c, "#account-email-input", "icon@example.org").await;
-        type_into(&c, "#account-password", crate::sync::PASSWORD).await;
-        click(&c, "#account-submit").await;
-        wait_text(&c, "#account-email", |t| t == "icon@example.org").await;
+        crate::sync::create_account(&c, "icon@example.org").await;
         click(&c, "#settings-open").await;
         let forms = c
             .execute(
@@ -262,12 +257,7 @@ async fn the_page_declares_an_icon_and_its_forms_are_complete() {
 async fn offline_a_sync_stops_at_once_instead_of_retrying() {
     with_app(|c, _app| async move {
         add_reference(&c, "Written on a train", "Able, A.", "2001").await;
-        click(&c, "#sign-in").await;
-        click(&c, "#tab-create").await;
-        type_into(&c, "#account-email-input", "train@example.org").await;
-        type_into(&c, "#account-password", crate::sync::PASSWORD).await;
-        click(&c, "#account-submit").await;
-        wait_text(&c, "#notice", |t| t.starts_with("Synced")).await;
+        crate::sync::create_account(&c, "train@example.org").await;
 
         // Count the requests the page makes from here on.
         c.execute(
@@ -340,12 +330,7 @@ async fn a_conflict_with_a_long_title_fits_its_dialog_and_the_view_returns_to_al
         )
         .await;
         wait_text(&a, "#save-state", |t| t == "Saved").await;
-        click(&a, "#sign-in").await;
-        click(&a, "#tab-create").await;
-        type_into(&a, "#account-email-input", "long@example.org").await;
-        type_into(&a, "#account-password", crate::sync::PASSWORD).await;
-        click(&a, "#account-submit").await;
-        wait_text(&a, "#notice", |t| t.starts_with("Synced")).await;
+        crate::sync::create_account(&a, "long@example.org").await;
 
         let a2 = a.clone();
         let server = app.server.clone();
@@ -454,12 +439,7 @@ async fn every_main_view_and_dialog_passes_axe_in_the_light_and_the_dark_theme()
         }
 
         // Signed in: Sync Status and Settings, in both themes.
-        click(&c, "#sign-in").await;
-        click(&c, "#tab-create").await;
-        type_into(&c, "#account-email-input", "axe@example.org").await;
-        type_into(&c, "#account-password", crate::sync::PASSWORD).await;
-        click(&c, "#account-submit").await;
-        wait_text(&c, "#notice", |t| t.starts_with("Synced")).await;
+        crate::sync::create_account(&c, "axe@example.org").await;
         for theme in ["dark", "light"] {
             select(&c, "#theme", theme).await;
             click(&c, "#sync-status").await;

@@ -11,7 +11,7 @@ const EMAIL: &str = "researcher@example.org";
 pub(crate) use crate::desk::PASSWORD;
 pub(crate) const CTRL_A: &str = "\u{E009}a\u{E009}";
 
-async fn create_account(c: &Client, email: &str) {
+pub(crate) async fn create_account(c: &Client, email: &str) {
     click(c, "#sign-in").await;
     click(c, "#tab-create").await;
     type_into(c, "#account-email-input", email).await;

@@ -3,7 +3,6 @@
 
 use super::collections::{Collection, RECENT_DAYS};
 use super::{use_library, Library, LibraryData};
-use crate::browser;
 use crate::features::ui::{ConfirmDialog, DialogFooter, Modal};
 use leptos::ev::{DragEvent, KeyboardEvent};
 use leptos::prelude::*;
@@ -14,17 +13,18 @@ use std::collections::HashMap;
 /// The drag payload's type: the dragged references' keys, one per line.
 pub const DRAG_TYPE: &str = "application/x-refsync-keys";
 
-/// Counts for the left pane, computed in one pass per change of the library.
+/// Counts for the left pane and the status bar, computed in one pass per change of the
+/// library (`Library::counts`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Counts {
-    all: usize,
-    unfiled: usize,
-    recent: usize,
-    trash: usize,
-    groups: HashMap<Key, usize>,
+pub struct Counts {
+    pub all: usize,
+    pub unfiled: usize,
+    pub recent: usize,
+    pub trash: usize,
+    pub groups: HashMap<Key, usize>,
 }
 
-fn counts(d: &LibraryData, now: u64) -> Counts {
+pub(super) fn counts(d: &LibraryData, now: u64) -> Counts {
     let since = now.saturating_sub(RECENT_DAYS * 24 * 3600 * 1000);
     let mut c = Counts::default();
     for r in d.refs.references() {
@@ -66,7 +66,7 @@ enum Editing {
 #[component]
 pub fn LibraryNav() -> impl IntoView {
     let lib = use_library();
-    let counts = Memo::new(move |_| lib.data.with(|d| counts(d, browser::now_millis())));
+    let counts = lib.counts;
     let editing = RwSignal::new(None::<Editing>);
     let collapsed = RwSignal::new(Vec::<Key>::new());
 
