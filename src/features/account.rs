@@ -33,6 +33,8 @@ const HISTORY: &str = "sync_history";
 const INTERVAL: &str = "sync_interval";
 /// How many syncs the history keeps.
 const HISTORY_LEN: usize = 20;
+/// What the service said of the online library at the last sync (`Library::online`), in `meta`.
+const ONLINE: &str = "online_library";
 
 /// One sync, for Sync Status.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +115,11 @@ async fn load_saved(lib: Library, account: Account) {
             account.history.set(h);
         }
     }
+    if let Ok(Some(json)) = store.meta(ONLINE).await {
+        if let Ok(info) = serde_json::from_str(&json) {
+            lib.online.set(Some(info));
+        }
+    }
     if let Ok(Some(minutes)) = store.meta(INTERVAL).await {
         if let Ok(m) = minutes.parse() {
             account.interval.set(m);
@@ -152,6 +159,8 @@ fn explain(kind: ErrorKind, message: &str) -> String {
         ErrorKind::Auth => "Your sign-in has expired. Sign in again to sync; nothing in your library was changed.".into(),
         ErrorKind::StorageLimit => format!("Your online storage is full: {message}"),
         ErrorKind::TooLarge => format!("A file is too large to sync: {message}"),
+        // Already in words (core's), with the figures.
+        ErrorKind::ReferenceLimit => message.to_string(),
         ErrorKind::RelinkRequired => "Sync was reset on another device, so this library is no longer linked. Open Sync Status and choose Link again to merge it into the online library, or reset sync here.".into(),
         ErrorKind::Server => format!("The refsync service failed ({message}); it will be tried again."),
         ErrorKind::Invalid => format!("The service refused the sync: {message}"),
@@ -242,10 +251,12 @@ fn start_sync(lib: Library, account: Account, asked: bool) {
                     record.conflicts,
                 ) = (o.sent, o.received, o.deleted, o.conflicts);
                 match report.refused {
+                    // Files the service would not take (full, or too large), in words that say
+                    // which and why; the rest of the sync went through.
                     Some(text) => {
-                        record.error = Some(explain(ErrorKind::StorageLimit, &text));
+                        record.error = Some(text.clone());
                         record.error_kind = Some(ErrorKind::StorageLimit.id().into());
-                        lib.fail(explain(ErrorKind::StorageLimit, &text));
+                        lib.fail(text);
                     }
                     None => lib.tell(run::describe(&report)),
                 }
@@ -318,7 +329,23 @@ async fn run_sync(
         return Err((ErrorKind::Connection, OFFLINE.into()));
     }
     let started = browser::now_millis();
-    let result = run::sync_all(&store, &remote, |p| account.progress.set(Some(p))).await;
+    let online = run::online(&remote).await;
+    if let Some(info) = &online {
+        remember_online(lib, &store, info).await;
+    }
+    let result = run::sync_all(&store, &remote, online.as_ref(), |p| {
+        account.progress.set(Some(p))
+    })
+    .await;
+    if result
+        .as_ref()
+        .is_ok_and(|r| r.uploaded > 0 || r.outcome.sent > 0)
+    {
+        // What was just sent counts online now.
+        if let Some(info) = run::online(&remote).await {
+            remember_online(lib, &store, &info).await;
+        }
+    }
     // The sync log line goes on its own: the sync is done without waiting for it. (No point
     // telling a service that cannot be reached or does not know us.)
     let line = match &result {
@@ -334,6 +361,20 @@ async fn run_sync(
         });
     }
     result.map(Some).map_err(|e| (e.kind, e.message))
+}
+
+/// Show and keep what the service said of the online library (Sync Status and Settings show
+/// it offline too).
+async fn remember_online(
+    lib: Library,
+    store: &crate::storage::Store,
+    info: &refsync_core::protocol::LibraryInfo,
+) {
+    lib.online.set(Some(info.clone()));
+    // Only a figure shown between syncs: losing it costs nothing.
+    let _ = store
+        .set_meta(ONLINE, &serde_json::to_string(info).unwrap_or_default())
+        .await;
 }
 
 /// Keep a sync in the history (newest first, at most [`HISTORY_LEN`]). The saved history is

@@ -297,6 +297,9 @@ pub struct Library {
     /// The pane a phone-width window shows: choosing a collection shows its list, choosing a
     /// reference (or New reference) its editor.
     pub pane: RwSignal<Pane>,
+    /// What the service said of the online library at the last sync (storage used and its
+    /// limit, references and theirs, the largest file it takes); `None` before any sync.
+    pub online: RwSignal<Option<refsync_core::protocol::LibraryInfo>>,
     store: StoredValue<Option<Rc<Store>>, LocalStorage>,
     /// Which library this window shows and syncs (a browser may hold several, each in its own
     /// database; the app opens the personal one).
@@ -787,6 +790,7 @@ pub fn provide_library(db_base: &'static str, id: LibraryId) {
         last_changed: StoredValue::new(None),
         history: RwSignal::new(History::default()),
         pane: RwSignal::new(Pane::List),
+        online: RwSignal::new(None),
         help: RwSignal::new(false),
         store: StoredValue::new_local(None),
         id: StoredValue::new(id),

@@ -72,9 +72,14 @@ impl RemoteFiles<web_sys::Blob> for BrowserRemote {
     }
 }
 
-/// Upload what this browser added (and what was refused before).
-pub async fn upload(store: &Store, remote: &BrowserRemote) -> Result<Uploaded, SyncError> {
-    files::upload(store, remote).await
+/// Upload what this browser added (and what was refused before); a file over `max_file` (the
+/// service's limit) is not tried.
+pub async fn upload(
+    store: &Store,
+    remote: &BrowserRemote,
+    max_file: Option<u64>,
+) -> Result<Uploaded, SyncError> {
+    files::upload(store, remote, max_file).await
 }
 
 /// Download what other devices added; how many arrived.

@@ -8,8 +8,10 @@ use super::files;
 use super::remote::BrowserRemote;
 use crate::browser;
 use crate::storage::Store;
-use refsync_core::protocol::{ErrorBody, SyncReport};
-use refsync_core::sync::{sync_with_progress, words, LocalStore, SyncError, SyncOutcome};
+use refsync_core::protocol::{ErrorBody, LibraryInfo, SyncReport};
+use refsync_core::sync::{
+    sync_with_progress, words, ErrorKind, LocalStore, SyncError, SyncOutcome,
+};
 
 /// What one sync did.
 #[derive(Debug, Default)]
@@ -29,23 +31,27 @@ pub struct Progress {
     pub total: Option<u64>,
 }
 
+/// What the service says of the online library now (best effort: a sync works without it).
+pub async fn online(remote: &BrowserRemote) -> Option<LibraryInfo> {
+    super::remote::me(&remote.token)
+        .await
+        .ok()
+        .map(|me| me.library)
+}
+
 /// Sync `store` with the service once, until both agree, calling `progress` after each page.
+/// `online` is what the service said of the library just before (see [`online`]): the first
+/// download's total, the largest file worth sending, the reference limit's figures.
 pub async fn sync_all(
     store: &Store,
     remote: &BrowserRemote,
+    online: Option<&LibraryInfo>,
     mut progress: impl FnMut(Progress),
 ) -> Result<Report, SyncError> {
     let first = store.link().await?.is_none_or(|l| l.synced_version == 0);
-    let total = if first {
-        // Only for the progress bar: without it the bar just counts.
-        super::remote::me(&remote.token)
-            .await
-            .ok()
-            .map(|me| me.library.references)
-    } else {
-        None
-    };
-    let uploaded = files::upload(store, remote).await?;
+    // Only for the progress bar: without it the bar just counts.
+    let total = online.filter(|_| first).map(|o| o.references);
+    let uploaded = files::upload(store, remote, online.and_then(|o| o.max_file_size)).await?;
     // Idempotency keys for batches: unique per attempt; a retried batch reuses its key.
     let mut new_key = || browser::new_key().to_string();
     let outcome = sync_with_progress(store, remote, &mut new_key, &mut |o| {
@@ -54,7 +60,14 @@ pub async fn sync_all(
             total,
         });
     })
-    .await?;
+    .await
+    .map_err(|e| match e.kind {
+        ErrorKind::ReferenceLimit => {
+            let held = online.and_then(|o| Some((o.references, o.reference_limit?)));
+            SyncError::new(e.kind, words::reference_limit(held, "this browser"))
+        }
+        _ => e,
+    })?;
     let downloaded = files::download(store, remote).await?;
     Ok(Report {
         outcome,

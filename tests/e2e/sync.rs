@@ -405,6 +405,119 @@ async fn the_storage_limit_keeps_the_file_here_and_an_expired_sign_in_asks_again
     .await;
 }
 
+/// Issue 24, items 1, 3 and 4: the online storage in use and its warning from 90% (Sync
+/// Status, Settings); a file over the service's largest file is never tried, is marked in
+/// the editor and named in Sync Status while the rest syncs; a push over the reference limit
+/// says so in words and the browser still receives the other device's edit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn storage_in_use_a_file_too_large_and_the_reference_limit_are_shown_in_words() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (small, _) = write_pdf(scratch.path(), "small.pdf", 10_000);
+    let (big, _) = write_pdf(scratch.path(), "big.pdf", 30_000);
+    let server = TestServer::start_with(|config| {
+        config.limits.storage_limit = 11_000;
+        config.limits.max_file_size = 20_000;
+        config.limits.reference_limit = Some(1);
+    })
+    .await;
+    with_app_on(server, move |a, app| async move {
+        add_reference(&a, "Paper with two files", "Able, A.", "2001").await;
+        for file in [&small, &big] {
+            a.find(Locator::Css("#attach-file"))
+                .await
+                .unwrap()
+                .send_keys(&file.display().to_string())
+                .await
+                .unwrap();
+        }
+        wait_text(&a, "#attachments", |t| {
+            t.contains("small.pdf") && t.contains("big.pdf")
+        })
+        .await;
+        click(&a, "#sign-in").await;
+        click(&a, "#tab-create").await;
+        type_into(&a, "#account-email-input", EMAIL).await;
+        type_into(&a, "#account-password", PASSWORD).await;
+        click(&a, "#account-submit").await;
+        wait_text(&a, "#notice", |t| {
+            t.contains("too large to sync (limit 20 KB)")
+        })
+        .await;
+        let row = wait_text(&a, "#attachments .attachment:has(.too-large)", |_| true).await;
+        a.execute(
+            "document.querySelector('#attachments').scrollIntoView({block: 'center'})",
+            vec![],
+        )
+        .await
+        .unwrap();
+        screenshot(&a, "attachment-too-large").await;
+        assert!(
+            row.contains("big.pdf") && row.contains("too large to sync (limit 20 KB)"),
+            "{row}"
+        );
+
+        click(&a, "#sync-status").await;
+        let last = wait_text(&a, "#sync-last", |t| t.contains("big.pdf")).await;
+        assert!(last.contains("is not synced; everything else is"), "{last}");
+        let usage = wait_text(&a, "#sync-status-dialog #storage-usage", |t| {
+            t.contains("used")
+        })
+        .await;
+        assert!(usage.contains("10 KB of 11 KB used (90%)"), "{usage}");
+        assert!(usage.contains("1 of 1 references online"), "{usage}");
+        let warning = wait_text(&a, "#storage-warning", |_| true).await;
+        assert!(
+            warning.starts_with("Your online storage is 90% full."),
+            "{warning}"
+        );
+        screenshot(&a, "sync-status-storage-usage").await;
+        close_dialog(&a, "#sync-status-dialog").await;
+        click(&a, "#settings-open").await;
+        wait_text(&a, "#settings-dialog #storage-usage", |t| {
+            t.contains("10 KB of 11 KB used (90%)")
+        })
+        .await;
+        close_dialog(&a, "#settings-dialog").await;
+
+        let a2 = a.clone();
+        second_device(&app, move |b| async move {
+            let a = a2;
+            // Everything but the large file's bytes arrived.
+            pick_row(&b, "Paper with two files").await;
+            wait_text(&b, "#attachments", |t| {
+                t.contains("small.pdf") && t.contains("big.pdf")
+            })
+            .await;
+            retype(&b, "#field-volume", "9").await;
+            sync_now(&b).await;
+
+            // The account holds its one reference: A's second is refused in words, and A
+            // still receives B's edit.
+            add_reference(&a, "One too many", "Baker, B.", "2002").await;
+            sync_now(&a).await;
+            let told = wait_text(&a, "#notice", |t| t.contains("may hold at most 1")).await;
+            assert!(
+                told.contains("Changes from your other devices were still received"),
+                "{told}"
+            );
+            pick_row(&a, "Paper with two files").await;
+            assert_eq!(
+                field_value(&a, "#field-volume").await,
+                "9",
+                "B's edit arrived"
+            );
+            assert_eq!(
+                row_titles(&a).await.len(),
+                2,
+                "the refused reference stays here"
+            );
+        })
+        .await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
 async fn reset_with_a_wipe_makes_the_other_device_link_again_and_a_second_account_is_refused() {

@@ -14,7 +14,7 @@ use std::path::PathBuf;
     after_help = "Examples:\n  refsync init\n  refsync import pubmed.ris --group \"To read\"\n  \
                   refsync search kuhn\n  refsync link --server https://refsync.example.org --email me@example.org\n  \
                   refsync sync\n\nExit codes: 0 done, 2 usage, 3 not found, 4 bad input, 5 no connection, \
-                  6 sign-in, 7 storage limit, 8 relink required, 9 conflicts waiting, 10 library file, 1 other.",
+                  6 sign-in, 7 storage or reference limit, 8 relink required, 9 conflicts waiting, 10 library file, 1 other.",
     arg_required_else_help = true
 )]
 pub struct Cli {

@@ -10,7 +10,7 @@
 //! | 4 | bad input: a file that cannot be read or imported, a field or value refsync does not know |
 //! | 5 | the service could not be reached (try again later) |
 //! | 6 | not signed in, wrong password, or the sign-in expired |
-//! | 7 | the account's storage is full (the files stay in this library) |
+//! | 7 | the account's storage or reference limit is reached (what was refused stays in this library) |
 //! | 8 | the library was reset on another device: link again |
 //! | 9 | conflicts are waiting (`refsync conflicts list`) |
 //! | 10 | the library file could not be read or written |
@@ -95,6 +95,7 @@ impl From<SyncError> for CliError {
                 "The online library was reset from another device. Run `refsync link` to link this library again (what is here is merged into it).",
             ),
             ErrorKind::Local => (Code::Local, ""),
+            ErrorKind::ReferenceLimit => (Code::StorageLimit, ""),
             ErrorKind::TooLarge => (
                 Code::BadInput,
                 "The file stays in this library; the service takes no file this large.",

@@ -477,6 +477,7 @@ async fn d_sync_first(a: &Desk, b: &Desk, url: &str) {
 async fn wrong_passwords_expired_sessions_storage_limits_and_no_service_are_told_apart() {
     let svc = service(|c| {
         c.limits.storage_limit = 1_000;
+        c.limits.max_file_size = 10_000;
         c.limits.token_ttl_ms = 3_000;
     })
     .await;
@@ -485,6 +486,10 @@ async fn wrong_passwords_expired_sessions_storage_limits_and_no_service_are_told
     let key = a.ok(&["add", "title=Big file"]).await.trim().to_string();
     std::fs::write(a.path("big.pdf"), vec![b'x'; 5_000]).unwrap();
     a.ok(&["attach", &key, a.path("big.pdf").to_str().unwrap()])
+        .await;
+    // Over the largest file the service takes: never sent, named, and the rest still syncs.
+    std::fs::write(a.path("huge.pdf"), vec![b'y'; 12_000]).unwrap();
+    a.ok(&["attach", &key, a.path("huge.pdf").to_str().unwrap()])
         .await;
     // The storage limit: the record syncs, the file stays here and is named.
     let out = a
@@ -500,9 +505,22 @@ async fn wrong_passwords_expired_sessions_storage_limits_and_no_service_are_told
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("“big.pdf” (5 KB) did not upload"), "{err}");
+    assert!(
+        err.contains("“huge.pdf” (12 KB) did not upload: It is too large to sync (limit 10 KB). The file stays in this library and is not synced"),
+        "{err}"
+    );
     let status = a.ok(&["status", "--json"]).await;
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
-    assert_eq!(status["files_waiting_to_upload"], 1);
+    assert_eq!(status["files_waiting_to_upload"], 2);
+    assert_eq!(
+        (&status["storage_used"], &status["storage_limit"]),
+        (&serde_json::json!(0), &serde_json::json!(1_000))
+    );
+    let text = a.ok(&["status"]).await;
+    assert!(
+        text.contains("Storage:  0 bytes of 1 KB used (0%); 1 reference online (at the last sync)"),
+        "{text}"
+    );
 
     // A wrong password, on a second library.
     let b = desk();

@@ -186,6 +186,9 @@ pub struct LibraryInfo {
     pub references: u64,
     #[serde(default)]
     pub reference_limit: Option<u64>,
+    /// The largest attachment file the service takes, in bytes (absent from older services).
+    #[serde(default)]
+    pub max_file_size: Option<u64>,
 }
 
 /// `POST /api/v1/library/link`: this client library joins the account's library.

@@ -82,7 +82,51 @@ both!(
     a_conflict_is_resolved_each_of_three_ways,
     a_reset_elsewhere_stops_sync_with_relink_required,
     an_object_this_version_cannot_read_is_skipped_and_named,
+    a_push_over_the_reference_limit_still_receives_the_others_changes,
 );
+
+/// Defect: a push refused for the reference limit stopped the sync before its pull, so the
+/// device stopped receiving what other devices changed too, under a generic message. Now the
+/// refusal has its own kind (the clients say it in words), the pull still runs, and what was
+/// refused stays to be sent once there is room.
+async fn a_push_over_the_reference_limit_still_receives_the_others_changes(b: Backend) {
+    let store = Store::new(b).await;
+    let limits = Limits {
+        reference_limit: Some(3),
+        ..Limits::default()
+    };
+    let server = Running::start(&store, limits).await;
+    let mut a = Device::new(&server.base, "ada@example.org", "laptop", true).await;
+    let mut d = Device::new(&server.base, "ada@example.org", "browser", false).await;
+    for n in 1..=3 {
+        a.store.edit(new_reference(n, &format!("Paper {n}")));
+    }
+    a.sync().await.unwrap();
+    d.sync().await.unwrap();
+    // The library is full: the browser adds one more, the laptop edits one that exists.
+    d.store.edit(new_reference(4, "One too many"));
+    a.store.edit(edited(
+        a.reference(key(1)),
+        Field::Title,
+        "Paper 1, revised",
+    ));
+    a.sync().await.unwrap();
+    let refused = d.sync().await.unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::ReferenceLimit);
+    assert_eq!(
+        d.reference(key(1)).title(),
+        "Paper 1, revised",
+        "the laptop's edit still arrived"
+    );
+    assert_eq!(d.reference(key(4)).title(), "One too many", "kept here");
+    // Room again: the laptop deletes one; the browser's addition goes through by itself.
+    a.store.delete(ObjectKind::Reference, key(3));
+    a.sync().await.unwrap();
+    d.sync().await.expect("sent once there is room");
+    a.sync().await.unwrap();
+    assert_eq!(a.reference(key(4)).title(), "One too many");
+    server.stop().await;
+}
 
 /// Defect: one object a client could not read (stored by an older service's door, or written
 /// by a newer client in a shape this one does not know) failed its whole page, and so every

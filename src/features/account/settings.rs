@@ -20,6 +20,10 @@ pub fn SettingsDialog() -> impl IntoView {
     let close = Callback::new(move |_| account.settings_open.set(false));
     view! {
         <Modal id="settings-dialog" title="Settings" on_close=close wide=true>
+            <section class="settings-section">
+                <h3>"Online library"</h3>
+                <super::status::OnlineUsage />
+            </section>
             <PasswordSection />
             <ResetSection />
         </Modal>

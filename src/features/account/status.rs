@@ -49,6 +49,46 @@ fn runs(history: &[SyncRecord]) -> Vec<(SyncRecord, usize, u64)> {
     out
 }
 
+/// The online library's storage in use against its limit (a bar, and a warning from 90%),
+/// and its references against theirs, as the service said at the last sync; shown offline
+/// too, from the last sync.
+#[component]
+pub fn OnlineUsage() -> impl IntoView {
+    let lib = use_library();
+    move || {
+        match lib.online.get() {
+        None => view! {
+            <p id="storage-usage" class="hint">"Online storage in use shows here after the first sync."</p>
+        }
+        .into_any(),
+        Some(o) => {
+            let percent = words::storage_percent(o.storage_used, o.storage_limit);
+            let warning = words::storage_warning(o.storage_used, o.storage_limit);
+            let warned = warning.is_some();
+            view! {
+                <div id="storage-usage" class="usage" class:warning=warned>
+                    <p class="usage-line"><strong>"Online storage: "</strong>
+                        {words::storage_used(o.storage_used, o.storage_limit)}</p>
+                    <div class="progress-track" role="progressbar" aria-label="Online storage in use"
+                        aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string()>
+                        <div class="progress-fill" style:width=format!("{percent}%")></div>
+                    </div>
+                    <p class="usage-line hint">{format!(
+                        "{} online{}",
+                        words::references_used(o.references, o.reference_limit),
+                        o.max_file_size
+                            .map(|m| format!(" · the largest file it takes: {}", words::size_text(m)))
+                            .unwrap_or_default()
+                    )}</p>
+                    {warning.map(|w| view! { <p id="storage-warning" class="banner error" role="alert">{w}</p> })}
+                </div>
+            }
+            .into_any()
+        }
+    }
+    }
+}
+
 #[component]
 pub fn SyncStatusDialog() -> impl IntoView {
     let lib = use_library();
@@ -84,6 +124,7 @@ pub fn SyncStatusDialog() -> impl IntoView {
                     }.into_any()
                 }
             }}
+            <OnlineUsage />
             <label class="field-label" for="sync-interval">"Sync by itself"</label>
             <select id="sync-interval" on:change=move |ev| {
                 let minutes = event_target_value(&ev).parse().unwrap_or(15);

@@ -14,7 +14,7 @@ use crate::error::{CliError, Code, Result};
 use crate::output::{bar, confirm, count, date_time, table, thousands};
 use crate::remote::{HttpRemote, Service};
 use crate::store::LibraryFile;
-use refsync_core::protocol::{ErrorBody, Object, Register, SignIn, SyncReport};
+use refsync_core::protocol::{ErrorBody, LibraryInfo, Object, Register, SignIn, SyncReport};
 use refsync_core::sync::apply::merged_start;
 use refsync_core::sync::compare::{compose, rows, Pick};
 use refsync_core::sync::{files, words};
@@ -35,6 +35,8 @@ const ACCOUNT_EMAIL: &str = "account_email";
 const LIBRARY_ID: &str = "library_id";
 /// Bytes waiting to upload (a JSON list of SHA-256).
 const PENDING: &str = crate::store::WAITING_FILES;
+/// The online library's storage and references at the last sync (`/me`'s library), as JSON.
+const USAGE: &str = "usage";
 
 fn device_name() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
@@ -287,18 +289,27 @@ async fn run(
 ) -> std::result::Result<(), SyncError> {
     let local = |e: crate::store::StoreError| SyncError::new(ErrorKind::Local, e.to_string());
     let first = lib.link().await?.is_none_or(|l| l.synced_version == 0);
-    let progress = if first {
-        let server = lib.meta(SERVER).await.map_err(local)?.unwrap_or_default();
-        let token = lib.meta(TOKEN).await.map_err(local)?.unwrap_or_default();
-        let total = match Service::new(&server) {
-            Ok(s) => s.me(&token).await.map(|m| m.library.references).ok(),
-            Err(_) => None,
-        };
-        Some(bar(total.unwrap_or(0), "references"))
-    } else {
-        None
+    // The online library's size and limits (best effort: the sync works without them): the
+    // first download's progress bar, the largest file worth sending, `refsync status`.
+    let server = lib.meta(SERVER).await.map_err(local)?.unwrap_or_default();
+    let token = lib.meta(TOKEN).await.map_err(local)?.unwrap_or_default();
+    let service = Service::new(&server).ok();
+    let online = async || match &service {
+        Some(s) => s.me(&token).await.map(|m| m.library).ok(),
+        None => None,
     };
-    let uploaded = files::upload(lib, remote).await?;
+    let keep = async |usage: &Option<LibraryInfo>| match usage {
+        Some(u) => {
+            let json = serde_json::to_string(u).unwrap_or_default();
+            lib.set_meta(USAGE, Some(&json)).await.map_err(local)
+        }
+        None => Ok(()),
+    };
+    let usage = online().await;
+    keep(&usage).await?;
+    let progress = first.then(|| bar(usage.as_ref().map_or(0, |u| u.references), "references"));
+    let max_file = usage.as_ref().and_then(|u| u.max_file_size);
+    let uploaded = files::upload(lib, remote, max_file).await?;
     entry.uploaded = uploaded.files;
     entry.refused = uploaded.refused_text("this library");
     let mut new_key = || crate::context::new_key().to_string();
@@ -307,7 +318,16 @@ async fn run(
             bar.set_position(o.received_references);
         }
     })
-    .await?;
+    .await
+    .map_err(|e| match e.kind {
+        ErrorKind::ReferenceLimit => {
+            let held = usage
+                .as_ref()
+                .and_then(|u| Some((u.references, u.reference_limit?)));
+            SyncError::new(e.kind, words::reference_limit(held, "this library"))
+        }
+        _ => e,
+    })?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
@@ -317,6 +337,10 @@ async fn run(
     entry.conflicts = outcome.conflicts;
     entry.unreadable = outcome.unreadable;
     entry.downloaded = files::download(lib, remote).await?;
+    if outcome.sent > 0 || entry.uploaded > 0 {
+        // What was just sent counts online now (`refsync status` shows it).
+        keep(&online().await).await?;
+    }
     if outcome.duplicates > 0 {
         println!(
             "{} of probable duplicates after joining the online library: see `refsync duplicates`.",
@@ -361,6 +385,10 @@ pub async fn status(cx: &Context, json: bool) -> Result<()> {
         .iter()
         .filter_map(|t| serde_json::from_str(t).ok())
         .collect();
+    let usage: Option<LibraryInfo> = lib
+        .meta(USAGE)
+        .await?
+        .and_then(|j| serde_json::from_str(&j).ok());
     lib.close().await;
     if json {
         let v = serde_json::json!({
@@ -373,6 +401,10 @@ pub async fn status(cx: &Context, json: bool) -> Result<()> {
             "waiting_to_send": waiting,
             "conflicts": conflicts,
             "files_waiting_to_upload": pending.len(),
+            "storage_used": usage.as_ref().map(|u| u.storage_used),
+            "storage_limit": usage.as_ref().map(|u| u.storage_limit),
+            "references_online": usage.as_ref().map(|u| u.references),
+            "reference_limit": usage.as_ref().and_then(|u| u.reference_limit),
             "history": history,
         });
         println!("{v:#}");
@@ -397,6 +429,16 @@ pub async fn status(cx: &Context, json: bool) -> Result<()> {
         thousands(conflicts as u64),
         count(pending.len(), "file", "files")
     );
+    if let Some(u) = &usage {
+        println!(
+            "Storage:  {}; {} online (at the last sync)",
+            words::storage_used(u.storage_used, u.storage_limit),
+            words::references_used(u.references, u.reference_limit)
+        );
+        if let Some(warning) = words::storage_warning(u.storage_used, u.storage_limit) {
+            println!("  {warning}");
+        }
+    }
     match history.first() {
         None => println!("Last sync: never"),
         Some(last) => {

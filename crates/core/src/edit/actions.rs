@@ -116,12 +116,12 @@ pub struct Deletion {
 
 /// Bytes of `going` attachments that no attachment staying refers to.
 fn freed(held: &impl Held, going: &BTreeSet<Key>) -> Vec<String> {
-    let kept: BTreeSet<&str> = held
-        .attachments()
-        .values()
-        .filter(|a| !going.contains(&a.key))
-        .map(|a| a.sha256.as_str())
-        .collect();
+    let kept: BTreeSet<&str> = crate::sort::set_of(
+        held.attachments()
+            .values()
+            .filter(|a| !going.contains(&a.key))
+            .map(|a| a.sha256.as_str()),
+    );
     let mut out: Vec<String> = going
         .iter()
         .filter_map(|k| held.attachments().get(k))

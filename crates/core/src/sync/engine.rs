@@ -38,6 +38,9 @@ pub enum ErrorKind {
     StorageLimit,
     /// The service takes no file this large (a refusal of one file, never of a whole sync).
     TooLarge,
+    /// The account's reference limit refused what this client sent (what others changed was
+    /// still pulled).
+    ReferenceLimit,
     /// The library was reset elsewhere: link again.
     RelinkRequired,
     /// The service failed on its side.
@@ -56,6 +59,7 @@ impl ErrorKind {
             ErrorKind::Auth => "auth",
             ErrorKind::StorageLimit => "storage_limit",
             ErrorKind::TooLarge => "too_large",
+            ErrorKind::ReferenceLimit => "reference_limit",
             ErrorKind::RelinkRequired => "relink_required",
             ErrorKind::Server => "server",
             ErrorKind::Invalid => "invalid",
@@ -70,6 +74,7 @@ impl ErrorKind {
             ErrorKind::Auth => ErrorCode::Auth,
             ErrorKind::StorageLimit => ErrorCode::StorageLimit,
             ErrorKind::TooLarge => ErrorCode::TooLarge,
+            ErrorKind::ReferenceLimit => ErrorCode::ReferenceLimit,
             ErrorKind::RelinkRequired => ErrorCode::RelinkRequired,
             ErrorKind::Server => ErrorCode::Internal,
             ErrorKind::Invalid => ErrorCode::Invalid,
@@ -103,6 +108,7 @@ impl SyncError {
             ErrorCode::Auth => ErrorKind::Auth,
             ErrorCode::StorageLimit => ErrorKind::StorageLimit,
             ErrorCode::TooLarge => ErrorKind::TooLarge,
+            ErrorCode::ReferenceLimit => ErrorKind::ReferenceLimit,
             ErrorCode::RelinkRequired => ErrorKind::RelinkRequired,
             ErrorCode::Internal | ErrorCode::RateLimited | ErrorCode::Unknown => ErrorKind::Server,
             _ => ErrorKind::Invalid,
@@ -375,7 +381,16 @@ pub async fn sync_with_progress<S: LocalStore, R: Remote>(
         }
     };
     for _ in 0..MAX_ROUNDS {
-        let pushed = push(store, remote, link.epoch, new_key, &mut outcome).await?;
+        let pushed = match push(store, remote, link.epoch, new_key, &mut outcome).await {
+            Ok(pushed) => pushed,
+            Err(e) if e.kind == ErrorKind::ReferenceLimit => {
+                // What was refused stays here (its batch in the outbox, offered again next
+                // sync); the device still receives what other devices changed.
+                pull(store, remote, link.epoch, &mut outcome, progress).await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         let pulled = pull(store, remote, link.epoch, &mut outcome, progress).await?;
         if !pushed && !pulled && store.dirty(1).await?.is_empty() {
             break;

@@ -66,10 +66,16 @@ pub struct Uploaded {
 impl Uploaded {
     /// The refusals in plain words, saying where the files stay (`here`: "this browser").
     pub fn refused_text(&self, here: &str) -> Option<String> {
-        let pairs: Vec<(String, String)> = self
+        let pairs: Vec<(String, String, bool)> = self
             .refused
             .iter()
-            .map(|r| (r.file.clone(), r.reason.clone()))
+            .map(|r| {
+                (
+                    r.file.clone(),
+                    r.reason.clone(),
+                    r.kind == ErrorKind::StorageLimit,
+                )
+            })
             .collect();
         words::storage_refused(&pairs, here)
     }
@@ -80,10 +86,13 @@ fn refuses_the_file(e: &SyncError) -> bool {
     matches!(e.kind, ErrorKind::StorageLimit | ErrorKind::TooLarge)
 }
 
-/// Upload the bytes of attachments changed here, and of any refused before.
+/// Upload the bytes of attachments changed here, and of any refused before. A file larger
+/// than `max_file` (the service's limit, from `/me`, when known) is not tried: it is refused
+/// here, in the same words, and waits like a file the service refused.
 pub async fn upload<L: LocalFiles, R: RemoteFiles<L::Bytes>>(
     local: &L,
     remote: &R,
+    max_file: Option<u64>,
 ) -> Result<Uploaded, SyncError> {
     let mut waiting = local.waiting().await?;
     let changed: HashSet<Key> = local.changed_attachments().await?.into_iter().collect();
@@ -98,7 +107,23 @@ pub async fn upload<L: LocalFiles, R: RemoteFiles<L::Bytes>>(
     );
     let mut done = Uploaded::default();
     let mut failure = None;
+    let named = |sha: &str| {
+        by_sha.get(sha).map_or_else(
+            || "An attachment".to_string(),
+            |a| format!("“{}” ({})", a.file_name, words::size_text(a.size)),
+        )
+    };
     for sha in waiting.clone() {
+        let too_large =
+            max_file.filter(|&max| by_sha.get(sha.as_str()).is_some_and(|a| a.size > max));
+        if let Some(max) = too_large {
+            done.refused.push(Refused {
+                file: named(&sha),
+                kind: ErrorKind::TooLarge,
+                reason: format!("It is {}.", words::too_large(max)),
+            });
+            continue;
+        }
         let Some(bytes) = local.read(&sha).await? else {
             // Not held here (it came from elsewhere, or was deleted): nothing to send.
             waiting.remove(&sha);
@@ -115,12 +140,8 @@ pub async fn upload<L: LocalFiles, R: RemoteFiles<L::Bytes>>(
                 done.files += 1;
             }
             Err(e) if refuses_the_file(&e) => {
-                let file = by_sha.get(sha.as_str()).map_or_else(
-                    || "An attachment".to_string(),
-                    |a| format!("“{}” ({})", a.file_name, words::size_text(a.size)),
-                );
                 done.refused.push(Refused {
-                    file,
+                    file: named(&sha),
                     kind: e.kind,
                     reason: e.message,
                 });
@@ -313,7 +334,7 @@ mod tests {
             ),
             ("full".to_string(), vec![Err(err(ErrorKind::StorageLimit))]),
         ]);
-        let done = block_on(upload(&local, &remote)).unwrap();
+        let done = block_on(upload(&local, &remote, None)).unwrap();
         assert_eq!(done.files, 1);
         assert_eq!(
             *remote.pauses.borrow(),
@@ -325,6 +346,42 @@ mod tests {
         let waiting: Vec<String> = local.waiting.borrow().iter().cloned().collect();
         assert_eq!(waiting, ["big", "full"], "kept to offer again");
         assert!(done.refused_text("this library").is_some());
+    }
+
+    #[test]
+    fn a_file_over_the_services_limit_is_not_tried_and_waits() {
+        let mut big = attachment(1, "big");
+        big.size = 600_000_000;
+        big.file_name = "film.mov".into();
+        let local = Local {
+            attachments: vec![big, attachment(2, "ok")],
+            changed: vec![Key::new(1, [1; 10]), Key::new(2, [2; 10])],
+            ..Local::default()
+        };
+        for sha in ["big", "ok"] {
+            local.files.borrow_mut().insert(sha.into(), sha.into());
+        }
+        let remote = Remote::default();
+        remote
+            .answers
+            .borrow_mut()
+            .insert("ok".into(), vec![Ok(Vec::new())]);
+        let done = block_on(upload(&local, &remote, Some(500_000_000))).unwrap();
+        assert_eq!(
+            *remote.uploaded.borrow(),
+            ["ok"],
+            "the large file is never sent"
+        );
+        assert_eq!(done.files, 1);
+        assert_eq!(done.refused.len(), 1);
+        assert_eq!(done.refused[0].kind, ErrorKind::TooLarge);
+        let waiting: Vec<String> = local.waiting.borrow().iter().cloned().collect();
+        assert_eq!(waiting, ["big"], "kept, and named again next sync");
+        assert_eq!(
+            done.refused_text("this browser").unwrap_or_default(),
+            "“film.mov” (600 MB) did not upload: It is too large to sync (limit 500 MB). The file \
+             stays in this browser and is not synced; everything else is."
+        );
     }
 
     #[test]
@@ -340,7 +397,7 @@ mod tests {
             .answers
             .borrow_mut()
             .insert("a".into(), vec![Err(err(ErrorKind::Connection))]);
-        let e = block_on(upload(&local, &remote)).unwrap_err();
+        let e = block_on(upload(&local, &remote, None)).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Connection);
         assert_eq!(*remote.pauses.borrow(), vec![500, 1000, 2000]);
         assert!(local.waiting.borrow().contains("a"));

@@ -193,7 +193,7 @@ fn merge_reference_preferring(
             fields,
             extra,
             keywords: merge_set(&base.keywords, &local.keywords, &remote.keywords),
-            groups: groups.into_iter().collect(),
+            groups: crate::sort::set_of(groups),
             attachments: merge_set(&base.attachments, &local.attachments, &remote.attachments),
             rating,
             read,

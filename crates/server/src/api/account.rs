@@ -218,6 +218,7 @@ pub async fn me(State(state): State<AppState>, authed: Authed) -> Result<Json<Me
             storage_limit: account.storage_limit,
             references,
             reference_limit: account.reference_limit,
+            max_file_size: Some(state.limits.max_file_size),
         },
     }))
 }

@@ -106,11 +106,24 @@ fn AttachmentRow(attachment: Attachment) -> impl IntoView {
             }
         })
     };
-    let size = human_size(a.size);
+    // The same sizes (decimal) as the sync's messages and the service's limits.
+    let size = refsync_core::sync::words::size_text(a.size);
+    let bytes = a.size;
+    // The service takes no file this large: it stays here, unsynced (the sync says so too).
+    let too_large = move || {
+        lib.online
+            .with(|o| o.as_ref().and_then(|o| o.max_file_size))
+            .filter(|&max| bytes > max)
+            .map(|max| {
+                let text = refsync_core::sync::words::too_large(max);
+                view! { <span class="badge warning too-large">{text}</span> }
+            })
+    };
     view! {
         <li class="attachment">
             <span class="attachment-name" title=a.file_name.clone()>{a.file_name.clone()}</span>
             <span class="hint">{size}</span>
+            {too_large}
             <button type="button" class="link-btn" on:click={
                 move |_| with_blob(sha_open.clone(), Box::new(browser::open_blob))
             }>"Open"</button>
@@ -120,14 +133,6 @@ fn AttachmentRow(attachment: Attachment) -> impl IntoView {
             }>"Download"</button>
             <button type="button" class="link-btn danger" on:click=move |_| remove_attachment(lib, attachment.clone())>"Remove"</button>
         </li>
-    }
-}
-
-fn human_size(bytes: u64) -> String {
-    match bytes {
-        b if b < 1024 => format!("{b} B"),
-        b if b < 1024 * 1024 => format!("{} KB", (b + 512) / 1024),
-        b => format!("{} MB", crate::features::ui::tenths(b, 1024 * 1024)),
     }
 }
 
