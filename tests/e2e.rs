@@ -513,8 +513,11 @@ async fn an_export_imports_again_as_the_same_library() {
         );
         close_dialog(&c, "#import-dialog").await;
         wait_count(&c, imported).await;
+        // Every reference now has its twin: the left pane counts them (issue 24, item 11)...
+        let twins = (2 * imported).to_string();
+        wait_text(&c, "#count-duplicates", |t| t == twins).await;
         click(&c, "#nav-duplicates").await;
-        // Every reference now has its twin.
+        // ...as many as the view lists.
         wait_count(&c, 2 * imported).await;
     })
     .await;

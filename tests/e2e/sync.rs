@@ -405,6 +405,62 @@ async fn the_storage_limit_keeps_the_file_here_and_an_expired_sign_in_asks_again
     .await;
 }
 
+/// Issue 24, item 8: every conflict in Sync Conflicts settled in one pass, after a question
+/// that says how many; what was kept reaches the other device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn every_conflict_is_settled_in_one_pass_from_sync_conflicts() {
+    with_app(|a, app| async move {
+        for title in ["Paper one", "Paper two", "Paper three"] {
+            add_reference(&a, title, "Able, A.", "2001").await;
+        }
+        create_account(&a, EMAIL).await;
+        let a2 = a.clone();
+        let server = app.server.clone();
+        second_device(&app, move |b| async move {
+            let a = a2;
+            wait_text(&b, "#count-all", |t| t == "3").await;
+            server.stop().await;
+            for (title, on_a, on_b) in [
+                ("Paper one", "One by A", "One by B"),
+                ("Paper two", "Two by A", "Two by B"),
+                ("Paper three", "Three by A", "Three by B"),
+            ] {
+                pick_row(&a, title).await;
+                retype(&a, "#field-title", on_a).await;
+                pick_row(&b, title).await;
+                retype(&b, "#field-title", on_b).await;
+            }
+            server.restart().await;
+            sync_now(&a).await;
+            sync_now(&b).await;
+            wait_text(&b, "#count-conflicts", |t| t == "3").await;
+            click(&b, "#nav-conflicts").await;
+            click(&b, "#keep-all-local").await;
+            let asked = wait_text(&b, "#confirm-dialog", |t| t.contains("all 3")).await;
+            assert!(
+                asked
+                    .contains("Keep this browser's version of all 3 references in Sync Conflicts?"),
+                "{asked}"
+            );
+            click(&b, "#confirm-keep-all").await;
+            wait_text(&b, "#notice", |t| {
+                t.starts_with("Kept this browser's version of 3 references")
+            })
+            .await;
+            wait_text(&b, "#list-title", |t| t == "All References").await;
+            assert!(b.find(Locator::Css("#nav-conflicts")).await.is_err());
+            sync_now(&b).await;
+            sync_now(&a).await;
+            for c in [&a, &b] {
+                assert_eq!(row_titles(c).await, ["One by B", "Three by B", "Two by B"]);
+            }
+        })
+        .await;
+    })
+    .await;
+}
+
 /// Issue 24, items 1, 3 and 4: the online storage in use and its warning from 90% (Sync
 /// Status, Settings); a file over the service's largest file is never tried, is marked in
 /// the editor and named in Sync Status while the rest syncs; a push over the reference limit

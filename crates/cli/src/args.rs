@@ -298,11 +298,22 @@ pub enum ConflictsCommand {
     #[command(
         after_help = "With --keep merged, the start is both sides' edits that do not clash, with the online value where they do; \
                       name rows to take from this library's version instead (local=ROW) or give a field its text (FIELD=VALUE).\n\n\
+                      With --all, every conflict waiting is settled the same way (local or online), after a question \
+                      (--yes skips it).\n\n\
                       Examples:\n  refsync conflicts resolve TE0J3D --keep local\n  \
-                      refsync conflicts resolve TE0J3D --keep merged local=title pages=\"10-20\""
+                      refsync conflicts resolve TE0J3D --keep merged local=title pages=\"10-20\"\n  \
+                      refsync conflicts resolve --all --keep online"
     )]
     Resolve {
-        key: String,
+        /// The conflict's reference key (not with --all).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        key: Option<String>,
+        /// Settle every conflict waiting, all the same way.
+        #[arg(long)]
+        all: bool,
+        /// With --all: do not ask first.
+        #[arg(long, short = 'y', requires = "all")]
+        yes: bool,
         #[arg(long, value_enum)]
         keep: Keep,
         /// For --keep merged: local=ROW and FIELD=VALUE.

@@ -771,3 +771,52 @@ async fn a_second_conflict_keeps_the_first_ones_side() {
     assert_eq!(on_a["fields"]["title"], "Title from B");
     assert_eq!(on_a["fields"]["pages"], "10-20");
 }
+
+/// Issue 24, item 8: every conflict settled in one pass, one side for all, after a question
+/// that says how many (`--yes` answers it; without a terminal nothing is settled unasked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_conflict_is_settled_in_one_pass() {
+    let (_svc, a, b, key) = a_waiting_conflict().await;
+    let other = a
+        .ok(&["add", "title=Second", "year=2001"])
+        .await
+        .trim()
+        .to_string();
+    a.ok(&["sync"]).await;
+    b.fails(&["sync"], 9).await;
+    a.ok(&["edit", &other, "title=Second from A"]).await;
+    b.ok(&["edit", &other, "title=Second from B"]).await;
+    a.ok(&["sync"]).await;
+    b.fails(&["sync"], 9).await;
+    let list = b.ok(&["conflicts", "list", "--json"]).await;
+    let waiting: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(waiting.as_array().map(Vec::len), Some(2), "{list}");
+
+    let asked = b
+        .fails(&["conflicts", "resolve", "--all", "--keep", "online"], 4)
+        .await;
+    assert!(
+        asked.contains("Keep the online version of all 2 references in Sync Conflicts?"),
+        "{asked}"
+    );
+    let merged = b
+        .fails(
+            &["conflicts", "resolve", "--all", "--keep", "merged", "--yes"],
+            4,
+        )
+        .await;
+    assert!(merged.contains("--keep local or --keep online"), "{merged}");
+    let done = b
+        .ok(&["conflicts", "resolve", "--all", "--keep", "online", "--yes"])
+        .await;
+    assert!(
+        done.contains("Kept the online version of 2 references"),
+        "{done}"
+    );
+    b.ok(&["sync"]).await;
+    a.ok(&["sync"]).await;
+    for d in [&a, &b] {
+        assert_eq!(shown(d, &key).await["fields"]["title"], "Title from A");
+        assert_eq!(shown(d, &other).await["fields"]["title"], "Second from A");
+    }
+}

@@ -629,7 +629,45 @@ pub async fn conflicts(cx: &Context, command: &ConflictsCommand) -> Result<()> {
                 }
             }
         }
-        ConflictsCommand::Resolve { key, keep, picks } => {
+        ConflictsCommand::Resolve {
+            all: true,
+            keep,
+            yes,
+            ..
+        } => {
+            let (resolution, side) = match keep {
+                Keep::Local => (Resolution::KeepLocal, "this library's"),
+                Keep::Online => (Resolution::KeepOnline, "the online"),
+                Keep::Merged => {
+                    return Err(CliError::bad_input(
+                        "--all keeps one side of every conflict: --keep local or --keep online",
+                    ))
+                }
+            };
+            if records.is_empty() {
+                println!("Nothing is waiting in Sync Conflicts.");
+                lib.close().await;
+                return Ok(());
+            }
+            let n = count(records.len(), "reference", "references");
+            if !yes
+                && !confirm(&format!(
+                    "Keep {side} version of all {n} in Sync Conflicts?"
+                ))?
+            {
+                println!("Nothing was settled.");
+                lib.close().await;
+                return Ok(());
+            }
+            for c in &records {
+                lib.resolve(c, resolution.clone()).await?;
+            }
+            println!("Kept {side} version of {n}; they sync with the next `refsync sync`.");
+        }
+        ConflictsCommand::Resolve {
+            key, keep, picks, ..
+        } => {
+            let key = key.as_deref().unwrap_or_default();
             let c = find_conflict(&records, key)?;
             if *keep != Keep::Merged && !picks.is_empty() {
                 return Err(CliError::bad_input(

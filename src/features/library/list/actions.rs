@@ -6,12 +6,17 @@ use crate::features::library::collections::Collection;
 use crate::features::library::use_library;
 use crate::features::ui::ConfirmDialog;
 use leptos::prelude::*;
+use refsync_core::sync::Resolution;
 use refsync_core::{Group, Key};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Confirm {
     EmptyTrash,
     DeleteForever,
+    /// Every conflict settled one way: `true` keeps this browser's versions.
+    KeepAll {
+        local: bool,
+    },
 }
 
 /// The action buttons above the list; `extra` is what the caller adds after "New reference".
@@ -23,6 +28,7 @@ pub fn ListActions(
 ) -> impl IntoView {
     let lib = use_library();
     let in_trash = move || lib.collection.get() == Collection::Trash;
+    let in_conflicts = move || lib.collection.get() == Collection::Conflicts;
     let has_selection = move || lib.selected.with(|s| !s.is_empty());
     let custom_group = move || lib.data.with(|d| lib.collection.get().custom_group(d));
     view! {
@@ -50,6 +56,10 @@ pub fn ListActions(
                     <button id="delete-selected" class="btn btn-danger" on:click=move |_| confirm.set(Some(Confirm::DeleteForever))>"Delete permanently"</button>
                 </Show>
                 <button id="empty-trash" class="btn btn-danger" disabled={move || total.get() == 0} on:click=move |_| confirm.set(Some(Confirm::EmptyTrash))>"Empty Trash"</button>
+            </Show>
+            <Show when=move || in_conflicts() && lib.data.with(|d| !d.conflicts.is_empty())>
+                <button id="keep-all-local" class="btn" on:click=move |_| confirm.set(Some(Confirm::KeepAll { local: true }))>"Keep all of this browser's"</button>
+                <button id="keep-all-online" class="btn" on:click=move |_| confirm.set(Some(Confirm::KeepAll { local: false }))>"Keep all online"</button>
             </Show>
         </div>
     }
@@ -107,18 +117,39 @@ pub fn ConfirmDelete(
                     ),
                     "Delete permanently",
                 ),
+                Confirm::KeepAll { local } => {
+                    let n = crate::features::library::count_refs(
+                        lib.data.with_untracked(|d| d.conflicts.len()),
+                    );
+                    if local {
+                        (
+                            "Keep this browser's versions?",
+                            format!("Keep this browser's version of all {n} in Sync Conflicts? Their online versions are replaced on every device."),
+                            "Keep all of this browser's",
+                        )
+                    } else {
+                        (
+                            "Keep the online versions?",
+                            format!("Keep the online version of all {n} in Sync Conflicts? What was changed on them in this browser is dropped."),
+                            "Keep all online",
+                        )
+                    }
+                }
             };
+            let keeps = matches!(c, Confirm::KeepAll { .. });
             view! {
                 <ConfirmDialog
                     id="confirm-dialog"
-                    confirm_id="confirm-delete"
+                    confirm_id=if keeps { "confirm-keep-all" } else { "confirm-delete" }
                     title=title
                     text=text
                     confirm=button
-                    danger=true
+                    danger=!keeps
                     on_confirm=Callback::new(move |_| match c {
                         Confirm::EmptyTrash => lib.empty_trash(),
                         Confirm::DeleteForever => lib.delete_forever(lib.selected.get_untracked()),
+                        Confirm::KeepAll { local: true } => lib.resolve_all(Resolution::KeepLocal),
+                        Confirm::KeepAll { local: false } => lib.resolve_all(Resolution::KeepOnline),
                     })
                     on_close=Callback::new(move |_| confirm.set(None))
                 />
