@@ -172,8 +172,19 @@ pub enum Command {
         create_account: bool,
     },
     /// Sync with the service: send what changed here, receive what changed elsewhere.
-    #[command(after_help = "Examples:\n  refsync sync")]
-    Sync,
+    #[command(
+        after_help = "With --watch it keeps running: it syncs at once, then every 15 minutes (--every) and whenever another \
+                      device changes the library, prints one line per sync, waits longer after each failed one, and stops \
+                      on Ctrl-C.\n\nExamples:\n  refsync sync\n  refsync sync --watch\n  refsync sync --watch --every 5m"
+    )]
+    Sync {
+        /// Keep syncing until Ctrl-C (the desktop's "Sync Automatically").
+        #[arg(long)]
+        watch: bool,
+        /// With --watch: the time between syncs, as 30s, 5m or 1h.
+        #[arg(long, value_parser = parse_every, default_value = "15m", requires = "watch")]
+        every: std::time::Duration,
+    },
     /// The sync status: the link, the last sync and the history of the last 20.
     #[command(after_help = "Examples:\n  refsync status\n  refsync status --json")]
     Status {
@@ -327,4 +338,23 @@ pub enum Keep {
     Local,
     Online,
     Merged,
+}
+
+/// "30s", "5m", "1h" (at least 5 seconds, at most a day).
+fn parse_every(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("“{text}” is not a time like 30s, 5m or 1h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        _ => return Err(format!("“{text}” is not a time like 30s, 5m or 1h")),
+    };
+    if !(5..=86_400).contains(&secs) {
+        return Err("the time between syncs must be from 5s to 24h".into());
+    }
+    Ok(std::time::Duration::from_secs(secs))
 }

@@ -45,7 +45,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             email,
             create_account,
         } => sync::link(&cx, server, email, create_account).await,
-        Command::Sync => sync::sync(&cx).await,
+        Command::Sync { watch: false, .. } => sync::sync(&cx).await,
+        Command::Sync { watch: true, every } => sync::watch(&cx, every).await,
         Command::Status { json } => sync::status(&cx, json).await,
         Command::Conflicts(c) => sync::conflicts(&cx, &c).await,
         Command::Reset {

@@ -820,3 +820,63 @@ async fn every_conflict_is_settled_in_one_pass() {
         assert_eq!(shown(d, &other).await["fields"]["title"], "Second from A");
     }
 }
+
+/// Issue 24, item 10: `refsync sync --watch` syncs at once, again when the change hint says
+/// another device changed the library (here with an hour between syncs, so only the hint can
+/// bring it), one line per sync, and stops cleanly on Ctrl-C.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_watch_follows_another_devices_changes_and_stops_on_ctrl_c() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let svc = service(|_| {}).await;
+    let (a, b) = (desk(), desk());
+    for d in [&a, &b] {
+        d.ok(&["init"]).await;
+    }
+    a.ok(&[
+        "link",
+        "--create-account",
+        "--server",
+        &svc.url,
+        "--email",
+        "watch@example.org",
+    ])
+    .await;
+    b.ok(&["link", "--server", &svc.url, "--email", "watch@example.org"])
+        .await;
+    let mut watching = a.spawn(&["sync", "--watch", "--every", "1h"]);
+    let mut lines = BufReader::new(watching.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let mut next_line = async || {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("a line within 30 s")
+            .unwrap()
+            .expect("still running");
+        seen.push(line.clone());
+        line
+    };
+    assert!(next_line().await.starts_with("Syncing every 1 hour"));
+    assert!(
+        next_line().await.contains("Synced"),
+        "the first sync at once"
+    );
+
+    b.ok(&["add", "title=Made on B"]).await;
+    b.ok(&["sync"]).await;
+    let line = next_line().await;
+    assert!(
+        line.contains("Synced") && line.contains("1 received"),
+        "{line}"
+    );
+    assert_eq!(a.titles(&[]).await, ["Made on B"]);
+
+    let pid = watching.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    assert_eq!(next_line().await, "Stopped.");
+    let status = watching.wait().await.unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -6,8 +6,9 @@
 //! keep their code, and any other answer the service should not give is `server`.
 
 use refsync_core::protocol::{
-    changes_query, Batch, BatchResult, ChangesPage, ErrorBody, Link, LinkRequest, Me, Register,
-    ResetRequest, ResetResult, Session, SignIn, SyncReport, API_V1, EPOCH_HEADER,
+    changes_query, Batch, BatchResult, ChangesPage, ErrorBody, Hint, Link, LinkRequest, Me,
+    Register, ResetRequest, ResetResult, Session, SignIn, StreamTicket, SyncReport, API_V1,
+    EPOCH_HEADER,
 };
 use refsync_core::sync::{ErrorKind, Remote, SyncError};
 use serde::de::DeserializeOwned;
@@ -256,5 +257,72 @@ impl refsync_core::sync::files::RemoteFiles<Vec<u8>> for HttpRemote {
     async fn pause(&self, millis: u64) -> bool {
         tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
         true
+    }
+}
+
+/// The library's change hints as they arrive (`GET .../events`: server-sent events whose data
+/// is a [`Hint`]), for a client that syncs when another device changed the library.
+pub struct Hints {
+    response: reqwest::Response,
+    /// What arrived and is not a whole event yet.
+    pending: String,
+}
+
+impl HttpRemote {
+    /// Open the library's change-hint stream (with a one-use ticket: the session token never
+    /// goes into a URL). The first hint is the library's version now.
+    pub async fn hints(&self) -> Result<Hints, SyncError> {
+        let ticket: StreamTicket = self.send(self.http.post(self.url("events/ticket"))).await?;
+        // The stream stays open for as long as the service keeps it: no overall timeout.
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| SyncError::new(ErrorKind::Connection, e.to_string()))?;
+        let resp = http
+            .get(self.url("events"))
+            .query(&[("ticket", ticket.ticket.as_str())])
+            .header("Accept", "text/event-stream")
+            .send()
+            .await
+            .map_err(|e| {
+                SyncError::new(
+                    ErrorKind::Connection,
+                    format!("cannot reach the service: {e}"),
+                )
+            })?;
+        if !resp.status().is_success() {
+            return Err(raw(Ok(resp))
+                .await
+                .err()
+                .unwrap_or_else(|| SyncError::new(ErrorKind::Server, "the stream was refused")));
+        }
+        Ok(Hints {
+            response: resp,
+            pending: String::new(),
+        })
+    }
+}
+
+impl Hints {
+    /// The version the library moved to, at the next hint; `None` once the stream has ended
+    /// (the service stopped, the session ended, the connection broke): open another.
+    pub async fn next(&mut self) -> Option<u64> {
+        loop {
+            if let Some(end) = self.pending.find("\n\n") {
+                let event: String = self.pending.drain(..end + 2).collect();
+                let data: String = event
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim)
+                    .collect();
+                if let Ok(hint) = serde_json::from_str::<Hint>(&data) {
+                    return Some(hint.library_version);
+                }
+                continue; // a comment (keep-alive) or another event
+            }
+            let chunk = self.response.chunk().await.ok()??;
+            self.pending
+                .push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));
+        }
     }
 }

@@ -145,13 +145,134 @@ pub async fn link(
         config.save(&cx.config_path)?;
     }
     println!("Signed in as {email} on {server}.");
-    let result = sync_once(&lib).await;
+    let result = sync_once(&lib, "").await;
     lib.close().await;
     result
 }
 
 pub async fn sync(cx: &Context) -> Result<()> {
     let lib = cx.open().await?;
+    signed_in(&lib).await?;
+    let result = sync_once(&lib, "").await;
+    lib.close().await;
+    result
+}
+
+/// `refsync sync --watch`: sync now, then every `every` and whenever the service's change hint
+/// says another device changed the library, one line per sync, until Ctrl-C. A failed sync is
+/// tried again sooner than `every` but later each time (30 s, 1 min, 2 min, ... up to `every`);
+/// a sign-in that ended or a reset elsewhere stops it (both need the person).
+pub async fn watch(cx: &Context, every: std::time::Duration) -> Result<()> {
+    use std::time::Duration;
+    let lib = cx.open().await?;
+    signed_in(&lib).await?;
+    let remote = remote_of(&lib).await?;
+    println!(
+        "Syncing every {}, and when another device changes the library. Ctrl-C stops.",
+        every_text(every.as_secs())
+    );
+    let (hinted, mut hints) = tokio::sync::mpsc::channel::<u64>(16);
+    let listener = tokio::spawn(listen(remote, hinted));
+    let mut failures = 0u32;
+    let stopped = loop {
+        let prefix = format!("{}  ", time_of_day(now_millis()));
+        let result = sync_once(&lib, &prefix).await;
+        let wait = match result {
+            Ok(()) => {
+                failures = 0;
+                every
+            }
+            Err(e) if matches!(e.code, Code::Auth | Code::RelinkRequired | Code::Local) => {
+                break Err(e);
+            }
+            Err(e) => {
+                println!("{prefix}{}", e.message.lines().next().unwrap_or_default());
+                if e.code == Code::Conflicts {
+                    every // waiting for the person, not a failure of the sync
+                } else {
+                    failures += 1;
+                    retry_after(failures, every)
+                }
+            }
+        };
+        let synced = lib.link().await?.map_or(0, |l| l.synced_version);
+        let next = tokio::time::sleep(wait);
+        tokio::pin!(next);
+        let stop = loop {
+            tokio::select! {
+                _ = &mut next => break false,
+                _ = tokio::signal::ctrl_c() => break true,
+                Some(version) = hints.recv() => {
+                    // Our own pushes come back as hints too: only a newer version is news.
+                    if version > synced {
+                        // Let a burst of changes settle into one sync.
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        while hints.try_recv().is_ok() {}
+                        break false;
+                    }
+                }
+            }
+        };
+        if stop {
+            break Ok(());
+        }
+    };
+    listener.abort();
+    lib.close().await;
+    if stopped.is_ok() {
+        println!("Stopped.");
+    }
+    stopped
+}
+
+/// Pass on every change hint's version, opening the stream again (after a pause) whenever it
+/// ends, for as long as the receiver listens.
+async fn listen(remote: HttpRemote, hinted: tokio::sync::mpsc::Sender<u64>) {
+    let mut pause = std::time::Duration::from_secs(2);
+    loop {
+        if let Ok(mut stream) = remote.hints().await {
+            pause = std::time::Duration::from_secs(2);
+            while let Some(version) = stream.next().await {
+                if hinted.send(version).await.is_err() {
+                    return;
+                }
+            }
+        }
+        if hinted.is_closed() {
+            return;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(60));
+    }
+}
+
+/// How long `--watch` waits after `failures` failed syncs in a row: 30 s, doubling, never
+/// longer than the time between syncs.
+fn retry_after(failures: u32, every: std::time::Duration) -> std::time::Duration {
+    let doubled = 1u32 << failures.saturating_sub(1).min(10);
+    std::time::Duration::from_secs(30)
+        .saturating_mul(doubled)
+        .min(every)
+}
+
+/// "15 minutes", "30 seconds", "1 hour".
+fn every_text(secs: u64) -> String {
+    match secs {
+        s if s % 3600 == 0 => count((s / 3600) as usize, "hour", "hours"),
+        s if s % 60 == 0 => count((s / 60) as usize, "minute", "minutes"),
+        s => count(s as usize, "second", "seconds"),
+    }
+}
+
+/// "14:05:09" (UTC) for a line of `--watch`.
+fn time_of_day(ms: u64) -> String {
+    let secs = (ms / 1000) % 86_400;
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// Make sure the library is linked and signed in (signing in again, asking for the password,
+/// after a session ended).
+async fn signed_in(lib: &LibraryFile) -> Result<()> {
     // Linking is always asked for (`refsync link`): after a reset, a sync must not quietly
     // link this library again, the way the web app signs out on reset.
     let (Some(server), Some(email)) = (lib.meta(SERVER).await?, lib.meta(ACCOUNT_EMAIL).await?)
@@ -163,11 +284,9 @@ pub async fn sync(cx: &Context) -> Result<()> {
     };
     if lib.meta(TOKEN).await?.is_none() {
         // The session ended (expired or revoked): sign in again, asking for the password.
-        sign_in(&lib, &server, &email, false).await?;
+        sign_in(lib, &server, &email, false).await?;
     }
-    let result = sync_once(&lib).await;
-    lib.close().await;
-    result
+    Ok(())
 }
 
 /// One sync's line in the history.
@@ -218,7 +337,8 @@ async fn remote_of(lib: &LibraryFile) -> Result<HttpRemote> {
     )?)
 }
 
-async fn sync_once(lib: &LibraryFile) -> Result<()> {
+/// One sync, its line printed after `prefix`.
+async fn sync_once(lib: &LibraryFile, prefix: &str) -> Result<()> {
     let remote = remote_of(lib).await?;
     let started = now_millis();
     let mut entry = Entry {
@@ -262,7 +382,7 @@ async fn sync_once(lib: &LibraryFile) -> Result<()> {
         let _ = remote.report(&line).await;
     }
     result?;
-    println!("{}", describe(&entry));
+    println!("{prefix}{}", describe(&entry));
     if let Some(refused) = &entry.refused {
         eprintln!("{refused}");
     }
@@ -786,6 +906,21 @@ pub async fn reset(cx: &Context, wipe: bool, backup_to: Option<PathBuf>, yes: bo
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_watch_waits_longer_after_each_failure_up_to_its_interval() {
+        use std::time::Duration;
+        let every = Duration::from_secs(15 * 60);
+        let waits: Vec<u64> = (1..=7)
+            .map(|n| super::retry_after(n, every).as_secs())
+            .collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 900, 900]);
+        assert_eq!(super::retry_after(40, every).as_secs(), 900, "no overflow");
+        assert_eq!(super::every_text(900), "15 minutes");
+        assert_eq!(super::every_text(3600), "1 hour");
+        assert_eq!(super::every_text(45), "45 seconds");
+        assert_eq!(super::time_of_day(3_723_000), "01:02:03");
+    }
+
     use super::*;
 
     #[test]

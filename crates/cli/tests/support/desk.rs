@@ -44,6 +44,22 @@ impl Desk {
             .expect("run refsync")
     }
 
+    /// Start `refsync args` and leave it running (its output piped; killed when dropped).
+    pub fn spawn(&self, args: &[&str]) -> tokio::process::Child {
+        tokio::process::Command::new(&self.bin)
+            .args(args)
+            .env("REFSYNC_LIBRARY", self.path("library.refsync"))
+            .env("REFSYNC_CONFIG", self.path("config.json"))
+            .env("REFSYNC_PASSWORD", PASSWORD)
+            .env("HOME", self.dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start refsync")
+    }
+
     /// Run a command that must succeed; its standard output.
     pub async fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args).await;
