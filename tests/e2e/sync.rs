@@ -405,6 +405,73 @@ async fn the_storage_limit_keeps_the_file_here_and_an_expired_sign_in_asks_again
     .await;
 }
 
+/// Issue 24, item 5: a reference's figure (a real PNG, made by Chromium) shows as a preview in
+/// the editor with a caption typed key by key, and both the image and the caption reach the
+/// other device; a caption edited there comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn a_figure_and_its_caption_sync_both_ways() {
+    const CAPTION: &str = "Figure 1. Sea ice cover, 1979–2020 (September minimum).";
+    let scratch = tempfile::tempdir().unwrap();
+    let png = scratch.path().join("sea-ice.png");
+    with_app(move |a, app| async move {
+        add_reference(&a, "With a figure", "Able, A.", "2001").await;
+        create_account(&a, EMAIL).await;
+        std::fs::write(&png, a.screenshot().await.unwrap()).unwrap();
+        a.find(Locator::Css("#attach-figure"))
+            .await
+            .unwrap()
+            .send_keys(&png.display().to_string())
+            .await
+            .unwrap();
+        wait_figure_shown(&a).await;
+        click(&a, "#figure-caption").await;
+        harness::type_keys(&a, CAPTION).await;
+        assert_eq!(field_value(&a, "#figure-caption").await, CAPTION);
+        sync_now(&a).await;
+
+        let a2 = a.clone();
+        second_device(&app, move |b| async move {
+            let a = a2;
+            pick_row(&b, "With a figure").await;
+            wait_until(&b, "the caption", || async {
+                field_value(&b, "#figure-caption").await == CAPTION
+            })
+            .await;
+            wait_figure_shown(&b).await;
+            b.execute(
+                "document.querySelector('#figure-preview').scrollIntoView({block: 'center'})",
+                vec![],
+            )
+            .await
+            .unwrap();
+            screenshot(&b, "figure-with-caption").await;
+            retype(&b, "#figure-caption", "Figure 1, revised").await;
+            sync_now(&b).await;
+            sync_now(&a).await;
+            wait_until(&a, "the revised caption", || async {
+                field_value(&a, "#figure-caption").await == "Figure 1, revised"
+            })
+            .await;
+        })
+        .await;
+    })
+    .await;
+}
+
+/// Wait until the editor's figure preview shows a decoded image.
+async fn wait_figure_shown(c: &Client) {
+    wait_until(c, "the figure's preview", || async {
+        c.execute(
+            "const i = document.querySelector('#figure-preview'); return !!i && i.complete && i.naturalWidth > 0;",
+            vec![],
+        )
+        .await
+        .is_ok_and(|v| v == serde_json::json!(true))
+    })
+    .await;
+}
+
 /// Issue 24, item 8: every conflict in Sync Conflicts settled in one pass, after a question
 /// that says how many; what was kept reaches the other device.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

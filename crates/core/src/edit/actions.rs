@@ -197,6 +197,28 @@ pub fn attach(held: &impl Held, attachment: Attachment, now: u64) -> Result<Vec<
     ])
 }
 
+/// Give an attachment (a figure, mostly) its caption, tidied; nothing to write when it has it
+/// already, `None` when the attachment is gone.
+pub fn set_caption(
+    held: &impl Held,
+    attachment: Key,
+    caption: &str,
+    now: u64,
+) -> Option<Vec<Write>> {
+    let from = held.attachments().get(&attachment)?;
+    let caption = caption.trim_end();
+    if from.caption == caption {
+        return Some(Vec::new());
+    }
+    let mut to = from.clone();
+    to.caption = caption.to_string();
+    to.date_modified = now;
+    Some(vec![Write::change(
+        Object::Attachment(from.clone()),
+        Object::Attachment(to),
+    )])
+}
+
 /// Remove one attachment from its reference.
 pub fn detach(held: &impl Held, attachment: Key, now: u64) -> Option<Deletion> {
     let a = held.attachments().get(&attachment)?;
@@ -396,6 +418,28 @@ mod tests {
         l.groups.insert(g.key, g);
         l.refs[2].groups.insert(key(10));
         l
+    }
+
+    #[test]
+    fn a_caption_is_set_once_and_a_gone_attachment_says_so() {
+        let l = lib();
+        let w = set_caption(&l, key(21), "Figure 1. The loop. \n", 9).unwrap();
+        let [Write::Change {
+            to: Object::Attachment(a),
+            ..
+        }] = w.as_slice()
+        else {
+            panic!("one change: {w:?}");
+        };
+        assert_eq!(
+            (a.caption.as_str(), a.date_modified),
+            ("Figure 1. The loop.", 9)
+        );
+        assert!(
+            set_caption(&l, key(21), "", 9).unwrap().is_empty(),
+            "unchanged"
+        );
+        assert!(set_caption(&l, key(99), "x", 9).is_none());
     }
 
     #[test]

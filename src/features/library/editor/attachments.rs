@@ -2,7 +2,7 @@
 //! picked; the bytes stay in this browser (and upload with the next sync).
 
 use crate::browser;
-use crate::features::library::{use_library, Library};
+use crate::features::library::{use_library, Library, SaveState};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use refsync_core::edit::actions;
@@ -30,12 +30,13 @@ pub fn AttachmentsEditor(key: Key) -> impl IntoView {
         l.retain(|a| a.role == AttachmentRole::File);
         l
     };
-    // Memoised: the library changes on every save while a person types, and the figure's
-    // row must not be rebuilt under them each time.
+    // Only the figure's key: the block is rebuilt when the figure is replaced, never while
+    // the person types its caption (each keystroke saves, and so changes the library).
     let figure = Memo::new(move |_| {
         list()
             .into_iter()
             .find(|a| a.role == AttachmentRole::Figure)
+            .map(|a| a.key)
     });
     let add = move |role: AttachmentRole, ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = event_target(&ev);
@@ -63,7 +64,7 @@ pub fn AttachmentsEditor(key: Key) -> impl IntoView {
             </label>
             <h3>"Figure"</h3>
             {move || match figure.get() {
-                Some(a) => view! { <ul id="figure" class="attachments"><AttachmentRow attachment=a /></ul> }.into_any(),
+                Some(k) => view! { <FigureBlock key=k /> }.into_any(),
                 None => view! {
                     <label class="btn btn-small file-btn">
                         "Add figure…"
@@ -76,6 +77,128 @@ pub fn AttachmentsEditor(key: Key) -> impl IntoView {
             </Show>
         </section>
     }
+}
+
+/// The figure: its row, a preview of the image (once its bytes are in this browser) and its
+/// caption, saved as it is typed and synced like any edit.
+#[component]
+fn FigureBlock(key: Key) -> impl IntoView {
+    let lib = use_library();
+    let current = move || lib.data.with(|d| d.attachments.get(&key).cloned());
+    let Some(figure) = lib
+        .data
+        .with_untracked(|d| d.attachments.get(&key).cloned())
+    else {
+        return ().into_any();
+    };
+    let caption = RwSignal::new(figure.caption.clone());
+    // A caption changed elsewhere (a sync, another tab) shows here, but never while the
+    // person is typing in the box: a save of an earlier keystroke landing then would take
+    // back the letters typed since.
+    Effect::new(move |_| {
+        let Some(a) = current() else { return };
+        let typing = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .is_some_and(|e| e.id() == "figure-caption");
+        if !typing && a.caption != caption.get_untracked().trim_end() {
+            caption.set(a.caption);
+        }
+    });
+    let preview = RwSignal::new(None::<String>);
+    let sha = figure.sha256.clone();
+    // The bytes may arrive after the record (the next sync downloads them): try again after
+    // each change of the library until they are here.
+    Effect::new(move |_| {
+        lib.data.track();
+        if preview.get_untracked().is_some() {
+            return;
+        }
+        let sha = sha.clone();
+        spawn_local(async move {
+            let Ok(store) = lib.open_store() else { return };
+            if let Ok(Some(blob)) = store.get_blob(&sha).await {
+                if let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) {
+                    if preview.try_get_untracked().flatten().is_none() {
+                        let _ = preview.try_set(Some(url));
+                    } else {
+                        let _ = web_sys::Url::revoke_object_url(&url);
+                    }
+                }
+            }
+        });
+    });
+    on_cleanup(move || {
+        if let Some(url) = preview.try_get_untracked().flatten() {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        }
+    });
+    // Saved as the reference's fields are: once typing pauses, and when the editor closes.
+    let generation = StoredValue::new(0u64);
+    let unsaved = StoredValue::new(false);
+    let save_now = move || {
+        let Some(text) = caption.try_get_untracked() else {
+            return;
+        };
+        unsaved.set_value(false);
+        let now = browser::now_millis();
+        let writes = lib
+            .data
+            .with_untracked(|d| actions::set_caption(d, key, &text, now));
+        match writes {
+            Some(w) if w.is_empty() => lib.save_state.set(SaveState::Saved),
+            Some(w) => {
+                lib.save_state.set(SaveState::Saving);
+                spawn_local(async move {
+                    match lib.commit(w).await {
+                        Ok(()) => lib.save_state.set(SaveState::Saved),
+                        Err(e) => {
+                            lib.save_state.set(SaveState::Failed);
+                            lib.fail(e.to_string());
+                        }
+                    }
+                });
+            }
+            None => lib.fail("The figure was removed meanwhile."),
+        }
+    };
+    let typed = move |text: String| {
+        caption.set(text);
+        unsaved.set_value(true);
+        lib.save_state.set(SaveState::Pending);
+        generation.update_value(|g| *g += 1);
+        let mine = generation.get_value();
+        set_timeout(
+            move || {
+                if generation.try_get_value() == Some(mine) {
+                    save_now();
+                }
+            },
+            std::time::Duration::from_millis(super::SAVE_DELAY_MS),
+        );
+    };
+    on_cleanup(move || {
+        if unsaved.try_get_value() == Some(true) {
+            save_now();
+        }
+    });
+    view! {
+        <ul id="figure" class="attachments"><AttachmentRow attachment=figure /></ul>
+        <div class="figure">
+            {move || match preview.get() {
+                Some(url) => view! {
+                    <img id="figure-preview" class="figure-preview" src=url
+                        alt=move || match caption.get() { c if c.is_empty() => "The figure".to_string(), c => c } />
+                }.into_any(),
+                None => view! { <p id="figure-waiting" class="hint">"The image shows here once its file is in this browser (the next sync brings it)."</p> }.into_any(),
+            }}
+            <label class="field-label" for="figure-caption">"Caption"</label>
+            <textarea id="figure-caption" rows="2" placeholder="What the figure shows"
+                prop:value=move || caption.get()
+                on:input=move |ev| typed(event_target_value(&ev))></textarea>
+        </div>
+    }
+    .into_any()
 }
 
 /// What to do with an attachment's bytes once read (open them, save them).
