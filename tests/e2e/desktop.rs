@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::desk::Desk;
-use crate::sync::{pick_row, retype, row_titles, sign_in, sync_now, wait_until};
+use crate::sync::{create_account, pick_row, retype, row_titles, sign_in, sync_now, wait_until};
 use std::path::PathBuf;
 
 const EMAIL: &str = "desktop@example.org";
@@ -220,6 +220,134 @@ async fn a_web_backup_restores_in_the_cli_and_a_cli_backup_in_the_browser() {
             },
         )
         .await;
+    })
+    .await;
+}
+
+/// Issue 24, item 7: a group set, a smart group and a combination group made in one browser
+/// reach the other browser and the desktop CLI, each kind kept and its members evaluated the
+/// same everywhere; the combination dialog makes one and edits it (all → any).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn every_kind_of_group_made_in_a_browser_reaches_another_and_the_desktop() {
+    with_app(|a, app| async move {
+        for (title, year) in [("Ice A", "2021"), ("Ice B", "2020"), ("Ice C", "2021")] {
+            add_reference(&a, title, "Able, A.", year).await;
+        }
+        click(&a, "#new-group-set").await;
+        type_into(&a, "#name-input", "Projects").await;
+        click(&a, "#name-save").await;
+        click(&a, "#new-group").await;
+        type_into(&a, "#name-input", "Reading").await;
+        click(&a, "#name-save").await;
+        click(
+            &a,
+            ".group-item[data-group='Reading'] [aria-label='Rename group']",
+        )
+        .await;
+        a.find(Locator::Css("#group-set"))
+            .await
+            .unwrap()
+            .select_by_label("Projects")
+            .await
+            .unwrap();
+        click(&a, "#name-save").await;
+        wait_text(&a, ".nav-set", |t| {
+            t.contains("Projects") && t.contains("Reading")
+        })
+        .await;
+        click(&a, "#nav-all").await;
+        for title in ["Ice A", "Ice B"] {
+            pick_row(&a, title).await;
+            choose_first_group(&a, "#editor-add-group").await;
+        }
+        wait_text(&a, ".group-item[data-group='Reading'] .count", |t| t == "2").await;
+
+        click(&a, "#new-smart-group").await;
+        type_into(&a, "#smart-name", "Published 2021").await;
+        select(&a, "#smart-group-dialog .criterion-field", "year").await;
+        select(&a, "#smart-group-dialog .criterion-op", "is").await;
+        type_into(&a, "#smart-group-dialog .criterion-value", "2021\u{E004}").await;
+        wait_text(&a, "#smart-matches", |t| t == "2 matching now").await;
+        click(&a, "#smart-save").await;
+        wait_text(&a, "#list-title", |t| t == "Published 2021").await;
+
+        // The combination dialog: Reading and Published 2021 (Ice A), then either (all three).
+        click(&a, "#new-combination-group").await;
+        type_into(&a, "#combination-name", "Reading from 2021").await;
+        click(&a, ".combo-include[data-group='Reading']").await;
+        click(&a, ".combo-include[data-group='Published 2021']").await;
+        screenshot(&a, "combination-group").await;
+        click(&a, "#combination-save").await;
+        wait_text(&a, "#list-title", |t| t == "Reading from 2021").await;
+        wait_rows(&a, &["Ice A"]).await;
+        click(
+            &a,
+            ".group-item[data-group='Reading from 2021'] [aria-label='Edit group']",
+        )
+        .await;
+        select(&a, "#combination-dialog [aria-label='All or any']", "any").await;
+        click(&a, "#combination-save").await;
+        wait_rows(&a, &["Ice A", "Ice B", "Ice C"]).await;
+        create_account(&a, EMAIL).await;
+
+        let want = [
+            ("Published 2021", "smart", "", 2),
+            ("Reading from 2021", "combination", "", 3),
+            ("Reading", "custom", "Projects", 2),
+        ];
+        crate::sync::second_device_as(&app, EMAIL, move |b| async move {
+            wait_text(&b, ".nav-set", |t| {
+                t.contains("Projects") && t.contains("Reading")
+            })
+            .await;
+            for (name, _, _, n) in want {
+                let css = format!(".group-item[data-group='{name}'] .count");
+                wait_text(&b, &css, |t| t == n.to_string()).await;
+            }
+            // A reference added on B joins the smart group, and so the combination, on B.
+            add_reference(&b, "Ice D", "Dahl, D.", "2021").await;
+            wait_text(&b, ".group-item[data-group='Published 2021'] .count", |t| {
+                t == "3"
+            })
+            .await;
+            sync_now(&b).await;
+        })
+        .await;
+
+        let desk = desktop();
+        desk.ok(&["init"]).await;
+        desk.ok(&["link", "--server", &app.url, "--email", EMAIL])
+            .await;
+        let listed: serde_json::Value =
+            serde_json::from_str(&desk.ok(&["group", "list", "--json"]).await).unwrap();
+        let got: Vec<(String, String, String, u64)> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["name"].as_str().unwrap().to_string(),
+                    g["kind"].as_str().unwrap().to_string(),
+                    g["set"].as_str().unwrap().to_string(),
+                    g["references"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Published 2021".into(), "smart".into(), String::new(), 3),
+                (
+                    "Reading from 2021".into(),
+                    "combination".into(),
+                    String::new(),
+                    4
+                ),
+                ("Reading".into(), "custom".into(), "Projects".into(), 2),
+            ],
+            "the desktop evaluates each kind as the browsers do"
+        );
     })
     .await;
 }

@@ -34,6 +34,15 @@ where
     F: FnOnce(Client) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
+    second_device_as(app, EMAIL, steps).await;
+}
+
+/// A second device signed in to `email`'s account.
+pub(crate) async fn second_device_as<F, Fut>(app: &App, email: &'static str, steps: F)
+where
+    F: FnOnce(Client) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let downloads = tempfile::tempdir().unwrap();
     let url = app.url.clone();
     with_browser(downloads.path(), move |b| async move {
@@ -42,7 +51,7 @@ where
             t == "0 references stored in this browser"
         })
         .await;
-        sign_in(&b, EMAIL).await;
+        sign_in(&b, email).await;
         wait_text(&b, "#notice", |t| t.starts_with("Synced")).await;
         steps(b).await;
     })
