@@ -120,6 +120,9 @@ async fn load_saved(lib: Library, account: Account) {
             lib.online.set(Some(info));
         }
     }
+    if let Ok(Some(at)) = store.meta(crate::features::transfer::LAST_BACKUP).await {
+        lib.last_backup.set(at.parse().ok());
+    }
     if let Ok(Some(minutes)) = store.meta(INTERVAL).await {
         if let Ok(m) = minutes.parse() {
             account.interval.set(m);
@@ -548,6 +551,25 @@ fn SignInDialog() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let close = Callback::new(move |_| account.dialog.set(false));
+    // A first link merges this browser's references into the online library: offer a backup
+    // of them first (the guide's advice), when there are any and the library is not linked.
+    let unlinked = LocalResource::new(move || async move {
+        use refsync_core::sync::LocalStore;
+        match lib.open_store() {
+            Ok(store) => store.link().await.ok().flatten().is_none(),
+            Err(_) => false,
+        }
+    });
+    let held = move || lib.counts.with(|c| c.all + c.trash);
+    let offer = move || {
+        (unlinked.get() == Some(true) && held() > 0).then(|| {
+            let text = format!(
+                "Signing in merges this browser's {} with the account's online library.",
+                words::count(held() as u64, "reference", "references")
+            );
+            view! { <crate::features::transfer::BackupOffer id="backup-offer" text=text /> }
+        })
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (e, p, new) = (
@@ -626,6 +648,7 @@ fn SignInDialog() -> impl IntoView {
                 <Show when=move || creating.get()>
                     <p class="hint">"At least 10 characters."</p>
                 </Show>
+                {offer}
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 <DialogFooter>
                     <button type="button" class="btn" on:click=move |_| close.run(())>"Cancel"</button>

@@ -300,6 +300,8 @@ pub struct Library {
     /// What the service said of the online library at the last sync (storage used and its
     /// limit, references and theirs, the largest file it takes); `None` before any sync.
     pub online: RwSignal<Option<refsync_core::protocol::LibraryInfo>>,
+    /// When this library was last backed up from this browser (Unix milliseconds).
+    pub last_backup: RwSignal<Option<u64>>,
     store: StoredValue<Option<Rc<Store>>, LocalStorage>,
     /// Which library this window shows and syncs (a browser may hold several, each in its own
     /// database; the app opens the personal one).
@@ -836,6 +838,7 @@ pub fn provide_library(db_base: &'static str, id: LibraryId) {
         history: RwSignal::new(History::default()),
         pane: RwSignal::new(Pane::List),
         online: RwSignal::new(None),
+        last_backup: RwSignal::new(None),
         help: RwSignal::new(false),
         store: StoredValue::new_local(None),
         id: StoredValue::new(id),

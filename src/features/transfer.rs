@@ -560,6 +560,36 @@ fn BackupDialog(close: Callback<()>) -> impl IntoView {
     }
 }
 
+/// When this library was last backed up from this browser (Unix milliseconds), in `meta`.
+pub const LAST_BACKUP: &str = "last_backup";
+
+/// The offer of a backup before something that changes the library as a whole (a first
+/// link, linking again): one click makes and downloads it, with its progress in place;
+/// going on without pressing it skips it.
+#[component]
+pub fn BackupOffer(#[prop(into)] id: String, #[prop(into)] text: String) -> impl IntoView {
+    let lib = use_library();
+    let work = RwSignal::new(Work::Idle);
+    let start = move |_| {
+        spawn_local(async move {
+            work.set(match make_backup(lib, work).await {
+                Ok(text) => Work::Done(text),
+                Err(e) => Work::Failed(e),
+            });
+        });
+    };
+    view! {
+        <div class="backup-offer">
+            <p class="hint">{text}</p>
+            <button id=id type="button" class="btn"
+                disabled=move || matches!(work.get(), Work::Busy { .. }) on:click=start>
+                "Download a backup first"
+            </button>
+            <WorkState work=work />
+        </div>
+    }
+}
+
 async fn make_backup(lib: Library, work: RwSignal<Work>) -> Result<String, String> {
     let store = lib.open_store().map_err(|e| e.to_string())?;
     let mut manifest = Manifest::new(browser::now_millis());
@@ -614,6 +644,10 @@ async fn make_backup(lib: Library, work: RwSignal<Work>) -> Result<String, Strin
     let name = format!("refsync-backup-{}.zip", day.get(..10).unwrap_or("today"));
     browser::download(&name, "application/zip", &zip)
         .map_err(|e| format!("Could not save the backup: {e}."))?;
+    let now = browser::now_millis();
+    lib.last_backup.set(Some(now));
+    // Only the reminder's date: a backup that was saved is not undone by a lost line.
+    let _ = store.set_meta(LAST_BACKUP, &now.to_string()).await;
     Ok(format!(
         "Saved {name}: {}, {}, {}.",
         count_of(manifest.references.len(), "reference", "references"),

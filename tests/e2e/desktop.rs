@@ -240,10 +240,18 @@ async fn every_kind_of_group_made_in_a_browser_reaches_another_and_the_desktop()
         click(&a, "#new-group").await;
         type_into(&a, "#name-input", "Reading").await;
         click(&a, "#name-save").await;
-        click(
-            &a,
-            ".group-item[data-group='Reading'] [aria-label='Rename group']",
-        )
+        // The new group's row is drawn again as the save lands: press Rename once it stays.
+        wait_until(&a, "the rename dialog", || async {
+            if let Ok(b) = a
+                .find(Locator::Css(
+                    ".group-item[data-group='Reading'] [aria-label='Rename group']",
+                ))
+                .await
+            {
+                let _ = b.click().await;
+            }
+            a.find(Locator::Css("#group-set")).await.is_ok()
+        })
         .await;
         a.find(Locator::Css("#group-set"))
             .await

@@ -414,6 +414,68 @@ async fn the_storage_limit_keeps_the_file_here_and_an_expired_sign_in_asks_again
     .await;
 }
 
+/// Issue 24, item 6: signing in with a library that holds references offers a backup first
+/// (one click, skippable); Settings then says when it was made and Sync Status does not
+/// remind; a library with no backup is reminded in Sync Status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn a_backup_is_offered_before_the_first_link_and_its_date_is_kept() {
+    with_app(|a, app| async move {
+        add_reference(&a, "Worth keeping", "Able, A.", "2001").await;
+        click(&a, "#sign-in").await;
+        let offer = wait_text(&a, "#sign-in-dialog .backup-offer", |t| {
+            t.contains("merges")
+        })
+        .await;
+        assert!(
+            offer.contains(
+                "Signing in merges this browser's 1 reference with the account's online library."
+            ),
+            "{offer}"
+        );
+        click(&a, "#backup-offer").await;
+        let zip = harness::wait_download(&app.downloads).await;
+        let name = zip.file_name().unwrap().to_string_lossy().to_string();
+        assert!(
+            name.starts_with("refsync-backup-") && name.ends_with(".zip"),
+            "{name}"
+        );
+        wait_text(&a, "#sign-in-dialog .backup-offer", |t| t.contains("Saved")).await;
+        click(&a, "#tab-create").await;
+        type_into(&a, "#account-email-input", EMAIL).await;
+        type_into(&a, "#account-password", PASSWORD).await;
+        click(&a, "#account-submit").await;
+        wait_text(&a, "#notice", |t| t.starts_with("Synced")).await;
+        click(&a, "#settings-open").await;
+        wait_text(&a, "#last-backup", |t| {
+            t.starts_with("Last backup from this browser:")
+        })
+        .await;
+        close_dialog(&a, "#settings-dialog").await;
+        click(&a, "#sync-status").await;
+        wait_text(&a, "#sync-last", |_| true).await;
+        assert!(
+            a.find(Locator::Css("#backup-reminder")).await.is_err(),
+            "a backup was just made"
+        );
+        close_dialog(&a, "#sync-status-dialog").await;
+
+        // A second browser whose library came by sync has never been backed up: reminded.
+        second_device(&app, move |b| async move {
+            click(&b, "#sync-status").await;
+            let reminder = wait_text(&b, "#backup-reminder", |_| true).await;
+            assert!(
+                reminder.contains("No backup of this library has been made in this browser yet."),
+                "{reminder}"
+            );
+            click(&b, "#reminder-backup").await;
+            wait_text(&b, "#backup-reminder", |t| t.contains("Saved")).await;
+        })
+        .await;
+    })
+    .await;
+}
+
 /// Issue 24, item 5: a reference's figure (a real PNG, made by Chromium) shows as a preview in
 /// the editor with a caption typed key by key, and both the image and the caption reach the
 /// other device; a caption edited there comes back.

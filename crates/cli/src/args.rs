@@ -170,6 +170,10 @@ pub enum Command {
         /// Make the account first.
         #[arg(long)]
         create_account: bool,
+        /// Back the library up to this .zip first (a first link merges it with the online
+        /// library). Without it, a terminal is asked.
+        #[arg(long, value_name = "FILE")]
+        backup: Option<std::path::PathBuf>,
     },
     /// Sync with the service: send what changed here, receive what changed elsewhere.
     #[command(

@@ -821,6 +821,39 @@ async fn every_conflict_is_settled_in_one_pass() {
     }
 }
 
+/// Issue 24, item 6: `refsync link --backup FILE` backs a library that holds references up
+/// before its first link merges it, and `refsync status` says when the last backup was made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_link_backs_the_library_up_first_when_asked() {
+    let svc = service(|_| {}).await;
+    let a = desk();
+    a.ok(&["init"]).await;
+    let status = a.ok(&["status"]).await;
+    assert!(
+        status.contains("Backup:   none made of this library yet"),
+        "{status}"
+    );
+    a.ok(&["add", "title=Kept safe"]).await;
+    let zip = a.path("before-link.zip");
+    let out = a
+        .ok(&[
+            "link",
+            "--create-account",
+            "--server",
+            &svc.url,
+            "--email",
+            "safe@example.org",
+            "--backup",
+            zip.to_str().unwrap(),
+        ])
+        .await;
+    assert!(out.contains("Backed up to"), "{out}");
+    let (manifest, _) = refsync_core::backup::read(&std::fs::read(&zip).unwrap()).unwrap();
+    assert_eq!(manifest.references.len(), 1);
+    let status = a.ok(&["status"]).await;
+    assert!(status.contains("Backup:   last made"), "{status}");
+}
+
 /// Issue 24, item 10: `refsync sync --watch` syncs at once, again when the change hint says
 /// another device changed the library (here with an hour between syncs, so only the hint can
 /// bring it), one line per sync, and stops cleanly on Ctrl-C.

@@ -17,12 +17,14 @@ use refsync_core::sync::reset;
 #[component]
 pub fn SettingsDialog() -> impl IntoView {
     let account = use_account();
+    let lib = use_library();
     let close = Callback::new(move |_| account.settings_open.set(false));
     view! {
         <Modal id="settings-dialog" title="Settings" on_close=close wide=true>
             <section class="settings-section">
                 <h3>"Online library"</h3>
                 <super::status::OnlineUsage />
+                <p id="last-backup" class="hint">{move || super::status::last_backup_text(lib.last_backup.get())}</p>
             </section>
             <PasswordSection />
             <ResetSection />

@@ -89,6 +89,45 @@ pub fn OnlineUsage() -> impl IntoView {
     }
 }
 
+/// Days without a backup before Sync Status reminds the person to make one.
+const BACKUP_REMINDER_DAYS: u64 = 30;
+
+/// A reminder, with the backup a click away, once the library holds references and has not
+/// been backed up from this browser for [`BACKUP_REMINDER_DAYS`] days (or ever).
+#[component]
+fn BackupReminder() -> impl IntoView {
+    let lib = use_library();
+    // Decided as the dialog opens: a backup made from the reminder leaves it in place, saying
+    // where the file went, until the dialog closes.
+    let last = lib.last_backup.get_untracked();
+    let now = crate::browser::now_millis();
+    let due = match last {
+        Some(at) => now.saturating_sub(at) > BACKUP_REMINDER_DAYS * 24 * 3600 * 1000,
+        None => true,
+    };
+    move || {
+        let held = lib.counts.with(|c| c.all + c.trash);
+        (held > 0 && due).then(|| {
+            let text = match last {
+                Some(at) => format!(
+                    "The last backup of this library was made on {}, over {BACKUP_REMINDER_DAYS} days ago.",
+                    when(at)
+                ),
+                None => "No backup of this library has been made in this browser yet.".to_string(),
+            };
+            view! { <div id="backup-reminder"><crate::features::transfer::BackupOffer id="reminder-backup" text=text /></div> }
+        })
+    }
+}
+
+/// "Last backup: 12/4/2026, 9:05 PM" or that there has been none, for Settings.
+pub fn last_backup_text(at: Option<u64>) -> String {
+    match at {
+        Some(at) => format!("Last backup from this browser: {}.", when(at)),
+        None => "No backup has been made from this browser yet.".to_string(),
+    }
+}
+
 #[component]
 pub fn SyncStatusDialog() -> impl IntoView {
     let lib = use_library();
@@ -113,6 +152,7 @@ pub fn SyncStatusDialog() -> impl IntoView {
                                 {format!(" — {} ({} s)", when(r.at), tenths(r.duration_ms, 1000))}</p>
                             <p>{summary(&r)}</p>
                             {(r.error_kind.as_deref() == Some("relink_required")).then(|| view! {
+                                <crate::features::transfer::BackupOffer id="relink-backup" text="Linking again merges this browser's library into the online library as it is now." />
                                 <div class="form-actions left">
                                     <button id="relink" class="btn btn-primary" on:click=move |_| {
                                         account.status_open.set(false);
@@ -125,6 +165,7 @@ pub fn SyncStatusDialog() -> impl IntoView {
                 }
             }}
             <OnlineUsage />
+            <BackupReminder />
             <label class="field-label" for="sync-interval">"Sync by itself"</label>
             <select id="sync-interval" on:change=move |ev| {
                 let minutes = event_target_value(&ev).parse().unwrap_or(15);

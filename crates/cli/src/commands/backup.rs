@@ -16,6 +16,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Write a backup of `lib` to `path`; what it holds, in words.
+/// When this library was last backed up (Unix milliseconds), in its `meta`.
+pub const LAST_BACKUP: &str = "last_backup";
+
 pub async fn write_backup(lib: &LibraryFile, path: &Path) -> Result<String> {
     let snap = lib.snapshot().await?;
     let mut manifest = Manifest::new(now_millis());
@@ -37,6 +40,8 @@ pub async fn write_backup(lib: &LibraryFile, path: &Path) -> Result<String> {
         .map_err(|e| CliError::other(format!("could not make the backup: {e}")))?;
     std::fs::write(path, zip)
         .map_err(|e| CliError::other(format!("cannot write {}: {e}", path.display())))?;
+    lib.set_meta(LAST_BACKUP, Some(&now_millis().to_string()))
+        .await?;
     Ok(format!(
         "{}, {}, {}",
         count(manifest.references.len(), "reference", "references"),

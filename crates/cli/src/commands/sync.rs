@@ -128,6 +128,7 @@ pub async fn link(
     server: Option<String>,
     email: Option<String>,
     create: bool,
+    backup_to: Option<PathBuf>,
 ) -> Result<()> {
     let mut config = Config::load(&cx.config_path)?;
     let given = server.is_some() || email.is_some();
@@ -140,6 +141,7 @@ pub async fn link(
         )));
     };
     let lib = cx.open().await?;
+    offer_backup(&lib, backup_to).await?;
     sign_in(&lib, &server, &email, create).await?;
     if given {
         config.save(&cx.config_path)?;
@@ -268,6 +270,38 @@ fn every_text(secs: u64) -> String {
 fn time_of_day(ms: u64) -> String {
     let secs = (ms / 1000) % 86_400;
     format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// Before a link that merges this library's references with the online library (the first,
+/// or again after a reset), back it up: to `backup_to` if given, else where a person at a
+/// terminal says (nothing skips it). An empty or already linked library needs none.
+async fn offer_backup(lib: &LibraryFile, backup_to: Option<PathBuf>) -> Result<()> {
+    let held = lib.snapshot().await?.references.len();
+    if held == 0 || lib.link().await?.is_some() {
+        return Ok(());
+    }
+    let path = match backup_to {
+        Some(path) => path,
+        None if std::io::stdin().is_terminal() => {
+            eprint!(
+                "This library holds {}; linking merges them with the online library. \
+                 Back it up first? A file name (e.g. before-link.zip), or Enter to skip: ",
+                count(held, "reference", "references")
+            );
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| CliError::other(e.to_string()))?;
+            match line.trim() {
+                "" => return Ok(()),
+                name => PathBuf::from(name),
+            }
+        }
+        None => return Ok(()),
+    };
+    let what = backup::write_backup(lib, &path).await?;
+    println!("Backed up to {}: {what}.", path.display());
+    Ok(())
 }
 
 /// Make sure the library is linked and signed in (signing in again, asking for the password,
@@ -509,6 +543,10 @@ pub async fn status(cx: &Context, json: bool) -> Result<()> {
         .meta(USAGE)
         .await?
         .and_then(|j| serde_json::from_str(&j).ok());
+    let last_backup: Option<u64> = lib
+        .meta(backup::LAST_BACKUP)
+        .await?
+        .and_then(|t| t.parse().ok());
     lib.close().await;
     if json {
         let v = serde_json::json!({
@@ -525,6 +563,7 @@ pub async fn status(cx: &Context, json: bool) -> Result<()> {
             "storage_limit": usage.as_ref().map(|u| u.storage_limit),
             "references_online": usage.as_ref().map(|u| u.references),
             "reference_limit": usage.as_ref().and_then(|u| u.reference_limit),
+            "last_backup": last_backup,
             "history": history,
         });
         println!("{v:#}");
@@ -558,6 +597,10 @@ pub async fn status(cx: &Context, json: bool) -> Result<()> {
         if let Some(warning) = words::storage_warning(u.storage_used, u.storage_limit) {
             println!("  {warning}");
         }
+    }
+    match last_backup {
+        Some(at) => println!("Backup:   last made {}", date_time(at)),
+        None => println!("Backup:   none made of this library yet (`refsync backup FILE.zip`)"),
     }
     match history.first() {
         None => println!("Last sync: never"),
