@@ -98,6 +98,17 @@ pub(crate) async fn retype(c: &Client, css: &str, text: &str) {
     wait_text(c, "#save-state", |t| t == "Saved").await;
 }
 
+/// Give each reference (by its title) a new title on A and another on B: while the service
+/// is away, the makings of a same-field conflict each.
+async fn retitle_on_both(a: &Client, b: &Client, titles: &[(&str, &str, &str)]) {
+    for (title, on_a, on_b) in titles {
+        pick_row(a, title).await;
+        retype(a, "#field-title", on_a).await;
+        pick_row(b, title).await;
+        retype(b, "#field-title", on_b).await;
+    }
+}
+
 /// How many messages the status bar has shown.
 pub(crate) async fn notices(c: &Client) -> u64 {
     c.find(Locator::Css("#notice"))
@@ -250,16 +261,16 @@ async fn same_field_edits_become_conflicts_resolved_each_way_and_both_devices_en
 
             // The service goes away; both devices keep working and edit the same fields.
             server.stop().await;
-            for (title, on_a, on_b) in [
-                ("Paper one", "One as A wrote it", "One as B wrote it"),
-                ("Paper two", "Two as A wrote it", "Two as B wrote it"),
-                ("Paper three", "Three as A wrote it", "Three as B wrote it"),
-            ] {
-                pick_row(&a, title).await;
-                retype(&a, "#field-title", on_a).await;
-                pick_row(&b, title).await;
-                retype(&b, "#field-title", on_b).await;
-            }
+            retitle_on_both(
+                &a,
+                &b,
+                &[
+                    ("Paper one", "One as A wrote it", "One as B wrote it"),
+                    ("Paper two", "Two as A wrote it", "Two as B wrote it"),
+                    ("Paper three", "Three as A wrote it", "Three as B wrote it"),
+                ],
+            )
+            .await;
             // An edit on A against a permanent delete on B.
             pick_row(&a, "Paper four").await;
             retype(&a, "#field-year", "1999").await;
@@ -559,16 +570,16 @@ async fn every_conflict_is_settled_in_one_pass_from_sync_conflicts() {
             let a = a2;
             wait_text(&b, "#count-all", |t| t == "3").await;
             server.stop().await;
-            for (title, on_a, on_b) in [
-                ("Paper one", "One by A", "One by B"),
-                ("Paper two", "Two by A", "Two by B"),
-                ("Paper three", "Three by A", "Three by B"),
-            ] {
-                pick_row(&a, title).await;
-                retype(&a, "#field-title", on_a).await;
-                pick_row(&b, title).await;
-                retype(&b, "#field-title", on_b).await;
-            }
+            retitle_on_both(
+                &a,
+                &b,
+                &[
+                    ("Paper one", "One by A", "One by B"),
+                    ("Paper two", "Two by A", "Two by B"),
+                    ("Paper three", "Three by A", "Three by B"),
+                ],
+            )
+            .await;
             server.restart().await;
             sync_now(&a).await;
             sync_now(&b).await;

@@ -684,28 +684,43 @@ async fn a_push_whose_answer_was_lost_is_not_mistaken_for_the_other_side() {
 
 /// Two linked desktops through the service with one reference, and a conflict waiting on B (each
 /// changed the title). Returns the service (kept alive), the desktops and the key.
-async fn a_waiting_conflict() -> (Service, Desk, Desk, String) {
-    let svc = service(|_| {}).await;
+/// Two desktop libraries linked to one new account on `svc`: `a` made it, with what `a`
+/// held already (`a_first` runs on `a` before the link).
+async fn linked_pair<F: AsyncFnOnce(&Desk)>(
+    svc: &Service,
+    email: &str,
+    a_first: F,
+) -> (Desk, Desk) {
     let (a, b) = (desk(), desk());
     for d in [&a, &b] {
         d.ok(&["init"]).await;
     }
-    let key = a
-        .ok(&["add", "title=Paper", "year=2000"])
-        .await
-        .trim()
-        .to_string();
+    a_first(&a).await;
     a.ok(&[
         "link",
         "--create-account",
         "--server",
         &svc.url,
         "--email",
-        "late@example.org",
+        email,
     ])
     .await;
-    b.ok(&["link", "--server", &svc.url, "--email", "late@example.org"])
+    b.ok(&["link", "--server", &svc.url, "--email", email])
         .await;
+    (a, b)
+}
+
+async fn a_waiting_conflict() -> (Service, Desk, Desk, String) {
+    let svc = service(|_| {}).await;
+    let mut key = String::new();
+    let (a, b) = linked_pair(&svc, "late@example.org", async |a: &Desk| {
+        key = a
+            .ok(&["add", "title=Paper", "year=2000"])
+            .await
+            .trim()
+            .to_string();
+    })
+    .await;
     a.ok(&["edit", &key, "title=Title from A"]).await;
     b.ok(&["edit", &key, "title=Title from B"]).await;
     a.ok(&["sync"]).await;
@@ -861,21 +876,7 @@ async fn a_first_link_backs_the_library_up_first_when_asked() {
 async fn sync_watch_follows_another_devices_changes_and_stops_on_ctrl_c() {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let svc = service(|_| {}).await;
-    let (a, b) = (desk(), desk());
-    for d in [&a, &b] {
-        d.ok(&["init"]).await;
-    }
-    a.ok(&[
-        "link",
-        "--create-account",
-        "--server",
-        &svc.url,
-        "--email",
-        "watch@example.org",
-    ])
-    .await;
-    b.ok(&["link", "--server", &svc.url, "--email", "watch@example.org"])
-        .await;
+    let (a, b) = linked_pair(&svc, "watch@example.org", async |_: &Desk| {}).await;
     let mut watching = a.spawn(&["sync", "--watch", "--every", "1h"]);
     let mut lines = BufReader::new(watching.stdout.take().unwrap()).lines();
     let mut seen = Vec::new();

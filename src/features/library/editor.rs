@@ -62,6 +62,21 @@ fn save(lib: Library, pending: Pending) {
     });
 }
 
+/// Run `save` once typing has paused for [`SAVE_DELAY_MS`]: each call restarts the wait (a
+/// later keystroke's timer saves instead).
+pub(super) fn save_after_pause(generation: StoredValue<u64>, save: impl FnOnce() + 'static) {
+    generation.update_value(|g| *g += 1);
+    let mine = generation.get_value();
+    set_timeout(
+        move || {
+            if generation.try_get_value() == Some(mine) {
+                save();
+            }
+        },
+        Duration::from_millis(SAVE_DELAY_MS),
+    );
+}
+
 #[component]
 pub fn ReferenceEditor(key: Key) -> impl IntoView {
     let lib = use_library();
@@ -96,17 +111,7 @@ pub fn ReferenceEditor(key: Key) -> impl IntoView {
         draft.update(|r| f(r));
         pending.set_value(Some((origin.get_value(), draft.get_untracked())));
         lib.save_state.set(SaveState::Pending);
-        generation.update_value(|g| *g += 1);
-        let mine = generation.get_value();
-        set_timeout(
-            move || {
-                // A later keystroke restarted the wait; its timer saves.
-                if generation.try_get_value() == Some(mine) {
-                    save(lib, pending);
-                }
-            },
-            Duration::from_millis(SAVE_DELAY_MS),
-        );
+        save_after_pause(generation, move || save(lib, pending));
     }));
 
     let trashed = move || draft.with(|r| r.trashed);

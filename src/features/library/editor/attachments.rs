@@ -166,16 +166,7 @@ fn FigureBlock(key: Key) -> impl IntoView {
         caption.set(text);
         unsaved.set_value(true);
         lib.save_state.set(SaveState::Pending);
-        generation.update_value(|g| *g += 1);
-        let mine = generation.get_value();
-        set_timeout(
-            move || {
-                if generation.try_get_value() == Some(mine) {
-                    save_now();
-                }
-            },
-            std::time::Duration::from_millis(super::SAVE_DELAY_MS),
-        );
+        super::save_after_pause(generation, save_now);
     };
     on_cleanup(move || {
         if unsaved.try_get_value() == Some(true) {
