@@ -73,6 +73,15 @@ pub struct Limits {
     #[arg(long, env = "REFSYNC_MAX_FILE_SIZE", default_value_t = 500_000_000)]
     pub max_file_size: u64,
 
+    /// How long a file no attachment names any more is kept before the collector removes
+    /// it, in milliseconds (it stops counting against the storage at once).
+    #[arg(long, env = "REFSYNC_FILE_GRACE_MS", default_value_t = 24 * 3600 * 1000)]
+    pub file_grace_ms: u64,
+
+    /// How often the collector looks for such files, in milliseconds.
+    #[arg(long, env = "REFSYNC_COLLECT_EVERY_MS", default_value_t = 3600 * 1000)]
+    pub collect_every_ms: u64,
+
     /// How long a sign-in lasts, in milliseconds (30 days by default).
     #[arg(long, env = "REFSYNC_TOKEN_TTL_MS", default_value_t = 30 * 24 * 3600 * 1000)]
     pub token_ttl_ms: u64,
@@ -90,6 +99,8 @@ impl Default for Limits {
             storage_limit: 2_000_000_000,
             reference_limit: None,
             max_file_size: 500_000_000,
+            file_grace_ms: 24 * 3600 * 1000,
+            collect_every_ms: 3600 * 1000,
             token_ttl_ms: 30 * 24 * 3600 * 1000,
             stream_check_ms: 10_000,
         }

@@ -9,6 +9,7 @@ pub mod admin;
 mod api;
 pub mod auth;
 pub mod blobs;
+pub mod collect;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -225,6 +226,12 @@ impl Server {
         })
     }
 
+    /// The service's state (its database, file store and turns), for a test or an admin task
+    /// that must act as the running service does.
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
@@ -237,6 +244,7 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let db = self.state.db.clone();
+        tokio::spawn(collect::run(self.state.clone()));
         let tx = self.shutdown_tx;
         let shutdown = async move {
             shutdown.await;

@@ -36,7 +36,137 @@ both!(
     an_upload_over_quota_is_refused_and_nothing_is_stored,
     the_sync_log_keeps_the_latest_syncs_per_device,
     change_hints_arrive_on_the_event_stream,
+    a_file_no_attachment_names_stops_counting_at_once_and_goes_after_the_grace,
+    a_concurrent_upload_of_a_freed_file_is_never_lost_to_the_collector,
 );
+
+/// The version a batch's one write was given (it must have been taken).
+fn written(result: &BatchResult) -> u64 {
+    match result.results.as_slice() {
+        [WriteResult::Ok { version, .. }] => *version,
+        other => panic!("not taken: {other:?}"),
+    }
+}
+
+/// Issue 24, item 2: the room a file takes is given back as soon as no attachment of the
+/// library (Trash included) names it, and its bytes go once the grace period has passed; a
+/// write naming it again before then counts it again and keeps it.
+async fn a_file_no_attachment_names_stops_counting_at_once_and_goes_after_the_grace(b: Backend) {
+    use refsync_server::collect::collect_files;
+    let store = Store::new(b).await;
+    let server = Running::start(&store, Limits::default()).await;
+    let c = register(&server.base, "ada@example.org").await;
+    let bytes = vec![7u8; 40_000];
+    let sha = sha256_hex(&bytes);
+    upload(&c, &sha, bytes.clone()).await;
+    let paper = key(1);
+    c.batch(vec![
+        upsert(paper, 0, reference(paper, "Paper")),
+        attachment(key(2), paper, &sha, 40_000),
+    ])
+    .await;
+    let used = async || c.me().await["library"]["storage_used"].as_u64().unwrap();
+    assert_eq!(used().await, 40_000);
+    // The reference in the Trash keeps its attachment, and so the file.
+    let mut trashed = reference(paper, "Paper");
+    trashed["trashed"] = json!(true);
+    c.batch(vec![upsert(paper, 1, trashed)]).await;
+    assert_eq!(used().await, 40_000, "the Trash still names it");
+
+    // Deleted for good: the room comes back at once, the bytes stay for the grace period.
+    c.batch(vec![delete(ObjectKind::Attachment, key(2), 1)])
+        .await;
+    assert_eq!(used().await, 0, "given back at once");
+    let now = refsync_server::auth::now_millis();
+    assert_eq!(
+        collect_files(&server.state, now).await.unwrap(),
+        0,
+        "within the grace"
+    );
+    let url = c.lib_url(&format!("files/{sha}"));
+    let got = c.http.get(&url).bearer_auth(&c.token).send().await.unwrap();
+    assert_eq!(
+        got.status(),
+        StatusCode::OK,
+        "still there for a backup in progress"
+    );
+
+    // Named again before the grace ends (an undo, another device): counted again, kept.
+    let v = written(&c.batch(vec![attachment(key(3), paper, &sha, 40_000)]).await);
+    assert_eq!(used().await, 40_000);
+    let day = 24 * 3600 * 1000;
+    assert_eq!(
+        collect_files(&server.state, now + 2 * day).await.unwrap(),
+        0,
+        "named: kept"
+    );
+
+    // Unnamed again, and past the grace: the row and the bytes go.
+    c.batch(vec![delete(ObjectKind::Attachment, key(3), v)])
+        .await;
+    assert_eq!(used().await, 0);
+    assert_eq!(
+        collect_files(&server.state, now + 2 * day).await.unwrap(),
+        1
+    );
+    let gone = c.http.get(&url).bearer_auth(&c.token).send().await.unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    // The same bytes can be uploaded and counted again afterwards.
+    assert_eq!(upload(&c, &sha, bytes).await.status(), StatusCode::CREATED);
+    assert_eq!(used().await, 40_000);
+    server.stop().await;
+}
+
+/// Issue 24, item 2: an upload of the very bytes the collector is removing either comes first
+/// (the file counts again and stays) or after (its bytes are stored anew); the file is never
+/// left recorded without its bytes.
+async fn a_concurrent_upload_of_a_freed_file_is_never_lost_to_the_collector(b: Backend) {
+    use refsync_server::collect::collect_files;
+    let store = Store::new(b).await;
+    let limits = Limits {
+        file_grace_ms: 0,
+        ..Limits::default()
+    };
+    let server = Running::start(&store, limits).await;
+    let c = register(&server.base, "ada@example.org").await;
+    let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    let sha = sha256_hex(&bytes);
+    let paper = key(1);
+    c.batch(vec![upsert(paper, 0, reference(paper, "Paper"))])
+        .await;
+    let url = c.lib_url(&format!("files/{sha}"));
+    for round in 0..20u64 {
+        assert!(upload(&c, &sha, bytes.clone()).await.status().is_success());
+        let a = key(100 + 2 * round);
+        let v = written(&c.batch(vec![attachment(a, paper, &sha, 200_000)]).await);
+        written(&c.batch(vec![delete(ObjectKind::Attachment, a, v)]).await);
+        // Freed: a device uploads the same bytes again while the collector runs.
+        let (uploaded, _) = tokio::join!(
+            upload(&c, &sha, bytes.clone()),
+            collect_files(&server.state, refsync_server::auth::now_millis() + 1),
+        );
+        assert!(uploaded.status().is_success(), "round {round}");
+        let again = key(101 + 2 * round);
+        let v = written(&c.batch(vec![attachment(again, paper, &sha, 200_000)]).await);
+        let got = c.http.get(&url).bearer_auth(&c.token).send().await.unwrap();
+        assert_eq!(
+            got.status(),
+            StatusCode::OK,
+            "round {round}: the bytes are there"
+        );
+        assert_eq!(got.bytes().await.unwrap().len(), 200_000);
+        assert_eq!(
+            c.me().await["library"]["storage_used"],
+            200_000,
+            "round {round}"
+        );
+        written(
+            &c.batch(vec![delete(ObjectKind::Attachment, again, v)])
+                .await,
+        );
+    }
+    server.stop().await;
+}
 
 async fn accounts_sign_in_and_out(b: Backend) {
     let store = Store::new(b).await;

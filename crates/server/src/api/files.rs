@@ -77,7 +77,9 @@ pub async fn upload(
 ) -> Result<Response, ApiError> {
     let lib = authed.library(&state, &library_id).await?;
     check_sha(&sha256)?;
-    if let Some(size) = state.db.file_size(&lib.id, &sha256).await? {
+    // A freed file (no attachment names it) is uploaded like a new one: recording it counts
+    // it again and keeps it from the collector.
+    if let Some(size) = state.db.counted_file_size(&lib.id, &sha256).await? {
         return Ok(Json(StoredFile {
             sha256,
             size,

@@ -1,10 +1,16 @@
 //! Which attachment files (by SHA-256) each library holds, and its storage used.
 //!
 //! Invariants: `libraries.storage_used` is the sum of the sizes of the library's rows in
-//! `files`, kept so by changing both in one transaction; a file is recorded only after its
-//! bytes were stored and checked, and only while the account stays within its storage limit.
+//! `files` that are not freed, kept so by changing both in one transaction; a file is recorded
+//! only after its bytes were stored and checked, and only while the account stays within its
+//! storage limit. A file is freed (`freed_at`) in the transaction of the batch after which no
+//! live attachment object of its library names it, and counted again by a batch or an upload
+//! that names it; the collector removes a row freed longer than the grace period, and only
+//! then its bytes, holding the upload turn of that file, so an upload of the same bytes either
+//! finishes first (and the row is no longer freed) or starts after (and stores them anew).
 
 use super::{to_i64, to_u64, Db};
+use sqlx::Row;
 
 /// What recording an uploaded file came to.
 #[derive(Debug, PartialEq, Eq)]
@@ -29,6 +35,22 @@ impl Db {
                 .bind(sha256)
                 .fetch_optional(&self.pool)
                 .await?;
+        Ok(size.map(to_u64))
+    }
+
+    /// The size of a file the library holds and counts (not freed).
+    pub async fn counted_file_size(
+        &self,
+        library_id: &str,
+        sha256: &str,
+    ) -> Result<Option<u64>, sqlx::Error> {
+        let size: Option<i64> = sqlx::query_scalar(
+            "SELECT size FROM files WHERE library_id = $1 AND sha256 = $2 AND freed_at IS NULL",
+        )
+        .bind(library_id)
+        .bind(sha256)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(size.map(to_u64))
     }
 
@@ -58,7 +80,32 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {
-            tx.rollback().await?;
+            // Held already; if freed, the upload names it again: it counts again (within the
+            // limit), and the collector leaves it.
+            let revived: Option<i64> = sqlx::query_scalar(
+                "UPDATE files SET freed_at = NULL
+                 WHERE library_id = $1 AND sha256 = $2 AND freed_at IS NOT NULL RETURNING size",
+            )
+            .bind(library_id)
+            .bind(sha256)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(size) = revived {
+                let grown = sqlx::query(
+                    "UPDATE libraries SET storage_used = storage_used + $1
+                     WHERE id = $2 AND storage_used + $1 <= $3",
+                )
+                .bind(size)
+                .bind(library_id)
+                .bind(to_i64(limit))
+                .execute(&mut *tx)
+                .await?;
+                if grown.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Ok(RecordFile::OverLimit);
+                }
+            }
+            tx.commit().await?;
             return Ok(RecordFile::AlreadyHeld);
         }
         let grown = sqlx::query(
@@ -76,5 +123,95 @@ impl Db {
         }
         tx.commit().await?;
         Ok(RecordFile::Recorded)
+    }
+
+    /// After a batch's writes, in its transaction: each of `files` (hashes that the batch's
+    /// attachment writes named before or after) is freed if no live attachment object of the
+    /// library names it now, and counted again if one does and it was freed.
+    pub(super) async fn settle_files(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        library_id: &str,
+        files: &std::collections::BTreeSet<String>,
+        now: u64,
+    ) -> Result<(), sqlx::Error> {
+        for sha256 in files {
+            let named: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM objects
+                 WHERE library_id = $1 AND sha256 = $2 AND kind = 3 AND data IS NOT NULL",
+            )
+            .bind(library_id)
+            .bind(sha256)
+            .fetch_one(&mut **tx)
+            .await?;
+            let changed: Option<i64> = if named > 0 {
+                sqlx::query_scalar(
+                    "UPDATE files SET freed_at = NULL
+                     WHERE library_id = $1 AND sha256 = $2 AND freed_at IS NOT NULL RETURNING size",
+                )
+                .bind(library_id)
+                .bind(sha256)
+                .fetch_optional(&mut **tx)
+                .await?
+            } else {
+                sqlx::query_scalar(
+                    "UPDATE files SET freed_at = $3
+                     WHERE library_id = $1 AND sha256 = $2 AND freed_at IS NULL RETURNING size",
+                )
+                .bind(library_id)
+                .bind(sha256)
+                .bind(to_i64(now))
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|size: i64| -size)
+            };
+            if let Some(delta) = changed {
+                // Counted again even past the limit: the bytes never left.
+                sqlx::query("UPDATE libraries SET storage_used = storage_used + $1 WHERE id = $2")
+                    .bind(delta)
+                    .bind(library_id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Files freed at or before `cutoff`, as (library id, SHA-256), at most `most`.
+    pub async fn freed_files(
+        &self,
+        cutoff: u64,
+        most: u32,
+    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT library_id, sha256 FROM files
+             WHERE freed_at IS NOT NULL AND freed_at <= $1 LIMIT $2",
+        )
+        .bind(to_i64(cutoff))
+        .bind(i64::from(most))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("library_id")?, r.try_get("sha256")?)))
+            .collect()
+    }
+
+    /// Forget a file freed at or before `cutoff`; whether it was (a write or an upload that
+    /// named it since keeps it).
+    pub async fn forget_freed_file(
+        &self,
+        library_id: &str,
+        sha256: &str,
+        cutoff: u64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "DELETE FROM files WHERE library_id = $1 AND sha256 = $2
+               AND freed_at IS NOT NULL AND freed_at <= $3",
+        )
+        .bind(library_id)
+        .bind(sha256)
+        .bind(to_i64(cutoff))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

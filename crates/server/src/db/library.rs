@@ -287,6 +287,13 @@ impl Db {
         // round trips, not rows, are what a 5,000-write batch costs on PostgreSQL.
         let mut current: HashMap<(ObjectKind, Key), (u64, Option<String>)> =
             HashMap::with_capacity(batch.writes.len());
+        // The files the batch's attachment writes name, before and after: whether each is
+        // still named is settled once the writes are in.
+        let mut files: std::collections::BTreeSet<String> = batch
+            .writes
+            .iter()
+            .filter_map(|w| w.sha256.clone())
+            .collect();
         for kind in [
             ObjectKind::Reference,
             ObjectKind::Group,
@@ -302,7 +309,7 @@ impl Db {
             for chunk in keys.chunks(READ_CHUNK) {
                 let p: Vec<String> = self.placeholders(1, chunk.len() + 2).collect();
                 let sql = format!(
-                    "SELECT key, version, data FROM objects
+                    "SELECT key, version, sha256, data FROM objects
                      WHERE library_id = {} AND kind = {} AND key IN ({})",
                     p[0],
                     p[1],
@@ -320,6 +327,9 @@ impl Db {
                 }
                 for row in q.fetch_all(&mut *tx).await? {
                     let key = key_from_text(row.try_get("key")?)?;
+                    if let Some(sha) = row.try_get::<Option<String>, _>("sha256")? {
+                        files.insert(sha);
+                    }
                     current.insert(
                         (kind, key),
                         (to_u64(row.try_get("version")?), row.try_get("data")?),
@@ -389,6 +399,10 @@ impl Db {
                     .bind(w.data.as_deref());
             }
             q.execute(&mut *tx).await?;
+        }
+
+        if !files.is_empty() && changed {
+            Self::settle_files(&mut tx, library_id, &files, now).await?;
         }
 
         if let Some(limit) = reference_limit {

@@ -246,6 +246,8 @@ impl Store {
 /// A server running in this process.
 pub struct Running {
     pub base: String,
+    /// The running service's state (to run its collector at a chosen moment).
+    pub state: refsync_server::AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -261,12 +263,14 @@ impl Running {
             .await
             .expect("server starts");
         let addr = server.local_addr().expect("bound");
+        let state = server.state();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(server.serve(async move {
             let _ = rx.await;
         }));
         Running {
             base: format!("http://{addr}"),
+            state,
             stop: Some(tx),
             task: Some(task),
         }
@@ -590,6 +594,18 @@ pub fn upsert(k: Key, base: u64, data: Value) -> Write {
         kind: ObjectKind::Reference,
         key: k,
         base_version: base,
+        data: Some(refsync_core::protocol::Data::of(&data).unwrap()),
+    }
+}
+
+/// An attachment of reference `parent` naming the file `sha`.
+pub fn attachment(k: Key, parent: Key, sha: &str, size: u64) -> Write {
+    let data = json!({"key": k.as_str(), "parent": parent.as_str(), "file_name": "a.pdf",
+        "media_type": "application/pdf", "size": size, "sha256": sha});
+    Write {
+        kind: ObjectKind::Attachment,
+        key: k,
+        base_version: 0,
         data: Some(refsync_core::protocol::Data::of(&data).unwrap()),
     }
 }
