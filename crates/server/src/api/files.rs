@@ -79,7 +79,7 @@ pub async fn upload(
     check_sha(&sha256)?;
     // A freed file (no attachment names it) is uploaded like a new one: recording it counts
     // it again and keeps it from the collector.
-    if let Some(size) = state.db.counted_file_size(&lib.id, &sha256).await? {
+    if let Some(size) = state.db.file_size(&lib.id, &sha256, true).await? {
         return Ok(Json(StoredFile {
             sha256,
             size,
@@ -189,7 +189,7 @@ pub async fn upload(
         RecordFile::OverLimit => {
             // Another upload took the room meanwhile. These bytes are this upload's own: no
             // row names them (the insert was rolled back, and a twin waits for this turn).
-            if state.db.file_size(&lib.id, &sha256).await?.is_none() {
+            if state.db.file_size(&lib.id, &sha256, false).await?.is_none() {
                 if let Err(e) = state.blobs.delete(&name).await {
                     tracing::warn!("removing a file refused for quota: {e}");
                 }
@@ -254,7 +254,7 @@ pub async fn download(
 ) -> Result<Response, ApiError> {
     let lib = authed.library(&state, &library_id).await?;
     check_sha(&sha256)?;
-    let Some(size) = state.db.file_size(&lib.id, &sha256).await? else {
+    let Some(size) = state.db.file_size(&lib.id, &sha256, false).await? else {
         return Err(ApiError::NotFound);
     };
     let etag = format!("\"{sha256}\"");

@@ -23,34 +23,24 @@ pub enum RecordFile {
 }
 
 impl Db {
-    /// The size of a file the library holds.
+    /// The size of a file the library holds; with `counted_only`, only if it counts (is not
+    /// freed: a freed file is kept for its grace period but no attachment names it).
     pub async fn file_size(
         &self,
         library_id: &str,
         sha256: &str,
+        counted_only: bool,
     ) -> Result<Option<u64>, sqlx::Error> {
-        let size: Option<i64> =
-            sqlx::query_scalar("SELECT size FROM files WHERE library_id = $1 AND sha256 = $2")
-                .bind(library_id)
-                .bind(sha256)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(size.map(to_u64))
-    }
-
-    /// The size of a file the library holds and counts (not freed).
-    pub async fn counted_file_size(
-        &self,
-        library_id: &str,
-        sha256: &str,
-    ) -> Result<Option<u64>, sqlx::Error> {
-        let size: Option<i64> = sqlx::query_scalar(
-            "SELECT size FROM files WHERE library_id = $1 AND sha256 = $2 AND freed_at IS NULL",
-        )
-        .bind(library_id)
-        .bind(sha256)
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = if counted_only {
+            "SELECT size FROM files WHERE library_id = $1 AND sha256 = $2 AND freed_at IS NULL"
+        } else {
+            "SELECT size FROM files WHERE library_id = $1 AND sha256 = $2"
+        };
+        let size: Option<i64> = sqlx::query_scalar(sql)
+            .bind(library_id)
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(size.map(to_u64))
     }
 
