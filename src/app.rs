@@ -10,7 +10,6 @@ use crate::features::theme::ThemeSwitch;
 use crate::features::transfer::{
     provide_transfer, ExportSelectedButton, TransferButtons, TransferDialogs,
 };
-use crate::storage::DB_NAME;
 use leptos::prelude::*;
 use refsync_core::sync::LibraryId;
 
@@ -37,7 +36,14 @@ fn App() -> impl IntoView {
     // Here, not before mounting: the mount sets up the executor it spawns on.
     register_service_worker();
     provide_connection();
-    provide_library(DB_NAME, LibraryId::Personal);
+    crate::features::libraries::remove_deleted();
+    // One library per window: the one chosen last (features/libraries.rs). Leaked once per
+    // page load: the library's context lives as long as the window.
+    let db: &'static str = Box::leak(
+        crate::features::libraries::db_name(&crate::features::libraries::chosen().id)
+            .into_boxed_str(),
+    );
+    provide_library(db, LibraryId::Personal);
     provide_account();
     let account = use_account();
     provide_transfer();
@@ -46,7 +52,7 @@ fn App() -> impl IntoView {
         <div class="app" data-pane=move || lib.pane.get().id()>
             <header class="topbar">
                 <span class="brand">"refsync"</span>
-                <span class="brand-sub">"Reference library"</span>
+                <crate::features::libraries::LibrarySwitcher />
                 <span class="spacer"></span>
                 <AccountBar />
                 <ThemeSwitch />

@@ -810,9 +810,16 @@ fn kept_sort() -> Sort {
         .unwrap_or_default()
 }
 
-/// Where the open collection of library `id` is kept (a group belongs to one library).
-fn collection_pref(id: &LibraryId) -> String {
-    format!("refsync-collection:{}", id.store_name("library"))
+/// Where the open collection of library `id` (among those named after `db_base`) is kept: a
+/// group belongs to one library. The first library keeps the name it had before there were
+/// several in one browser.
+fn collection_pref(db_base: &str, id: &LibraryId) -> String {
+    let base = if db_base == crate::storage::DB_NAME {
+        "library"
+    } else {
+        db_base
+    };
+    format!("refsync-collection:{}", id.store_name(base))
 }
 
 /// Open the database of library `id` among those named after `db_base` and load it; make it
@@ -846,7 +853,7 @@ pub fn provide_library(db_base: &'static str, id: LibraryId) {
     provide_context(library);
     // The open collection is kept for the next visit, and shown again once the library is
     // read (if it still exists then).
-    let pref = collection_pref(&library.id.get_value());
+    let pref = collection_pref(db_base, &library.id.get_value());
     Effect::new(move |restored: Option<bool>| {
         let collection = library.collection.get();
         if restored == Some(true) {

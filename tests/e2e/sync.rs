@@ -425,6 +425,75 @@ async fn the_storage_limit_keeps_the_file_here_and_an_expired_sign_in_asks_again
     .await;
 }
 
+/// Issue 24, item 9: several libraries in one browser, each kept apart: a new empty one is
+/// made and opened, the library in use is named in the header, one is opened from the other,
+/// renamed, and deleted after its backup is offered and taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn several_libraries_in_one_browser_are_made_opened_renamed_and_deleted() {
+    with_app(|c, app| async move {
+        add_reference(&c, "In my library", "Able, A.", "2001").await;
+        wait_text(&c, "#library-switcher", |t| t.contains("My Library")).await;
+        click(&c, "#library-switcher").await;
+        type_into(&c, "#new-library-name", "Thesis").await;
+        click(&c, "#new-library-create").await;
+        wait_text(&c, "#library-switcher", |t| t.contains("Thesis")).await;
+        wait_text(&c, "#storage-status", |t| {
+            t == "0 references stored in this browser"
+        })
+        .await;
+        add_reference(&c, "Thesis chapter one", "Baker, B.", "2024").await;
+        click(&c, "#library-switcher").await;
+        wait_text(&c, "#library-list", |t| {
+            t.contains("My Library") && t.contains("Thesis")
+        })
+        .await;
+        screenshot(&c, "library-switcher").await;
+        click(&c, ".library-item[data-library='My Library'] .open-library").await;
+        wait_text(&c, "#library-switcher", |t| t.contains("My Library")).await;
+        wait_until(&c, "My Library's rows", || async {
+            row_titles(&c).await == ["In my library"]
+        })
+        .await;
+
+        click(&c, "#library-switcher").await;
+        click(&c, ".library-item[data-library='Thesis'] .open-library").await;
+        wait_text(&c, "#library-switcher", |t| t.contains("Thesis")).await;
+        wait_until(&c, "Thesis's rows", || async {
+            row_titles(&c).await == ["Thesis chapter one"]
+        })
+        .await;
+        click(&c, "#library-switcher").await;
+        type_into(&c, "#library-rename", CTRL_A).await;
+        type_into(&c, "#library-rename", "Thesis 2027").await;
+        click(&c, "#library-rename-save").await;
+        wait_text(&c, "#library-switcher", |t| t.contains("Thesis 2027")).await;
+
+        click(&c, "#library-switcher").await;
+        click(&c, "#delete-library").await;
+        let offer = wait_text(&c, "#libraries-dialog .backup-offer", |t| {
+            t.contains("Deleting")
+        })
+        .await;
+        assert!(
+            offer.contains("its 1 reference from this browser"),
+            "{offer}"
+        );
+        click(&c, "#delete-library-backup").await;
+        harness::wait_download(&app.downloads).await;
+        click(&c, "#delete-library-confirm").await;
+        wait_text(&c, "#library-switcher", |t| t.contains("My Library")).await;
+        wait_until(&c, "My Library's rows", || async {
+            row_titles(&c).await == ["In my library"]
+        })
+        .await;
+        click(&c, "#library-switcher").await;
+        let left = wait_text(&c, "#library-list", |_| true).await;
+        assert!(!left.contains("Thesis"), "{left}");
+    })
+    .await;
+}
+
 /// Issue 24, item 6: signing in with a library that holds references offers a backup first
 /// (one click, skippable); Settings then says when it was made and Sync Status does not
 /// remind; a library with no backup is reminded in Sync Status.
