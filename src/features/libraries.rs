@@ -179,12 +179,13 @@ fn LibrariesDialog(close: Callback<()>) -> impl IntoView {
     });
     let held = move || lib.counts.with(|c| c.all + c.trash);
     let deletable = current_id != FIRST;
+    let open_id = current_id.clone();
     view! {
         <Modal id="libraries-dialog" title="Libraries in this browser" on_close=close wide=true>
             <p class="hint">"Each library is kept apart in this browser, and can be linked to its own refsync account. The window shows one at a time."</p>
             <ul id="library-list" class="library-list">
                 <For each=move || libraries.get() key=|l: &LocalLibrary| l.id.clone() children=move |l: LocalLibrary| {
-                    let here = l.id == chosen().id;
+                    let here = l.id == open_id;
                     let id = l.id.clone();
                     view! {
                         <li class="library-item" class:current=here data-library=l.name.clone()>

@@ -22,6 +22,25 @@ pub enum RecordFile {
     OverLimit,
 }
 
+/// Add `size` to the library's storage used, unless that would pass `limit`; whether it did.
+async fn grow_within(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    library_id: &str,
+    size: u64,
+    limit: u64,
+) -> Result<bool, sqlx::Error> {
+    let grown = sqlx::query(
+        "UPDATE libraries SET storage_used = storage_used + $1
+         WHERE id = $2 AND storage_used + $1 <= $3",
+    )
+    .bind(to_i64(size))
+    .bind(library_id)
+    .bind(to_i64(limit))
+    .execute(&mut **tx)
+    .await?;
+    Ok(grown.rows_affected() == 1)
+}
+
 impl Db {
     /// The size of a file the library holds; with `counted_only`, only if it counts (is not
     /// freed: a freed file is kept for its grace period but no attachment names it).
@@ -81,16 +100,7 @@ impl Db {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(size) = revived {
-                let grown = sqlx::query(
-                    "UPDATE libraries SET storage_used = storage_used + $1
-                     WHERE id = $2 AND storage_used + $1 <= $3",
-                )
-                .bind(size)
-                .bind(library_id)
-                .bind(to_i64(limit))
-                .execute(&mut *tx)
-                .await?;
-                if grown.rows_affected() == 0 {
+                if !grow_within(&mut tx, library_id, to_u64(size), limit).await? {
                     tx.rollback().await?;
                     return Ok(RecordFile::OverLimit);
                 }
@@ -98,16 +108,7 @@ impl Db {
             tx.commit().await?;
             return Ok(RecordFile::AlreadyHeld);
         }
-        let grown = sqlx::query(
-            "UPDATE libraries SET storage_used = storage_used + $1
-             WHERE id = $2 AND storage_used + $1 <= $3",
-        )
-        .bind(to_i64(size))
-        .bind(library_id)
-        .bind(to_i64(limit))
-        .execute(&mut *tx)
-        .await?;
-        if grown.rows_affected() == 0 {
+        if !grow_within(&mut tx, library_id, size, limit).await? {
             tx.rollback().await?;
             return Ok(RecordFile::OverLimit);
         }
