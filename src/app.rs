@@ -2,9 +2,10 @@
 
 use crate::features::account::{provide_account, use_account, AccountBar, SyncProgressBar};
 use crate::features::connection::{provide_connection, ConnectionStatus, OfflineBanner};
+use crate::features::duplicates::{DuplicateSets, DuplicatesNotice};
 use crate::features::library::{
-    provide_library, use_library, DetailPane, KeywordPane, LibraryNav, Pane, ReferenceList,
-    ShortcutsHelp, StorageStatus,
+    provide_library, use_library, Collection, DetailPane, KeywordPane, LibraryNav, Pane,
+    ReferenceList, ShortcutsHelp, StorageStatus,
 };
 use crate::features::theme::ThemeSwitch;
 use crate::features::transfer::{
@@ -59,6 +60,7 @@ fn App() -> impl IntoView {
                 <ConnectionStatus />
             </header>
             <OfflineBanner />
+            <DuplicatesNotice />
             <SyncProgressBar />
             <div class="panes">
                 <nav class="pane sidebar" aria-label="Library">
@@ -66,10 +68,15 @@ fn App() -> impl IntoView {
                     <KeywordPane />
                 </nav>
                 <main class="pane list-pane">
-                    <ReferenceList
-                        extra_actions=ViewFn::from(|| view! { <TransferButtons /> })
-                        downloading=Signal::derive(move || account.progress.with(Option::is_some))
-                    />
+                    <Show
+                        when=move || lib.collection.get() != Collection::Duplicates
+                        fallback=|| view! { <DuplicateSets /> }
+                    >
+                        <ReferenceList
+                            extra_actions=ViewFn::from(|| view! { <TransferButtons /> })
+                            downloading=Signal::derive(move || account.progress.with(Option::is_some))
+                        />
+                    </Show>
                 </main>
                 <aside class="pane detail-pane" aria-label="Reference">
                     <button id="back-to-list" class="btn phone-only back-btn" on:click=move |_| lib.pane.set(Pane::List)>

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod connection;
+pub mod duplicates;
 pub mod libraries;
 pub mod library;
 pub mod theme;

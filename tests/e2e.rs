@@ -10,6 +10,8 @@
 // The crate root of an integration test resolves modules from tests/, hence the path.
 #[path = "e2e/desktop.rs"]
 mod desktop;
+#[path = "e2e/duplicates.rs"]
+mod duplicates;
 #[path = "e2e/everyday.rs"]
 mod everyday;
 // The CLI driver the CLI's own tests use: the desktop side of the pair tests (which need
@@ -32,6 +34,7 @@ use harness::{
 };
 use std::path::Path;
 use std::time::Duration;
+use sync::wait_until;
 
 const DELETE: &str = "\u{E017}";
 const DOWN: &str = "\u{E015}";
@@ -50,8 +53,17 @@ async fn import(c: &Client, path: &Path, group: Option<&str>) -> String {
         type_into(c, "#import-new-group", name).await;
     }
     click(c, "#import-start").await;
-    let report = wait_text(c, "#import-report", |t| t.contains("imported")).await;
-    report
+    wait_until(c, "the import's report, or its question", || async {
+        c.find(Locator::Css("#import-report, #import-existing"))
+            .await
+            .is_ok()
+    })
+    .await;
+    match c.find(Locator::Css("#import-existing")).await {
+        // Records already here: the caller answers the question.
+        Ok(asked) => asked.text().await.unwrap(),
+        Err(_) => wait_text(c, "#import-report", |t| t.contains("imported")).await,
+    }
 }
 
 /// Import `path` into no group and wait until the list shows its `count` references.
@@ -506,7 +518,16 @@ async fn an_export_imports_again_as_the_same_library() {
         assert_eq!((again, skipped), (imported, 0), "{}", exported.display());
 
         // Imported back into a group of its own: the same references, once more.
-        let report = import(&c, &exported, Some("Round trip")).await;
+        // Every record is here already: the dialog asks first (issue 25), then imports all.
+        let asked = import(&c, &exported, Some("Round trip")).await;
+        assert!(
+            asked.contains(&format!(
+                "{imported} of the {imported} records read are already"
+            )),
+            "{asked}"
+        );
+        click(&c, "#import-everything").await;
+        let report = wait_text(&c, "#import-report", |t| t.contains("imported")).await;
         assert!(
             report.contains(&format!("imported {imported}, skipped 0")),
             "{report}"

@@ -71,6 +71,8 @@ pub struct Account {
     pub settings_open: RwSignal<bool>,
     /// How far the running sync has come (a first download shows a progress bar).
     pub progress: RwSignal<Option<Progress>>,
+    /// Sets of probable duplicates the last first sync made (its notice shows until read).
+    pub duplicates_found: RwSignal<Option<u64>>,
 }
 
 pub fn use_account() -> Account {
@@ -89,6 +91,7 @@ pub fn provide_account() {
         status_open: RwSignal::new(false),
         settings_open: RwSignal::new(false),
         progress: RwSignal::new(None),
+        duplicates_found: RwSignal::new(None),
     };
     provide_context(account);
     schedule::start(lib, account);
@@ -262,6 +265,9 @@ fn start_sync(lib: Library, account: Account, asked: bool) {
                         lib.fail(text);
                     }
                     None => lib.tell(run::describe(&report)),
+                }
+                if o.duplicates > 0 {
+                    account.duplicates_found.set(Some(o.duplicates));
                 }
                 if o.conflicts > 0 {
                     lib.fail(format!(

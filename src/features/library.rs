@@ -17,7 +17,7 @@ mod shortcuts;
 
 pub use detail::DetailPane;
 pub use keywords::KeywordPane;
-pub use list::ReferenceList;
+pub use list::{date_text, ReferenceList};
 pub use nav::LibraryNav;
 pub use shortcuts::ShortcutsHelp;
 
@@ -554,7 +554,11 @@ impl Library {
         let writes = self
             .data
             .with_untracked(|d| actions::restore(d, &keys, browser::now_millis()));
-        let n = writes.len();
+        // A restore may move attachments back too (undoing a merge): count references.
+        let n = writes
+            .iter()
+            .filter(|w| w.target().0 == ObjectKind::Reference && keys.contains(&w.target().1))
+            .count();
         self.selected.set(Vec::new());
         self.commit_in_background(writes, Some(format!("Restored {}.", count_refs(n))));
     }

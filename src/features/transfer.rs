@@ -55,6 +55,8 @@ pub struct Transfer {
     dialog: RwSignal<Option<TransferDialog>>,
     /// Files dropped on the window, waiting for the import dialog.
     dropped: RwSignal<Vec<SendFile>, LocalStorage>,
+    /// Records pasted on the list (Ctrl+V), waiting for the import dialog.
+    pasted: RwSignal<String>,
 }
 
 /// A browser file (not `Send`; kept in local storage signals only).
@@ -71,6 +73,7 @@ pub fn provide_transfer() {
     let transfer = Transfer {
         dialog: RwSignal::new(None),
         dropped: RwSignal::new_local(Vec::new()),
+        pasted: RwSignal::new(String::new()),
     };
     provide_context(transfer);
     // Files dropped anywhere on the window go to the import dialog.
@@ -92,10 +95,39 @@ pub fn provide_transfer() {
             transfer.open(TransferDialog::Import);
         }
     });
+    // Records pasted anywhere but a text box (Ctrl+V on the list) go to the import dialog:
+    // RIS, BibTeX, EndNote tagged, MEDLINE or CSL-JSON text, read like a file.
+    let paste = window_event_listener(leptos::ev::paste, move |ev: web_sys::ClipboardEvent| {
+        if typing_somewhere(&ev) || transfer.dialog.get_untracked().is_some() {
+            return;
+        }
+        let text = ev
+            .clipboard_data()
+            .and_then(|d| d.get_data("text/plain").ok())
+            .unwrap_or_default();
+        if text.trim().is_empty() {
+            return;
+        }
+        ev.prevent_default();
+        transfer.pasted.set(text);
+        transfer.open(TransferDialog::Import);
+    });
     on_cleanup(move || {
         over.remove();
         drop.remove();
+        paste.remove();
     });
+}
+
+/// A paste into a text box is that box's.
+fn typing_somewhere(ev: &web_sys::ClipboardEvent) -> bool {
+    use wasm_bindgen::JsCast;
+    ev.target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
+        .is_some_and(|el| {
+            matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                || el.is_content_editable()
+        })
 }
 
 fn carries_files(ev: &DragEvent) -> bool {
@@ -129,9 +161,33 @@ pub fn TransferDialogs() -> impl IntoView {
 enum Phase {
     Choosing,
     Reading,
-    Saving { done: usize, total: usize },
-    Done(Report),
+    /// Some records read are already in the library: import them, skip them or merge them?
+    Deciding {
+        found: usize,
+        read: usize,
+    },
+    Saving {
+        done: usize,
+        total: usize,
+    },
+    Done(Report, Option<String>),
     Failed(String),
+}
+
+/// What an import does with records the library already holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Existing {
+    ImportAll,
+    Skip,
+    Merge,
+}
+
+/// Records read and checked, waiting for the person's choice.
+struct Pending {
+    references: Vec<Reference>,
+    report: Report,
+    already: Vec<Option<(Key, refsync_core::query::DuplicateReason)>>,
+    target: Target,
 }
 
 #[component]
@@ -149,11 +205,15 @@ fn ImportDialog(close: Callback<()>) -> impl IntoView {
     let groups = move || lib.data.with(|d| d.custom_groups());
     let file_names =
         move || files.with(|f| f.iter().map(|f| f.0.name()).collect::<Vec<_>>().join(", "));
+    let pasted = RwSignal::new(transfer.pasted.get_untracked());
+    transfer.pasted.set(String::new());
+    let pending: StoredValue<Option<Pending>, LocalStorage> = StoredValue::new_local(None);
     let start = move |_| {
         let picked = files.get_untracked();
-        if picked.is_empty() {
+        let text = pasted.get_untracked();
+        if picked.is_empty() && text.trim().is_empty() {
             phase.set(Phase::Failed(
-                "Choose one or more files to import first.".into(),
+                "Choose one or more files to import, or paste records, first.".into(),
             ));
             return;
         }
@@ -169,12 +229,28 @@ fn ImportDialog(close: Callback<()>) -> impl IntoView {
         }
         phase.set(Phase::Reading);
         spawn_local(async move {
-            let result = run_import(lib, picked, format, target, phase).await;
-            phase.set(match result {
-                Ok(report) => Phase::Done(report),
-                Err(e) => Phase::Failed(e),
-            });
+            match read_import(lib, picked, text, format).await {
+                Err(e) => phase.set(Phase::Failed(e)),
+                Ok((references, report, already)) => {
+                    let found = already.iter().flatten().count();
+                    let read = references.len();
+                    pending.set_value(Some(Pending {
+                        references,
+                        report,
+                        already,
+                        target,
+                    }));
+                    if found == 0 {
+                        finish_import(lib, pending, Existing::ImportAll, phase).await;
+                    } else {
+                        phase.set(Phase::Deciding { found, read });
+                    }
+                }
+            }
         });
+    };
+    let decide = move |choice: Existing| {
+        spawn_local(finish_import(lib, pending, choice, phase));
     };
     let on_drop = move |ev: DragEvent| {
         ev.prevent_default();
@@ -186,10 +262,15 @@ fn ImportDialog(close: Callback<()>) -> impl IntoView {
             phase.set(Phase::Choosing);
         }
     };
-    let busy = move || matches!(phase.get(), Phase::Reading | Phase::Saving { .. });
+    let busy = move || {
+        matches!(
+            phase.get(),
+            Phase::Reading | Phase::Saving { .. } | Phase::Deciding { .. }
+        )
+    };
     // Once the chosen files are imported, Import waits for other files: a second press
     // would import every reference again.
-    let imported = move || matches!(phase.get(), Phase::Done(_));
+    let imported = move || matches!(phase.get(), Phase::Done(..));
     let progress_done = Signal::derive(move || match phase.get() {
         Phase::Saving { done, .. } => done,
         _ => 0,
@@ -234,6 +315,14 @@ fn ImportDialog(close: Callback<()>) -> impl IntoView {
                     if names.is_empty() { "RIS, BibTeX, EndNote XML, EndNote tagged, MEDLINE or CSL-JSON.".to_string() } else { names }
                 }}</p>
             </div>
+            <details class="paste-box" open=move || !pasted.with(String::is_empty)>
+                <summary>"Paste records"</summary>
+                <label for="import-paste" class="hint">"Paste RIS, BibTeX, EndNote tagged, MEDLINE or CSL-JSON text (Ctrl+V on the list opens this too)."</label>
+                <textarea id="import-paste" rows="6" spellcheck="false"
+                    placeholder="@article{kuhn1962, title = {The Structure of Scientific Revolutions}, ...}"
+                    prop:value=move || pasted.get()
+                    on:input=move |ev| { pasted.set(event_target_value(&ev)); phase.set(Phase::Choosing); }></textarea>
+            </details>
             <div class="form">
                 <label for="import-format">"Format"</label>
                 <select id="import-format" on:change=move |ev| format.set(event_target_value(&ev))>
@@ -256,13 +345,37 @@ fn ImportDialog(close: Callback<()>) -> impl IntoView {
                 <Progress done=progress_done total=progress_total label=progress_label />
             </Show>
             {move || match phase.get() {
-                Phase::Done(report) => view! { <ImportReport report=report /> }.into_any(),
+                Phase::Deciding { found, read } => view! {
+                    <div id="import-existing" class="report" role="status">
+                        <p><strong>{format!(
+                            "{} of the {} {} read {} already in your library",
+                            thousands(found), thousands(read), if read == 1 { "record" } else { "records" },
+                            if found == 1 { "is" } else { "are" }
+                        )}</strong>" (same DOI, PubMed ID or ISBN, or nearly the same title, year and first author)."</p>
+                        <p class="hint">"Nothing is saved until you choose."</p>
+                        <div class="dialog-actions">
+                            <button id="import-skip-existing" class="btn btn-primary" on:click=move |_| decide(Existing::Skip)>
+                                {format!("Skip {}", if found == 1 { "it" } else { "those" })}
+                            </button>
+                            <button id="import-merge-existing" class="btn" on:click=move |_| decide(Existing::Merge)>
+                                "Import and merge into the copies here"
+                            </button>
+                            <button id="import-everything" class="btn" on:click=move |_| decide(Existing::ImportAll)>
+                                "Import all anyway"
+                            </button>
+                        </div>
+                    </div>
+                }.into_any(),
+                Phase::Done(report, existing) => view! {
+                    <ImportReport report=report />
+                    {existing.map(|t| view! { <p id="import-existing-done" class="hint">{t}</p> })}
+                }.into_any(),
                 Phase::Failed(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                 _ => ().into_any(),
             }}
             <DialogFooter>
                 <button class="btn" on:click=move |_| close.run(())>
-                    {move || if matches!(phase.get(), Phase::Done(_)) { "Close" } else { "Cancel" }}
+                    {move || if matches!(phase.get(), Phase::Done(..)) { "Close" } else { "Cancel" }}
                 </button>
                 <button id="import-start" class="btn btn-primary" disabled=move || busy() || imported()
                     title=move || imported().then_some("Imported. Choose other files to import more.")
@@ -316,19 +429,93 @@ enum Target {
     New(String),
 }
 
-async fn run_import(
+/// Read the chosen files and the pasted text, and find which records the library already
+/// holds (core's duplicate rules).
+async fn read_import(
     lib: Library,
     files: Vec<SendFile>,
+    pasted: String,
     format: Option<Format>,
-    target: Target,
-    phase: RwSignal<Phase>,
-) -> Result<Report, String> {
+) -> Result<
+    (
+        Vec<Reference>,
+        Report,
+        Vec<Option<(Key, refsync_core::query::DuplicateReason)>>,
+    ),
+    String,
+> {
     browser::mark("import-start");
     let mut sources: Vec<(String, Vec<u8>)> = Vec::new();
     for f in &files {
         sources.push((f.0.name(), browser::read_file(&f.0).await?));
     }
-    let (mut references, report) = worker::import(sources, format, browser::now_millis()).await?;
+    if !pasted.trim().is_empty() {
+        sources.push(("Pasted text".to_string(), pasted.into_bytes()));
+    }
+    let (references, report) = worker::import(sources, format, browser::now_millis()).await?;
+    let already = lib
+        .data
+        .with_untracked(|d| d.refs.already_here(&references));
+    Ok((references, report, already))
+}
+
+/// Save what was read, as the person chose for the records already here.
+async fn finish_import(
+    lib: Library,
+    pending: StoredValue<Option<Pending>, LocalStorage>,
+    choice: Existing,
+    phase: RwSignal<Phase>,
+) {
+    let Some(Pending {
+        references,
+        mut report,
+        already,
+        target,
+    }) = pending.try_update_value(Option::take).flatten()
+    else {
+        return;
+    };
+    let result = save_import(lib, references, &already, choice, target, phase).await;
+    phase.set(match result {
+        Ok((saved, merged)) => {
+            let found = already.iter().flatten().count();
+            report.imported = saved;
+            lib.tell(format!("Import finished: {}.", report.summary()));
+            let existing = (found > 0).then(|| match choice {
+                Existing::ImportAll => format!(
+                    "{} already in your library {} imported anyway: see Possible Duplicates.",
+                    thousands(found),
+                    if found == 1 { "was" } else { "were" }
+                ),
+                Existing::Skip => format!(
+                    "{} already in your library {} left out.",
+                    thousands(found),
+                    if found == 1 { "was" } else { "were" }
+                ),
+                Existing::Merge => format!(
+                    "{} already in your library {} merged into the {} there.",
+                    thousands(found),
+                    if found == 1 { "was" } else { "were" },
+                    if merged == 1 { "copy" } else { "copies" }
+                ),
+            });
+            Phase::Done(report, existing)
+        }
+        Err(e) => Phase::Failed(e),
+    });
+}
+
+/// Write the import: new records whole; with [`Existing::Merge`], each record already here
+/// merged into the copy here (its empty fields filled, groups and keywords joined). The
+/// number of records saved new, and of copies here merged into.
+async fn save_import(
+    lib: Library,
+    mut references: Vec<Reference>,
+    already: &[Option<(Key, refsync_core::query::DuplicateReason)>],
+    choice: Existing,
+    target: Target,
+    phase: RwSignal<Phase>,
+) -> Result<(usize, usize), String> {
     let group = match target {
         Target::None => None,
         Target::Existing(k) => Some(k),
@@ -344,22 +531,41 @@ async fn run_import(
             r.groups.insert(g);
         }
     }
-    let total = references.len();
+    let now = browser::now_millis();
+    let mut fresh = Vec::new();
+    let mut merges = Vec::new();
+    for (r, here) in references.into_iter().zip(already) {
+        match (here, choice) {
+            (Some(_), Existing::Skip) => {}
+            (Some((into, _)), Existing::Merge) => {
+                if let Some(kept) = lib.get_untracked(into) {
+                    let mut to =
+                        refsync_core::edit::merge::merged(&kept, &[&r], &Default::default());
+                    to.attachments = kept.attachments.clone();
+                    to.date_modified = now;
+                    merges.push(refsync_core::edit::Write::change(
+                        Object::Reference(kept),
+                        Object::Reference(to),
+                    ));
+                }
+            }
+            _ => fresh.push(r),
+        }
+    }
+    let total = fresh.len();
     phase.set(Phase::Saving { done: 0, total });
     browser::yield_now().await;
-    let objects: Vec<Object> = references.into_iter().map(Object::Reference).collect();
-    let saved = lib
-        .commit_bulk(objects, |done| phase.set(Phase::Saving { done, total }))
-        .await;
-    if let Err(e) = saved {
-        return Err(e.to_string());
-    }
+    let objects: Vec<Object> = fresh.into_iter().map(Object::Reference).collect();
+    lib.commit_bulk(objects, |done| phase.set(Phase::Saving { done, total }))
+        .await
+        .map_err(|e| e.to_string())?;
+    let merged = merges.len();
+    lib.commit(merges).await.map_err(|e| e.to_string())?;
     browser::mark("import-done");
     if let Some(g) = group {
         lib.collection.set(Collection::Group(g));
     }
-    lib.tell(format!("Import finished: {}.", report.summary()));
-    Ok(report)
+    Ok((total, merged))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,7 +12,7 @@ const EMAIL: &str = "desktop@example.org";
 
 /// The CLI binary: `REFSYNC_CLI` (set by `cargo xtask test`, which builds it), else the
 /// workspace's debug build.
-fn cli_binary() -> PathBuf {
+pub(crate) fn cli_binary() -> PathBuf {
     let path = std::env::var_os("REFSYNC_CLI")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/debug/refsync"));

@@ -48,6 +48,12 @@ pub enum Command {
         /// Also put the imported references in this group (made if it does not exist).
         #[arg(long)]
         group: Option<String>,
+        /// Leave out records already in the library (same DOI, PubMed id or ISBN, or nearly the same title, year and first author).
+        #[arg(long, conflicts_with = "merge_duplicates")]
+        skip_duplicates: bool,
+        /// Merge records already in the library into the copy there (filling its empty fields, joining groups and keywords).
+        #[arg(long)]
+        merge_duplicates: bool,
     },
     /// Export references (not those in the Trash).
     #[command(
@@ -148,9 +154,16 @@ pub enum Command {
     /// Attach a file (a PDF, an image, ...) to a reference.
     #[command(after_help = "Examples:\n  refsync attach TE0J3D kuhn-1962.pdf")]
     Attach { key: String, file: PathBuf },
-    /// List probable duplicates (same DOI, PubMed id or ISBN, or nearly the same title, year and first author).
-    #[command(after_help = "Examples:\n  refsync duplicates")]
+    /// List probable duplicates set by set (same DOI, PubMed id or ISBN, or nearly the same title, year and first author); merge a set, or mark it as not duplicates.
+    #[command(
+        after_help = "Each set is named by a short id (or its number in the list).\n\n\
+                      Examples:\n  refsync duplicates\n  refsync duplicates merge 1a2b3c4d --keep TE0J3D\n  \
+                      refsync duplicates merge 1a2b3c4d --keep TE0J3D title=TE0K11 journal=TE0K11\n  \
+                      refsync duplicates not 1a2b3c4d\n  refsync duplicates again TE0J3D TE0K11"
+    )]
     Duplicates {
+        #[command(subcommand)]
+        action: Option<DuplicatesCommand>,
         #[arg(long)]
         json: bool,
     },
@@ -219,6 +232,30 @@ pub enum Command {
         after_help = "The same format as the web app's backup: each restores the other's.\n\nExamples:\n  refsync backup library-2026-11-24.zip"
     )]
     Backup { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DuplicatesCommand {
+    /// Merge a set into one record: the kept record takes FIELD=KEY values from the others, fills its empty fields from them, and gets every group, keyword and attachment; the others go to the Trash (restore one to undo).
+    Merge {
+        /// The set's id or number, as `refsync duplicates` lists it.
+        set: String,
+        /// The record to keep.
+        #[arg(long)]
+        keep: String,
+        /// FIELD=KEY: take this field from that record instead (title=TE0K11).
+        picks: Vec<String>,
+    },
+    /// Mark a set as not duplicates: it is not listed again, on any device.
+    Not {
+        /// The set's id or number, as `refsync duplicates` lists it.
+        set: String,
+    },
+    /// Undo `not`: these references may be listed as duplicates of one another again.
+    Again {
+        #[arg(required = true, num_args = 2..)]
+        keys: Vec<String>,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -17,7 +17,19 @@ pub async fn run(cli: Cli) -> Result<()> {
     };
     match cli.command {
         Command::Init { path } => library::init(&cx, path).await,
-        Command::Import { files, group } => library::import(&cx, &files, group.as_deref()).await,
+        Command::Import {
+            files,
+            group,
+            skip_duplicates,
+            merge_duplicates,
+        } => {
+            let existing = match (skip_duplicates, merge_duplicates) {
+                (true, _) => library::Existing::Skip,
+                (_, true) => library::Existing::Merge,
+                _ => library::Existing::Import,
+            };
+            library::import(&cx, &files, group.as_deref(), existing).await
+        }
         Command::Export {
             format,
             group,
@@ -39,7 +51,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Delete { keys, yes } => library::delete(&cx, &keys, yes).await,
         Command::Group(g) => groups::run(&cx, &g).await,
         Command::Attach { key, file } => library::attach(&cx, &key, &file).await,
-        Command::Duplicates { json } => library::duplicates(&cx, json).await,
+        Command::Duplicates { action, json } => library::duplicates(&cx, action, json).await,
         Command::Link {
             server,
             email,

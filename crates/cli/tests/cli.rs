@@ -914,3 +914,204 @@ async fn sync_watch_follows_another_devices_changes_and_stops_on_ctrl_c() {
     let status = watching.wait().await.unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// The sets `duplicates --json` lists: (id, reason, keys).
+async fn duplicate_sets(d: &Desk) -> Vec<(String, String, Vec<String>)> {
+    let json: serde_json::Value =
+        serde_json::from_str(&d.ok(&["duplicates", "--json"]).await).unwrap();
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().to_string(),
+                s["reason"].as_str().unwrap().to_string(),
+                s["keys"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|k| k.as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// Issue 25 at the desktop: a set merged here arrives merged on the other device (the kept
+/// record with both groups and the attachment, the other in the Trash saying where it went);
+/// "not duplicates" crosses devices and can be undone; an edit to a merged-away record made
+/// elsewhere before its sync becomes a conflict, not a loss; an import is told what is here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicates_are_merged_kept_apart_and_caught_at_import_across_devices() {
+    let svc = service(|_| {}).await;
+    let (mut one, mut two) = (String::new(), String::new());
+    let (a, b) = linked_pair(&svc, "dups@example.org", async |a: &Desk| {
+        one = a
+            .ok(&[
+                "add",
+                "title=The structure of scientific revolutions",
+                "author=Kuhn, Thomas",
+                "year=1962",
+                "doi=10.1000/ssr",
+            ])
+            .await
+            .trim()
+            .to_string();
+        two = a
+            .ok(&[
+                "add",
+                "title=The Structure of Scientific Revolutions.",
+                "author=Kuhn, T.",
+                "year=1962",
+                "doi=https://doi.org/10.1000/SSR",
+                "pages=1-210",
+            ])
+            .await
+            .trim()
+            .to_string();
+        for (group, key) in [("Reading", &one), ("Classics", &two)] {
+            a.ok(&["group", "create", group]).await;
+            a.ok(&["group", "add", group, key]).await;
+        }
+        let pdf = a.path("kuhn.pdf");
+        std::fs::write(&pdf, b"%PDF-1.4 kuhn").unwrap();
+        a.ok(&["attach", &two, pdf.to_str().unwrap()]).await;
+        // Two works by one author in one year, nearly one title: marked apart later.
+        a.ok(&[
+            "add",
+            "title=Second thoughts on paradigms in science",
+            "author=Kuhn, Thomas",
+            "year=1974",
+        ])
+        .await;
+        a.ok(&[
+            "add",
+            "title=Second thoughts on paradigms in science!",
+            "author=Kuhn, Thomas",
+            "year=1974",
+        ])
+        .await;
+    })
+    .await;
+    b.ok(&["sync"]).await;
+    let sets = duplicate_sets(&b).await;
+    assert_eq!(sets.len(), 2, "{sets:?}");
+    let (doi_set, reason, keys) = sets[0].clone();
+    assert_eq!(reason, "doi");
+    assert_eq!(keys.len(), 2);
+
+    // Merged on B, keeping one's record but two's title.
+    let out = b
+        .ok(&[
+            "duplicates",
+            "merge",
+            &doi_set,
+            "--keep",
+            &one,
+            &format!("title={two}"),
+        ])
+        .await;
+    assert!(out.contains("Merged 1 record into"), "{out}");
+    let kept = shown(&b, &one).await;
+    assert_eq!(
+        kept["fields"]["title"],
+        "The Structure of Scientific Revolutions."
+    );
+    assert_eq!(kept["fields"]["pages"], "1-210");
+    assert_eq!(kept["groups"].as_array().unwrap().len(), 2);
+    assert_eq!(kept["attachments"].as_array().unwrap().len(), 1);
+    b.ok(&["sync"]).await;
+
+    // A sees the merge: one record with both groups and the file; the other in the Trash.
+    a.ok(&["sync"]).await;
+    let kept = shown(&a, &one).await;
+    assert_eq!(kept["groups"].as_array().unwrap().len(), 2, "{kept}");
+    assert_eq!(kept["attachments"].as_array().unwrap().len(), 1, "{kept}");
+    let away = shown(&a, &two).await;
+    assert_eq!(away["trashed"], true);
+    assert_eq!(away["merged_into"], one.as_str());
+    assert_eq!(duplicate_sets(&a).await.len(), 1);
+
+    // Restoring the merged-away record on A undoes its merge: its file goes back with it.
+    a.ok(&["restore", &two]).await;
+    assert_eq!(
+        shown(&a, &two).await["attachments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(shown(&a, &one).await["attachments"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    a.ok(&["sync"]).await;
+    b.ok(&["sync"]).await;
+    let sets = duplicate_sets(&b).await;
+    assert_eq!(
+        sets.len(),
+        2,
+        "the restored copy is a duplicate again: {sets:?}"
+    );
+
+    // Not duplicates, on A: gone from B's list too; undone, it is back.
+    let apart = duplicate_sets(&a)
+        .await
+        .into_iter()
+        .find(|s| s.1 == "probable")
+        .unwrap();
+    let out = a.ok(&["duplicates", "not", &apart.0]).await;
+    assert!(out.contains("not duplicates"), "{out}");
+    a.ok(&["sync"]).await;
+    b.ok(&["sync"]).await;
+    assert!(duplicate_sets(&b).await.iter().all(|s| s.1 != "probable"));
+    let mut again = vec!["duplicates", "again"];
+    again.extend(apart.2.iter().map(String::as_str));
+    b.ok(&again).await;
+    assert!(duplicate_sets(&b).await.iter().any(|s| s.1 == "probable"));
+
+    // Merged on A while B edits the merged-away copy: B's sync keeps its edit in a conflict.
+    let set = duplicate_sets(&a)
+        .await
+        .into_iter()
+        .find(|s| s.1 == "doi")
+        .unwrap();
+    a.ok(&["duplicates", "merge", &set.0, "--keep", &one]).await;
+    a.ok(&["sync"]).await;
+    b.ok(&["edit", &two, "pages=3-212"]).await;
+    b.fails(&["sync"], 9).await;
+    let conflicts = b.ok(&["conflicts", "list"]).await;
+    assert!(conflicts.contains(&two[..6]), "{conflicts}");
+    b.ok(&["conflicts", "resolve", &two, "--keep", "local"])
+        .await;
+    b.ok(&["sync"]).await;
+    let kept_edit = shown(&b, &two).await;
+    assert_eq!(kept_edit["fields"]["pages"], "3-212");
+    assert_eq!(kept_edit["trashed"], false);
+
+    // An import of what is here: told, and skipped or merged as asked.
+    let ris = a.path("again.ris");
+    std::fs::write(
+        &ris,
+        "TY  - JOUR\nTI  - The structure of scientific revolutions\nAU  - Kuhn, Thomas\nPY  - 1962\nDO  - 10.1000/ssr\nKW  - paradigm\nER  - \n\nTY  - JOUR\nTI  - A new paper\nAU  - Other, Ann\nPY  - 2020\nER  - \n",
+    )
+    .unwrap();
+    let before = a.list(&[]).await.len();
+    let out = a
+        .ok(&["import", ris.to_str().unwrap(), "--skip-duplicates"])
+        .await;
+    assert!(
+        out.contains("1 imported record was already in the library: left out"),
+        "{out}"
+    );
+    assert_eq!(a.list(&[]).await.len(), before + 1);
+    let out = a
+        .ok(&["import", ris.to_str().unwrap(), "--merge-duplicates"])
+        .await;
+    assert!(out.contains("merged into"), "{out}");
+    assert_eq!(shown(&a, &one).await["keywords"][0], "paradigm");
+    let err = a
+        .fails(&["duplicates", "merge", "ffffffff", "--keep", &one], 3)
+        .await;
+    assert!(err.contains("no set of duplicates"), "{err}");
+}

@@ -169,6 +169,7 @@ mod tests {
             sha256: sha.clone(),
             role: AttachmentRole::File,
             caption: String::new(),
+            merged_from: None,
             date_modified: 9,
         };
         r.attachments.push(a.key);

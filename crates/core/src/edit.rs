@@ -8,6 +8,7 @@
 //! arrived in between is reverted (docs/sync.md, "A person's edits").
 
 pub mod actions;
+pub mod merge;
 pub mod undo;
 
 use crate::protocol::Object;

@@ -59,6 +59,14 @@ pub struct Reference {
     pub read: bool,
     #[serde(default)]
     pub trashed: bool,
+    /// The reference this one was merged into (it then waits in the Trash; restoring it
+    /// undoes the merge: `edit::merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<Key>,
+    /// References a person said are not duplicates of this one, so duplicate detection never
+    /// pairs them again (on every device: it syncs like any part of the reference).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub not_duplicates: BTreeSet<Key>,
     /// Milliseconds since the Unix epoch.
     #[serde(default)]
     pub date_added: u64,
@@ -94,6 +102,10 @@ struct StoredReference {
     #[serde(default)]
     trashed: bool,
     #[serde(default)]
+    merged_into: Option<Key>,
+    #[serde(default)]
+    not_duplicates: BTreeSet<Key>,
+    #[serde(default)]
     date_added: u64,
     #[serde(default)]
     date_modified: u64,
@@ -123,6 +135,8 @@ impl From<StoredReference> for Reference {
             rating: s.rating,
             read: s.read,
             trashed: s.trashed,
+            merged_into: s.merged_into,
+            not_duplicates: s.not_duplicates,
             date_added: s.date_added,
             date_modified: s.date_modified,
         }

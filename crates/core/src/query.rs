@@ -15,7 +15,9 @@ pub mod fold;
 mod groups;
 
 pub use bits::Bits;
-pub use duplicates::{DuplicateReason, DuplicateSet};
+pub use duplicates::{
+    normalize_doi, normalize_isbns, normalize_pmid, DuplicateReason, DuplicateSet,
+};
 pub use groups::GroupError;
 
 use crate::{CreatorRole, Field, Key, Reference};

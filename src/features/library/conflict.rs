@@ -254,7 +254,15 @@ fn ConflictDialog(record: ConflictRecord, open: RwSignal<bool>) -> impl IntoView
 fn is_text(id: &str) -> bool {
     !matches!(
         id,
-        "type" | "creators" | "keywords" | "groups" | "attachments" | "rating" | "read" | "trashed"
+        "type"
+            | "creators"
+            | "keywords"
+            | "groups"
+            | "attachments"
+            | "rating"
+            | "read"
+            | "trashed"
+            | "merged_into"
     )
 }
 

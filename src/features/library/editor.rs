@@ -120,7 +120,16 @@ pub fn ReferenceEditor(key: Key) -> impl IntoView {
             <EditorHead draft=draft edit=edit />
             <p id="editor-summary" class="editor-summary">{move || draft.with(Reference::citation_line)}</p>
             <Show when=trashed>
-                <p class="banner">"This reference is in the Trash."</p>
+                <p id="trash-banner" class="banner">{move || {
+                    let into = draft.with(|r| r.merged_into);
+                    match into.and_then(|k| lib.get(&k)) {
+                        Some(kept) => format!(
+                            "Merged into “{}”: it waits in the Trash. Restore it to undo the merge.",
+                            kept.title()
+                        ),
+                        None => "This reference is in the Trash.".to_string(),
+                    }
+                }}</p>
             </Show>
             <TitleField draft=draft edit=edit />
 

@@ -4,15 +4,15 @@
 //! Invariant: a command checks everything it was given (every key, every field, every file)
 //! before it writes, and writes in one transaction, so a mistake changes nothing.
 
-use crate::args::{ExportFormat, ListView, SortBy};
+use crate::args::{DuplicatesCommand, ExportFormat, ListView, SortBy};
 use crate::context::{find_group, find_reference, find_references, new_key, now_millis, Context};
 use crate::error::{CliError, Result};
 use crate::output::{bar, confirm, count, table, thousands};
 use crate::store::{sha256_hex, LibraryFile, Snapshot};
-use refsync_core::edit::{actions, Write};
+use refsync_core::edit::{actions, merge, Write};
 use refsync_core::formats::{self, Format, ImportContext, Source};
 use refsync_core::protocol::Object;
-use refsync_core::query::{Library, Sort, SortField};
+use refsync_core::query::{DuplicateSet, Library, Sort, SortField};
 use refsync_core::{
     Attachment, AttachmentRole, CreatorRole, Field, Group, GroupKind, Key, RefType, Reference,
 };
@@ -36,7 +36,22 @@ fn type_label(r: &Reference) -> &'static str {
     r.ref_type.label()
 }
 
-pub async fn import(cx: &Context, files: &[PathBuf], group: Option<&str>) -> Result<()> {
+/// What an import does with records the library already holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Existing {
+    /// Import them anyway (they then show in `refsync duplicates`).
+    Import,
+    Skip,
+    /// Merge each into the copy already here.
+    Merge,
+}
+
+pub async fn import(
+    cx: &Context,
+    files: &[PathBuf],
+    group: Option<&str>,
+    existing: Existing,
+) -> Result<()> {
     let lib = cx.open().await?;
     // Read and recognize every file first: one that cannot be read stops the import before
     // anything is written.
@@ -87,12 +102,37 @@ pub async fn import(cx: &Context, files: &[PathBuf], group: Option<&str>) -> Res
     let done = formats::import_files(&sources, None, &mut ctx, |n| reading.set_position(n as u64));
     let (imported, report) = (done.references, done.report);
     reading.finish_and_clear();
-    let n = imported.len();
-    for mut r in imported {
-        if let Some(g) = group_key {
+    let mut imported = imported;
+    if let Some(g) = group_key {
+        for r in &mut imported {
             r.groups.insert(g);
         }
-        writes.push(Write::Put(Object::Reference(r)));
+    }
+    let here = Library::from_references(snap.references.iter().cloned()).already_here(&imported);
+    let found = here.iter().flatten().count();
+    let mut merged_into = 0;
+    let mut n = 0;
+    for (r, already) in imported.into_iter().zip(here) {
+        match (already, existing) {
+            (Some(_), Existing::Skip) => {}
+            (Some((into, _)), Existing::Merge) => {
+                if let Some(kept) = snap.references.iter().find(|k| k.key == into) {
+                    let mut to = merge::merged(kept, &[&r], &Default::default());
+                    // The copy here keeps its own attachments; the import has none.
+                    to.attachments = kept.attachments.clone();
+                    to.date_modified = now;
+                    writes.push(Write::change(
+                        Object::Reference(kept.clone()),
+                        Object::Reference(to),
+                    ));
+                    merged_into += 1;
+                }
+            }
+            _ => {
+                n += 1;
+                writes.push(Write::Put(Object::Reference(r)));
+            }
+        }
     }
     let saving = bar(writes.len() as u64, "records saved");
     lib.write_with_progress(writes, |done| saving.set_position(done as u64))
@@ -100,6 +140,20 @@ pub async fn import(cx: &Context, files: &[PathBuf], group: Option<&str>) -> Res
     saving.finish_and_clear();
     lib.close().await;
     println!("{}", report.summary());
+    if found > 0 {
+        let what = count(found, "imported record was", "imported records were");
+        println!(
+            "{what} already in the library: {}.",
+            match existing {
+                Existing::Import => "imported anyway (see `refsync duplicates`)".to_string(),
+                Existing::Skip => "left out".to_string(),
+                Existing::Merge => format!(
+                    "merged into {}",
+                    count(merged_into, "reference there", "references there")
+                ),
+            }
+        );
+    }
     // Every reason a record was skipped matters; notes (what was guessed or worked around)
     // can run to thousands in a large file, so only the first few are shown.
     for s in report.skipped.iter().take(MAX_SKIPPED) {
@@ -418,7 +472,13 @@ pub async fn trash(cx: &Context, keys: &[String], to_trash: bool) -> Result<()> 
     } else {
         actions::restore(&snap, &keys, now_millis())
     };
-    let n = writes.len();
+    // A restore may also move attachments back (undoing a merge): count references.
+    let n = writes
+        .iter()
+        .filter(|w| {
+            w.target().0 == refsync_core::ObjectKind::Reference && keys.contains(&w.target().1)
+        })
+        .count();
     lib.write(writes).await?;
     lib.close().await;
     let what = count(n, "reference", "references");
@@ -512,6 +572,7 @@ pub async fn attach(cx: &Context, key: &str, file: &Path) -> Result<()> {
         sha256: sha.clone(),
         role: AttachmentRole::File,
         caption: String::new(),
+        merged_from: None,
         date_modified: now,
     };
     let writes = actions::attach(&snap, attachment, now).map_err(CliError::not_found)?;
@@ -525,39 +586,77 @@ pub async fn attach(cx: &Context, key: &str, file: &Path) -> Result<()> {
     Ok(())
 }
 
-pub async fn duplicates(cx: &Context, json: bool) -> Result<()> {
+pub async fn duplicates(cx: &Context, action: Option<DuplicatesCommand>, json: bool) -> Result<()> {
     let lib = cx.open().await?;
     let snap = lib.snapshot().await?;
-    let live = snap.references.iter().filter(|r| !r.trashed).cloned();
-    let library = Library::from_references(live);
+    let library = Library::from_references(snap.references.iter().cloned());
     let sets = library.duplicates();
+    let result = match action {
+        None => {
+            list_duplicates(&library, &sets, json);
+            Ok(())
+        }
+        Some(DuplicatesCommand::Merge { set, keep, picks }) => {
+            merge_set(&lib, &snap, find_set(&sets, &set)?, &keep, &picks).await
+        }
+        Some(DuplicatesCommand::Not { set }) => {
+            let set = find_set(&sets, &set)?;
+            lib.write(merge::not_duplicates(&snap, &set.keys, now_millis()))
+                .await?;
+            println!(
+                "Marked {} as not duplicates; they will not be listed together again (undo: refsync duplicates again {}).",
+                count(set.keys.len(), "reference", "references"),
+                set.keys
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            Ok(())
+        }
+        Some(DuplicatesCommand::Again { keys }) => {
+            let keys = find_references(&snap, &keys)?;
+            let writes = merge::duplicates_again(&snap, &keys, now_millis());
+            let n = writes.len();
+            lib.write(writes).await?;
+            if n == 0 {
+                println!("None of them was marked as not duplicates.");
+            } else {
+                println!("They may be listed as duplicates again.");
+            }
+            Ok(())
+        }
+    };
+    lib.close().await;
+    result
+}
+
+fn list_duplicates(library: &Library, sets: &[DuplicateSet], json: bool) {
     if json {
         let v: Vec<serde_json::Value> = sets
             .iter()
             .map(|s| {
                 serde_json::json!({
+                    "id": s.id(),
                     "reason": format!("{:?}", s.reason).to_lowercase(),
                     "keys": s.keys.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
                 })
             })
             .collect();
         println!("{}", serde_json::Value::Array(v));
-        return Ok(());
+        return;
     }
     if sets.is_empty() {
         println!("No probable duplicates.");
-        return Ok(());
+        return;
     }
     for (i, set) in sets.iter().enumerate() {
-        let why = match set.reason {
-            refsync_core::query::DuplicateReason::Doi => "same DOI",
-            refsync_core::query::DuplicateReason::Pmid => "same PubMed id",
-            refsync_core::query::DuplicateReason::Isbn => "same ISBN",
-            refsync_core::query::DuplicateReason::Probable => {
-                "same year and first author, nearly the same title"
-            }
-        };
-        println!("Set {} ({why}):", i + 1);
+        println!(
+            "Set {} [{}] ({}):",
+            i + 1,
+            set.id(),
+            lower_first(set.reason.words())
+        );
         for k in &set.keys {
             if let Some(r) = library.get(k) {
                 println!(
@@ -571,5 +670,94 @@ pub async fn duplicates(cx: &Context, json: bool) -> Result<()> {
         }
     }
     println!("{}", count(sets.len(), "set", "sets"));
+    println!("Merge one: refsync duplicates merge SET --keep KEY [FIELD=KEY ...]; or: refsync duplicates not SET");
+}
+
+/// "Same DOI" as the middle of a line: "same DOI".
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// A set by its id or its number in the list.
+fn find_set<'a>(sets: &'a [DuplicateSet], name: &str) -> Result<&'a DuplicateSet> {
+    let name = name.trim();
+    let by_number = name
+        .parse::<usize>()
+        .ok()
+        .filter(|n| name.len() < 8 && *n >= 1)
+        .and_then(|n| sets.get(n - 1));
+    by_number
+        .or_else(|| sets.iter().find(|s| s.id().eq_ignore_ascii_case(name)))
+        .ok_or_else(|| {
+            CliError::not_found(format!(
+                "no set of duplicates is named {name} (see `refsync duplicates`)"
+            ))
+        })
+}
+
+async fn merge_set(
+    lib: &LibraryFile,
+    snap: &Snapshot,
+    set: &DuplicateSet,
+    keep: &str,
+    picks: &[String],
+) -> Result<()> {
+    let keep = find_reference(snap, keep)?;
+    if !set.keys.contains(&keep) {
+        return Err(CliError::bad_input(format!(
+            "{keep} is not in this set (its records: {})",
+            set.keys
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let kept = snap
+        .references
+        .iter()
+        .find(|r| r.key == keep)
+        .ok_or_else(|| CliError::not_found(format!("no reference has the key {keep}")))?;
+    let mut chosen = std::collections::BTreeMap::new();
+    for pick in picks {
+        let (name, from) = pick
+            .split_once('=')
+            .ok_or_else(|| CliError::bad_input(format!("“{pick}” is not FIELD=KEY")))?;
+        let from = find_reference(snap, from)?;
+        if !set.keys.contains(&from) {
+            return Err(CliError::bad_input(format!("{from} is not in this set")));
+        }
+        let id = match name.trim().to_ascii_lowercase().as_str() {
+            "type" => "type".to_string(),
+            "author" | "authors" | "creators" => "creators".to_string(),
+            "rating" => "rating".to_string(),
+            "read" => "read".to_string(),
+            other => kept
+                .ref_type
+                .field_named(other)
+                .map(|f| f.id().to_string())
+                .ok_or_else(|| {
+                    CliError::bad_input(format!("“{name}” is not a field of a reference"))
+                })?,
+        };
+        chosen.insert(id, merge::Take::From(from));
+    }
+    let others: Vec<Key> = set.keys.iter().copied().filter(|k| *k != keep).collect();
+    let writes =
+        merge::merge(snap, keep, &others, &chosen, now_millis()).map_err(CliError::bad_input)?;
+    lib.write(writes).await?;
+    println!(
+        "Merged {} into {keep}; {} in the Trash (restore one to undo its merge).",
+        count(others.len(), "record", "records"),
+        if others.len() == 1 {
+            "it waits"
+        } else {
+            "they wait"
+        }
+    );
     Ok(())
 }

@@ -59,8 +59,10 @@ pub fn trash(held: &impl Held, keys: &[Key], now: u64) -> Vec<Write> {
     each(held, keys, now, |r| r.trashed = true)
 }
 
+/// Bring references back from the Trash (one a merge put there leaves the merge:
+/// [`super::merge::restore`]).
 pub fn restore(held: &impl Held, keys: &[Key], now: u64) -> Vec<Write> {
-    each(held, keys, now, |r| r.trashed = false)
+    super::merge::restore(held, keys, now)
 }
 
 /// Why a group cannot take members by hand.
@@ -392,6 +394,7 @@ mod tests {
             sha256: sha.into(),
             role: AttachmentRole::default(),
             caption: String::new(),
+            merged_from: None,
             date_modified: 1,
         }
     }

@@ -21,6 +21,10 @@ pub struct Attachment {
     pub role: AttachmentRole,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub caption: String,
+    /// The reference it belonged to before a merge moved it (restoring that reference moves
+    /// it back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_from: Option<Key>,
     #[serde(default)]
     pub date_modified: u64,
 }

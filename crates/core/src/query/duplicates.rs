@@ -1,7 +1,10 @@
 //! Duplicate detection. Exact: the same DOI, PMID or ISBN once normalised (DOI case and URL
-//! prefixes, ISBN-10 as ISBN-13). Probable: the same year and first author's family name and
-//! titles that differ only by case, accents, punctuation or a few typing slips. Trashed
-//! references are left out. It only reports groups; merging is the user's call.
+//! prefixes, ISBN-10 as ISBN-13). Probable: the same first author's family name (its last
+//! word) and either the same year and titles that differ only by case, accents, punctuation or
+//! a few typing slips (never in their numbers; none in a short title), or years one apart and
+//! the same title. Trashed references are left out, and so is any pair a person marked as not
+//! duplicates. It only reports sets; merging is the person's call (`edit::merge`).
+//! Measured on labelled pairs from the corpus: docs/queries.md, "How good the detector is".
 
 use super::fold::fold;
 use super::Library;
@@ -18,7 +21,7 @@ pub enum DuplicateReason {
     Probable,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct DuplicateSet {
     pub reason: DuplicateReason,
     pub keys: Vec<Key>,
@@ -110,7 +113,65 @@ fn within_distance(a: &str, b: &str, max: usize) -> bool {
 
 /// Typing slips allowed in a title of this length.
 fn slips(len: usize) -> usize {
-    (len / 30).clamp(1, 4)
+    // A short title one letter off is another work as often as a typo ("Reply on RC1").
+    if len < SHORT_TITLE {
+        0
+    } else {
+        (len / 30).clamp(1, 4)
+    }
+}
+
+/// Titles shorter than this (once folded) must match exactly, and only in the same year.
+const SHORT_TITLE: usize = 20;
+
+/// The numbers in a title: "Part 1" and "Part 2" are two works however close their letters.
+fn numbers(title: &str) -> String {
+    title.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// Two records that may be one item: of one kind (a generic record matches any; a paper and
+/// the proceedings of its meeting are one kind) and, where both name a journal or meeting,
+/// the same one up to how databases write it ("Addiction (Abingdon, England)", "Water
+/// Science & Technology"): one's words all among the other's. A talk and the later paper, a
+/// report and the thesis, one title in two journals, are two items.
+fn same_venue(a: &crate::Reference, b: &crate::Reference) -> bool {
+    use crate::RefType;
+    let kind = |r: &crate::Reference| match r.ref_type {
+        RefType::ConferencePaper | RefType::ConferenceProceedings => Some(RefType::ConferencePaper),
+        RefType::Generic => None,
+        t => Some(t),
+    };
+    if let (Some(x), Some(y)) = (kind(a), kind(b)) {
+        if x != y {
+            return false;
+        }
+    }
+    let words = |r: &crate::Reference| -> Vec<String> {
+        title_key(r.get(Field::SecondaryTitle))
+            .split(' ')
+            .filter(|w| {
+                !w.is_empty() && !matches!(*w, "the" | "and" | "of" | "a" | "journal" | "j")
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    let (wa, wb) = (words(a), words(b));
+    if wa.is_empty() || wb.is_empty() {
+        return true;
+    }
+    let within = |x: &[String], y: &[String]| x.iter().all(|w| y.contains(w));
+    within(&wa, &wb) || within(&wb, &wa)
+}
+
+/// The first author as blocks compare them: the last word of the folded family name, so
+/// "Palmer du Preez" and "Preez", or "Murray Boyle" and "Boyle", as databases split them
+/// differently, meet.
+fn family_key(family: &str) -> String {
+    fold(family)
+        .split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_string()
 }
 
 struct UnionFind {
@@ -143,90 +204,248 @@ impl UnionFind {
 /// Blocks bigger than this only match identical titles (a pairwise pass would be quadratic).
 const MAX_BLOCK_FOR_TYPOS: usize = 400;
 
+/// Two references a person said are not duplicates (either side's mark is enough).
+fn apart(a: &crate::Reference, b: &crate::Reference) -> bool {
+    a.not_duplicates.contains(&b.key) || b.not_duplicates.contains(&a.key)
+}
+
 impl Library {
-    /// Groups of references that are probably the same work, most certain first.
+    /// Groups of references that are probably the same work, most certain first. Two
+    /// references marked as not duplicates are never paired directly (a third that matches
+    /// both still brings them into one set: it may be a copy of either).
     pub fn duplicates(&self) -> Vec<DuplicateSet> {
-        let docs: Vec<(u32, &crate::Reference)> = self.live().filter(|(_, r)| !r.trashed).collect();
-        let mut uf = UnionFind {
-            parent: (0..docs.len()).collect(),
-            reason: vec![None; docs.len()],
-        };
-        let mut seen: HashMap<(DuplicateReason, String), usize> = HashMap::new();
-        let mut link =
-            |uf: &mut UnionFind, why: DuplicateReason, value: String, i: usize| match seen
-                .get(&(why, value.clone()))
-            {
-                Some(&j) => uf.union(j, i, why),
-                None => {
-                    seen.insert((why, value), i);
-                }
-            };
-        let mut blocks: HashMap<(String, String), Vec<(usize, String)>> = HashMap::new();
-        for (i, (_, r)) in docs.iter().enumerate() {
-            if let Some(doi) = normalize_doi(r.get(Field::Doi)) {
-                link(&mut uf, DuplicateReason::Doi, doi, i);
-            }
-            if let Some(pmid) = normalize_pmid(r.get(Field::Pmid)) {
-                link(&mut uf, DuplicateReason::Pmid, pmid, i);
-            }
-            for isbn in normalize_isbns(r.get(Field::Isbn)) {
-                link(&mut uf, DuplicateReason::Isbn, isbn, i);
-            }
-            let title = title_key(r.title());
-            if title.len() < 8 {
+        let docs: Vec<&crate::Reference> = self
+            .live()
+            .filter(|(_, r)| !r.trashed)
+            .map(|(_, r)| r)
+            .collect();
+        find_sets(&docs)
+    }
+
+    /// For each of `incoming` (references not yet in the library, as an import read them),
+    /// the reference already here it duplicates and why, by the same rules as
+    /// [`Library::duplicates`]; `None` for one that is new.
+    pub fn already_here(
+        &self,
+        incoming: &[crate::Reference],
+    ) -> Vec<Option<(Key, DuplicateReason)>> {
+        let mut docs: Vec<&crate::Reference> = self
+            .live()
+            .filter(|(_, r)| !r.trashed)
+            .map(|(_, r)| r)
+            .collect();
+        let existing = docs.len();
+        docs.extend(incoming.iter());
+        let mut out = vec![None; incoming.len()];
+        let position: std::collections::BTreeMap<Key, usize> =
+            crate::sort::map_of(incoming.iter().enumerate().map(|(i, r)| (r.key, i)));
+        let here = crate::sort::set_of(docs[..existing].iter().map(|r| r.key));
+        for set in find_sets(&docs) {
+            // The set's first reference already here (sets are sorted by key: the oldest).
+            let Some(first) = set.keys.iter().find(|k| here.contains(k)) else {
                 continue;
-            }
-            let family = r
-                .creators
-                .first()
-                .map(|c| fold(c.name.sort_name()))
-                .unwrap_or_default();
-            blocks
-                .entry((fold(r.year().trim()), family))
-                .or_default()
-                .push((i, title));
-        }
-        for block in blocks.values() {
-            let mut exact: HashMap<&str, usize> = HashMap::new();
-            for (i, t) in block {
-                match exact.get(t.as_str()) {
-                    Some(&j) => uf.union(j, *i, DuplicateReason::Probable),
-                    None => {
-                        exact.insert(t, *i);
-                    }
+            };
+            for k in &set.keys {
+                if let Some(&i) = position.get(k) {
+                    out[i] = Some((*first, set.reason));
                 }
             }
-            if block.len() <= MAX_BLOCK_FOR_TYPOS {
-                let distinct: Vec<(&str, usize)> = exact.iter().map(|(t, i)| (*t, *i)).collect();
-                for (x, &(ta, ia)) in distinct.iter().enumerate() {
-                    for &(tb, ib) in &distinct[x + 1..] {
-                        if within_distance(ta, tb, slips(ta.len().min(tb.len()))) {
-                            uf.union(ia, ib, DuplicateReason::Probable);
+        }
+        out
+    }
+}
+
+/// The references that share one value (an identifier, a title in a block). Those with no
+/// "not duplicates" mark are all joined already, so a newcomer joins the first of them and
+/// is checked one by one only against the marked few: linear, not quadratic, in the common
+/// case of many references sharing a value.
+#[derive(Clone, Default)]
+struct Holders {
+    first_plain: Option<usize>,
+    plain: Vec<usize>,
+    marked: Vec<usize>,
+}
+
+impl Holders {
+    fn all(&self) -> impl Iterator<Item = usize> + '_ {
+        self.plain.iter().chain(&self.marked).copied()
+    }
+
+    /// Join `i` to the holders it may be a copy of: by an identifier, every one not marked
+    /// apart from it; by likeness (`why` is [`DuplicateReason::Probable`]), also only one of
+    /// the same kind in the same journal or meeting ([`same_venue`]).
+    fn join(
+        &mut self,
+        uf: &mut UnionFind,
+        docs: &[&crate::Reference],
+        why: DuplicateReason,
+        i: usize,
+    ) {
+        let likeness = why == DuplicateReason::Probable;
+        let marked = !docs[i].not_duplicates.is_empty();
+        let joins =
+            |j: usize| !apart(docs[i], docs[j]) && (!likeness || same_venue(docs[i], docs[j]));
+        if marked || likeness {
+            for &j in self.plain.iter().take(MAX_PAIRWISE) {
+                if joins(j) {
+                    uf.union(j, i, why);
+                }
+            }
+        } else if let Some(j) = self.first_plain {
+            uf.union(j, i, why);
+        }
+        for &j in self.marked.iter().take(MAX_PAIRWISE) {
+            if joins(j) {
+                uf.union(j, i, why);
+            }
+        }
+        if marked {
+            self.marked.push(i);
+        } else {
+            self.first_plain.get_or_insert(i);
+            self.plain.push(i);
+        }
+    }
+}
+
+/// How many holders of one value a reference is compared with one by one (a title shared by
+/// thousands, "Editorial", would otherwise be quadratic).
+const MAX_PAIRWISE: usize = 64;
+
+fn find_sets(docs: &[&crate::Reference]) -> Vec<DuplicateSet> {
+    let mut uf = UnionFind {
+        parent: (0..docs.len()).collect(),
+        reason: vec![None; docs.len()],
+    };
+    let mut seen: HashMap<(DuplicateReason, String), Holders> = HashMap::new();
+    let mut link = |uf: &mut UnionFind, why: DuplicateReason, value: String, i: usize| {
+        seen.entry((why, value)).or_default().join(uf, docs, why, i);
+    };
+    let mut blocks: HashMap<(String, String), Vec<(usize, String)>> = HashMap::new();
+    let mut near_years: HashMap<(String, String), Vec<(usize, i32)>> = HashMap::new();
+    for (i, r) in docs.iter().enumerate() {
+        if let Some(doi) = normalize_doi(r.get(Field::Doi)) {
+            link(&mut uf, DuplicateReason::Doi, doi, i);
+        }
+        if let Some(pmid) = normalize_pmid(r.get(Field::Pmid)) {
+            link(&mut uf, DuplicateReason::Pmid, pmid, i);
+        }
+        for isbn in normalize_isbns(r.get(Field::Isbn)) {
+            link(&mut uf, DuplicateReason::Isbn, isbn, i);
+        }
+        let title = title_key(r.title());
+        if title.len() < 8 {
+            continue;
+        }
+        let family = r
+            .creators
+            .first()
+            .map(|c| family_key(c.name.sort_name()))
+            .unwrap_or_default();
+        let year = fold(r.year().trim());
+        if let (false, true, Ok(y)) = (
+            family.is_empty(),
+            title.len() >= SHORT_TITLE,
+            year.parse::<i32>(),
+        ) {
+            near_years
+                .entry((family.clone(), title.clone()))
+                .or_default()
+                .push((i, y));
+        }
+        blocks.entry((year, family)).or_default().push((i, title));
+    }
+    // The same title and first author a year apart: online first, then in an issue.
+    for holders in near_years.values() {
+        if holders.len() > MAX_BLOCK_FOR_TYPOS {
+            continue;
+        }
+        for (x, &(a, ya)) in holders.iter().enumerate() {
+            for &(b, yb) in &holders[x + 1..] {
+                if ya.abs_diff(yb) == 1 && same_venue(docs[a], docs[b]) && !apart(docs[a], docs[b])
+                {
+                    uf.union(a, b, DuplicateReason::Probable);
+                }
+            }
+        }
+    }
+    for block in blocks.values() {
+        // Each distinct title once, with every reference that has it.
+        let mut exact: HashMap<&str, Holders> = HashMap::new();
+        for (i, t) in block {
+            exact
+                .entry(t.as_str())
+                .or_default()
+                .join(&mut uf, docs, DuplicateReason::Probable, *i);
+        }
+        if block.len() <= MAX_BLOCK_FOR_TYPOS {
+            let mut distinct: Vec<(&str, &Holders)> = exact.iter().map(|(t, h)| (*t, h)).collect();
+            crate::sort::sort_by_key(&mut distinct, |(t, _)| *t);
+            for (x, &(ta, ha)) in distinct.iter().enumerate() {
+                for &(tb, hb) in &distinct[x + 1..] {
+                    if numbers(ta) == numbers(tb)
+                        && within_distance(ta, tb, slips(ta.len().min(tb.len())))
+                    {
+                        for a in ha.all() {
+                            hb.clone().join(&mut uf, docs, DuplicateReason::Probable, a);
                         }
                     }
                 }
             }
         }
-        let mut sets: HashMap<usize, Vec<usize>> = HashMap::new();
-        for i in 0..docs.len() {
-            let root = uf.find(i);
-            sets.entry(root).or_default().push(i);
+    }
+    let mut sets: HashMap<usize, Vec<usize>> = HashMap::new();
+    for i in 0..docs.len() {
+        let root = uf.find(i);
+        sets.entry(root).or_default().push(i);
+    }
+    let mut out: Vec<DuplicateSet> = sets
+        .into_iter()
+        .filter(|(_, members)| members.len() > 1)
+        .map(|(root, members)| DuplicateSet {
+            reason: uf.reason[root].unwrap_or(DuplicateReason::Probable),
+            keys: members.iter().map(|&i| docs[i].key).collect(),
+        })
+        .collect();
+    for s in &mut out {
+        crate::sort::sort(&mut s.keys);
+    }
+    crate::sort::sort_by(&mut out, |a, b| {
+        a.reason.cmp(&b.reason).then_with(|| a.keys.cmp(&b.keys))
+    });
+    out
+}
+
+impl DuplicateReason {
+    /// Why a set was found, as a person reads it.
+    pub fn words(self) -> &'static str {
+        match self {
+            DuplicateReason::Doi => "Same DOI",
+            DuplicateReason::Pmid => "Same PubMed ID",
+            DuplicateReason::Isbn => "Same ISBN",
+            DuplicateReason::Probable => "Nearly the same title, year and first author",
         }
-        let mut out: Vec<DuplicateSet> = sets
-            .into_iter()
-            .filter(|(_, members)| members.len() > 1)
-            .map(|(root, members)| DuplicateSet {
-                reason: uf.reason[root].unwrap_or(DuplicateReason::Probable),
-                keys: members.iter().map(|&i| docs[i].1.key).collect(),
-            })
-            .collect();
-        for s in &mut out {
-            crate::sort::sort(&mut s.keys);
+    }
+
+    /// Sure enough to merge without comparing each set (an identifier, not a likeness).
+    pub fn by_identifier(self) -> bool {
+        matches!(self, DuplicateReason::Doi | DuplicateReason::Pmid)
+    }
+}
+
+impl DuplicateSet {
+    /// A short name for the set, the same on every device while its members stay: what
+    /// `refsync duplicates merge SET` takes.
+    pub fn id(&self) -> String {
+        // FNV-1a over the members' keys: stable across builds (std's hasher is not).
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for k in &self.keys {
+            for b in k.as_str().bytes().chain([b',']) {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
         }
-        crate::sort::sort_by(&mut out, |a, b| {
-            a.reason.cmp(&b.reason).then_with(|| a.keys.cmp(&b.keys))
-        });
-        out
+        format!("{:08x}", h >> 32)
     }
 }
 

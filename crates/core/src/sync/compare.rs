@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
     /// What [`compose`] calls it: "type", "creators", "keywords", "groups", "attachments",
-    /// "rating", "read", "trashed", a field id ("title"), or "extra:<name>".
+    /// "rating", "read", "trashed", "merged_into", a field id ("title"), or "extra:<name>".
     pub id: String,
     /// What a person calls it.
     pub label: String,
@@ -164,6 +164,17 @@ pub fn rows(
         trash(online.trashed),
         false,
     );
+    let merged = |m: Option<Key>| {
+        m.map(|_| "Merged into another reference".to_string())
+            .unwrap_or_default()
+    };
+    push(
+        "merged_into".into(),
+        "Merged".into(),
+        merged(local.merged_into),
+        merged(online.merged_into),
+        false,
+    );
     let extras: BTreeSet<&String> =
         crate::sort::set_of(local.extra.keys().chain(online.extra.keys()));
     for name in extras {
@@ -208,6 +219,7 @@ pub fn compose(local: &Reference, online: &Reference, picks: &BTreeMap<String, P
             "rating" => out.rating = local.rating,
             "read" => out.read = local.read,
             "trashed" => out.trashed = local.trashed,
+            "merged_into" => out.merged_into = local.merged_into,
             other => {
                 let (map, from, name) = match other.strip_prefix("extra:") {
                     Some(name) => (&mut out.extra, &local.extra, name),

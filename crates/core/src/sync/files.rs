@@ -222,6 +222,7 @@ mod tests {
             sha256: sha.into(),
             role: AttachmentRole::File,
             caption: String::new(),
+            merged_from: None,
             date_modified: 1,
         }
     }

@@ -172,6 +172,28 @@ fn merge_reference_preferring(
         prefer,
         c,
     );
+    let merged_into = pick(
+        "merged_into",
+        (&base.merged_into, &local.merged_into, &remote.merged_into),
+        prefer,
+        c,
+    );
+    // A merge on one side and an edit of the merged-away copy on the other: the edit would
+    // go to the Trash with it, unseen, so the person is shown both (docs/sync.md).
+    let merged_away = |side: &Reference| base.merged_into.is_none() && side.merged_into.is_some();
+    let edited = |side: &Reference| {
+        differing_parts(base, side)
+            .iter()
+            .any(|p| !matches!(p.as_str(), "trashed" | "merged_into" | "read" | "rating"))
+            || side.keywords != base.keywords
+            || side.groups != base.groups
+            || side.attachments != base.attachments
+    };
+    if (merged_away(local) && !merged_away(remote) && edited(remote))
+        || (merged_away(remote) && !merged_away(local) && edited(local))
+    {
+        c.push("merged_into".into());
+    }
     let fields = merge_map((&base.fields, &local.fields, &remote.fields), "", prefer, c);
     let extra = merge_map(
         (&base.extra, &local.extra, &remote.extra),
@@ -198,6 +220,12 @@ fn merge_reference_preferring(
             rating,
             read,
             trashed,
+            merged_into,
+            not_duplicates: crate::sort::set_of(merge_set(
+                &base.not_duplicates.iter().copied().collect::<Vec<_>>(),
+                &local.not_duplicates.iter().copied().collect::<Vec<_>>(),
+                &remote.not_duplicates.iter().copied().collect::<Vec<_>>(),
+            )),
             date_added: local.date_added.min(remote.date_added),
             date_modified: local.date_modified.max(remote.date_modified),
         },
@@ -215,6 +243,7 @@ pub fn differing_parts(a: &Reference, b: &Reference) -> Vec<String> {
         ("rating", a.rating == b.rating),
         ("read", a.read == b.read),
         ("trashed", a.trashed == b.trashed),
+        ("merged_into", a.merged_into == b.merged_into),
     ]
     .into_iter()
     .filter(|(_, same)| !same)
@@ -311,6 +340,12 @@ fn attachment_with(
         sha256: later_wins(&base.sha256, &local.sha256, &remote.sha256, later),
         role: later_wins(&base.role, &local.role, &remote.role, later),
         caption: later_wins(&base.caption, &local.caption, &remote.caption, later),
+        merged_from: later_wins(
+            &base.merged_from,
+            &local.merged_from,
+            &remote.merged_from,
+            later,
+        ),
         date_modified: local.date_modified.max(remote.date_modified),
     }
 }

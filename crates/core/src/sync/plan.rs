@@ -164,7 +164,19 @@ pub fn plan(local: Option<&LocalObject>, remote_version: u64, remote: Option<&Ob
                 // other side's clean changes are in it, so only the clashing parts differ.
                 // (With no base, as after an unlink, this is a union: this client's copy with
                 // what only the service's has.)
-                let mine = rebase(local.base.as_ref(), Some(mine.clone()), Some(theirs));
+                let mut mine = rebase(local.base.as_ref(), Some(mine.clone()), Some(theirs));
+                if fields.iter().any(|f| f == "merged_into") {
+                    // Merged away online, edited here: this side is the edited reference as
+                    // its own, so keeping it keeps the edit (and undoes the merge for it).
+                    if let (Some(Object::Reference(m)), Some(Object::Reference(b))) =
+                        (mine.as_mut(), local.base.as_ref())
+                    {
+                        if m.merged_into.is_some() && b.merged_into.is_none() {
+                            m.merged_into = None;
+                            m.trashed = b.trashed;
+                        }
+                    }
+                }
                 conflict(ConflictReason::Fields, fields, mine)
             } else if &merged == theirs {
                 Action::Accept(Some(merged))

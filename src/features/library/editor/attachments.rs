@@ -278,6 +278,7 @@ async fn attach(
         sha256,
         role,
         caption: String::new(),
+        merged_from: None,
         date_modified: now,
     };
     let writes = lib

@@ -1,0 +1,212 @@
+//! Duplicates end to end (issue 25): a first sync that joins the desktop's library and a
+//! browser's says how many sets it found; a set compared and merged in the browser arrives
+//! merged in the desktop and in a second browser (the kept record with the union of groups
+//! and the attachment, the other in the Trash); "not duplicates" crosses devices; an import
+//! finds the records already here and offers to skip or merge them; records pasted as BibTeX
+//! text (typed into the box, or pasted on the list) are imported.
+
+use super::*;
+use crate::desk::Desk;
+use crate::sync::{pick_row, retype, second_device_as, sign_in, sync_now, wait_until, CTRL_A};
+
+const EMAIL: &str = "duplicates@example.org";
+
+fn desktop() -> Desk {
+    Desk::new(crate::desktop::cli_binary())
+}
+
+/// The sets the Possible Duplicates view shows: each one's reason.
+async fn set_reasons(c: &Client) -> Vec<String> {
+    texts(c, "#duplicate-sets .dup-reason").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn a_set_found_by_the_first_sync_is_merged_in_the_browser_and_arrives_merged_everywhere() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (pdf, _) = write_pdf(scratch.path(), "ice.pdf", 5_000);
+    with_app(move |a, app| async move {
+        // The desktop's library: its copy of the paper (in a group, with the PDF) and two
+        // works by one author with nearly one title, then the account.
+        let desk = desktop();
+        desk.ok(&["init"]).await;
+        let theirs = desk
+            .ok(&[
+                "add",
+                "title=Ice sheets of the north",
+                "author=Able, A.",
+                "year=2001",
+                "doi=10.1000/ice",
+                "volume=7",
+            ])
+            .await
+            .trim()
+            .to_string();
+        desk.ok(&["group", "create", "Desk group"]).await;
+        desk.ok(&["group", "add", "Desk group", &theirs]).await;
+        desk.ok(&["attach", &theirs, pdf.to_str().unwrap()]).await;
+        for title in [
+            "Glaciers in a warming climate",
+            "Glaciers in a warming climate.",
+        ] {
+            desk.ok(&[
+                "add",
+                &format!("title={title}"),
+                "author=Baker, B.",
+                "year=2010",
+            ])
+            .await;
+        }
+        desk.ok(&[
+            "link",
+            "--create-account",
+            "--server",
+            &app.url,
+            "--email",
+            EMAIL,
+        ])
+        .await;
+
+        // The browser's own copy, made before it signs in: the first sync joins the two.
+        add_reference(&a, "Ice Sheets of the North", "Able, A.", "2001").await;
+        retype(&a, "#field-doi", "https://doi.org/10.1000/ICE").await;
+        sign_in(&a, EMAIL).await;
+        let notice = wait_text(&a, "#duplicates-notice", |t| t.contains("found")).await;
+        assert!(
+            notice.contains("2 sets of probable duplicates were found"),
+            "{notice}"
+        );
+        click(&a, "#review-duplicates").await;
+        wait_text(&a, "#list-title", |t| t == "Possible Duplicates").await;
+        wait_text(&a, "#list-count", |t| t == "4 references in 2 sets").await;
+        assert_eq!(
+            set_reasons(&a).await,
+            ["Same DOI", "Nearly the same title, year and first author"]
+        );
+        screenshot(&a, "duplicate-sets").await;
+
+        // Compare the DOI set: keep the browser's record, edit the title to keep, merge.
+        click(&a, ".dup-set:first-of-type .compare-set").await;
+        wait_text(&a, "#merge-dialog", |t| t.contains("Record 2")).await;
+        click(&a, "#merge-dialog .keep-record[value='1']").await;
+        type_into(&a, "#merged-title", CTRL_A).await;
+        type_into(&a, "#merged-title", "Ice sheets of the North (merged)").await;
+        screenshot(&a, "duplicates-compare-window").await;
+        click(&a, "#merge-confirm").await;
+        wait_text(&a, "#notice", |t| {
+            t.contains("Merged 1 record into “Ice sheets of the North (merged)”")
+        })
+        .await;
+        wait_text(&a, "#count-trash", |t| t == "1").await;
+        // The kept record has the other's file, group and volume.
+        wait_text(&a, "#attachments", |t| t.contains("ice.pdf")).await;
+        wait_text(&a, "#reference-groups", |t| t.contains("Desk group")).await;
+        assert_eq!(field_value(&a, "#field-volume").await, "7");
+        wait_text(&a, "#list-count", |t| t == "2 references in 1 set").await;
+
+        // The other set is two works: marked so, it leaves the view.
+        click(&a, ".dup-set:first-of-type .not-duplicates").await;
+        wait_text(&a, "#list-count", |t| t == "0 references in 0 sets").await;
+        sync_now(&a).await;
+
+        // The desktop: the kept record with both parts, the other in the Trash, no sets.
+        desk.ok(&["sync"]).await;
+        let kept = desk.key_of("Ice sheets of the North (merged)").await;
+        let shown: serde_json::Value =
+            serde_json::from_str(&desk.ok(&["show", &kept, "--json"]).await).unwrap();
+        assert_eq!(shown["fields"]["volume"], "7", "{shown}");
+        assert_eq!(shown["groups"].as_array().unwrap().len(), 1, "{shown}");
+        assert_eq!(shown["attachments"].as_array().unwrap().len(), 1, "{shown}");
+        let away: serde_json::Value =
+            serde_json::from_str(&desk.ok(&["show", &theirs, "--json"]).await).unwrap();
+        assert_eq!(away["trashed"], true);
+        assert_eq!(away["merged_into"], kept.as_str());
+        assert_eq!(desk.ok(&["duplicates", "--json"]).await.trim(), "[]");
+
+        // A second browser sees the same.
+        second_device_as(&app, EMAIL, |b| async move {
+            wait_text(&b, "#count-all", |t| t == "3").await;
+            wait_text(&b, "#count-trash", |t| t == "1").await;
+            pick_row(&b, "Ice sheets of the North (merged)").await;
+            wait_text(&b, "#attachments", |t| t.contains("ice.pdf")).await;
+            wait_text(&b, "#reference-groups", |t| t.contains("Desk group")).await;
+            click(&b, "#nav-duplicates").await;
+            wait_text(&b, "#list-count", |t| t == "0 references in 0 sets").await;
+            click(&b, "#nav-trash").await;
+            pick_row(&b, "Ice sheets of the north").await;
+            wait_text(&b, "#trash-banner", |t| {
+                t.contains("Merged into “Ice sheets of the North (merged)”")
+            })
+            .await;
+        })
+        .await;
+    })
+    .await;
+}
+
+const BIBTEX: &str = "@article{kuhn1962,\n  title = {The Structure of Scientific Revolutions},\n  author = {Kuhn, Thomas},\n  year = {1962},\n  journal = {Chicago}\n}\n@book{popper1959,\n  title = {The Logic of Scientific Discovery},\n  author = {Popper, Karl},\n  year = {1959}\n}\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn pasted_bibtex_is_imported_and_records_already_here_are_skipped_or_merged() {
+    with_app(|c, _app| async move {
+        add_reference(
+            &c,
+            "The structure of scientific revolutions",
+            "Kuhn, Thomas",
+            "1962",
+        )
+        .await;
+
+        // Typed into the paste box, key by key: one of the two is here already.
+        click(&c, "#import-button").await;
+        click(&c, ".paste-box > summary").await;
+        type_into(&c, "#import-paste", BIBTEX).await;
+        click(&c, "#import-start").await;
+        let asked = wait_text(&c, "#import-existing", |t| t.contains("already")).await;
+        assert!(
+            asked.contains("1 of the 2 records read is already in your library"),
+            "{asked}"
+        );
+        click(&c, "#import-skip-existing").await;
+        let report = wait_text(&c, "#import-report", |t| t.contains("imported")).await;
+        assert!(report.contains("imported 1, skipped 0"), "{report}");
+        wait_text(&c, "#import-existing-done", |t| t.contains("left out")).await;
+        close_dialog(&c, "#import-dialog").await;
+        click(&c, "#nav-all").await;
+        wait_count(&c, 2).await;
+
+        // Pasted on the list (Ctrl+V): the dialog opens with the text; now merge the one here.
+        c.execute(
+            "const dt = new DataTransfer(); dt.setData('text/plain', arguments[0]);
+             document.querySelector('#reference-list').dispatchEvent(
+                 new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));",
+            vec![serde_json::json!(BIBTEX)],
+        )
+        .await
+        .unwrap();
+        wait_until(&c, "the pasted text in the import dialog", || async {
+            field_value(&c, "#import-paste")
+                .await
+                .contains("popper1959")
+        })
+        .await;
+        click(&c, "#import-start").await;
+        let asked = wait_text(&c, "#import-existing", |t| t.contains("already")).await;
+        assert!(
+            asked.contains("2 of the 2 records read are already"),
+            "{asked}"
+        );
+        click(&c, "#import-merge-existing").await;
+        wait_text(&c, "#import-existing-done", |t| {
+            t.contains("2 already in your library were merged into the copies there")
+        })
+        .await;
+        close_dialog(&c, "#import-dialog").await;
+        wait_count(&c, 2).await;
+        // The copy here took the pasted record's journal, kept its own title.
+        pick_row(&c, "The structure of scientific revolutions").await;
+        assert_eq!(field_value(&c, "#field-secondary_title").await, "Chicago");
+    })
+    .await;
+}
