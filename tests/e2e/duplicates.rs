@@ -144,7 +144,23 @@ async fn a_set_found_by_the_first_sync_is_merged_in_the_browser_and_arrives_merg
     .await;
 }
 
-const BIBTEX: &str = "@article{kuhn1962,\n  title = {The Structure of Scientific Revolutions},\n  author = {Kuhn, Thomas},\n  year = {1962},\n  journal = {Chicago}\n}\n@book{popper1959,\n  title = {The Logic of Scientific Discovery},\n  author = {Popper, Karl},\n  year = {1959}\n}\n";
+const BIBTEX: &str = "@article{kuhn1962,\n  title = {The Structure of Scientific Revolutions},\n  author = {Kuhn, Thomas},\n  year = {1962},\n  journal = {Chicago},\n  doi = {10.1000/ssr}\n}\n@book{popper1959,\n  title = {The Logic of Scientific Discovery},\n  author = {Popper, Karl},\n  year = {1959},\n  doi = {10.1000/lsd}\n}\n";
+
+/// Paste `text` on the list as Ctrl+V does, and wait for the import dialog to hold it.
+async fn paste_on_list(c: &Client, text: &str) {
+    c.execute(
+        "const dt = new DataTransfer(); dt.setData('text/plain', arguments[0]);
+         document.querySelector('#reference-list').dispatchEvent(
+             new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));",
+        vec![serde_json::json!(text)],
+    )
+    .await
+    .unwrap();
+    wait_until(c, "the pasted text in the import dialog", || async {
+        field_value(c, "#import-paste").await.contains("popper1959")
+    })
+    .await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
@@ -177,20 +193,7 @@ async fn pasted_bibtex_is_imported_and_records_already_here_are_skipped_or_merge
         wait_count(&c, 2).await;
 
         // Pasted on the list (Ctrl+V): the dialog opens with the text; now merge the one here.
-        c.execute(
-            "const dt = new DataTransfer(); dt.setData('text/plain', arguments[0]);
-             document.querySelector('#reference-list').dispatchEvent(
-                 new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));",
-            vec![serde_json::json!(BIBTEX)],
-        )
-        .await
-        .unwrap();
-        wait_until(&c, "the pasted text in the import dialog", || async {
-            field_value(&c, "#import-paste")
-                .await
-                .contains("popper1959")
-        })
-        .await;
+        paste_on_list(&c, BIBTEX).await;
         click(&c, "#import-start").await;
         let asked = wait_text(&c, "#import-existing", |t| t.contains("already")).await;
         assert!(
@@ -204,9 +207,36 @@ async fn pasted_bibtex_is_imported_and_records_already_here_are_skipped_or_merge
         .await;
         close_dialog(&c, "#import-dialog").await;
         wait_count(&c, 2).await;
-        // The copy here took the pasted record's journal, kept its own title.
+        // The copy here took the pasted record's journal and DOI, kept its own title.
         pick_row(&c, "The structure of scientific revolutions").await;
         assert_eq!(field_value(&c, "#field-secondary_title").await, "Chicago");
+        assert_eq!(field_value(&c, "#field-doi").await, "10.1000/ssr");
+
+        // Imported all anyway: two sets by DOI, merged in one go after a preview.
+        paste_on_list(&c, BIBTEX).await;
+        click(&c, "#import-start").await;
+        wait_text(&c, "#import-existing", |t| t.contains("already")).await;
+        click(&c, "#import-everything").await;
+        wait_text(&c, "#import-existing-done", |t| {
+            t.contains("imported anyway")
+        })
+        .await;
+        close_dialog(&c, "#import-dialog").await;
+        click(&c, "#nav-duplicates").await;
+        wait_text(&c, "#list-count", |t| t == "4 references in 2 sets").await;
+        wait_text(&c, "#merge-all-identifiers", |t| t.ends_with("(2)")).await;
+        click(&c, "#merge-all-identifiers").await;
+        let summary = wait_text(&c, "#merge-all-summary", |t| t.contains("share")).await;
+        assert!(
+            summary.starts_with("2 sets share a DOI or PubMed ID")
+                && summary.contains("the other 2 records go to the Trash"),
+            "{summary}"
+        );
+        screenshot(&c, "duplicates-merge-all-preview").await;
+        click(&c, "#merge-all-confirm").await;
+        wait_text(&c, "#list-count", |t| t == "0 references in 0 sets").await;
+        wait_text(&c, "#count-trash", |t| t == "2").await;
+        wait_text(&c, "#count-all", |t| t == "2").await;
     })
     .await;
 }
