@@ -24,6 +24,19 @@ pub(crate) fn cli_binary() -> PathBuf {
     path
 }
 
+/// The desktop links its library to a new account on the service at `url`: what it says.
+pub(crate) async fn make_account(desk: &Desk, url: &str, email: &str) -> String {
+    desk.ok(&[
+        "link",
+        "--create-account",
+        "--server",
+        url,
+        "--email",
+        email,
+    ])
+    .await
+}
+
 /// A desktop: the CLI with a library and a config of its own.
 fn desktop() -> Desk {
     Desk::new(cli_binary())
@@ -55,16 +68,7 @@ async fn the_desktop_cli_and_the_browser_share_one_library_through_the_service()
         desk.ok(&["group", "create", "Desk group"]).await;
         let one = desk.key_of("Desk one").await;
         desk.ok(&["group", "add", "Desk group", &one]).await;
-        let out = desk
-            .ok(&[
-                "link",
-                "--create-account",
-                "--server",
-                &app.url,
-                "--email",
-                EMAIL,
-            ])
-            .await;
+        let out = make_account(&desk, &app.url, EMAIL).await;
         assert!(out.contains("Synced: 3 sent"), "{out}");
 
         // The browser signs in and receives it.

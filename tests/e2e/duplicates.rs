@@ -57,15 +57,7 @@ async fn a_set_found_by_the_first_sync_is_merged_in_the_browser_and_arrives_merg
             ])
             .await;
         }
-        desk.ok(&[
-            "link",
-            "--create-account",
-            "--server",
-            &app.url,
-            "--email",
-            EMAIL,
-        ])
-        .await;
+        crate::desktop::make_account(&desk, &app.url, EMAIL).await;
 
         // The browser's own copy, made before it signs in: the first sync joins the two.
         add_reference(&a, "Ice Sheets of the North", "Able, A.", "2001").await;

@@ -9,6 +9,8 @@
 
 pub mod actions;
 pub mod merge;
+#[cfg(test)]
+mod testing;
 pub mod undo;
 
 use crate::protocol::Object;

@@ -361,42 +361,10 @@ mod tests {
     use super::*;
     use crate::{AttachmentRole, Field};
 
-    #[derive(Default)]
-    struct Lib {
-        refs: Vec<Reference>,
-        groups: HashMap<Key, Group>,
-        attachments: HashMap<Key, Attachment>,
-    }
-
-    impl Held for Lib {
-        fn references(&self) -> Box<dyn Iterator<Item = &Reference> + '_> {
-            Box::new(self.refs.iter())
-        }
-        fn groups(&self) -> &HashMap<Key, Group> {
-            &self.groups
-        }
-        fn attachments(&self) -> &HashMap<Key, Attachment> {
-            &self.attachments
-        }
-    }
-
-    fn key(n: u8) -> Key {
-        Key::new(u64::from(n), [n; 10])
-    }
+    use crate::edit::testing::{key, Lib};
 
     fn file(n: u8, parent: u8, sha: &str) -> Attachment {
-        Attachment {
-            key: key(n),
-            parent: key(parent),
-            file_name: format!("{n}.pdf"),
-            media_type: "application/pdf".into(),
-            size: 1,
-            sha256: sha.into(),
-            role: AttachmentRole::default(),
-            caption: String::new(),
-            merged_from: None,
-            date_modified: 1,
-        }
+        crate::edit::testing::file(n, parent, sha, AttachmentRole::default())
     }
 
     fn lib() -> Lib {

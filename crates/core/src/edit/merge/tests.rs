@@ -4,67 +4,9 @@ use crate::edit::actions;
 use crate::model::{Creator, CreatorRole, Name};
 use crate::query::{DuplicateReason, Library};
 use crate::sync::merge::merge_reference;
-use crate::{Attachment, Group, RefType};
-use std::collections::HashMap;
+use crate::{Attachment, RefType};
 
-#[derive(Default)]
-struct Lib {
-    refs: Vec<Reference>,
-    groups: HashMap<Key, Group>,
-    attachments: HashMap<Key, Attachment>,
-}
-
-impl Held for Lib {
-    fn references(&self) -> Box<dyn Iterator<Item = &Reference> + '_> {
-        Box::new(self.refs.iter())
-    }
-    fn groups(&self) -> &HashMap<Key, Group> {
-        &self.groups
-    }
-    fn attachments(&self) -> &HashMap<Key, Attachment> {
-        &self.attachments
-    }
-}
-
-impl Lib {
-    /// Write `writes` as a store would (each carried onto what is held now).
-    fn apply(&mut self, writes: &[Write]) {
-        for w in writes {
-            let (kind, k) = w.target();
-            let stored = match kind {
-                crate::ObjectKind::Reference => self
-                    .refs
-                    .iter()
-                    .find(|r| r.key == k)
-                    .cloned()
-                    .map(Object::Reference),
-                crate::ObjectKind::Attachment => {
-                    self.attachments.get(&k).cloned().map(Object::Attachment)
-                }
-                _ => None,
-            };
-            match w.over(stored.as_ref()) {
-                Some(Object::Reference(r)) => {
-                    self.refs.retain(|x| x.key != k);
-                    self.refs.push(r);
-                }
-                Some(Object::Attachment(a)) => {
-                    self.attachments.insert(k, a);
-                }
-                _ => {}
-            }
-        }
-        crate::sort::sort_by_key(&mut self.refs, |r| r.key);
-    }
-
-    fn get(&self, k: Key) -> &Reference {
-        self.refs.iter().find(|r| r.key == k).unwrap()
-    }
-}
-
-fn key(n: u8) -> Key {
-    Key::new(u64::from(n), [n; 10])
-}
+use crate::edit::testing::{key, Lib};
 
 fn article(n: u8, title: &str) -> Reference {
     let mut r = Reference::new(key(n), RefType::JournalArticle, u64::from(n));
@@ -78,18 +20,7 @@ fn article(n: u8, title: &str) -> Reference {
 }
 
 fn attachment(n: u8, parent: u8, role: AttachmentRole) -> Attachment {
-    Attachment {
-        key: key(n),
-        parent: key(parent),
-        file_name: format!("f{n}.pdf"),
-        media_type: "application/pdf".into(),
-        size: 3,
-        sha256: format!("{n:064}"),
-        role,
-        caption: String::new(),
-        merged_from: None,
-        date_modified: 0,
-    }
+    crate::edit::testing::file(n, parent, &format!("{n:064}"), role)
 }
 
 /// Two copies of one work, as a first sync of two libraries leaves them.
