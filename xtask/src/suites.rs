@@ -28,7 +28,7 @@ struct Suite {
 // are `#[ignore]`d in the native run (they need the built app) and run on their own here.
 const SUITES: &[Suite] = &[
     Suite {
-        name: "native (core, client, server, cli, xtask)",
+        name: "native (core, cite, client, server, cli, xtask)",
         cargo_args: &["test", "--workspace", "--no-fail-fast"],
     },
     Suite {

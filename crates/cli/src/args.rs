@@ -167,6 +167,38 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Cite references in a CSL style: the in-text citation (or footnote), then their bibliography entries.
+    #[command(
+        after_help = "A KEY may carry a page: KEY:12 or KEY:12-15. --style takes a built-in style (see `refsync styles`) or a .csl file.\n\n\
+                      Examples:\n  refsync cite TE0J3D --style apa\n  refsync cite TE0J3D:12 8N0DCQ --style chicago-author-date --format html\n  \
+                      refsync cite TE0J3D --style my-journal.csl --locale en-GB"
+    )]
+    Cite {
+        #[arg(required = true)]
+        keys: Vec<String>,
+        #[command(flatten)]
+        style: StyleArgs,
+    },
+    /// A bibliography of the library (not the Trash) or of one group, in a CSL style.
+    #[command(
+        after_help = "Examples:\n  refsync bibliography --style apa\n  refsync bibliography --group Thesis --style ieee --format rtf -o thesis.rtf"
+    )]
+    Bibliography {
+        /// Only this group's references (custom, smart or combination).
+        #[arg(long)]
+        group: Option<String>,
+        #[command(flatten)]
+        style: StyleArgs,
+        /// Write a whole document here (.txt, .html or .rtf, as --format) instead of printing the entries.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// The citation styles built in (any other is its .csl file, given to --style).
+    #[command(after_help = "Examples:\n  refsync styles\n  refsync styles vancouver")]
+    Styles {
+        /// Only styles whose name or title holds this.
+        filter: Option<String>,
+    },
     /// Link this library to your refsync account (the first sync merges both sides).
     #[command(
         after_help = "The password is asked for (or read from REFSYNC_PASSWORD); only a session token is kept, in the library file.\n\n\
@@ -232,6 +264,19 @@ pub enum Command {
         after_help = "The same format as the web app's backup: each restores the other's.\n\nExamples:\n  refsync backup library-2026-11-24.zip"
     )]
     Backup { file: PathBuf },
+}
+
+#[derive(Args, Debug)]
+pub struct StyleArgs {
+    /// A built-in style's name (apa, chicago-author-date, chicago-notes, mla, harvard-cite-them-right, vancouver, ieee, nature, american-medical-association, american-chemical-society, elsevier-harvard, ...) or a .csl file.
+    #[arg(long, default_value = "apa")]
+    pub style: String,
+    /// The language of the style's terms and dates (en-US, en-GB, de-DE, fr-FR, ...; default: the style's own).
+    #[arg(long)]
+    pub locale: Option<String>,
+    /// text, html or rtf.
+    #[arg(long, default_value = "text")]
+    pub format: String,
 }
 
 #[derive(Subcommand, Debug)]

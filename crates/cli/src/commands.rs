@@ -2,6 +2,7 @@
 //! [`run`] sends a parsed command line to its command.
 
 pub mod backup;
+pub mod cite;
 pub mod groups;
 pub mod library;
 pub mod sync;
@@ -52,6 +53,16 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Group(g) => groups::run(&cx, &g).await,
         Command::Attach { key, file } => library::attach(&cx, &key, &file).await,
         Command::Duplicates { action, json } => library::duplicates(&cx, action, json).await,
+        Command::Cite { keys, style } => cite::cite(&cx, &keys, &style).await,
+        Command::Bibliography {
+            group,
+            style,
+            output,
+        } => cite::bibliography(&cx, group.as_deref(), &style, output.as_deref()).await,
+        Command::Styles { filter } => {
+            cite::styles(filter.as_deref());
+            Ok(())
+        }
         Command::Link {
             server,
             email,

@@ -1115,3 +1115,112 @@ async fn duplicates_are_merged_kept_apart_and_caught_at_import_across_devices() 
         .await;
     assert!(err.contains("no set of duplicates"), "{err}");
 }
+
+/// Issue 26 at the desktop: a citation and a bibliography in built-in styles and in a journal's
+/// own .csl file, written as text, HTML and RTF; a style that cannot be used says why.
+#[tokio::test]
+async fn references_are_cited_and_listed_in_csl_styles() {
+    let d = desk();
+    d.ok(&["init"]).await;
+    let kuhn = d
+        .ok(&[
+            "add",
+            "type=book",
+            "title=The structure of scientific revolutions",
+            "author=Kuhn, Thomas S.",
+            "year=1962",
+            "publisher=University of Chicago Press",
+        ])
+        .await
+        .trim()
+        .to_string();
+    let ice = d
+        .ok(&[
+            "add",
+            "title=Ice <sheets> of the north",
+            "author=Able, Ann; Baker, Bob",
+            "year=2001",
+            "journal=Journal of Glaciology",
+            "volume=47",
+            "pages=101-120",
+        ])
+        .await
+        .trim()
+        .to_string();
+    d.ok(&["group", "create", "Thesis"]).await;
+    d.ok(&["group", "add", "Thesis", &ice]).await;
+
+    let out = d
+        .ok(&["cite", &format!("{ice}:12"), &kuhn, "--style", "apa"])
+        .await;
+    assert_eq!(
+        out,
+        "(Able & Baker, 2001, p. 12; Kuhn, 1962)\n\n\
+         Able, A., & Baker, B. (2001). Ice <sheets> of the north. Journal of Glaciology, 47, 101–120.\n\
+         Kuhn, T. S. (1962). The structure of scientific revolutions. University of Chicago Press.\n"
+    );
+    let out = d.ok(&["cite", &kuhn, "--style", "ieee"]).await;
+    assert!(out.starts_with("[1]\n\n[1] T. S. Kuhn,"), "{out}");
+    let html = d
+        .ok(&[
+            "cite",
+            &ice,
+            "--style",
+            "chicago-author-date",
+            "--format",
+            "html",
+        ])
+        .await;
+    assert!(
+        html.contains("“Ice &lt;sheets&gt; of the North.” <i>Journal of Glaciology</i> 47"),
+        "{html}"
+    );
+
+    // The group's bibliography as an RTF document.
+    let rtf = d.path("thesis.rtf");
+    d.ok(&[
+        "bibliography",
+        "--group",
+        "Thesis",
+        "--style",
+        "harvard-cite-them-right",
+        "--format",
+        "rtf",
+        "-o",
+        rtf.to_str().unwrap(),
+    ])
+    .await;
+    let doc = std::fs::read_to_string(&rtf).unwrap();
+    assert!(doc.starts_with("{\\rtf1"), "{doc}");
+    assert!(doc.contains("{\\i Journal of Glaciology}"), "{doc}");
+    assert!(!doc.contains("Kuhn"), "only the group: {doc}");
+
+    // A journal's own style file that follows APA's rules.
+    let csl = d.path("glaciology.csl");
+    std::fs::write(
+        &csl,
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<style xmlns="http://purl.org/net/xbiblio/csl" version="1.0" default-locale="en-US">
+  <info>
+    <title>Journal of Glaciology</title>
+    <id>http://www.zotero.org/styles/journal-of-glaciology</id>
+    <link href="http://www.zotero.org/styles/apa" rel="independent-parent"/>
+    <updated>2024-01-01T00:00:00+00:00</updated>
+  </info>
+</style>"#,
+    )
+    .unwrap();
+    let out = d
+        .ok(&["bibliography", "--style", csl.to_str().unwrap()])
+        .await;
+    assert!(out.starts_with("Able, A., & Baker, B. (2001)."), "{out}");
+
+    let styles = d.ok(&["styles", "vancouver"]).await;
+    assert!(styles.contains("vancouver"), "{styles}");
+    let err = d
+        .fails(&["cite", &kuhn, "--style", "no-such-style"], 4)
+        .await;
+    assert!(err.contains("not a built-in style"), "{err}");
+    let err = d.fails(&["cite", &kuhn, "--format", "pdf"], 4).await;
+    assert!(err.contains("not an output"), "{err}");
+}

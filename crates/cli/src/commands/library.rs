@@ -216,7 +216,11 @@ fn format_of(f: ExportFormat) -> Format {
 }
 
 /// The keys a list shows: the library or the Trash, one group, a search; sorted.
-fn selection(snap: &Snapshot, view: &ListView, query: Option<&str>) -> Result<(Library, Vec<Key>)> {
+pub fn selection(
+    snap: &Snapshot,
+    view: &ListView,
+    query: Option<&str>,
+) -> Result<(Library, Vec<Key>)> {
     let lib = Library::from_references(snap.references.iter().cloned());
     let trash = view.trash;
     let mut ids = lib.ids_where(|r| r.trashed == trash);

@@ -1,0 +1,286 @@
+//! Citations and bibliographies in Citation Style Language styles, from refsync's references:
+//! what the CLI's `refsync cite` and `refsync bibliography` print (and, later, the web app's
+//! formatter worker).
+//!
+//! Formatting is typst's `hayagriva` (docs/decisions.md, "Citations"): a CSL 1.0.2 processor
+//! over CSL-JSON items. A reference goes in through core's own CSL-JSON mapping
+//! (`formats::csl_json::to_item`), the same one the CSL-JSON export writes, so what a citation
+//! shows is what an export carries. The most used styles and every CSL locale are built in
+//! (`hayagriva::archive`), so formatting never needs a network; any other style is its `.csl`
+//! XML, given by the caller.
+//!
+//! Invariants: pure (no I/O, no clock); nothing here panics on a style or reference a person
+//! supplies: a style that cannot be read, or depends on one that is not at hand, is a
+//! [`CiteError`] in plain words.
+
+mod output;
+
+pub use output::{document, Output};
+
+use hayagriva::archive::{locales, ArchivedStyle};
+use hayagriva::citationberg::json as csl_json;
+use hayagriva::citationberg::taxonomy::Locator;
+use hayagriva::citationberg::{IndependentStyle, Locale, LocaleCode, Style as CslStyle};
+use hayagriva::{
+    BibliographyDriver, BibliographyRequest, CitationItem, CitationRequest, CitePurpose,
+    LocatorPayload, SpecificLocator,
+};
+use refsync_core::formats::csl_json::to_item;
+use refsync_core::{Key, Reference};
+use std::fmt;
+use std::str::FromStr;
+
+/// Why formatting could not be done, in words for a person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CiteError(pub String);
+
+impl fmt::Display for CiteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CiteError {}
+
+/// A built-in style, as a style picker lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StyleInfo {
+    /// The short name `refsync cite --style` takes ("apa").
+    pub name: &'static str,
+    /// Its title ("APA Style 7th edition").
+    pub title: &'static str,
+    /// Every name it answers to ("apa", "american-psychological-association").
+    pub aliases: &'static [&'static str],
+}
+
+/// Every built-in style, by title.
+pub fn builtin_styles() -> Vec<StyleInfo> {
+    let mut all: Vec<StyleInfo> = ArchivedStyle::all()
+        .iter()
+        .map(|s| {
+            let names = s.names();
+            StyleInfo {
+                // The shortest name is the one people type ("apa", "ieee", "mla").
+                name: names.iter().min_by_key(|n| n.len()).copied().unwrap_or(""),
+                title: s.display_name(),
+                aliases: names,
+            }
+        })
+        .collect();
+    refsync_core::sort::sort_by_key(&mut all, |s| s.title.to_lowercase());
+    all
+}
+
+/// A style ready to format with.
+#[derive(Clone, Debug)]
+pub struct Style {
+    style: IndependentStyle,
+}
+
+impl Style {
+    /// A built-in style by any of its names ("apa", "chicago-author-date", "ieee"...).
+    pub fn builtin(name: &str) -> Result<Style, CiteError> {
+        let wanted = name.trim().to_ascii_lowercase();
+        let found = ArchivedStyle::by_name(&wanted).ok_or_else(|| {
+            CiteError(format!(
+                "“{name}” is not a built-in style (see `refsync styles`), nor a .csl file"
+            ))
+        })?;
+        Style::independent(found.get())
+    }
+
+    /// A style from its CSL XML (a `.csl` file). A dependent style (a journal that uses
+    /// another's rules) is resolved to its parent when that parent is built in.
+    pub fn from_xml(xml: &str) -> Result<Style, CiteError> {
+        let style = CslStyle::from_xml(xml)
+            .map_err(|e| CiteError(format!("This is not a CSL style that can be read ({e}).")))?;
+        Style::independent(style)
+    }
+
+    fn independent(style: CslStyle) -> Result<Style, CiteError> {
+        match style {
+            CslStyle::Independent(style) => Ok(Style { style }),
+            CslStyle::Dependent(dep) => {
+                let parent = dep.parent_link.href.to_string();
+                ArchivedStyle::by_id(&parent)
+                    .map(ArchivedStyle::get)
+                    .and_then(|s| match s {
+                        CslStyle::Independent(style) => Some(Style { style }),
+                        CslStyle::Dependent(_) => None,
+                    })
+                    .ok_or_else(|| {
+                        CiteError(format!(
+                            "This style uses the rules of another ({parent}), which is not built in: add that style's .csl file instead."
+                        ))
+                    })
+            }
+        }
+    }
+
+    /// The style's title ("APA Style 7th edition").
+    pub fn title(&self) -> String {
+        self.style.info.title.value.clone()
+    }
+
+    /// Whether citations are footnotes (Chicago notes) rather than in the text.
+    pub fn is_note_style(&self) -> bool {
+        self.style.settings.class == hayagriva::citationberg::StyleClass::Note
+    }
+}
+
+/// One cited reference within a citation, with what a person adds to it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cite {
+    pub key: Key,
+    /// Where in the work: a locator term ("page", "chapter", "figure"...; CSL's names) and
+    /// its value ("12", "3-5"). Without a term, a page.
+    pub locator: Option<(Option<String>, String)>,
+    /// Leave the author out ("(1962)" for "Kuhn (1962) argues...").
+    pub suppress_author: bool,
+}
+
+impl Cite {
+    pub fn of(key: Key) -> Cite {
+        Cite {
+            key,
+            ..Cite::default()
+        }
+    }
+}
+
+/// What one formatting produced: each citation asked for, then the bibliography's entries
+/// (in the style's order), in the chosen output.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Formatted {
+    pub citations: Vec<String>,
+    pub bibliography: Vec<String>,
+    /// The bibliography is set with a hanging indent (APA, Chicago...).
+    pub hanging_indent: bool,
+}
+
+/// The CSL locales built in, read once per call (a few milliseconds).
+fn all_locales() -> Vec<Locale> {
+    locales()
+}
+
+fn locale_code(locale: Option<&str>) -> Result<Option<LocaleCode>, CiteError> {
+    match locale.map(str::trim).filter(|l| !l.is_empty()) {
+        None => Ok(None),
+        Some(l) if l.len() <= 12 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
+            Ok(Some(LocaleCode(l.to_string())))
+        }
+        Some(l) => Err(CiteError(format!(
+            "“{l}” is not a locale (for example en-US, en-GB, de-DE, fr-FR)"
+        ))),
+    }
+}
+
+/// Format `citations` (each a list of cited references: one in-text citation or footnote) and
+/// the bibliography of every reference in `references`, in `style`, in `locale` (default:
+/// the style's own, else en-US).
+pub fn format(
+    references: &[Reference],
+    style: &Style,
+    locale: Option<&str>,
+    citations: &[Vec<Cite>],
+    out: Output,
+) -> Result<Formatted, CiteError> {
+    let items: Vec<csl_json::Item> = references
+        .iter()
+        .map(|r| {
+            serde_json::from_value(to_item(r)).map_err(|e| {
+                CiteError(format!(
+                    "“{}” could not be prepared for citing ({e})",
+                    r.title()
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let index = |key: &Key| references.iter().position(|r| r.key == *key);
+    let locales = all_locales();
+    let locale = locale_code(locale)?;
+    let mut driver: BibliographyDriver<'_, csl_json::Item> = BibliographyDriver::new();
+    for (n, citation) in citations.iter().enumerate() {
+        let mut cited = Vec::new();
+        for cite in citation {
+            let i = index(&cite.key).ok_or_else(|| {
+                CiteError(format!("{} is not among the references given", cite.key))
+            })?;
+            let locator = match &cite.locator {
+                Some((term, value)) => {
+                    let term = match term.as_deref() {
+                        None => Locator::Page,
+                        Some(t) => Locator::from_str(t).map_err(|_| {
+                            CiteError(format!(
+                                "“{t}” is not a locator (for example page, chapter, section, figure, paragraph)"
+                            ))
+                        })?,
+                    };
+                    Some(SpecificLocator(term, LocatorPayload::Str(value)))
+                }
+                None => None,
+            };
+            let purpose = cite.suppress_author.then_some(CitePurpose::Year);
+            cited.push(CitationItem::new(&items[i], locator, None, false, purpose));
+        }
+        driver.citation(CitationRequest::new(
+            cited,
+            &style.style,
+            locale.clone(),
+            &locales,
+            Some(n + 1),
+        ));
+    }
+    // Every reference belongs in the bibliography, cited or not (as "Create Bibliography").
+    driver.citation(CitationRequest::new(
+        items
+            .iter()
+            .map(|item| CitationItem::new(item, None, None, true, None))
+            .collect(),
+        &style.style,
+        locale.clone(),
+        &locales,
+        None,
+    ));
+    let rendered = driver.finish(BibliographyRequest::new(&style.style, locale, &locales));
+    let mut formatted = Formatted {
+        citations: rendered
+            .citations
+            .iter()
+            .take(citations.len())
+            .map(|c| out.render(&c.citation))
+            .collect(),
+        ..Formatted::default()
+    };
+    if let Some(bib) = rendered.bibliography {
+        formatted.hanging_indent = bib.hanging_indent;
+        formatted.bibliography = bib
+            .items
+            .iter()
+            .map(|item| {
+                let mut entry = String::new();
+                if let Some(first) = &item.first_field {
+                    entry.push_str(&out.render_child(first));
+                    entry.push(' ');
+                }
+                entry.push_str(&out.render(&item.content));
+                entry
+            })
+            .collect();
+    }
+    Ok(formatted)
+}
+
+/// The bibliography alone of `references` (as EndNote's Bibliography, Zotero's "Create
+/// Bibliography").
+pub fn bibliography(
+    references: &[Reference],
+    style: &Style,
+    locale: Option<&str>,
+    out: Output,
+) -> Result<Formatted, CiteError> {
+    format(references, style, locale, &[], out)
+}
+
+#[cfg(test)]
+mod tests;
