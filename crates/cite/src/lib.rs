@@ -154,6 +154,8 @@ impl Cite {
 pub struct Formatted {
     pub citations: Vec<String>,
     pub bibliography: Vec<String>,
+    /// The reference each bibliography entry is of.
+    pub entries: Vec<Key>,
     /// The bibliography is set with a hanging indent (APA, Chicago...).
     pub hanging_indent: bool,
 }
@@ -175,6 +177,70 @@ fn locale_code(locale: Option<&str>) -> Result<Option<LocaleCode>, CiteError> {
     }
 }
 
+/// A reference as the CSL-JSON item the processor is given: core's CSL-JSON mapping, with the
+/// reference's key as its id (a citation key can be shared by two references; a key cannot).
+pub fn csl_item(r: &Reference) -> serde_json::Value {
+    let mut item = to_item(r);
+    item["id"] = r.key.to_string().into();
+    if let Some(map) = item.as_object_mut() {
+        for names in map.values_mut().filter_map(serde_json::Value::as_array_mut) {
+            for name in names
+                .iter_mut()
+                .filter_map(serde_json::Value::as_object_mut)
+            {
+                if let Some(given) = name.get("given").and_then(serde_json::Value::as_str) {
+                    let spaced = space_initials(given);
+                    name.insert("given".into(), spaced.into());
+                }
+            }
+        }
+        for date in [
+            "issued",
+            "accessed",
+            "event-date",
+            "original-date",
+            "submitted",
+        ] {
+            if let Some(plain) = map.get(date).and_then(raw_date) {
+                map.insert(date.to_string(), plain);
+            }
+        }
+    }
+    item
+}
+
+/// "F.H." as "F. H.", as citeproc-js reads initials (hayagriva keeps them as typed, so an
+/// unspaced pair would print unspaced in every style).
+fn space_initials(given: &str) -> String {
+    let mut out = String::with_capacity(given.len() + 4);
+    let mut chars = given.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '.' && chars.peek().is_some_and(|n| n.is_alphabetic()) {
+            out.push(' ');
+        }
+    }
+    out
+}
+
+/// A date core could not read into parts ("29-30 November 2011") is written `{"raw": …}`,
+/// which CSL-JSON allows but hayagriva does not read: its year, as the processor needs it.
+/// Without a year it is left out (it still shows in the reference itself).
+fn raw_date(value: &serde_json::Value) -> Option<serde_json::Value> {
+    let raw = value.get("raw")?.as_str()?;
+    if value.get("date-parts").is_some() {
+        return None;
+    }
+    let year = raw
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|d| d.len() == 4)
+        .and_then(|d| d.parse::<i64>().ok());
+    Some(match year {
+        Some(y) => serde_json::json!({ "date-parts": [[y]] }),
+        None => serde_json::Value::Null,
+    })
+}
+
 /// Format `citations` (each a list of cited references: one in-text citation or footnote) and
 /// the bibliography of every reference in `references`, in `style`, in `locale` (default:
 /// the style's own, else en-US).
@@ -188,7 +254,7 @@ pub fn format(
     let items: Vec<csl_json::Item> = references
         .iter()
         .map(|r| {
-            serde_json::from_value(to_item(r)).map_err(|e| {
+            serde_json::from_value(csl_item(r)).map_err(|e| {
                 CiteError(format!(
                     "“{}” could not be prepared for citing ({e})",
                     r.title()
@@ -254,6 +320,11 @@ pub fn format(
     };
     if let Some(bib) = rendered.bibliography {
         formatted.hanging_indent = bib.hanging_indent;
+        formatted.entries = bib
+            .items
+            .iter()
+            .filter_map(|item| Key::parse(&item.key).ok())
+            .collect();
         formatted.bibliography = bib
             .items
             .iter()

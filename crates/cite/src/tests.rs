@@ -196,3 +196,27 @@ fn styles_are_found_by_name_or_read_from_xml_and_errors_say_why() {
     .0
     .contains("not among the references"));
 }
+
+#[test]
+fn two_works_of_one_author_and_year_get_letters() {
+    let mut a = kuhn();
+    a.creators[0].name = Name::person("Adelaar", "Willem F.H.");
+    a.set(Field::Year, "2004");
+    let mut b = a.clone();
+    b.key = key(3);
+    b.set(Field::Title, "Another book");
+    let f = format(
+        &[a, b],
+        &Style::builtin("apa").unwrap(),
+        None,
+        &[vec![Cite::of(key(1))], vec![Cite::of(key(3))]],
+        Output::Text,
+    )
+    .unwrap();
+    // Initials typed unspaced are spaced, as citeproc-js spaces them.
+    assert_eq!(f.citations, ["(Adelaar, 2004a)", "(Adelaar, 2004b)"]);
+    assert!(
+        f.bibliography[0].starts_with("Adelaar, W. F. H. (2004"),
+        "{f:?}"
+    );
+}
