@@ -160,9 +160,29 @@ pub struct Formatted {
     pub hanging_indent: bool,
 }
 
-/// The CSL locales built in, read once per call (a few milliseconds).
-fn all_locales() -> Vec<Locale> {
-    locales()
+/// The CSL locales built in, decoded once (~45 ms natively: not per call).
+fn all_locales() -> &'static [Locale] {
+    static ALL: std::sync::OnceLock<Vec<Locale>> = std::sync::OnceLock::new();
+    ALL.get_or_init(locales)
+}
+
+/// The locales a formatting can use: the language asked for, the style's own, and English
+/// (CSL's last fallback). The processor looks a term up by scanning the locales it is given,
+/// so passing all 60-odd made every term cost 60 comparisons (2 ms a reference in APA).
+fn locales_for(wanted: Option<&LocaleCode>, style: &IndependentStyle) -> Vec<Locale> {
+    let language = |code: &LocaleCode| code.0.split('-').next().unwrap_or("").to_ascii_lowercase();
+    let mut languages = vec!["en".to_string()];
+    languages.extend(wanted.map(language));
+    languages.extend(style.default_locale.as_ref().map(language));
+    all_locales()
+        .iter()
+        .filter(|l| {
+            l.lang
+                .as_ref()
+                .is_some_and(|c| languages.contains(&language(c)))
+        })
+        .cloned()
+        .collect()
 }
 
 fn locale_code(locale: Option<&str>) -> Result<Option<LocaleCode>, CiteError> {
@@ -263,8 +283,8 @@ pub fn format(
         })
         .collect::<Result<_, _>>()?;
     let index = |key: &Key| references.iter().position(|r| r.key == *key);
-    let locales = all_locales();
     let locale = locale_code(locale)?;
+    let locales = locales_for(locale.as_ref(), &style.style);
     let mut driver: BibliographyDriver<'_, csl_json::Item> = BibliographyDriver::new();
     for (n, citation) in citations.iter().enumerate() {
         let mut cited = Vec::new();
