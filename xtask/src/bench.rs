@@ -141,59 +141,36 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
 
     let chromedriver = tools::chromedriver().ok_or("chromedriver is not installed")?;
     let chromium = tools::chromium().ok_or("chromium is not installed")?;
-    let out = step(
-        "bench: formats, wasm in headless Chromium (release)",
-        || {
-            output(
-                Command::new("cargo")
-                    .args([
-                        // No --quiet: cargo would hand it on to wasm-bindgen-test-runner,
-                        // which refuses it.
-                        "test",
-                        "--release",
-                        "-p",
-                        "refsync-core",
-                        "--target",
-                        "wasm32-unknown-unknown",
-                        "--test",
-                        "bench_wasm",
-                        "--",
-                        "--nocapture",
-                    ])
-                    .current_dir(root)
-                    // Built into the wasm test (the browser cannot read files).
-                    .env("REFSYNC_CORPUS_DIR", &corpus)
-                    .env("CHROMEDRIVER", &chromedriver)
-                    .env("CHROME_BIN", &chromium),
-            )
-        },
-    )?;
-    figures.extend(parse(&out));
-
-    let out = step(
-        "bench: citations, wasm in headless Chromium (release)",
-        || {
-            output(
-                Command::new("cargo")
-                    .args([
-                        "test",
-                        "--release",
-                        "-p",
-                        "refsync-cite",
-                        "--target",
-                        "wasm32-unknown-unknown",
-                        "--test",
-                        "bench_wasm",
-                        "--",
-                        "--nocapture",
-                    ])
-                    .current_dir(root)
-                    .env("CHROMEDRIVER", &chromedriver)
-                    .env("CHROME_BIN", &chromium),
-            )
-        },
-    )?;
-    figures.extend(parse(&out));
+    for (what, package) in [("formats", "refsync-core"), ("citations", "refsync-cite")] {
+        let out = step(
+            &format!("bench: {what}, wasm in headless Chromium (release)"),
+            || {
+                output(
+                    Command::new("cargo")
+                        .args([
+                            // No --quiet: cargo would hand it on to wasm-bindgen-test-runner,
+                            // which refuses it.
+                            "test",
+                            "--release",
+                            "-p",
+                            package,
+                            "--target",
+                            "wasm32-unknown-unknown",
+                            "--test",
+                            "bench_wasm",
+                            "--",
+                            "--nocapture",
+                        ])
+                        .current_dir(root)
+                        // Built into core's wasm test (the browser cannot read files).
+                        .env("REFSYNC_CORPUS_DIR", &corpus)
+                        .env("CHROMEDRIVER", &chromedriver)
+                        .env("CHROME_BIN", &chromium),
+                )
+            },
+        )?;
+        figures.extend(parse(&out));
+    }
 
     figures.extend(app_bench(root, runs, quick, &chromedriver, &chromium)?);
 

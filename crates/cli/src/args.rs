@@ -321,6 +321,20 @@ pub struct ListView {
     pub json: bool,
 }
 
+impl ListView {
+    /// The library (not the Trash), or one group of it, by author: what an export or a
+    /// bibliography takes.
+    pub fn by_author(group: Option<&str>) -> ListView {
+        ListView {
+            group: group.map(str::to_string),
+            trash: false,
+            sort: SortBy::Author,
+            reverse: false,
+            json: false,
+        }
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum SortBy {
     Added,

@@ -3,7 +3,7 @@
 //!
 //! Invariant: read-only; nothing here writes the library.
 
-use crate::args::{ListView, SortBy, StyleArgs};
+use crate::args::{ListView, StyleArgs};
 use crate::context::{find_reference, Context};
 use crate::error::{CliError, Result};
 use crate::output::count;
@@ -79,13 +79,7 @@ pub async fn bibliography(
     let lib = cx.open().await?;
     let snap = lib.snapshot().await?;
     lib.close().await;
-    let view = ListView {
-        group: group.map(str::to_string),
-        trash: false,
-        sort: SortBy::Author,
-        reverse: false,
-        json: false,
-    };
+    let view = ListView::by_author(group);
     let (library, keys) = super::library::selection(&snap, &view, None)?;
     let refs: Vec<Reference> = keys
         .iter()

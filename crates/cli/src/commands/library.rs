@@ -256,13 +256,7 @@ pub async fn export(
 ) -> Result<()> {
     let lib = cx.open().await?;
     let snap = lib.snapshot().await?;
-    let view = ListView {
-        group: group.map(str::to_string),
-        trash: false,
-        sort: SortBy::Author,
-        reverse: false,
-        json: false,
-    };
+    let view = ListView::by_author(group);
     let (library, keys) = selection(&snap, &view, None)?;
     let refs: Vec<Reference> = keys
         .iter()
