@@ -220,3 +220,21 @@ fn two_works_of_one_author_and_year_get_letters() {
         "{f:?}"
     );
 }
+
+#[test]
+fn a_date_in_words_is_cited_by_its_year_or_without_one() {
+    let mut dated = kuhn();
+    dated.set(Field::Year, "29-30 November 2011");
+    let mut undated = article();
+    undated.set(Field::Year, "in press");
+    let f = format(
+        &[dated, undated],
+        &Style::builtin("apa").unwrap(),
+        None,
+        &[vec![Cite::of(key(1))], vec![Cite::of(key(2))]],
+        Output::Text,
+    )
+    .unwrap();
+    assert_eq!(f.citations[0], "(Kuhn, 2011)");
+    assert!(f.citations[1].starts_with("(Able & Baker, n.d."), "{f:?}");
+}

@@ -1215,6 +1215,20 @@ async fn references_are_cited_and_listed_in_csl_styles() {
         .await;
     assert!(out.starts_with("Able, A., & Baker, B. (2001)."), "{out}");
 
+    // A year in words ("in press") is cited as undated, not refused.
+    let pressed = d
+        .ok(&[
+            "add",
+            "title=Forthcoming",
+            "author=Able, Ann",
+            "year=in press",
+        ])
+        .await
+        .trim()
+        .to_string();
+    let out = d.ok(&["cite", &pressed, "--style", "apa"]).await;
+    assert!(out.starts_with("(Able, n.d.)"), "{out}");
+
     let styles = d.ok(&["styles", "vancouver"]).await;
     assert!(styles.contains("vancouver"), "{styles}");
     let err = d
