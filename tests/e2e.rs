@@ -34,7 +34,7 @@ use harness::{
 };
 use std::path::Path;
 use std::time::Duration;
-use sync::wait_until;
+use sync::{open_sign_in, wait_until};
 
 const DELETE: &str = "\u{E017}";
 const DOWN: &str = "\u{E015}";
@@ -711,7 +711,7 @@ async fn a_library_made_in_one_browser_arrives_in_another_through_the_account() 
     with_app(|a, app| async move {
         add_reference(&a, "Sent from the first browser", "Able, Anna", "2020").await;
         add_reference(&a, "Also sent", "Baker, Bo", "2021").await;
-        click(&a, "#sign-in").await;
+        open_sign_in(&a).await;
         click(&a, "#tab-create").await;
         type_into(&a, "#account-email-input", "researcher@example.org").await;
         type_into(&a, "#account-password", "correct horse battery").await;
@@ -729,7 +729,7 @@ async fn a_library_made_in_one_browser_arrives_in_another_through_the_account() 
                 t == "0 references stored in this browser"
             })
             .await;
-            click(&b, "#sign-in").await;
+            open_sign_in(&b).await;
             type_into(&b, "#account-email-input", "researcher@example.org").await;
             type_into(&b, "#account-password", "correct horse battery").await;
             click(&b, "#account-submit").await;
@@ -779,7 +779,7 @@ async fn a_library_made_in_one_browser_arrives_in_another_through_the_account() 
         // A wrong password is refused with a message, the library untouched.
         click(&a, "#sign-out").await;
         wait_text(&a, "#sign-in", |_| true).await;
-        click(&a, "#sign-in").await;
+        open_sign_in(&a).await;
         type_into(&a, "#account-email-input", "researcher@example.org").await;
         type_into(&a, "#account-password", "not the password").await;
         click(&a, "#account-submit").await;

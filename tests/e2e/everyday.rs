@@ -5,7 +5,7 @@
 //! pins a defect a new user met (issue 23), so it failed before its fix.
 
 use super::*;
-use crate::sync::{pick_row, row_titles, wait_until, CTRL_A};
+use crate::sync::{open_sign_in, pick_row, row_titles, wait_until, CTRL_A};
 use harness::type_keys;
 
 const ENTER: &str = "\u{E007}";
@@ -176,7 +176,7 @@ async fn the_sign_in_dialog_is_titled_by_its_tab_and_an_import_is_not_repeated_b
     let path = corpus_file(CORPUS_RIS);
     let (imported, _) = expected_import(&path);
     with_app(move |c, _app| async move {
-        click(&c, "#sign-in").await;
+        open_sign_in(&c).await;
         wait_text(&c, "#sign-in-dialog-title", |t| t == "Sign in").await;
         click(&c, "#tab-create").await;
         wait_text(&c, "#sign-in-dialog-title", |t| t == "Create an account").await;
@@ -433,7 +433,7 @@ async fn every_main_view_and_dialog_passes_axe_in_the_light_and_the_dark_theme()
             axe_check(&c, &format!("the empty Trash ({theme})")).await;
             click(&c, "#nav-all").await;
 
-            click(&c, "#sign-in").await;
+            open_sign_in(&c).await;
             axe_check(&c, &format!("the sign-in dialog ({theme})")).await;
             close_dialog(&c, "#sign-in-dialog").await;
         }

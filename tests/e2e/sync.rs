@@ -11,8 +11,23 @@ const EMAIL: &str = "researcher@example.org";
 pub(crate) use crate::desk::PASSWORD;
 pub(crate) const CTRL_A: &str = "\u{E009}a\u{E009}";
 
+/// Open the sign-in dialog. The account bar is drawn again as a session ends (the button can
+/// be replaced between finding and clicking it), so press until the dialog is open.
+pub(crate) async fn open_sign_in(c: &Client) {
+    wait_until(c, "the sign-in dialog", || async {
+        if c.find(Locator::Css("#sign-in-dialog")).await.is_ok() {
+            return true;
+        }
+        if let Ok(button) = c.find(Locator::Css("#sign-in")).await {
+            let _ = button.click().await;
+        }
+        c.find(Locator::Css("#sign-in-dialog")).await.is_ok()
+    })
+    .await;
+}
+
 pub(crate) async fn create_account(c: &Client, email: &str) {
-    click(c, "#sign-in").await;
+    open_sign_in(c).await;
     click(c, "#tab-create").await;
     type_into(c, "#account-email-input", email).await;
     type_into(c, "#account-password", PASSWORD).await;
@@ -22,7 +37,7 @@ pub(crate) async fn create_account(c: &Client, email: &str) {
 }
 
 pub(crate) async fn sign_in(c: &Client, email: &str) {
-    click(c, "#sign-in").await;
+    open_sign_in(c).await;
     type_into(c, "#account-email-input", email).await;
     type_into(c, "#account-password", PASSWORD).await;
     click(c, "#account-submit").await;
@@ -384,7 +399,7 @@ async fn the_storage_limit_keeps_the_file_here_and_an_expired_sign_in_asks_again
             .await
             .unwrap();
         wait_text(&a, "#attachments", |t| t.contains("too-big.pdf")).await;
-        click(&a, "#sign-in").await;
+        open_sign_in(&a).await;
         click(&a, "#tab-create").await;
         type_into(&a, "#account-email-input", EMAIL).await;
         type_into(&a, "#account-password", PASSWORD).await;
@@ -502,7 +517,7 @@ async fn several_libraries_in_one_browser_are_made_opened_renamed_and_deleted() 
 async fn a_backup_is_offered_before_the_first_link_and_its_date_is_kept() {
     with_app(|a, app| async move {
         add_reference(&a, "Worth keeping", "Able, A.", "2001").await;
-        click(&a, "#sign-in").await;
+        open_sign_in(&a).await;
         let offer = wait_text(&a, "#sign-in-dialog .backup-offer", |t| {
             t.contains("merges")
         })
@@ -709,7 +724,7 @@ async fn storage_in_use_a_file_too_large_and_the_reference_limit_are_shown_in_wo
             t.contains("small.pdf") && t.contains("big.pdf")
         })
         .await;
-        click(&a, "#sign-in").await;
+        open_sign_in(&a).await;
         click(&a, "#tab-create").await;
         type_into(&a, "#account-email-input", EMAIL).await;
         type_into(&a, "#account-password", PASSWORD).await;
@@ -802,7 +817,7 @@ async fn reset_with_a_wipe_makes_the_other_device_link_again_and_a_second_accoun
         // Another account cannot take over a linked library.
         click(&a, "#sign-out").await;
         wait_text(&a, "#sign-in", |_| true).await;
-        click(&a, "#sign-in").await;
+        open_sign_in(&a).await;
         click(&a, "#tab-create").await;
         type_into(&a, "#account-email-input", "someone.else@example.org").await;
         type_into(&a, "#account-password", PASSWORD).await;
