@@ -110,9 +110,10 @@ fn union_of(refs: &[&Reference]) -> Reference {
     u
 }
 
-/// Whether a part is picked by a person in the compare window (the rest are combined).
+/// Whether a part is picked by a person in the compare window (the rest are combined: sets,
+/// and the notes, which are joined so that no one's notes are lost by a default).
 pub fn is_picked(id: &str) -> bool {
-    !COMBINED.contains(&id)
+    !COMBINED.contains(&id) && !JOINED.iter().any(|f| f.id() == id)
 }
 
 /// The kept record as a merge makes it: `keep` with each picked part, its empty fields filled

@@ -51,7 +51,12 @@ fn two_copies() -> Lib {
 #[test]
 fn a_merge_keeps_one_record_with_everything_and_trashes_the_rest() {
     let mut lib = two_copies();
-    let picks = crate::sort::map_of([("title".to_string(), Take::From(key(2)))]);
+    // A pick of the notes (as a compare window's default would make) does not undo the join.
+    let picks = crate::sort::map_of([
+        ("title".to_string(), Take::From(key(2))),
+        ("notes".to_string(), Take::From(key(1))),
+    ]);
+    assert!(!is_picked("notes") && !is_picked("research_notes"));
     let writes = merge(&lib, key(1), &[key(2)], &picks, 100).unwrap();
     lib.apply(&writes);
     let kept = lib.get(key(1));
