@@ -112,48 +112,35 @@ impl Output {
     }
 }
 
-fn html_tags(f: &Formatting) -> Vec<&'static str> {
-    let mut tags = Vec::new();
+/// The markup a text's formatting takes: its HTML tags (outermost first) and RTF codes.
+fn markup(f: &Formatting) -> Vec<(&'static str, &'static str)> {
+    let mut out = Vec::new();
     if f.font_style == FontStyle::Italic {
-        tags.push("i");
+        out.push(("i", "\\i"));
     }
     if f.font_weight == FontWeight::Bold {
-        tags.push("b");
+        out.push(("b", "\\b"));
     }
     if f.font_variant == FontVariant::SmallCaps {
-        tags.push("span style=\"font-variant: small-caps\"");
+        out.push(("span style=\"font-variant: small-caps\"", "\\scaps"));
     }
     if f.text_decoration == TextDecoration::Underline {
-        tags.push("u");
+        out.push(("u", "\\ul"));
     }
     match f.vertical_align {
-        VerticalAlign::Sup => tags.push("sup"),
-        VerticalAlign::Sub => tags.push("sub"),
+        VerticalAlign::Sup => out.push(("sup", "\\super")),
+        VerticalAlign::Sub => out.push(("sub", "\\sub")),
         _ => {}
     }
-    tags
+    out
+}
+
+fn html_tags(f: &Formatting) -> Vec<&'static str> {
+    markup(f).into_iter().map(|(tag, _)| tag).collect()
 }
 
 fn rtf_codes(f: &Formatting) -> String {
-    let mut codes = String::new();
-    if f.font_style == FontStyle::Italic {
-        codes.push_str("\\i");
-    }
-    if f.font_weight == FontWeight::Bold {
-        codes.push_str("\\b");
-    }
-    if f.font_variant == FontVariant::SmallCaps {
-        codes.push_str("\\scaps");
-    }
-    if f.text_decoration == TextDecoration::Underline {
-        codes.push_str("\\ul");
-    }
-    match f.vertical_align {
-        VerticalAlign::Sup => codes.push_str("\\super"),
-        VerticalAlign::Sub => codes.push_str("\\sub"),
-        _ => {}
-    }
-    codes
+    markup(f).into_iter().map(|(_, code)| code).collect()
 }
 
 fn escape_html(text: &str, out: &mut String) {

@@ -81,8 +81,9 @@ pub fn compare(refs: &[&Reference], group_name: impl Fn(&Key) -> String) -> Vec<
         }
     }
     // Parts first seen in a later reference go where the model's order puts them.
+    let union = union_of(refs);
     let order: BTreeMap<String, usize> = crate::sort::map_of(
-        rows(&union_of(refs), &union_of(refs), &group_name)
+        rows(&union, &union, &group_name)
             .into_iter()
             .enumerate()
             .map(|(i, r)| (r.id, i)),

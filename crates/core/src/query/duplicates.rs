@@ -255,11 +255,12 @@ impl Library {
     }
 }
 
-/// The references that share one value (an identifier, a title in a block). Those with no
-/// "not duplicates" mark are all joined already, so a newcomer joins the first of them and
-/// is checked one by one only against the marked few: linear, not quadratic, in the common
-/// case of many references sharing a value.
-#[derive(Clone, Default)]
+/// The references that share one value (an identifier, a title in a block). By an
+/// identifier, those with no "not duplicates" mark are all joined already, so a newcomer
+/// joins the first of them and is checked one by one only against the marked few: linear,
+/// not quadratic, when many references share a DOI. By likeness each pair's kind and journal
+/// must agree, so a newcomer is checked one by one, against at most [`MAX_PAIRWISE`].
+#[derive(Default)]
 struct Holders {
     first_plain: Option<usize>,
     plain: Vec<usize>,
@@ -274,13 +275,7 @@ impl Holders {
     /// Join `i` to the holders it may be a copy of: by an identifier, every one not marked
     /// apart from it; by likeness (`why` is [`DuplicateReason::Probable`]), also only one of
     /// the same kind in the same journal or meeting ([`same_venue`]).
-    fn join(
-        &mut self,
-        uf: &mut UnionFind,
-        docs: &[&crate::Reference],
-        why: DuplicateReason,
-        i: usize,
-    ) {
+    fn link(&self, uf: &mut UnionFind, docs: &[&crate::Reference], why: DuplicateReason, i: usize) {
         let likeness = why == DuplicateReason::Probable;
         let marked = !docs[i].not_duplicates.is_empty();
         let joins =
@@ -299,6 +294,18 @@ impl Holders {
                 uf.union(j, i, why);
             }
         }
+    }
+
+    /// [`Holders::link`] `i`, then hold it too.
+    fn join(
+        &mut self,
+        uf: &mut UnionFind,
+        docs: &[&crate::Reference],
+        why: DuplicateReason,
+        i: usize,
+    ) {
+        self.link(uf, docs, why, i);
+        let marked = !docs[i].not_duplicates.is_empty();
         if marked {
             self.marked.push(i);
         } else {
@@ -387,7 +394,7 @@ fn find_sets(docs: &[&crate::Reference]) -> Vec<DuplicateSet> {
                         && within_distance(ta, tb, slips(ta.len().min(tb.len())))
                     {
                         for a in ha.all() {
-                            hb.clone().join(&mut uf, docs, DuplicateReason::Probable, a);
+                            hb.link(&mut uf, docs, DuplicateReason::Probable, a);
                         }
                     }
                 }
