@@ -1,10 +1,15 @@
 // refsync's service worker: keeps the app shell (index.html and the hashed JS, wasm and CSS
 // it names) so the app opens with the network off. The library itself lives in IndexedDB;
 // nothing under /api is ever cached.
-const CACHE = "refsync-shell-v2";
-// The formats worker (imports and exports), loaded on first use: kept too, so that importing
-// works offline even if it was never used online.
-const WORKER = ["/formats-worker_loader.js", "/formats-worker.js", "/formats-worker_bg.wasm"];
+const CACHE = "refsync-shell-v3";
+// The workers (imports and exports; citations), loaded on first use: kept too, so that
+// importing and citing work offline even if never used online. Their names carry no hash, so
+// they are fetched network first (a new version of the app brings new workers) and the kept
+// copy answers only offline.
+const WORKER = [
+  "/formats-worker_loader.js", "/formats-worker.js", "/formats-worker_bg.wasm",
+  "/cite-worker_loader.js", "/cite-worker.js", "/cite-worker_bg.wasm",
+];
 
 // The assets index.html names, same-origin only.
 async function shellUrls() {
@@ -41,6 +46,20 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin || isApi(url)) return;
+  if (WORKER.includes(url.pathname)) {
+    event.respondWith((async () => {
+      try {
+        const fresh = await fetch(request, { cache: "no-cache" });
+        if (fresh.ok) await (await caches.open(CACHE)).put(request, fresh.clone());
+        return fresh;
+      } catch (e) {
+        const cached = await caches.match(request);
+        if (cached) return cached;
+        throw e;
+      }
+    })());
+    return;
+  }
   if (request.mode === "navigate") {
     // Network first, so a new version is picked up when online; the shell when offline.
     event.respondWith((async () => {

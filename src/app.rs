@@ -1,6 +1,7 @@
 //! The application shell: the three-pane window and what every feature shares.
 
 use crate::features::account::{provide_account, use_account, AccountBar, SyncProgressBar};
+use crate::features::cite::{provide_cite, CiteButtons, CiteDialogs, CiteSelectedButton};
 use crate::features::connection::{provide_connection, ConnectionStatus, OfflineBanner};
 use crate::features::duplicates::{DuplicateSets, DuplicatesNotice};
 use crate::features::library::{
@@ -48,6 +49,7 @@ fn App() -> impl IntoView {
     provide_account();
     let account = use_account();
     provide_transfer();
+    provide_cite();
     let lib = use_library();
     view! {
         <div class="app" data-pane=move || lib.pane.get().id()>
@@ -73,7 +75,7 @@ fn App() -> impl IntoView {
                         fallback=|| view! { <DuplicateSets /> }
                     >
                         <ReferenceList
-                            extra_actions=ViewFn::from(|| view! { <TransferButtons /> })
+                            extra_actions=ViewFn::from(|| view! { <TransferButtons /><CiteButtons /> })
                             downloading=Signal::derive(move || account.progress.with(Option::is_some))
                         />
                     </Show>
@@ -82,13 +84,14 @@ fn App() -> impl IntoView {
                     <button id="back-to-list" class="btn phone-only back-btn" on:click=move |_| lib.pane.set(Pane::List)>
                         "← References"
                     </button>
-                    <DetailPane selection_actions=ViewFn::from(|| view! { <ExportSelectedButton /> }) />
+                    <DetailPane selection_actions=ViewFn::from(|| view! { <ExportSelectedButton /><CiteSelectedButton /> }) />
                 </aside>
             </div>
             <footer class="statusbar">
                 <StorageStatus />
             </footer>
             <TransferDialogs />
+            <CiteDialogs />
             <ShortcutsHelp />
         </div>
     }

@@ -1,6 +1,8 @@
 //! The few browser facilities the app needs beyond Leptos: the clock, randomness for new
 //! object keys, downloads, timers, and what tabs of the app share (Web Locks, a broadcast
-//! channel).
+//! channel), and the app's side of its Web Workers (`worker`).
+
+pub mod worker;
 
 use refsync_core::Key;
 use wasm_bindgen::{JsCast, JsValue};
@@ -103,6 +105,69 @@ pub fn download_blob(file_name: &str, blob: &web_sys::Blob) -> Result<(), String
         std::time::Duration::from_secs(60),
     );
     Ok(())
+}
+
+/// Put HTML and plain text on the clipboard together: a word processor pastes the rich text,
+/// a plain box the text. They may still be being made: the write is asked for now, inside the
+/// key press or click that wants it (browsers refuse a clipboard write long after one), and
+/// `content` fills it when ready.
+pub async fn copy_rich(
+    content: impl std::future::Future<Output = Result<(String, String), String>> + 'static,
+) -> Result<(), String> {
+    use js_sys::{Array, Object, Promise, Reflect};
+    use wasm_bindgen_futures::{future_to_promise, JsFuture};
+    let window = web_sys::window().ok_or("no window")?;
+    let clipboard = Reflect::get(&window.navigator(), &"clipboard".into())
+        .ok()
+        .filter(|c| !c.is_undefined())
+        .ok_or("this browser gives no access to the clipboard here")?;
+    let both = future_to_promise(async move {
+        let (html, text) = content.await.map_err(|e| JsValue::from_str(&e))?;
+        Ok(Array::of2(&html.into(), &text.into()).into())
+    });
+    let blob = |index: u32, media: &'static str| {
+        let both = both.clone();
+        future_to_promise(async move {
+            let pair = Array::from(&JsFuture::from(both).await?);
+            let options = web_sys::BlobPropertyBag::new();
+            options.set_type(media);
+            let parts = Array::of1(&pair.get(index));
+            Ok(web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?.into())
+        })
+    };
+    let items = Object::new();
+    let _ = Reflect::set(&items, &"text/html".into(), &blob(0, "text/html"));
+    let _ = Reflect::set(&items, &"text/plain".into(), &blob(1, "text/plain"));
+    let refused = || "the browser refused the clipboard".to_string();
+    let constructor: js_sys::Function = Reflect::get(&window, &"ClipboardItem".into())
+        .ok()
+        .and_then(|c| c.dyn_into().ok())
+        .ok_or("this browser cannot put rich text on the clipboard")?;
+    let item = Reflect::construct(&constructor, &Array::of1(&items)).map_err(|_| refused())?;
+    let write: js_sys::Function = Reflect::get(&clipboard, &"write".into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or_else(refused)?;
+    let written: Promise = write
+        .call1(&clipboard, &Array::of1(&item))
+        .map_err(|_| refused())?
+        .dyn_into()
+        .map_err(|_| refused())?;
+    // The content's own failure says more than the clipboard's.
+    if let Err(e) = JsFuture::from(both).await {
+        return Err(e.as_string().unwrap_or_else(refused));
+    }
+    JsFuture::from(written).await.map(|_| ()).map_err(|e| {
+        let name = Reflect::get(&e, &"name".into())
+            .ok()
+            .and_then(|n| n.as_string());
+        match name.as_deref() {
+            Some("NotAllowedError") => {
+                "the browser did not allow the copy (click Copy again, in the window)".to_string()
+            }
+            _ => refused(),
+        }
+    })
 }
 
 /// Open a Blob in a new tab (a PDF shows in the browser's viewer).

@@ -1,8 +1,10 @@
-//! What the app and its formats worker (`src/bin/formats-worker.rs`) say to each other.
+//! What the app and its workers say to each other: the formats worker
+//! (`src/bin/formats-worker.rs`) and the citations worker (`src/bin/cite-worker.rs`).
 //!
-//! Importers and exporters are most of the app's code by size, and an import of tens of
-//! thousands of references holds a thread for seconds; so they run in a Web Worker, loaded
-//! the first time a person imports or exports. Messages are JS objects: `{id, op, ...}` in,
+//! Importers and exporters are most of the app's code by size, the CSL processor with its
+//! built-in styles and locales more than the app itself, and an import of tens of thousands of
+//! references holds a thread for seconds; so they run in Web Workers, each loaded the first
+//! time a person uses it. Messages are JS objects: `{id, op, ...}` in,
 //! `{id, ok, ...}` out; file bytes travel as transferred ArrayBuffers and results as one
 //! JSON string (one parse on arrival instead of walking a JS object per reference).
 
@@ -10,8 +12,72 @@ use refsync_core::formats::{Report, Skipped, Warning};
 use refsync_core::Reference;
 use serde::{Deserialize, Serialize};
 
-/// The worker's scripts, as trunk emits them (worker outputs are not hashed).
+#[cfg(target_arch = "wasm32")]
+pub mod serve;
+
+/// The formats worker's script, as trunk emits it (worker outputs are not hashed).
 pub const WORKER_LOADER: &str = "/formats-worker_loader.js";
+
+/// The citations worker's script.
+pub const CITE_WORKER_LOADER: &str = "/cite-worker_loader.js";
+
+/// A style to format with: a built-in one by name, or a `.csl` file's XML.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StyleChoice {
+    Builtin(String),
+    Csl(String),
+}
+
+/// A built-in style, as the style picker lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StyleEntry {
+    /// What [`StyleChoice::Builtin`] takes ("apa").
+    pub name: String,
+    pub title: String,
+}
+
+/// Format `references` (one citation of them all, and their bibliography) in `style`, in each
+/// of `outputs` ("html", "text", "rtf"); or, with `paper`, a manuscript (sent as bytes beside
+/// the request) against them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CiteRequest {
+    pub references: Vec<Reference>,
+    pub style: StyleChoice,
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub outputs: Vec<String>,
+}
+
+/// One output of a [`CiteRequest`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rendered {
+    pub output: String,
+    /// The references cited together, as the text shows it (or the footnote's text).
+    pub citation: String,
+    pub bibliography: Vec<String>,
+    /// The bibliography as a whole file of this output.
+    pub document: String,
+}
+
+/// What the citations worker made of a [`CiteRequest`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CiteResult {
+    /// The style's own title ("APA Style 7th edition").
+    pub title: String,
+    pub note_style: bool,
+    pub hanging_indent: bool,
+    pub rendered: Vec<Rendered>,
+}
+
+/// What Format Paper did (the formatted manuscript travels as a file beside it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaperResult {
+    pub title: String,
+    /// The report's first line ("12 of 14 citations formatted; ...").
+    pub summary: String,
+    /// One line per citation left as typed.
+    pub unformatted: Vec<String>,
+}
 
 /// The named buffers of a message either way (`names` and `files`, side by side): the files
 /// of an import, the attachments' bytes of a backup.

@@ -8,6 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
 // The crate root of an integration test resolves modules from tests/, hence the path.
+#[path = "e2e/cite.rs"]
+mod cite;
 #[path = "e2e/desktop.rs"]
 mod desktop;
 #[path = "e2e/duplicates.rs"]

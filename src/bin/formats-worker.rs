@@ -5,19 +5,15 @@
 
 #[cfg(target_arch = "wasm32")]
 mod worker {
-    use js_sys::{Array, Object, Reflect, Uint8Array};
+    use js_sys::Uint8Array;
     use refsync_core::backup;
     use refsync_core::formats::{self, Format, ImportContext, Source};
     use refsync_core::{Key, Reference};
+    use refsync_web::worker_protocol::serve::{get, serve, Reply};
     use refsync_web::worker_protocol::{named_buffers, ImportResult};
     use std::collections::HashMap;
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
-    use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
-
-    fn get(obj: &JsValue, name: &str) -> JsValue {
-        Reflect::get(obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
-    }
 
     /// A new key from the time and the worker's cryptographic random source.
     fn new_key(now: u64) -> Key {
@@ -68,21 +64,6 @@ mod worker {
         Ok(formats::export(format, &references))
     }
 
-    /// What a request produced: text, and bytes by name (sent as transferred buffers).
-    struct Reply {
-        text: String,
-        files: Vec<(String, Vec<u8>)>,
-    }
-
-    impl From<String> for Reply {
-        fn from(text: String) -> Reply {
-            Reply {
-                text,
-                files: Vec::new(),
-            }
-        }
-    }
-
     /// A backup file of the manifest (JSON, as the app wrote it) and the attachments' bytes.
     fn backup(message: &JsValue) -> Result<Reply, String> {
         let manifest = get(message, "manifest").as_string().unwrap_or_default();
@@ -104,59 +85,18 @@ mod worker {
         })
     }
 
-    fn answer(scope: &DedicatedWorkerGlobalScope, id: &JsValue, result: Result<Reply, String>) {
-        let out = Object::new();
-        let _ = Reflect::set(&out, &"id".into(), id);
-        let transfer = Array::new();
-        match result {
-            Ok(reply) => {
-                let _ = Reflect::set(&out, &"ok".into(), &JsValue::TRUE);
-                let _ = Reflect::set(&out, &"text".into(), &JsValue::from_str(&reply.text));
-                let names = Array::new();
-                let buffers = Array::new();
-                for (name, bytes) in reply.files {
-                    let buffer = Uint8Array::from(bytes.as_slice()).buffer();
-                    names.push(&JsValue::from_str(&name));
-                    buffers.push(&buffer);
-                    transfer.push(&buffer);
-                }
-                let _ = Reflect::set(&out, &"names".into(), &names);
-                let _ = Reflect::set(&out, &"files".into(), &buffers);
-            }
-            Err(e) => {
-                let _ = Reflect::set(&out, &"ok".into(), &JsValue::FALSE);
-                let _ = Reflect::set(&out, &"error".into(), &JsValue::from_str(&e));
-            }
+    fn handle(op: &str, message: &JsValue) -> Result<Reply, String> {
+        match op {
+            "import" => import(message).map(Reply::from),
+            "export" => export(message).map(Reply::from),
+            "backup" => backup(message),
+            "restore" => restore(message),
+            _ => Err("an unknown request".into()),
         }
-        let _ = scope.post_message_with_transfer(&out, &transfer);
     }
 
     pub fn start() {
-        console_error_panic_hook::set_once();
-        let Ok(scope) = js_sys::global().dyn_into::<DedicatedWorkerGlobalScope>() else {
-            return;
-        };
-        let reply_to = scope.clone();
-        let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
-            let message = ev.data();
-            let id = get(&message, "id");
-            let result = match get(&message, "op").as_string().as_deref() {
-                Some("import") => import(&message).map(Reply::from),
-                Some("export") => export(&message).map(Reply::from),
-                Some("backup") => backup(&message),
-                Some("restore") => restore(&message),
-                _ => Err("an unknown request".into()),
-            };
-            answer(&reply_to, &id, result);
-        });
-        scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        // The worker lives as long as the page; so does its handler.
-        on_message.forget();
-        // Messages that arrived before the handler was set were dropped: the app waits for
-        // this before sending anything.
-        let ready = Object::new();
-        let _ = Reflect::set(&ready, &"ready".into(), &JsValue::TRUE);
-        let _ = scope.post_message(&ready);
+        serve(handle);
     }
 }
 

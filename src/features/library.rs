@@ -308,7 +308,44 @@ pub struct Library {
     pub id: StoredValue<LibraryId>,
 }
 
+/// Which references an export or a citation is of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Selection,
+    /// The list shown: the open collection, searched and filtered as it is.
+    List,
+    /// Every reference not in the Trash.
+    Library,
+}
+
 impl Library {
+    /// The references `scope` names: the selection in the order it was made, the list in its
+    /// order, the library by the default sort.
+    pub fn scope_references(self, scope: Scope) -> Vec<Reference> {
+        let keys: Vec<Key> = match scope {
+            Scope::Selection => self.selected.get_untracked(),
+            Scope::List => self.data.with_untracked(|d| {
+                self.collection
+                    .get_untracked()
+                    .listing(
+                        d,
+                        &self.search.get_untracked(),
+                        self.sort.get_untracked(),
+                        browser::now_millis(),
+                        &[],
+                        self.keyword.get_untracked().as_deref(),
+                    )
+                    .keys
+            }),
+            Scope::Library => self.data.with_untracked(|d| {
+                let ids = d.refs.ids_where(|r| !r.trashed);
+                d.refs.sorted(Some(&ids), Sort::default())
+            }),
+        };
+        self.data
+            .with_untracked(|d| keys.iter().filter_map(|k| d.refs.get(k).cloned()).collect())
+    }
+
     fn store(self) -> Result<Rc<Store>, StoreError> {
         self.store.get_value().ok_or_else(StoreError::not_open)
     }

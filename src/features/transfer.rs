@@ -10,8 +10,8 @@
 mod worker;
 
 use crate::browser;
-use crate::features::library::{use_library, Collection, Library};
-use crate::features::ui::{thousands, DialogFooter, Modal, Progress};
+use crate::features::library::{use_library, Collection, Library, Scope};
+use crate::features::ui::{file_stem, thousands, DialogFooter, Modal, Progress};
 use leptos::ev::DragEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -568,13 +568,6 @@ async fn save_import(
     Ok((total, merged))
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scope {
-    Selection,
-    List,
-    Library,
-}
-
 #[component]
 fn ExportDialog(close: Callback<()>) -> impl IntoView {
     let lib = use_library();
@@ -591,30 +584,7 @@ fn ExportDialog(close: Callback<()>) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let export = move |_| {
-        let keys: Vec<Key> = match scope.get_untracked() {
-            Scope::Selection => lib.selected.get_untracked(),
-            Scope::List => lib.data.with_untracked(|d| {
-                lib.collection
-                    .get_untracked()
-                    .listing(
-                        d,
-                        &lib.search.get_untracked(),
-                        lib.sort.get_untracked(),
-                        browser::now_millis(),
-                        &[],
-                        lib.keyword.get_untracked().as_deref(),
-                    )
-                    .keys
-            }),
-            Scope::Library => lib.data.with_untracked(|d| {
-                let ids = d.refs.ids_where(|r| !r.trashed);
-                d.refs
-                    .sorted(Some(&ids), refsync_core::query::Sort::default())
-            }),
-        };
-        let refs: Vec<Reference> = lib
-            .data
-            .with_untracked(|d| keys.iter().filter_map(|k| d.refs.get(k).cloned()).collect());
+        let refs = lib.scope_references(scope.get_untracked());
         if refs.is_empty() {
             error.set(Some("There is nothing to export here.".into()));
             return;
@@ -984,38 +954,4 @@ async fn restore(
         count_of(counts.1, "group", "groups"),
         count_of(counts.2, "attachment", "attachments")
     ))
-}
-
-/// A file name's stem from a collection's name: letters and digits kept (any script), runs of
-/// anything else one hyphen, at most 60 characters; "refsync-export" if nothing is left.
-fn file_stem(name: &str) -> String {
-    let mut out = String::new();
-    for ch in name.chars() {
-        if ch.is_alphanumeric() {
-            out.extend(ch.to_lowercase());
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-        if out.chars().count() >= 60 {
-            break;
-        }
-    }
-    let out = out.trim_end_matches('-');
-    if out.is_empty() {
-        "refsync-export".into()
-    } else {
-        out.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::file_stem;
-
-    #[test]
-    fn an_export_is_named_for_its_group() {
-        assert_eq!(file_stem("To read: 2024 / Ü"), "to-read-2024-ü");
-        assert_eq!(file_stem("///"), "refsync-export");
-        assert_eq!(file_stem("All References"), "all-references");
-    }
 }

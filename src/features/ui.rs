@@ -210,3 +210,45 @@ pub fn tenths(numerator: u64, denominator: u64) -> String {
     let t = (numerator * 10 + denominator / 2) / denominator;
     format!("{}.{}", t / 10, t % 10)
 }
+
+/// A file name's stem from a collection's name: letters and digits kept (any script), runs of
+/// anything else one hyphen, at most 60 characters; "refsync-export" if nothing is left.
+pub fn file_stem(name: &str) -> String {
+    let mut out = String::new();
+    for ch in name.chars() {
+        if ch.is_alphanumeric() {
+            out.extend(ch.to_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+        if out.chars().count() >= 60 {
+            break;
+        }
+    }
+    let out = out.trim_end_matches('-');
+    if out.is_empty() {
+        "refsync-export".into()
+    } else {
+        out.to_string()
+    }
+}
+
+/// Whether a dialog is open (the window's shortcuts then leave the keys to it).
+pub fn dialog_open() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector("[role=dialog]").ok().flatten())
+        .is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_stem;
+
+    #[test]
+    fn an_export_is_named_for_its_group() {
+        assert_eq!(file_stem("To read: 2024 / Ü"), "to-read-2024-ü");
+        assert_eq!(file_stem("///"), "refsync-export");
+        assert_eq!(file_stem("All References"), "all-references");
+    }
+}

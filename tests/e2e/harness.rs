@@ -425,6 +425,78 @@ impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
     }
 }
 
+/// WebDriver's Permissions extension: a permission (`clipboard-read`...) granted to the page, as
+/// a person's "Allow" would.
+#[derive(Debug)]
+struct SetPermission {
+    name: &'static str,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for SetPermission {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/permissions",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "descriptor": { "name": self.name }, "state": "granted" });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Let the page read and write the clipboard (a test reads what a Copy put there).
+pub async fn allow_clipboard(c: &Client) {
+    for name in ["clipboard-read", "clipboard-write"] {
+        c.issue_cmd(SetPermission { name })
+            .await
+            .unwrap_or_else(|e| panic!("cannot grant {name}: {e}"));
+    }
+}
+
+/// What the clipboard holds: its types, its HTML and its plain text.
+pub async fn clipboard(c: &Client) -> (Vec<String>, String, String) {
+    let got = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+            (async () => {
+              const items = await navigator.clipboard.read();
+              const out = { types: [], html: "", text: "" };
+              for (const item of items) {
+                for (const type of item.types) {
+                  out.types.push(type);
+                  const body = await (await item.getType(type)).text();
+                  if (type === "text/html") out.html = body;
+                  if (type === "text/plain") out.text = body;
+                }
+              }
+              return out;
+            })().then(done, (e) => done({ error: String(e) }));"#,
+            vec![],
+        )
+        .await
+        .expect("read the clipboard");
+    assert!(
+        got.get("error").is_none(),
+        "the clipboard could not be read: {got}"
+    );
+    let types = got["types"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let text = |k: &str| got[k].as_str().unwrap_or_default().to_string();
+    (types, text("html"), text("text"))
+}
+
 /// Take the browser off the network, or back on.
 pub async fn set_offline(c: &Client, offline: bool) {
     c.issue_cmd(NetworkConditions { offline })

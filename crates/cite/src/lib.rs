@@ -14,8 +14,10 @@
 //! [`CiteError`] in plain words.
 
 mod output;
+pub mod paper;
 
 pub use output::{document, Output};
+pub use paper::{format_paper, Manuscript, PaperReport};
 
 use hayagriva::archive::{locales, ArchivedStyle};
 use hayagriva::citationberg::json as csl_json;
@@ -137,6 +139,8 @@ pub struct Cite {
     pub locator: Option<(Option<String>, String)>,
     /// Leave the author out ("(1962)" for "Kuhn (1962) argues...").
     pub suppress_author: bool,
+    /// The author in the sentence, the rest after it ("Kuhn (1962)", pandoc's bare `@key`).
+    pub narrative: bool,
 }
 
 impl Cite {
@@ -313,7 +317,14 @@ pub fn format(
                 }
                 None => None,
             };
-            let purpose = cite.suppress_author.then_some(CitePurpose::Year);
+            // A footnote has no narrative form (hayagriva's "prose" purpose garbles one).
+            let purpose = if cite.suppress_author {
+                Some(CitePurpose::Year)
+            } else if cite.narrative && !style.is_note_style() {
+                Some(CitePurpose::Prose)
+            } else {
+                None
+            };
             cited.push(CitationItem::new(&items[i], locator, None, false, purpose));
         }
         driver.citation(CitationRequest::new(

@@ -1,4 +1,4 @@
-//! Formatted citations as text, HTML and RTF, and whole documents of a bibliography.
+//! Formatted citations as text, HTML, RTF and Markdown, and whole documents of a bibliography.
 //!
 //! Invariant: a reference's text is always escaped for the output (hayagriva's own HTML
 //! writer passes text through as it is, so a title holding `<script>` would be markup);
@@ -14,6 +14,8 @@ pub enum Output {
     Text,
     Html,
     Rtf,
+    /// Pandoc's Markdown (Format Paper's output for a Markdown manuscript).
+    Markdown,
 }
 
 impl Output {
@@ -23,6 +25,7 @@ impl Output {
             "text" | "txt" | "plain" => Some(Output::Text),
             "html" | "htm" => Some(Output::Html),
             "rtf" => Some(Output::Rtf),
+            "md" | "markdown" => Some(Output::Markdown),
             _ => None,
         }
     }
@@ -33,46 +36,93 @@ impl Output {
             Output::Text => "txt",
             Output::Html => "html",
             Output::Rtf => "rtf",
+            Output::Markdown => "md",
         }
+    }
+
+    /// `text` as this output writes plain text (a prefix or suffix a person typed).
+    pub fn escape(self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        match self {
+            // Markdown prefixes and suffixes come from the manuscript, already Markdown.
+            Output::Text | Output::Markdown => out.push_str(text),
+            Output::Html => escape_html(text, &mut out),
+            Output::Rtf => escape_rtf(text, &mut out),
+        }
+        out
     }
 
     pub(crate) fn render(self, children: &ElemChildren) -> String {
-        let mut out = String::new();
+        let mut runs = Vec::new();
         for child in &children.0 {
-            self.child(child, &mut out);
+            self.collect(child, &mut runs);
         }
-        out
+        self.write(runs)
     }
 
     pub(crate) fn render_child(self, child: &ElemChild) -> String {
-        let mut out = String::new();
-        self.child(child, &mut out);
-        out
+        let mut runs = Vec::new();
+        self.collect(child, &mut runs);
+        self.write(runs)
     }
 
-    fn child(self, child: &ElemChild, out: &mut String) {
+    /// The formatted tree as runs of text, neighbours with the same formatting joined: the
+    /// processor splits "1,2" in three pieces, and Markdown would write superscripts
+    /// `^1^^,^^2^` and two italics side by side `*a**b*` (bold) if each piece had its marks.
+    fn collect(self, child: &ElemChild, runs: &mut Vec<Run>) {
         match child {
-            ElemChild::Text(t) => self.text(t, out),
+            ElemChild::Text(t) => push_text(runs, &t.text, t.formatting),
             ElemChild::Elem(e) => {
                 for c in &e.children.0 {
-                    self.child(c, out);
+                    self.collect(c, runs);
                 }
             }
             // Typst markup: shown as the text it is.
-            ElemChild::Markup(m) => self.plain(m, &Formatting::default(), out),
-            ElemChild::Link { text, url } => match self {
-                // Only web addresses become links (a `javascript:` URL never does).
-                Output::Html if url.starts_with("https://") || url.starts_with("http://") => {
-                    out.push_str("<a href=\"");
-                    escape_html(url, out);
-                    out.push_str("\">");
-                    self.text(text, out);
-                    out.push_str("</a>");
+            ElemChild::Markup(m) => push_text(runs, m, Formatting::default()),
+            ElemChild::Link { text, url } => {
+                let mut out = String::new();
+                match self {
+                    // Only web addresses become links (a `javascript:` URL never does).
+                    Output::Html if url.starts_with("https://") || url.starts_with("http://") => {
+                        out.push_str("<a href=\"");
+                        escape_html(url, &mut out);
+                        out.push_str("\">");
+                        self.text(text, &mut out);
+                        out.push_str("</a>");
+                    }
+                    // An address as an autolink (no escapes inside), other text as a link.
+                    Output::Markdown
+                        if url.starts_with("https://") || url.starts_with("http://") =>
+                    {
+                        if text.text == *url {
+                            out.push('<');
+                            out.push_str(url);
+                            out.push('>');
+                        } else {
+                            out.push('[');
+                            self.text(text, &mut out);
+                            out.push_str("](");
+                            out.push_str(url);
+                            out.push(')');
+                        }
+                    }
+                    _ => return push_text(runs, &text.text, text.formatting),
                 }
-                _ => self.text(text, out),
-            },
+                runs.push(Run::Written(out));
+            }
             ElemChild::Transparent { .. } => {}
         }
+    }
+
+    fn write(self, runs: Vec<Run>) -> String {
+        let mut out = String::new();
+        for run in runs {
+            match run {
+                Run::Text(text, f) => self.plain(&text, &f, &mut out),
+                Run::Written(text) => out.push_str(&text),
+            }
+        }
+        out
     }
 
     fn text(self, t: &Formatted, out: &mut String) {
@@ -96,6 +146,24 @@ impl Output {
                     out.push('>');
                 }
             }
+            Output::Markdown => {
+                let marks = markdown_marks(f);
+                // Emphasis marks must hug the text: spaces at the edges go outside them.
+                let inner = text.trim();
+                if marks.is_empty() || inner.is_empty() {
+                    escape_markdown(text, out);
+                } else {
+                    out.push_str(&text[..text.len() - text.trim_start().len()]);
+                    for m in &marks {
+                        out.push_str(m.0);
+                    }
+                    escape_markdown(inner, out);
+                    for m in marks.iter().rev() {
+                        out.push_str(m.1);
+                    }
+                    out.push_str(&text[text.trim_end().len()..]);
+                }
+            }
             Output::Rtf => {
                 let codes = rtf_codes(f);
                 if codes.is_empty() {
@@ -112,35 +180,87 @@ impl Output {
     }
 }
 
-/// The markup a text's formatting takes: its HTML tags (outermost first) and RTF codes.
-fn markup(f: &Formatting) -> Vec<(&'static str, &'static str)> {
+/// A piece of formatted output: text with its formatting, or markup already written (a link).
+enum Run {
+    Text(String, Formatting),
+    Written(String),
+}
+
+fn push_text(runs: &mut Vec<Run>, text: &str, f: Formatting) {
+    if let Some(Run::Text(last, g)) = runs.last_mut() {
+        if *g == f {
+            last.push_str(text);
+            return;
+        }
+    }
+    runs.push(Run::Text(text.to_string(), f));
+}
+
+/// How one kind of formatting is written in each markup.
+struct Markup {
+    html: &'static str,
+    rtf: &'static str,
+    /// Pandoc Markdown's opening and closing marks (small caps and underline as spans).
+    markdown: (&'static str, &'static str),
+}
+
+/// The markup a text's formatting takes, outermost first.
+fn markup(f: &Formatting) -> Vec<Markup> {
     let mut out = Vec::new();
+    let mut add = |html, rtf, markdown| {
+        out.push(Markup {
+            html,
+            rtf,
+            markdown,
+        })
+    };
     if f.font_style == FontStyle::Italic {
-        out.push(("i", "\\i"));
+        add("i", "\\i", ("*", "*"));
     }
     if f.font_weight == FontWeight::Bold {
-        out.push(("b", "\\b"));
+        add("b", "\\b", ("**", "**"));
     }
     if f.font_variant == FontVariant::SmallCaps {
-        out.push(("span style=\"font-variant: small-caps\"", "\\scaps"));
+        add(
+            "span style=\"font-variant: small-caps\"",
+            "\\scaps",
+            ("[", "]{.smallcaps}"),
+        );
     }
     if f.text_decoration == TextDecoration::Underline {
-        out.push(("u", "\\ul"));
+        add("u", "\\ul", ("[", "]{.underline}"));
     }
     match f.vertical_align {
-        VerticalAlign::Sup => out.push(("sup", "\\super")),
-        VerticalAlign::Sub => out.push(("sub", "\\sub")),
+        VerticalAlign::Sup => add("sup", "\\super", ("^", "^")),
+        VerticalAlign::Sub => add("sub", "\\sub", ("~", "~")),
         _ => {}
     }
     out
 }
 
 fn html_tags(f: &Formatting) -> Vec<&'static str> {
-    markup(f).into_iter().map(|(tag, _)| tag).collect()
+    markup(f).into_iter().map(|m| m.html).collect()
 }
 
 fn rtf_codes(f: &Formatting) -> String {
-    markup(f).into_iter().map(|(_, code)| code).collect()
+    markup(f).into_iter().map(|m| m.rtf).collect()
+}
+
+fn markdown_marks(f: &Formatting) -> Vec<(&'static str, &'static str)> {
+    markup(f).into_iter().map(|m| m.markdown).collect()
+}
+
+/// Characters Markdown would read as markup, backslash-escaped.
+fn escape_markdown(text: &str, out: &mut String) {
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '[' | ']' | '`' | '<' | '>' | '^' | '~' | '#'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
 }
 
 fn escape_html(text: &str, out: &mut String) {
@@ -181,7 +301,7 @@ fn escape_rtf(text: &str, out: &mut String) {
 /// where the style has one), an RTF file, or plain text (one entry a paragraph).
 pub fn document(formatted: &Result, out: Output, title: &str) -> String {
     match out {
-        Output::Text => {
+        Output::Text | Output::Markdown => {
             let mut s = formatted.bibliography.join("\n\n");
             s.push('\n');
             s

@@ -60,6 +60,7 @@ fn apa_cites_and_lists_a_book_and_an_article() {
                     key: key(2),
                     locator: Some((None, "12".into())),
                     suppress_author: false,
+                    narrative: false,
                 },
                 Cite::of(key(1)),
             ],
@@ -104,6 +105,7 @@ fn an_author_left_out_gives_the_year_alone() {
             key: key(1),
             locator: Some((Some("chapter".into()), "3".into())),
             suppress_author: true,
+            narrative: false,
         }]],
     );
     assert_eq!(f.citations, ["1962"]);

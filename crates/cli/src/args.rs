@@ -193,6 +193,23 @@ pub enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Format Paper: a manuscript's temporary citations formatted in a CSL style, its bibliography added.
+    #[command(
+        after_help = "The manuscript is Markdown (.md, .txt) or RTF (.rtf). Temporary citations are EndNote's {Author, Year #Record} \
+                      (several joined by ;, pages after @), pandoc's [@key], [see @key, p. 12; -@other] and @key, or a DOI \
+                      ({10.1000/xyz}, [@doi:10.1000/xyz]). A citation matching no reference, or more than one, is left as typed \
+                      and listed; everything else in the file is kept as it was.\n\n\
+                      Examples:\n  refsync format-paper draft.md formatted.md --style apa\n  \
+                      refsync format-paper thesis.rtf thesis-formatted.rtf --style chicago-notes --locale en-GB"
+    )]
+    FormatPaper {
+        /// The manuscript with temporary citations.
+        input: PathBuf,
+        /// Where the formatted manuscript goes (never the input itself).
+        output: PathBuf,
+        #[command(flatten)]
+        style: StyleArgs,
+    },
     /// The citation styles built in (any other is its .csl file, given to --style).
     #[command(after_help = "Examples:\n  refsync styles\n  refsync styles vancouver")]
     Styles {

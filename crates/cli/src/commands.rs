@@ -59,6 +59,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             style,
             output,
         } => cite::bibliography(&cx, group.as_deref(), &style, output.as_deref()).await,
+        Command::FormatPaper {
+            input,
+            output,
+            style,
+        } => cite::format_paper(&cx, &input, &output, &style).await,
         Command::Styles { filter } => {
             cite::styles(filter.as_deref());
             Ok(())

@@ -1116,6 +1116,154 @@ async fn duplicates_are_merged_kept_apart_and_caught_at_import_across_devices() 
     assert!(err.contains("no set of duplicates"), "{err}");
 }
 
+/// Format Paper at the desktop: a Markdown and an RTF manuscript (tests/manuscripts) with
+/// EndNote, pandoc and DOI temporary citations come back formatted, with a bibliography, the
+/// rest of each file byte for byte; a citation matching nothing is left as typed and named.
+#[tokio::test]
+async fn manuscripts_are_formatted_with_a_bibliography() {
+    let d = desk();
+    d.ok(&["init"]).await;
+    d.ok(&[
+        "add",
+        "type=book",
+        "title=The structure of scientific revolutions",
+        "author=Kuhn, Thomas S.",
+        "year=1962",
+        "publisher=University of Chicago Press",
+        "citation_key=kuhn1962",
+    ])
+    .await;
+    d.ok(&[
+        "add",
+        "title=Ice sheets of the north",
+        "author=Able, Ann; Müller, Hans",
+        "year=2001",
+        "journal=Journal of Glaciology",
+        "doi=10.1000/ice",
+    ])
+    .await;
+    let manuscripts =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/manuscripts");
+
+    let md = d.path("draft-formatted.md");
+    let input = manuscripts.join("draft.md");
+    let err = d
+        .fails(
+            &[
+                "format-paper",
+                input.to_str().unwrap(),
+                md.to_str().unwrap(),
+                "--style",
+                "apa",
+            ],
+            4,
+        )
+        .await;
+    assert!(
+        err.contains("4 of 5 citations formatted; 2 references in the bibliography."),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 8: {Nobody, 1999}: no reference matches “Nobody, 1999”"),
+        "{err}"
+    );
+    let out = std::fs::read_to_string(&md).unwrap();
+    let original = std::fs::read_to_string(&input).unwrap();
+    let expected_text = original
+        .replace("[@kuhn1962, p. 10]", "(Kuhn, 1962, p. 10)")
+        .replace("{Able, 2001 #7}", "(Able & Müller, 2001)")
+        .replace(
+            "[@doi:10.1000/ice; @kuhn1962]",
+            "(Able & Müller, 2001; Kuhn, 1962)",
+        )
+        .replace("@kuhn1962 [chap. 9]", "Kuhn (1962, Chapter 9)");
+    assert!(out.starts_with(&expected_text), "{out}");
+    assert!(out.ends_with(
+        "\n## References\n\n\
+         Able, A., & Müller, H. (2001). Ice sheets of the north. *Journal of Glaciology*. <https://doi.org/10.1000/ice>\n\n\
+         Kuhn, T. S. (1962). *The structure of scientific revolutions*. University of Chicago Press.\n"
+    ), "{out}");
+
+    let rtf = d.path("draft-formatted.rtf");
+    let input = manuscripts.join("draft.rtf");
+    let err = d
+        .fails(
+            &[
+                "format-paper",
+                input.to_str().unwrap(),
+                rtf.to_str().unwrap(),
+                "--style",
+                "ieee",
+            ],
+            4,
+        )
+        .await;
+    assert!(
+        err.contains("paragraph 3: \\{Nobody, 1999\\}: no reference matches"),
+        "{err}"
+    );
+    let out = std::fs::read_to_string(&rtf).unwrap();
+    let original = std::fs::read_to_string(&input).unwrap();
+    let expected_text = original
+        .replace("\\{Kuhn, 1962 #12@10\\}", "[1, p. 10]")
+        .replace("\\{M\\'fcller, 2001\\}", "[2]")
+        .replace("agree [@kuhn1962]", "agree [1]");
+    let body_end = expected_text.rfind('}').unwrap();
+    assert!(out.starts_with(&expected_text[..body_end]), "{out}");
+    assert!(out.contains("{\\b References}\\par"), "{out}");
+    assert!(
+        out.contains("[1] T. S. Kuhn, {\\i The structure of scientific revolutions}."),
+        "{out}"
+    );
+    assert!(out.ends_with("\\par}\n}\r\n"), "{out:?}");
+
+    // Nothing found: the manuscript comes back as it was, and says so.
+    let plain = d.path("plain.md");
+    std::fs::write(&plain, "No citations here.\n").unwrap();
+    let same = d.path("plain-out.md");
+    let done = d
+        .run(&[
+            "format-paper",
+            plain.to_str().unwrap(),
+            same.to_str().unwrap(),
+        ])
+        .await;
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{err}");
+    assert!(err.contains("No temporary citations were found"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&same).unwrap(),
+        "No citations here.\n"
+    );
+    let err = d
+        .fails(
+            &[
+                "format-paper",
+                plain.to_str().unwrap(),
+                plain.to_str().unwrap(),
+            ],
+            4,
+        )
+        .await;
+    assert!(err.contains("another file than the one read"), "{err}");
+    let docx = d.path("paper.docx");
+    std::fs::write(&docx, b"PK").unwrap();
+    let err = d
+        .fails(
+            &[
+                "format-paper",
+                docx.to_str().unwrap(),
+                same.to_str().unwrap(),
+            ],
+            4,
+        )
+        .await;
+    assert!(
+        err.contains("is not a manuscript Format Paper reads"),
+        "{err}"
+    );
+}
+
 /// Issue 26 at the desktop: a citation and a bibliography in built-in styles and in a journal's
 /// own .csl file, written as text, HTML and RTF; a style that cannot be used says why.
 #[tokio::test]

@@ -7,7 +7,7 @@
 
 use super::{use_library, Library};
 use crate::browser;
-use crate::features::ui::Modal;
+use crate::features::ui::{dialog_open, Modal};
 use leptos::prelude::*;
 
 /// Every shortcut, as the sheet lists them.
@@ -24,6 +24,10 @@ const SHEET: &[(&str, &str)] = &[
         "Delete",
         "Move to the Trash (in the Trash: delete permanently, after asking)",
     ),
+    (
+        "Ctrl+Shift+C",
+        "Copy the selection's bibliography in the style used last",
+    ),
     ("Escape", "Close a dialog; clear the search"),
     (
         "Tab, Shift+Tab",
@@ -31,13 +35,6 @@ const SHEET: &[(&str, &str)] = &[
     ),
     ("?", "This list"),
 ];
-
-fn dialog_open() -> bool {
-    web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.query_selector("[role=dialog]").ok().flatten())
-        .is_some()
-}
 
 /// Listen for the window's shortcuts.
 pub fn listen(lib: Library) {

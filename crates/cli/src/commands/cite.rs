@@ -7,7 +7,7 @@ use crate::args::{ListView, StyleArgs};
 use crate::context::{find_reference, Context};
 use crate::error::{CliError, Result};
 use crate::output::count;
-use refsync_cite::{Cite, Output, Style};
+use refsync_cite::{Cite, Manuscript, Output, Style};
 use refsync_core::Reference;
 use std::path::Path;
 
@@ -55,6 +55,7 @@ pub async fn cite(cx: &Context, keys: &[String], args: &StyleArgs) -> Result<()>
             key,
             locator: page.map(|p| (None, p)),
             suppress_author: false,
+            narrative: false,
         });
     }
     let formatted = refsync_cite::format(&refs, &style, args.locale.as_deref(), &[cites], out)
@@ -106,6 +107,58 @@ pub async fn bibliography(
         }
     }
     Ok(())
+}
+
+/// `refsync format-paper`: the manuscript at `input` with its temporary citations formatted
+/// against the library, written to `output`; the report on standard error. Citations left as
+/// typed make the exit status 1, so a script notices.
+pub async fn format_paper(
+    cx: &Context,
+    input: &Path,
+    output: &Path,
+    args: &StyleArgs,
+) -> Result<()> {
+    let kind = Manuscript::from_name(&input.to_string_lossy()).ok_or_else(|| {
+        CliError::bad_input(format!(
+            "{} is not a manuscript Format Paper reads (Markdown .md or .txt, or .rtf)",
+            input.display()
+        ))
+    })?;
+    let same = match (input.canonicalize(), output.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        return Err(CliError::bad_input(
+            "the formatted manuscript must go to another file than the one read (it keeps the temporary citations)",
+        ));
+    }
+    let (style, _) = style_of(args)?;
+    let bytes = std::fs::read(input)
+        .map_err(|e| CliError::bad_input(format!("cannot read {}: {e}", input.display())))?;
+    let lib = cx.open().await?;
+    let snap = lib.snapshot().await?;
+    lib.close().await;
+    let (doc, report) = refsync_cite::format_paper(
+        kind,
+        &bytes,
+        &snap.references,
+        &style,
+        args.locale.as_deref(),
+    )
+    .map_err(|e| CliError::bad_input(e.0))?;
+    std::fs::write(output, doc)
+        .map_err(|e| CliError::other(format!("cannot write {}: {e}", output.display())))?;
+    eprintln!("{}", report.words());
+    eprintln!("Wrote {} in {}.", output.display(), style.title());
+    if report.unformatted.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::bad_input(format!(
+            "{} left as typed (listed above)",
+            count(report.unformatted.len(), "citation was", "citations were")
+        )))
+    }
 }
 
 pub fn styles(filter: Option<&str>) {

@@ -1,0 +1,638 @@
+//! Citing: the in-text citation and the bibliography of the selection or the list shown, in
+//! any built-in CSL style (APA, Chicago, MLA, Harvard, Vancouver, IEEE, Nature, AMA, ACS...)
+//! or a `.csl` file, previewed as they will paste, copied as rich text and plain text at once
+//! or downloaded as `.html`, `.rtf`, `.txt`; the quick copy (Ctrl+Shift+C) in the last style
+//! used; and Format Paper (a Markdown or RTF manuscript's temporary citations formatted, its
+//! bibliography added). Formatting runs in the citations worker (`cite/worker.rs`), loaded on
+//! first use and kept by the service worker, so all of it works offline.
+//!
+//! Invariant: the only HTML this feature inserts as markup is what `refsync-cite`'s writer
+//! made, which escapes every text a reference holds (docs/citations.md); everything else is
+//! text.
+
+mod worker;
+
+use crate::browser;
+use crate::features::library::{plural, use_library, Scope};
+use crate::features::ui::{dialog_open, file_stem, thousands, DialogFooter, Modal};
+use crate::worker_protocol::{CiteRequest, CiteResult, PaperResult, StyleChoice, StyleEntry};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use refsync_core::Reference;
+
+/// The style last used (a built-in style's name), kept in this browser.
+const LAST_STYLE: &str = "refsync-cite-style";
+/// The styles used lately, most recent first, comma-separated.
+const RECENT_STYLES: &str = "refsync-cite-recent";
+const LOCALE: &str = "refsync-cite-locale";
+const DEFAULT_STYLE: &str = "apa";
+
+/// The languages offered for a style's terms and dates ("" is the style's own).
+const LOCALES: &[(&str, &str)] = &[
+    ("", "The style's own"),
+    ("en-US", "English (US)"),
+    ("en-GB", "English (UK)"),
+    ("de-DE", "Deutsch"),
+    ("fr-FR", "Français"),
+    ("es-ES", "Español"),
+    ("it-IT", "Italiano"),
+    ("nl-NL", "Nederlands"),
+    ("pt-BR", "Português (Brasil)"),
+    ("sv-SE", "Svenska"),
+    ("pl-PL", "Polski"),
+    ("ru-RU", "Русский"),
+    ("zh-CN", "中文 (简体)"),
+    ("ja-JP", "日本語"),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CiteDialog {
+    Cite,
+    Paper,
+}
+
+#[derive(Clone, Copy)]
+pub struct Citing {
+    dialog: RwSignal<Option<CiteDialog>>,
+    /// The built-in styles, once the worker has listed them.
+    styles: RwSignal<Vec<StyleEntry>>,
+}
+
+impl Citing {
+    pub fn open(self, dialog: CiteDialog) {
+        self.dialog.set(Some(dialog));
+    }
+
+    /// The built-in styles (asked of the worker the first time).
+    fn load_styles(self) {
+        if !self.styles.with_untracked(Vec::is_empty) {
+            return;
+        }
+        spawn_local(async move {
+            if let Ok(all) = worker::styles().await {
+                self.styles.set(all);
+            }
+        });
+    }
+}
+
+pub fn provide_cite() {
+    let citing = Citing {
+        dialog: RwSignal::new(None),
+        styles: RwSignal::new(Vec::new()),
+    };
+    provide_context(citing);
+    let lib = use_library();
+    // Ctrl+Shift+C: the selection's bibliography in the last style, on the clipboard.
+    let keys = window_event_listener(leptos::ev::keydown, move |ev| {
+        let ctrl = ev.ctrl_key() || ev.meta_key();
+        if !(ctrl && ev.shift_key() && ev.key().eq_ignore_ascii_case("c")) {
+            return;
+        }
+        if browser::typing_in(ev.target()) || dialog_open() {
+            return;
+        }
+        ev.prevent_default();
+        let refs = lib.scope_references(Scope::Selection);
+        if refs.is_empty() {
+            lib.fail(
+                "Select the references to cite first (Ctrl+Shift+C copies their bibliography).",
+            );
+            return;
+        }
+        let n = refs.len();
+        let req = CiteRequest {
+            references: refs,
+            style: StyleChoice::Builtin(last_style()),
+            locale: chosen_locale(),
+            outputs: vec!["html".into(), "text".into()],
+        };
+        let title = RwSignal::new(String::new());
+        spawn_local(async move {
+            let copied = browser::copy_rich(async move {
+                let result = worker::cite(&req).await?;
+                title.set(result.title.clone());
+                Ok(clipboard_bibliography(&result))
+            })
+            .await;
+            match copied {
+                Ok(()) => lib.tell(format!(
+                    "Copied the bibliography of {} {} ({}).",
+                    thousands(n),
+                    plural(n, "reference", "references"),
+                    title.get_untracked()
+                )),
+                Err(e) => lib.fail(format!("Could not copy the bibliography: {e}.")),
+            }
+        });
+    });
+    on_cleanup(move || keys.remove());
+}
+
+pub fn use_cite() -> Citing {
+    use_context::<Citing>().unwrap_or_else(|| {
+        panic!("use_cite called outside the App component (provide_cite not run)")
+    })
+}
+
+fn last_style() -> String {
+    browser::pref(LAST_STYLE).unwrap_or_else(|| DEFAULT_STYLE.to_string())
+}
+
+fn chosen_locale() -> Option<String> {
+    browser::pref(LOCALE).filter(|l| !l.is_empty())
+}
+
+/// Remember `name` as the style last used, first among the recent ones.
+fn used_style(name: &str) {
+    let mut recent = recent_styles();
+    recent.retain(|s| s != name);
+    recent.insert(0, name.to_string());
+    recent.truncate(5);
+    browser::set_pref(RECENT_STYLES, Some(&recent.join(",")));
+    browser::set_pref(LAST_STYLE, Some(name));
+}
+
+fn recent_styles() -> Vec<String> {
+    browser::pref(RECENT_STYLES)
+        .map(|r| {
+            r.split(',')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The bibliography as the clipboard takes it: (HTML, plain text).
+fn clipboard_bibliography(result: &CiteResult) -> (String, String) {
+    let of = |id: &str| result.rendered.iter().find(|r| r.output == id);
+    let indent = if result.hanging_indent {
+        " style=\"padding-left: 2em; text-indent: -2em\""
+    } else {
+        ""
+    };
+    let html = of("html")
+        .map(|r| {
+            let entries: String = r
+                .bibliography
+                .iter()
+                .map(|e| format!("<div class=\"csl-entry\"{indent}>{e}</div>"))
+                .collect();
+            format!("<div class=\"csl-bib-body\">{entries}</div>")
+        })
+        .unwrap_or_default();
+    let text = of("text")
+        .map(|r| r.bibliography.join("\n"))
+        .unwrap_or_default();
+    (html, text)
+}
+
+/// The citation as the clipboard takes it: (HTML, plain text).
+fn clipboard_citation(result: &CiteResult) -> (String, String) {
+    let of = |id: &str| {
+        result
+            .rendered
+            .iter()
+            .find(|r| r.output == id)
+            .map(|r| r.citation.clone())
+            .unwrap_or_default()
+    };
+    (of("html"), of("text"))
+}
+
+/// The toolbar's buttons: Cite and Format paper.
+#[component]
+pub fn CiteButtons() -> impl IntoView {
+    let citing = use_cite();
+    view! {
+        <button id="cite-button" class="btn" title="Citation and bibliography in a style (Ctrl+Shift+C copies the selection's)"
+            on:click=move |_| citing.open(CiteDialog::Cite)>"Cite"</button>
+        <button id="format-paper-button" class="btn" title="Format a manuscript's temporary citations"
+            on:click=move |_| citing.open(CiteDialog::Paper)>"Format paper"</button>
+    }
+}
+
+/// "Cite", for the detail pane when references are selected.
+#[component]
+pub fn CiteSelectedButton() -> impl IntoView {
+    let citing = use_cite();
+    view! {
+        <button class="btn" on:click=move |_| citing.open(CiteDialog::Cite)>"Cite selected"</button>
+    }
+}
+
+/// The open dialog, if any.
+#[component]
+pub fn CiteDialogs() -> impl IntoView {
+    let citing = use_cite();
+    let close = Callback::new(move |_| citing.dialog.set(None));
+    move || match citing.dialog.get() {
+        Some(CiteDialog::Cite) => view! { <CiteDialogView close=close /> }.into_any(),
+        Some(CiteDialog::Paper) => view! { <PaperDialog close=close /> }.into_any(),
+        None => ().into_any(),
+    }
+}
+
+/// The style chosen in a dialog: a built-in one, or a `.csl` file read in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Chosen {
+    /// A built-in style's name, or the file's name.
+    name: String,
+    /// The file's XML, for a `.csl` file.
+    xml: Option<String>,
+}
+
+impl Chosen {
+    fn builtin(name: String) -> Chosen {
+        Chosen { name, xml: None }
+    }
+
+    fn choice(&self) -> StyleChoice {
+        match &self.xml {
+            Some(xml) => StyleChoice::Csl(xml.clone()),
+            None => StyleChoice::Builtin(self.name.clone()),
+        }
+    }
+}
+
+/// Style search, the list (recent styles first), a `.csl` file, and the language.
+#[component]
+fn StylePicker(style: RwSignal<Chosen>, locale: RwSignal<String>) -> impl IntoView {
+    let citing = use_cite();
+    citing.load_styles();
+    let filter = RwSignal::new(String::new());
+    let recent = StoredValue::new(recent_styles());
+    let shown = move || {
+        let wanted = filter.get().trim().to_lowercase();
+        citing.styles.with(|all| {
+            let hit = |s: &&StyleEntry| {
+                wanted.is_empty()
+                    || s.title.to_lowercase().contains(&wanted)
+                    || s.name.contains(&wanted)
+            };
+            recent.with_value(|recent| {
+                let mut first: Vec<StyleEntry> = recent
+                    .iter()
+                    .filter_map(|r| all.iter().find(|s| s.name == *r))
+                    .filter(hit)
+                    .cloned()
+                    .collect();
+                let rest = all.iter().filter(hit).filter(|s| !recent.contains(&s.name));
+                first.extend(rest.cloned());
+                first
+            })
+        })
+    };
+    let pick_file = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        let Some(file) = browser::files_of(input.files()).into_iter().next() else {
+            return;
+        };
+        spawn_local(async move {
+            if let Ok(bytes) = browser::read_file(&file).await {
+                let xml = String::from_utf8_lossy(&bytes).into_owned();
+                style.set(Chosen {
+                    name: file.name(),
+                    xml: Some(xml),
+                });
+            }
+        });
+    };
+    view! {
+        <label for="cite-style-search">"Style"</label>
+        <div class="style-picker">
+            <input id="cite-style-search" type="search" autocomplete="off"
+                placeholder="Search styles: APA, Vancouver, Nature…"
+                bind:value=filter
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    // Enter takes the first style found.
+                    if ev.key() == "Enter" {
+                        ev.prevent_default();
+                        if let Some(first) = shown().into_iter().next() {
+                            style.set(Chosen::builtin(first.name));
+                        }
+                    }
+                } />
+            <select id="cite-style" size="6" aria-label="Citation style"
+                prop:value=move || style.with(|s| if s.xml.is_some() { String::new() } else { s.name.clone() })
+                on:change=move |ev| style.set(Chosen::builtin(event_target_value(&ev)))>
+                {move || {
+                    let list = shown();
+                    if list.is_empty() && citing.styles.with(Vec::is_empty) {
+                        return view! { <option disabled=true>"Loading styles…"</option> }.into_any();
+                    }
+                    list.into_iter().map(|s| {
+                        let recent_mark = if recent.with_value(|r| r.contains(&s.name)) { " (recent)" } else { "" };
+                        view! { <option value=s.name.clone()>{format!("{}{recent_mark}", s.title)}</option> }
+                    }).collect_view().into_any()
+                }}
+            </select>
+            <p class="hint">
+                {move || style.with(|s| s.xml.as_ref().map(|_| format!("Using the style file {}. ", s.name)))}
+                <label class="link-btn file-btn">"Use a .csl file…"
+                    <input id="cite-style-file" type="file" accept=".csl,.xml,application/xml" on:change=pick_file />
+                </label>
+            </p>
+        </div>
+        <label for="cite-locale">"Language"</label>
+        <select id="cite-locale" prop:value=move || locale.get()
+            on:change=move |ev| locale.set(event_target_value(&ev))>
+            {LOCALES.iter().map(|(code, name)| view! { <option value=*code>{*name}</option> }).collect_view()}
+        </select>
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Preview {
+    Working,
+    Ready(CiteResult),
+    Failed(String),
+}
+
+#[component]
+fn CiteDialogView(close: Callback<()>) -> impl IntoView {
+    let lib = use_library();
+    let selected = lib.selected.with_untracked(Vec::len);
+    let scope = RwSignal::new(if selected > 0 {
+        Scope::Selection
+    } else {
+        Scope::List
+    });
+    let list_title = lib
+        .data
+        .with_untracked(|d| lib.collection.get_untracked().title(d));
+    let list_stem = StoredValue::new(file_stem(&list_title));
+    let style = RwSignal::new(Chosen::builtin(last_style()));
+    let locale = RwSignal::new(chosen_locale().unwrap_or_default());
+    let preview = RwSignal::new(Preview::Working);
+    let status = RwSignal::new(None::<String>);
+    // Each formatting has a number: an answer to an older one (the style changed meanwhile)
+    // is dropped.
+    let generation = StoredValue::new(0u64);
+    let refs: StoredValue<Vec<Reference>> = StoredValue::new(Vec::new());
+    let request = move |outputs: &[&str]| CiteRequest {
+        references: refs.get_value(),
+        style: style.with_untracked(Chosen::choice),
+        locale: Some(locale.get_untracked()).filter(|l| !l.is_empty()),
+        outputs: outputs.iter().map(|o| o.to_string()).collect(),
+    };
+    Effect::new(move |_| {
+        let scope = scope.get();
+        style.track();
+        locale.track();
+        refs.set_value(lib.scope_references(scope));
+        status.set(None);
+        let number = generation.get_value() + 1;
+        generation.set_value(number);
+        if refs.with_value(Vec::is_empty) {
+            preview.set(Preview::Failed("There is nothing to cite here.".into()));
+            return;
+        }
+        preview.set(Preview::Working);
+        let req = request(&["html", "text"]);
+        spawn_local(async move {
+            let answer = worker::cite(&req).await;
+            if generation.get_value() != number {
+                return;
+            }
+            preview.set(match answer {
+                Ok(result) => Preview::Ready(result),
+                Err(e) => Preview::Failed(format!("Could not format: {e}.")),
+            });
+        });
+    });
+    let result = move || match preview.get() {
+        Preview::Ready(r) => Some(r),
+        _ => None,
+    };
+    let remember = move || {
+        let chosen = style.get_untracked();
+        if chosen.xml.is_none() {
+            used_style(&chosen.name);
+        }
+        browser::set_pref(LOCALE, Some(&locale.get_untracked()));
+    };
+    let copy = move |citation: bool| {
+        let Some(result) = result() else {
+            return;
+        };
+        let (html, text) = if citation {
+            clipboard_citation(&result)
+        } else {
+            clipboard_bibliography(&result)
+        };
+        remember();
+        let what = if citation { "citation" } else { "bibliography" };
+        spawn_local(async move {
+            status.set(Some(
+                match browser::copy_rich(async move { Ok((html, text)) }).await {
+                    Ok(()) => format!(
+                        "Copied the {what} ({}), as rich text and plain text.",
+                        result.title
+                    ),
+                    Err(e) => format!("Could not copy: {e}."),
+                },
+            ));
+        });
+    };
+    let download = move |output: &'static str| {
+        let Some(result) = result() else {
+            return;
+        };
+        remember();
+        let stem = match scope.get_untracked() {
+            Scope::Selection => "bibliography".to_string(),
+            _ => format!("bibliography-{}", list_stem.get_value()),
+        };
+        let media = match output {
+            "html" => "text/html",
+            "rtf" => "application/rtf",
+            _ => "text/plain",
+        };
+        let extension = if output == "text" { "txt" } else { output };
+        let file = format!("{stem}.{extension}");
+        let ready = result
+            .rendered
+            .iter()
+            .find(|r| r.output == output)
+            .map(|r| r.document.clone());
+        let req = request(&[output]);
+        spawn_local(async move {
+            let document = match ready {
+                Some(d) => Ok(d),
+                None => worker::cite(&req).await.and_then(|r| {
+                    r.rendered
+                        .into_iter()
+                        .next()
+                        .map(|r| r.document)
+                        .ok_or_else(|| "nothing was made".to_string())
+                }),
+            };
+            status.set(Some(
+                match document.and_then(|d| browser::download(&file, media, d.as_bytes())) {
+                    Ok(()) => format!("Saved {file}."),
+                    Err(e) => format!("Could not save the file: {e}."),
+                },
+            ));
+        });
+    };
+    let radio = move |value: Scope, id: &'static str, label: String, enabled: bool| {
+        view! {
+            <label class="check" class:disabled=!enabled>
+                <input type="radio" name="cite-scope" id=id disabled=!enabled
+                    prop:checked={move || scope.get() == value}
+                    on:change=move |_| scope.set(value) />
+                {label}
+            </label>
+        }
+    };
+    let ready = move || matches!(preview.get(), Preview::Ready(_));
+    view! {
+        <Modal id="cite-dialog" title="Cite" on_close=close wide=true>
+            <div class="cite-layout">
+                <div class="form cite-choices">
+                    <fieldset class="combo">
+                        <legend>"Cite"</legend>
+                        {radio(Scope::Selection, "cite-selection", if selected > 0 { format!("The {selected} selected") } else { "The selection (nothing is selected)".to_string() }, selected > 0)}
+                        {radio(Scope::List, "cite-list", format!("The list shown ({list_title})"), true)}
+                    </fieldset>
+                    <StylePicker style=style locale=locale />
+                </div>
+                <div class="cite-previews" aria-live="polite">
+                    {move || match preview.get() {
+                        Preview::Working => view! {
+                            <p class="hint" id="cite-working">"Formatting…"</p>
+                        }.into_any(),
+                        Preview::Failed(e) => view! { <p class="error" role="alert" id="cite-error">{e}</p> }.into_any(),
+                        Preview::Ready(r) => {
+                            let html = r.rendered.iter().find(|x| x.output == "html").cloned().unwrap_or_default();
+                            let hanging = r.hanging_indent;
+                            view! {
+                                <h3 class="cite-heading">{if r.note_style { "Footnote" } else { "In-text citation" }}
+                                    <span class="hint">{format!(" — {}", r.title)}</span></h3>
+                                // Made by refsync-cite's writer, which escapes every reference's text.
+                                <div id="cite-citation" class="cite-preview" inner_html=html.citation />
+                                <h3 class="cite-heading">"Bibliography"</h3>
+                                <div id="cite-bibliography" class="cite-preview csl-bib-body" class:hanging=hanging>
+                                    {html.bibliography.into_iter().map(|e| view! { <div class="csl-entry" inner_html=e /> }).collect_view()}
+                                </div>
+                            }.into_any()
+                        }
+                    }}
+                </div>
+            </div>
+            {move || status.get().map(|s| view! { <p id="cite-status" class="report" role="status">{s}</p> })}
+            <DialogFooter>
+                <button class="btn" on:click=move |_| close.run(())>"Close"</button>
+                <span class="spacer"></span>
+                <button id="cite-download-html" class="btn" disabled=move || !ready() on:click=move |_| download("html")>".html"</button>
+                <button id="cite-download-rtf" class="btn" disabled=move || !ready() on:click=move |_| download("rtf")>".rtf"</button>
+                <button id="cite-download-txt" class="btn" disabled=move || !ready() on:click=move |_| download("text")>".txt"</button>
+                <button id="cite-copy-citation" class="btn" disabled=move || !ready() on:click=move |_| copy(true)>"Copy citation"</button>
+                <button id="cite-copy-bibliography" class="btn btn-primary" disabled=move || !ready() on:click=move |_| copy(false)>"Copy bibliography"</button>
+            </DialogFooter>
+        </Modal>
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum PaperWork {
+    Choosing,
+    Working,
+    Done(PaperResult, String),
+    Failed(String),
+}
+
+#[component]
+fn PaperDialog(close: Callback<()>) -> impl IntoView {
+    let lib = use_library();
+    let style = RwSignal::new(Chosen::builtin(last_style()));
+    let locale = RwSignal::new(chosen_locale().unwrap_or_default());
+    let file = RwSignal::new_local(None::<web_sys::File>);
+    let work = RwSignal::new(PaperWork::Choosing);
+    let start = move |_| {
+        let Some(picked) = file.get_untracked() else {
+            work.set(PaperWork::Failed(
+                "Choose a manuscript first (Markdown or RTF).".into(),
+            ));
+            return;
+        };
+        let chosen = style.get_untracked();
+        if chosen.xml.is_none() {
+            used_style(&chosen.name);
+        }
+        browser::set_pref(LOCALE, Some(&locale.get_untracked()));
+        let references = lib.scope_references(Scope::Library);
+        let req = CiteRequest {
+            references,
+            style: chosen.choice(),
+            locale: Some(locale.get_untracked()).filter(|l| !l.is_empty()),
+            outputs: Vec::new(),
+        };
+        work.set(PaperWork::Working);
+        spawn_local(async move {
+            let done = async {
+                let bytes = browser::read_file(&picked).await?;
+                let (result, (name, doc)) = worker::paper(&req, &picked.name(), &bytes).await?;
+                let media = if name.to_ascii_lowercase().ends_with(".rtf") {
+                    "application/rtf"
+                } else {
+                    "text/markdown"
+                };
+                browser::download(&name, media, &doc)?;
+                Ok::<_, String>((result, name))
+            }
+            .await;
+            work.set(match done {
+                Ok((result, name)) => PaperWork::Done(result, name),
+                Err(e) => PaperWork::Failed(format!("The manuscript was not formatted: {e}")),
+            });
+        });
+    };
+    view! {
+        <Modal id="paper-dialog" title="Format paper" on_close=close wide=true>
+            <div class="cite-layout">
+                <div class="form cite-choices">
+                    <label for="paper-file">"Manuscript (Markdown or RTF)"</label>
+                    <input id="paper-file" type="file" accept=".md,.markdown,.txt,.rtf"
+                        on:change=move |ev| {
+                            let input: web_sys::HtmlInputElement = event_target(&ev);
+                            file.set(browser::files_of(input.files()).into_iter().next());
+                            work.set(PaperWork::Choosing);
+                        } />
+                    <StylePicker style=style locale=locale />
+                </div>
+                <div class="cite-previews" aria-live="polite">
+                    {move || match work.get() {
+                        PaperWork::Working => view! { <p class="hint" id="paper-working">"Formatting the manuscript…"</p> }.into_any(),
+                        PaperWork::Done(result, name) => view! {
+                            <div id="paper-report" class="report" role="status">
+                                <p><strong>{result.summary.clone()}</strong>{format!(" Saved {name} ({}).", result.title)}</p>
+                                {(!result.unformatted.is_empty()).then(|| view! {
+                                    <p>"Left as typed:"</p>
+                                    <ul class="skipped">
+                                        {result.unformatted.iter().map(|u| view! { <li>{u.clone()}</li> }).collect_view()}
+                                    </ul>
+                                })}
+                            </div>
+                        }.into_any(),
+                        PaperWork::Failed(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                        PaperWork::Choosing => view! {
+                            <div class="hint paper-help">
+                                <p>"The manuscript comes back with each temporary citation formatted and the bibliography at the end; everything else in the file stays as it was. Citations that match no reference, or several, are left as typed and listed here."</p>
+                                <p>"Temporary citations: EndNote's "<code>"{Kuhn, 1962 #12}"</code>" (pages after "<code>"@"</code>", several joined by "<code>";"</code>"), pandoc's "<code>"[@kuhn1962, p. 10]"</code>" and "<code>"@kuhn1962"</code>", or a DOI: "<code>"{10.1000/xyz}"</code>"."</p>
+                            </div>
+                        }.into_any(),
+                    }}
+                </div>
+            </div>
+            <DialogFooter>
+                <button class="btn" on:click=move |_| close.run(())>"Close"</button>
+                <button id="paper-start" class="btn btn-primary"
+                    disabled=move || matches!(work.get(), PaperWork::Working)
+                    on:click=start>"Format"</button>
+            </DialogFooter>
+        </Modal>
+    }
+}

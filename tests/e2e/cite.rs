@@ -1,0 +1,175 @@
+//! Citing end to end (issue 26), with the network gone: the Cite dialog previews a citation
+//! and a bibliography, a style is found by typing its name, the bibliography is copied as rich
+//! text and plain text at once and downloaded as RTF; Ctrl+Shift+C copies the selection's in
+//! the last style; Format Paper formats a Markdown and an RTF manuscript
+//! (`tests/manuscripts`) and names the citation it could not match.
+
+use super::*;
+use crate::harness::{allow_clipboard, clipboard, set_offline, type_keys};
+
+const BIBTEX: &str = r#"@book{kuhn1962,
+  author = {Kuhn, Thomas S.},
+  title = {The structure of scientific revolutions},
+  publisher = {University of Chicago Press},
+  year = {1962}
+}
+@article{able2001,
+  author = {Able, Ann and M{\"u}ller, Hans},
+  title = {Ice sheets of the north},
+  journal = {Journal of Glaciology},
+  year = {2001},
+  doi = {10.1000/ice}
+}
+"#;
+
+/// The one file downloaded since the folder was last emptied: its bytes (the folder is emptied
+/// again).
+async fn take_download(dir: &Path) -> (String, Vec<u8>) {
+    let path = wait_download(dir).await;
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    (name, bytes)
+}
+
+/// Ctrl+Shift+`key`, the three held together.
+async fn press_ctrl_shift(c: &Client, key: char) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let (ctrl, shift) = ('\u{E009}', '\u{E008}');
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: ctrl })
+        .then(KeyAction::Down { value: shift })
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key })
+        .then(KeyAction::Up { value: shift })
+        .then(KeyAction::Up { value: ctrl });
+    c.perform_actions(keys).await.expect("press Ctrl+Shift+key");
+}
+
+fn manuscript(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/manuscripts")
+        .join(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn bibliographies_are_copied_and_manuscripts_formatted_with_the_network_gone() {
+    let scratch = tempfile::tempdir().unwrap();
+    let bib = scratch.path().join("two.bib");
+    std::fs::write(&bib, BIBTEX).unwrap();
+    with_app(move |c, app| async move {
+        import_all(&c, &bib, 2).await;
+        // Offline from here: the citations worker, never used yet, comes from the service
+        // worker's copy.
+        wait_for_offline_shell(&c).await;
+        wait_text(&c, "#storage-status", |t| t.ends_with("stored in this browser")).await;
+        app.server.stop().await;
+        set_offline(&c, true).await;
+        allow_clipboard(&c).await;
+
+        // The list shown, in APA (the first style offered).
+        click(&c, "#cite-button").await;
+        let bibliography = wait_text(&c, "#cite-bibliography", |t| t.contains("Kuhn")).await;
+        assert_eq!(
+            bibliography,
+            "Able, A., & Müller, H. (2001). Ice sheets of the north. Journal of Glaciology. https://doi.org/10.1000/ice\n\
+             Kuhn, T. S. (1962). The structure of scientific revolutions. University of Chicago Press."
+        );
+        let citation = wait_text(&c, "#cite-citation", |t| !t.is_empty()).await;
+        assert_eq!(citation, "(Able & Müller, 2001; Kuhn, 1962)");
+        // The titles in italics, as they will paste.
+        let italic = texts(&c, "#cite-bibliography i").await;
+        assert_eq!(italic, ["Journal of Glaciology", "The structure of scientific revolutions"]);
+
+        // A style found by typing part of its name, key by key; Enter takes the first found.
+        click(&c, "#cite-style-search").await;
+        type_keys(&c, "ieee\u{E007}").await;
+        wait_text(&c, "#cite-citation", |t| t == "[1], [2]").await;
+        // Numbered in the order cited: the list's order.
+        let bibliography = wait_text(&c, "#cite-bibliography", |t| t.starts_with("[1]")).await;
+        assert_eq!(
+            bibliography,
+            "[1] T. S. Kuhn, The structure of scientific revolutions. University of Chicago Press, 1962.\n\
+             [2] A. Able and H. Müller, “Ice sheets of the north,” Journal of Glaciology, 2001, doi: 10.1000/ice."
+        );
+        screenshot(&c, "cite-dialog").await;
+
+        // Copied as rich text and plain text together.
+        click(&c, "#cite-copy-bibliography").await;
+        wait_text(&c, "#cite-status", |t| t.starts_with("Copied the bibliography")).await;
+        let (types, html, text) = clipboard(&c).await;
+        assert!(types.contains(&"text/html".to_string()), "{types:?}");
+        assert!(types.contains(&"text/plain".to_string()), "{types:?}");
+        assert!(
+            html.contains("<div class=\"csl-entry\">[1] T. S. Kuhn, <i>The structure of scientific revolutions</i>. University of Chicago Press, 1962.</div>"),
+            "{html}"
+        );
+        assert_eq!(text, bibliography);
+
+        // Downloaded as RTF.
+        click(&c, "#cite-download-rtf").await;
+        let (name, rtf) = take_download(&app.downloads).await;
+        let rtf = String::from_utf8(rtf).unwrap();
+        assert!(name.starts_with("bibliography") && name.ends_with(".rtf"), "{name}");
+        assert!(rtf.starts_with("{\\rtf1"), "{rtf}");
+        assert!(rtf.contains("{\\i The structure of scientific revolutions}"), "{rtf}");
+        close_dialog(&c, "#cite-dialog").await;
+
+        // Ctrl+Shift+C on the list: the selected reference's bibliography, in IEEE (used last).
+        click(&c, "#reference-list .ref-row").await;
+        press_ctrl_shift(&c, 'c').await;
+        wait_text(&c, "#notice", |t| t.starts_with("Copied the bibliography of 1 reference")).await;
+        let (_, html, text) = clipboard(&c).await;
+        assert!(text.starts_with("[1] "), "{text}");
+        assert!(!text.contains("\n"), "one reference: {text}");
+        assert!(html.contains("<i>"), "{html}");
+
+        // Format Paper: Markdown, then RTF.
+        click(&c, "#format-paper-button").await;
+        c.find(Locator::Css("#paper-file"))
+            .await
+            .unwrap()
+            .send_keys(&manuscript("draft.md").display().to_string())
+            .await
+            .unwrap();
+        click(&c, "#cite-style-search").await;
+        type_keys(&c, "APA\u{E007}").await;
+        click(&c, "#paper-start").await;
+        let report = wait_text(&c, "#paper-report", |t| t.contains("formatted")).await;
+        assert!(
+            report.contains("4 of 5 citations formatted; 2 references in the bibliography."),
+            "{report}"
+        );
+        assert!(report.contains("line 8: {Nobody, 1999}: no reference matches “Nobody, 1999”"), "{report}");
+        screenshot(&c, "format-paper-report").await;
+        let (name, md) = take_download(&app.downloads).await;
+        assert_eq!(name, "draft-formatted.md");
+        let md = String::from_utf8(md).unwrap();
+        assert!(
+            md.contains("inside a paradigm (Kuhn, 1962, p. 10). Ice records show the same\npattern (Able & Müller, 2001);"),
+            "{md}"
+        );
+        assert!(md.contains("```text\n[@kuhn1962] in a code block is code.\n```\n"), "{md}");
+        assert!(md.contains("\n## References\n\nAble, A., & Müller, H. (2001)."), "{md}");
+
+        c.find(Locator::Css("#paper-file"))
+            .await
+            .unwrap()
+            .send_keys(&manuscript("draft.rtf").display().to_string())
+            .await
+            .unwrap();
+        click(&c, "#paper-start").await;
+        wait_text(&c, "#paper-report", |t| t.contains("draft-formatted.rtf")).await;
+        let (name, rtf) = take_download(&app.downloads).await;
+        assert_eq!(name, "draft-formatted.rtf");
+        let rtf = String::from_utf8(rtf).unwrap();
+        assert!(
+            rtf.contains("inside a paradigm (Kuhn, 1962, p. 10). Ice records from M\\'fcller's team (Able & M\\u252?ller, 2001) agree (Kuhn, 1962)."),
+            "{rtf}"
+        );
+        assert!(rtf.contains("An unknown work \\{Nobody, 1999\\} stays as typed."), "{rtf}");
+        assert!(rtf.contains("{\\b References}"), "{rtf}");
+    })
+    .await;
+}
