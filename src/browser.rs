@@ -170,6 +170,66 @@ pub async fn copy_rich(
     })
 }
 
+/// GET `url` (same origin) as text, keeping the answer in the browser's cache named `cache`
+/// (Cache Storage, which lasts like IndexedDB); with the network gone or the service not
+/// answering, the answer kept last time. Err when neither is there.
+pub async fn fetch_kept(cache: &str, url: &str) -> Result<String, String> {
+    use js_sys::{Function, Promise, Reflect};
+    use wasm_bindgen_futures::JsFuture;
+    let window = web_sys::window().ok_or("no window")?;
+    let call = |target: &JsValue, method: &str, args: &[&JsValue]| -> Option<Promise> {
+        let f: Function = Reflect::get(target, &method.into()).ok()?.dyn_into().ok()?;
+        let array = js_sys::Array::new();
+        for a in args {
+            array.push(a);
+        }
+        f.apply(target, &array).ok()?.dyn_into().ok()
+    };
+    let caches = Reflect::get(&window, &"caches".into())
+        .ok()
+        .filter(|c| !c.is_undefined());
+    let open = |caches: &JsValue| call(caches, "open", &[&JsValue::from_str(cache)]);
+    let text_of = |response: &JsValue| call(response, "text", &[]);
+    let fresh = async {
+        let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+            .await
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        if !response.ok() {
+            return None;
+        }
+        if let Some(caches) = &caches {
+            if let (Some(opened), Ok(copy)) = (open(caches), response.clone()) {
+                if let Ok(kept) = JsFuture::from(opened).await {
+                    if let Some(put) = call(&kept, "put", &[&JsValue::from_str(url), &copy]) {
+                        // Not kept only costs the offline copy.
+                        let _ = JsFuture::from(put).await;
+                    }
+                }
+            }
+        }
+        JsFuture::from(text_of(&response)?).await.ok()?.as_string()
+    };
+    if let Some(text) = fresh.await {
+        return Ok(text);
+    }
+    let kept = async {
+        let caches = caches.as_ref()?;
+        let opened = JsFuture::from(open(caches)?).await.ok()?;
+        let found = JsFuture::from(call(&opened, "match", &[&JsValue::from_str(url)])?)
+            .await
+            .ok()?;
+        if found.is_undefined() {
+            return None;
+        }
+        JsFuture::from(text_of(&found)?).await.ok()?.as_string()
+    };
+    kept.await.ok_or_else(|| {
+        "it is not in this browser yet and the service cannot be reached".to_string()
+    })
+}
+
 /// Open a Blob in a new tab (a PDF shows in the browser's viewer).
 pub fn open_blob(blob: &web_sys::Blob) -> Result<(), String> {
     let url = web_sys::Url::create_object_url_with_blob(blob)

@@ -25,7 +25,44 @@ const LAST_STYLE: &str = "refsync-cite-style";
 /// The styles used lately, most recent first, comma-separated.
 const RECENT_STYLES: &str = "refsync-cite-recent";
 const LOCALE: &str = "refsync-cite-locale";
+/// At most this many repository styles are listed at once (the search narrows the rest).
+const MAX_LISTED: usize = 300;
 const DEFAULT_STYLE: &str = "apa";
+/// A style of the service's (the CSL repository) is named `repo:ID`.
+const REPO: &str = "repo:";
+/// The service's index of styles, and each style's XML under it.
+const REPOSITORY: &str = "/api/v1/styles";
+/// The browser cache keeping the index and every style used, for offline use.
+const STYLE_CACHE: &str = "refsync-styles";
+
+/// The service's index, as far as the picker needs it.
+#[derive(serde::Deserialize)]
+struct RepositoryIndex {
+    styles: Vec<RepositoryStyle>,
+}
+
+#[derive(serde::Deserialize)]
+struct RepositoryStyle {
+    id: String,
+    title: String,
+}
+
+/// What the worker is given for the style `name`: a built-in one by name; a repository one
+/// by its XML, fetched from the service the first time and from the browser's copy after.
+async fn style_choice(name: &str, xml: Option<&str>) -> Result<StyleChoice, String> {
+    if let Some(xml) = xml {
+        return Ok(StyleChoice::Csl(xml.to_string()));
+    }
+    match name.strip_prefix(REPO) {
+        None => Ok(StyleChoice::Builtin(name.to_string())),
+        Some(id) => browser::fetch_kept(STYLE_CACHE, &format!("{REPOSITORY}/{id}"))
+            .await
+            .map(StyleChoice::Csl)
+            .map_err(|e| {
+                format!("the style {id} could not be loaded: {e} (a style is kept in this browser once it has been used online)")
+            }),
+    }
+}
 
 /// The languages offered for a style's terms and dates ("" is the style's own).
 const LOCALES: &[(&str, &str)] = &[
@@ -56,6 +93,9 @@ pub struct Citing {
     dialog: RwSignal<Option<CiteDialog>>,
     /// The built-in styles, once the worker has listed them.
     styles: RwSignal<Vec<StyleEntry>>,
+    /// The service's styles (the CSL repository), named `repo:ID`, once fetched (or read from
+    /// the browser's copy when offline).
+    repository: RwSignal<Vec<StyleEntry>>,
 }
 
 impl Citing {
@@ -63,16 +103,34 @@ impl Citing {
         self.dialog.set(Some(dialog));
     }
 
-    /// The built-in styles (asked of the worker the first time).
+    /// The built-in styles (asked of the worker the first time) and the service's.
     fn load_styles(self) {
-        if !self.styles.with_untracked(Vec::is_empty) {
-            return;
+        if self.styles.with_untracked(Vec::is_empty) {
+            spawn_local(async move {
+                if let Ok(all) = worker::styles().await {
+                    self.styles.set(all);
+                }
+            });
         }
-        spawn_local(async move {
-            if let Ok(all) = worker::styles().await {
-                self.styles.set(all);
-            }
-        });
+        if self.repository.with_untracked(Vec::is_empty) {
+            spawn_local(async move {
+                // Without the service (offline, never fetched), the built-in styles only.
+                if let Ok(json) = browser::fetch_kept(STYLE_CACHE, REPOSITORY).await {
+                    if let Ok(index) = serde_json::from_str::<RepositoryIndex>(&json) {
+                        self.repository.set(
+                            index
+                                .styles
+                                .into_iter()
+                                .map(|s| StyleEntry {
+                                    name: format!("{REPO}{}", s.id),
+                                    title: s.title,
+                                })
+                                .collect(),
+                        );
+                    }
+                }
+            });
+        }
     }
 }
 
@@ -80,6 +138,7 @@ pub fn provide_cite() {
     let citing = Citing {
         dialog: RwSignal::new(None),
         styles: RwSignal::new(Vec::new()),
+        repository: RwSignal::new(Vec::new()),
     };
     provide_context(citing);
     let lib = use_library();
@@ -101,15 +160,15 @@ pub fn provide_cite() {
             return;
         }
         let n = refs.len();
-        let req = CiteRequest {
-            references: refs,
-            style: StyleChoice::Builtin(last_style()),
-            locale: chosen_locale(),
-            outputs: vec!["html".into(), "text".into()],
-        };
         let title = RwSignal::new(String::new());
         spawn_local(async move {
             let copied = browser::copy_rich(async move {
+                let req = CiteRequest {
+                    references: refs,
+                    style: style_choice(&last_style(), None).await?,
+                    locale: chosen_locale(),
+                    outputs: vec!["html".into(), "text".into()],
+                };
                 let result = worker::cite(&req).await?;
                 title.set(result.title.clone());
                 Ok(clipboard_bibliography(&result))
@@ -248,11 +307,8 @@ impl Chosen {
         Chosen { name, xml: None }
     }
 
-    fn choice(&self) -> StyleChoice {
-        match &self.xml {
-            Some(xml) => StyleChoice::Csl(xml.clone()),
-            None => StyleChoice::Builtin(self.name.clone()),
-        }
+    async fn choice(&self) -> Result<StyleChoice, String> {
+        style_choice(&self.name, self.xml.as_deref()).await
     }
 }
 
@@ -263,27 +319,58 @@ fn StylePicker(style: RwSignal<Chosen>, locale: RwSignal<String>) -> impl IntoVi
     citing.load_styles();
     let filter = RwSignal::new(String::new());
     let recent = StoredValue::new(recent_styles());
-    let shown = move || {
+    // The styles found: the recent ones, the built-in ones, then the service's (not those
+    // built in under the same title), each as far as the search narrows them.
+    let found = move || {
         let wanted = filter.get().trim().to_lowercase();
-        citing.styles.with(|all| {
-            let hit = |s: &&StyleEntry| {
-                wanted.is_empty()
-                    || s.title.to_lowercase().contains(&wanted)
-                    || s.name.contains(&wanted)
-            };
-            recent.with_value(|recent| {
-                let mut first: Vec<StyleEntry> = recent
-                    .iter()
-                    .filter_map(|r| all.iter().find(|s| s.name == *r))
-                    .filter(hit)
-                    .cloned()
-                    .collect();
-                let rest = all.iter().filter(hit).filter(|s| !recent.contains(&s.name));
-                first.extend(rest.cloned());
-                first
+        let hit = |s: &&StyleEntry| {
+            wanted.is_empty()
+                || s.title.to_lowercase().contains(&wanted)
+                || s.name.contains(&wanted)
+        };
+        citing.styles.with(|builtin| {
+            citing.repository.with(|repository| {
+                recent.with_value(|recent| {
+                    let titles: std::collections::HashSet<String> =
+                        builtin.iter().map(|s| s.title.to_lowercase()).collect();
+                    let repository = repository
+                        .iter()
+                        .filter(|s| !titles.contains(&s.title.to_lowercase()));
+                    let first: Vec<StyleEntry> = recent
+                        .iter()
+                        .filter_map(|r| {
+                            builtin
+                                .iter()
+                                .chain(repository.clone())
+                                .find(|s| s.name == *r)
+                        })
+                        .filter(hit)
+                        .cloned()
+                        .collect();
+                    let fresh = |s: &&StyleEntry| !recent.contains(&s.name);
+                    let own = builtin.iter().filter(hit).filter(fresh).cloned().collect();
+                    let more = repository.filter(hit).filter(fresh).cloned().collect();
+                    (first, own, more)
+                })
             })
         })
     };
+    let shown = move || {
+        let (mut all, own, more): (Vec<StyleEntry>, Vec<StyleEntry>, Vec<StyleEntry>) = found();
+        all.extend(own);
+        all.extend(more);
+        all
+    };
+    // Enter pressed before any style matched: the first match, once the lists arrive.
+    let enter_pending = RwSignal::new(false);
+    Effect::new(move |_| {
+        if enter_pending.get() {
+            if let Some(first) = shown().into_iter().next() {
+                enter_pending.set(false);
+                style.set(Chosen::builtin(first.name));
+            }
+        }
+    });
     let pick_file = move |ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = event_target(&ev);
         let Some(file) = browser::files_of(input.files()).into_iter().next() else {
@@ -305,12 +392,15 @@ fn StylePicker(style: RwSignal<Chosen>, locale: RwSignal<String>) -> impl IntoVi
             <input id="cite-style-search" type="search" autocomplete="off"
                 placeholder="Search styles: APA, Vancouver, Nature…"
                 bind:value=filter
+                on:input=move |_| enter_pending.set(false)
                 on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                    // Enter takes the first style found.
+                    // Enter takes the first style found, or the first to arrive when the
+                    // lists are still loading.
                     if ev.key() == "Enter" {
                         ev.prevent_default();
-                        if let Some(first) = shown().into_iter().next() {
-                            style.set(Chosen::builtin(first.name));
+                        match shown().into_iter().next() {
+                            Some(first) => style.set(Chosen::builtin(first.name)),
+                            None => enter_pending.set(true),
                         }
                     }
                 } />
@@ -318,16 +408,36 @@ fn StylePicker(style: RwSignal<Chosen>, locale: RwSignal<String>) -> impl IntoVi
                 prop:value=move || style.with(|s| if s.xml.is_some() { String::new() } else { s.name.clone() })
                 on:change=move |ev| style.set(Chosen::builtin(event_target_value(&ev)))>
                 {move || {
-                    let list = shown();
-                    if list.is_empty() && citing.styles.with(Vec::is_empty) {
+                    let (first, own, more) = found();
+                    if first.is_empty() && own.is_empty() && citing.styles.with(Vec::is_empty) {
                         return view! { <option disabled=true>"Loading styles…"</option> }.into_any();
                     }
-                    list.into_iter().map(|s| {
-                        let recent_mark = if recent.with_value(|r| r.contains(&s.name)) { " (recent)" } else { "" };
-                        view! { <option value=s.name.clone()>{format!("{}{recent_mark}", s.title)}</option> }
-                    }).collect_view().into_any()
+                    let options = |list: Vec<StyleEntry>| {
+                        list.into_iter()
+                            .map(|s| view! { <option value=s.name.clone()>{s.title.clone()}</option> })
+                            .collect_view()
+                    };
+                    // A long list is narrowed by typing: the first few hundred are enough to
+                    // scroll through.
+                    let more_count = more.len();
+                    let more: Vec<StyleEntry> = more.into_iter().take(MAX_LISTED).collect();
+                    view! {
+                        {(!first.is_empty()).then(|| view! { <optgroup label="Recent">{options(first)}</optgroup> })}
+                        {(!own.is_empty()).then(|| view! { <optgroup label="Built in (always offline)">{options(own)}</optgroup> })}
+                        {(more_count > 0).then(|| {
+                            let label = if more_count > MAX_LISTED {
+                                format!("CSL repository: {} of {} (type to narrow)", MAX_LISTED, thousands(more_count))
+                            } else {
+                                format!("CSL repository ({})", thousands(more_count))
+                            };
+                            view! { <optgroup label=label>{options(more)}</optgroup> }
+                        })}
+                    }.into_any()
                 }}
             </select>
+            {move || (!citing.repository.with(Vec::is_empty)).then(|| view! {
+                <p class="hint style-credit">"CSL repository styles: Citation Style Language project, CC BY-SA 3.0."</p>
+            })}
             <p class="hint">
                 {move || style.with(|s| s.xml.as_ref().map(|_| format!("Using the style file {}. ", s.name)))}
                 <label class="link-btn file-btn">"Use a .csl file…"
@@ -371,11 +481,25 @@ fn CiteDialogView(close: Callback<()>) -> impl IntoView {
     // is dropped.
     let generation = StoredValue::new(0u64);
     let refs: StoredValue<Vec<Reference>> = StoredValue::new(Vec::new());
-    let request = move |outputs: &[&str]| CiteRequest {
-        references: refs.get_value(),
-        style: style.with_untracked(Chosen::choice),
-        locale: Some(locale.get_untracked()).filter(|l| !l.is_empty()),
-        outputs: outputs.iter().map(|o| o.to_string()).collect(),
+    let request = move |outputs: &'static [&'static str]| {
+        let references = refs.get_value();
+        let chosen = style.get_untracked();
+        let locale = Some(locale.get_untracked()).filter(|l| !l.is_empty());
+        async move {
+            Ok::<_, String>(CiteRequest {
+                references,
+                style: chosen.choice().await?,
+                locale,
+                outputs: outputs.iter().map(|o| o.to_string()).collect(),
+            })
+        }
+    };
+    let remember = move || {
+        let chosen = style.get_untracked();
+        if chosen.xml.is_none() {
+            used_style(&chosen.name);
+        }
+        browser::set_pref(LOCALE, Some(&locale.get_untracked()));
     };
     Effect::new(move |_| {
         let scope = scope.get();
@@ -392,12 +516,19 @@ fn CiteDialogView(close: Callback<()>) -> impl IntoView {
         preview.set(Preview::Working);
         let req = request(&["html", "text"]);
         spawn_local(async move {
-            let answer = worker::cite(&req).await;
+            let answer = match req.await {
+                Ok(req) => worker::cite(&req).await,
+                Err(e) => Err(e),
+            };
             if generation.get_value() != number {
                 return;
             }
             preview.set(match answer {
-                Ok(result) => Preview::Ready(result),
+                Ok(result) => {
+                    // A style that formats is the one offered first next time.
+                    remember();
+                    Preview::Ready(result)
+                }
                 Err(e) => Preview::Failed(format!("Could not format: {e}.")),
             });
         });
@@ -405,13 +536,6 @@ fn CiteDialogView(close: Callback<()>) -> impl IntoView {
     let result = move || match preview.get() {
         Preview::Ready(r) => Some(r),
         _ => None,
-    };
-    let remember = move || {
-        let chosen = style.get_untracked();
-        if chosen.xml.is_none() {
-            used_style(&chosen.name);
-        }
-        browser::set_pref(LOCALE, Some(&locale.get_untracked()));
     };
     let copy = move |citation: bool| {
         let Some(result) = result() else {
@@ -457,17 +581,24 @@ fn CiteDialogView(close: Callback<()>) -> impl IntoView {
             .iter()
             .find(|r| r.output == output)
             .map(|r| r.document.clone());
-        let req = request(&[output]);
+        let req = request(match output {
+            "html" => &["html"],
+            "rtf" => &["rtf"],
+            _ => &["text"],
+        });
         spawn_local(async move {
             let document = match ready {
                 Some(d) => Ok(d),
-                None => worker::cite(&req).await.and_then(|r| {
-                    r.rendered
-                        .into_iter()
-                        .next()
-                        .map(|r| r.document)
-                        .ok_or_else(|| "nothing was made".to_string())
-                }),
+                None => match req.await {
+                    Ok(req) => worker::cite(&req).await.and_then(|r| {
+                        r.rendered
+                            .into_iter()
+                            .next()
+                            .map(|r| r.document)
+                            .ok_or_else(|| "nothing was made".to_string())
+                    }),
+                    Err(e) => Err(e),
+                },
             };
             status.set(Some(
                 match document.and_then(|d| browser::download(&file, media, d.as_bytes())) {
@@ -564,15 +695,16 @@ fn PaperDialog(close: Callback<()>) -> impl IntoView {
         }
         browser::set_pref(LOCALE, Some(&locale.get_untracked()));
         let references = lib.scope_references(Scope::Library);
-        let req = CiteRequest {
-            references,
-            style: chosen.choice(),
-            locale: Some(locale.get_untracked()).filter(|l| !l.is_empty()),
-            outputs: Vec::new(),
-        };
+        let locale = Some(locale.get_untracked()).filter(|l| !l.is_empty());
         work.set(PaperWork::Working);
         spawn_local(async move {
             let done = async {
+                let req = CiteRequest {
+                    references,
+                    style: chosen.choice().await?,
+                    locale,
+                    outputs: Vec::new(),
+                };
                 let bytes = browser::read_file(&picked).await?;
                 let (result, (name, doc)) = worker::paper(&req, &picked.name(), &bytes).await?;
                 let media = if name.to_ascii_lowercase().ends_with(".rtf") {

@@ -1,4 +1,5 @@
-//! Citing end to end (issue 26), with the network gone: the Cite dialog previews a citation
+//! Citing end to end (issue 26): a style of the service's CSL repository, used once online,
+//! formats offline after; with the network gone, the Cite dialog previews a citation
 //! and a bibliography, a style is found by typing its name, the bibliography is copied as rich
 //! text and plain text at once and downloaded as RTF; Ctrl+Shift+C copies the selection's in
 //! the last style; Format Paper formats a Markdown and an RTF manuscript
@@ -6,6 +7,7 @@
 
 use super::*;
 use crate::harness::{allow_clipboard, clipboard, set_offline, type_keys};
+use crate::sync::CTRL_A;
 
 const BIBTEX: &str = r#"@book{kuhn1962,
   author = {Kuhn, Thomas S.},
@@ -21,6 +23,10 @@ const BIBTEX: &str = r#"@book{kuhn1962,
   doi = {10.1000/ice}
 }
 "#;
+
+/// The two references cited together in the Journal of Glaciology's style (from the CSL
+/// repository the service serves).
+const GLACIOLOGY_CITATION: &str = "(Kuhn, 1962; Able and Müller, 2001)";
 
 /// The one file downloaded since the folder was last emptied: its bytes (the folder is emptied
 /// again).
@@ -60,16 +66,34 @@ async fn bibliographies_are_copied_and_manuscripts_formatted_with_the_network_go
     std::fs::write(&bib, BIBTEX).unwrap();
     with_app(move |c, app| async move {
         import_all(&c, &bib, 2).await;
-        // Offline from here: the citations worker, never used yet, comes from the service
-        // worker's copy.
+        allow_clipboard(&c).await;
+
+        // Online: a style of the service's (the CSL repository's, not built in) found by
+        // typing its name; fetched once, it is kept for offline use.
+        click(&c, "#cite-button").await;
+        wait_text(&c, "#cite-bibliography", |t| t.contains("Kuhn")).await;
+        // Typed at once, before the service's list has arrived: Enter takes the first found as
+        // soon as it has.
+        click(&c, "#cite-style-search").await;
+        type_keys(&c, "journal of glaciology\u{E007}").await;
+        wait_text(&c, ".cite-heading", |t| t.contains("Journal of Glaciology")).await;
+        let glaciology = wait_text(&c, "#cite-citation", |t| !t.is_empty()).await;
+        assert_eq!(glaciology, GLACIOLOGY_CITATION);
+        close_dialog(&c, "#cite-dialog").await;
+
+        // Offline from here: the citations worker comes from the service worker's copy, the
+        // repository style from the browser's.
         wait_for_offline_shell(&c).await;
         wait_text(&c, "#storage-status", |t| t.ends_with("stored in this browser")).await;
         app.server.stop().await;
         set_offline(&c, true).await;
-        allow_clipboard(&c).await;
 
-        // The list shown, in APA (the first style offered).
+        // The repository style used online is the recent one, and still formats.
         click(&c, "#cite-button").await;
+        wait_text(&c, "#cite-citation", |t| t == GLACIOLOGY_CITATION).await;
+        click(&c, "#cite-style-search").await;
+        type_keys(&c, "APA\u{E007}").await;
+        // The list shown, in APA.
         let bibliography = wait_text(&c, "#cite-bibliography", |t| t.contains("Kuhn")).await;
         assert_eq!(
             bibliography,
@@ -83,7 +107,7 @@ async fn bibliographies_are_copied_and_manuscripts_formatted_with_the_network_go
         assert_eq!(italic, ["Journal of Glaciology", "The structure of scientific revolutions"]);
 
         // A style found by typing part of its name, key by key; Enter takes the first found.
-        click(&c, "#cite-style-search").await;
+        type_into(&c, "#cite-style-search", CTRL_A).await;
         type_keys(&c, "ieee\u{E007}").await;
         wait_text(&c, "#cite-citation", |t| t == "[1], [2]").await;
         // Numbered in the order cited: the list's order.

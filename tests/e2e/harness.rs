@@ -114,6 +114,8 @@ impl TestServer {
         );
         let data = tempfile::tempdir().expect("temp data dir");
         let mut config = Config::new(([127, 0, 0, 1], 0).into(), data.path().to_path_buf(), dist);
+        // The CSL repository's styles, as `cargo xtask test` installs them.
+        config.styles = std::env::var_os("REFSYNC_CSL_STYLES").map(PathBuf::from);
         adjust(&mut config);
         let (addr, running) = serve(&config).await;
         // A restart must come back where the browsers look for it.

@@ -109,6 +109,7 @@ fn serve(root: &Path, rest: &[String]) -> Result<(), String> {
         _ => rest.iter().collect(),
     };
     tools::setup_web(root)?;
+    let styles = tools::setup_styles(root)?;
     build_web(root)?;
     step("build the server (release)", || {
         run(Command::new("cargo")
@@ -124,6 +125,9 @@ fn serve(root: &Path, rest: &[String]) -> Result<(), String> {
     }
     if std::env::var_os("REFSYNC_DIST").is_none() {
         cmd.env("REFSYNC_DIST", root.join("dist"));
+    }
+    if std::env::var_os("REFSYNC_STYLES").is_none() {
+        cmd.env("REFSYNC_STYLES", styles);
     }
     eprintln!("\n==> starting refsync-server (Ctrl-C stops it)");
     run(&mut cmd)

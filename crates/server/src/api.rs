@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1` (docs/server.md; wire types in `refsync_core::protocol`).
 //!
-//! Invariants: every route but registering and signing in needs a bearer token; every route
+//! Invariants: every route but registering, signing in and the citation styles (public: the
+//! CSL repository's, nobody's data) needs a bearer token; every route
 //! under `/libraries/{id}` answers 404 unless that library is the token's account's; routes that
 //! read or write a library's objects also need the link epoch (`x-refsync-epoch`) and answer
 //! `relink_required` when it is stale; request bodies are size-limited per route.
@@ -9,6 +10,7 @@ mod account;
 mod events;
 mod files;
 mod library;
+mod styles;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -35,6 +37,7 @@ pub const BATCH_BODY: usize = 64 * 1024 * 1024;
         (name = "account", description = "Accounts and sessions"),
         (name = "library", description = "A library's objects, link and sync log"),
         (name = "files", description = "Attachment files by SHA-256"),
+        (name = "styles", description = "Citation styles (the CSL repository), public"),
     )
 )]
 struct ApiDoc;
@@ -86,6 +89,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(library::sync_log, library::add_sync_report))
         .routes(routes!(events::events))
         .routes(routes!(events::ticket))
+        .routes(routes!(styles::index))
+        .routes(routes!(styles::style))
         .layer(DefaultBodyLimit::max(SMALL_BODY));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", batch.merge(files).merge(rest))

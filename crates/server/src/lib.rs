@@ -16,6 +16,7 @@ pub mod error;
 mod health;
 pub mod hints;
 mod metrics;
+pub mod styles;
 mod turns;
 mod web;
 
@@ -47,6 +48,8 @@ pub struct AppState {
     /// Sessions signed out on this instance (token hashes) and accounts whose sessions all
     /// ended: their change-hint streams end at once (other instances' within a check).
     pub revoked: tokio::sync::broadcast::Sender<auth::Revoked>,
+    /// The citation styles served to the web app (`api/styles.rs`).
+    pub styles: styles::Catalog,
 }
 
 /// A temp file removed when dropped (unless it was moved away first).
@@ -220,6 +223,7 @@ impl Server {
                 shutting_down,
                 upload_turns: turns::Turns::default(),
                 revoked: tokio::sync::broadcast::channel(256).0,
+                styles: styles::Catalog::new(config.styles.clone()),
             },
             cors_origins: config.cors_origins.clone(),
             shutdown_tx,

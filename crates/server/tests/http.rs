@@ -190,3 +190,113 @@ async fn a_port_in_use_is_a_clear_start_error() {
         "{err}"
     );
 }
+
+/// The citation styles: the index lists every `.csl` file of the folder by title, with the
+/// licence; a style's XML comes by its id; no sign-in is needed (they are nobody's data); an id
+/// that is no style, or tries to name a path, is a JSON 404; a server without styles says 404.
+#[tokio::test]
+async fn citation_styles_are_served_by_id_to_anyone() {
+    let dir = tempfile::tempdir().unwrap();
+    let styles = dir.path().join("styles");
+    std::fs::create_dir(&styles).unwrap();
+    let style = |title: &str, format: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="utf-8"?>
+<style xmlns="http://purl.org/net/xbiblio/csl" class="in-text" version="1.0">
+  <info><title>{title}</title><id>x</id>
+    <category citation-format="{format}"/><category field="geology"/></info>
+  <citation><layout><text variable="title"/></layout></citation>
+</style>"#
+        )
+    };
+    let glaciology = style("Journal of Glaciology", "author-date");
+    std::fs::write(styles.join("journal-of-glaciology.csl"), &glaciology).unwrap();
+    std::fs::write(
+        styles.join("arctic.csl"),
+        style("Arctic &amp; Alpine", "numeric"),
+    )
+    .unwrap();
+    std::fs::write(styles.join("README.md"), "not a style").unwrap();
+    std::fs::write(styles.join("broken.csl"), "<style><info></info></style>").unwrap();
+
+    let mut config = Config::new(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        dir.path().join("data"),
+        dir.path().join("dist"),
+    );
+    config.styles = Some(styles.clone());
+    let server = Server::start(&config).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.serve(async move {
+        let _ = rx.await;
+    }));
+    let base = format!("http://{addr}/api/v1/styles");
+
+    let index = reqwest::get(&base).await.unwrap();
+    assert_eq!(index.status(), 200);
+    let index: serde_json::Value = index.json().await.unwrap();
+    assert!(
+        index["attribution"].as_str().unwrap().contains("CC")
+            || index["attribution"]
+                .as_str()
+                .unwrap()
+                .contains("Creative Commons")
+    );
+    let listed: Vec<(&str, &str, &str)> = index["styles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap(),
+                s["title"].as_str().unwrap(),
+                s["format"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("arctic", "Arctic & Alpine", "numeric"),
+            (
+                "journal-of-glaciology",
+                "Journal of Glaciology",
+                "author-date"
+            )
+        ]
+    );
+
+    let xml = reqwest::get(format!("{base}/journal-of-glaciology"))
+        .await
+        .unwrap();
+    assert_eq!(xml.status(), 200);
+    assert_eq!(
+        xml.headers()["content-type"],
+        "application/vnd.citationstyles.style+xml"
+    );
+    assert_eq!(xml.text().await.unwrap(), glaciology);
+
+    for missing in [
+        "nature",
+        "broken",
+        "README.md",
+        "..%2F..%2Fetc%2Fpasswd",
+        "Journal-Of-Glaciology",
+    ] {
+        let answer = reqwest::get(format!("{base}/{missing}")).await.unwrap();
+        assert_eq!(answer.status(), 404, "{missing}");
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body["code"], "not_found", "{missing}");
+    }
+    let _ = tx.send(());
+    let _ = task.await;
+
+    // A service without styles: the app keeps its built-in ones.
+    let bare = Running::start(&dir.path().join("bare"), &dir.path().join("dist")).await;
+    let answer = reqwest::get(format!("{}/api/v1/styles", bare.base))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 404);
+    bare.stop().await;
+}

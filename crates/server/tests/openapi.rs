@@ -29,6 +29,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/libraries/{library_id}/events/ticket"),
     ("put", "/api/v1/libraries/{library_id}/files/{sha256}"),
     ("get", "/api/v1/libraries/{library_id}/files/{sha256}"),
+    ("get", "/api/v1/styles"),
+    ("get", "/api/v1/styles/{id}"),
 ];
 
 async fn document(base: &str) -> serde_json::Value {

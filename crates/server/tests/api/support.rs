@@ -235,6 +235,9 @@ impl Store {
         );
         config.database_url = self.database.as_ref().map(|d| d.url.clone());
         config.limits = limits;
+        // The CSL repository's styles when `cargo xtask test` installed them (schemathesis
+        // then exercises the style routes with real answers).
+        config.styles = std::env::var_os("REFSYNC_CSL_STYLES").map(std::path::PathBuf::from);
         config
     }
 
