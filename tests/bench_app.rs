@@ -95,6 +95,79 @@ fn library_of(n: usize) -> Vec<Reference> {
     refsync_core::sample::library(&records, n)
 }
 
+/// Citing in the browser (issue 26), on a 50-reference list: the Cite dialog's first preview
+/// (the citations worker loaded), a switch between built-in styles, and a switch to a CSL
+/// repository style not yet in this browser (fetched from the service on loopback, then
+/// formatted). Times are the app's own marks, from asking to the preview shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run by `cargo xtask bench`"]
+async fn cite_speed() {
+    const BUILT_IN: [&str; 2] = ["IEEE Reference Guide", "APA Style 7th edition"];
+    // Repository styles, each new to the browser when picked.
+    const REPOSITORY: [&str; 5] = [
+        "Journal of Glaciology",
+        "Arctic, Antarctic, and Alpine Research",
+        "Archiv für Geschichte der Philosophie",
+        "Asia Pacific Journal of Human Resources",
+        "Archeologia e Calcolatori",
+    ];
+    let runs = runs().min(REPOSITORY.len());
+    let zip = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(zip.path(), backup_of(50)).unwrap();
+    let zip_path = zip.path().display().to_string();
+    with_app(move |c, _app| async move {
+        click(&c, "#restore-button").await;
+        c.find(Locator::Css("#restore-file"))
+            .await
+            .unwrap()
+            .send_keys(&zip_path)
+            .await
+            .unwrap();
+        wait_text_within(&c, "#work-done", LONG, |t| t.contains("Restored")).await;
+        click(&c, "#restore-dialog [aria-label=Close]").await;
+        click(&c, "#cite-button").await;
+        let shown = "const t = n => performance.getEntriesByName(n).slice(-1)[0].startTime; \
+                     return t('cite-shown') - t('cite-asked');";
+        wait_text_within(&c, ".cite-heading", LONG, |t| t.contains("—")).await;
+        report(
+            "app",
+            "Cite: first preview of 50 references (worker loaded)",
+            50,
+            vec![js_f64(&c, shown).await],
+        );
+        let switch = |title: &'static str| {
+            let c = c.clone();
+            async move {
+                harness::type_into(&c, "#cite-style-search", "\u{E009}a\u{E009}").await;
+                harness::type_into(&c, "#cite-style-search", &format!("{title}\u{E007}")).await;
+                wait_text_within(&c, ".cite-heading", LONG, |t| t.contains(title)).await;
+                js_f64(&c, shown).await
+            }
+        };
+        let mut built_in = Vec::new();
+        let mut repository = Vec::new();
+        for new_style in REPOSITORY.into_iter().take(runs) {
+            for title in BUILT_IN {
+                built_in.push(switch(title).await);
+            }
+            repository.push(switch(new_style).await);
+        }
+        report(
+            "app",
+            "Cite: switch the style of 50 references (built in)",
+            50,
+            built_in,
+        );
+        report(
+            "app",
+            "Cite: switch 50 references to a CSL repository style not yet in this browser",
+            50,
+            repository,
+        );
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run by `cargo xtask bench`"]
 async fn app_speed() {

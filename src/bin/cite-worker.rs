@@ -6,7 +6,7 @@
 #[cfg(target_arch = "wasm32")]
 mod worker {
     use js_sys::Uint8Array;
-    use refsync_cite::{document, format, Cite, Manuscript, Output, Style};
+    use refsync_cite::{document, format_each, Cite, Manuscript, Output, Style};
     use refsync_web::worker_protocol::serve::{get, serve, text, Reply};
     use refsync_web::worker_protocol::{
         CiteRequest, CiteResult, PaperResult, Rendered, StyleChoice, StyleEntry,
@@ -48,21 +48,25 @@ mod worker {
             note_style: style.is_note_style(),
             ..CiteResult::default()
         };
-        for id in &req.outputs {
-            let out = Output::from_id(id).ok_or_else(|| format!("“{id}” is not an output"))?;
-            let citations = if together.is_empty() {
-                Vec::new()
-            } else {
-                vec![together.clone()]
-            };
-            let f = format(
-                &req.references,
-                &style,
-                req.locale.as_deref(),
-                &citations,
-                out,
-            )
-            .map_err(|e| e.0)?;
+        let outs = req
+            .outputs
+            .iter()
+            .map(|id| Output::from_id(id).ok_or_else(|| format!("“{id}” is not an output")))
+            .collect::<Result<Vec<Output>, String>>()?;
+        let citations = if together.is_empty() {
+            Vec::new()
+        } else {
+            vec![together]
+        };
+        let each = format_each(
+            &req.references,
+            &style,
+            req.locale.as_deref(),
+            &citations,
+            &outs,
+        )
+        .map_err(|e| e.0)?;
+        for ((id, out), f) in req.outputs.iter().zip(outs).zip(each) {
             result.hanging_indent = f.hanging_indent;
             result.rendered.push(Rendered {
                 output: id.clone(),

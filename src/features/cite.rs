@@ -514,6 +514,8 @@ fn CiteDialogView(close: Callback<()>) -> impl IntoView {
             return;
         }
         preview.set(Preview::Working);
+        // `cargo xtask bench` times a style switch from here to the preview shown.
+        browser::mark("cite-asked");
         let req = request(&["html", "text"]);
         spawn_local(async move {
             let answer = match req.await {
@@ -527,6 +529,7 @@ fn CiteDialogView(close: Callback<()>) -> impl IntoView {
                 Ok(result) => {
                     // A style that formats is the one offered first next time.
                     remember();
+                    browser::mark("cite-shown");
                     Preview::Ready(result)
                 }
                 Err(e) => Preview::Failed(format!("Could not format: {e}.")),

@@ -54,6 +54,9 @@ fn target_ms(place: &str, scenario: &str) -> Option<f64> {
             _ if starts("wasm+js download") => 600.0,
             // Issue 8.
             _ if starts("sync with nothing new") => 50.0,
+            // Issue 26.
+            _ if starts("Cite: switch the style") => 100.0,
+            _ if starts("Cite: switch 50 references to a CSL repository style") => 200.0,
             _ if starts("100 edits made on another device") => 1_000.0,
             _ => return None,
         });
@@ -224,6 +227,7 @@ fn app_bench(
 ) -> Result<Vec<Figure>, String> {
     crate::build_web(root)?;
     let pouch = tools::setup_node_peers(root)?;
+    let styles = tools::setup_styles(root)?;
     let out = step(
         "bench: the web app in headless Chromium (release build)",
         || {
@@ -247,6 +251,7 @@ fn app_bench(
                     .env("CHROMEDRIVER", chromedriver)
                     .env("CHROME_BIN", chromium)
                     .env("REFSYNC_DIST", root.join("dist"))
+                    .env("REFSYNC_CSL_STYLES", &styles)
                     .env("REFSYNC_BENCH_RUNS", runs)
                     .env("REFSYNC_BENCH_REFS", if quick { "10000" } else { "50000" }),
             )
@@ -259,6 +264,10 @@ fn app_bench(
         (
             "formats-worker",
             "formats worker, loaded on first import, export, backup or restore, gzip -9 (KB, not ms)",
+        ),
+        (
+            "cite-worker",
+            "citations worker, loaded on first Cite or Format Paper, gzip -9 (KB, not ms)",
         ),
     ] {
         let kb = gzip_kb(&root.join("dist"), prefix)?;

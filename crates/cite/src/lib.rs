@@ -21,8 +21,8 @@ pub use paper::{format_paper, Manuscript, PaperReport};
 
 use hayagriva::archive::{locales, ArchivedStyle};
 use hayagriva::citationberg::json as csl_json;
-use hayagriva::citationberg::taxonomy::Locator;
-use hayagriva::citationberg::{IndependentStyle, Locale, LocaleCode, Style as CslStyle};
+use hayagriva::citationberg::taxonomy::{Locator, NumberVariable, Variable};
+use hayagriva::citationberg::{IndependentStyle, Locale, LocaleCode, SortKey, Style as CslStyle};
 use hayagriva::{
     BibliographyDriver, BibliographyRequest, CitationItem, CitationRequest, CitePurpose,
     LocatorPayload, SpecificLocator,
@@ -81,14 +81,31 @@ pub struct Style {
 
 impl Style {
     /// A built-in style by any of its names ("apa", "chicago-author-date", "ieee"...).
+    ///
+    /// Each is decoded once and kept: decoding APA from the archive takes most of a style
+    /// switch in the browser otherwise (docs/bench.md, "Citations").
     pub fn builtin(name: &str) -> Result<Style, CiteError> {
+        static DECODED: std::sync::OnceLock<std::sync::Mutex<Vec<(ArchivedStyle, Style)>>> =
+            std::sync::OnceLock::new();
         let wanted = name.trim().to_ascii_lowercase();
         let found = ArchivedStyle::by_name(&wanted).ok_or_else(|| {
             CiteError(format!(
                 "“{name}” is not a built-in style (see `refsync styles`), nor a .csl file"
             ))
         })?;
-        Style::independent(found.get())
+        let decoded = DECODED.get_or_init(Default::default);
+        let kept = decoded
+            .lock()
+            .ok()
+            .and_then(|d| d.iter().find(|(s, _)| *s == found).map(|(_, s)| s.clone()));
+        if let Some(style) = kept {
+            return Ok(style);
+        }
+        let style = Style::independent(found.get())?;
+        if let Ok(mut d) = decoded.lock() {
+            d.push((found, style.clone()));
+        }
+        Ok(style)
     }
 
     /// A style from its CSL XML (a `.csl` file). A dependent style (a journal that uses
@@ -282,6 +299,20 @@ pub fn format(
     citations: &[Vec<Cite>],
     out: Output,
 ) -> Result<Formatted, CiteError> {
+    format_each(references, style, locale, citations, &[out])?
+        .pop()
+        .ok_or_else(|| CiteError("nothing was formatted".into()))
+}
+
+/// [`format`] written in each of `outs`, from one run of the processor (the preview's HTML and
+/// the clipboard's plain text cost one formatting, not two).
+pub fn format_each(
+    references: &[Reference],
+    style: &Style,
+    locale: Option<&str>,
+    citations: &[Vec<Cite>],
+    outs: &[Output],
+) -> Result<Vec<Formatted>, CiteError> {
     let items: Vec<csl_json::Item> = references
         .iter()
         .map(|r| {
@@ -297,8 +328,34 @@ pub fn format(
     let locale = locale_code(locale)?;
     let locales = locales_for(locale.as_ref(), &style.style);
     let mut driver: BibliographyDriver<'_, csl_json::Item> = BibliographyDriver::new();
+    // The order most styles sort by (first author, year, title): given in it, the style's own
+    // sort meets runs already in order, and its comparisons, which render the sort keys each
+    // time, fall from n log n to about n (docs/bench.md, "Citations").
+    let order_key = |i: &usize| {
+        let r = &references[*i];
+        let first = r
+            .creators
+            .first()
+            .map(|c| c.name.sort_name().to_lowercase())
+            .unwrap_or_default();
+        (first, r.year().to_string(), r.title().to_lowercase())
+    };
+    // Only a sort by what the references are: one by citation number keeps the order given
+    // (numbers go by first citation, so moving items would renumber them).
+    let sorted_citations = style.style.citation.sort.as_ref().is_some_and(|sort| {
+        !sort.keys.iter().any(|key| {
+            matches!(
+                key,
+                SortKey::Variable {
+                    variable: Variable::Number(NumberVariable::CitationNumber),
+                    ..
+                }
+            )
+        })
+    });
     for (n, citation) in citations.iter().enumerate() {
         let mut cited = Vec::new();
+        let mut order: Vec<usize> = Vec::new();
         for cite in citation {
             let i = index(&cite.key).ok_or_else(|| {
                 CiteError(format!("{} is not among the references given", cite.key))
@@ -326,6 +383,15 @@ pub fn format(
                 None
             };
             cited.push(CitationItem::new(&items[i], locator, None, false, purpose));
+            order.push(i);
+        }
+        // A style that sorts a citation's items sorts them anyway; one that does not (numeric
+        // styles) numbers them in the order given, which must stay.
+        if sorted_citations && cited.len() > 2 {
+            let mut pairs: Vec<(usize, CitationItem<'_, csl_json::Item>)> =
+                order.into_iter().zip(cited).collect();
+            refsync_core::sort::sort_by_key(&mut pairs, |(i, _)| order_key(i));
+            cited = pairs.into_iter().map(|(_, c)| c).collect();
         }
         driver.citation(CitationRequest::new(
             cited,
@@ -340,19 +406,8 @@ pub fn format(
     // by the style's citation sort, which hayagriva does by rendering sort keys inside every
     // comparison: 2.8 s for 1,000 in APA in the browser (docs/bench.md, "Citations").
     //
-    // They go in the order most styles sort a bibliography (first author, year, title): the
-    // style's own sort then meets runs already in order, and its comparisons, which render
-    // the sort keys each time, fall from n log n to about n (docs/bench.md, "Citations").
+    // They go in `order_key`'s order, for the same reason.
     let mut uncited: Vec<usize> = (0..items.len()).collect();
-    let order_key = |i: &usize| {
-        let r = &references[*i];
-        let first = r
-            .creators
-            .first()
-            .map(|c| c.name.sort_name().to_lowercase())
-            .unwrap_or_default();
-        (first, r.year().to_string(), r.title().to_lowercase())
-    };
     refsync_core::sort::sort_by_key(&mut uncited, order_key);
     for item in uncited.into_iter().map(|i| &items[i]) {
         driver.citation(CitationRequest::new(
@@ -364,37 +419,43 @@ pub fn format(
         ));
     }
     let rendered = driver.finish(BibliographyRequest::new(&style.style, locale, &locales));
-    let mut formatted = Formatted {
-        citations: rendered
-            .citations
-            .iter()
-            .take(citations.len())
-            .map(|c| out.render(&c.citation))
-            .collect(),
-        ..Formatted::default()
-    };
-    if let Some(bib) = rendered.bibliography {
-        formatted.hanging_indent = bib.hanging_indent;
-        formatted.entries = bib
-            .items
-            .iter()
-            .filter_map(|item| Key::parse(&item.key).ok())
-            .collect();
-        formatted.bibliography = bib
-            .items
-            .iter()
-            .map(|item| {
-                let mut entry = String::new();
-                if let Some(first) = &item.first_field {
-                    entry.push_str(&out.render_child(first));
-                    entry.push(' ');
-                }
-                entry.push_str(&out.render(&item.content));
-                entry
-            })
-            .collect();
-    }
-    Ok(formatted)
+    // One processor run, written in each output asked for (the writing is the cheap part).
+    Ok(outs
+        .iter()
+        .map(|&out| {
+            let mut formatted = Formatted {
+                citations: rendered
+                    .citations
+                    .iter()
+                    .take(citations.len())
+                    .map(|c| out.render(&c.citation))
+                    .collect(),
+                ..Formatted::default()
+            };
+            if let Some(bib) = &rendered.bibliography {
+                formatted.hanging_indent = bib.hanging_indent;
+                formatted.entries = bib
+                    .items
+                    .iter()
+                    .filter_map(|item| Key::parse(&item.key).ok())
+                    .collect();
+                formatted.bibliography = bib
+                    .items
+                    .iter()
+                    .map(|item| {
+                        let mut entry = String::new();
+                        if let Some(first) = &item.first_field {
+                            entry.push_str(&out.render_child(first));
+                            entry.push(' ');
+                        }
+                        entry.push_str(&out.render(&item.content));
+                        entry
+                    })
+                    .collect();
+            }
+            formatted
+        })
+        .collect())
 }
 
 /// The bibliography alone of `references` (as EndNote's Bibliography, Zotero's "Create

@@ -240,3 +240,42 @@ fn a_date_in_words_is_cited_by_its_year_or_without_one() {
     assert_eq!(f.citations[0], "(Kuhn, 2011)");
     assert!(f.citations[1].starts_with("(Able & Baker, n.d."), "{f:?}");
 }
+
+/// Several references cited together: an author-date style orders them by author (the items
+/// are handed over pre-sorted, for speed), a numeric style numbers them in the order given.
+#[test]
+fn references_cited_together_keep_each_styles_order() {
+    let mut third = kuhn();
+    third.key = key(3);
+    third.creators[0].name = Name::person("Able", "Zoe");
+    third.set(Field::Year, "1990");
+    third.set(Field::Title, "A third work");
+    let refs = [kuhn(), article(), third];
+    let together = vec![vec![Cite::of(key(1)), Cite::of(key(3)), Cite::of(key(2))]];
+    let cite = |style: &str| {
+        format(
+            &refs,
+            &Style::builtin(style).unwrap(),
+            None,
+            &together,
+            Output::Text,
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        cite("apa").citations,
+        ["(Able & Baker, 2001; Able, 1990; Kuhn, 1962)"]
+    );
+    let ieee = cite("ieee");
+    assert_eq!(ieee.citations, ["[1], [2], [3]"]);
+    assert!(
+        ieee.bibliography[0].starts_with("[1] T. S. Kuhn"),
+        "{:?}",
+        ieee.bibliography
+    );
+    assert!(
+        ieee.bibliography[1].starts_with("[2] Z. Able"),
+        "{:?}",
+        ieee.bibliography
+    );
+}
