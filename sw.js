@@ -33,7 +33,11 @@ self.addEventListener("install", (event) => {
 
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
-    for (const name of await caches.keys()) if (name !== CACHE) await caches.delete(name);
+    // Older shells only: the app's own caches (the citation styles kept for offline use,
+    // "refsync-styles") outlive an update.
+    for (const name of await caches.keys()) {
+      if (name.startsWith("refsync-shell-") && name !== CACHE) await caches.delete(name);
+    }
     await self.clients.claim();
   })());
 });

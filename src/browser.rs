@@ -191,11 +191,13 @@ pub async fn fetch_kept(cache: &str, url: &str) -> Result<String, String> {
     let open = |caches: &JsValue| call(caches, "open", &[&JsValue::from_str(cache)]);
     let text_of = |response: &JsValue| call(response, "text", &[]);
     let fresh = async {
-        let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
-            .await
-            .ok()?
-            .dyn_into()
-            .ok()?;
+        // Past the browser's HTTP cache: the kept copy is this cache's, which the browser
+        // does not evict as it may evict its HTTP cache, and online the answer is the
+        // service's current one.
+        let init = js_sys::Object::new();
+        let _ = Reflect::set(&init, &"cache".into(), &"no-cache".into());
+        let asked = call(&window, "fetch", &[&JsValue::from_str(url), &init])?;
+        let response: web_sys::Response = JsFuture::from(asked).await.ok()?.dyn_into().ok()?;
         if !response.ok() {
             return None;
         }

@@ -75,6 +75,18 @@ fn the_41k_set() -> Vec<PathBuf> {
 }
 
 /// A backup of `n` references: the 41k set, then varied copies of it.
+/// Restore the backup at `zip_path` into the app's (empty) library.
+async fn restore(c: &Client, zip_path: &str) {
+    click(c, "#restore-button").await;
+    c.find(Locator::Css("#restore-file"))
+        .await
+        .unwrap()
+        .send_keys(zip_path)
+        .await
+        .unwrap();
+    wait_text_within(c, "#work-done", LONG, |t| t.contains("Restored")).await;
+}
+
 fn backup_of(n: usize) -> Vec<u8> {
     let mut manifest = Manifest::new(1_700_000_000_000);
     manifest.references = library_of(n);
@@ -116,14 +128,7 @@ async fn cite_speed() {
     std::fs::write(zip.path(), backup_of(50)).unwrap();
     let zip_path = zip.path().display().to_string();
     with_app(move |c, _app| async move {
-        click(&c, "#restore-button").await;
-        c.find(Locator::Css("#restore-file"))
-            .await
-            .unwrap()
-            .send_keys(&zip_path)
-            .await
-            .unwrap();
-        wait_text_within(&c, "#work-done", LONG, |t| t.contains("Restored")).await;
+        restore(&c, &zip_path).await;
         click(&c, "#restore-dialog [aria-label=Close]").await;
         click(&c, "#cite-button").await;
         let shown = "const t = n => performance.getEntriesByName(n).slice(-1)[0].startTime; \
@@ -227,14 +232,7 @@ async fn app_speed() {
     std::fs::write(zip.path(), backup_of(n)).unwrap();
     let zip_path = zip.path().display().to_string();
     with_app(move |c, app| async move {
-        click(&c, "#restore-button").await;
-        c.find(Locator::Css("#restore-file"))
-            .await
-            .unwrap()
-            .send_keys(&zip_path)
-            .await
-            .unwrap();
-        wait_text_within(&c, "#work-done", LONG, |t| t.contains("Restored")).await;
+        restore(&c, &zip_path).await;
         // The service worker must hold the shell before the network goes.
         wait_for_offline_shell(&c).await;
         app.server.stop().await;

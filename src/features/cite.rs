@@ -464,11 +464,7 @@ enum Preview {
 fn CiteDialogView(close: Callback<()>) -> impl IntoView {
     let lib = use_library();
     let selected = lib.selected.with_untracked(Vec::len);
-    let scope = RwSignal::new(if selected > 0 {
-        Scope::Selection
-    } else {
-        Scope::List
-    });
+    let scope = RwSignal::new(lib.default_scope());
     let list_title = lib
         .data
         .with_untracked(|d| lib.collection.get_untracked().title(d));

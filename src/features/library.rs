@@ -319,6 +319,15 @@ pub enum Scope {
 }
 
 impl Library {
+    /// The scope a dialog opens on: the selection if there is one, else the list shown.
+    pub fn default_scope(self) -> Scope {
+        if self.selected.with_untracked(Vec::is_empty) {
+            Scope::List
+        } else {
+            Scope::Selection
+        }
+    }
+
     /// The references `scope` names: the selection in the order it was made, the list in its
     /// order, the library by the default sort.
     pub fn scope_references(self, scope: Scope) -> Vec<Reference> {

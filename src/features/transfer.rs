@@ -572,11 +572,7 @@ async fn save_import(
 fn ExportDialog(close: Callback<()>) -> impl IntoView {
     let lib = use_library();
     let selected = lib.selected.with_untracked(Vec::len);
-    let scope = RwSignal::new(if selected > 0 {
-        Scope::Selection
-    } else {
-        Scope::List
-    });
+    let scope = RwSignal::new(lib.default_scope());
     let format = RwSignal::new(Format::Ris);
     let list_title = lib
         .data

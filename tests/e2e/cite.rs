@@ -210,3 +210,70 @@ async fn bibliographies_are_copied_and_manuscripts_formatted_with_the_network_go
     })
     .await;
 }
+
+/// A style kept for offline use outlives an update of the app: the new service worker, as it
+/// takes over, clears the old app shell only, never the styles kept beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn a_style_kept_for_offline_use_outlives_an_update_of_the_app() {
+    let scratch = tempfile::tempdir().unwrap();
+    let bib = scratch.path().join("two.bib");
+    std::fs::write(&bib, BIBTEX).unwrap();
+    // The app served from a copy, so that the test can publish a new version of it.
+    let dist = scratch.path().join("dist");
+    std::fs::create_dir(&dist).unwrap();
+    for entry in std::fs::read_dir(crate::harness::dist_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dist.join(path.file_name().unwrap())).unwrap();
+    }
+    let served = dist.clone();
+    let server = crate::harness::TestServer::start_with(move |config| config.dist = served).await;
+    crate::harness::with_app_on(server, move |c, app| async move {
+        import_all(&c, &bib, 2).await;
+        wait_for_offline_shell(&c).await;
+        click(&c, "#cite-button").await;
+        wait_text(&c, "#cite-bibliography", |t| t.contains("Kuhn")).await;
+        click(&c, "#cite-style-search").await;
+        type_keys(&c, "journal of glaciology\u{E007}").await;
+        wait_text(&c, ".cite-heading", |t| t.contains("Journal of Glaciology")).await;
+        close_dialog(&c, "#cite-dialog").await;
+
+        // A new version of the app: its service worker installs and takes over the page.
+        let sw = dist.join("sw.js");
+        let mut script = std::fs::read_to_string(&sw).unwrap();
+        script.push_str("\n// a new version\n");
+        std::fs::write(&sw, script).unwrap();
+        let took_over = c
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                navigator.serviceWorker.addEventListener("controllerchange", () => done(true));
+                navigator.serviceWorker.getRegistration().then((r) => r.update());
+                setTimeout(() => done(false), 30000);"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            took_over.as_bool(),
+            Some(true),
+            "the new service worker never took over"
+        );
+
+        // Offline, the style used before the update still formats.
+        app.server.stop().await;
+        set_offline(&c, true).await;
+        c.refresh().await.unwrap();
+        wait_text(&c, "#storage-status", |t| {
+            t.ends_with("stored in this browser")
+        })
+        .await;
+        click(&c, "#cite-button").await;
+        wait_text(&c, ".cite-heading", |t| t.contains("Journal of Glaciology")).await;
+        let citation = wait_text(&c, "#cite-citation", |t| !t.is_empty()).await;
+        assert!(
+            GLACIOLOGY_CITATION.contains(&citation.as_str()),
+            "{citation}"
+        );
+    })
+    .await;
+}

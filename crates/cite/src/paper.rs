@@ -872,6 +872,22 @@ fn markdown_line(line: &str, offset: usize, spans: &mut Vec<Span>) {
 /// both within one run of text (no group starts or ends inside, no paragraph break), outside
 /// the header's tables and any `{\*...}` destination.
 fn rtf_spans(src: &[u8]) -> Vec<Span> {
+    // A citation opening at `start` (its opening `open` bytes long), read up to `close` by
+    // `read`: kept, and where it ends; None when it is none.
+    let citation = |spans: &mut Vec<Span>,
+                    start: usize,
+                    open: usize,
+                    close: &[u8],
+                    read: fn(&str) -> Option<Vec<Item>>| {
+        let (end, text) = rtf_run(src, start + open, close)?;
+        spans.push(Span {
+            start,
+            end,
+            items: read(&text)?,
+            bare: false,
+        });
+        Some(end)
+    };
     let mut spans = Vec::new();
     let mut i = 0;
     // The group depth at which a skipped destination began.
@@ -894,35 +910,17 @@ fn rtf_spans(src: &[u8]) -> Vec<Span> {
                 i += 1;
             }
             b'\\' if skipping.is_none() && src.get(i + 1) == Some(&b'{') => {
-                if let Some((end, text)) = rtf_run(src, i + 2, b"\\}") {
-                    if let Some(items) = endnote_items(&text) {
-                        spans.push(Span {
-                            start: i,
-                            end,
-                            items,
-                            bare: false,
-                        });
-                        i = end;
-                        continue;
-                    }
-                }
-                i += 2;
+                i = match citation(&mut spans, i, 2, b"\\}", endnote_items) {
+                    Some(end) => end,
+                    None => i + 2,
+                };
             }
             b'\\' => i += 2,
             b'[' if skipping.is_none() => {
-                if let Some((end, text)) = rtf_run(src, i + 1, b"]") {
-                    if let Some(items) = pandoc_items(&text) {
-                        spans.push(Span {
-                            start: i,
-                            end,
-                            items,
-                            bare: false,
-                        });
-                        i = end;
-                        continue;
-                    }
-                }
-                i += 1;
+                i = match citation(&mut spans, i, 1, b"]", pandoc_items) {
+                    Some(end) => end,
+                    None => i + 1,
+                };
             }
             _ => i += 1,
         }

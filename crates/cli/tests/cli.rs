@@ -1144,21 +1144,25 @@ async fn manuscripts_are_formatted_with_a_bibliography() {
     .await;
     let manuscripts =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/manuscripts");
+    // Formatting that leaves a citation as typed: exit status 4, the report on standard error.
+    let format_paper = |input: &std::path::Path, output: &std::path::Path, style: &str| {
+        let args: Vec<String> = vec![
+            "format-paper".into(),
+            input.display().to_string(),
+            output.display().to_string(),
+            "--style".into(),
+            style.into(),
+        ];
+        let d = &d;
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            d.fails(&args, 4).await
+        }
+    };
 
     let md = d.path("draft-formatted.md");
     let input = manuscripts.join("draft.md");
-    let err = d
-        .fails(
-            &[
-                "format-paper",
-                input.to_str().unwrap(),
-                md.to_str().unwrap(),
-                "--style",
-                "apa",
-            ],
-            4,
-        )
-        .await;
+    let err = format_paper(&input, &md, "apa").await;
     assert!(
         err.contains("4 of 5 citations formatted; 2 references in the bibliography."),
         "{err}"
@@ -1186,18 +1190,7 @@ async fn manuscripts_are_formatted_with_a_bibliography() {
 
     let rtf = d.path("draft-formatted.rtf");
     let input = manuscripts.join("draft.rtf");
-    let err = d
-        .fails(
-            &[
-                "format-paper",
-                input.to_str().unwrap(),
-                rtf.to_str().unwrap(),
-                "--style",
-                "ieee",
-            ],
-            4,
-        )
-        .await;
+    let err = format_paper(&input, &rtf, "ieee").await;
     assert!(
         err.contains("paragraph 3: \\{Nobody, 1999\\}: no reference matches"),
         "{err}"
