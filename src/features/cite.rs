@@ -13,7 +13,7 @@
 mod worker;
 
 use crate::browser;
-use crate::features::library::{plural, use_library, Scope};
+use crate::features::library::{plural, use_library, Scope, ScopeChoice};
 use crate::features::ui::{dialog_open, file_stem, thousands, DialogFooter, Modal};
 use crate::worker_protocol::{CiteRequest, CiteResult, PaperResult, StyleChoice, StyleEntry};
 use leptos::prelude::*;
@@ -463,7 +463,6 @@ enum Preview {
 #[component]
 fn CiteDialogView(close: Callback<()>) -> impl IntoView {
     let lib = use_library();
-    let selected = lib.selected.with_untracked(Vec::len);
     let scope = RwSignal::new(lib.default_scope());
     let list_title = lib
         .data
@@ -607,26 +606,12 @@ fn CiteDialogView(close: Callback<()>) -> impl IntoView {
             ));
         });
     };
-    let radio = move |value: Scope, id: &'static str, label: String, enabled: bool| {
-        view! {
-            <label class="check" class:disabled=!enabled>
-                <input type="radio" name="cite-scope" id=id disabled=!enabled
-                    prop:checked={move || scope.get() == value}
-                    on:change=move |_| scope.set(value) />
-                {label}
-            </label>
-        }
-    };
     let ready = move || matches!(preview.get(), Preview::Ready(_));
     view! {
         <Modal id="cite-dialog" title="Cite" on_close=close wide=true>
             <div class="cite-layout">
                 <div class="form cite-choices">
-                    <fieldset class="combo">
-                        <legend>"Cite"</legend>
-                        {radio(Scope::Selection, "cite-selection", if selected > 0 { format!("The {selected} selected") } else { "The selection (nothing is selected)".to_string() }, selected > 0)}
-                        {radio(Scope::List, "cite-list", format!("The list shown ({list_title})"), true)}
-                    </fieldset>
+                    <ScopeChoice scope=scope id="cite" legend="Cite" whole_library=false />
                     <StylePicker style=style locale=locale />
                 </div>
                 <div class="cite-previews" aria-live="polite">

@@ -308,6 +308,46 @@ pub struct Library {
     pub id: StoredValue<LibraryId>,
 }
 
+/// The choice of what a dialog works on (`{id}-selection`, `{id}-list`, `{id}-library`
+/// radios under the legend): the selection (offered when there is one), the list shown, and,
+/// with `whole_library`, everything not in the Trash.
+#[component]
+pub fn ScopeChoice(
+    scope: RwSignal<Scope>,
+    #[prop(into)] id: String,
+    #[prop(into)] legend: String,
+    whole_library: bool,
+) -> impl IntoView {
+    let lib = use_library();
+    let selected = lib.selected.with_untracked(Vec::len);
+    let list_title = lib
+        .data
+        .with_untracked(|d| lib.collection.get_untracked().title(d));
+    let radio = |value: Scope, suffix: &str, label: String, enabled: bool| {
+        view! {
+            <label class="check" class:disabled=!enabled>
+                <input type="radio" name=format!("{id}-scope") id=format!("{id}-{suffix}") disabled=!enabled
+                    prop:checked=move || scope.get() == value
+                    on:change=move |_| scope.set(value) />
+                {label}
+            </label>
+        }
+    };
+    let selection = if selected > 0 {
+        format!("The {selected} selected")
+    } else {
+        "The selection (nothing is selected)".to_string()
+    };
+    view! {
+        <fieldset class="combo">
+            <legend>{legend}</legend>
+            {radio(Scope::Selection, "selection", selection, selected > 0)}
+            {radio(Scope::List, "list", format!("The list shown ({list_title})"), true)}
+            {whole_library.then(|| radio(Scope::Library, "library", "The whole library".to_string(), true))}
+        </fieldset>
+    }
+}
+
 /// Which references an export or a citation is of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {

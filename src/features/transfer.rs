@@ -10,7 +10,7 @@
 mod worker;
 
 use crate::browser;
-use crate::features::library::{use_library, Collection, Library, Scope};
+use crate::features::library::{use_library, Collection, Library, Scope, ScopeChoice};
 use crate::features::ui::{file_stem, thousands, DialogFooter, Modal, Progress};
 use leptos::ev::DragEvent;
 use leptos::prelude::*;
@@ -571,12 +571,8 @@ async fn save_import(
 #[component]
 fn ExportDialog(close: Callback<()>) -> impl IntoView {
     let lib = use_library();
-    let selected = lib.selected.with_untracked(Vec::len);
     let scope = RwSignal::new(lib.default_scope());
     let format = RwSignal::new(Format::Ris);
-    let list_title = lib
-        .data
-        .with_untracked(|d| lib.collection.get_untracked().title(d));
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let export = move |_| {
@@ -619,25 +615,10 @@ fn ExportDialog(close: Callback<()>) -> impl IntoView {
             }
         });
     };
-    let radio = move |value: Scope, id: &'static str, label: String, enabled: bool| {
-        view! {
-            <label class="check" class:disabled=!enabled>
-                <input type="radio" name="export-scope" id=id disabled=!enabled
-                    prop:checked={move || scope.get() == value}
-                    on:change=move |_| scope.set(value) />
-                {label}
-            </label>
-        }
-    };
     view! {
         <Modal id="export-dialog" title="Export references" on_close=close>
             <div class="form">
-                <fieldset class="combo">
-                    <legend>"Export"</legend>
-                    {radio(Scope::Selection, "export-selection", format!("The {selected} selected"), selected > 0)}
-                    {radio(Scope::List, "export-list", format!("The list shown ({list_title})"), true)}
-                    {radio(Scope::Library, "export-library", "The whole library".to_string(), true)}
-                </fieldset>
+                <ScopeChoice scope=scope id="export" legend="Export" whole_library=true />
                 <label for="export-format">"Format"</label>
                 <select id="export-format" on:change=move |ev| {
                     if let Some(f) = Format::from_id(&event_target_value(&ev)) { format.set(f) }
