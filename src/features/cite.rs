@@ -293,17 +293,18 @@ pub fn CiteDialogs() -> impl IntoView {
     }
 }
 
-/// The style chosen in a dialog: a built-in one, or a `.csl` file read in.
+/// The style chosen in a dialog: a built-in one, a repository one, or a `.csl` file read in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Chosen {
-    /// A built-in style's name, or the file's name.
+    /// A built-in style's name, a repository style's `repo:ID`, or the file's name.
     name: String,
     /// The file's XML, for a `.csl` file.
     xml: Option<String>,
 }
 
 impl Chosen {
-    fn builtin(name: String) -> Chosen {
+    /// A built-in style by name, or a repository one (`repo:ID`).
+    fn named(name: String) -> Chosen {
         Chosen { name, xml: None }
     }
 
@@ -367,7 +368,7 @@ fn StylePicker(style: RwSignal<Chosen>, locale: RwSignal<String>) -> impl IntoVi
         if enter_pending.get() {
             if let Some(first) = shown().into_iter().next() {
                 enter_pending.set(false);
-                style.set(Chosen::builtin(first.name));
+                style.set(Chosen::named(first.name));
             }
         }
     });
@@ -399,14 +400,14 @@ fn StylePicker(style: RwSignal<Chosen>, locale: RwSignal<String>) -> impl IntoVi
                     if ev.key() == "Enter" {
                         ev.prevent_default();
                         match shown().into_iter().next() {
-                            Some(first) => style.set(Chosen::builtin(first.name)),
+                            Some(first) => style.set(Chosen::named(first.name)),
                             None => enter_pending.set(true),
                         }
                     }
                 } />
             <select id="cite-style" size="6" aria-label="Citation style"
                 prop:value=move || style.with(|s| if s.xml.is_some() { String::new() } else { s.name.clone() })
-                on:change=move |ev| style.set(Chosen::builtin(event_target_value(&ev)))>
+                on:change=move |ev| style.set(Chosen::named(event_target_value(&ev)))>
                 {move || {
                     let (first, own, more) = found();
                     if first.is_empty() && own.is_empty() && citing.styles.with(Vec::is_empty) {
@@ -468,7 +469,7 @@ fn CiteDialogView(close: Callback<()>) -> impl IntoView {
         .data
         .with_untracked(|d| lib.collection.get_untracked().title(d));
     let list_stem = StoredValue::new(file_stem(&list_title));
-    let style = RwSignal::new(Chosen::builtin(last_style()));
+    let style = RwSignal::new(Chosen::named(last_style()));
     let locale = RwSignal::new(chosen_locale().unwrap_or_default());
     let preview = RwSignal::new(Preview::Working);
     let status = RwSignal::new(None::<String>);
@@ -662,7 +663,7 @@ enum PaperWork {
 #[component]
 fn PaperDialog(close: Callback<()>) -> impl IntoView {
     let lib = use_library();
-    let style = RwSignal::new(Chosen::builtin(last_style()));
+    let style = RwSignal::new(Chosen::named(last_style()));
     let locale = RwSignal::new(chosen_locale().unwrap_or_default());
     let file = RwSignal::new_local(None::<web_sys::File>);
     let work = RwSignal::new(PaperWork::Choosing);

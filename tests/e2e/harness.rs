@@ -394,70 +394,42 @@ pub async fn type_keys(c: &Client, text: &str) {
     }
 }
 
-/// ChromeDriver's network conditions: `offline` takes the browser off the network as a
-/// person's laptop would be (navigator.onLine false, the `offline` event, every request
-/// failing), unlike stopping the service.
+/// A WebDriver extension command: a POST of `body` to `path` under the session.
 #[derive(Debug)]
-struct NetworkConditions {
-    offline: bool,
+struct SessionPost {
+    path: &'static str,
+    body: serde_json::Value,
 }
 
-impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
+impl fantoccini::wd::WebDriverCompatibleCommand for SessionPost {
     fn endpoint(
         &self,
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         base_url.join(&format!(
-            "session/{}/chromium/network_conditions",
-            session_id.unwrap_or_default()
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
         ))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({
-            "network_conditions": {
-                "offline": self.offline,
-                "latency": 0,
-                "download_throughput": -1,
-                "upload_throughput": -1,
-            }
-        });
-        (http::Method::POST, Some(body.to_string()))
+        (http::Method::POST, Some(self.body.to_string()))
     }
 }
 
-/// WebDriver's Permissions extension: a permission (`clipboard-read`...) granted to the page, as
-/// a person's "Allow" would.
-#[derive(Debug)]
-struct SetPermission {
-    name: &'static str,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for SetPermission {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/permissions",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "descriptor": { "name": self.name }, "state": "granted" });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
-
-/// Let the page read and write the clipboard (a test reads what a Copy put there).
+/// Let the page read and write the clipboard (a test reads what a Copy put there), through
+/// WebDriver's Permissions extension, as a person's "Allow" would.
 pub async fn allow_clipboard(c: &Client) {
     for name in ["clipboard-read", "clipboard-write"] {
-        c.issue_cmd(SetPermission { name })
-            .await
-            .unwrap_or_else(|e| panic!("cannot grant {name}: {e}"));
+        let grant = json!({ "descriptor": { "name": name }, "state": "granted" });
+        c.issue_cmd(SessionPost {
+            path: "permissions",
+            body: grant,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("cannot grant {name}: {e}"));
     }
 }
 
@@ -499,11 +471,24 @@ pub async fn clipboard(c: &Client) -> (Vec<String>, String, String) {
     (types, text("html"), text("text"))
 }
 
-/// Take the browser off the network, or back on.
+/// Take the browser off the network, or back on: ChromeDriver's network conditions, as a
+/// person's laptop would be (navigator.onLine false, the `offline` event, every request
+/// failing), unlike stopping the service.
 pub async fn set_offline(c: &Client, offline: bool) {
-    c.issue_cmd(NetworkConditions { offline })
-        .await
-        .unwrap_or_else(|e| panic!("cannot set the network conditions: {e}"));
+    let conditions = json!({
+        "network_conditions": {
+            "offline": offline,
+            "latency": 0,
+            "download_throughput": -1,
+            "upload_throughput": -1,
+        }
+    });
+    c.issue_cmd(SessionPost {
+        path: "chromium/network_conditions",
+        body: conditions,
+    })
+    .await
+    .unwrap_or_else(|e| panic!("cannot set the network conditions: {e}"));
 }
 
 /// axe-core's browser script: `cargo xtask test` installs it from npm and names it in

@@ -21,7 +21,7 @@
 use crate::{format, Cite, CiteError, Output, Style};
 use refsync_core::query::fold::fold;
 use refsync_core::query::normalize_doi;
-use refsync_core::{Field, Reference};
+use refsync_core::{Field, Key, Reference};
 use std::fmt::Write as _;
 
 /// The kinds of manuscript Format Paper reads.
@@ -242,20 +242,15 @@ pub fn format_paper(
         let last = &span.items[span.items.len() - 1];
         let text = affix(&text, &first.prefix, &last.suffix, out);
         if note_style {
-            notes.push(text);
-            let number = notes.len();
-            match kind {
-                Manuscript::Markdown => {
-                    let _ = write!(doc_text(&mut doc), "[^cite-{number}]");
-                }
-                Manuscript::Rtf => doc.extend_from_slice(
-                    format!(
-                        "{{\\super\\chftn}}{{\\footnote\\pard\\plain{{\\super\\chftn}} {}}}",
-                        notes[number - 1]
-                    )
-                    .as_bytes(),
+            let number = notes.len() + 1;
+            let marker = match kind {
+                Manuscript::Markdown => format!("[^cite-{number}]"),
+                Manuscript::Rtf => format!(
+                    "{{\\super\\chftn}}{{\\footnote\\pard\\plain{{\\super\\chftn}} {text}}}"
                 ),
-            }
+            };
+            doc.extend_from_slice(marker.as_bytes());
+            notes.push(text);
         } else {
             doc.extend_from_slice(text.as_bytes());
         }
@@ -309,18 +304,6 @@ pub fn format_paper(
         }
     }
     Ok((doc, report))
-}
-
-/// A `Vec<u8>` written as text.
-fn doc_text(doc: &mut Vec<u8>) -> impl std::fmt::Write + '_ {
-    struct W<'a>(&'a mut Vec<u8>);
-    impl std::fmt::Write for W<'_> {
-        fn write_str(&mut self, s: &str) -> std::fmt::Result {
-            self.0.extend_from_slice(s.as_bytes());
-            Ok(())
-        }
-    }
-    W(doc)
 }
 
 /// A prefix and suffix the processor cannot place (hayagriva has no affixes): inside the
@@ -437,9 +420,11 @@ fn find<'a>(refs: &[&'a Reference], query: &Query) -> Vec<&'a Reference> {
             if !folded.is_empty() {
                 return folded;
             }
-            let own = by(&|r| r.key.to_string() == *key);
-            if !own.is_empty() {
-                return own;
+            if let Ok(own) = Key::parse(key) {
+                let own = by(&|r| r.key == own);
+                if !own.is_empty() {
+                    return own;
+                }
             }
             match normalize_doi(key) {
                 Some(doi) => find(refs, &Query::Doi(doi)),
@@ -454,8 +439,9 @@ fn find<'a>(refs: &[&'a Reference], query: &Query) -> Vec<&'a Reference> {
             text,
         } => {
             if !record.is_empty() {
+                let own = Key::parse(record).ok();
                 let named = by(&|r| {
-                    r.key.to_string() == *record
+                    Some(r.key) == own
                         || [Field::Label, Field::AccessionNumber, Field::CitationKey]
                             .iter()
                             .any(|f| r.get(*f).trim() == record)
@@ -466,22 +452,28 @@ fn find<'a>(refs: &[&'a Reference], query: &Query) -> Vec<&'a Reference> {
             }
             let author = fold(author);
             let words: Vec<String> = refsync_core::query::fold::words(text).collect();
+            // The year first: it rules out nearly every reference without folding a name.
             by(&|r| {
-                let author_ok = author.is_empty()
-                    || r.creators.iter().any(|c| {
-                        fold(&c.name.full_family()) == author || fold(c.name.sort_name()) == author
-                    });
-                let year_ok = year.is_empty() || year_matches(r.year(), year);
-                let text_ok = words.is_empty() || {
-                    let haystack = fold(&format!(
-                        "{} {} {}",
-                        r.title(),
-                        r.keywords.join(" "),
-                        r.get(Field::Abstract)
-                    ));
-                    words.iter().all(|w| haystack.contains(w.as_str()))
+                let year_ok = || year.is_empty() || year_matches(r.year(), year);
+                let author_ok = || {
+                    author.is_empty()
+                        || r.creators.iter().any(|c| {
+                            fold(&c.name.full_family()) == author
+                                || fold(c.name.sort_name()) == author
+                        })
                 };
-                author_ok && year_ok && text_ok
+                let text_ok = || {
+                    words.is_empty() || {
+                        let haystack = fold(&format!(
+                            "{} {} {}",
+                            r.title(),
+                            r.keywords.join(" "),
+                            r.get(Field::Abstract)
+                        ));
+                        words.iter().all(|w| haystack.contains(w.as_str()))
+                    }
+                };
+                year_ok() && author_ok() && text_ok()
             })
         }
     }

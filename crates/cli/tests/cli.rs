@@ -1144,7 +1144,8 @@ async fn manuscripts_are_formatted_with_a_bibliography() {
     .await;
     let manuscripts =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/manuscripts");
-    // Formatting that leaves a citation as typed: exit status 4, the report on standard error.
+    // A format-paper that fails (a citation left as typed, a refused file): exit status 4, the
+    // words on standard error.
     let format_paper = |input: &std::path::Path, output: &std::path::Path, style: &str| {
         let args: Vec<String> = vec![
             "format-paper".into(),
@@ -1228,29 +1229,11 @@ async fn manuscripts_are_formatted_with_a_bibliography() {
         std::fs::read_to_string(&same).unwrap(),
         "No citations here.\n"
     );
-    let err = d
-        .fails(
-            &[
-                "format-paper",
-                plain.to_str().unwrap(),
-                plain.to_str().unwrap(),
-            ],
-            4,
-        )
-        .await;
+    let err = format_paper(&plain, &plain, "apa").await;
     assert!(err.contains("another file than the one read"), "{err}");
     let docx = d.path("paper.docx");
     std::fs::write(&docx, b"PK").unwrap();
-    let err = d
-        .fails(
-            &[
-                "format-paper",
-                docx.to_str().unwrap(),
-                same.to_str().unwrap(),
-            ],
-            4,
-        )
-        .await;
+    let err = format_paper(&docx, &same, "apa").await;
     assert!(
         err.contains("is not a manuscript Format Paper reads"),
         "{err}"

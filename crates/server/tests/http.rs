@@ -233,6 +233,18 @@ async fn citation_styles_are_served_by_id_to_anyone() {
     }));
     let base = format!("http://{addr}/api/v1/styles");
 
+    // The first requests, at once, all start the index's one reading: each gets it whole.
+    let first: Vec<_> = (0..8)
+        .map(|_| tokio::spawn(reqwest::get(base.clone())))
+        .collect();
+    let mut bodies = std::collections::BTreeSet::new();
+    for answer in first {
+        let answer = answer.await.unwrap().unwrap();
+        assert_eq!(answer.status(), 200);
+        bodies.insert(answer.text().await.unwrap());
+    }
+    assert_eq!(bodies.len(), 1, "one index for every early request");
+
     let index = reqwest::get(&base).await.unwrap();
     assert_eq!(index.status(), 200);
     let index: serde_json::Value = index.json().await.unwrap();
