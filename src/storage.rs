@@ -22,7 +22,7 @@ use indexed_db_futures::KeyRange;
 use indexed_db_futures::Result as IdbResult;
 use refsync_core::protocol::Object;
 use refsync_core::sync::{ConflictRecord, LibraryId};
-use refsync_core::{Attachment, Group, GroupSet, Key, ObjectKind, Reference};
+use refsync_core::{Attachment, Group, GroupSet, Key, ObjectKind, Reference, Style};
 use serde::de::DeserializeOwned;
 use std::fmt;
 use wasm_bindgen::{JsCast, JsValue};
@@ -74,6 +74,7 @@ pub struct Snapshot {
     pub groups: Vec<Group>,
     pub group_sets: Vec<GroupSet>,
     pub attachments: Vec<Attachment>,
+    pub styles: Vec<Style>,
     /// Sync conflicts waiting for the person.
     pub conflicts: Vec<ConflictRecord>,
     /// Records that could not be read (kept in the database untouched, left out here).
@@ -210,6 +211,7 @@ impl Store {
             snapshot.groups = read_all(&tx, schema::GROUPS, &mut unreadable).await?;
             snapshot.group_sets = read_all(&tx, schema::GROUP_SETS, &mut unreadable).await?;
             snapshot.attachments = read_all(&tx, schema::ATTACHMENTS, &mut unreadable).await?;
+            snapshot.styles = read_all(&tx, schema::STYLES, &mut unreadable).await?;
             let rows: Vec<sync_store::ConflictRow> =
                 read_all(&tx, schema::CONFLICTS, &mut unreadable).await?;
             snapshot.conflicts = rows.iter().filter_map(|r| r.record()).collect();

@@ -77,6 +77,9 @@ pub struct PaperResult {
     pub summary: String,
     /// One line per citation left as typed.
     pub unformatted: Vec<String>,
+    /// The formatted manuscript's media type (for its download).
+    #[serde(default)]
+    pub media_type: String,
 }
 
 /// The named buffers of a message either way (`names` and `files`, side by side): the files

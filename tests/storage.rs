@@ -292,6 +292,64 @@ async fn a_database_from_schema_3_opens_as_the_personal_library_with_everything_
     assert_eq!(personal.all_references().await.unwrap().len(), 1);
 }
 
+/// Issue 26: version 5 keeps the citation styles a person added. A database of version 4
+/// (today's before it) opens with everything in it, and then holds a style like any object:
+/// written, marked to upload, and loaded with the library.
+#[wasm_bindgen_test]
+async fn a_database_from_schema_4_keeps_everything_and_then_holds_citation_styles() {
+    use refsync_core::sync::LibraryId;
+    use refsync_core::Style;
+    let name = "test-upgrade-from-4";
+    let r = reference(10, "Saved by schema 4");
+    {
+        let (db, _) = schema::open_at(name, 4).await.expect("open at version 4");
+        let tx = db
+            .transaction([schema::REFS, schema::DIRTY])
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .expect("tx");
+        tx.object_store(schema::REFS)
+            .expect("refs")
+            .put(serde_json::to_string(&r).unwrap())
+            .with_key(r.key.to_string())
+            .primitive()
+            .expect("put");
+        tx.object_store(schema::DIRTY)
+            .expect("dirty")
+            .put(true)
+            .with_key(sync_id(ObjectKind::Reference, r.key))
+            .primitive()
+            .expect("mark");
+        tx.commit().await.expect("commit");
+        let names: Vec<String> = db.object_store_names().collect();
+        assert!(!names.contains(&schema::STYLES.to_string()), "{names:?}");
+        db.close();
+    }
+    let store = Store::open(name)
+        .await
+        .expect("open at the current version");
+    assert_eq!(store.database().version() as u32, schema::VERSION);
+    assert_eq!(store.library().await.unwrap(), LibraryId::Personal);
+    assert_eq!(store.all_references().await.unwrap(), vec![r.clone()]);
+    let style = Style {
+        key: Key::new(1_700_000_000_077, [77; 10]),
+        title: "Journal of Examples".into(),
+        file_name: "journal-of-examples.csl".into(),
+        xml: "<style xmlns=\"http://purl.org/net/xbiblio/csl\"/>".into(),
+        date_modified: 1,
+    };
+    store
+        .write(&[Write::Put(Object::Style(style.clone()))])
+        .await
+        .expect("a style is written");
+    assert_eq!(store.dirty_count().await.unwrap(), 2, "both to upload");
+    store.close();
+    let again = Store::open(name).await.unwrap();
+    let loaded = again.load().await.unwrap();
+    assert_eq!(loaded.styles, vec![style]);
+    assert_eq!(loaded.references, vec![r]);
+}
+
 /// A database is opened only as the library it holds.
 #[wasm_bindgen_test]
 async fn a_database_holding_another_library_is_refused_untouched() {
@@ -353,6 +411,7 @@ async fn a_new_database_gets_the_current_schema() {
         schema::GROUPS,
         schema::GROUP_SETS,
         schema::ATTACHMENTS,
+        schema::STYLES,
         schema::BLOBS,
         schema::DIRTY,
         schema::BASES,

@@ -92,7 +92,7 @@ mod worker {
         let req = request(message)?;
         let name = text(message, "name");
         let kind = Manuscript::from_name(&name).ok_or_else(|| {
-            format!("{name} is not a manuscript Format Paper reads (Markdown .md or .txt, or .rtf)")
+            format!("{name} is not a manuscript Format Paper reads (Word .docx, OpenDocument .odt, RTF, or Markdown .md or .txt)")
         })?;
         let bytes = Uint8Array::new(&get(message, "bytes")).to_vec();
         let style = style_of(&req.style)?;
@@ -108,6 +108,7 @@ mod worker {
             title: style.title(),
             summary: report.words().lines().next().unwrap_or("").to_string(),
             unformatted: report.unformatted.iter().map(|u| u.words()).collect(),
+            media_type: kind.media_type().to_string(),
         };
         Ok(Reply {
             text: serde_json::to_string(&result).map_err(|e| e.to_string())?,

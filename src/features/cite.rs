@@ -1,8 +1,10 @@
 //! Citing: the in-text citation and the bibliography of the selection or the list shown, in
-//! any built-in CSL style (APA, Chicago, MLA, Harvard, Vancouver, IEEE, Nature, AMA, ACS...)
-//! or a `.csl` file, previewed as they will paste, copied as rich text and plain text at once
-//! or downloaded as `.html`, `.rtf`, `.txt`; the quick copy (Ctrl+Shift+C) in the last style
-//! used; and Format Paper (a Markdown or RTF manuscript's temporary citations formatted, its
+//! any built-in CSL style (APA, Chicago, MLA, Harvard, Vancouver, IEEE, Nature, AMA, ACS...),
+//! any style of the CSL repository the service serves, or a `.csl` file the person added to
+//! the library (core's `Style`: synced, so it formats on their other devices too), previewed
+//! as they will paste, copied as rich text and plain text at once or downloaded as `.html`,
+//! `.rtf`, `.txt`; the quick copy (Ctrl+Shift+C) in the last style used; and Format Paper (a
+//! Word, OpenDocument, RTF or Markdown manuscript's temporary citations formatted, its
 //! bibliography added). Formatting runs in the citations worker (`cite/worker.rs`), loaded on
 //! first use and kept by the service worker, so all of it works offline.
 //!
@@ -13,12 +15,14 @@
 mod worker;
 
 use crate::browser;
-use crate::features::library::{plural, use_library, Scope, ScopeChoice};
+use crate::features::library::{plural, use_library, Library, Scope, ScopeChoice};
 use crate::features::ui::{dialog_open, file_stem, thousands, DialogFooter, Modal};
 use crate::worker_protocol::{CiteRequest, CiteResult, PaperResult, StyleChoice, StyleEntry};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use refsync_core::Reference;
+use refsync_core::edit::Write;
+use refsync_core::protocol::Object;
+use refsync_core::{Key, ObjectKind, Reference, Style, LIBRARY_STYLE};
 
 /// The style last used (a built-in style's name), kept in this browser.
 const LAST_STYLE: &str = "refsync-cite-style";
@@ -47,11 +51,19 @@ struct RepositoryStyle {
     title: String,
 }
 
-/// What the worker is given for the style `name`: a built-in one by name; a repository one
-/// by its XML, fetched from the service the first time and from the browser's copy after.
-async fn style_choice(name: &str, xml: Option<&str>) -> Result<StyleChoice, String> {
-    if let Some(xml) = xml {
-        return Ok(StyleChoice::Csl(xml.to_string()));
+/// What the worker is given for the style `name`: a built-in one by name; the library's own
+/// (`lib:KEY`) by its XML, as synced; a repository one by its XML, fetched from the service the
+/// first time and from the browser's copy after.
+async fn style_choice(lib: Library, name: &str) -> Result<StyleChoice, String> {
+    if let Some(key) = name.strip_prefix(LIBRARY_STYLE) {
+        let key = Key::parse(key).map_err(|e| e.to_string())?;
+        return lib
+            .data
+            .with_untracked(|d| d.styles.get(&key).map(|s| StyleChoice::Csl(s.xml.clone())))
+            .ok_or_else(|| {
+                "that style is no longer in the library (removed on another device?): pick another"
+                    .to_string()
+            });
     }
     match name.strip_prefix(REPO) {
         None => Ok(StyleChoice::Builtin(name.to_string())),
@@ -165,7 +177,7 @@ pub fn provide_cite() {
             let copied = browser::copy_rich(async move {
                 let req = CiteRequest {
                     references: refs,
-                    style: style_choice(&last_style(), None).await?,
+                    style: style_choice(lib, &last_style(lib)).await?,
                     locale: chosen_locale(),
                     outputs: vec!["html".into(), "text".into()],
                 };
@@ -194,8 +206,20 @@ pub fn use_cite() -> Citing {
     })
 }
 
-fn last_style() -> String {
-    browser::pref(LAST_STYLE).unwrap_or_else(|| DEFAULT_STYLE.to_string())
+/// The style last used; the default instead of one of the library's own that was removed
+/// since (here or on another device).
+fn last_style(lib: Library) -> String {
+    let last = browser::pref(LAST_STYLE).unwrap_or_default();
+    let gone = last.strip_prefix(LIBRARY_STYLE).is_some_and(|key| {
+        Key::parse(key).map_or(true, |key| {
+            lib.data.with_untracked(|d| !d.styles.contains_key(&key))
+        })
+    });
+    if last.is_empty() || gone {
+        DEFAULT_STYLE.to_string()
+    } else {
+        last
+    }
 }
 
 fn chosen_locale() -> Option<String> {
@@ -293,36 +317,75 @@ pub fn CiteDialogs() -> impl IntoView {
     }
 }
 
-/// The style chosen in a dialog: a built-in one, a repository one, or a `.csl` file read in.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Chosen {
-    /// A built-in style's name, a repository style's `repo:ID`, or the file's name.
-    name: String,
-    /// The file's XML, for a `.csl` file.
-    xml: Option<String>,
+/// The library's own styles, by title, as the picker lists them.
+fn library_styles(lib: Library) -> Vec<StyleEntry> {
+    let mut all: Vec<StyleEntry> = lib.data.with(|d| {
+        d.styles
+            .values()
+            .map(|s| StyleEntry {
+                name: s.name(),
+                title: s.title.clone(),
+            })
+            .collect()
+    });
+    refsync_core::sort::sort_by_key(&mut all, |s| s.title.to_lowercase());
+    all
 }
 
-impl Chosen {
-    /// A built-in style by name, or a repository one (`repo:ID`).
-    fn named(name: String) -> Chosen {
-        Chosen { name, xml: None }
+/// Add the `.csl` file `name` (its `bytes`) to the library, once the formatter has read it; an
+/// identical style already there is used instead of a second copy. Its picker name.
+async fn add_style(lib: Library, name: String, bytes: Vec<u8>) -> Result<Style, String> {
+    let xml = String::from_utf8(bytes)
+        .map_err(|_| format!("{name} is not a CSL style (it is not text)"))?;
+    if let Some(same) = lib
+        .data
+        .with_untracked(|d| d.styles.values().find(|s| s.xml == xml).cloned())
+    {
+        return Ok(same);
     }
-
-    async fn choice(&self) -> Result<StyleChoice, String> {
-        style_choice(&self.name, self.xml.as_deref()).await
-    }
+    // Formatting nothing reads the whole style: a file that is not CSL is refused here, not
+    // kept and synced to every device.
+    let checked = worker::cite(&CiteRequest {
+        references: Vec::new(),
+        style: StyleChoice::Csl(xml.clone()),
+        locale: None,
+        outputs: Vec::new(),
+    })
+    .await
+    .map_err(|e| format!("{name} is not a CSL style refsync can use ({e})"))?;
+    let style = Style {
+        key: browser::new_key(),
+        title: if checked.title.trim().is_empty() {
+            name.clone()
+        } else {
+            checked.title
+        },
+        file_name: name,
+        xml,
+        date_modified: browser::now_millis(),
+    };
+    lib.commit(vec![Write::Put(Object::Style(style.clone()))])
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(style)
 }
 
-/// Style search, the list (recent styles first), a `.csl` file, and the language.
+/// Style search, the list (recent styles first), a `.csl` file added to the library, and the
+/// language.
 #[component]
-fn StylePicker(style: RwSignal<Chosen>, locale: RwSignal<String>) -> impl IntoView {
+fn StylePicker(style: RwSignal<String>, locale: RwSignal<String>) -> impl IntoView {
     let citing = use_cite();
+    let lib = use_library();
     citing.load_styles();
+    // What became of the last `.csl` file chosen (added, or why not).
+    let file_note = RwSignal::new(None::<Result<String, String>>);
     let filter = RwSignal::new(String::new());
     let recent = StoredValue::new(recent_styles());
-    // The styles found: the recent ones, the built-in ones, then the service's (not those
-    // built in under the same title), each as far as the search narrows them.
+    // The styles found: the recent ones, the library's own, the built-in ones, then the
+    // service's (not those built in under the same title), each as far as the search narrows
+    // them.
     let found = move || {
+        let mine = library_styles(lib);
         let wanted = filter.get().trim().to_lowercase();
         let hit = |s: &&StyleEntry| {
             wanted.is_empty()
@@ -340,8 +403,8 @@ fn StylePicker(style: RwSignal<Chosen>, locale: RwSignal<String>) -> impl IntoVi
                     let first: Vec<StyleEntry> = recent
                         .iter()
                         .filter_map(|r| {
-                            builtin
-                                .iter()
+                            mine.iter()
+                                .chain(builtin.iter())
                                 .chain(repository.clone())
                                 .find(|s| s.name == *r)
                         })
@@ -349,15 +412,22 @@ fn StylePicker(style: RwSignal<Chosen>, locale: RwSignal<String>) -> impl IntoVi
                         .cloned()
                         .collect();
                     let fresh = |s: &&StyleEntry| !recent.contains(&s.name);
+                    let library = mine.iter().filter(hit).filter(fresh).cloned().collect();
                     let own = builtin.iter().filter(hit).filter(fresh).cloned().collect();
                     let more = repository.filter(hit).filter(fresh).cloned().collect();
-                    (first, own, more)
+                    (first, library, own, more)
                 })
             })
         })
     };
     let shown = move || {
-        let (mut all, own, more): (Vec<StyleEntry>, Vec<StyleEntry>, Vec<StyleEntry>) = found();
+        let (mut all, library, own, more): (
+            Vec<StyleEntry>,
+            Vec<StyleEntry>,
+            Vec<StyleEntry>,
+            Vec<StyleEntry>,
+        ) = found();
+        all.extend(library);
         all.extend(own);
         all.extend(more);
         all
@@ -368,7 +438,7 @@ fn StylePicker(style: RwSignal<Chosen>, locale: RwSignal<String>) -> impl IntoVi
         if enter_pending.get() {
             if let Some(first) = shown().into_iter().next() {
                 enter_pending.set(false);
-                style.set(Chosen::named(first.name));
+                style.set(first.name);
             }
         }
     });
@@ -377,14 +447,50 @@ fn StylePicker(style: RwSignal<Chosen>, locale: RwSignal<String>) -> impl IntoVi
         let Some(file) = browser::files_of(input.files()).into_iter().next() else {
             return;
         };
+        input.set_value("");
+        let name = file.name();
+        file_note.set(None);
         spawn_local(async move {
-            if let Ok(bytes) = browser::read_file(&file).await {
-                let xml = String::from_utf8_lossy(&bytes).into_owned();
-                style.set(Chosen {
-                    name: file.name(),
-                    xml: Some(xml),
-                });
-            }
+            let added = match browser::read_file(&file).await {
+                Ok(bytes) => add_style(lib, name, bytes).await,
+                Err(e) => Err(format!("{name} could not be read: {e}")),
+            };
+            file_note.set(Some(match added {
+                Ok(added) => {
+                    style.set(added.name());
+                    Ok(format!(
+                        "“{}” is in your library: it syncs to your other devices and works offline.",
+                        added.title
+                    ))
+                }
+                Err(e) => Err(format!("{e}.")),
+            }));
+        });
+    };
+    // The library style chosen, if it is one: it can be removed from the library.
+    let chosen_own = move || {
+        let name = style.get();
+        let key = Key::parse(name.strip_prefix(LIBRARY_STYLE)?).ok()?;
+        lib.data
+            .with(|d| d.styles.get(&key).map(|s| (key, s.title.clone())))
+    };
+    let remove_own = move |_| {
+        let Some((key, title)) = chosen_own() else {
+            return;
+        };
+        spawn_local(async move {
+            let done = lib
+                .commit(vec![Write::Delete(ObjectKind::Style, key)])
+                .await;
+            file_note.set(Some(match done {
+                Ok(()) => {
+                    style.set(DEFAULT_STYLE.to_string());
+                    Ok(format!(
+                        "Removed “{title}” from your library (Undo brings it back)."
+                    ))
+                }
+                Err(e) => Err(format!("Could not remove the style: {e}.")),
+            }));
         });
     };
     view! {
@@ -400,16 +506,16 @@ fn StylePicker(style: RwSignal<Chosen>, locale: RwSignal<String>) -> impl IntoVi
                     if ev.key() == "Enter" {
                         ev.prevent_default();
                         match shown().into_iter().next() {
-                            Some(first) => style.set(Chosen::named(first.name)),
+                            Some(first) => style.set(first.name),
                             None => enter_pending.set(true),
                         }
                     }
                 } />
             <select id="cite-style" size="6" aria-label="Citation style"
-                prop:value=move || style.with(|s| if s.xml.is_some() { String::new() } else { s.name.clone() })
-                on:change=move |ev| style.set(Chosen::named(event_target_value(&ev)))>
+                prop:value=move || style.get()
+                on:change=move |ev| style.set(event_target_value(&ev))>
                 {move || {
-                    let (first, own, more) = found();
+                    let (first, library, own, more) = found();
                     if first.is_empty() && own.is_empty() && citing.styles.with(Vec::is_empty) {
                         return view! { <option disabled=true>"Loading styles…"</option> }.into_any();
                     }
@@ -424,6 +530,7 @@ fn StylePicker(style: RwSignal<Chosen>, locale: RwSignal<String>) -> impl IntoVi
                     let more: Vec<StyleEntry> = more.into_iter().take(MAX_LISTED).collect();
                     view! {
                         {(!first.is_empty()).then(|| view! { <optgroup label="Recent">{options(first)}</optgroup> })}
+                        {(!library.is_empty()).then(|| view! { <optgroup label="In your library (synced)">{options(library)}</optgroup> })}
                         {(!own.is_empty()).then(|| view! { <optgroup label="Built in (always offline)">{options(own)}</optgroup> })}
                         {(more_count > 0).then(|| {
                             let label = if more_count > MAX_LISTED {
@@ -440,11 +547,20 @@ fn StylePicker(style: RwSignal<Chosen>, locale: RwSignal<String>) -> impl IntoVi
                 <p class="hint style-credit">"CSL repository styles: Citation Style Language project, CC BY-SA 3.0."</p>
             })}
             <p class="hint">
-                {move || style.with(|s| s.xml.as_ref().map(|_| format!("Using the style file {}. ", s.name)))}
-                <label class="link-btn file-btn">"Use a .csl file…"
+                <label class="link-btn file-btn" title="Your journal's own style: kept in your library and synced to your other devices">"Add a .csl file…"
                     <input id="cite-style-file" type="file" accept=".csl,.xml,application/xml" on:change=pick_file />
                 </label>
+                {move || chosen_own().map(|(_, title)| view! {
+                    " · "
+                    <button id="cite-style-remove" type="button" class="link-btn"
+                        title=format!("Remove “{title}” from your library, on every device")
+                        on:click=remove_own>"Remove from library"</button>
+                })}
             </p>
+            {move || file_note.get().map(|note| match note {
+                Ok(text) => view! { <p id="cite-style-note" class="hint" role="status">{text}</p> }.into_any(),
+                Err(text) => view! { <p id="cite-style-note" class="error" role="alert">{text}</p> }.into_any(),
+            })}
         </div>
         <label for="cite-locale">"Language"</label>
         <select id="cite-locale" prop:value=move || locale.get()
@@ -469,7 +585,7 @@ fn CiteDialogView(close: Callback<()>) -> impl IntoView {
         .data
         .with_untracked(|d| lib.collection.get_untracked().title(d));
     let list_stem = StoredValue::new(file_stem(&list_title));
-    let style = RwSignal::new(Chosen::named(last_style()));
+    let style = RwSignal::new(last_style(lib));
     let locale = RwSignal::new(chosen_locale().unwrap_or_default());
     let preview = RwSignal::new(Preview::Working);
     let status = RwSignal::new(None::<String>);
@@ -484,17 +600,14 @@ fn CiteDialogView(close: Callback<()>) -> impl IntoView {
         async move {
             Ok::<_, String>(CiteRequest {
                 references,
-                style: chosen.choice().await?,
+                style: style_choice(lib, &chosen).await?,
                 locale,
                 outputs: outputs.iter().map(|o| o.to_string()).collect(),
             })
         }
     };
     let remember = move || {
-        let chosen = style.get_untracked();
-        if chosen.xml.is_none() {
-            used_style(&chosen.name);
-        }
+        used_style(&style.get_untracked());
         browser::set_pref(LOCALE, Some(&locale.get_untracked()));
     };
     Effect::new(move |_| {
@@ -663,21 +776,19 @@ enum PaperWork {
 #[component]
 fn PaperDialog(close: Callback<()>) -> impl IntoView {
     let lib = use_library();
-    let style = RwSignal::new(Chosen::named(last_style()));
+    let style = RwSignal::new(last_style(lib));
     let locale = RwSignal::new(chosen_locale().unwrap_or_default());
     let file = RwSignal::new_local(None::<web_sys::File>);
     let work = RwSignal::new(PaperWork::Choosing);
     let start = move |_| {
         let Some(picked) = file.get_untracked() else {
             work.set(PaperWork::Failed(
-                "Choose a manuscript first (Markdown or RTF).".into(),
+                "Choose a manuscript first (Word, OpenDocument, RTF or Markdown).".into(),
             ));
             return;
         };
         let chosen = style.get_untracked();
-        if chosen.xml.is_none() {
-            used_style(&chosen.name);
-        }
+        used_style(&chosen);
         browser::set_pref(LOCALE, Some(&locale.get_untracked()));
         let references = lib.scope_references(Scope::Library);
         let locale = Some(locale.get_untracked()).filter(|l| !l.is_empty());
@@ -686,18 +797,13 @@ fn PaperDialog(close: Callback<()>) -> impl IntoView {
             let done = async {
                 let req = CiteRequest {
                     references,
-                    style: chosen.choice().await?,
+                    style: style_choice(lib, &chosen).await?,
                     locale,
                     outputs: Vec::new(),
                 };
                 let bytes = browser::read_file(&picked).await?;
                 let (result, (name, doc)) = worker::paper(&req, &picked.name(), &bytes).await?;
-                let media = if name.to_ascii_lowercase().ends_with(".rtf") {
-                    "application/rtf"
-                } else {
-                    "text/markdown"
-                };
-                browser::download(&name, media, &doc)?;
+                browser::download(&name, &result.media_type, &doc)?;
                 Ok::<_, String>((result, name))
             }
             .await;
@@ -711,8 +817,8 @@ fn PaperDialog(close: Callback<()>) -> impl IntoView {
         <Modal id="paper-dialog" title="Format paper" on_close=close wide=true>
             <div class="cite-layout">
                 <div class="form cite-choices">
-                    <label for="paper-file">"Manuscript (Markdown or RTF)"</label>
-                    <input id="paper-file" type="file" accept=".md,.markdown,.txt,.rtf"
+                    <label for="paper-file">"Manuscript (Word, OpenDocument, RTF or Markdown)"</label>
+                    <input id="paper-file" type="file" accept=".docx,.odt,.rtf,.md,.markdown,.txt"
                         on:change=move |ev| {
                             let input: web_sys::HtmlInputElement = event_target(&ev);
                             file.set(browser::files_of(input.files()).into_iter().next());

@@ -30,7 +30,7 @@ use refsync_core::edit::undo::{History, Step};
 use refsync_core::protocol::Object;
 use refsync_core::query::{self, Sort, SortField};
 use refsync_core::sync::{ConflictRecord, LibraryId, Resolution};
-use refsync_core::{Attachment, Group, GroupKind, GroupSet, Key, ObjectKind, Reference};
+use refsync_core::{Attachment, Group, GroupKind, GroupSet, Key, ObjectKind, Reference, Style};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -63,6 +63,8 @@ pub struct LibraryData {
     pub groups: HashMap<Key, Group>,
     pub sets: HashMap<Key, GroupSet>,
     pub attachments: HashMap<Key, Attachment>,
+    /// Citation styles added to the library (`.csl` files), by key.
+    pub styles: HashMap<Key, Style>,
     /// References in sync conflict, by key (groups and sets never conflict: docs/sync.md, "Merging").
     pub conflicts: HashMap<Key, ConflictRecord>,
 }
@@ -86,6 +88,7 @@ impl LibraryData {
             groups: s.groups.into_iter().map(|g| (g.key, g)).collect(),
             sets: s.group_sets.into_iter().map(|g| (g.key, g)).collect(),
             attachments: s.attachments.into_iter().map(|a| (a.key, a)).collect(),
+            styles: s.styles.into_iter().map(|a| (a.key, a)).collect(),
             conflicts: s
                 .conflicts
                 .into_iter()
@@ -102,6 +105,7 @@ impl LibraryData {
             ObjectKind::Group => self.groups.get(&key).cloned().map(Object::Group),
             ObjectKind::GroupSet => self.sets.get(&key).cloned().map(Object::GroupSet),
             ObjectKind::Attachment => self.attachments.get(&key).cloned().map(Object::Attachment),
+            ObjectKind::Style => self.styles.get(&key).cloned().map(Object::Style),
         }
     }
 
@@ -135,6 +139,13 @@ impl LibraryData {
                 } => {
                     self.attachments.insert(a.key, a.clone());
                 }
+                Write::Put(Object::Style(s))
+                | Write::Change {
+                    to: Object::Style(s),
+                    ..
+                } => {
+                    self.styles.insert(s.key, s.clone());
+                }
                 Write::Delete(ObjectKind::Reference, k) => {
                     self.refs.remove(k);
                 }
@@ -146,6 +157,9 @@ impl LibraryData {
                 }
                 Write::Delete(ObjectKind::Attachment, k) => {
                     self.attachments.remove(k);
+                }
+                Write::Delete(ObjectKind::Style, k) => {
+                    self.styles.remove(k);
                 }
             }
         }

@@ -745,16 +745,17 @@ pub fn BackupOffer(#[prop(into)] id: String, #[prop(into)] text: String) -> impl
 
 async fn make_backup(lib: Library, work: RwSignal<Work>) -> Result<String, String> {
     let store = lib.open_store().map_err(|e| e.to_string())?;
-    let mut manifest = Manifest::new(browser::now_millis());
-    lib.data.with_untracked(|d| {
-        manifest.references = d.refs.references().cloned().collect();
-        refsync_core::sort::sort_by_key(&mut manifest.references, |r| r.key);
-        manifest.groups = d.groups.values().cloned().collect();
-        refsync_core::sort::sort_by_key(&mut manifest.groups, |g| g.key);
-        manifest.group_sets = d.sets.values().cloned().collect();
-        refsync_core::sort::sort_by_key(&mut manifest.group_sets, |g| g.key);
-        manifest.attachments = d.attachments.values().cloned().collect();
-        refsync_core::sort::sort_by_key(&mut manifest.attachments, |a| a.key);
+    let manifest = lib.data.with_untracked(|d| {
+        let objects = d
+            .refs
+            .references()
+            .cloned()
+            .map(Object::Reference)
+            .chain(d.groups.values().cloned().map(Object::Group))
+            .chain(d.sets.values().cloned().map(Object::GroupSet))
+            .chain(d.attachments.values().cloned().map(Object::Attachment))
+            .chain(d.styles.values().cloned().map(Object::Style));
+        Manifest::of(browser::now_millis(), objects)
     });
     let total = manifest.attachments.len();
     let mut files: HashMap<String, Vec<u8>> = HashMap::new();
@@ -801,12 +802,7 @@ async fn make_backup(lib: Library, work: RwSignal<Work>) -> Result<String, Strin
     lib.last_backup.set(Some(now));
     // Only the reminder's date: a backup that was saved is not undone by a lost line.
     let _ = store.set_meta(LAST_BACKUP, &now.to_string()).await;
-    Ok(format!(
-        "Saved {name}: {}, {}, {}.",
-        count_of(manifest.references.len(), "reference", "references"),
-        count_of(manifest.groups.len(), "group", "groups"),
-        count_of(manifest.attachments.len(), "attachment", "attachments")
-    ))
+    Ok(format!("Saved {name}: {}.", manifest.describe()))
 }
 
 fn count_of(n: usize, one: &'static str, many: &'static str) -> String {
@@ -901,16 +897,8 @@ async fn restore(
             .await
             .map_err(|e| e.to_string())?;
     }
-    let counts = (
-        manifest.references.len(),
-        manifest.groups.len(),
-        manifest.attachments.len(),
-    );
-    let mut objects: Vec<Object> = Vec::new();
-    objects.extend(manifest.group_sets.into_iter().map(Object::GroupSet));
-    objects.extend(manifest.groups.into_iter().map(Object::Group));
-    objects.extend(manifest.attachments.into_iter().map(Object::Attachment));
-    objects.extend(manifest.references.into_iter().map(Object::Reference));
+    let what = manifest.describe();
+    let objects = manifest.into_objects();
     let total = objects.len();
     lib.commit_bulk(objects, |done| {
         work.set(Work::Busy {
@@ -925,10 +913,5 @@ async fn restore(
     })
     .await
     .map_err(|e| e.to_string())?;
-    Ok(format!(
-        "Restored {}, {} and {}.",
-        count_of(counts.0, "reference", "references"),
-        count_of(counts.1, "group", "groups"),
-        count_of(counts.2, "attachment", "attachments")
-    ))
+    Ok(format!("Restored {what}."))
 }

@@ -18,6 +18,9 @@
 //! hold several, each in a database of its own: no store changes, so the upgrade step is empty
 //! and `Store::open_library` writes the name (a database without one is the personal library).
 //!
+//! Version 5 adds [`STYLES`], the citation styles a person added to the library (core's
+//! `Style`, synced like every kind).
+//!
 //! Version 3 adds packs: a large sync page's unchanged objects are kept many to a record (see
 //! [`PACKS`] and `packs.rs`), because IndexedDB's cost is per record: a first download of
 //! 50,000 objects is a few hundred puts instead of 50,000. An object's own record, when it has
@@ -31,7 +34,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 /// The schema version this build of the app uses.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// Version 1's references (serde objects). Emptied into [`REFS`] on the first open at
 /// version 2.
@@ -50,6 +53,8 @@ pub const GROUPS: &str = "groups";
 pub const GROUP_SETS: &str = "group_sets";
 /// Attachment metadata by key, as JSON strings.
 pub const ATTACHMENTS: &str = "attachments";
+/// Citation styles added to the library by key, as JSON strings (version 5).
+pub const STYLES: &str = "styles";
 /// Attachment bytes as Blobs, by lower-case hex SHA-256 (one copy per content).
 pub const BLOBS: &str = "blobs";
 /// `kind/key` of every object changed here since it last synced (value: `true`).
@@ -70,11 +75,12 @@ pub fn store_of(kind: ObjectKind) -> &'static str {
         ObjectKind::Group => GROUPS,
         ObjectKind::GroupSet => GROUP_SETS,
         ObjectKind::Attachment => ATTACHMENTS,
+        ObjectKind::Style => STYLES,
     }
 }
 
-/// Every store of objects, in the order [`store_of`]'s kinds are listed.
-pub const OBJECT_STORES: [&str; 4] = [REFS, GROUPS, GROUP_SETS, ATTACHMENTS];
+/// Every store of objects, in the order of `ObjectKind::ALL`.
+pub const OBJECT_STORES: [&str; 5] = [REFS, GROUPS, GROUP_SETS, ATTACHMENTS, STYLES];
 
 /// Open `name` at [`VERSION`], creating or upgrading it; also returns the version it had
 /// (0: new), so the caller can finish moving data a step left to it.
@@ -109,7 +115,8 @@ fn step(version: u32, db: &Database) -> indexed_db_futures::Result<()> {
             db.create_object_store(META).build()?;
         }
         2 => {
-            for store in OBJECT_STORES {
+            // Version 2's object stores: a later kind's store is its own version's step.
+            for store in [REFS, GROUPS, GROUP_SETS, ATTACHMENTS] {
                 db.create_object_store(store).build()?;
             }
             for store in [BLOBS, DIRTY, BASES, CONFLICTS] {
@@ -120,6 +127,9 @@ fn step(version: u32, db: &Database) -> indexed_db_futures::Result<()> {
             db.create_object_store(PACKS).build()?;
         }
         // 4: the library's name, in META (see the module's notes).
+        5 => {
+            db.create_object_store(STYLES).build()?;
+        }
         _ => {}
     }
     Ok(())

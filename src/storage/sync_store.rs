@@ -798,12 +798,7 @@ impl LocalStore for Store {
                     }
                     let dirty = tx.object_store(DIRTY)?;
                     dirty.clear()?;
-                    for kind in [
-                        ObjectKind::Reference,
-                        ObjectKind::Group,
-                        ObjectKind::GroupSet,
-                        ObjectKind::Attachment,
-                    ] {
+                    for kind in ObjectKind::ALL {
                         let objects = tx.object_store(store_of(kind))?;
                         let keys: Vec<String> = objects
                             .get_all_keys()

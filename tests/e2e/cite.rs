@@ -2,12 +2,13 @@
 //! formats offline after; with the network gone, the Cite dialog previews a citation
 //! and a bibliography, a style is found by typing its name, the bibliography is copied as rich
 //! text and plain text at once and downloaded as RTF; Ctrl+Shift+C copies the selection's in
-//! the last style; Format Paper formats a Markdown and an RTF manuscript
-//! (`tests/manuscripts`) and names the citation it could not match.
+//! the last style; Format Paper formats a Markdown, an RTF and a Word manuscript
+//! (`tests/manuscripts`) and names the citation it could not match; a journal's `.csl` file
+//! added on one device formats on another with the network gone.
 
 use super::*;
 use crate::harness::{allow_clipboard, clipboard, set_offline, type_keys};
-use crate::sync::CTRL_A;
+use crate::sync::{create_account, second_device_as, sync_now, CTRL_A};
 
 const BIBTEX: &str = r#"@book{kuhn1962,
   author = {Kuhn, Thomas S.},
@@ -207,6 +208,24 @@ async fn bibliographies_are_copied_and_manuscripts_formatted_with_the_network_go
         );
         assert!(rtf.contains("An unknown work \\{Nobody, 1999\\} stays as typed."), "{rtf}");
         assert!(rtf.contains("{\\b References}"), "{rtf}");
+
+        // A Word manuscript, its citations split over runs.
+        c.find(Locator::Css("#paper-file"))
+            .await
+            .unwrap()
+            .send_keys(&manuscript("draft.docx").display().to_string())
+            .await
+            .unwrap();
+        click(&c, "#paper-start").await;
+        let report = wait_text(&c, "#paper-report", |t| t.contains("draft-formatted.docx")).await;
+        assert!(report.contains("3 of 4 citations formatted"), "{report}");
+        let (name, docx) = take_download(&app.downloads).await;
+        assert_eq!(name, "draft-formatted.docx");
+        let parts = refsync_core::zip::entries(&docx).unwrap();
+        let body = parts.iter().find(|p| p.name == "word/document.xml").unwrap();
+        let xml = String::from_utf8(body.data.clone()).unwrap();
+        assert!(xml.contains(">(Kuhn, 1962, p. 10)</w:t>"), "{xml}");
+        assert!(xml.contains("<w:t>References</w:t>"), "{xml}");
     })
     .await;
 }
@@ -274,6 +293,93 @@ async fn a_style_kept_for_offline_use_outlives_an_update_of_the_app() {
             GLACIOLOGY_CITATION.contains(&citation.as_str()),
             "{citation}"
         );
+    })
+    .await;
+}
+
+/// A journal's own style (its parent is APA: it formats as APA under its own title).
+const ANNALS_CSL: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<style xmlns="http://purl.org/net/xbiblio/csl" version="1.0" default-locale="en-US">
+  <info>
+    <title>Annals of Example Studies</title>
+    <id>http://www.zotero.org/styles/annals-of-example-studies</id>
+    <link href="http://www.zotero.org/styles/apa" rel="independent-parent"/>
+    <updated>2024-01-01T00:00:00+00:00</updated>
+  </info>
+</style>"#;
+
+/// Issue 26: a `.csl` file added in the Cite dialog is kept in the library and synced: a
+/// second device (a fresh browser, signed in) cites with it with the network gone, having never
+/// seen the file; a file that is not CSL is refused with a reason and nothing is kept; the style
+/// can be removed from the library again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn a_style_added_as_a_csl_file_formats_on_another_device_offline() {
+    const EMAIL: &str = "styles@example.org";
+    let scratch = tempfile::tempdir().unwrap();
+    let bib = scratch.path().join("two.bib");
+    std::fs::write(&bib, BIBTEX).unwrap();
+    let csl = scratch.path().join("annals-of-examples.csl");
+    std::fs::write(&csl, ANNALS_CSL).unwrap();
+    let junk = scratch.path().join("notes.csl");
+    std::fs::write(&junk, "my notes on styles, not a style").unwrap();
+    with_app(move |c, app| async move {
+        import_all(&c, &bib, 2).await;
+        create_account(&c, EMAIL).await;
+        click(&c, "#cite-button").await;
+        wait_text(&c, "#cite-bibliography", |t| t.contains("Kuhn")).await;
+        let add_file = |path: std::path::PathBuf| {
+            let c = c.clone();
+            async move {
+                c.find(Locator::Css("#cite-style-file"))
+                    .await
+                    .unwrap()
+                    .send_keys(&path.display().to_string())
+                    .await
+                    .unwrap();
+            }
+        };
+        add_file(junk).await;
+        let note = wait_text(&c, "#cite-style-note", |t| !t.is_empty()).await;
+        assert!(note.starts_with("notes.csl is not a CSL style"), "{note}");
+        add_file(csl).await;
+        let note = wait_text(&c, "#cite-style-note", |t| t.contains("in your library")).await;
+        assert!(note.starts_with("“Annals of Example Studies” is in your library"), "{note}");
+        wait_text(&c, ".cite-heading", |t| t.contains("Annals of Example Studies")).await;
+        assert_eq!(
+            texts(&c, "#cite-style optgroup[label^='In your library'] option").await,
+            ["Annals of Example Studies"]
+        );
+        screenshot(&c, "cite-library-style").await;
+        close_dialog(&c, "#cite-dialog").await;
+        sync_now(&c).await;
+
+        second_device_as(&app, EMAIL, |b| async move {
+            wait_text(&b, "#storage-status", |t| t == "2 references stored in this browser").await;
+            wait_for_offline_shell(&b).await;
+            set_offline(&b, true).await;
+            click(&b, "#cite-button").await;
+            wait_text(&b, "#cite-bibliography", |t| t.contains("Kuhn")).await;
+            click(&b, "#cite-style-search").await;
+            type_keys(&b, "annals\u{E007}").await;
+            wait_text(&b, ".cite-heading", |t| t.contains("Annals of Example Studies")).await;
+            let bibliography = wait_text(&b, "#cite-bibliography", |t| t.contains("Kuhn")).await;
+            assert_eq!(
+                bibliography,
+                "Able, A., & Müller, H. (2001). Ice sheets of the north. Journal of Glaciology. https://doi.org/10.1000/ice\n\
+                 Kuhn, T. S. (1962). The structure of scientific revolutions. University of Chicago Press."
+            );
+        })
+        .await;
+
+        // Removed from the library: the dialog falls back to the default style.
+        click(&c, "#cite-button").await;
+        wait_text(&c, ".cite-heading", |t| t.contains("Annals of Example Studies")).await;
+        click(&c, "#cite-style-remove").await;
+        let note = wait_text(&c, "#cite-style-note", |t| t.starts_with("Removed")).await;
+        assert!(note.contains("“Annals of Example Studies”"), "{note}");
+        wait_text(&c, ".cite-heading", |t| t.contains("APA Style")).await;
+        assert!(texts(&c, "#cite-style optgroup[label^='In your library'] option").await.is_empty());
     })
     .await;
 }

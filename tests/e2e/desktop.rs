@@ -176,7 +176,7 @@ async fn a_web_backup_restores_in_the_cli_and_a_cli_backup_in_the_browser() {
         desk.ok(&["init"]).await;
         let out = desk.ok(&["restore", zip.to_str().unwrap()]).await;
         assert!(
-            out.contains("Restored 2 references, 0 groups, 1 attachment"),
+            out.contains("Restored 2 references, 0 groups and 1 attachment"),
             "{out}"
         );
         assert_eq!(desk.titles(&[]).await, ["Backed up in the browser"]);

@@ -124,7 +124,15 @@ impl Style {
                 ArchivedStyle::by_id(&parent)
                     .map(ArchivedStyle::get)
                     .and_then(|s| match s {
-                        CslStyle::Independent(style) => Some(Style { style }),
+                        // The parent's rules under the journal's own name and language: the
+                        // person picked "Journal of X", not APA.
+                        CslStyle::Independent(mut style) => {
+                            style.info = dep.info;
+                            if dep.default_locale.is_some() {
+                                style.default_locale = dep.default_locale;
+                            }
+                            Some(Style { style })
+                        }
                         CslStyle::Dependent(_) => None,
                     })
                     .ok_or_else(|| {

@@ -1,4 +1,5 @@
-//! Formatted citations as text, HTML, RTF and Markdown, and whole documents of a bibliography.
+//! Formatted citations as text, HTML, RTF and Markdown, and whole documents of a bibliography;
+//! and as the runs of a Word or OpenDocument paragraph, for Format Paper's office manuscripts.
 //!
 //! Invariant: a reference's text is always escaped for the output (hayagriva's own HTML
 //! writer passes text through as it is, so a title holding `<script>` would be markup);
@@ -16,6 +17,11 @@ pub enum Output {
     Rtf,
     /// Pandoc's Markdown (Format Paper's output for a Markdown manuscript).
     Markdown,
+    /// WordprocessingML runs (`<w:r>`), for a paragraph of a `.docx` manuscript.
+    Word,
+    /// OpenDocument paragraph content (text and `<text:span>`s of the styles `office.rs`
+    /// declares), for an `.odt` manuscript.
+    Odf,
 }
 
 impl Output {
@@ -37,6 +43,8 @@ impl Output {
             Output::Html => "html",
             Output::Rtf => "rtf",
             Output::Markdown => "md",
+            Output::Word => "docx",
+            Output::Odf => "odt",
         }
     }
 
@@ -48,6 +56,7 @@ impl Output {
             Output::Text | Output::Markdown => out.push_str(text),
             Output::Html => escape_html(text, &mut out),
             Output::Rtf => escape_rtf(text, &mut out),
+            Output::Word | Output::Odf => self.plain(text, &Formatting::default(), &mut out),
         }
         out
     }
@@ -176,6 +185,39 @@ impl Output {
                     out.push('}');
                 }
             }
+            Output::Word => {
+                out.push_str("<w:r>");
+                // In the order Word's schema lists them (bold before italic), which Word
+                // holds a file to.
+                let mut marks: Vec<&str> = markup(f).into_iter().map(|m| m.word).collect();
+                marks.sort_by_key(|m| m != &"<w:b/>");
+                let marks: String = marks.concat();
+                if !marks.is_empty() {
+                    out.push_str("<w:rPr>");
+                    out.push_str(&marks);
+                    out.push_str("</w:rPr>");
+                }
+                out.push_str("<w:t xml:space=\"preserve\">");
+                escape_xml(text, out);
+                out.push_str("</w:t></w:r>");
+            }
+            Output::Odf => {
+                let marks = markup(f);
+                for m in &marks {
+                    out.push_str("<text:span text:style-name=\"");
+                    out.push_str(m.odf);
+                    out.push_str("\">");
+                }
+                for (i, line) in text.split('\n').enumerate() {
+                    if i > 0 {
+                        out.push_str("<text:line-break/>");
+                    }
+                    escape_xml(line, out);
+                }
+                for _ in &marks {
+                    out.push_str("</text:span>");
+                }
+            }
         }
     }
 }
@@ -202,37 +244,76 @@ struct Markup {
     rtf: &'static str,
     /// Pandoc Markdown's opening and closing marks (small caps and underline as spans).
     markdown: (&'static str, &'static str),
+    /// A WordprocessingML run property.
+    word: &'static str,
+    /// The OpenDocument text style (`office.rs` declares each).
+    odf: &'static str,
 }
+
+/// The OpenDocument text styles the `.odt` writer uses: (name, text properties).
+pub(crate) const ODF_STYLES: [(&str, &str); 6] = [
+    ("refsync-i", "fo:font-style=\"italic\""),
+    ("refsync-b", "fo:font-weight=\"bold\""),
+    ("refsync-sc", "fo:font-variant=\"small-caps\""),
+    (
+        "refsync-u",
+        "style:text-underline-style=\"solid\" style:text-underline-width=\"auto\" style:text-underline-color=\"font-color\"",
+    ),
+    ("refsync-sup", "style:text-position=\"super 58%\""),
+    ("refsync-sub", "style:text-position=\"sub 58%\""),
+];
 
 /// The markup a text's formatting takes, outermost first.
 fn markup(f: &Formatting) -> Vec<Markup> {
     let mut out = Vec::new();
-    let mut add = |html, rtf, markdown| {
+    let mut add = |html, rtf, markdown, word, odf| {
         out.push(Markup {
             html,
             rtf,
             markdown,
+            word,
+            odf,
         })
     };
     if f.font_style == FontStyle::Italic {
-        add("i", "\\i", ("*", "*"));
+        add("i", "\\i", ("*", "*"), "<w:i/>", "refsync-i");
     }
     if f.font_weight == FontWeight::Bold {
-        add("b", "\\b", ("**", "**"));
+        add("b", "\\b", ("**", "**"), "<w:b/>", "refsync-b");
     }
     if f.font_variant == FontVariant::SmallCaps {
         add(
             "span style=\"font-variant: small-caps\"",
             "\\scaps",
             ("[", "]{.smallcaps}"),
+            "<w:smallCaps/>",
+            "refsync-sc",
         );
     }
     if f.text_decoration == TextDecoration::Underline {
-        add("u", "\\ul", ("[", "]{.underline}"));
+        add(
+            "u",
+            "\\ul",
+            ("[", "]{.underline}"),
+            "<w:u w:val=\"single\"/>",
+            "refsync-u",
+        );
     }
     match f.vertical_align {
-        VerticalAlign::Sup => add("sup", "\\super", ("^", "^")),
-        VerticalAlign::Sub => add("sub", "\\sub", ("~", "~")),
+        VerticalAlign::Sup => add(
+            "sup",
+            "\\super",
+            ("^", "^"),
+            "<w:vertAlign w:val=\"superscript\"/>",
+            "refsync-sup",
+        ),
+        VerticalAlign::Sub => add(
+            "sub",
+            "\\sub",
+            ("~", "~"),
+            "<w:vertAlign w:val=\"subscript\"/>",
+            "refsync-sub",
+        ),
         _ => {}
     }
     out
@@ -260,6 +341,21 @@ fn escape_markdown(text: &str, out: &mut String) {
             out.push('\\');
         }
         out.push(c);
+    }
+}
+
+/// Text as XML character data (no character a document's XML cannot hold: controls are
+/// dropped).
+pub(crate) fn escape_xml(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
     }
 }
 
@@ -301,7 +397,8 @@ fn escape_rtf(text: &str, out: &mut String) {
 /// where the style has one), an RTF file, or plain text (one entry a paragraph).
 pub fn document(formatted: &Result, out: Output, title: &str) -> String {
     match out {
-        Output::Text | Output::Markdown => {
+        // The office outputs are a paragraph's runs, never a document of their own.
+        Output::Text | Output::Markdown | Output::Word | Output::Odf => {
             let mut s = formatted.bibliography.join("\n\n");
             s.push('\n');
             s

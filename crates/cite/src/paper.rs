@@ -12,13 +12,15 @@
 //! - pandoc's `[@key]`, `[see @a, p. 12; -@b]` and a bare `@key` in the text (Markdown only).
 //! - A DOI in either: `{10.1000/xyz}`, `[@doi:10.1000/xyz]`.
 //!
-//! Manuscripts are Markdown (UTF-8) or RTF.
+//! Manuscripts are Markdown (UTF-8), RTF, Word (`.docx`) or OpenDocument (`.odt`); the office
+//! formats are read and written by `office.rs` (the zip's other files are carried over as they
+//! came).
 //!
 //! Invariants: every byte outside a formatted temporary citation is written back as it came
 //! (the bibliography is only added at the end); a citation that matches nothing or several
 //! references is left exactly as typed and reported, never guessed; pure, like the crate.
 
-use crate::{format, Cite, CiteError, Output, Style};
+use crate::{format, Cite, CiteError, Formatted, Output, Style};
 use refsync_core::query::fold::fold;
 use refsync_core::query::normalize_doi;
 use refsync_core::{Field, Key, Reference};
@@ -29,16 +31,34 @@ use std::fmt::Write as _;
 pub enum Manuscript {
     Markdown,
     Rtf,
+    /// Word's `.docx` (Office Open XML).
+    Docx,
+    /// OpenDocument text, `.odt` (LibreOffice, Google Docs' export).
+    Odt,
 }
 
 impl Manuscript {
-    /// By the file's name: `.md`, `.markdown`, `.txt` or `.rtf`.
+    /// By the file's name: `.md`, `.markdown`, `.txt`, `.rtf`, `.docx` or `.odt`.
     pub fn from_name(name: &str) -> Option<Manuscript> {
         let lower = name.to_ascii_lowercase();
         match lower.rsplit_once('.')?.1 {
             "md" | "markdown" | "txt" | "text" => Some(Manuscript::Markdown),
             "rtf" => Some(Manuscript::Rtf),
+            "docx" => Some(Manuscript::Docx),
+            "odt" => Some(Manuscript::Odt),
             _ => None,
+        }
+    }
+
+    /// The media type of a manuscript of this kind (for a download).
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Manuscript::Markdown => "text/markdown",
+            Manuscript::Rtf => "application/rtf",
+            Manuscript::Docx => {
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            }
+            Manuscript::Odt => "application/vnd.oasis.opendocument.text",
         }
     }
 
@@ -46,6 +66,8 @@ impl Manuscript {
         match self {
             Manuscript::Markdown => Output::Markdown,
             Manuscript::Rtf => Output::Rtf,
+            Manuscript::Docx => Output::Word,
+            Manuscript::Odt => Output::Odf,
         }
     }
 }
@@ -62,7 +84,7 @@ pub enum Problem {
 /// A temporary citation left as typed, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unformatted {
-    /// "line 12" (Markdown) or "paragraph 4" (RTF).
+    /// "line 12" (Markdown) or "paragraph 4" (RTF, Word, OpenDocument).
     pub place: String,
     /// The citation as typed.
     pub text: String,
@@ -148,81 +170,24 @@ pub fn format_paper(
             "This is not an RTF file (it does not begin with {\\rtf).".into(),
         ));
     }
-    let spans = match kind {
-        Manuscript::Markdown => markdown_spans(bytes),
-        Manuscript::Rtf => rtf_spans(bytes),
-    };
-    let live: Vec<&Reference> = references
-        .iter()
-        .filter(|r| !r.trashed && r.merged_into.is_none())
-        .collect();
-    let mut report = PaperReport::default();
-    let mut placed: Vec<Placed<'_>> = Vec::new();
-    let mut cited: Vec<Reference> = Vec::new();
-    for span in &spans {
-        let mut matched = Vec::new();
-        let mut problem = None;
-        for item in &span.items {
-            let found = find(&live, &item.query);
-            match found.as_slice() {
-                [one] => {
-                    let at = match cited.iter().position(|r| r.key == one.key) {
-                        Some(at) => at,
-                        None => {
-                            cited.push((*one).clone());
-                            cited.len() - 1
-                        }
-                    };
-                    matched.push((at, item));
-                }
-                [] => problem = Some(Problem::NoMatch(item.raw.clone())),
-                many => problem = Some(Problem::Several(item.raw.clone(), many.len())),
-            }
-            if problem.is_some() {
-                break;
-            }
-        }
-        // A bare `@word` that is no reference is someone's handle or an address, not a
-        // citation: left alone without a word.
-        if span.bare && problem.is_some() {
-            continue;
-        }
-        report.found += 1;
-        match problem {
-            Some(problem) => report.unformatted.push(Unformatted {
-                place: place(kind, bytes, span.start),
-                text: span.shown(bytes),
-                problem,
-            }),
-            None => {
-                let cites = matched
-                    .into_iter()
-                    .map(|(at, item)| Cite {
-                        key: cited[at].key,
-                        locator: item.locator.clone(),
-                        suppress_author: item.suppress_author,
-                        narrative: item.narrative,
-                    })
-                    .collect();
-                let hidden = span.items.iter().all(|i| i.hidden);
-                placed.push(Placed {
-                    span,
-                    cites,
-                    hidden,
-                });
-            }
-        }
+    if matches!(kind, Manuscript::Docx | Manuscript::Odt) {
+        return office::format_paper(kind, bytes, references, style, locale);
     }
-    let out = kind.output();
-    let citations: Vec<Vec<Cite>> = placed.iter().map(|p| p.cites.clone()).collect();
-    let formatted = if cited.is_empty() {
-        None
-    } else {
-        Some(format(&cited, style, locale, &citations, out)?)
+    let mut spans = match kind {
+        Manuscript::Rtf => rtf_spans(bytes),
+        _ => markdown_spans(bytes),
     };
-    report.formatted = placed.len();
-    report.references = cited.len();
-
+    for span in &mut spans {
+        span.text = String::from_utf8_lossy(&bytes[span.start..span.end]).into_owned();
+    }
+    let Resolved {
+        report,
+        placed,
+        formatted,
+        out,
+    } = resolve(kind, &spans, references, style, locale, &|at| {
+        place(kind, bytes, at)
+    })?;
     let note_style = style.is_note_style();
     let mut doc = Vec::with_capacity(bytes.len() + 4096);
     let mut notes: Vec<String> = Vec::new();
@@ -244,10 +209,10 @@ pub fn format_paper(
         if note_style {
             let number = notes.len() + 1;
             let marker = match kind {
-                Manuscript::Markdown => format!("[^cite-{number}]"),
                 Manuscript::Rtf => format!(
                     "{{\\super\\chftn}}{{\\footnote\\pard\\plain{{\\super\\chftn}} {text}}}"
                 ),
+                _ => format!("[^cite-{number}]"),
             };
             doc.extend_from_slice(marker.as_bytes());
             notes.push(text);
@@ -264,7 +229,7 @@ pub fn format_paper(
         "References"
     };
     match kind {
-        Manuscript::Markdown => {
+        Manuscript::Markdown | Manuscript::Docx | Manuscript::Odt => {
             doc.extend_from_slice(&bytes[from..]);
             let mut tail = String::new();
             if !doc.ends_with(b"\n") {
@@ -306,35 +271,151 @@ pub fn format_paper(
     Ok((doc, report))
 }
 
+/// The citations found, matched against the library and formatted together.
+struct Resolved<'a> {
+    report: PaperReport,
+    placed: Vec<Placed<'a>>,
+    /// The citations (one per placed, in order) and the bibliography; None when nothing
+    /// matched.
+    formatted: Option<Formatted>,
+    out: Output,
+}
+
+/// Match each of `spans` against the live references, and format those that matched, in
+/// the manuscript's own markup; `place` says where a byte offset is, in words.
+fn resolve<'a>(
+    kind: Manuscript,
+    spans: &'a [Span],
+    references: &[Reference],
+    style: &Style,
+    locale: Option<&str>,
+    place: &dyn Fn(usize) -> String,
+) -> Result<Resolved<'a>, CiteError> {
+    let live: Vec<&Reference> = references
+        .iter()
+        .filter(|r| !r.trashed && r.merged_into.is_none())
+        .collect();
+    let mut report = PaperReport::default();
+    let mut placed: Vec<Placed<'a>> = Vec::new();
+    let mut cited: Vec<Reference> = Vec::new();
+    for span in spans {
+        let mut matched = Vec::new();
+        let mut problem = None;
+        for item in &span.items {
+            let found = find(&live, &item.query);
+            match found.as_slice() {
+                [one] => {
+                    let at = match cited.iter().position(|r| r.key == one.key) {
+                        Some(at) => at,
+                        None => {
+                            cited.push((*one).clone());
+                            cited.len() - 1
+                        }
+                    };
+                    matched.push((at, item));
+                }
+                [] => problem = Some(Problem::NoMatch(item.raw.clone())),
+                many => problem = Some(Problem::Several(item.raw.clone(), many.len())),
+            }
+            if problem.is_some() {
+                break;
+            }
+        }
+        // A bare `@word` that is no reference is someone's handle or an address, not a
+        // citation: left alone without a word.
+        if span.bare && problem.is_some() {
+            continue;
+        }
+        report.found += 1;
+        match problem {
+            Some(problem) => report.unformatted.push(Unformatted {
+                place: place(span.start),
+                text: span.text.clone(),
+                problem,
+            }),
+            None => {
+                let cites = matched
+                    .into_iter()
+                    .map(|(at, item)| Cite {
+                        key: cited[at].key,
+                        locator: item.locator.clone(),
+                        suppress_author: item.suppress_author,
+                        narrative: item.narrative,
+                    })
+                    .collect();
+                let hidden = span.items.iter().all(|i| i.hidden);
+                placed.push(Placed {
+                    span,
+                    cites,
+                    hidden,
+                });
+            }
+        }
+    }
+    let out = kind.output();
+    let citations: Vec<Vec<Cite>> = placed.iter().map(|p| p.cites.clone()).collect();
+    let formatted = if cited.is_empty() {
+        None
+    } else {
+        Some(format(&cited, style, locale, &citations, out)?)
+    };
+    report.formatted = placed.len();
+    report.references = cited.len();
+
+    Ok(Resolved {
+        report,
+        placed,
+        formatted,
+        out,
+    })
+}
+
 /// A prefix and suffix the processor cannot place (hayagriva has no affixes): inside the
 /// citation's own brackets when it has them ("(see Kuhn, 1962, for a review)"), else around it.
+/// In Word's runs, "inside" is inside the first and last run's text.
 fn affix(citation: &str, prefix: &str, suffix: &str, out: Output) -> String {
     if prefix.is_empty() && suffix.is_empty() {
         return citation.to_string();
     }
-    let escaped = |s: &str| out.escape(s);
-    let (prefix, suffix) = (escaped(prefix), escaped(suffix));
     let prefix = if prefix.is_empty() || prefix.ends_with(' ') {
-        prefix
+        prefix.to_string()
     } else {
         format!("{prefix} ")
     };
+    let (lead, trail) = match out {
+        Output::Word => ("<w:r><w:t xml:space=\"preserve\">", "</w:t></w:r>"),
+        _ => ("", ""),
+    };
+    // Inside a run's text, Word's affixes are text, not runs of their own.
+    let inner_text = |s: &str| match out {
+        Output::Word => {
+            let mut text = String::new();
+            crate::output::escape_xml(s, &mut text);
+            text
+        }
+        _ => out.escape(s),
+    };
     for (open, close) in [("(", ")"), ("[", "]"), ("\\[", "\\]")] {
+        let (open, close) = (format!("{lead}{open}"), format!("{close}{trail}"));
         if let Some(inner) = citation
-            .strip_prefix(open)
-            .and_then(|c| c.strip_suffix(close))
+            .strip_prefix(&open)
+            .and_then(|c| c.strip_suffix(&close))
         {
-            return format!("{open}{prefix}{inner}{suffix}{close}");
+            return format!(
+                "{open}{}{inner}{}{close}",
+                inner_text(&prefix),
+                inner_text(suffix)
+            );
         }
     }
-    format!("{prefix}{citation}{suffix}")
+    format!("{}{citation}{}", out.escape(&prefix), out.escape(suffix))
 }
 
 /// Where `at` is, in words: the line in Markdown, the paragraph in RTF.
 fn place(kind: Manuscript, bytes: &[u8], at: usize) -> String {
     let before = &bytes[..at];
     match kind {
-        Manuscript::Markdown => {
+        Manuscript::Markdown | Manuscript::Docx | Manuscript::Odt => {
             format!(
                 "line {}",
                 before.iter().filter(|&&b| b == b'\n').count() + 1
@@ -359,19 +440,15 @@ struct Placed<'a> {
 }
 
 /// One temporary citation found in the manuscript: its bytes and what it asks for.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Span {
     start: usize,
     end: usize,
     items: Vec<Item>,
     /// A bare `@key` (not in brackets).
     bare: bool,
-}
-
-impl Span {
-    fn shown(&self, bytes: &[u8]) -> String {
-        String::from_utf8_lossy(&bytes[self.start..self.end]).into_owned()
-    }
+    /// The citation as the person typed it (for the report).
+    text: String,
 }
 
 /// One cited reference within a temporary citation.
@@ -796,6 +873,7 @@ fn markdown_line(line: &str, offset: usize, spans: &mut Vec<Span>) {
                             end: offset + i + end + 2,
                             items,
                             bare: false,
+                            text: String::new(),
                         });
                         i += end + 2;
                         continue;
@@ -816,6 +894,7 @@ fn markdown_line(line: &str, offset: usize, spans: &mut Vec<Span>) {
                                 end: offset + close + 1,
                                 items,
                                 bare: false,
+                                text: String::new(),
                             });
                             i = close + 1;
                             continue;
@@ -849,6 +928,7 @@ fn markdown_line(line: &str, offset: usize, spans: &mut Vec<Span>) {
                         end: offset + span_end,
                         items: vec![item],
                         bare: true,
+                        text: String::new(),
                     });
                     i = span_end;
                     continue;
@@ -877,6 +957,7 @@ fn rtf_spans(src: &[u8]) -> Vec<Span> {
             end,
             items: read(&text)?,
             bare: false,
+            text: String::new(),
         });
         Some(end)
     };
@@ -1045,5 +1126,6 @@ fn cp1252(b: u8) -> char {
     }
 }
 
+mod office;
 #[cfg(test)]
 mod tests;

@@ -169,7 +169,7 @@ pub enum Command {
     },
     /// Cite references in a CSL style: the in-text citation (or footnote), then their bibliography entries.
     #[command(
-        after_help = "A KEY may carry a page: KEY:12 or KEY:12-15. --style takes a built-in style (see `refsync styles`) or a .csl file.\n\n\
+        after_help = "A KEY may carry a page: KEY:12 or KEY:12-15. --style takes a built-in style or one of the library's own (see `refsync styles`), or a .csl file.\n\n\
                       Examples:\n  refsync cite TE0J3D --style apa\n  refsync cite TE0J3D:12 8N0DCQ --style chicago-author-date --format html\n  \
                       refsync cite TE0J3D --style my-journal.csl --locale en-GB"
     )]
@@ -195,7 +195,7 @@ pub enum Command {
     },
     /// Format Paper: a manuscript's temporary citations formatted in a CSL style, its bibliography added.
     #[command(
-        after_help = "The manuscript is Markdown (.md, .txt) or RTF (.rtf). Temporary citations are EndNote's {Author, Year #Record} \
+        after_help = "The manuscript is Word (.docx), OpenDocument (.odt), RTF (.rtf) or Markdown (.md, .txt). Temporary citations are EndNote's {Author, Year #Record} \
                       (several joined by ;, pages after @), pandoc's [@key], [see @key, p. 12; -@other] and @key, or a DOI \
                       ({10.1000/xyz}, [@doi:10.1000/xyz]). A citation matching no reference, or more than one, is left as typed \
                       and listed; everything else in the file is kept as it was.\n\n\
@@ -210,11 +210,22 @@ pub enum Command {
         #[command(flatten)]
         style: StyleArgs,
     },
-    /// The citation styles built in (any other is its .csl file, given to --style).
-    #[command(after_help = "Examples:\n  refsync styles\n  refsync styles vancouver")]
+    /// The citation styles: the library's own (synced), then the built-in ones; add a journal's .csl file to the library, or remove one.
+    #[command(
+        after_help = "A style added to the library syncs to every device linked to it (the web app's Cite dialog lists it too); \
+                      --style then takes its title, its file's name or its lib:KEY.\n\n\
+                      Examples:\n  refsync styles\n  refsync styles vancouver\n  refsync styles --add my-journal.csl\n  \
+                      refsync styles --remove \"My Journal\""
+    )]
     Styles {
         /// Only styles whose name or title holds this.
         filter: Option<String>,
+        /// Keep this .csl file in the library (synced to your other devices).
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["filter", "remove"])]
+        add: Option<PathBuf>,
+        /// Remove one of the library's own styles (by title, file name or lib:KEY).
+        #[arg(long, value_name = "NAME", conflicts_with = "filter")]
+        remove: Option<String>,
     },
     /// Link this library to your refsync account (the first sync merges both sides).
     #[command(
@@ -285,7 +296,7 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct StyleArgs {
-    /// A built-in style's name (apa, chicago-author-date, chicago-notes, mla, harvard-cite-them-right, vancouver, ieee, nature, american-medical-association, american-chemical-society, elsevier-harvard, ...) or a .csl file.
+    /// A built-in style's name (apa, chicago-author-date, chicago-notes, mla, harvard-cite-them-right, vancouver, ieee, nature, american-medical-association, american-chemical-society, elsevier-harvard, ...), a style of the library's own (its title or file name; see `refsync styles`), or a .csl file.
     #[arg(long, default_value = "apa")]
     pub style: String,
     /// The language of the style's terms and dates (en-US, en-GB, de-DE, fr-FR, ...; default: the style's own).

@@ -64,10 +64,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             output,
             style,
         } => cite::format_paper(&cx, &input, &output, &style).await,
-        Command::Styles { filter } => {
-            cite::styles(filter.as_deref());
-            Ok(())
-        }
+        Command::Styles {
+            filter,
+            add,
+            remove,
+        } => match (add, remove) {
+            (Some(file), _) => cite::add_style(&cx, &file).await,
+            (None, Some(name)) => cite::remove_style(&cx, &name).await,
+            (None, None) => cite::styles(&cx, filter.as_deref()).await,
+        },
         Command::Link {
             server,
             email,

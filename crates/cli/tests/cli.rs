@@ -233,7 +233,7 @@ async fn a_backup_restores_into_an_empty_library_only() {
     d.ok(&["trash", &key]).await;
     let zip = d.path("backup.zip");
     let out = d.ok(&["backup", zip.to_str().unwrap()]).await;
-    assert!(out.contains("1 group, 1 attachment"), "{out}");
+    assert!(out.contains("1 group and 1 attachment"), "{out}");
 
     // Not into a library that holds something.
     let err = d.fails(&["restore", zip.to_str().unwrap()], 4).await;
@@ -682,8 +682,6 @@ async fn a_push_whose_answer_was_lost_is_not_mistaken_for_the_other_side() {
     }
 }
 
-/// Two linked desktops through the service with one reference, and a conflict waiting on B (each
-/// changed the title). Returns the service (kept alive), the desktops and the key.
 /// Two desktop libraries linked to one new account on `svc`: `a` made it, with what `a`
 /// held already (`a_first` runs on `a` before the link).
 async fn linked_pair<F: AsyncFnOnce(&Desk)>(
@@ -710,6 +708,8 @@ async fn linked_pair<F: AsyncFnOnce(&Desk)>(
     (a, b)
 }
 
+/// Two linked desktops through the service with one reference, and a conflict waiting on B (each
+/// changed the title). Returns the service (kept alive), the desktops and the key.
 async fn a_waiting_conflict() -> (Service, Desk, Desk, String) {
     let svc = service(|_| {}).await;
     let mut key = String::new();
@@ -1211,6 +1211,46 @@ async fn manuscripts_are_formatted_with_a_bibliography() {
     );
     assert!(out.ends_with("\\par}\n}\r\n"), "{out:?}");
 
+    // Word and OpenDocument: the same citations (split over runs in Word), the rest of the
+    // file as it was.
+    for name in ["draft.docx", "draft.odt"] {
+        let input = manuscripts.join(name);
+        let output = d.path(&format!("formatted-{name}"));
+        let err = format_paper(&input, &output, "apa").await;
+        assert!(
+            err.contains("3 of 4 citations formatted; 2 references in the bibliography."),
+            "{name}: {err}"
+        );
+        assert!(
+            err.contains("paragraph 3: {Nobody, 1999}: no reference matches “Nobody, 1999”"),
+            "{name}: {err}"
+        );
+        let before = refsync_core::zip::entries(&std::fs::read(&input).unwrap()).unwrap();
+        let after = refsync_core::zip::entries(&std::fs::read(&output).unwrap()).unwrap();
+        assert_eq!(before.len(), after.len(), "{name}");
+        let mut text = String::new();
+        for (b, a) in before.iter().zip(&after) {
+            assert_eq!(b.name, a.name, "{name}");
+            if a.name == "word/document.xml" || a.name == "content.xml" {
+                text = words_of(&String::from_utf8(a.data.clone()).unwrap());
+            } else {
+                assert_eq!(b.data, a.data, "{name}: {}", a.name);
+            }
+        }
+        assert!(
+            text.contains("inside a paradigm (Kuhn, 1962, p. 10). Ice records from Müller’s team (Able & Müller, 2001) agree (Kuhn, 1962)."),
+            "{name}: {text}"
+        );
+        assert!(
+            text.contains("An unknown work {Nobody, 1999} stays as typed."),
+            "{name}: {text}"
+        );
+        assert!(
+            text.ends_with("ReferencesAble, A., & Müller, H. (2001). Ice sheets of the north. Journal of Glaciology. https://doi.org/10.1000/iceKuhn, T. S. (1962). The structure of scientific revolutions. University of Chicago Press."),
+            "{name}: {text}"
+        );
+    }
+
     // Nothing found: the manuscript comes back as it was, and says so.
     let plain = d.path("plain.md");
     std::fs::write(&plain, "No citations here.\n").unwrap();
@@ -1231,13 +1271,37 @@ async fn manuscripts_are_formatted_with_a_bibliography() {
     );
     let err = format_paper(&plain, &plain, "apa").await;
     assert!(err.contains("another file than the one read"), "{err}");
-    let docx = d.path("paper.docx");
-    std::fs::write(&docx, b"PK").unwrap();
-    let err = format_paper(&docx, &same, "apa").await;
+    let pdf = d.path("paper.pdf");
+    std::fs::write(&pdf, b"%PDF-1.7").unwrap();
+    let err = format_paper(&pdf, &same, "apa").await;
     assert!(
         err.contains("is not a manuscript Format Paper reads"),
         "{err}"
     );
+    let docx = d.path("paper.docx");
+    std::fs::write(&docx, b"PK").unwrap();
+    let err = format_paper(&docx, &same, "apa").await;
+    assert!(
+        err.contains("This is not a Word (.docx) file that can be read"),
+        "{err}"
+    );
+}
+
+/// The text of an XML part, tags dropped and the usual entities read.
+fn words_of(xml: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in xml.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
 }
 
 /// Issue 26 at the desktop: a citation and a bibliography in built-in styles and in a journal's
@@ -1361,4 +1425,94 @@ async fn references_are_cited_and_listed_in_csl_styles() {
     assert!(err.contains("not a built-in style"), "{err}");
     let err = d.fails(&["cite", &kuhn, "--format", "pdf"], 4).await;
     assert!(err.contains("not an output"), "{err}");
+}
+
+/// Issue 26: a journal's own `.csl` file added on one desktop is kept in the library and synced:
+/// the other desktop cites with it by its title or file name (no network needed once synced),
+/// a backup carries it, and removing it on either side removes it on both. A file that is not
+/// CSL is refused before anything is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_style_added_on_one_desktop_formats_on_the_other() {
+    let svc = service(|_| {}).await;
+    let mut kuhn = String::new();
+    let (a, b) = linked_pair(&svc, "styles@example.org", async |a: &Desk| {
+        kuhn = a
+            .ok(&[
+                "add",
+                "type=book",
+                "title=The structure of scientific revolutions",
+                "author=Kuhn, Thomas S.",
+                "year=1962",
+                "publisher=University of Chicago Press",
+            ])
+            .await
+            .trim()
+            .to_string();
+    })
+    .await;
+    let csl = a.path("annals-of-examples.csl");
+    std::fs::write(
+        &csl,
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<style xmlns="http://purl.org/net/xbiblio/csl" version="1.0" default-locale="en-US">
+  <info>
+    <title>Annals of Example Studies</title>
+    <id>http://www.zotero.org/styles/annals-of-example-studies</id>
+    <link href="http://www.zotero.org/styles/apa" rel="independent-parent"/>
+    <updated>2024-01-01T00:00:00+00:00</updated>
+  </info>
+</style>"#,
+    )
+    .unwrap();
+    let junk = a.path("notes.csl");
+    std::fs::write(&junk, "these are my notes, not a style").unwrap();
+    let err = a
+        .fails(&["styles", "--add", junk.to_str().unwrap()], 4)
+        .await;
+    assert!(err.contains("is not a CSL style"), "{err}");
+    let out = a.ok(&["styles", "--add", csl.to_str().unwrap()]).await;
+    assert!(out.contains("Added “Annals of Example Studies”"), "{out}");
+    let out = a.ok(&["styles", "--add", csl.to_str().unwrap()]).await;
+    assert!(out.contains("already in the library"), "{out}");
+    a.ok(&["sync"]).await;
+    b.ok(&["sync"]).await;
+
+    let listed = b.ok(&["styles", "annals"]).await;
+    assert!(
+        listed.contains("Annals of Example Studies (in this library: annals-of-examples.csl)"),
+        "{listed}"
+    );
+    let apa = "(Kuhn, 1962)\n\nKuhn, T. S. (1962). The structure of scientific revolutions. University of Chicago Press.\n";
+    for name in [
+        "Annals of Example Studies",
+        "annals-of-examples",
+        "annals-of-examples.csl",
+    ] {
+        assert_eq!(b.ok(&["cite", &kuhn, "--style", name]).await, apa, "{name}");
+    }
+
+    // A backup carries the library's styles.
+    let zip = b.path("with-style.zip");
+    let saved = b.ok(&["backup", zip.to_str().unwrap()]).await;
+    assert!(saved.contains("1 citation style"), "{saved}");
+    let c = desk();
+    c.ok(&["init"]).await;
+    c.ok(&["restore", zip.to_str().unwrap()]).await;
+    assert!(c
+        .ok(&["styles"])
+        .await
+        .contains("Annals of Example Studies"));
+
+    // Removed on B, gone from A at its next sync.
+    b.ok(&["styles", "--remove", "annals of example studies"])
+        .await;
+    b.ok(&["sync"]).await;
+    a.ok(&["sync"]).await;
+    assert!(!a.ok(&["styles"]).await.contains("Annals"));
+    let err = a
+        .fails(&["cite", &kuhn, "--style", "Annals of Example Studies"], 4)
+        .await;
+    assert!(err.contains("not a built-in style"), "{err}");
+    let err = a.fails(&["styles", "--remove", "Annals"], 3).await;
+    assert!(err.contains("no style “Annals”"), "{err}");
 }

@@ -28,7 +28,7 @@ use refsync_core::sync::{
     ConflictReason, ConflictRecord, ErrorKind, LibraryId, LinkState, LocalObject, LocalStore,
     Resolution, StoreChange, SyncError,
 };
-use refsync_core::{Attachment, Group, GroupSet, Key, ObjectKind, Reference};
+use refsync_core::{Attachment, Group, GroupSet, Key, ObjectKind, Reference, Style};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
 use sqlx::{Row, SqlitePool};
 use std::cell::RefCell;
@@ -122,6 +122,21 @@ pub struct Snapshot {
     pub groups: HashMap<Key, Group>,
     pub sets: HashMap<Key, GroupSet>,
     pub attachments: HashMap<Key, Attachment>,
+    /// Citation styles added to the library.
+    pub styles: HashMap<Key, Style>,
+}
+
+impl Snapshot {
+    /// Every live object, as core's object.
+    pub fn into_objects(self) -> impl Iterator<Item = Object> {
+        self.references
+            .into_iter()
+            .map(Object::Reference)
+            .chain(self.groups.into_values().map(Object::Group))
+            .chain(self.sets.into_values().map(Object::GroupSet))
+            .chain(self.attachments.into_values().map(Object::Attachment))
+            .chain(self.styles.into_values().map(Object::Style))
+    }
 }
 
 impl refsync_core::edit::actions::Held for Snapshot {
@@ -314,6 +329,9 @@ impl LibraryFile {
                 }
                 Object::Attachment(a) => {
                     snap.attachments.insert(a.key, a);
+                }
+                Object::Style(s) => {
+                    snap.styles.insert(s.key, s);
                 }
             }
         }

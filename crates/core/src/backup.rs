@@ -7,13 +7,13 @@
 //! the manifest's format and version, each file's size against its attachment record) and
 //! fails with a message that says what is wrong rather than restoring part of a library.
 
-mod zip;
-
-use crate::{Attachment, Group, GroupSet, Reference};
+use crate::protocol::Object;
+use crate::{Attachment, Group, GroupSet, Reference, Style};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-pub use zip::ZipError;
+use crate::zip;
+pub use crate::zip::ZipError;
 
 /// What the manifest's `format` field says.
 pub const FORMAT: &str = "refsync-backup";
@@ -35,6 +35,9 @@ pub struct Manifest {
     pub group_sets: Vec<GroupSet>,
     #[serde(default)]
     pub attachments: Vec<Attachment>,
+    /// The citation styles added to the library (an older backup has none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub styles: Vec<Style>,
 }
 
 impl Manifest {
@@ -45,6 +48,66 @@ impl Manifest {
             created,
             ..Manifest::default()
         }
+    }
+
+    /// A backup of `objects`, each kind in key order (so one library always backs up the
+    /// same way).
+    pub fn of(created: u64, objects: impl IntoIterator<Item = Object>) -> Manifest {
+        let mut m = Manifest::new(created);
+        for o in objects {
+            match o {
+                Object::Reference(r) => m.references.push(r),
+                Object::Group(g) => m.groups.push(g),
+                Object::GroupSet(s) => m.group_sets.push(s),
+                Object::Attachment(a) => m.attachments.push(a),
+                Object::Style(s) => m.styles.push(s),
+            }
+        }
+        crate::sort::sort_by_key(&mut m.references, |o| o.key);
+        crate::sort::sort_by_key(&mut m.groups, |o| o.key);
+        crate::sort::sort_by_key(&mut m.group_sets, |o| o.key);
+        crate::sort::sort_by_key(&mut m.attachments, |o| o.key);
+        crate::sort::sort_by_key(&mut m.styles, |o| o.key);
+        m
+    }
+
+    /// Every object backed up, to write back: group sets before the groups shown in them,
+    /// groups and attachments before the references naming them.
+    pub fn into_objects(self) -> Vec<Object> {
+        let mut out = Vec::with_capacity(
+            self.group_sets.len()
+                + self.groups.len()
+                + self.styles.len()
+                + self.attachments.len()
+                + self.references.len(),
+        );
+        out.extend(self.group_sets.into_iter().map(Object::GroupSet));
+        out.extend(self.groups.into_iter().map(Object::Group));
+        out.extend(self.styles.into_iter().map(Object::Style));
+        out.extend(self.attachments.into_iter().map(Object::Attachment));
+        out.extend(self.references.into_iter().map(Object::Reference));
+        out
+    }
+
+    /// What it holds, in words ("12 references, 3 groups and 1 attachment"): what the
+    /// clients say after a backup or a restore.
+    pub fn describe(&self) -> String {
+        use crate::sync::words::count;
+        let n = |v: usize| v as u64;
+        let mut parts = vec![
+            count(n(self.references.len()), "reference", "references"),
+            count(n(self.groups.len()), "group", "groups"),
+            count(n(self.attachments.len()), "attachment", "attachments"),
+        ];
+        if !self.styles.is_empty() {
+            parts.push(count(
+                n(self.styles.len()),
+                "citation style",
+                "citation styles",
+            ));
+        }
+        let last = parts.pop().unwrap_or_default();
+        format!("{} and {last}", parts.join(", "))
     }
 }
 

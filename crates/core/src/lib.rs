@@ -14,6 +14,7 @@ pub mod query;
 pub mod sample;
 pub mod sort;
 pub mod sync;
+pub mod zip;
 
 pub use key::Key;
 pub use model::*;

@@ -10,6 +10,7 @@ mod creator;
 mod field;
 mod group;
 mod ref_type;
+mod style;
 
 pub use attachment::{Attachment, AttachmentRole, ObjectKind, Tombstone};
 pub use creator::{
@@ -19,6 +20,7 @@ pub use creator::{
 pub use field::Field;
 pub use group::{Connector, Criterion, Group, GroupExpr, GroupKind, GroupSet, Op};
 pub use ref_type::RefType;
+pub use style::{Style, LIBRARY_STYLE};
 
 use crate::Key;
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,7 @@
 //! Versions: a library's version only goes up; every write that changes anything raises it by
 //! one and stamps each object it touched with the new version. Version 0 means "never written".
 
-use crate::{Attachment, Group, GroupSet, Key, ObjectKind, Reference};
+use crate::{Attachment, Group, GroupSet, Key, ObjectKind, Reference, Style};
 use serde::{Deserialize, Serialize};
 
 /// Every library route is under this prefix.
@@ -504,6 +504,7 @@ pub enum Object {
     Group(Group),
     GroupSet(GroupSet),
     Attachment(Attachment),
+    Style(Style),
 }
 
 impl Object {
@@ -536,6 +537,7 @@ impl Object {
             ObjectKind::Attachment => {
                 Object::Attachment(Attachment::deserialize(data).map_err(text)?)
             }
+            ObjectKind::Style => Object::Style(Style::deserialize(data).map_err(text)?),
         };
         if object.key() != key {
             return Err(format!(
@@ -558,6 +560,7 @@ impl Object {
             Object::Group(o) => serde_json::to_string(o),
             Object::GroupSet(o) => serde_json::to_string(o),
             Object::Attachment(o) => serde_json::to_string(o),
+            Object::Style(o) => serde_json::to_string(o),
         }
     }
 
@@ -567,6 +570,7 @@ impl Object {
             Object::Group(o) => o.key,
             Object::GroupSet(o) => o.key,
             Object::Attachment(o) => o.key,
+            Object::Style(o) => o.key,
         }
     }
 
@@ -576,6 +580,7 @@ impl Object {
             Object::Group(_) => ObjectKind::Group,
             Object::GroupSet(_) => ObjectKind::GroupSet,
             Object::Attachment(_) => ObjectKind::Attachment,
+            Object::Style(_) => ObjectKind::Style,
         }
     }
 }
@@ -588,18 +593,12 @@ impl ObjectKind {
             ObjectKind::Group => "group",
             ObjectKind::GroupSet => "group_set",
             ObjectKind::Attachment => "attachment",
+            ObjectKind::Style => "style",
         }
     }
 
     pub fn parse(s: &str) -> Option<ObjectKind> {
-        [
-            ObjectKind::Reference,
-            ObjectKind::Group,
-            ObjectKind::GroupSet,
-            ObjectKind::Attachment,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        ObjectKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 

@@ -7,11 +7,9 @@
 
 use crate::context::{now_millis, Context};
 use crate::error::{CliError, Result};
-use crate::output::count;
 use crate::store::LibraryFile;
 use refsync_core::backup::{self, Manifest};
 use refsync_core::edit::Write;
-use refsync_core::protocol::Object;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -21,33 +19,20 @@ pub const LAST_BACKUP: &str = "last_backup";
 
 pub async fn write_backup(lib: &LibraryFile, path: &Path) -> Result<String> {
     let snap = lib.snapshot().await?;
-    let mut manifest = Manifest::new(now_millis());
     let mut files = HashMap::new();
     for a in snap.attachments.values() {
         if let Some(bytes) = lib.file(&a.sha256).await? {
             files.insert(a.sha256.clone(), bytes);
         }
     }
-    manifest.references = snap.references;
-    manifest.references.sort_by_key(|r| r.key);
-    manifest.groups = snap.groups.into_values().collect();
-    manifest.groups.sort_by_key(|g| g.key);
-    manifest.group_sets = snap.sets.into_values().collect();
-    manifest.group_sets.sort_by_key(|s| s.key);
-    manifest.attachments = snap.attachments.into_values().collect();
-    manifest.attachments.sort_by_key(|a| a.key);
+    let manifest = Manifest::of(now_millis(), snap.into_objects());
     let zip = backup::write(&manifest, &files)
         .map_err(|e| CliError::other(format!("could not make the backup: {e}")))?;
     std::fs::write(path, zip)
         .map_err(|e| CliError::other(format!("cannot write {}: {e}", path.display())))?;
     lib.set_meta(LAST_BACKUP, Some(&now_millis().to_string()))
         .await?;
-    Ok(format!(
-        "{}, {}, {}",
-        count(manifest.references.len(), "reference", "references"),
-        count(manifest.groups.len(), "group", "groups"),
-        count(manifest.attachments.len(), "attachment", "attachments")
-    ))
+    Ok(manifest.describe())
 }
 
 pub async fn backup(cx: &Context, path: &Path) -> Result<()> {
@@ -64,7 +49,8 @@ pub async fn restore(cx: &Context, path: &Path) -> Result<()> {
     if !(snap.references.is_empty()
         && snap.groups.is_empty()
         && snap.sets.is_empty()
-        && snap.attachments.is_empty())
+        && snap.attachments.is_empty()
+        && snap.styles.is_empty())
     {
         return Err(CliError::bad_input(
             "a backup restores into an empty library only, so that nothing here is overwritten or mixed with it: \
@@ -78,37 +64,12 @@ pub async fn restore(cx: &Context, path: &Path) -> Result<()> {
     for (sha, data) in &files {
         lib.put_file(sha, data).await?;
     }
-    let what = format!(
-        "{}, {}, {}",
-        count(manifest.references.len(), "reference", "references"),
-        count(manifest.groups.len(), "group", "groups"),
-        count(manifest.attachments.len(), "attachment", "attachments")
-    );
-    let mut writes = Vec::new();
-    writes.extend(
-        manifest
-            .group_sets
-            .into_iter()
-            .map(|o| Write::Put(Object::GroupSet(o))),
-    );
-    writes.extend(
-        manifest
-            .groups
-            .into_iter()
-            .map(|o| Write::Put(Object::Group(o))),
-    );
-    writes.extend(
-        manifest
-            .attachments
-            .into_iter()
-            .map(|o| Write::Put(Object::Attachment(o))),
-    );
-    writes.extend(
-        manifest
-            .references
-            .into_iter()
-            .map(|o| Write::Put(Object::Reference(o))),
-    );
+    let what = manifest.describe();
+    let writes = manifest
+        .into_objects()
+        .into_iter()
+        .map(Write::Put)
+        .collect();
     lib.write(writes).await?;
     lib.close().await;
     println!("Restored {what}.");

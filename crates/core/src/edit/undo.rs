@@ -43,6 +43,7 @@ impl Step {
             Object::Reference(_) => "a reference".into(),
             Object::Group(g) => format!("the group “{}”", g.name),
             Object::GroupSet(s) => format!("the group set “{}”", s.name),
+            Object::Style(s) => format!("the style “{}”", s.title),
             Object::Attachment(a) => format!("“{}”", a.file_name),
         };
         let references = self

@@ -47,6 +47,19 @@ pub enum ObjectKind {
     Group,
     GroupSet,
     Attachment,
+    /// A citation style the person added (their journal's `.csl` file).
+    Style,
+}
+
+impl ObjectKind {
+    /// Every kind, in the order stores and batches list them.
+    pub const ALL: [ObjectKind; 5] = [
+        ObjectKind::Reference,
+        ObjectKind::Group,
+        ObjectKind::GroupSet,
+        ObjectKind::Attachment,
+        ObjectKind::Style,
+    ];
 }
 
 /// A permanently deleted object.

@@ -8,14 +8,14 @@
 //! then holds the service's value there, and the conflicting field names are returned so the
 //! caller can keep this client's copy in a conflict record.
 //!
-//! Groups, group sets and attachments never conflict. Their fixed rule, which errs on the side
+//! Groups, group sets, attachments and styles never conflict. Their fixed rule, which errs on the side
 //! of keeping data: each field merges three ways like a reference's; where both sides changed
 //! the same field, the copy modified later (`date_modified`) wins, and the service's on a tie.
 //! An edit on one side against a permanent delete on the other keeps the edited object (see
 //! `plan`), so nothing made on either side is lost silently.
 
 use crate::protocol::Object;
-use crate::{Attachment, Group, GroupSet, Key, Reference};
+use crate::{Attachment, Group, GroupSet, Key, Reference, Style};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The outcome of merging a reference.
@@ -350,6 +350,29 @@ fn attachment_with(
     }
 }
 
+/// Merge a library's citation style by the fixed rule in the module's doc, its file (title,
+/// name and XML) as one value: a title never goes with another side's XML.
+pub fn merge_style(base: &Style, local: &Style, remote: &Style) -> Style {
+    style_with(
+        base,
+        local,
+        remote,
+        local.date_modified > remote.date_modified,
+    )
+}
+
+fn style_with(base: &Style, local: &Style, remote: &Style, later: bool) -> Style {
+    let file = |s: &Style| (s.title.clone(), s.file_name.clone(), s.xml.clone());
+    let (title, file_name, xml) = later_wins(&file(base), &file(local), &file(remote), later);
+    Style {
+        key: remote.key,
+        title,
+        file_name,
+        xml,
+        date_modified: local.date_modified.max(remote.date_modified),
+    }
+}
+
 /// A person's change of any object from `from` to `to`, carried onto `onto`, the copy stored
 /// now (see [`rebase_reference`]); `None` is a deleted object. Deleting wins over whatever
 /// arrived meanwhile; a change to an object deleted meanwhile brings it back (a sync then
@@ -385,6 +408,9 @@ pub fn rebase(from: Option<&Object>, to: Option<Object>, onto: Option<&Object>) 
         }
         (Some(Object::Attachment(f)), Object::Attachment(t), Object::Attachment(o)) => {
             Object::Attachment(attachment_with(f, &t, o, true))
+        }
+        (Some(Object::Style(f)), Object::Style(t), Object::Style(o)) => {
+            Object::Style(style_with(f, &t, o, true))
         }
         // Made anew (no copy it came from), or one key holding two kinds: the person's copy.
         (_, to, _) => to,
@@ -583,6 +609,34 @@ mod tests {
             "Reading list",
             "the service on a tie"
         );
+    }
+
+    /// A style's file is one value: both sides replacing it keeps the later file whole (its
+    /// title with its own XML), never one side's title over the other's XML.
+    #[test]
+    fn a_style_merges_its_file_as_one_value() {
+        let style = |title: &str, xml: &str, at: u64| Style {
+            key: key(30),
+            title: title.into(),
+            file_name: format!("{title}.csl"),
+            xml: xml.into(),
+            date_modified: at,
+        };
+        let base = style("Old", "<old/>", 100);
+        let here = style("Here", "<here/>", 300);
+        let there = style("There", "<there/>", 200);
+        assert_eq!(
+            merge_style(&base, &here, &there),
+            style("Here", "<here/>", 300)
+        );
+        assert_eq!(
+            merge_style(&base, &there, &here),
+            style("Here", "<here/>", 300)
+        );
+        // Only one side changed it: that side's, whichever is later.
+        let renamed = style("Renamed", "<old/>", 50);
+        assert_eq!(merge_style(&base, &base, &renamed).title, "Renamed");
+        assert_eq!(merge_style(&base, &renamed, &base).title, "Renamed");
     }
 
     /// A tiny deterministic generator, so the properties run over many cases without a

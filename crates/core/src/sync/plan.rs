@@ -11,7 +11,9 @@
 //! Groups, group sets and attachments never conflict (see `merge`): an edit against a delete
 //! keeps the edited object.
 
-use super::merge::{merge_attachment, merge_group, merge_group_set, merge_reference, rebase};
+use super::merge::{
+    merge_attachment, merge_group, merge_group_set, merge_reference, merge_style, rebase,
+};
 use crate::protocol::Object;
 use crate::{Key, ObjectKind, Reference};
 
@@ -225,6 +227,13 @@ fn merge(base: Option<&Object>, mine: &Object, theirs: &Object) -> (Object, Vec<
                 _ => r,
             };
             (Object::Attachment(merge_attachment(b, l, r)), Vec::new())
+        }
+        (Object::Style(l), Object::Style(r)) => {
+            let b = match base {
+                Some(Object::Style(b)) => b,
+                _ => r,
+            };
+            (Object::Style(merge_style(b, l, r)), Vec::new())
         }
         // One key, two kinds: the service's copy stands; this one is kept in a conflict.
         _ => (theirs.clone(), vec!["kind".to_string()]),

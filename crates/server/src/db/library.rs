@@ -80,6 +80,7 @@ pub(super) fn kind_code(kind: ObjectKind) -> i64 {
         ObjectKind::Group => 1,
         ObjectKind::GroupSet => 2,
         ObjectKind::Attachment => 3,
+        ObjectKind::Style => 4,
     }
 }
 
@@ -89,6 +90,7 @@ fn kind_from_code(code: i64) -> Result<ObjectKind, sqlx::Error> {
         1 => ObjectKind::Group,
         2 => ObjectKind::GroupSet,
         3 => ObjectKind::Attachment,
+        4 => ObjectKind::Style,
         other => {
             return Err(sqlx::Error::Decode(
                 format!("unknown object kind {other}").into(),
@@ -294,12 +296,7 @@ impl Db {
             .iter()
             .filter_map(|w| w.sha256.clone())
             .collect();
-        for kind in [
-            ObjectKind::Reference,
-            ObjectKind::Group,
-            ObjectKind::GroupSet,
-            ObjectKind::Attachment,
-        ] {
+        for kind in ObjectKind::ALL {
             let keys: Vec<&str> = batch
                 .writes
                 .iter()

@@ -1,5 +1,5 @@
-//! The small part of the zip format backups need: entries stored or deflated, UTF-8 names,
-//! CRC-32 checked on reading. No zip64, encryption or other methods: a backup bigger than
+//! The small part of the zip format backups and office documents (a Format Paper manuscript in
+//! `.docx` or `.odt`) need: entries stored or deflated, UTF-8 names, CRC-32 checked on reading. No zip64, encryption or other methods: a backup bigger than
 //! 4 GiB or with more than 65,535 entries is refused with a clear error instead of written
 //! wrong.
 
@@ -178,6 +178,12 @@ fn get32(b: &[u8], at: usize) -> Result<u32, ZipError> {
 
 /// Every entry of a zip, by name, checked against its CRC-32.
 pub fn read(b: &[u8]) -> Result<HashMap<String, Vec<u8>>, ZipError> {
+    Ok(entries(b)?.into_iter().map(|e| (e.name, e.data)).collect())
+}
+
+/// Every entry of a zip in the zip's own order (an OpenDocument file's `mimetype` must stay
+/// first), checked against its CRC-32: its name, its bytes and whether it was deflated.
+pub fn entries(b: &[u8]) -> Result<Vec<ZipEntry>, ZipError> {
     // The end record is in the last 22 + 65,535 bytes (its comment is at most that long).
     let lowest = b.len().saturating_sub(22 + usize::from(u16::MAX));
     let end = (lowest..=b.len().saturating_sub(22))
@@ -186,7 +192,7 @@ pub fn read(b: &[u8]) -> Result<HashMap<String, Vec<u8>>, ZipError> {
         .ok_or_else(|| ZipError::new("it is not a zip file, or it was cut short"))?;
     let count = get16(b, end + 10)?;
     let mut at = get32(b, end + 16)? as usize;
-    let mut out = HashMap::new();
+    let mut out = Vec::with_capacity(usize::from(count));
     for _ in 0..count {
         if get32(b, at)? != CENTRAL {
             return Err(ZipError::new("its directory is damaged"));
@@ -228,9 +234,21 @@ pub fn read(b: &[u8]) -> Result<HashMap<String, Vec<u8>>, ZipError> {
                 "the entry {name} is damaged (its checksum does not match)"
             )));
         }
-        out.insert(name, data);
+        out.push(ZipEntry {
+            name,
+            data,
+            deflated: method == DEFLATED,
+        });
     }
     Ok(out)
+}
+
+/// One file in a zip.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZipEntry {
+    pub name: String,
+    pub data: Vec<u8>,
+    pub deflated: bool,
 }
 
 #[cfg(test)]
