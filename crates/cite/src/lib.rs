@@ -426,7 +426,17 @@ pub fn format_each(
             None,
         ));
     }
-    let rendered = driver.finish(BibliographyRequest::new(&style.style, locale, &locales));
+    // A defect in the processor is an error for these references, not a crash of the program
+    // (natively; in the browser's worker a panic ends the worker, which the app reports).
+    let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        driver.finish(BibliographyRequest::new(&style.style, locale, &locales))
+    }))
+    .map_err(|_| {
+        CiteError(
+            "The citation processor failed on these references (a defect in refsync: please report it with the style's name)."
+                .into(),
+        )
+    })?;
     // One processor run, written in each output asked for (the writing is the cheap part).
     Ok(outs
         .iter()

@@ -1427,6 +1427,22 @@ async fn references_are_cited_and_listed_in_csl_styles() {
     assert!(err.contains("not an output"), "{err}");
 }
 
+/// Issue 26, a defect: the bibliography of a real EndNote library (102 references) in MLA made
+/// the citation processor panic (hayagriva indexed a name the item did not have while
+/// disambiguating), so `refsync bibliography` crashed; fixed in the vendored processor
+/// (vendor/hayagriva/PATCHES.md). Every reference is listed, and it exits cleanly.
+#[tokio::test]
+async fn a_real_library_is_listed_in_mla_without_a_crash() {
+    let d = desk();
+    d.ok(&["init"]).await;
+    let xml = corpus_file("endnote-xml/reflib/blue-light.xml");
+    d.ok(&["import", xml.to_str().unwrap()]).await;
+    for style in ["mla", "apa", "chicago-author-date"] {
+        let out = d.ok(&["bibliography", "--style", style]).await;
+        assert_eq!(out.lines().count(), 102, "{style}: {out}");
+    }
+}
+
 /// Issue 26: a journal's own `.csl` file added on one desktop is kept in the library and synced:
 /// the other desktop cites with it by its title or file name (no network needed once synced),
 /// a backup carries it, and removing it on either side removes it on both. A file that is not
