@@ -221,6 +221,33 @@ async fn a_version_1_library_is_brought_forward_with_nothing_lost() {
     assert_eq!(again.dirty_count().await.expect("dirty"), 1);
 }
 
+/// A database made by an older build (schema `version`) holding `r`, marked to upload, as that
+/// build left it.
+async fn database_at(name: &str, version: u32, r: &Reference) -> Database {
+    let (db, _) = schema::open_at(name, version)
+        .await
+        .expect("open at an older version");
+    let tx = db
+        .transaction([schema::REFS, schema::DIRTY])
+        .with_mode(TransactionMode::Readwrite)
+        .build()
+        .expect("tx");
+    tx.object_store(schema::REFS)
+        .expect("refs")
+        .put(serde_json::to_string(r).unwrap())
+        .with_key(r.key.to_string())
+        .primitive()
+        .expect("put");
+    tx.object_store(schema::DIRTY)
+        .expect("dirty")
+        .put(true)
+        .with_key(sync_id(ObjectKind::Reference, r.key))
+        .primitive()
+        .expect("mark");
+    tx.commit().await.expect("commit");
+    db
+}
+
 /// Issue 22: a browser may hold several libraries, each in a database of its own that names
 /// the library it holds. A database made by the previous version (schema 3, before libraries
 /// had names) becomes the personal library with everything in it: references, their sync
@@ -231,24 +258,12 @@ async fn a_database_from_schema_3_opens_as_the_personal_library_with_everything_
     let name = "test-upgrade-from-3";
     let r = reference(9, "Saved by schema 3");
     {
-        let (db, _) = schema::open_at(name, 3).await.expect("open at version 3");
+        let db = database_at(name, 3, &r).await;
         let tx = db
-            .transaction([schema::REFS, schema::DIRTY, schema::META])
+            .transaction([schema::META])
             .with_mode(TransactionMode::Readwrite)
             .build()
             .expect("tx");
-        tx.object_store(schema::REFS)
-            .expect("refs")
-            .put(serde_json::to_string(&r).unwrap())
-            .with_key(r.key.to_string())
-            .primitive()
-            .expect("put");
-        tx.object_store(schema::DIRTY)
-            .expect("dirty")
-            .put(true)
-            .with_key(sync_id(ObjectKind::Reference, r.key))
-            .primitive()
-            .expect("mark");
         tx.object_store(schema::META)
             .expect("meta")
             .put(r#"{"library_id":"lib-1","epoch":2,"synced_version":7}"#.to_string())
@@ -302,25 +317,7 @@ async fn a_database_from_schema_4_keeps_everything_and_then_holds_citation_style
     let name = "test-upgrade-from-4";
     let r = reference(10, "Saved by schema 4");
     {
-        let (db, _) = schema::open_at(name, 4).await.expect("open at version 4");
-        let tx = db
-            .transaction([schema::REFS, schema::DIRTY])
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .expect("tx");
-        tx.object_store(schema::REFS)
-            .expect("refs")
-            .put(serde_json::to_string(&r).unwrap())
-            .with_key(r.key.to_string())
-            .primitive()
-            .expect("put");
-        tx.object_store(schema::DIRTY)
-            .expect("dirty")
-            .put(true)
-            .with_key(sync_id(ObjectKind::Reference, r.key))
-            .primitive()
-            .expect("mark");
-        tx.commit().await.expect("commit");
+        let db = database_at(name, 4, &r).await;
         let names: Vec<String> = db.object_store_names().collect();
         assert!(!names.contains(&schema::STYLES.to_string()), "{names:?}");
         db.close();

@@ -297,17 +297,6 @@ async fn a_style_kept_for_offline_use_outlives_an_update_of_the_app() {
     .await;
 }
 
-/// A journal's own style (its parent is APA: it formats as APA under its own title).
-const ANNALS_CSL: &str = r#"<?xml version="1.0" encoding="utf-8"?>
-<style xmlns="http://purl.org/net/xbiblio/csl" version="1.0" default-locale="en-US">
-  <info>
-    <title>Annals of Example Studies</title>
-    <id>http://www.zotero.org/styles/annals-of-example-studies</id>
-    <link href="http://www.zotero.org/styles/apa" rel="independent-parent"/>
-    <updated>2024-01-01T00:00:00+00:00</updated>
-  </info>
-</style>"#;
-
 /// Issue 26: a `.csl` file added in the Cite dialog is kept in the library and synced: a
 /// second device (a fresh browser, signed in) cites with it with the network gone, having never
 /// seen the file; a file that is not CSL is refused with a reason and nothing is kept; the style
@@ -319,8 +308,13 @@ async fn a_style_added_as_a_csl_file_formats_on_another_device_offline() {
     let scratch = tempfile::tempdir().unwrap();
     let bib = scratch.path().join("two.bib");
     std::fs::write(&bib, BIBTEX).unwrap();
+    // A journal's own style (its parent is APA: it formats as APA under its own title).
     let csl = scratch.path().join("annals-of-examples.csl");
-    std::fs::write(&csl, ANNALS_CSL).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/styles/annals-of-example-studies.csl"),
+        &csl,
+    )
+    .unwrap();
     let junk = scratch.path().join("notes.csl");
     std::fs::write(&junk, "my notes on styles, not a style").unwrap();
     with_app(move |c, app| async move {

@@ -1123,16 +1123,7 @@ async fn duplicates_are_merged_kept_apart_and_caught_at_import_across_devices() 
 async fn manuscripts_are_formatted_with_a_bibliography() {
     let d = desk();
     d.ok(&["init"]).await;
-    d.ok(&[
-        "add",
-        "type=book",
-        "title=The structure of scientific revolutions",
-        "author=Kuhn, Thomas S.",
-        "year=1962",
-        "publisher=University of Chicago Press",
-        "citation_key=kuhn1962",
-    ])
-    .await;
+    add_kuhn(&d, &["citation_key=kuhn1962"]).await;
     d.ok(&[
         "add",
         "title=Ice sheets of the north",
@@ -1287,6 +1278,20 @@ async fn manuscripts_are_formatted_with_a_bibliography() {
     );
 }
 
+/// Kuhn's book, the reference the citation tests cite, with `more` fields; its key.
+async fn add_kuhn(d: &Desk, more: &[&str]) -> String {
+    let mut args = vec![
+        "add",
+        "type=book",
+        "title=The structure of scientific revolutions",
+        "author=Kuhn, Thomas S.",
+        "year=1962",
+        "publisher=University of Chicago Press",
+    ];
+    args.extend_from_slice(more);
+    d.ok(&args).await.trim().to_string()
+}
+
 /// The text of an XML part, tags dropped and the usual entities read.
 fn words_of(xml: &str) -> String {
     let mut out = String::new();
@@ -1310,18 +1315,7 @@ fn words_of(xml: &str) -> String {
 async fn references_are_cited_and_listed_in_csl_styles() {
     let d = desk();
     d.ok(&["init"]).await;
-    let kuhn = d
-        .ok(&[
-            "add",
-            "type=book",
-            "title=The structure of scientific revolutions",
-            "author=Kuhn, Thomas S.",
-            "year=1962",
-            "publisher=University of Chicago Press",
-        ])
-        .await
-        .trim()
-        .to_string();
+    let kuhn = add_kuhn(&d, &[]).await;
     let ice = d
         .ok(&[
             "add",
@@ -1452,32 +1446,15 @@ async fn a_style_added_on_one_desktop_formats_on_the_other() {
     let svc = service(|_| {}).await;
     let mut kuhn = String::new();
     let (a, b) = linked_pair(&svc, "styles@example.org", async |a: &Desk| {
-        kuhn = a
-            .ok(&[
-                "add",
-                "type=book",
-                "title=The structure of scientific revolutions",
-                "author=Kuhn, Thomas S.",
-                "year=1962",
-                "publisher=University of Chicago Press",
-            ])
-            .await
-            .trim()
-            .to_string();
+        kuhn = add_kuhn(a, &[]).await;
     })
     .await;
+    // A journal's own style (its parent is APA: it formats as APA under its own title).
     let csl = a.path("annals-of-examples.csl");
-    std::fs::write(
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/styles/annals-of-example-studies.csl"),
         &csl,
-        r#"<?xml version="1.0" encoding="utf-8"?>
-<style xmlns="http://purl.org/net/xbiblio/csl" version="1.0" default-locale="en-US">
-  <info>
-    <title>Annals of Example Studies</title>
-    <id>http://www.zotero.org/styles/annals-of-example-studies</id>
-    <link href="http://www.zotero.org/styles/apa" rel="independent-parent"/>
-    <updated>2024-01-01T00:00:00+00:00</updated>
-  </info>
-</style>"#,
     )
     .unwrap();
     let junk = a.path("notes.csl");
