@@ -57,10 +57,17 @@ async fn press_ctrl_shift(c: &Client, key: char) {
     c.perform_actions(keys).await.expect("press Ctrl+Shift+key");
 }
 
-fn manuscript(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// Pick `tests/manuscripts/NAME` in the Format paper dialog.
+async fn choose_manuscript(c: &Client, name: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/manuscripts")
-        .join(name)
+        .join(name);
+    c.find(Locator::Css("#paper-file"))
+        .await
+        .unwrap()
+        .send_keys(&path.display().to_string())
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,12 +172,7 @@ async fn bibliographies_are_copied_and_manuscripts_formatted_with_the_network_go
 
         // Format Paper: Markdown, then RTF.
         click(&c, "#format-paper-button").await;
-        c.find(Locator::Css("#paper-file"))
-            .await
-            .unwrap()
-            .send_keys(&manuscript("draft.md").display().to_string())
-            .await
-            .unwrap();
+        choose_manuscript(&c, "draft.md").await;
         click(&c, "#cite-style-search").await;
         type_keys(&c, "APA\u{E007}").await;
         click(&c, "#paper-start").await;
@@ -191,12 +193,7 @@ async fn bibliographies_are_copied_and_manuscripts_formatted_with_the_network_go
         assert!(md.contains("```text\n[@kuhn1962] in a code block is code.\n```\n"), "{md}");
         assert!(md.contains("\n## References\n\nAble, A., & Müller, H. (2001)."), "{md}");
 
-        c.find(Locator::Css("#paper-file"))
-            .await
-            .unwrap()
-            .send_keys(&manuscript("draft.rtf").display().to_string())
-            .await
-            .unwrap();
+        choose_manuscript(&c, "draft.rtf").await;
         click(&c, "#paper-start").await;
         wait_text(&c, "#paper-report", |t| t.contains("draft-formatted.rtf")).await;
         let (name, rtf) = take_download(&app.downloads).await;
@@ -210,12 +207,7 @@ async fn bibliographies_are_copied_and_manuscripts_formatted_with_the_network_go
         assert!(rtf.contains("{\\b References}"), "{rtf}");
 
         // A Word manuscript, its citations split over runs.
-        c.find(Locator::Css("#paper-file"))
-            .await
-            .unwrap()
-            .send_keys(&manuscript("draft.docx").display().to_string())
-            .await
-            .unwrap();
+        choose_manuscript(&c, "draft.docx").await;
         click(&c, "#paper-start").await;
         let report = wait_text(&c, "#paper-report", |t| t.contains("draft-formatted.docx")).await;
         assert!(report.contains("3 of 4 citations formatted"), "{report}");

@@ -347,26 +347,23 @@ fn escape_markdown(text: &str, out: &mut String) {
 /// Text as XML character data (no character a document's XML cannot hold: controls are
 /// dropped).
 pub(crate) fn escape_xml(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
+    escape_markup(text, out, false);
 }
 
 fn escape_html(text: &str, out: &mut String) {
+    escape_markup(text, out, true);
+}
+
+/// `&`, `<`, `>` and `"` escaped; in HTML `'` too, in XML the control characters dropped.
+fn escape_markup(text: &str, out: &mut String, html: bool) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
+            '\'' if html => out.push_str("&#39;"),
+            c if !html && (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
             c => out.push(c),
         }
     }
