@@ -21,13 +21,27 @@ trait CollationOrd: Ord {
 
 impl CollationOrd for str {
     fn collation_cmp(&self, other: &Self, locale: LocaleCode) -> Ordering {
-        if let Ok(locale) = locale.0.parse::<IcuLocale>() {
-            let options = CollatorOptions::default();
-            let collator = Collator::try_new(locale.into(), options).unwrap();
-            collator.compare(self, other)
-        } else {
-            self.cmp(other)
+        // refsync: one collator per locale, made once per thread; making one for every
+        // comparison was most of a sort's cost. A locale ICU cannot collate compares by code
+        // point, as one it cannot parse always did (it panicked before).
+        thread_local! {
+            static COLLATORS: std::cell::RefCell<
+                std::collections::HashMap<String, Option<icu_collator::CollatorBorrowed<'static>>>,
+            > = std::cell::RefCell::new(std::collections::HashMap::new());
         }
+        COLLATORS.with(|all| {
+            let mut all = all.borrow_mut();
+            if !all.contains_key(&locale.0) {
+                let made = locale.0.parse::<IcuLocale>().ok().and_then(|l| {
+                    Collator::try_new(l.into(), CollatorOptions::default()).ok()
+                });
+                all.insert(locale.0.clone(), made);
+            }
+            match all.get(&locale.0).and_then(Option::as_ref) {
+                Some(collator) => collator.compare(self, other),
+                None => self.cmp(other),
+            }
+        })
     }
 }
 
