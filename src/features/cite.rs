@@ -22,7 +22,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use refsync_core::edit::Write;
 use refsync_core::protocol::Object;
-use refsync_core::{Key, ObjectKind, Reference, Style, LIBRARY_STYLE};
+use refsync_core::{ObjectKind, Reference, Style, LIBRARY_STYLE};
 
 /// The style last used (a built-in style's name), kept in this browser.
 const LAST_STYLE: &str = "refsync-cite-style";
@@ -55,15 +55,11 @@ struct RepositoryStyle {
 /// (`lib:KEY`) by its XML, as synced; a repository one by its XML, fetched from the service the
 /// first time and from the browser's copy after.
 async fn style_choice(lib: Library, name: &str) -> Result<StyleChoice, String> {
-    if let Some(key) = name.strip_prefix(LIBRARY_STYLE) {
-        let key = Key::parse(key).map_err(|e| e.to_string())?;
-        return lib
-            .data
-            .with_untracked(|d| d.styles.get(&key).map(|s| StyleChoice::Csl(s.xml.clone())))
-            .ok_or_else(|| {
-                "that style is no longer in the library (removed on another device?): pick another"
-                    .to_string()
-            });
+    if name.starts_with(LIBRARY_STYLE) {
+        return own_style(lib, name, |s| StyleChoice::Csl(s.xml.clone())).ok_or_else(|| {
+            "that style is no longer in the library (removed on another device?): pick another"
+                .to_string()
+        });
     }
     match name.strip_prefix(REPO) {
         None => Ok(StyleChoice::Builtin(name.to_string())),
@@ -206,15 +202,17 @@ pub fn use_cite() -> Citing {
     })
 }
 
+/// `f` of the library's own style `name` names (`lib:KEY`), while it is in the library.
+fn own_style<T>(lib: Library, name: &str, f: impl FnOnce(&Style) -> T) -> Option<T> {
+    let key = Style::key_in_name(name)?;
+    lib.data.with_untracked(|d| d.styles.get(&key).map(f))
+}
+
 /// The style last used; the default instead of one of the library's own that was removed
 /// since (here or on another device).
 fn last_style(lib: Library) -> String {
     let last = browser::pref(LAST_STYLE).unwrap_or_default();
-    let gone = last.strip_prefix(LIBRARY_STYLE).is_some_and(|key| {
-        Key::parse(key).map_or(true, |key| {
-            lib.data.with_untracked(|d| !d.styles.contains_key(&key))
-        })
-    });
+    let gone = last.starts_with(LIBRARY_STYLE) && own_style(lib, &last, |_| ()).is_none();
     if last.is_empty() || gone {
         DEFAULT_STYLE.to_string()
     } else {
@@ -469,10 +467,8 @@ fn StylePicker(style: RwSignal<String>, locale: RwSignal<String>) -> impl IntoVi
     };
     // The library style chosen, if it is one: it can be removed from the library.
     let chosen_own = move || {
-        let name = style.get();
-        let key = Key::parse(name.strip_prefix(LIBRARY_STYLE)?).ok()?;
-        lib.data
-            .with(|d| d.styles.get(&key).map(|s| (key, s.title.clone())))
+        lib.data.track();
+        own_style(lib, &style.get(), |s| (s.key, s.title.clone()))
     };
     let remove_own = move |_| {
         let Some((key, title)) = chosen_own() else {

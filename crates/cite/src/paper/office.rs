@@ -373,9 +373,9 @@ pub(super) fn format_paper(
                 "This is not a {what} document (it has no {body_name})."
             ))
         })?;
-    let xml = std::str::from_utf8(&entries[body].data)
-        .map_err(|_| CiteError(format!("The {what} document's text is not UTF-8.")))?
-        .to_string();
+    // Taken out of the entry (it is written back formatted, or the input returned as it came).
+    let xml = String::from_utf8(std::mem::take(&mut entries[body].data))
+        .map_err(|_| CiteError(format!("The {what} document's text is not UTF-8.")))?;
     let needed: &[&str] = if word {
         &["xmlns:w="]
     } else {
@@ -411,7 +411,9 @@ pub(super) fn format_paper(
     };
     let note_style = style.is_note_style();
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    // Word: the footnotes' XML; OpenDocument: how many notes so far (they number themselves).
     let mut notes: Vec<String> = Vec::new();
+    let mut odf_notes = 0;
     // Word: footnote ids already used.
     let footnotes = entries.iter().position(|e| e.name == WORD_FOOTNOTES);
     let mut next_note = footnotes
@@ -454,8 +456,8 @@ pub(super) fn format_paper(
             };
             format!("</w:t></w:r>{inner}<w:r>{props}<w:t xml:space=\"preserve\">")
         } else if note_style {
-            let number = notes.len() + 1;
-            notes.push(String::new());
+            odf_notes += 1;
+            let number = odf_notes;
             format!(
                 "<text:note text:id=\"refsync-note-{number}\" text:note-class=\"footnote\"><text:note-citation>{number}</text:note-citation><text:note-body><text:p>{text}</text:p></text:note-body></text:note>"
             )

@@ -12,18 +12,18 @@ use crate::store::{LibraryFile, Snapshot, StoreError};
 use refsync_cite::{Cite, Manuscript, Output, Style};
 use refsync_core::edit::Write;
 use refsync_core::protocol::Object;
-use refsync_core::{ObjectKind, Reference, LIBRARY_STYLE};
+use refsync_core::{Key, ObjectKind, Reference};
 use std::path::Path;
 
 /// The library's style `name` names: `lib:KEY`, its key, its title or its file's name (with
 /// or without `.csl`), any case.
 fn library_style<'a>(snap: &'a Snapshot, name: &str) -> Option<&'a refsync_core::Style> {
     let wanted = name.trim();
-    let bare = wanted.strip_prefix(LIBRARY_STYLE).unwrap_or(wanted);
+    let key = refsync_core::Style::key_in_name(wanted).or_else(|| Key::parse(wanted).ok());
     let mut all: Vec<&refsync_core::Style> = snap.styles.values().collect();
     all.sort_by_key(|s| s.key);
     all.into_iter().find(|s| {
-        s.key.to_string().eq_ignore_ascii_case(bare)
+        Some(s.key) == key
             || s.title.eq_ignore_ascii_case(wanted)
             || s.file_name.eq_ignore_ascii_case(wanted)
             || s.file_name

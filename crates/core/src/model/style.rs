@@ -28,6 +28,12 @@ impl Style {
     pub fn name(&self) -> String {
         format!("{}{}", LIBRARY_STYLE, self.key)
     }
+
+    /// The key a name of [`Style::name`]'s form holds; None for any other name (a built-in
+    /// style's, a repository style's).
+    pub fn key_in_name(name: &str) -> Option<Key> {
+        Key::parse(name.strip_prefix(LIBRARY_STYLE)?).ok()
+    }
 }
 
 /// The prefix of a library style's name ([`Style::name`]).
