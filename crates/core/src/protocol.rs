@@ -11,6 +11,9 @@
 use crate::{Attachment, Group, GroupSet, Key, ObjectKind, Reference, Style};
 use serde::{Deserialize, Serialize};
 
+pub mod sharing;
+pub use sharing::*;
+
 /// Every library route is under this prefix.
 pub const API_V1: &str = "/api/v1";
 
@@ -53,6 +56,8 @@ pub enum ErrorCode {
     StorageLimit,
     /// The account's reference limit would be exceeded (403).
     ReferenceLimit,
+    /// The caller's role in a shared library does not allow this (403); the message names it.
+    Forbidden,
     /// The link epoch the client holds is stale: the library was reset elsewhere (409).
     RelinkRequired,
     /// The thing already exists (409), e.g. an account for that email.
@@ -73,10 +78,11 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::Auth,
         ErrorCode::StorageLimit,
         ErrorCode::ReferenceLimit,
+        ErrorCode::Forbidden,
         ErrorCode::RelinkRequired,
         ErrorCode::Conflict,
         ErrorCode::Invalid,
@@ -97,6 +103,7 @@ impl ErrorCode {
             ErrorCode::Auth => "auth",
             ErrorCode::StorageLimit => "storage_limit",
             ErrorCode::ReferenceLimit => "reference_limit",
+            ErrorCode::Forbidden => "forbidden",
             ErrorCode::RelinkRequired => "relink_required",
             ErrorCode::Conflict => "conflict",
             ErrorCode::Invalid => "invalid",
@@ -251,6 +258,12 @@ pub struct RemoteObject {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub data: Option<Data>,
+    /// In a shared library: who wrote this version (email), and when (Unix ms). Absent in a
+    /// personal library, where it is always its owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<u64>,
 }
 
 impl RemoteObject {
@@ -882,6 +895,8 @@ mod tests {
                     key,
                     version: 7,
                     data: data.clone(),
+                    changed_by: None,
+                    changed_at: None,
                 },
             };
             let text = serde_json::to_string(&conflict).unwrap();

@@ -2,7 +2,8 @@
 //!
 //! Invariants: every route but registering, signing in and the citation styles (public: the
 //! CSL repository's, nobody's data) needs a bearer token; every route
-//! under `/libraries/{id}` answers 404 unless that library is the token's account's; routes that
+//! under `/libraries/{id}` answers 404 unless the token's account is a member of that library,
+//! and 403 `forbidden` when its role there does not allow the action; routes that
 //! read or write a library's objects also need the link epoch (`x-refsync-epoch`) and answer
 //! `relink_required` when it is stale; request bodies are size-limited per route.
 
@@ -10,6 +11,7 @@ mod account;
 mod events;
 mod files;
 mod library;
+mod sharing;
 mod styles;
 
 use crate::error::ApiError;
@@ -37,6 +39,7 @@ pub const BATCH_BODY: usize = 64 * 1024 * 1024;
         (name = "account", description = "Accounts and sessions"),
         (name = "library", description = "A library's objects, link and sync log"),
         (name = "files", description = "Attachment files by SHA-256"),
+        (name = "sharing", description = "Shared libraries: members, roles, invitations, activity"),
         (name = "styles", description = "Citation styles (the CSL repository), public"),
     )
 )]
@@ -89,6 +92,17 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(library::sync_log, library::add_sync_report))
         .routes(routes!(events::events))
         .routes(routes!(events::ticket))
+        .routes(routes!(sharing::list, sharing::create))
+        .routes(routes!(sharing::rename, sharing::delete))
+        .routes(routes!(sharing::members))
+        .routes(routes!(sharing::set_role, sharing::remove_member))
+        .routes(routes!(sharing::transfer))
+        .routes(routes!(sharing::library_invitations, sharing::invite))
+        .routes(routes!(sharing::revoke))
+        .routes(routes!(sharing::my_invitations))
+        .routes(routes!(sharing::accept))
+        .routes(routes!(sharing::decline))
+        .routes(routes!(sharing::activity))
         .routes(routes!(styles::index))
         .routes(routes!(styles::style))
         .layer(DefaultBodyLimit::max(SMALL_BODY));

@@ -5,8 +5,10 @@
 //! in only by an unexpired token sent in the `Authorization` header, never in a URL (which
 //! proxies and browsers log); the one route EventSource must open without headers, the
 //! change-hint stream, takes instead a one-use ticket for that library, good for a minute and
-//! only while its session lasts; a library route answers 404 unless the library belongs to
-//! the token's account, so nobody can even learn which library ids exist.
+//! only while its session lasts; a library route answers 404 unless the token's account is a
+//! member of the library (its owner, or an editor or viewer of a shared one), so nobody can
+//! even learn which library ids exist, and 403 `forbidden` when the member's role does not
+//! allow the action (`Role::allows`, the one role matrix).
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -15,7 +17,7 @@ use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use refsync_core::protocol::MIN_PASSWORD_LEN;
+use refsync_core::protocol::{Action, Role, MIN_PASSWORD_LEN};
 use sha2::{Digest, Sha256};
 
 /// Longest password accepted (argon2 would take any, but a megabyte "password" is an attack).
@@ -111,9 +113,17 @@ pub struct Authed {
     pub token_hash: String,
 }
 
-/// A session ending: its change-hint streams end too (see `api/events.rs`).
+/// A session ending, or an account's way into a library closing: the change-hint streams it
+/// opened end too (see `api/events.rs`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Revoked {
+    /// An account removed from a shared library (or leaving it, or the library deleted for it).
+    Member {
+        library_id: String,
+        account_id: String,
+    },
+    /// A shared library deleted: every member's streams of it end.
+    Library(String),
     /// One session, signed out.
     Token(String),
     /// Every session of an account but `keep` (a password changed).
@@ -124,9 +134,15 @@ pub enum Revoked {
 }
 
 impl Revoked {
-    /// Whether this ends the session `token_hash` of `account_id`.
-    pub fn ends(&self, account_id: &str, token_hash: &str) -> bool {
+    /// Whether this ends a stream of `library_id` opened by the session `token_hash` of
+    /// `account_id`.
+    pub fn ends(&self, account_id: &str, token_hash: &str, library_id: &str) -> bool {
         match self {
+            Revoked::Member {
+                library_id: l,
+                account_id: a,
+            } => l == library_id && a == account_id,
+            Revoked::Library(l) => l == library_id,
             Revoked::Token(t) => t == token_hash,
             Revoked::Account {
                 account_id: a,
@@ -226,17 +242,50 @@ impl Authed {
             .ok_or_else(|| ApiError::Auth("This account no longer exists.".into()))
     }
 
-    /// The library at `library_id`, if it is this account's; else 404.
+    /// The library at `library_id`, if this account is a member of it (any role); else 404.
     pub async fn library(
         &self,
         state: &AppState,
         library_id: &str,
     ) -> Result<crate::db::LibraryRow, ApiError> {
-        match state.db.library(library_id).await? {
-            Some(lib) if lib.account_id == self.account_id => Ok(lib),
-            _ => Err(ApiError::NotFound),
+        self.member_of(state, library_id, Action::Read)
+            .await
+            .map(|a| a.library)
+    }
+
+    /// The library and this account's role there, if it is a member and the role allows
+    /// `action`: 404 for a non-member, 403 `forbidden` (naming the role) for a member whose
+    /// role does not allow it.
+    pub async fn member_of(
+        &self,
+        state: &AppState,
+        library_id: &str,
+        action: Action,
+    ) -> Result<crate::db::Access, ApiError> {
+        let access = state
+            .db
+            .access(library_id, &self.account_id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        if access.role.allows(action) {
+            Ok(access)
+        } else {
+            Err(forbidden(access.role))
         }
     }
+}
+
+/// The refusal of an action a role does not allow, in words.
+pub fn forbidden(role: Role) -> ApiError {
+    ApiError::Forbidden(format!(
+        "You are {} of this library: {}.",
+        match role {
+            Role::Owner => "the owner",
+            Role::Editor => "an editor",
+            Role::Viewer => "a viewer",
+        },
+        role.describe()
+    ))
 }
 
 #[cfg(test)]

@@ -11,11 +11,13 @@
 mod accounts;
 mod files;
 mod library;
+mod sharing;
 mod sync_log;
 
 pub use accounts::{AccountRow, CreateAccount, SignInFailures};
 pub use files::RecordFile;
 pub use library::{BatchOutcome, CheckedWrite, LibraryRow, ObjectRow, StoredBatch};
+pub use sharing::{Access, InvitationOutcome};
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
@@ -124,14 +126,15 @@ impl Db {
             .connect(&url)
             .await
             .map_err(|e| DbError::Open(location.clone(), e))?;
-        let migrator = match backend {
-            Backend::Sqlite => &MIGRATE_SQLITE,
-            Backend::Postgres => &MIGRATE_POSTGRES,
-        };
-        migrator
-            .run(&pool)
-            .await
-            .map_err(|e| DbError::Migrate(location.clone(), e))?;
+        match backend {
+            Backend::Sqlite => migrate_sqlite(&url)
+                .await
+                .map_err(|e| DbError::Migrate(location.clone(), e))?,
+            Backend::Postgres => MIGRATE_POSTGRES
+                .run(&pool)
+                .await
+                .map_err(|e| DbError::Migrate(location.clone(), e))?,
+        }
         Ok(Db {
             pool,
             backend,
@@ -176,6 +179,37 @@ impl Db {
     /// Wait for open connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// SQLite's migrations, on a connection of their own with foreign keys off: SQLite changes a
+/// table's constraints by rebuilding it (migration 0005), and dropping the old table with
+/// foreign keys on would first delete, by cascade, every row that refers to it. Every foreign
+/// key is checked once they ran, and the database refused if one points nowhere.
+async fn migrate_sqlite(url: &str) -> Result<(), sqlx::migrate::MigrateError> {
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("PRAGMA foreign_keys = OFF").await?;
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?;
+    let ran = MIGRATE_SQLITE.run(&pool).await;
+    let dangling = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(&pool)
+        .await
+        .map(|rows| rows.len());
+    pool.close().await;
+    ran?;
+    match dangling? {
+        0 => Ok(()),
+        n => Err(sqlx::migrate::MigrateError::Execute(sqlx::Error::Protocol(
+            format!("{n} rows refer to rows that do not exist after the migrations"),
+        ))),
     }
 }
 

@@ -30,6 +30,9 @@ pub enum ApiError {
     StorageLimit(String),
     /// 403 `reference_limit`: the batch would take the account over its reference limit.
     ReferenceLimit(String),
+    /// 403 `forbidden`: the caller's role in a shared library does not allow this; the message
+    /// names the role and what it allows.
+    Forbidden(String),
     /// 429 `rate_limited`, with `Retry-After` in seconds.
     RateLimited { retry_after: u64, message: String },
     /// 500 `internal`: a fault on our side; details go to the log, never to the client.
@@ -65,6 +68,7 @@ impl ApiError {
             ApiError::ReferenceLimit(m) => {
                 (StatusCode::FORBIDDEN, ErrorCode::ReferenceLimit, m.clone())
             }
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden, m.clone()),
             ApiError::RateLimited { message, .. } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::RateLimited,

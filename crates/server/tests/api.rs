@@ -9,6 +9,8 @@ mod support;
 mod bodies;
 #[path = "api/concurrency.rs"]
 mod concurrency;
+#[path = "api/sharing.rs"]
+mod sharing;
 #[path = "api/tokens.rs"]
 mod tokens;
 

@@ -154,7 +154,12 @@ async fn an_object_this_version_cannot_read_is_skipped_and_named(b: Backend) {
     let db = Db::open(&store.dir.path().join("data"), store.database_url())
         .await
         .unwrap();
-    let library = sign_in(&server.base, "ada@example.org").await.library;
+    let ada = sign_in(&server.base, "ada@example.org").await;
+    let owner = ada.me().await["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let library = ada.library;
     let write = |n: u64, data: String| CheckedWrite {
         kind: ObjectKind::Reference,
         key: key(n),
@@ -168,7 +173,9 @@ async fn an_object_this_version_cannot_read_is_skipped_and_named(b: Backend) {
         request_hash: "0".repeat(64),
         writes: vec![write(4, deep), write(5, kind_changed)],
     };
-    db.apply_batch(&library, 1, &batch, None, 1).await.unwrap();
+    db.apply_batch(&library, &owner, 1, &batch, None, 1)
+        .await
+        .unwrap();
     db.close().await;
     a.store.edit(new_reference(6, "Paper 6"));
     let laptop = a.sync().await.expect("the library still syncs");

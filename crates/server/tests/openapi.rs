@@ -29,6 +29,27 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/libraries/{library_id}/events/ticket"),
     ("put", "/api/v1/libraries/{library_id}/files/{sha256}"),
     ("get", "/api/v1/libraries/{library_id}/files/{sha256}"),
+    ("get", "/api/v1/libraries"),
+    ("post", "/api/v1/libraries"),
+    ("patch", "/api/v1/libraries/{library_id}"),
+    ("delete", "/api/v1/libraries/{library_id}"),
+    ("get", "/api/v1/libraries/{library_id}/members"),
+    ("put", "/api/v1/libraries/{library_id}/members/{account_id}"),
+    (
+        "delete",
+        "/api/v1/libraries/{library_id}/members/{account_id}",
+    ),
+    ("post", "/api/v1/libraries/{library_id}/transfer"),
+    ("get", "/api/v1/libraries/{library_id}/invitations"),
+    ("post", "/api/v1/libraries/{library_id}/invitations"),
+    (
+        "delete",
+        "/api/v1/libraries/{library_id}/invitations/{invitation_id}",
+    ),
+    ("get", "/api/v1/libraries/{library_id}/activity"),
+    ("get", "/api/v1/invitations"),
+    ("post", "/api/v1/invitations/{invitation_id}/accept"),
+    ("post", "/api/v1/invitations/{invitation_id}/decline"),
     ("get", "/api/v1/styles"),
     ("get", "/api/v1/styles/{id}"),
 ];
@@ -88,6 +109,8 @@ async fn the_document_lists_every_route_and_every_listed_route_answers() {
             server.base,
             path.replace("{library_id}", &c.library)
                 .replace("{sha256}", &sha)
+                .replace("{account_id}", "someone")
+                .replace("{invitation_id}", "something")
         );
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let resp = c

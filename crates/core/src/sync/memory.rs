@@ -315,6 +315,8 @@ impl MemoryService {
                         key: w.key,
                         version: cur_version,
                         data: cur_data,
+                        changed_by: None,
+                        changed_at: None,
                     },
                 }),
                 Verdict::Accept => {
@@ -376,6 +378,8 @@ impl MemoryService {
                     key,
                     version,
                     data: self.objects.get(&(kind, key)).and_then(|(_, d)| d.clone()),
+                    changed_by: None,
+                    changed_at: None,
                 })
                 .collect(),
             next,

@@ -205,6 +205,8 @@ pub async fn me(State(state): State<AppState>, authed: Authed) -> Result<Json<Me
     let account = authed.account(&state).await?;
     let library = state.db.library_of_account(&account.id).await?;
     let references = state.db.reference_count(&library.id).await?;
+    // What counts against the limit: every library the account owns.
+    let storage_used = state.db.storage_used_by(&account.id).await?;
     Ok(Json(Me {
         account: Account {
             id: account.id,
@@ -214,7 +216,7 @@ pub async fn me(State(state): State<AppState>, authed: Authed) -> Result<Json<Me
             id: library.id,
             version: library.version,
             epoch: library.epoch,
-            storage_used: library.storage_used,
+            storage_used,
             storage_limit: account.storage_limit,
             references,
             reference_limit: account.reference_limit,

@@ -3,8 +3,10 @@
 //! Invariants: the first event is the current version (so a client that missed hints while
 //! disconnected catches up at once); then one event per committed write, through every
 //! instance (see [`crate::hints`]); a comment every 15 s keeps proxies from closing the stream.
-//! A stream lives no longer than the session that opened it: signing out (or a password
-//! change) on this instance ends it at once, and every `stream_check_ms` it checks the session
+//! A stream lives no longer than the session that opened it, nor than its account's
+//! membership of the library: signing out (or a password change), a removal from a shared
+//! library, leaving it or its deletion on this instance ends it at once, and every
+//! `stream_check_ms` it checks the session and the membership
 //! still lasts (another instance, the admin command, an expiry). EventSource cannot send
 //! headers, so a browser opens the stream with a one-use ticket (`POST .../events/ticket`),
 //! never with its session token in the URL.
@@ -35,7 +37,7 @@ fn event(version: u64) -> Result<Event, Infallible> {
     params(("library_id" = String, Path, description = "The library's id (from /me)")),
     responses((status = 201, description = "A one-use ticket for `GET .../events?ticket=`, good for a minute", body = StreamTicket),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 404, description = "No such library, or not this account's", body = ErrorBody)))]
+        (status = 404, description = "No such library, or this account is not a member", body = ErrorBody)))]
 pub async fn ticket(
     State(state): State<AppState>,
     authed: Authed,
@@ -64,7 +66,7 @@ const TICKET_TTL_MS: u64 = 60_000;
     params(("library_id" = String, Path, description = "The library's id (from /me)")),
     responses((status = 200, description = "Server-sent events named `version` whose data is a Hint, the current version first", content_type = "text/event-stream", body = Hint),
         (status = 401, description = "Not signed in, or a ticket used, expired or unknown", body = ErrorBody),
-        (status = 404, description = "No such library, or not this account's (or not the ticket's)", body = ErrorBody)))]
+        (status = 404, description = "No such library, or this account is not a member (or not the ticket's)", body = ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
     who: StreamAuthed,
@@ -93,6 +95,7 @@ pub async fn events(
     let mut revoked = state.revoked.subscribe();
     let check = Duration::from_millis(state.limits.stream_check_ms.max(1));
     let db = state.db.clone();
+    let library = lib.id.clone();
     let stop = async move {
         let down = async move {
             let _ = shutting_down.wait_for(|down| *down).await;
@@ -104,10 +107,10 @@ pub async fn events(
             tokio::select! {
                 () = &mut down => return,
                 r = revoked.recv() => match r {
-                    Ok(r) if r.ends(&authed.account_id, &authed.token_hash) => return,
+                    Ok(r) if r.ends(&authed.account_id, &authed.token_hash, &library) => return,
                     // Lagged: some revocations were missed; the session is checked below.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        if !still_signed_in(&db, &authed.token_hash).await {
+                        if !still_allowed(&db, &authed, &library).await {
                             return;
                         }
                     }
@@ -115,7 +118,7 @@ pub async fn events(
                     Ok(_) => {}
                 },
                 _ = ticks.tick() => {
-                    if !still_signed_in(&db, &authed.token_hash).await {
+                    if !still_allowed(&db, &authed, &library).await {
                         return;
                     }
                 }
@@ -128,9 +131,16 @@ pub async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-/// Whether the session still lasts (a failed check ends the stream: the client opens another).
-async fn still_signed_in(db: &crate::db::Db, token_hash: &str) -> bool {
-    db.token_account(token_hash, now_millis())
+/// Whether the session still lasts and its account is still a member of the library (a failed
+/// check ends the stream: the client opens another, or is told why it cannot).
+async fn still_allowed(db: &crate::db::Db, authed: &Authed, library_id: &str) -> bool {
+    let signed_in = db
+        .token_account(&authed.token_hash, now_millis())
         .await
-        .is_ok_and(|a| a.is_some())
+        .is_ok_and(|a| a.is_some());
+    signed_in
+        && db
+            .access(library_id, &authed.account_id)
+            .await
+            .is_ok_and(|a| a.is_some())
 }

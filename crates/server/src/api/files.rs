@@ -7,7 +7,7 @@
 //! against the quota twice; uploads of the same bytes to one library take turns from storing
 //! to recording, and no error path removes bytes a recorded file names.
 
-use crate::auth::{now_millis, Authed};
+use crate::auth::{forbidden, now_millis, Authed};
 use crate::db::RecordFile;
 use crate::error::{ApiError, ApiPath};
 use crate::AppState;
@@ -17,7 +17,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::StreamExt;
-use refsync_core::protocol::{ErrorBody, StoredFile};
+use refsync_core::protocol::{Action, ErrorBody, StoredFile};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
@@ -66,17 +66,24 @@ fn megabytes(bytes: u64) -> String {
         (status = 200, description = "The library held these bytes already", body = StoredFile),
         (status = 400, description = "Bad hash, wrong length, or the bytes do not match the hash", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 404, description = "No such library, or not this account's", body = ErrorBody),
+        (status = 404, description = "No such library, or this account is not a member", body = ErrorBody),
         (status = 413, description = "Larger than the server accepts", body = ErrorBody),
-        (status = 507, description = "storage_limit: over the account's quota; nothing stored", body = ErrorBody)))]
+        (status = 403, description = "forbidden: a viewer cannot upload", body = ErrorBody),
+        (status = 507, description = "storage_limit: over the owner's quota; nothing stored", body = ErrorBody)))]
 pub async fn upload(
     State(state): State<AppState>,
     authed: Authed,
     ApiPath((library_id, sha256)): ApiPath<(String, String)>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let lib = authed.library(&state, &library_id).await?;
+    let lib = authed
+        .member_of(&state, &library_id, Action::Write)
+        .await?
+        .library;
     check_sha(&sha256)?;
+    // Read before "held already" below: a twin upload recorded in between is then found held,
+    // never refused for the room it took.
+    let used = state.db.storage_used_by(&lib.account_id).await?;
     // A freed file (no attachment names it) is uploaded like a new one: recording it counts
     // it again and keeps it from the collector.
     if let Some(size) = state.db.file_size(&lib.id, &sha256, true).await? {
@@ -100,15 +107,25 @@ pub async fn upload(
             megabytes(length)
         )));
     }
-    let account = authed.account(&state).await?;
+    // A shared library's files count against its owner's storage.
+    let owner = state
+        .db
+        .account_by_id(&lib.account_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let whose = if lib.account_id == authed.account_id {
+        "the account"
+    } else {
+        "the library's owner"
+    };
     let over_quota = || {
         ApiError::StorageLimit(format!(
-            "This file ({}) would take the account over its storage limit of {}; it was not uploaded.",
+            "This file ({}) would take {whose} over the storage limit of {}; it was not uploaded.",
             megabytes(length),
-            megabytes(account.storage_limit)
+            megabytes(owner.storage_limit)
         ))
     };
-    if lib.storage_used.saturating_add(length) > account.storage_limit {
+    if used.saturating_add(length) > owner.storage_limit {
         return Err(over_quota());
     }
 
@@ -160,9 +177,10 @@ pub async fn upload(
         .db
         .record_file(
             &lib.id,
+            &authed.account_id,
             &sha256,
             length,
-            account.storage_limit,
+            owner.storage_limit,
             now_millis(),
         )
         .await?;
@@ -186,6 +204,16 @@ pub async fn upload(
             stored: false,
         })
         .into_response()),
+        RecordFile::Forbidden(role) => {
+            // The role was taken away during the upload: its bytes are dropped like a refused
+            // one's (below).
+            if state.db.file_size(&lib.id, &sha256, false).await?.is_none() {
+                if let Err(e) = state.blobs.delete(&name).await {
+                    tracing::warn!("removing a file refused for its uploader's role: {e}");
+                }
+            }
+            Err(role.map_or(ApiError::NotFound, forbidden))
+        }
         RecordFile::OverLimit => {
             // Another upload took the room meanwhile. These bytes are this upload's own: no
             // row names them (the insert was rolled back, and a twin waits for this turn).

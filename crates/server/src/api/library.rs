@@ -6,7 +6,7 @@
 //! text, so a 50,000-reference pull costs no re-encoding.
 
 use super::{check_epoch, epoch_header};
-use crate::auth::{now_millis, Authed};
+use crate::auth::{forbidden, now_millis, Authed};
 use crate::db::{BatchOutcome, CheckedWrite, StoredBatch};
 use crate::error::{ApiBytes, ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::AppState;
@@ -15,7 +15,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use refsync_core::protocol::{
-    Batch, BatchResult, ChangesPage, ErrorBody, Link, LinkRequest, Object, ResetRequest,
+    Action, Batch, BatchResult, ChangesPage, ErrorBody, Link, LinkRequest, Object, ResetRequest,
     ResetResult, SyncLog, SyncReport, Versions, DEFAULT_PAGE, MAX_BATCH_WRITES, MAX_OBJECT_BYTES,
     MAX_PAGE,
 };
@@ -30,7 +30,7 @@ use std::fmt::Write as _;
     responses((status = 200, description = "Linked: the epoch to send from now on", body = Link),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 404, description = "No such library, or not this account's", body = ErrorBody),
+        (status = 404, description = "No such library, or this account is not a member", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody)))]
 pub async fn link(
     State(state): State<AppState>,
@@ -66,7 +66,7 @@ pub struct ChangesQuery {
     limit: Option<usize>,
 }
 
-fn parse_cursor(cursor: &str) -> Option<(u64, ObjectKind, Key)> {
+pub(super) fn parse_cursor(cursor: &str) -> Option<(u64, ObjectKind, Key)> {
     let mut parts = cursor.splitn(3, '.');
     let version = parts.next()?.parse().ok()?;
     let kind = ObjectKind::parse(parts.next()?)?;
@@ -79,7 +79,7 @@ fn parse_cursor(cursor: &str) -> Option<(u64, ObjectKind, Key)> {
     responses((status = 200, description = "One page of changes", body = ChangesPage),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 404, description = "No such library, or not this account's", body = ErrorBody),
+        (status = 404, description = "No such library, or this account is not a member", body = ErrorBody),
         (status = 409, description = "relink_required: the library was reset", body = ErrorBody)))]
 pub async fn changes(
     State(state): State<AppState>,
@@ -102,7 +102,10 @@ pub async fn changes(
             ApiError::Invalid("The cursor is not one this server gave out.".into())
         })?),
     };
-    let (library_version, objects) = state.db.changes(&lib.id, q.since, after, limit).await?;
+    let (library_version, objects) = state
+        .db
+        .changes(&lib.id, q.since, after, limit, lib.is_shared())
+        .await?;
     let next = if objects.len() == limit {
         objects
             .last()
@@ -132,6 +135,11 @@ pub async fn changes(
             o.version,
             o.data.as_deref().unwrap_or("null")
         );
+        if let (Some(by), Some(at)) = (&o.changed_by, o.changed_at) {
+            body.pop();
+            let by = serde_json::to_string(by).unwrap_or_else(|_| "null".into());
+            let _ = write!(body, ",\"changed_by\":{by},\"changed_at\":{at}}}");
+        }
     }
     body.push(']');
     if let Some(next) = next {
@@ -147,7 +155,7 @@ pub async fn changes(
     responses((status = 200, description = "The version of every object", body = Versions),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 404, description = "No such library, or not this account's", body = ErrorBody),
+        (status = 404, description = "No such library, or this account is not a member", body = ErrorBody),
         (status = 409, description = "relink_required: the library was reset", body = ErrorBody)))]
 pub async fn versions(
     State(state): State<AppState>,
@@ -277,8 +285,8 @@ fn check_batch(batch: WireBatch, request_hash: String) -> Result<StoredBatch, Ap
     responses((status = 200, description = "Applied (or answered again, for a retry): one result per write", body = BatchResult),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 404, description = "No such library, or not this account's", body = ErrorBody),
-        (status = 403, description = "reference_limit: the batch would pass the account's limit", body = ErrorBody),
+        (status = 404, description = "No such library, or this account is not a member", body = ErrorBody),
+        (status = 403, description = "reference_limit: the batch would pass the owner's limit; forbidden: a viewer cannot write", body = ErrorBody),
         (status = 409, description = "relink_required: the library was reset", body = ErrorBody),
         (status = 413, description = "Too many writes, or body too large", body = ErrorBody)))]
 pub async fn batch(
@@ -288,18 +296,28 @@ pub async fn batch(
     ApiPath(library_id): ApiPath<String>,
     ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
-    let lib = authed.library(&state, &library_id).await?;
+    // Refused early here; checked again inside the batch's transaction, where it counts.
+    let lib = authed
+        .member_of(&state, &library_id, Action::Write)
+        .await?
+        .library;
     let epoch = epoch_header(&headers)?;
     let request_hash = hex::encode(Sha256::digest(&body));
     let checked = check_batch(read_batch(&headers, &body)?, request_hash)?;
-    let account = authed.account(&state).await?;
+    // A shared library counts against its owner's limits.
+    let owner = state
+        .db
+        .account_by_id(&lib.account_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let outcome = state
         .db
         .apply_batch(
             &lib.id,
+            &authed.account_id,
             epoch,
             &checked,
-            account.reference_limit,
+            owner.reference_limit,
             now_millis(),
         )
         .await?;
@@ -328,6 +346,9 @@ pub async fn batch(
         BatchOutcome::ReferenceLimit { limit } => Err(ApiError::ReferenceLimit(format!(
             "This account may hold at most {limit} references; the batch was not applied."
         ))),
+        // The role changed, or the membership ended, since the request came in.
+        BatchOutcome::Forbidden(Some(role)) => Err(forbidden(role)),
+        BatchOutcome::Forbidden(None) => Err(ApiError::NotFound),
     }
 }
 
@@ -336,7 +357,8 @@ pub async fn batch(
     responses((status = 200, description = "Reset: every device must link again", body = ResetResult),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 404, description = "No such library, or not this account's", body = ErrorBody),
+        (status = 404, description = "No such library, or this account is not a member", body = ErrorBody),
+        (status = 403, description = "forbidden: only the owner resets a shared library", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody)))]
 pub async fn reset(
     State(state): State<AppState>,
@@ -344,7 +366,10 @@ pub async fn reset(
     ApiPath(library_id): ApiPath<String>,
     ApiJson(req): ApiJson<ResetRequest>,
 ) -> Result<Json<ResetResult>, ApiError> {
-    let lib = authed.library(&state, &library_id).await?;
+    let lib = authed
+        .member_of(&state, &library_id, Action::Own)
+        .await?
+        .library;
     let (epoch, library_version, deleted, files) = state.db.reset(&lib.id, req.wipe).await?;
     for sha in files {
         let name = format!("{}/{sha}", lib.id);
@@ -366,7 +391,7 @@ pub async fn reset(
     responses((status = 204, description = "Recorded"),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 404, description = "No such library, or not this account's", body = ErrorBody),
+        (status = 404, description = "No such library, or this account is not a member", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody)))]
 pub async fn add_sync_report(
     State(state): State<AppState>,
@@ -408,7 +433,7 @@ pub async fn add_sync_report(
     responses((status = 200, description = "The latest syncs, newest first", body = SyncLog),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 404, description = "No such library, or not this account's", body = ErrorBody)))]
+        (status = 404, description = "No such library, or this account is not a member", body = ErrorBody)))]
 pub async fn sync_log(
     State(state): State<AppState>,
     authed: Authed,

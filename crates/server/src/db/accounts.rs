@@ -85,11 +85,12 @@ impl Db {
             Err(e) => return Err(e),
         }
         sqlx::query(
-            "INSERT INTO libraries (id, account_id, version, epoch, storage_used)
-             VALUES ($1, $2, 0, 1, 0)",
+            "INSERT INTO libraries (id, account_id, version, epoch, storage_used, created_at)
+             VALUES ($1, $2, 0, 1, 0, $3)",
         )
         .bind(new_id())
         .bind(&account.id)
+        .bind(to_i64(account.created_at))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -2,8 +2,9 @@
 //!
 //! Invariants: `libraries.storage_used` is the sum of the sizes of the library's rows in
 //! `files` that are not freed, kept so by changing both in one transaction; a file is recorded
-//! only after its bytes were stored and checked, and only while the account stays within its
-//! storage limit. A file is freed (`freed_at`) in the transaction of the batch after which no
+//! only after its bytes were stored and checked, only while the uploader's role still allows
+//! writing, and only while the library's owner stays within their storage limit, which the
+//! owner's libraries (personal and shared) share. A file is freed (`freed_at`) in the transaction of the batch after which no
 //! live attachment object of its library names it, and counted again by a batch or an upload
 //! that names it; the collector removes a row freed longer than the grace period, and only
 //! then its bytes, holding the upload turn of that file, so an upload of the same bytes either
@@ -18,20 +19,32 @@ pub enum RecordFile {
     Recorded,
     /// The library held it already (another upload of the same bytes won the race).
     AlreadyHeld,
-    /// Storing it would take the account over its limit.
+    /// Storing it would take the owner over their limit.
     OverLimit,
+    /// The uploader may not write there (any more).
+    Forbidden(Option<refsync_core::protocol::Role>),
 }
 
-/// Add `size` to the library's storage used, unless that would pass `limit`; whether it did.
+/// Add `size` to the library's storage used, unless the owner's libraries together would pass
+/// `limit`; whether it did. The owner's account row is locked first, so two uploads into two
+/// of one owner's libraries cannot both take the last room.
 async fn grow_within(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     library_id: &str,
     size: u64,
     limit: u64,
 ) -> Result<bool, sqlx::Error> {
+    sqlx::query(
+        "UPDATE accounts SET storage_limit = storage_limit
+         WHERE id = (SELECT account_id FROM libraries WHERE id = $1)",
+    )
+    .bind(library_id)
+    .execute(&mut **tx)
+    .await?;
     let grown = sqlx::query(
         "UPDATE libraries SET storage_used = storage_used + $1
-         WHERE id = $2 AND storage_used + $1 <= $3",
+         WHERE id = $2 AND $1 + (SELECT SUM(o.storage_used) FROM libraries o
+                                 WHERE o.account_id = libraries.account_id) <= $3",
     )
     .bind(to_i64(size))
     .bind(library_id)
@@ -42,6 +55,19 @@ async fn grow_within(
 }
 
 impl Db {
+    /// Bytes counted against `owner`'s storage limit: every library they own, shared ones too.
+    pub async fn storage_used_by(&self, owner: &str) -> Result<u64, sqlx::Error> {
+        // PostgreSQL sums BIGINTs as NUMERIC; the cast keeps one Rust type for both.
+        let used: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(storage_used), 0) AS BIGINT) FROM libraries
+             WHERE account_id = $1",
+        )
+        .bind(owner)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(to_u64(used))
+    }
+
     /// The size of a file the library holds; with `counted_only`, only if it counts (is not
     /// freed: a freed file is kept for its grace period but no attachment names it).
     pub async fn file_size(
@@ -70,14 +96,26 @@ impl Db {
     pub async fn record_file(
         &self,
         library_id: &str,
+        uploader: &str,
         sha256: &str,
         size: u64,
         limit: u64,
         now: u64,
     ) -> Result<RecordFile, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        // The insert comes first: it takes the write lock (SQLite) or the row (PostgreSQL, on
-        // the unique key), so a twin upload waits here and then finds the row.
+        // The library's lock first, as role changes take it: the role read next is the one in
+        // force when the file is recorded.
+        sqlx::query("UPDATE libraries SET version = version WHERE id = $1")
+            .bind(library_id)
+            .execute(&mut *tx)
+            .await?;
+        let role = super::sharing::role_in(&mut tx, library_id, uploader).await?;
+        if !role.is_some_and(|r| r.allows(refsync_core::protocol::Action::Write)) {
+            tx.rollback().await?;
+            return Ok(RecordFile::Forbidden(role));
+        }
+        // Then the insert: it takes the row (PostgreSQL, on the unique key), so a twin upload
+        // waits here and then finds the row.
         let inserted = sqlx::query(
             "INSERT INTO files (library_id, sha256, size, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (library_id, sha256) DO NOTHING",

@@ -9,13 +9,13 @@
 
 use super::{to_i64, to_u64, Db};
 use refsync_core::protocol::{
-    verdict, BatchResult, ObjectVersion, RemoteObject, Verdict, WriteResult,
+    verdict, Action, BatchResult, ObjectVersion, RemoteObject, Role, Verdict, WriteResult,
 };
 use refsync_core::{Key, ObjectKind};
 use sqlx::Row;
 use std::collections::HashMap;
 
-/// Keys per `IN (...)` read, and rows per multi-row insert (7 parameters each): well inside
+/// Keys per `IN (...)` read, and rows per multi-row insert (9 parameters each): well inside
 /// SQLite's 32,766 and PostgreSQL's 65,535 parameters per statement.
 const READ_CHUNK: usize = 1_000;
 const WRITE_CHUNK: usize = 1_000;
@@ -27,6 +27,14 @@ pub struct LibraryRow {
     pub version: u64,
     pub epoch: u64,
     pub storage_used: u64,
+    /// `None` for an account's personal library; a shared library's name.
+    pub name: Option<String>,
+}
+
+impl LibraryRow {
+    pub fn is_shared(&self) -> bool {
+        self.name.is_some()
+    }
 }
 
 /// One object as stored; `data` is the JSON text, `None` for a tombstone.
@@ -36,6 +44,9 @@ pub struct ObjectRow {
     pub key: Key,
     pub version: u64,
     pub data: Option<String>,
+    /// Who wrote this version (email) and when, read only for shared libraries.
+    pub changed_by: Option<String>,
+    pub changed_at: Option<u64>,
 }
 
 /// A write checked and ready to apply: the data is valid JSON of the kind, under its key.
@@ -72,6 +83,8 @@ pub enum BatchOutcome {
     ReferenceLimit {
         limit: u64,
     },
+    /// The writer's role does not allow writing (any more): nothing was applied.
+    Forbidden(Option<Role>),
 }
 
 pub(super) fn kind_code(kind: ObjectKind) -> i64 {
@@ -84,7 +97,7 @@ pub(super) fn kind_code(kind: ObjectKind) -> i64 {
     }
 }
 
-fn kind_from_code(code: i64) -> Result<ObjectKind, sqlx::Error> {
+pub(super) fn kind_from_code(code: i64) -> Result<ObjectKind, sqlx::Error> {
     Ok(match code {
         0 => ObjectKind::Reference,
         1 => ObjectKind::Group,
@@ -103,13 +116,14 @@ fn key_from_text(text: String) -> Result<Key, sqlx::Error> {
     Key::parse(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-fn library_from_row(row: &sqlx::any::AnyRow) -> Result<LibraryRow, sqlx::Error> {
+pub(super) fn library_from_row(row: &sqlx::any::AnyRow) -> Result<LibraryRow, sqlx::Error> {
     Ok(LibraryRow {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
         version: to_u64(row.try_get("version")?),
         epoch: to_u64(row.try_get("epoch")?),
         storage_used: to_u64(row.try_get("storage_used")?),
+        name: row.try_get("name")?,
     })
 }
 
@@ -119,6 +133,8 @@ fn object_from_row(row: &sqlx::any::AnyRow) -> Result<ObjectRow, sqlx::Error> {
         key: key_from_text(row.try_get("key")?)?,
         version: to_u64(row.try_get("version")?),
         data: row.try_get("data")?,
+        changed_by: None,
+        changed_at: None,
     })
 }
 
@@ -133,15 +149,22 @@ impl ObjectRow {
                 .data
                 .as_deref()
                 .and_then(|d| serde_json::from_str(d).ok()),
+            changed_by: self.changed_by.clone(),
+            changed_at: self.changed_at,
         }
     }
 }
 
-const LIBRARY_COLUMNS: &str = "id, account_id, version, epoch, storage_used";
+const LIBRARY_COLUMNS: &str = "id, account_id, version, epoch, storage_used, name";
+/// The same, of `libraries l` in a join.
+pub(super) const LIBRARY_COLUMNS_L: &str =
+    "l.id, l.account_id, l.version, l.epoch, l.storage_used, l.name";
 
 impl Db {
     pub async fn library_of_account(&self, account_id: &str) -> Result<LibraryRow, sqlx::Error> {
-        let sql = format!("SELECT {LIBRARY_COLUMNS} FROM libraries WHERE account_id = $1");
+        let sql = format!(
+            "SELECT {LIBRARY_COLUMNS} FROM libraries WHERE account_id = $1 AND name IS NULL"
+        );
         let row = sqlx::query(&sql)
             .bind(account_id)
             .fetch_one(&self.pool)
@@ -178,19 +201,27 @@ impl Db {
         since: u64,
         after: Option<(u64, ObjectKind, Key)>,
         limit: usize,
+        attributed: bool,
     ) -> Result<(u64, Vec<ObjectRow>), sqlx::Error> {
         let version: i64 = sqlx::query_scalar("SELECT version FROM libraries WHERE id = $1")
             .bind(library_id)
             .fetch_one(&self.pool)
             .await?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // A shared library's page says who wrote each version; a personal one's is always its
+        // owner, and its 50,000-object pull pays for no join.
+        let select = if attributed {
+            "SELECT o.kind, o.key, o.version, o.data, o.changed_at, a.email AS changed_by
+             FROM objects o LEFT JOIN accounts a ON a.id = o.changed_by"
+        } else {
+            "SELECT o.kind, o.key, o.version, o.data FROM objects o"
+        };
         let rows = match after {
             None => {
-                sqlx::query(
-                    "SELECT kind, key, version, data FROM objects
-                     WHERE library_id = $1 AND version > $2
-                     ORDER BY version, kind, key LIMIT $3",
-                )
+                sqlx::query(&format!(
+                    "{select} WHERE o.library_id = $1 AND o.version > $2
+                     ORDER BY o.version, o.kind, o.key LIMIT $3"
+                ))
                 .bind(library_id)
                 .bind(to_i64(since))
                 .bind(limit)
@@ -198,12 +229,11 @@ impl Db {
                 .await?
             }
             Some((v, kind, key)) => {
-                sqlx::query(
-                    "SELECT kind, key, version, data FROM objects
-                     WHERE library_id = $1 AND version > $2
-                       AND (version, kind, key) > ($3, $4, $5)
-                     ORDER BY version, kind, key LIMIT $6",
-                )
+                sqlx::query(&format!(
+                    "{select} WHERE o.library_id = $1 AND o.version > $2
+                       AND (o.version, o.kind, o.key) > ($3, $4, $5)
+                     ORDER BY o.version, o.kind, o.key LIMIT $6"
+                ))
                 .bind(library_id)
                 .bind(to_i64(since))
                 .bind(to_i64(v))
@@ -214,7 +244,17 @@ impl Db {
                 .await?
             }
         };
-        let objects = rows.iter().map(object_from_row).collect::<Result<_, _>>()?;
+        let objects = rows
+            .iter()
+            .map(|row| {
+                let mut object = object_from_row(row)?;
+                if attributed {
+                    object.changed_by = row.try_get("changed_by")?;
+                    object.changed_at = row.try_get::<Option<i64>, _>("changed_at")?.map(to_u64);
+                }
+                Ok(object)
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
         Ok((to_u64(version), objects))
     }
 
@@ -250,6 +290,7 @@ impl Db {
     pub async fn apply_batch(
         &self,
         library_id: &str,
+        writer: &str,
         epoch: u64,
         batch: &StoredBatch,
         reference_limit: Option<u64>,
@@ -265,6 +306,12 @@ impl Db {
         .fetch_one(&mut *tx)
         .await?;
         let version = to_u64(row.try_get("version")?);
+        // The role as it is now, under the lock that role changes take too: a write never
+        // lands under a role already taken away.
+        let role = super::sharing::role_in(&mut tx, library_id, writer).await?;
+        if !role.is_some_and(|r| r.allows(Action::Write)) {
+            return Ok(BatchOutcome::Forbidden(role));
+        }
         if to_u64(row.try_get("epoch")?) != epoch {
             return Ok(BatchOutcome::RelinkRequired);
         }
@@ -356,6 +403,8 @@ impl Db {
                         key: w.key,
                         version: cur_version,
                         data: cur_data,
+                        changed_by: None,
+                        changed_at: None,
                     }
                     .to_remote(),
                 }),
@@ -370,18 +419,20 @@ impl Db {
         }
         let changed = !apply.is_empty();
         for chunk in apply.chunks(WRITE_CHUNK) {
-            let mut p = self.placeholders(1, chunk.len() * 7);
+            let mut p = self.placeholders(1, chunk.len() * 9);
             let rows: Vec<String> = (0..chunk.len())
                 .map(|_| {
-                    let row: Vec<String> = p.by_ref().take(7).collect();
+                    let row: Vec<String> = p.by_ref().take(9).collect();
                     format!("({})", row.join(", "))
                 })
                 .collect();
             let sql = format!(
-                "INSERT INTO objects (library_id, kind, key, version, shared, sha256, data)
+                "INSERT INTO objects
+                   (library_id, kind, key, version, shared, sha256, data, changed_by, changed_at)
                  VALUES {}
                  ON CONFLICT (library_id, kind, key) DO UPDATE SET version = excluded.version,
-                   shared = excluded.shared, sha256 = excluded.sha256, data = excluded.data",
+                   shared = excluded.shared, sha256 = excluded.sha256, data = excluded.data,
+                   changed_by = excluded.changed_by, changed_at = excluded.changed_at",
                 rows.join(", ")
             );
             let mut q = sqlx::query(&sql);
@@ -393,7 +444,9 @@ impl Db {
                     .bind(to_i64(new_version))
                     .bind(i64::from(w.shared))
                     .bind(w.sha256.as_deref())
-                    .bind(w.data.as_deref());
+                    .bind(w.data.as_deref())
+                    .bind(writer)
+                    .bind(to_i64(now));
             }
             q.execute(&mut *tx).await?;
         }
