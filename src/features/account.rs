@@ -170,6 +170,7 @@ fn explain(kind: ErrorKind, message: &str) -> String {
         ErrorKind::RelinkRequired => "Sync was reset on another device, so this library is no longer linked. Open Sync Status and choose Link again to merge it into the online library, or reset sync here.".into(),
         ErrorKind::Server => format!("The refsync service failed ({message}); it will be tried again."),
         ErrorKind::Invalid => format!("The service refused the sync: {message}"),
+        ErrorKind::Forbidden => format!("Your role in this shared library does not allow it: {message}"),
         ErrorKind::Local => message.to_string(),
     }
 }

@@ -14,7 +14,8 @@ use std::path::PathBuf;
     after_help = "Examples:\n  refsync init\n  refsync import pubmed.ris --group \"To read\"\n  \
                   refsync search kuhn\n  refsync link --server https://refsync.example.org --email me@example.org\n  \
                   refsync sync\n\nExit codes: 0 done, 2 usage, 3 not found, 4 bad input, 5 no connection, \
-                  6 sign-in, 7 storage or reference limit, 8 relink required, 9 conflicts waiting, 10 library file, 1 other.",
+                  6 sign-in, 7 storage or reference limit, 8 relink required, 9 conflicts waiting, 10 library file, \
+                  11 not allowed by your role in a shared library, 1 other.",
     arg_required_else_help = true
 )]
 pub struct Cli {
@@ -25,6 +26,10 @@ pub struct Cli {
     /// refsync/config.json in your config folder).
     #[arg(long, global = true, env = "REFSYNC_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// Work on this shared library's copy (kept beside your library by `refsync sync`)
+    /// instead of your own library: list, search, export, cite, add, edit...
+    #[arg(long, global = true, value_name = "NAME")]
+    pub shared: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -292,6 +297,89 @@ pub enum Command {
         after_help = "The same format as the web app's backup: each restores the other's.\n\nExamples:\n  refsync backup library-2026-11-24.zip"
     )]
     Backup { file: PathBuf },
+    /// Shared libraries: make one, invite people as editors or viewers, see and change members, answer invitations.
+    #[command(subcommand)]
+    Share(ShareCommand),
+}
+
+/// `refsync share ...` (docs/sharing.md).
+#[derive(Subcommand, Debug)]
+pub enum ShareCommand {
+    /// The libraries you can open: yours, then those shared with you or by you, with your role.
+    #[command(after_help = "Examples:\n  refsync share list\n  refsync share list --json")]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a new, empty shared library (you own it).
+    #[command(after_help = "Examples:\n  refsync share create \"Lab papers\"")]
+    Create { name: String },
+    /// Invite someone by email as an editor (add, edit, delete) or a viewer (read, copy).
+    #[command(
+        after_help = "The invitation waits 14 days (or --days) for that email's account to accept it; the account may be made later.\n\n\
+                      Examples:\n  refsync share invite \"Lab papers\" ana@example.org --role editor\n  \
+                      refsync share invite \"Lab papers\" student@example.org --role viewer --days 30"
+    )]
+    Invite {
+        name: String,
+        email: String,
+        #[arg(long, value_parser = parse_role)]
+        role: refsync_core::protocol::Role,
+        /// Days the invitation waits (1-90).
+        #[arg(long)]
+        days: Option<u64>,
+    },
+    /// The members and their roles (and, for the owner, invitations not yet answered).
+    #[command(after_help = "Examples:\n  refsync share members \"Lab papers\"")]
+    Members {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a member another role (owner only).
+    #[command(
+        after_help = "Examples:\n  refsync share role \"Lab papers\" ana@example.org viewer"
+    )]
+    Role {
+        name: String,
+        email: String,
+        #[arg(value_parser = parse_role)]
+        role: refsync_core::protocol::Role,
+    },
+    /// Remove a member (owner only): their devices stop receiving the library.
+    #[command(after_help = "Examples:\n  refsync share remove \"Lab papers\" ana@example.org")]
+    Remove { name: String, email: String },
+    /// Leave a shared library (your copy here is kept aside, no longer synced).
+    #[command(after_help = "Examples:\n  refsync share leave \"Lab papers\"")]
+    Leave { name: String },
+    /// Invitations waiting for your answer.
+    #[command(after_help = "Examples:\n  refsync share invitations")]
+    Invitations {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Accept an invitation (by the library's name or the invitation's id) and fetch the library.
+    #[command(after_help = "Examples:\n  refsync share accept \"Lab papers\"")]
+    Accept { invitation: String },
+    /// Decline an invitation.
+    #[command(after_help = "Examples:\n  refsync share decline \"Lab papers\"")]
+    Decline { invitation: String },
+    /// Who changed what lately in a shared library, newest first.
+    #[command(after_help = "Examples:\n  refsync share activity \"Lab papers\" --limit 20")]
+    Activity {
+        name: String,
+        #[arg(long, default_value = "20")]
+        limit: usize,
+    },
+}
+
+fn parse_role(text: &str) -> Result<refsync_core::protocol::Role, String> {
+    match refsync_core::protocol::Role::parse(&text.trim().to_lowercase()) {
+        Some(refsync_core::protocol::Role::Owner) | None => {
+            Err("editor or viewer (a library has one owner)".into())
+        }
+        Some(role) => Ok(role),
+    }
 }
 
 #[derive(Args, Debug)]

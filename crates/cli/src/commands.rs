@@ -5,6 +5,7 @@ pub mod backup;
 pub mod cite;
 pub mod groups;
 pub mod library;
+pub mod share;
 pub mod sync;
 
 use crate::args::{Cli, Command};
@@ -12,8 +13,14 @@ use crate::context::{default_config, default_library, Context};
 use crate::error::Result;
 
 pub async fn run(cli: Cli) -> Result<()> {
+    let personal_path = cli.library.unwrap_or_else(default_library);
+    let library_path = match &cli.shared {
+        Some(name) => share::find_copy(&personal_path, name).await?,
+        None => personal_path.clone(),
+    };
     let cx = Context {
-        library_path: cli.library.unwrap_or_else(default_library),
+        library_path,
+        personal_path,
         config_path: cli.config.unwrap_or_else(default_config),
     };
     match cli.command {
@@ -89,5 +96,6 @@ pub async fn run(cli: Cli) -> Result<()> {
             yes,
         } => sync::reset(&cx, wipe_online, backup, yes).await,
         Command::Backup { file } => backup::backup(&cx, &file).await,
+        Command::Share(s) => share::run(&cx, &s).await,
     }
 }

@@ -68,7 +68,11 @@ impl Config {
 }
 
 pub struct Context {
+    /// The library a command works on: the personal library, or with `--shared NAME` the copy
+    /// of that shared library beside it.
     pub library_path: PathBuf,
+    /// The personal library (`--library`), whose session every shared library's copy uses.
+    pub personal_path: PathBuf,
     pub config_path: PathBuf,
 }
 

@@ -14,6 +14,7 @@
 //! | 8 | the library was reset on another device: link again |
 //! | 9 | conflicts are waiting (`refsync conflicts list`) |
 //! | 10 | the library file could not be read or written |
+//! | 11 | your role in a shared library does not allow it (a viewer's edit) |
 
 use crate::store::StoreError;
 use refsync_core::sync::{ErrorKind, SyncError};
@@ -29,6 +30,8 @@ pub enum Code {
     RelinkRequired = 8,
     Conflicts = 9,
     Local = 10,
+    /// The account's role in a shared library does not allow it.
+    Forbidden = 11,
 }
 
 #[derive(Debug)]
@@ -70,6 +73,7 @@ impl From<StoreError> for CliError {
             StoreError::Missing(_) => Code::NotFound,
             StoreError::NotALibrary(..) => Code::BadInput,
             StoreError::Io(_) => Code::Local,
+            StoreError::ReadOnly(_) => Code::Forbidden,
         };
         CliError::new(code, e.to_string())
     }
@@ -95,6 +99,10 @@ impl From<SyncError> for CliError {
                 "The online library was reset from another device. Run `refsync link` to link this library again (what is here is merged into it).",
             ),
             ErrorKind::Local => (Code::Local, ""),
+            ErrorKind::Forbidden => (
+                Code::Forbidden,
+                "Your role in this shared library does not allow that; what you changed stays here.",
+            ),
             ErrorKind::ReferenceLimit => (Code::StorageLimit, ""),
             ErrorKind::TooLarge => (
                 Code::BadInput,

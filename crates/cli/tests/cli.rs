@@ -1509,3 +1509,170 @@ async fn a_style_added_on_one_desktop_formats_on_the_other() {
     let err = a.fails(&["styles", "--remove", "Annals"], 3).await;
     assert!(err.contains("no style “Annals”"), "{err}");
 }
+
+/// Issue 27's desktop side: two accounts on three desktops share a library. Ada makes it and
+/// invites Bob as an editor; Bob accepts (and has it at once); both edit, a conflict is settled
+/// on Bob's side; Ada's second desktop follows; the activity says who did what; Bob demoted to
+/// viewer has his stale edit refused by the service and his next one by his own desktop; Bob
+/// removed keeps a copy aside and is told why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_library_between_two_accounts_on_three_desktops() {
+    let svc = service(|_| {}).await;
+    let (a1, a2, b) = (desk(), desk(), desk());
+    for d in [&a1, &a2, &b] {
+        d.ok(&["init"]).await;
+    }
+    for (d, email, create) in [
+        (&a1, "ada@example.org", true),
+        (&a2, "ada@example.org", false),
+        (&b, "bob@example.org", true),
+    ] {
+        let mut args = vec!["link", "--server", &svc.url, "--email", email];
+        if create {
+            args.push("--create-account");
+        }
+        d.ok(&args).await;
+    }
+    a1.ok(&["add", "title=Ada's own", "year=2001"]).await;
+    let made = a1.ok(&["share", "create", "Lab"]).await;
+    assert!(made.contains("Made the shared library “Lab”"), "{made}");
+    let invited = a1
+        .ok(&[
+            "share",
+            "invite",
+            "lab",
+            "Bob@Example.org",
+            "--role",
+            "editor",
+        ])
+        .await;
+    assert!(
+        invited.contains("Invited bob@example.org to “Lab” as an editor"),
+        "{invited}"
+    );
+    a1.fails(
+        &["share", "invite", "Lab", "x@example.org", "--role", "owner"],
+        2,
+    )
+    .await;
+
+    let waiting = b.ok(&["share", "invitations"]).await;
+    assert!(
+        waiting.contains("Lab") && waiting.contains("ada@example.org"),
+        "{waiting}"
+    );
+    let joined = b.ok(&["share", "accept", "Lab"]).await;
+    assert!(
+        joined.contains("You are an editor of “Lab” now"),
+        "{joined}"
+    );
+    let listed = b.ok(&["share", "list"]).await;
+    assert!(
+        listed.contains("(your library)") && listed.contains("editor"),
+        "{listed}"
+    );
+
+    // Ada's first sync makes her copy; the personal library is untouched by the shared one.
+    a1.ok(&["sync"]).await;
+    let key = a1
+        .ok(&["--shared", "Lab", "add", "title=Shared paper", "year=2020"])
+        .await
+        .trim()
+        .to_string();
+    a1.ok(&["sync"]).await;
+    assert_eq!(a1.titles(&[]).await, ["Ada's own"]);
+    b.ok(&["sync"]).await;
+    assert_eq!(b.titles(&["--shared", "Lab"]).await, ["Shared paper"]);
+    assert!(
+        b.titles(&[]).await.is_empty(),
+        "Bob's own library stays his"
+    );
+
+    // The same field edited on both sides: a conflict, settled on Bob's desktop.
+    a1.ok(&["--shared", "Lab", "edit", &key, "title=From Ada"])
+        .await;
+    b.ok(&["--shared", "Lab", "edit", &key, "title=From Bob"])
+        .await;
+    a1.ok(&["sync"]).await;
+    let err = b.fails(&["sync"], 9).await;
+    assert!(err.contains("conflicts list"), "{err}");
+    let conflicts = b.ok(&["--shared", "Lab", "conflicts", "list"]).await;
+    assert!(conflicts.contains("title"), "{conflicts}");
+    b.ok(&[
+        "--shared",
+        "Lab",
+        "conflicts",
+        "resolve",
+        &key,
+        "--keep",
+        "local",
+    ])
+    .await;
+    b.ok(&["sync"]).await;
+    for d in [&a1, &a2] {
+        d.ok(&["sync"]).await;
+        assert_eq!(d.titles(&["--shared", "Lab"]).await, ["From Bob"]);
+    }
+    let members = a2.ok(&["share", "members", "Lab"]).await;
+    assert!(
+        members.contains("ada@example.org") && members.contains("bob@example.org"),
+        "{members}"
+    );
+    let activity = a2.ok(&["share", "activity", "Lab"]).await;
+    assert!(
+        activity.contains("bob@example.org") && activity.contains("From Bob"),
+        "{activity}"
+    );
+
+    // Demoted to viewer: the edit Bob made before hearing of it is refused by the service (and
+    // stays on his desktop); the next one his desktop refuses itself, naming the role.
+    a1.ok(&["share", "role", "Lab", "bob@example.org", "viewer"])
+        .await;
+    b.ok(&["--shared", "Lab", "edit", &key, "year=1999"]).await;
+    let err = b.fails(&["sync"], 11).await;
+    assert!(err.contains("viewer"), "{err}");
+    // The refused edit waits in Sync Conflicts (the online copy is back meanwhile): kept
+    // there, not sent again and again; dropping it lets the library sync again.
+    let refused = b.ok(&["--shared", "Lab", "conflicts", "list"]).await;
+    assert!(refused.contains("refused"), "{refused}");
+    let held: Vec<serde_json::Value> = b.list(&["--shared", "Lab"]).await;
+    assert_eq!(held[0]["fields"]["year"], "2020");
+    b.ok(&[
+        "--shared",
+        "Lab",
+        "conflicts",
+        "resolve",
+        &key,
+        "--keep",
+        "online",
+    ])
+    .await;
+    b.ok(&["sync"]).await;
+    let err = b
+        .fails(&["--shared", "Lab", "edit", &key, "year=1998"], 11)
+        .await;
+    assert!(err.contains("read-only") && err.contains("viewer"), "{err}");
+    a1.ok(&["sync"]).await;
+    let shared: Vec<serde_json::Value> = a1.list(&["--shared", "Lab"]).await;
+    assert_eq!(
+        shared[0]["fields"]["year"], "2020",
+        "the viewer's edit never landed"
+    );
+
+    // Removed: Bob's copy is set aside, readable, and he is told why.
+    a1.ok(&["share", "remove", "Lab", "bob@example.org"]).await;
+    let out = b.ok(&["sync"]).await;
+    assert!(out.contains("You no longer belong to “Lab”"), "{out}");
+    b.fails(&["--shared", "Lab", "list"], 3).await;
+    let aside = std::fs::read_dir(b.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.to_string_lossy().contains(".left-") && p.extension().is_some_and(|e| e == "refsync")
+        })
+        .expect("the copy set aside");
+    let kept = b
+        .ok(&["--library", aside.to_str().unwrap(), "list", "--json"])
+        .await;
+    assert!(kept.contains("From Bob"), "{kept}");
+}

@@ -6,9 +6,10 @@
 //! keep their code, and any other answer the service should not give is `server`.
 
 use refsync_core::protocol::{
-    changes_query, Batch, BatchResult, ChangesPage, ErrorBody, Hint, Link, LinkRequest, Me,
-    Register, ResetRequest, ResetResult, Session, SignIn, StreamTicket, SyncReport, API_V1,
-    EPOCH_HEADER,
+    changes_query, Activity, Batch, BatchResult, ChangesPage, ErrorBody, Hint, Invitation,
+    Invitations, Invite, Libraries, LibraryName, LibrarySummary, Link, LinkRequest, Me, Member,
+    Members, Register, ResetRequest, ResetResult, Role, Session, SetRole, SignIn, StreamTicket,
+    SyncReport, API_V1, EPOCH_HEADER,
 };
 use refsync_core::sync::{ErrorKind, Remote, SyncError};
 use serde::de::DeserializeOwned;
@@ -116,7 +117,8 @@ impl Remote for HttpRemote {
     }
 }
 
-/// The account side of the service (no library yet): sign in, make an account.
+/// The account side of the service: sign in, make an account, and the account's shared
+/// libraries, members and invitations.
 pub struct Service {
     http: reqwest::Client,
     base: String,
@@ -161,6 +163,130 @@ impl Service {
             .http
             .get(format!("{}{API_V1}/me", self.base))
             .bearer_auth(token);
+        answer(req.send().await).await
+    }
+
+    fn signed(&self, token: &str, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{API_V1}{path}", self.base))
+            .bearer_auth(token)
+    }
+
+    /// Every library the account can open (docs/sharing.md): its own first, then shared ones.
+    pub async fn libraries(&self, token: &str) -> Result<Vec<LibrarySummary>, SyncError> {
+        let req = self.signed(token, reqwest::Method::GET, "/libraries");
+        answer::<Libraries>(req.send().await)
+            .await
+            .map(|l| l.libraries)
+    }
+
+    /// A new, empty shared library owned by the account.
+    pub async fn create_library(
+        &self,
+        token: &str,
+        name: &str,
+    ) -> Result<LibrarySummary, SyncError> {
+        let req = self
+            .signed(token, reqwest::Method::POST, "/libraries")
+            .json(&LibraryName {
+                name: name.to_string(),
+            });
+        answer(req.send().await).await
+    }
+
+    pub async fn members(&self, token: &str, library: &str) -> Result<Vec<Member>, SyncError> {
+        let path = format!("/libraries/{library}/members");
+        let req = self.signed(token, reqwest::Method::GET, &path);
+        answer::<Members>(req.send().await).await.map(|m| m.members)
+    }
+
+    pub async fn invite(
+        &self,
+        token: &str,
+        library: &str,
+        invite: &Invite,
+    ) -> Result<Invitation, SyncError> {
+        let path = format!("/libraries/{library}/invitations");
+        let req = self
+            .signed(token, reqwest::Method::POST, &path)
+            .json(invite);
+        answer(req.send().await).await
+    }
+
+    /// Another role for a member (the owner only).
+    pub async fn set_role(
+        &self,
+        token: &str,
+        library: &str,
+        account: &str,
+        role: Role,
+    ) -> Result<(), SyncError> {
+        let path = format!("/libraries/{library}/members/{account}");
+        let req = self
+            .signed(token, reqwest::Method::PUT, &path)
+            .json(&SetRole { role });
+        raw(req.send().await).await.map(drop)
+    }
+
+    /// Remove a member (the owner), or leave (one's own account).
+    pub async fn remove_member(
+        &self,
+        token: &str,
+        library: &str,
+        account: &str,
+    ) -> Result<(), SyncError> {
+        let path = format!("/libraries/{library}/members/{account}");
+        let req = self.signed(token, reqwest::Method::DELETE, &path);
+        raw(req.send().await).await.map(drop)
+    }
+
+    /// A library's pending invitations (its owner only).
+    pub async fn invitations_of(
+        &self,
+        token: &str,
+        library: &str,
+    ) -> Result<Vec<Invitation>, SyncError> {
+        let path = format!("/libraries/{library}/invitations");
+        let req = self.signed(token, reqwest::Method::GET, &path);
+        answer::<Invitations>(req.send().await)
+            .await
+            .map(|i| i.invitations)
+    }
+
+    /// The pending invitations addressed to the account.
+    pub async fn invitations(&self, token: &str) -> Result<Vec<Invitation>, SyncError> {
+        let req = self.signed(token, reqwest::Method::GET, "/invitations");
+        answer::<Invitations>(req.send().await)
+            .await
+            .map(|i| i.invitations)
+    }
+
+    /// Accept an invitation (the library it opens) or decline it (`None`).
+    pub async fn answer_invitation(
+        &self,
+        token: &str,
+        invitation: &str,
+        accept: bool,
+    ) -> Result<Option<LibrarySummary>, SyncError> {
+        let verb = if accept { "accept" } else { "decline" };
+        let path = format!("/invitations/{invitation}/{verb}");
+        let req = self.signed(token, reqwest::Method::POST, &path);
+        if accept {
+            answer(req.send().await).await.map(Some)
+        } else {
+            raw(req.send().await).await.map(|_| None)
+        }
+    }
+
+    /// The library's latest changes, newest first.
+    pub async fn activity(
+        &self,
+        token: &str,
+        library: &str,
+        limit: usize,
+    ) -> Result<Activity, SyncError> {
+        let path = format!("/libraries/{library}/activity?limit={limit}");
+        let req = self.signed(token, reqwest::Method::GET, &path);
         answer(req.send().await).await
     }
 }

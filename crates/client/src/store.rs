@@ -19,6 +19,7 @@
 use refsync_core::edit::Write;
 use refsync_core::protocol::Batch;
 use refsync_core::protocol::Object;
+use refsync_core::protocol::{Action, Role};
 use refsync_core::query::DuplicateSet;
 use refsync_core::sync::apply::{
     after_push, edit_conflict, held_in_conflict, keep_conflict, refresh_conflict, settle,
@@ -48,6 +49,8 @@ const LIBRARY: &str = "library";
 const OUTBOX: &str = "outbox";
 /// Attachments' bytes waiting to upload (`meta`, a JSON list of SHA-256; core's files loop).
 pub const WAITING_FILES: &str = "pending_uploads";
+/// A shared library's copy: the account's role there (`meta`), as the service last said.
+pub const ROLE: &str = "role";
 
 const SCHEMA_SQL: &str = "
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -87,6 +90,8 @@ pub enum StoreError {
     NotALibrary(PathBuf, String),
     /// Reading or writing failed (disk full, locked, ...).
     Io(String),
+    /// A person's edit of a shared library their role does not let them change.
+    ReadOnly(String),
 }
 
 impl std::fmt::Display for StoreError {
@@ -101,6 +106,7 @@ impl std::fmt::Display for StoreError {
                 write!(f, "{} is not a refsync library ({why})", p.display())
             }
             StoreError::Io(why) => write!(f, "the library file could not be used: {why}"),
+            StoreError::ReadOnly(why) => f.write_str(why),
         }
     }
 }
@@ -351,6 +357,15 @@ impl LibraryFile {
         writes: Vec<Write>,
         mut progress: impl FnMut(usize),
     ) -> Result<(), StoreError> {
+        // A courtesy: the service refuses it anyway, but here nothing is kept to be refused.
+        if let Some(role) = self.meta(ROLE).await?.as_deref().and_then(Role::parse) {
+            if !role.allows(Action::Write) {
+                return Err(StoreError::ReadOnly(format!(
+                    "this shared library is read-only for you: {}. Copy references into your own library to change them.",
+                    role.describe()
+                )));
+            }
+        }
         let total = writes.len();
         let mut tx = self.begin_write().await?;
         let conflicted = conflict_ids(&mut tx).await?;

@@ -152,10 +152,24 @@ pub async fn link(
     result
 }
 
+/// Sync the library; when it is the personal one, then every shared library the account
+/// belongs to too (each in its own copy beside it; docs/sharing.md).
 pub async fn sync(cx: &Context) -> Result<()> {
     let lib = cx.open().await?;
     signed_in(&lib).await?;
-    let result = sync_once(&lib, "").await;
+    let mut result = sync_once(&lib, "").await;
+    if cx.library_path == cx.personal_path && !matches!(&result, Err(e) if e.code == Code::Auth) {
+        let shared = match session(&lib).await {
+            Ok((service, token)) => {
+                super::share::sync_shared(&lib, &cx.personal_path, &service, &token, None).await
+            }
+            Err(e) => Err(e),
+        };
+        // The personal library's failure first: it is the one a person acts on.
+        if result.is_ok() {
+            result = shared;
+        }
+    }
     lib.close().await;
     result
 }
@@ -323,6 +337,34 @@ async fn signed_in(lib: &LibraryFile) -> Result<()> {
     Ok(())
 }
 
+/// The personal library's service and session token (signing in again if it ended): what the
+/// account's shared libraries are reached with.
+pub(crate) async fn session(lib: &LibraryFile) -> Result<(Service, String)> {
+    signed_in(lib).await?;
+    let (Some(server), Some(token)) = (lib.meta(SERVER).await?, lib.meta(TOKEN).await?) else {
+        return Err(CliError::new(
+            Code::Auth,
+            "this library is not signed in: run `refsync sync` (or `refsync link`)",
+        ));
+    };
+    Ok((Service::new(&server)?, token))
+}
+
+/// A shared library's copy signs in as the personal library does, and is linked to its own
+/// online library only.
+pub(crate) async fn share_session(
+    personal: &LibraryFile,
+    copy: &LibraryFile,
+    library_id: &str,
+) -> Result<()> {
+    for name in [SERVER, TOKEN, ACCOUNT_ID, ACCOUNT_EMAIL] {
+        copy.set_meta(name, personal.meta(name).await?.as_deref())
+            .await?;
+    }
+    copy.set_meta(LIBRARY_ID, Some(library_id)).await?;
+    Ok(())
+}
+
 /// One sync's line in the history.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Entry {
@@ -372,7 +414,7 @@ async fn remote_of(lib: &LibraryFile) -> Result<HttpRemote> {
 }
 
 /// One sync, its line printed after `prefix`.
-async fn sync_once(lib: &LibraryFile, prefix: &str) -> Result<()> {
+pub(crate) async fn sync_once(lib: &LibraryFile, prefix: &str) -> Result<()> {
     let remote = remote_of(lib).await?;
     let started = now_millis();
     let mut entry = Entry {

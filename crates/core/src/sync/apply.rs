@@ -135,6 +135,10 @@ fn reason_of(
     remote: &Option<Object>,
     was: ConflictReason,
 ) -> ConflictReason {
+    // A refusal stays one whatever the online copy does since: the role is what refused it.
+    if was == ConflictReason::Refused {
+        return was;
+    }
     match (local.is_some(), remote.is_some()) {
         (true, true) => ConflictReason::Fields,
         (true, false) => ConflictReason::EditedHereDeletedOnline,

@@ -12,7 +12,7 @@
 //! the engine at once, never a retry loop. The traits' futures need not be `Send`: browser
 //! futures are not.
 
-use super::plan::{plan, Action, ConflictRecord, LocalObject};
+use super::plan::{plan, Action, ConflictReason, ConflictRecord, LocalObject};
 use crate::protocol::{
     Batch, BatchResult, ChangesPage, Data, ErrorCode, Link, Object, ResetResult, Write, WriteResult,
 };
@@ -47,6 +47,9 @@ pub enum ErrorKind {
     Server,
     /// The service refused what was sent, or sent what cannot be read.
     Invalid,
+    /// The account's role in a shared library does not allow what was sent (a viewer's
+    /// write, or a role taken away since the last sync).
+    Forbidden,
     /// This device's own storage failed (full, blocked, damaged): nothing was half-written.
     Local,
 }
@@ -63,6 +66,7 @@ impl ErrorKind {
             ErrorKind::RelinkRequired => "relink_required",
             ErrorKind::Server => "server",
             ErrorKind::Invalid => "invalid",
+            ErrorKind::Forbidden => "forbidden",
             ErrorKind::Local => "local",
         }
     }
@@ -78,6 +82,7 @@ impl ErrorKind {
             ErrorKind::RelinkRequired => ErrorCode::RelinkRequired,
             ErrorKind::Server => ErrorCode::Internal,
             ErrorKind::Invalid => ErrorCode::Invalid,
+            ErrorKind::Forbidden => ErrorCode::Forbidden,
             ErrorKind::Connection | ErrorKind::Local => ErrorCode::Unknown,
         }
     }
@@ -110,6 +115,7 @@ impl SyncError {
             ErrorCode::TooLarge => ErrorKind::TooLarge,
             ErrorCode::ReferenceLimit => ErrorKind::ReferenceLimit,
             ErrorCode::RelinkRequired => ErrorKind::RelinkRequired,
+            ErrorCode::Forbidden => ErrorKind::Forbidden,
             ErrorCode::Internal | ErrorCode::RateLimited | ErrorCode::Unknown => ErrorKind::Server,
             _ => ErrorKind::Invalid,
         };
@@ -383,9 +389,10 @@ pub async fn sync_with_progress<S: LocalStore, R: Remote>(
     for _ in 0..MAX_ROUNDS {
         let pushed = match push(store, remote, link.epoch, new_key, &mut outcome).await {
             Ok(pushed) => pushed,
-            Err(e) if e.kind == ErrorKind::ReferenceLimit => {
-                // What was refused stays here (its batch in the outbox, offered again next
-                // sync); the device still receives what other devices changed.
+            Err(e) if matches!(e.kind, ErrorKind::ReferenceLimit | ErrorKind::Forbidden) => {
+                // What was refused stays here (over the limit: its batch in the outbox,
+                // offered again next sync; refused by the role: as conflicts, see `send`); the
+                // device still receives what other devices changed.
                 pull(store, remote, link.epoch, &mut outcome, progress).await?;
                 return Err(e);
             }
@@ -489,7 +496,14 @@ async fn send<S: LocalStore, R: Remote>(
     sent: Vec<Option<Object>>,
     outcome: &mut SyncOutcome,
 ) -> Result<(), SyncError> {
-    let result = with_retries(remote, async || remote.batch(epoch, batch).await).await?;
+    let result = match with_retries(remote, async || remote.batch(epoch, batch).await).await {
+        Ok(result) => result,
+        Err(e) if e.kind == ErrorKind::Forbidden => {
+            set_aside_refused(store, batch, outcome).await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     if result.results.len() != batch.writes.len()
         || batch
             .writes
@@ -560,6 +574,40 @@ async fn send<S: LocalStore, R: Remote>(
                 }
             }
         }
+    }
+    changes.push(StoreChange::Answered);
+    store.apply(changes, None).await
+}
+
+/// The account's role refused the whole batch (a viewer's edits, or a role taken away since
+/// they were made): each of its objects goes back to the service's copy as last synced, and
+/// this client's copy waits as a [`ConflictReason::Refused`] conflict, to be dropped or copied
+/// into a library the person may change. Nothing is lost, and the next sync is not stuck
+/// sending it again.
+async fn set_aside_refused<S: LocalStore>(
+    store: &S,
+    batch: &Batch,
+    outcome: &mut SyncOutcome,
+) -> Result<(), SyncError> {
+    let ids: Vec<(ObjectKind, Key)> = batch.writes.iter().map(|w| (w.kind, w.key)).collect();
+    let held = store.get_many(&ids).await?;
+    let mut changes = Vec::with_capacity(ids.len() + 1);
+    for ((kind, key), local) in ids.into_iter().zip(held) {
+        let Some(local) = local else { continue };
+        if local.current == local.base {
+            continue;
+        }
+        outcome.conflicts += 1;
+        changes.push(StoreChange::Conflict(Box::new(ConflictRecord {
+            kind,
+            key,
+            reason: ConflictReason::Refused,
+            local: local.current,
+            remote: local.base.clone(),
+            remote_version: local.base_version,
+            fields: Vec::new(),
+            base: local.base,
+        })));
     }
     changes.push(StoreChange::Answered);
     store.apply(changes, None).await

@@ -41,6 +41,10 @@ pub enum ConflictReason {
     EditedHereDeletedOnline,
     /// Deleted for good here, edited online.
     DeletedHereEditedOnline,
+    /// Changed here, refused by the service: the account's role in the shared library does
+    /// not allow it (a viewer, or a role taken away before the change was sent). The online
+    /// copy stays; this client's copy waits to be dropped or copied elsewhere.
+    Refused,
 }
 
 impl ConflictReason {
@@ -50,6 +54,7 @@ impl ConflictReason {
             ConflictReason::Fields => "fields",
             ConflictReason::EditedHereDeletedOnline => "edited_here_deleted_online",
             ConflictReason::DeletedHereEditedOnline => "deleted_here_edited_online",
+            ConflictReason::Refused => "refused",
         }
     }
 
@@ -59,6 +64,7 @@ impl ConflictReason {
         match id {
             "edited_here_deleted_online" => ConflictReason::EditedHereDeletedOnline,
             "deleted_here_edited_online" => ConflictReason::DeletedHereEditedOnline,
+            "refused" => ConflictReason::Refused,
             _ => ConflictReason::Fields,
         }
     }
@@ -69,6 +75,7 @@ impl ConflictReason {
             ConflictReason::Fields => "edited on both sides",
             ConflictReason::EditedHereDeletedOnline => "edited here, deleted online",
             ConflictReason::DeletedHereEditedOnline => "deleted here, edited online",
+            ConflictReason::Refused => "changed here, refused: your role does not allow it",
         }
     }
 }
