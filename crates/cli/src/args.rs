@@ -297,6 +297,19 @@ pub enum Command {
         after_help = "The same format as the web app's backup: each restores the other's.\n\nExamples:\n  refsync backup library-2026-11-24.zip"
     )]
     Backup { file: PathBuf },
+    /// Copy references (with their attachments) into another library: a shared one, or your own.
+    #[command(
+        after_help = "Each copy is a new reference (new key, no groups) that remembers where it came from; the original stays. \
+                      --to takes a shared library's name, or \"mine\" for your own library.\n\n\
+                      Examples:\n  refsync copy TE0J3D 8N0DCQ --to \"Lab papers\"\n  refsync --shared \"Lab papers\" copy TE0J3D --to mine"
+    )]
+    Copy {
+        #[arg(required = true)]
+        keys: Vec<String>,
+        /// The library to copy into.
+        #[arg(long, value_name = "NAME")]
+        to: String,
+    },
     /// Shared libraries: make one, invite people as editors or viewers, see and change members, answer invitations.
     #[command(subcommand)]
     Share(ShareCommand),

@@ -97,5 +97,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => sync::reset(&cx, wipe_online, backup, yes).await,
         Command::Backup { file } => backup::backup(&cx, &file).await,
         Command::Share(s) => share::run(&cx, &s).await,
+        Command::Copy { keys, to } => share::copy(&cx, &keys, &to).await,
     }
 }

@@ -1588,6 +1588,43 @@ async fn a_shared_library_between_two_accounts_on_three_desktops() {
         "Bob's own library stays his"
     );
 
+    // Ada copies her own reference, with its file, into the shared library; Bob copies it
+    // on into his own library. Each copy is new and remembers where it came from.
+    let own = a1.key_of("Ada's own").await;
+    std::fs::write(a1.path("notes.pdf"), b"%PDF-1.4 Ada's notes").unwrap();
+    a1.ok(&["attach", &own, a1.path("notes.pdf").to_str().unwrap()])
+        .await;
+    let copied = a1.ok(&["copy", &own, "--to", "Lab"]).await;
+    assert!(copied.contains("Copied 1 reference into “Lab”"), "{copied}");
+    a1.fails(&["copy", &own, "--to", "mine"], 4).await;
+    a1.ok(&["sync"]).await;
+    b.ok(&["sync"]).await;
+    let in_lab = b.key_of_in(&["--shared", "Lab"], "Ada's own").await;
+    assert_ne!(in_lab, own);
+    let copied = b
+        .ok(&["--shared", "Lab", "copy", &in_lab, "--to", "mine"])
+        .await;
+    assert!(
+        copied.contains("into your library") && !copied.contains("not on this computer"),
+        "the file came along from the service: {copied}"
+    );
+    let mine = b.list(&[]).await;
+    assert_eq!(mine.len(), 1);
+    assert!(
+        mine[0]["extra"]["refsync:copied_from"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/{in_lab}")),
+        "{}",
+        mine[0]
+    );
+    assert_eq!(mine[0]["attachments"].as_array().unwrap().len(), 1);
+    b.ok(&["sync"]).await;
+    b.ok(&["--shared", "Lab", "trash", &in_lab]).await;
+    b.ok(&["sync"]).await;
+    a1.ok(&["sync"]).await;
+    assert_eq!(a1.titles(&["--shared", "Lab"]).await, ["Shared paper"]);
+
     // The same field edited on both sides: a conflict, settled on Bob's desktop.
     a1.ok(&["--shared", "Lab", "edit", &key, "title=From Ada"])
         .await;

@@ -344,6 +344,19 @@ impl LibraryFile {
         Ok(snap)
     }
 
+    /// Whether a person may change this library: a shared library's copy records the role the
+    /// service last gave, and a viewer's change is refused here, naming the role. A courtesy:
+    /// the service refuses it anyway, but here nothing is kept only to be refused.
+    pub async fn writable(&self) -> Result<(), StoreError> {
+        match self.meta(ROLE).await?.as_deref().and_then(Role::parse) {
+            Some(role) if !role.allows(Action::Write) => Err(StoreError::ReadOnly(format!(
+                "this shared library is read-only for you: {}. Copy references into your own library to change them.",
+                role.describe()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// A person's changes, all in one transaction: each object becomes dirty (or, never
     /// synced and deleted, disappears).
     pub async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
@@ -357,15 +370,7 @@ impl LibraryFile {
         writes: Vec<Write>,
         mut progress: impl FnMut(usize),
     ) -> Result<(), StoreError> {
-        // A courtesy: the service refuses it anyway, but here nothing is kept to be refused.
-        if let Some(role) = self.meta(ROLE).await?.as_deref().and_then(Role::parse) {
-            if !role.allows(Action::Write) {
-                return Err(StoreError::ReadOnly(format!(
-                    "this shared library is read-only for you: {}. Copy references into your own library to change them.",
-                    role.describe()
-                )));
-            }
-        }
+        self.writable().await?;
         let total = writes.len();
         let mut tx = self.begin_write().await?;
         let conflicted = conflict_ids(&mut tx).await?;

@@ -353,6 +353,68 @@ pub async fn run(cx: &Context, command: &ShareCommand) -> Result<()> {
     result
 }
 
+/// `refsync copy KEY... --to NAME`: copies of references (and their files) from the library
+/// in use into another one (core's `actions::copy_to`).
+pub async fn copy(cx: &Context, keys: &[String], to: &str) -> Result<()> {
+    let target_path = match to.trim().to_lowercase().as_str() {
+        "mine" | "personal" | "my library" => cx.personal_path.clone(),
+        _ => find_copy(&cx.personal_path, to).await?,
+    };
+    if target_path == cx.library_path {
+        return Err(CliError::bad_input(
+            "the references are in that library already; --to names another one",
+        ));
+    }
+    let source = cx.open().await?;
+    let snap = source.snapshot().await?;
+    let keys = crate::context::find_references(&snap, keys)?;
+    let from = match source.library().await? {
+        LibraryId::Personal => "personal".to_string(),
+        LibraryId::Shared { id } => id,
+    };
+    let (writes, files) = refsync_core::edit::actions::copy_to(
+        &snap,
+        &keys,
+        &from,
+        now_millis(),
+        crate::context::new_key,
+    );
+    let target = LibraryFile::open(&target_path).await?;
+    target.writable().await?;
+    let mut missing = 0;
+    for sha in &files {
+        match source.file(sha).await? {
+            Some(bytes) => target.put_file(sha, &bytes).await?,
+            None => missing += 1,
+        }
+    }
+    target.write(writes).await?;
+    let name = target
+        .meta(NAME)
+        .await?
+        .unwrap_or_else(|| "your library".into());
+    target.close().await;
+    source.close().await;
+    println!(
+        "Copied {} into {}{}; `refsync sync` sends {}.",
+        count(keys.len(), "reference", "references"),
+        if name == "your library" {
+            name.clone()
+        } else {
+            format!("“{name}”")
+        },
+        match missing {
+            0 => String::new(),
+            n => format!(
+                " ({} not on this computer yet: sync first to bring them along)",
+                count(n, "file is", "files are")
+            ),
+        },
+        if keys.len() == 1 { "it" } else { "them" }
+    );
+    Ok(())
+}
+
 fn article(role: Role) -> &'static str {
     match role {
         Role::Owner => "the",

@@ -106,8 +106,13 @@ impl Desk {
 
     /// The key of the one reference titled `title`.
     pub async fn key_of(&self, title: &str) -> String {
+        self.key_of_in(&[], title).await
+    }
+
+    /// [`Desk::key_of`] with `extra` options (`--shared NAME`, `--trash`).
+    pub async fn key_of_in(&self, extra: &[&str], title: &str) -> String {
         let hits: Vec<String> = self
-            .list(&[])
+            .list(extra)
             .await
             .iter()
             .filter(|r| r["fields"]["title"] == title)

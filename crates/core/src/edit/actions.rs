@@ -1,7 +1,7 @@
 //! What each of a person's actions writes, the same in the web app and the CLI: trash and
 //! restore, group membership, deleting for good (with attachments and the bytes nothing else
 //! shares), emptying the Trash, deleting a group or a group set, attaching and detaching files,
-//! and setting a field by name.
+//! setting a field by name, and copying references into another library.
 //!
 //! Invariants: an action reads the library as the client holds it ([`Held`]) and returns
 //! [`Write`]s, never writing itself; a reference an action leaves as it was is not written; every
@@ -52,6 +52,59 @@ fn each(held: &impl Held, keys: &[Key], now: u64, change: impl Fn(&mut Reference
         Ok::<(), std::convert::Infallible>(())
     })
     .unwrap_or_else(|never| match never {})
+}
+
+/// Where a copied reference came from, in its `extra` fields: `LIBRARY/KEY` (the library's
+/// online id, or `personal`). Not written by any exporter (no format's prefix).
+pub const COPIED_FROM: &str = "refsync:copied_from";
+
+/// Copies of `keys` for another library (a shared one, or the person's own): each a new
+/// reference under a new key that remembers where it came from (`COPIED_FROM`), out of the
+/// Trash, in no group (groups belong to their library), with copies of its attachments (new
+/// keys, the same bytes). `from` names the source library for `COPIED_FROM`. The new objects
+/// to put, and the SHA-256 of every file whose bytes must go along.
+pub fn copy_to(
+    held: &impl Held,
+    keys: &[Key],
+    from: &str,
+    now: u64,
+    mut new_key: impl FnMut() -> Key,
+) -> (Vec<Write>, Vec<String>) {
+    let wanted: BTreeSet<Key> = crate::sort::set_of(keys.iter().copied());
+    let mut writes = Vec::new();
+    let mut files = Vec::new();
+    for r in held.references().filter(|r| wanted.contains(&r.key)) {
+        let mut copy = r.clone();
+        copy.key = new_key();
+        copy.groups.clear();
+        copy.trashed = false;
+        // Keys of the source library mean nothing in the other one.
+        copy.merged_into = None;
+        copy.not_duplicates.clear();
+        copy.date_added = now;
+        copy.date_modified = now;
+        copy.extra
+            .insert(COPIED_FROM.to_string(), format!("{from}/{}", r.key));
+        copy.attachments.clear();
+        for a in r
+            .attachments
+            .iter()
+            .filter_map(|k| held.attachments().get(k))
+        {
+            let mut attachment = a.clone();
+            attachment.key = new_key();
+            attachment.parent = copy.key;
+            attachment.merged_from = None;
+            attachment.date_modified = now;
+            copy.attachments.push(attachment.key);
+            files.push(attachment.sha256.clone());
+            writes.push(Write::Put(Object::Attachment(attachment)));
+        }
+        writes.push(Write::Put(Object::Reference(copy)));
+    }
+    files.sort();
+    files.dedup();
+    (writes, files)
 }
 
 /// Move references to the Trash (they keep their groups and attachments, for a restore).
@@ -520,5 +573,32 @@ mod tests {
             ..lib().groups[&key(10)].clone()
         };
         assert!(refuses_members(&smart).is_some());
+    }
+
+    #[test]
+    fn a_copy_is_a_new_reference_that_remembers_its_origin_with_its_files() {
+        let mut from = lib();
+        from.refs[0].groups.insert(key(10));
+        from.refs[0].trashed = true;
+        let mut n = 100;
+        let (writes, files) = copy_to(&from, &[key(1), key(3)], "lab", 9, || {
+            n += 1;
+            key(n)
+        });
+        let mut into = Lib::default();
+        into.apply(&writes);
+        assert_eq!(into.refs.len(), 2);
+        assert_eq!(files, ["aaa"]);
+        let copy = into.refs.iter().find(|r| r.title() == "Book 1").unwrap();
+        assert!(copy.key != key(1) && !copy.trashed && copy.groups.is_empty());
+        assert_eq!(copy.extra[COPIED_FROM], format!("lab/{}", key(1)));
+        assert_eq!(copy.date_added, 9);
+        let attachment = &into.attachments[&copy.attachments[0]];
+        assert_eq!(
+            (attachment.parent, attachment.sha256.as_str()),
+            (copy.key, "aaa")
+        );
+        assert_ne!(attachment.key, key(21));
+        assert_eq!(from.refs.len(), 3, "the source is untouched");
     }
 }
