@@ -1028,8 +1028,8 @@ fn run(seed: u64, seen: &mut Seen) -> Result<(), String> {
             },
             remote: SimRemote {
                 inner: MemoryRemote {
-                    service: Rc::clone(&service),
                     page_size: 7,
+                    ..MemoryRemote::new(Rc::clone(&service))
                 },
                 rng: Rc::clone(&fault_rng),
                 faults: true,

@@ -17,8 +17,8 @@ use super::engine::{ErrorKind, LinkState, LocalStore, Remote, StoreChange, SyncE
 use super::plan::{ConflictRecord, LocalObject, Resolution};
 use crate::edit::Write;
 use crate::protocol::{
-    verdict, Batch, BatchResult, ChangesPage, Data, Link, Object, RemoteObject, ResetResult,
-    Verdict, WriteResult,
+    verdict, Action, Batch, BatchResult, ChangesPage, Data, Link, Object, RemoteObject,
+    ResetResult, Role, Verdict, WriteResult,
 };
 use crate::query::DuplicateSet;
 use crate::{Key, ObjectKind, Reference};
@@ -257,7 +257,8 @@ impl LocalStore for MemoryStore {
 }
 
 /// The service's rules, in memory (the real one is `crates/server`): versions, conflicts,
-/// idempotent batches, epochs, paged changes. For tests of stores and of the engine.
+/// idempotent batches, epochs, paged changes, and for a shared library who may read and write
+/// (`Role::allows`, the rule the server runs). For tests of stores and of the engine.
 #[derive(Debug)]
 pub struct MemoryService {
     pub version: u64,
@@ -265,6 +266,8 @@ pub struct MemoryService {
     /// Every object's version and data (`None`: a tombstone).
     pub objects: BTreeMap<(ObjectKind, Key), (u64, Option<Data>)>,
     pub batches: HashMap<String, BatchResult>,
+    /// A shared library's members and roles; `None`: a personal library, its one account's.
+    pub members: Option<BTreeMap<String, Role>>,
 }
 
 impl Default for MemoryService {
@@ -280,6 +283,23 @@ impl MemoryService {
             epoch: 1,
             objects: BTreeMap::new(),
             batches: HashMap::new(),
+            members: None,
+        }
+    }
+
+    /// Whether `account` may do `action` here, as the server answers it: a non-member is not
+    /// found, a role that does not allow it is forbidden.
+    pub fn check(&self, account: Option<&str>, action: Action) -> Result<(), SyncError> {
+        let Some(members) = &self.members else {
+            return Ok(());
+        };
+        match account.and_then(|a| members.get(a)) {
+            None => Err(SyncError::new(ErrorKind::Invalid, "Not found.")),
+            Some(role) if role.allows(action) => Ok(()),
+            Some(role) => Err(SyncError::new(
+                ErrorKind::Forbidden,
+                format!("a {} may not {action:?}", role.as_str()),
+            )),
         }
     }
 
@@ -410,6 +430,8 @@ pub struct MemoryRemote {
     pub service: Rc<RefCell<MemoryService>>,
     /// Objects per changes page.
     pub page_size: usize,
+    /// The account asking (checked against a shared library's members).
+    pub account: Option<String>,
 }
 
 impl MemoryRemote {
@@ -417,6 +439,15 @@ impl MemoryRemote {
         MemoryRemote {
             service,
             page_size: 100,
+            account: None,
+        }
+    }
+
+    /// A remote of a shared library for `account`.
+    pub fn as_account(service: Rc<RefCell<MemoryService>>, account: &str) -> MemoryRemote {
+        MemoryRemote {
+            account: Some(account.to_string()),
+            ..MemoryRemote::new(service)
         }
     }
 }
@@ -428,6 +459,7 @@ impl Remote for MemoryRemote {
 
     async fn link(&self) -> Result<Link, SyncError> {
         let s = self.service.borrow();
+        s.check(self.account.as_deref(), Action::Read)?;
         Ok(Link {
             library_id: "memory".into(),
             epoch: s.epoch,
@@ -442,6 +474,7 @@ impl Remote for MemoryRemote {
         cursor: Option<&str>,
     ) -> Result<ChangesPage, SyncError> {
         let s = self.service.borrow();
+        s.check(self.account.as_deref(), Action::Read)?;
         if epoch != s.epoch {
             return Err(SyncError::new(
                 ErrorKind::RelinkRequired,
@@ -453,6 +486,8 @@ impl Remote for MemoryRemote {
 
     async fn batch(&self, epoch: u64, batch: &Batch) -> Result<BatchResult, SyncError> {
         let mut s = self.service.borrow_mut();
+        // Before the replay of an answered batch too, as the server checks the role first.
+        s.check(self.account.as_deref(), Action::Write)?;
         if epoch != s.epoch {
             return Err(SyncError::new(
                 ErrorKind::RelinkRequired,
@@ -463,6 +498,9 @@ impl Remote for MemoryRemote {
     }
 
     async fn reset(&self, wipe: bool) -> Result<ResetResult, SyncError> {
+        self.service
+            .borrow()
+            .check(self.account.as_deref(), Action::Own)?;
         Ok(self.service.borrow_mut().reset(wipe))
     }
 
