@@ -3,6 +3,10 @@
 //! and on PostgreSQL and against pouchdb-server (npm) holding the same documents
 //! (`_changes?include_docs=true`, `_bulk_docs`).
 //!
+//! Then issue 27's sharing figures (a library of 10,000 shared with 50 members: a member's
+//! first sync, one edit's hint reaching every member's stream, the role check's cost per
+//! request) on a SQLite server of their own.
+//!
 //! `bench_server CORPUS_DIR RUNS COUNT` with `REFSYNC_SERVER_BIN` (a release build of
 //! refsync-server) and `POUCHDB_SERVER` (its script). Servers run pinned to core 0 (`taskset`),
 //! this load generator should run on core 1. Runs are interleaved (ours, ours, peer, ...),
@@ -350,6 +354,215 @@ async fn engine_scenarios(target: &Target, docs: &[Value]) -> [f64; 5] {
     ]
 }
 
+/// Members of the shared library in the sharing scenarios, and its references.
+const MEMBERS: usize = 50;
+const SHARED: usize = 10_000;
+
+async fn json_of(resp: reqwest::Response) -> Value {
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{status}: {body}");
+    body
+}
+
+/// Issue 27's figures, on a server of their own: an owner shares a library of [`SHARED`]
+/// references with [`MEMBERS`] members (each invited and accepting). A member's first sync of
+/// it (core's engine, in-memory store); one edit's hint reaching every member's open change-hint
+/// stream (time to the last); and "anything new?" polls per second on the shared library as a
+/// member (the role read on every request) beside the owner's polls of their personal library.
+async fn sharing_scenarios(http: &reqwest::Client, base: &str, docs: &[Value]) -> [f64; 4] {
+    use refsync_client::remote::HttpRemote;
+    use refsync_core::sync::{sync, MemoryStore};
+    let Target::Ours {
+        token: owner,
+        library: personal,
+        epoch: personal_epoch,
+        ..
+    } = sign_up(http, base).await
+    else {
+        unreachable!()
+    };
+    let lib = json_of(
+        http.post(format!("{base}/api/v1/libraries"))
+            .bearer_auth(&owner)
+            .json(&json!({"name": "Bench lab"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shared = Target::Ours {
+        base: base.to_string(),
+        token: owner.clone(),
+        library: lib.clone(),
+        epoch: 1,
+    };
+    push(
+        http,
+        &shared,
+        push_bodies(&shared, &docs[..SHARED.min(docs.len())]),
+    )
+    .await;
+    let mut members = Vec::new();
+    for i in 0..MEMBERS {
+        let email = format!("member{i}@example.org");
+        json_of(
+            http.post(format!("{base}/api/v1/libraries/{lib}/invitations"))
+                .bearer_auth(&owner)
+                .json(
+                    &json!({"email": email, "role": if i % 2 == 0 { "editor" } else { "viewer" }}),
+                )
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let session = json_of(
+            http.post(format!("{base}/api/v1/account"))
+                .json(&json!({"email": email, "password": "a benchmark password"}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let token = session["token"].as_str().unwrap().to_string();
+        let invitations = json_of(
+            http.get(format!("{base}/api/v1/invitations"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let id = invitations["invitations"][0]["id"].as_str().unwrap();
+        json_of(
+            http.post(format!("{base}/api/v1/invitations/{id}/accept"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        members.push(token);
+    }
+
+    let mut n = 0u64;
+    let mut key = || {
+        n += 1;
+        format!("share-{n}-{}", std::process::id())
+    };
+    let store = MemoryStore::default();
+    let remote = HttpRemote::new(base, &members[0], &lib, "member", "member").unwrap();
+    let t0 = Instant::now();
+    let got = sync(&store, &remote, &mut key).await.unwrap();
+    let first_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(got.received as usize, SHARED.min(docs.len()));
+
+    // Every member's stream open and past its first event (the current version).
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(MEMBERS);
+    let (got_tx, mut got_rx) = tokio::sync::mpsc::channel::<Instant>(MEMBERS);
+    let mut streams = Vec::new();
+    for token in &members {
+        let resp = http
+            .get(format!("{base}/api/v1/libraries/{lib}/events"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success());
+        let (ready, got) = (ready_tx.clone(), got_tx.clone());
+        streams.push(tokio::spawn(async move {
+            let mut resp = resp;
+            let mut text = String::new();
+            let mut events = 0;
+            while let Ok(Some(chunk)) = resp.chunk().await {
+                text.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(at) = text.find("\n\n") {
+                    let event: String = text.drain(..at + 2).collect();
+                    if !event.contains("data:") {
+                        continue;
+                    }
+                    events += 1;
+                    if events == 1 {
+                        let _ = ready.send(()).await;
+                    } else {
+                        let _ = got.send(Instant::now()).await;
+                        return;
+                    }
+                }
+            }
+        }));
+    }
+    for _ in 0..MEMBERS {
+        ready_rx.recv().await.unwrap();
+    }
+    let first = docs[0]["key"].as_str().unwrap();
+    let versions = json_of(
+        http.get(format!("{base}/api/v1/libraries/{lib}/versions"))
+            .bearer_auth(&owner)
+            .header("x-refsync-epoch", "1")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let base_version = versions["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["key"] == first)
+        .map(|o| o["version"].as_u64().unwrap())
+        .unwrap();
+    let mut edited = docs[0].clone();
+    edited["fields"]["notes"] = json!("edited by the owner");
+    let t0 = Instant::now();
+    json_of(
+        http.post(format!("{base}/api/v1/libraries/{lib}/batch"))
+            .bearer_auth(&owner)
+            .header("x-refsync-epoch", "1")
+            .json(&json!({"idempotency_key": "hint", "writes": [
+                {"kind": "reference", "key": first, "base_version": base_version, "data": edited}
+            ]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let mut last = t0;
+    for _ in 0..MEMBERS {
+        last = last.max(got_rx.recv().await.unwrap());
+    }
+    let hint_ms = (last - t0).as_secs_f64() * 1000.0;
+    for s in streams {
+        s.abort();
+    }
+
+    let version = versions["library_version"].as_u64().unwrap() + 1;
+    let as_member = Target::Ours {
+        base: base.to_string(),
+        token: members[1].clone(),
+        library: lib,
+        epoch: 1,
+    };
+    let member_polls = polls_per_second(http, &as_member, &json!(version)).await;
+    let as_owner = Target::Ours {
+        base: base.to_string(),
+        token: owner,
+        library: personal,
+        epoch: personal_epoch,
+    };
+    let owner_polls = polls_per_second(http, &as_owner, &json!(0)).await;
+    [
+        first_ms,
+        hint_ms,
+        1000.0 / member_polls,
+        1000.0 / owner_polls,
+    ]
+}
+
 /// "Anything new?" requests answered per second, with [`POLLERS`] clients at once.
 async fn polls_per_second(http: &reqwest::Client, t: &Target, at: &Value) -> f64 {
     let url = match t {
@@ -468,6 +681,8 @@ async fn main() {
     }
     // The native sync engine (core) with an in-memory store, against the SQLite server.
     let mut engine: [Vec<f64>; 5] = Default::default();
+    // Issue 27: a shared library with 50 members, on a SQLite server of its own.
+    let mut sharing: [Vec<f64>; 4] = Default::default();
     let mut postgres_ok = true;
     for round in 0..runs {
         for (p, place) in places.iter().enumerate() {
@@ -528,6 +743,17 @@ async fn main() {
                 "round {round} {place}: push {push_ms:.0} ms, pull {pull_ms:.0} ms, {per_s:.0} polls/s"
             );
             drop(proc_);
+            if p == 0 {
+                let dir = tempfile::tempdir().unwrap();
+                let (proc_, base) = start_ours(&bin, dir.path(), None);
+                for (series, ms) in sharing
+                    .iter_mut()
+                    .zip(sharing_scenarios(&http, &base, &docs).await)
+                {
+                    series.push(ms);
+                }
+                drop(proc_);
+            }
         }
     }
     for s in &series {
@@ -568,6 +794,38 @@ async fn main() {
         let (median, min, max) = stats(&engine[3 + i]);
         let count = [n, 0][i];
         println!("BENCH refsync CLI (SQLite file) + server (SQLite)\t{scenario}\t{count}\t{median:.2}\t{min:.2}\t{max:.2}");
+    }
+    let shared_k = format!("{}k", SHARED.min(n) / 1000);
+    for (i, (scenario, count)) in [
+        (
+            format!("a member's first sync of a shared library of {shared_k} ({MEMBERS} members)"),
+            SHARED.min(n),
+        ),
+        (
+            format!("one edit's hint reaching all {MEMBERS} members' streams (to the last)"),
+            MEMBERS,
+        ),
+        (
+            "no-op poll of a shared library as a member (4 clients; role read per request)"
+                .to_string(),
+            1,
+        ),
+        (
+            "no-op poll of one's own library (4 clients; same run, for the role's cost)"
+                .to_string(),
+            1,
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        if sharing[i].is_empty() {
+            continue;
+        }
+        let (median, min, max) = stats(&sharing[i]);
+        println!(
+            "BENCH sharing + server (SQLite)\t{scenario}\t{count}\t{median:.2}\t{min:.2}\t{max:.2}"
+        );
     }
     // Peer time ÷ our time, round by round (so a slow moment hits both sides of a pair).
     for p in 0..2 {

@@ -81,7 +81,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(files::close_unless_stored));
     let rest = OpenApiRouter::new()
-        .routes(routes!(account::register))
+        .routes(routes!(account::register, account::delete_account))
         .routes(routes!(account::change_password))
         .routes(routes!(account::sign_in, account::sign_out))
         .routes(routes!(account::me))

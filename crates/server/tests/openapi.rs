@@ -14,6 +14,7 @@ use support::*;
 
 const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/account"),
+    ("delete", "/api/v1/account"),
     ("post", "/api/v1/account/password"),
     ("post", "/api/v1/session"),
     ("delete", "/api/v1/session"),

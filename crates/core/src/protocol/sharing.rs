@@ -130,6 +130,44 @@ pub fn check_library_name(name: &str) -> Result<String, String> {
     Ok(name.to_string())
 }
 
+/// What becomes of the shared libraries an account owns when it is deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OwnedLibraries {
+    /// Each goes to its longest-standing editor (a viewer when it has no editor); one with no
+    /// members is deleted.
+    HandOver,
+    /// Each is deleted with everything in it.
+    Delete,
+}
+
+/// `DELETE /api/v1/account`: delete the account, its personal library and its sessions.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAccount {
+    pub password: String,
+    pub shared_libraries: OwnedLibraries,
+}
+
+/// What deleting an account did with the shared libraries it owned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountDeleted {
+    /// Names of the libraries handed over, each with its new owner's email.
+    pub handed_over: Vec<HandedOver>,
+    /// Names of the libraries deleted.
+    pub deleted: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HandedOver {
+    pub library: String,
+    pub to: String,
+}
+
 /// One member of a library.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -15,7 +15,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use refsync_core::protocol::{
-    Account, ChangePassword, ErrorBody, LibraryInfo, Me, Register, Session, SignIn,
+    Account, AccountDeleted, ChangePassword, DeleteAccount, ErrorBody, HandedOver, LibraryInfo, Me,
+    OwnedLibraries, Register, Session, SignIn,
 };
 use std::time::Duration;
 
@@ -165,6 +166,51 @@ pub async fn sign_out(
         .revoked
         .send(crate::auth::Revoked::Token(authed.token_hash.clone()));
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/account", tag = "account", security(("bearer" = [])),
+    request_body = DeleteAccount,
+    responses((status = 200, description = "Deleted: the personal library, every session and membership; each shared library it owned handed over or deleted, as asked", body = AccountDeleted),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not signed in, or the password is wrong", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody)))]
+pub async fn delete_account(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiJson(req): ApiJson<DeleteAccount>,
+) -> Result<Json<AccountDeleted>, ApiError> {
+    let account = authed.account(&state).await?;
+    if req.password.len() > crate::auth::MAX_PASSWORD_LEN
+        || !verify_password(req.password, account.password_hash).await?
+    {
+        return Err(ApiError::Auth("The password is wrong.".into()));
+    }
+    let hand_over = req.shared_libraries == OwnedLibraries::HandOver;
+    let (libraries, files) = state.db.delete_account(&account.id, hand_over).await?;
+    for (library, sha) in files {
+        if let Err(e) = state.blobs.delete(&format!("{library}/{sha}")).await {
+            tracing::warn!(library = %library, "account deleted: a file could not be removed: {e}");
+        }
+    }
+    let _ = state.revoked.send(crate::auth::Revoked::Account {
+        account_id: account.id.clone(),
+        keep: None,
+    });
+    let mut answer = AccountDeleted {
+        handed_over: Vec::new(),
+        deleted: Vec::new(),
+    };
+    for (name, heir, id) in libraries {
+        match heir {
+            Some(to) => answer.handed_over.push(HandedOver { library: name, to }),
+            None => {
+                let _ = state.revoked.send(crate::auth::Revoked::Library(id));
+                answer.deleted.push(name);
+            }
+        }
+    }
+    tracing::info!(account = %account.id, handed_over = answer.handed_over.len(), deleted = answer.deleted.len(), "account deleted");
+    Ok(Json(answer))
 }
 
 #[utoipa::path(post, path = "/account/password", tag = "account", security(("bearer" = [])),

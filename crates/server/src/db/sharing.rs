@@ -304,6 +304,87 @@ impl Db {
         Ok(true)
     }
 
+    /// Delete an account: its shared libraries handed to a member (`hand_over`: the
+    /// longest-standing editor, else viewer) or deleted, then the account with its personal
+    /// library, sessions and memberships, in one transaction. What happened to each shared
+    /// library (name, new owner's email or `None` for deleted, id), and the files of every
+    /// library deleted as (library id, SHA-256), for the blob store.
+    pub async fn delete_account(
+        &self,
+        account_id: &str,
+        hand_over: bool,
+    ) -> Result<(Vec<(String, Option<String>, String)>, Vec<(String, String)>), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        // The account's row first: a sign-in, an invitation's acceptance or a hand-over to it
+        // waits, and finds it gone.
+        sqlx::query("UPDATE accounts SET storage_limit = storage_limit WHERE id = $1")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        let owned = sqlx::query("SELECT id, name FROM libraries WHERE account_id = $1 ORDER BY id")
+            .bind(account_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut outcome = Vec::new();
+        let mut gone = Vec::new();
+        for row in owned {
+            let id: String = row.try_get("id")?;
+            let name: Option<String> = row.try_get("name")?;
+            lock_library(&mut tx, &id).await?;
+            let heir = match (&name, hand_over) {
+                (Some(_), true) => sqlx::query(
+                    "SELECT m.account_id, a.email FROM members m JOIN accounts a ON a.id = m.account_id
+                     WHERE m.library_id = $1
+                     ORDER BY CASE WHEN m.role = 'editor' THEN 0 ELSE 1 END, m.joined_at, m.account_id
+                     LIMIT 1",
+                )
+                .bind(&id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get::<String, _>("account_id")?, r.try_get::<String, _>("email")?)))
+                .transpose()?,
+                _ => None,
+            };
+            match heir {
+                Some((heir, email)) => {
+                    sqlx::query("DELETE FROM members WHERE library_id = $1 AND account_id = $2")
+                        .bind(&id)
+                        .bind(&heir)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("UPDATE libraries SET account_id = $1 WHERE id = $2")
+                        .bind(&heir)
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                    outcome.push((name.unwrap_or_default(), Some(email), id));
+                }
+                None => {
+                    let files: Vec<String> =
+                        sqlx::query_scalar("SELECT sha256 FROM files WHERE library_id = $1")
+                            .bind(&id)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                    gone.extend(files.into_iter().map(|sha| (id.clone(), sha)));
+                    sqlx::query("DELETE FROM libraries WHERE id = $1")
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                    if let Some(name) = name {
+                        outcome.push((name, None, id));
+                    }
+                }
+            }
+        }
+        // Sessions, memberships and stream tickets go by cascade.
+        sqlx::query("DELETE FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((outcome, gone))
+    }
+
     /// Invite `email` (normalised) to a library, or renew the pending invitation for it.
     pub async fn invite(
         &self,

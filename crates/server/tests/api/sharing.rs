@@ -21,6 +21,7 @@ both!(
     handing_over_and_deleting_a_shared_library,
     a_wiping_reset_of_the_personal_library_leaves_shared_libraries_alone,
     writes_racing_a_removal_or_a_demotion_never_land_after_it,
+    deleting_an_account_hands_its_shared_libraries_over_or_deletes_them,
 );
 
 /// `path` under `/api/v1`, as this client.
@@ -1037,5 +1038,108 @@ async fn writes_racing_a_removal_or_a_demotion_never_land_after_it(b: Backend) {
             "{change}: a write after the answer is refused"
         );
     }
+    server.stop().await;
+}
+
+/// Issue 27: deleting an account hands each shared library it owns to a member (an editor
+/// first) or deletes them all, as the owner chose; its own library and sessions go with it.
+async fn deleting_an_account_hands_its_shared_libraries_over_or_deletes_them(b: Backend) {
+    let store = Store::new(b).await;
+    let Lab {
+        server,
+        owner,
+        editor,
+        viewer,
+    } = lab(&store, Limits::default()).await;
+    owner
+        .batch(vec![upsert(key(1), 0, reference(key(1), "Lab paper"))])
+        .await;
+    // A library only Cy (a viewer) is in, and one with nobody else.
+    let seminar = make_shared(&owner, "Seminar").await;
+    let to_cy = invite(&owner, &seminar, "cy@example.org", "viewer").await;
+    join(&viewer, &to_cy).await;
+    make_shared(&owner, "Solo").await;
+    let personal = open(&owner, &libraries(&owner).await[0].id).await;
+    let bytes = b"ada's own file".to_vec();
+    let sha = sha256_hex(&bytes);
+    assert_eq!(
+        upload(&personal, &sha, bytes).await.status(),
+        StatusCode::CREATED
+    );
+
+    let wrong = api(
+        &owner,
+        Method::DELETE,
+        "account",
+        Some(json!({"password": "not it at all", "shared_libraries": "hand_over"})),
+    )
+    .await;
+    assert_eq!(
+        (wrong.status, wrong.code()),
+        (StatusCode::UNAUTHORIZED, "auth")
+    );
+    let mut stream = open_stream(&editor).await;
+    let a = api(
+        &owner,
+        Method::DELETE,
+        "account",
+        Some(json!({"password": PASSWORD, "shared_libraries": "hand_over"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let mut handed: Vec<String> = a.body["handed_over"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| format!("{} -> {}", h["library"], h["to"]))
+        .collect();
+    handed.sort();
+    assert_eq!(
+        handed,
+        [
+            r#""Lab" -> "bob@example.org""#,
+            r#""Seminar" -> "cy@example.org""#
+        ]
+    );
+    assert_eq!(a.body["deleted"], json!(["Solo"]));
+    // The account is gone: its token, its own library; its email is free again.
+    let me = owner
+        .call(Method::GET, &format!("{}/api/v1/me", owner.base), None)
+        .await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+    let new_ada = register(&server.base, "ada@example.org").await;
+    assert_eq!(libraries(&new_ada).await.len(), 1);
+    // Bob owns the lab now, with everything in it; his stream goes on.
+    let bobs = libraries(&editor).await;
+    assert_eq!((bobs[1].role.as_str(), bobs[1].members), ("owner", 2));
+    let (_, objects, _) = editor.pull(0, 100).await;
+    assert_eq!(objects.len(), 1);
+    assert!(!stream_ends(&mut stream, Duration::from_millis(500)).await);
+    let cys: Vec<(Option<String>, String)> = libraries(&viewer)
+        .await
+        .into_iter()
+        .map(|l| (l.name, l.role.as_str().to_string()))
+        .collect();
+    assert!(
+        cys.contains(&(Some("Seminar".into()), "owner".into())),
+        "{cys:?}"
+    );
+
+    // Bob deletes his account, choosing to delete what he owns: the lab goes for Cy too.
+    let a = api(
+        &editor,
+        Method::DELETE,
+        "account",
+        Some(json!({"password": PASSWORD, "shared_libraries": "delete"})),
+    )
+    .await;
+    assert_eq!(a.body["deleted"], json!(["Lab"]), "{}", a.body);
+    assert!(stream_ends(&mut stream, Duration::from_secs(5)).await);
+    let names: Vec<Option<String>> = libraries(&viewer)
+        .await
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(names, [None, Some("Seminar".to_string())]);
     server.stop().await;
 }
