@@ -133,10 +133,6 @@ fn member<'a>(members: &'a [Member], email: &str) -> Result<&'a Member> {
         .ok_or_else(|| CliError::not_found(format!("{email} is not a member of this library")))
 }
 
-fn role_word(role: Role) -> &'static str {
-    role.as_str()
-}
-
 pub async fn run(cx: &Context, command: &ShareCommand) -> Result<()> {
     let personal = LibraryFile::open(&cx.personal_path).await?;
     let (service, token) = session(&personal).await?;
@@ -178,7 +174,7 @@ pub async fn run(cx: &Context, command: &ShareCommand) -> Result<()> {
                 invitation.email,
                 invitation.library_name,
                 article(invitation.role),
-                role_word(invitation.role),
+                invitation.role.as_str(),
                 date_time(invitation.expires_at),
                 invitation.library_name
             );
@@ -199,7 +195,7 @@ pub async fn run(cx: &Context, command: &ShareCommand) -> Result<()> {
                 .map(|m| {
                     vec![
                         m.email.clone(),
-                        role_word(m.role).to_string(),
+                        m.role.as_str().to_string(),
                         date_time(m.joined_at),
                     ]
                 })
@@ -214,7 +210,7 @@ pub async fn run(cx: &Context, command: &ShareCommand) -> Result<()> {
                     println!(
                         "Invited, not yet answered: {} as {} (until {})",
                         i.email,
-                        role_word(i.role),
+                        i.role.as_str(),
                         date_time(i.expires_at)
                     );
                 }
@@ -233,7 +229,7 @@ pub async fn run(cx: &Context, command: &ShareCommand) -> Result<()> {
                 "{} is {} {} of “{}” now.",
                 m.email,
                 article(*role),
-                role_word(*role),
+                role.as_str(),
                 lib.name.as_deref().unwrap_or_default()
             );
             Ok(())
@@ -284,7 +280,7 @@ pub async fn run(cx: &Context, command: &ShareCommand) -> Result<()> {
                     .map(|i| {
                         vec![
                             i.library_name.clone(),
-                            role_word(i.role).to_string(),
+                            i.role.as_str().to_string(),
                             i.invited_by.clone(),
                             date_time(i.expires_at),
                         ]
@@ -307,7 +303,7 @@ pub async fn run(cx: &Context, command: &ShareCommand) -> Result<()> {
                     println!(
                         "You are {} {} of “{}” now.",
                         article(lib.role),
-                        role_word(lib.role),
+                        lib.role.as_str(),
                         chosen.library_name
                     );
                     // Fetched at once, so it can be used offline from now on.
@@ -455,7 +451,7 @@ async fn list(service: &Service, token: &str, json: bool) -> Result<()> {
         .map(|l| {
             vec![
                 l.name.clone().unwrap_or_else(|| "(your library)".into()),
-                role_word(l.role).to_string(),
+                l.role.as_str().to_string(),
                 l.owner.clone(),
                 l.references.to_string(),
                 l.members.to_string(),
@@ -519,7 +515,7 @@ pub async fn sync_shared(
         super::sync::share_session(personal, &copy, &lib.id).await?;
         copy.set_meta(NAME, Some(&name)).await?;
         copy.set_meta(ROLE, Some(lib.role.as_str())).await?;
-        let prefix = format!("“{name}” ({}): ", role_word(lib.role));
+        let prefix = format!("“{name}” ({}): ", lib.role.as_str());
         if let Err(e) = sync_once(&copy, &prefix).await {
             eprintln!("{prefix}{}", e.message);
             first_error.get_or_insert(e);
@@ -549,14 +545,16 @@ pub async fn sync_shared(
             }
         }
     }
-    if shared.is_empty() && only.is_none() {
-        return first_error.map_or(Ok(()), Err);
+    match first_error {
+        Some(e) => Err(e),
+        None => {
+            if !shared.is_empty() {
+                println!(
+                    "{} synced.",
+                    count(shared.len(), "shared library", "shared libraries")
+                );
+            }
+            Ok(())
+        }
     }
-    if !shared.is_empty() {
-        println!(
-            "{} synced.",
-            count(shared.len(), "shared library", "shared libraries")
-        );
-    }
-    first_error.map_or(Ok(()), Err)
 }

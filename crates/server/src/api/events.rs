@@ -6,8 +6,8 @@
 //! A stream lives no longer than the session that opened it, nor than its account's
 //! membership of the library: signing out (or a password change), a removal from a shared
 //! library, leaving it or its deletion on this instance ends it at once, and every
-//! `stream_check_ms` it checks the session and the membership
-//! still lasts (another instance, the admin command, an expiry). EventSource cannot send
+//! `stream_check_ms` it checks that both still last (another instance, the admin command, an
+//! expiry). EventSource cannot send
 //! headers, so a browser opens the stream with a one-use ticket (`POST .../events/ticket`),
 //! never with its session token in the URL.
 
