@@ -1699,7 +1699,10 @@ async fn a_shared_library_between_two_accounts_on_three_desktops() {
     // Removed: Bob's copy is set aside, readable, and he is told why.
     a1.ok(&["share", "remove", "Lab", "bob@example.org"]).await;
     let out = b.ok(&["sync"]).await;
-    assert!(out.contains("You no longer belong to “Lab”"), "{out}");
+    assert!(
+        out.contains("You no longer belong to “Lab”") && out.contains("into your own library"),
+        "{out}"
+    );
     b.fails(&["--shared", "Lab", "list"], 3).await;
     let aside = std::fs::read_dir(b.dir.path())
         .unwrap()

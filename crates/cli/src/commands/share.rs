@@ -538,7 +538,8 @@ pub async fn sync_shared(
             if let Some(aside) = set_aside(personal_path, &id).await? {
                 println!(
                     "You no longer belong to “{name}” (its owner removed you, or deleted it): it is not synced any more. \
-                     Your copy is kept at {}; export it with `refsync --library {} export --format ris`.",
+                     Your copy is kept at {}: export it with `refsync --library \"{}\" export --format ris -o shared.ris`, \
+                     and `refsync import shared.ris` copies its references into your own library.",
                     aside.display(),
                     aside.display()
                 );

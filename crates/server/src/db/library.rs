@@ -300,12 +300,21 @@ impl Db {
         // The first statement writes, so SQLite takes its write lock now (a read first would
         // risk a busy upgrade), and PostgreSQL locks the row until commit.
         let row = sqlx::query(
-            "UPDATE libraries SET version = version WHERE id = $1 RETURNING version, epoch",
+            "UPDATE libraries SET version = version WHERE id = $1 RETURNING version, epoch, name",
         )
         .bind(library_id)
         .fetch_one(&mut *tx)
         .await?;
         let version = to_u64(row.try_get("version")?);
+        // Who wrote each version is kept in shared libraries only: a personal library's is
+        // always its owner, and its rows (pushed and pulled 50,000 at a time) stay as narrow
+        // as before.
+        let shared = row.try_get::<Option<String>, _>("name")?.is_some();
+        let (by, at) = if shared {
+            (Some(writer), Some(to_i64(now)))
+        } else {
+            (None, None)
+        };
         // The role as it is now, under the lock that role changes take too: a write never
         // lands under a role already taken away.
         let role = super::sharing::role_in(&mut tx, library_id, writer).await?;
@@ -445,8 +454,8 @@ impl Db {
                     .bind(i64::from(w.shared))
                     .bind(w.sha256.as_deref())
                     .bind(w.data.as_deref())
-                    .bind(writer)
-                    .bind(to_i64(now));
+                    .bind(by)
+                    .bind(at);
             }
             q.execute(&mut *tx).await?;
         }
