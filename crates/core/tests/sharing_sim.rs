@@ -17,38 +17,17 @@
 //! `REFSYNC_SIM_SEEDS` sets how many seeds run (500 by default); `REFSYNC_SIM_SEED=N` one.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
+#[path = "sim/common.rs"]
+mod common;
+
+use common::{block_on, Rng};
 use refsync_core::protocol::{Object, Role};
 use refsync_core::sync::plan::ConflictReason;
 use refsync_core::sync::{sync, ErrorKind, MemoryRemote, MemoryService, MemoryStore, Resolution};
 use refsync_core::{Key, ObjectKind, RefType, Reference};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
-
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("a simulated future waited"),
-    }
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 const ACCOUNTS: [&str; 3] = ["owner", "bob", "cy"];
 /// Each device's account.

@@ -23,6 +23,10 @@
 //! first; `REFSYNC_SIM_SEED=N` runs one. A failing seed is printed so it can be replayed.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
+#[path = "sim/common.rs"]
+mod common;
+
+use common::{block_on, Rng};
 use refsync_core::protocol::{Batch, BatchResult, ChangesPage, Link, Object, ResetResult};
 use refsync_core::sync::compare::{compose, rows, Pick};
 use refsync_core::sync::{
@@ -32,9 +36,7 @@ use refsync_core::sync::{
 use refsync_core::{Field, Group, GroupKind, Key, ObjectKind, RefType, Reference};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::future::Future;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
 
 thread_local! {
     static TRACE: bool = std::env::var("REFSYNC_SIM_TRACE").is_ok();
@@ -47,37 +49,6 @@ macro_rules! trace {
             eprintln!($($arg)*);
         }
     };
-}
-
-/// Every future here completes without waiting (nothing does real I/O).
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("a simulated future waited"),
-    }
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // splitmix64: a good spread from consecutive seeds.
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
 }
 
 /// The fields whose every value the oracle follows. Each value a person types is unique, so a

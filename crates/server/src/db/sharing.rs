@@ -443,16 +443,7 @@ impl Db {
         library_id: &str,
         now: u64,
     ) -> Result<Vec<Invitation>, sqlx::Error> {
-        let sql = format!(
-            "{INVITATION_SELECT} WHERE i.library_id = $1 AND i.expires_at > $2
-             ORDER BY i.created_at DESC, i.email"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(library_id)
-            .bind(to_i64(now))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(invitation_from_row).collect()
+        self.pending("i.library_id = $1", library_id, now).await
     }
 
     /// The invitations addressed to `email` not yet expired, newest first.
@@ -461,12 +452,22 @@ impl Db {
         email: &str,
         now: u64,
     ) -> Result<Vec<Invitation>, sqlx::Error> {
+        self.pending("i.email = $1", email, now).await
+    }
+
+    /// The invitations not yet expired where `condition` (on `$1`) holds, newest first.
+    async fn pending(
+        &self,
+        condition: &str,
+        value: &str,
+        now: u64,
+    ) -> Result<Vec<Invitation>, sqlx::Error> {
         let sql = format!(
-            "{INVITATION_SELECT} WHERE i.email = $1 AND i.expires_at > $2
-             ORDER BY i.created_at DESC, i.library_id"
+            "{INVITATION_SELECT} WHERE {condition} AND i.expires_at > $2
+             ORDER BY i.created_at DESC, i.library_id, i.email"
         );
         let rows = sqlx::query(&sql)
-            .bind(email)
+            .bind(value)
             .bind(to_i64(now))
             .fetch_all(&self.pool)
             .await?;
