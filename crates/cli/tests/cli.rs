@@ -1715,4 +1715,9 @@ async fn a_shared_library_between_two_accounts_on_three_desktops() {
         .ok(&["--library", aside.to_str().unwrap(), "list", "--json"])
         .await;
     assert!(kept.contains("From Bob"), "{kept}");
+    // It keeps the references, not the session: nothing there signs in or syncs.
+    let err = b
+        .fails(&["--library", aside.to_str().unwrap(), "sync"], 6)
+        .await;
+    assert!(err.contains("not linked"), "{err}");
 }

@@ -472,6 +472,9 @@ async fn set_aside(personal: &Path, id: &str) -> Result<Option<PathBuf>> {
     if !path.is_file() {
         return Ok(None);
     }
+    let copy = LibraryFile::open(&path).await?;
+    super::sync::forget_session(&copy).await?;
+    copy.close().await;
     let aside = path.with_extension(format!("left-{}.refsync", now_millis() / 1000));
     for suffix in ["", "-wal", "-shm"] {
         let from = PathBuf::from(format!("{}{suffix}", path.display()));

@@ -365,6 +365,15 @@ pub(crate) async fn share_session(
     Ok(())
 }
 
+/// A copy set aside (its shared library can no longer be opened) keeps its references, not the
+/// session: no token in a file nothing syncs, and a sync of it says it is not linked.
+pub(crate) async fn forget_session(copy: &LibraryFile) -> Result<()> {
+    for name in [TOKEN, SERVER, ACCOUNT_ID, ACCOUNT_EMAIL, LIBRARY_ID] {
+        copy.set_meta(name, None).await?;
+    }
+    Ok(())
+}
+
 /// One sync's line in the history.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Entry {
