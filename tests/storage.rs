@@ -81,21 +81,7 @@ async fn a_transaction_that_is_not_committed_leaves_nothing() {
             .with_mode(TransactionMode::Readwrite)
             .build()
             .expect("tx");
-        let refs = tx.object_store(schema::REFS).expect("store");
-        refs.put(serde_json::to_string(&r).unwrap())
-            .with_key(r.key.to_string())
-            .primitive()
-            .expect("put request")
-            .await
-            .expect("put");
-        tx.object_store(schema::DIRTY)
-            .expect("dirty")
-            .put(true)
-            .with_key(sync_id(ObjectKind::Reference, r.key))
-            .primitive()
-            .expect("mark request")
-            .await
-            .expect("mark");
+        put_marked(&tx, &r).await;
         // Dropped without commit: indexed_db_futures aborts it, as a closed tab would.
     }
     assert_eq!(store.get_reference(&r.key).await.expect("read"), None);
@@ -232,20 +218,29 @@ async fn database_at(name: &str, version: u32, r: &Reference) -> Database {
         .with_mode(TransactionMode::Readwrite)
         .build()
         .expect("tx");
+    put_marked(&tx, r).await;
+    tx.commit().await.expect("commit");
+    db
+}
+
+/// Put `r` and mark it to upload, inside `tx`, as the store's own writes do.
+async fn put_marked(tx: &indexed_db_futures::transaction::Transaction<'_>, r: &Reference) {
     tx.object_store(schema::REFS)
         .expect("refs")
         .put(serde_json::to_string(r).unwrap())
         .with_key(r.key.to_string())
         .primitive()
+        .expect("put request")
+        .await
         .expect("put");
     tx.object_store(schema::DIRTY)
         .expect("dirty")
         .put(true)
         .with_key(sync_id(ObjectKind::Reference, r.key))
         .primitive()
+        .expect("mark request")
+        .await
         .expect("mark");
-    tx.commit().await.expect("commit");
-    db
 }
 
 /// Issue 22: a browser may hold several libraries, each in a database of its own that names
