@@ -171,6 +171,7 @@ fn explain(kind: ErrorKind, message: &str) -> String {
         ErrorKind::Server => format!("The refsync service failed ({message}); it will be tried again."),
         ErrorKind::Invalid => format!("The service refused the sync: {message}"),
         ErrorKind::Forbidden => format!("Your role in this shared library does not allow it: {message}"),
+        ErrorKind::NotFound => format!("The online library is not there any more, or this account no longer belongs to it: {message}"),
         ErrorKind::Local => message.to_string(),
     }
 }

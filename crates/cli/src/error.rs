@@ -108,6 +108,10 @@ impl From<SyncError> for CliError {
                 Code::BadInput,
                 "The file stays in this library; the service takes no file this large.",
             ),
+            ErrorKind::NotFound => (
+                Code::NotFound,
+                "The online library is gone, or this account no longer belongs to it.",
+            ),
             ErrorKind::Server | ErrorKind::Invalid => (Code::Other, ""),
         };
         let mut message = format!("sync failed: {}", e.message);

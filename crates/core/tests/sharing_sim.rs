@@ -162,7 +162,7 @@ impl Sim {
                 );
             }
             // Not a member any more: the device is told so and holds its copy as it was.
-            Err(e) if e.message == "Not found." => {
+            Err(e) if e.kind == ErrorKind::NotFound => {
                 assert!(self.roles[DEVICES[device]].is_none());
             }
             Err(e) => panic!("device {device}: {e:?}"),

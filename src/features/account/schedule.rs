@@ -107,7 +107,14 @@ async fn listen(
         let ticket = match remote::stream_ticket(&session.token, &session.library_id).await {
             Ok(t) => t,
             // Signed out or the library gone: the next sync tells the person; no stream.
-            Err(e) if matches!(e.kind, ErrorKind::Auth | ErrorKind::Invalid) => return,
+            Err(e)
+                if matches!(
+                    e.kind,
+                    ErrorKind::Auth | ErrorKind::Invalid | ErrorKind::NotFound
+                ) =>
+            {
+                return
+            }
             Err(_) => {
                 wait = (wait * 2).clamp(FIRST_WAIT_MS, MOST_WAIT_MS);
                 continue;

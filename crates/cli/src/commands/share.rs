@@ -29,10 +29,10 @@ fn refused(e: SyncError) -> CliError {
         ErrorKind::Connection => Code::Connection,
         ErrorKind::Auth => Code::Auth,
         ErrorKind::Forbidden => Code::Forbidden,
-        _ if e.message == "Not found." => Code::NotFound,
+        ErrorKind::NotFound => Code::NotFound,
         _ => Code::BadInput,
     };
-    let message = if e.message == "Not found." {
+    let message = if e.kind == ErrorKind::NotFound {
         "the service knows no such library or invitation for this account".to_string()
     } else {
         e.message

@@ -50,6 +50,9 @@ pub enum ErrorKind {
     /// The account's role in a shared library does not allow what was sent (a viewer's
     /// write, or a role taken away since the last sync).
     Forbidden,
+    /// The service has no such thing for this account: a file not uploaded yet, or a library
+    /// deleted or that the account no longer belongs to.
+    NotFound,
     /// This device's own storage failed (full, blocked, damaged): nothing was half-written.
     Local,
 }
@@ -67,6 +70,7 @@ impl ErrorKind {
             ErrorKind::Server => "server",
             ErrorKind::Invalid => "invalid",
             ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NotFound => "not_found",
             ErrorKind::Local => "local",
         }
     }
@@ -83,6 +87,7 @@ impl ErrorKind {
             ErrorKind::Server => ErrorCode::Internal,
             ErrorKind::Invalid => ErrorCode::Invalid,
             ErrorKind::Forbidden => ErrorCode::Forbidden,
+            ErrorKind::NotFound => ErrorCode::NotFound,
             ErrorKind::Connection | ErrorKind::Local => ErrorCode::Unknown,
         }
     }
@@ -116,6 +121,7 @@ impl SyncError {
             ErrorCode::ReferenceLimit => ErrorKind::ReferenceLimit,
             ErrorCode::RelinkRequired => ErrorKind::RelinkRequired,
             ErrorCode::Forbidden => ErrorKind::Forbidden,
+            ErrorCode::NotFound => ErrorKind::NotFound,
             ErrorCode::Internal | ErrorCode::RateLimited | ErrorCode::Unknown => ErrorKind::Server,
             _ => ErrorKind::Invalid,
         };

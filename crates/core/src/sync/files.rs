@@ -421,7 +421,7 @@ mod tests {
                 vec![Err(err(ErrorKind::Server)), Ok(b"good".to_vec())],
             ),
             ("bad".to_string(), vec![Ok(b"damaged".to_vec())]),
-            ("later".to_string(), vec![Err(err(ErrorKind::Invalid))]),
+            ("later".to_string(), vec![Err(err(ErrorKind::NotFound))]),
         ]);
         assert_eq!(block_on(download(&local, &remote)).unwrap(), 1);
         let held: Vec<String> = local.files.borrow().keys().cloned().collect();

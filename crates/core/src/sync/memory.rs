@@ -294,7 +294,7 @@ impl MemoryService {
             return Ok(());
         };
         match account.and_then(|a| members.get(a)) {
-            None => Err(SyncError::new(ErrorKind::Invalid, "Not found.")),
+            None => Err(SyncError::new(ErrorKind::NotFound, "Not found.")),
             Some(role) if role.allows(action) => Ok(()),
             Some(role) => Err(SyncError::new(
                 ErrorKind::Forbidden,
