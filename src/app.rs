@@ -5,15 +5,15 @@ use crate::features::cite::{provide_cite, CiteButtons, CiteDialogs, CiteSelected
 use crate::features::connection::{provide_connection, ConnectionStatus, OfflineBanner};
 use crate::features::duplicates::{DuplicateSets, DuplicatesNotice};
 use crate::features::library::{
-    provide_library, use_library, Collection, DetailPane, KeywordPane, LibraryNav, Pane,
-    ReferenceList, ShortcutsHelp, StorageStatus,
+    provide_library, use_library, Collection, DetailPane, KeywordPane, Pane, ReferenceList,
+    ShortcutsHelp, StorageStatus,
 };
+use crate::features::sharing::{CopyToButton, InvitationsNotice, LibrariesPane};
 use crate::features::theme::ThemeSwitch;
 use crate::features::transfer::{
     provide_transfer, ExportSelectedButton, TransferButtons, TransferDialogs,
 };
 use leptos::prelude::*;
-use refsync_core::sync::LibraryId;
 
 /// Mount the app on the page.
 pub fn run() {
@@ -45,8 +45,10 @@ fn App() -> impl IntoView {
         crate::features::libraries::db_name(&crate::features::libraries::chosen().id)
             .into_boxed_str(),
     );
-    provide_library(db, LibraryId::Personal);
+    // The personal library, or the shared one shown last (features/sharing.rs).
+    provide_library(db, crate::features::sharing::shown(db));
     provide_account();
+    crate::features::sharing::provide_sharing();
     let account = use_account();
     provide_transfer();
     provide_cite();
@@ -62,11 +64,12 @@ fn App() -> impl IntoView {
                 <ConnectionStatus />
             </header>
             <OfflineBanner />
+            <InvitationsNotice />
             <DuplicatesNotice />
             <SyncProgressBar />
             <div class="panes">
                 <nav class="pane sidebar" aria-label="Library">
-                    <LibraryNav />
+                    <LibrariesPane />
                     <KeywordPane />
                 </nav>
                 <main class="pane list-pane">
@@ -75,7 +78,7 @@ fn App() -> impl IntoView {
                         fallback=|| view! { <DuplicateSets /> }
                     >
                         <ReferenceList
-                            extra_actions=ViewFn::from(|| view! { <TransferButtons /><CiteButtons /> })
+                            extra_actions=ViewFn::from(|| view! { <TransferButtons /><CiteButtons /><CopyToButton /> })
                             downloading=Signal::derive(move || account.progress.with(Option::is_some))
                         />
                     </Show>

@@ -400,3 +400,16 @@ pub async fn with_lock<T>(name: &str, work: impl std::future::Future<Output = T>
 pub fn channel(name: &str) -> Option<web_sys::BroadcastChannel> {
     web_sys::BroadcastChannel::new(name).ok()
 }
+
+/// Ask the browser to delete IndexedDB database `name` (it goes once no connection holds it
+/// open); whether the request was made.
+pub fn delete_database(name: &str) -> bool {
+    let factory =
+        web_sys::window().and_then(|w| js_sys::Reflect::get(&w, &"indexedDB".into()).ok());
+    factory.as_ref().is_some_and(|f| {
+        js_sys::Reflect::get(f, &"deleteDatabase".into())
+            .ok()
+            .and_then(|d| wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(d).ok())
+            .is_some_and(|d| d.call1(f, &name.into()).is_ok())
+    })
+}

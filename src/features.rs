@@ -6,6 +6,7 @@ pub mod connection;
 pub mod duplicates;
 pub mod libraries;
 pub mod library;
+pub mod sharing;
 pub mod theme;
 pub mod transfer;
 pub mod ui;

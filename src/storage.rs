@@ -39,6 +39,8 @@ pub const BULK_BATCH: usize = 5_000;
 pub struct StoreError {
     action: &'static str,
     detail: String,
+    /// The whole message, when it is not a storage failure (a change this library refuses).
+    refusal: Option<String>,
 }
 
 impl StoreError {
@@ -46,6 +48,16 @@ impl StoreError {
         StoreError {
             action,
             detail: detail.to_string(),
+            refusal: None,
+        }
+    }
+
+    /// A change refused before storage is reached, with the reason in words.
+    pub fn refused(why: String) -> StoreError {
+        StoreError {
+            action: "change the library",
+            detail: String::new(),
+            refusal: Some(why),
         }
     }
 
@@ -57,6 +69,9 @@ impl StoreError {
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(why) = &self.refusal {
+            return f.write_str(why);
+        }
         write!(
             f,
             "Could not {} in this browser's storage ({}).",
@@ -406,9 +421,11 @@ impl Store {
         let mut done = 0;
         for chunk in objects.chunks(BULK_BATCH) {
             let writes: Vec<Write> = chunk.iter().cloned().map(Write::Put).collect();
-            self.write(&writes).await.map_err(|e| StoreError {
-                action: "save everything",
-                detail: format!("{done} of {} were saved; {}", objects.len(), e.detail),
+            self.write(&writes).await.map_err(|e| {
+                StoreError::new(
+                    "save everything",
+                    format!("{done} of {} were saved; {}", objects.len(), e.detail),
+                )
             })?;
             done += chunk.len();
             progress(done);

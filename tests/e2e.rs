@@ -25,6 +25,8 @@ mod corpus;
 mod desk;
 #[path = "e2e/harness.rs"]
 mod harness;
+#[path = "e2e/sharing.rs"]
+mod sharing;
 #[path = "e2e/sync.rs"]
 mod sync;
 

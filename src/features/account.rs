@@ -16,12 +16,14 @@ pub use status::{SyncProgressBar, SyncStatusDialog};
 use crate::browser;
 use crate::features::library::{use_library, Library};
 use crate::features::ui::{DialogFooter, Modal};
+use crate::storage::{Store, StoreError};
 use crate::sync::remote::{self, BrowserRemote};
 use crate::sync::run::{self, Progress};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use refsync_core::sync::{words, ErrorKind, LibraryId};
 use serde::{Deserialize, Serialize};
+use std::rc::Rc;
 
 /// The session's name in `meta`.
 const SESSION: &str = "session";
@@ -73,6 +75,26 @@ pub struct Account {
     pub progress: RwSignal<Option<Progress>>,
     /// Sets of probable duplicates the last first sync made (its notice shows until read).
     pub duplicates_found: RwSignal<Option<u64>>,
+    /// The shared libraries this browser holds, and invitations (features/sharing.rs).
+    pub sharing: crate::features::sharing::Sharing,
+    /// The personal library's store, which keeps the session, when the window shows a shared
+    /// library (the window's own store otherwise).
+    home: StoredValue<Option<Rc<Store>>, LocalStorage>,
+}
+
+/// The store that keeps the session, this browser's device id and the sync interval: the
+/// personal library's, whichever library the window shows (a shared library is reached
+/// through the personal library's account).
+pub async fn home_store(lib: Library, account: Account) -> Result<Rc<Store>, StoreError> {
+    if lib.id.get_value() == LibraryId::Personal {
+        return lib.open_store();
+    }
+    if let Some(home) = account.home.get_value() {
+        return Ok(home);
+    }
+    let home = Rc::new(Store::open(lib.db_base).await?);
+    account.home.set_value(Some(home.clone()));
+    Ok(home)
 }
 
 pub fn use_account() -> Account {
@@ -92,6 +114,8 @@ pub fn provide_account() {
         settings_open: RwSignal::new(false),
         progress: RwSignal::new(None),
         duplicates_found: RwSignal::new(None),
+        sharing: crate::features::sharing::Sharing::new(),
+        home: StoredValue::new_local(None),
     };
     provide_context(account);
     schedule::start(lib, account);
@@ -126,22 +150,26 @@ async fn load_saved(lib: Library, account: Account) {
     if let Ok(Some(at)) = store.meta(crate::features::transfer::LAST_BACKUP).await {
         lib.last_backup.set(at.parse().ok());
     }
-    if let Ok(Some(minutes)) = store.meta(INTERVAL).await {
+    let Ok(home) = home_store(lib, account).await else {
+        return;
+    };
+    if let Ok(Some(minutes)) = home.meta(INTERVAL).await {
         if let Ok(m) = minutes.parse() {
             account.interval.set(m);
         }
     }
-    let session = match store.meta(SESSION).await {
+    let session = match home.meta(SESSION).await {
         Ok(Some(json)) => serde_json::from_str::<SessionInfo>(&json).ok(),
         _ => None,
     };
     if account.session.get_untracked() != session {
         account.session.set(session);
     }
+    crate::features::sharing::load_known(lib, account).await;
 }
 
-async fn device_id(lib: Library) -> Result<String, String> {
-    let store = lib.open_store().map_err(|e| e.to_string())?;
+async fn device_id(lib: Library, account: Account) -> Result<String, String> {
+    let store = home_store(lib, account).await.map_err(|e| e.to_string())?;
     if let Ok(Some(id)) = store.meta(DEVICE).await {
         return Ok(id);
     }
@@ -211,8 +239,12 @@ fn start_sync(lib: Library, account: Account, asked: bool) {
         // One tab syncs at a time; another tab's sync waits here for its turn.
         let result = browser::with_lock(SYNC_LOCK, run_sync(lib, account, session)).await;
         account.progress.set(None);
+        let mut others = Vec::new();
         let result = match result {
-            Ok(Some(report)) => Ok(report),
+            Ok(Some(synced)) => {
+                others = synced.others;
+                synced.result
+            }
             Err(e) => Err(e),
             // Signed out or reset while waiting for the lock: nothing to do.
             Ok(None) => {
@@ -293,6 +325,19 @@ fn start_sync(lib: Library, account: Account, asked: bool) {
         if let Err(e) = reloaded {
             lib.fail(e.to_string());
         }
+        if let Some(text) = crate::features::sharing::describe_others(&others) {
+            let failed = others.iter().any(|(_, r)| r.is_err());
+            let text = format!(
+                "{} {text}",
+                lib.notice
+                    .with_untracked(|n| n.as_ref().map(|n| n.text.clone()).unwrap_or_default())
+            );
+            if failed {
+                lib.fail(text.trim().to_string());
+            } else {
+                lib.tell(text.trim().to_string());
+            }
+        }
         remember(lib, account, record).await;
         tabs::tell_others(if brought { tabs::SYNCED } else { tabs::HISTORY });
     });
@@ -320,16 +365,21 @@ async fn run_sync(
     lib: Library,
     account: Account,
     session: SessionInfo,
-) -> Result<Option<run::Report>, (ErrorKind, String)> {
+) -> Result<Option<Synced>, (ErrorKind, String)> {
     let store = lib
         .open_store()
         .map_err(|e| (ErrorKind::Local, e.to_string()))?;
     let remote = BrowserRemote::new(
         session.token.clone(),
         online_id(lib, &session),
-        device_id(lib).await.map_err(|e| (ErrorKind::Local, e))?,
+        device_id(lib, account)
+            .await
+            .map_err(|e| (ErrorKind::Local, e))?,
     );
-    let saved = match store.meta(SESSION).await {
+    let home = home_store(lib, account)
+        .await
+        .map_err(|e| (ErrorKind::Local, e.to_string()))?;
+    let saved = match home.meta(SESSION).await {
         Ok(Some(json)) => serde_json::from_str::<SessionInfo>(&json).ok(),
         _ => None,
     };
@@ -340,7 +390,14 @@ async fn run_sync(
         return Err((ErrorKind::Connection, OFFLINE.into()));
     }
     let started = browser::now_millis();
-    let online = run::online(&remote).await;
+    // What the service says of the account's own library (a shared library's figures are
+    // its owner's).
+    let personal = lib.id.get_value() == LibraryId::Personal;
+    let online = if personal {
+        run::online(&remote).await
+    } else {
+        None
+    };
     if let Some(info) = &online {
         remember_online(lib, &store, info).await;
     }
@@ -348,9 +405,10 @@ async fn run_sync(
         account.progress.set(Some(p))
     })
     .await;
-    if result
-        .as_ref()
-        .is_ok_and(|r| r.uploaded > 0 || r.outcome.sent > 0)
+    if personal
+        && result
+            .as_ref()
+            .is_ok_and(|r| r.uploaded > 0 || r.outcome.sent > 0)
     {
         // What was just sent counts online now.
         if let Some(info) = run::online(&remote).await {
@@ -366,12 +424,33 @@ async fn run_sync(
         }
         Err(_) => None,
     };
+    let device = remote.device_id.clone();
     if let Some((outcome, error)) = line {
         spawn_local(async move {
             run::report(&remote, started, &outcome, error.as_ref()).await;
         });
     }
-    result.map(Some).map_err(|e| (e.kind, e.message))
+    if let (Err(e), LibraryId::Shared { id }) = (&result, lib.id.get_value()) {
+        if e.kind == ErrorKind::NotFound {
+            crate::features::sharing::mark_gone(lib, account, &id).await;
+        }
+    }
+    // Every other library of the account syncs in the same turn, unless the service cannot
+    // be reached or does not know the session (the window's sync says so already).
+    let others = match &result {
+        Err(e) if matches!(e.kind, ErrorKind::Connection | ErrorKind::Auth) => Vec::new(),
+        _ => crate::features::sharing::sync_others(lib, account, &session, &device).await,
+    };
+    Ok(Some(Synced {
+        result: result.map_err(|e| (e.kind, e.message)),
+        others,
+    }))
+}
+
+/// What one press of Sync now did: the window's library, then the others.
+struct Synced {
+    result: Result<run::Report, (ErrorKind, String)>,
+    others: crate::features::sharing::Others,
 }
 
 /// Show and keep what the service said of the online library (Sync Status and Settings show
@@ -412,7 +491,7 @@ async fn remember(lib: Library, account: Account, record: SyncRecord) {
 pub fn set_interval(lib: Library, account: Account, minutes: u32) {
     account.interval.set(minutes);
     spawn_local(async move {
-        if let Ok(store) = lib.open_store() {
+        if let Ok(store) = home_store(lib, account).await {
             if let Err(e) = store.set_meta(INTERVAL, &minutes.to_string()).await {
                 lib.fail(e.to_string());
             }
@@ -422,7 +501,7 @@ pub fn set_interval(lib: Library, account: Account, minutes: u32) {
 
 async fn forget_session(lib: Library, account: Account) {
     account.session.set(None);
-    if let Ok(store) = lib.open_store() {
+    if let Ok(store) = home_store(lib, account).await {
         let _ = store.set_meta(SESSION, "").await;
     }
     tabs::tell_others(tabs::CHANGED);
@@ -609,7 +688,7 @@ fn SignInDialog() -> impl IntoView {
             busy.set(false);
             match result {
                 Ok(info) => {
-                    let saved = match lib.open_store() {
+                    let saved = match home_store(lib, account).await {
                         Ok(store) => save_session(&store, &info).await,
                         Err(e) => Err(e.to_string()),
                     };

@@ -80,24 +80,10 @@ pub fn remove_deleted() {
         return;
     }
     let open = chosen().id;
-    let factory =
-        web_sys::window().and_then(|w| js_sys::Reflect::get(&w, &"indexedDB".into()).ok());
-    let mut left = Vec::new();
-    for id in doomed {
-        if id == open {
-            left.push(id);
-            continue;
-        }
-        let removed = factory.as_ref().is_some_and(|f| {
-            js_sys::Reflect::get(f, &"deleteDatabase".into())
-                .ok()
-                .and_then(|d| wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(d).ok())
-                .is_some_and(|d| d.call1(f, &db_name(&id).into()).is_ok())
-        });
-        if !removed {
-            left.push(id);
-        }
-    }
+    let left: Vec<String> = doomed
+        .into_iter()
+        .filter(|id| *id == open || !browser::delete_database(&db_name(id)))
+        .collect();
     browser::set_pref(DOOMED, serde_json::to_string(&left).ok().as_deref());
 }
 

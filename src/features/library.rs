@@ -320,6 +320,12 @@ pub struct Library {
     /// Which library this window shows and syncs (a browser may hold several, each in its own
     /// database; the app opens the personal one).
     pub id: StoredValue<LibraryId>,
+    /// The name the window's databases are named after (the personal library's database;
+    /// shared ones add their id: `LibraryId::store_name`).
+    pub db_base: &'static str,
+    /// Why this library cannot be changed here, when it cannot (a viewer's shared library, one
+    /// the person no longer belongs to); every commit is refused with it (docs/sharing.md).
+    pub read_only: RwSignal<Option<String>>,
 }
 
 /// The choice of what a dialog works on (`{id}-selection`, `{id}-list`, `{id}-library`
@@ -409,6 +415,103 @@ impl Library {
             .with_untracked(|d| keys.iter().filter_map(|k| d.refs.get(k).cloned()).collect())
     }
 
+    /// Copy `keys` (with their attachments and files' bytes) into `target`, another library
+    /// of this browser: new references that remember where they came from (core's
+    /// `actions::copy_to`), written in one transaction of the target's database and sent by
+    /// its next sync. How many references were copied.
+    pub async fn copy_into(self, keys: &[Key], target: &LibraryId) -> Result<usize, String> {
+        let from = self.copy_source();
+        let planned = self.data.with_untracked(|d| {
+            actions::copy_to(d, keys, &from, browser::now_millis(), browser::new_key)
+        });
+        self.write_copies(planned, target).await
+    }
+
+    /// Copy one version of a reference (this browser's side of a change the service refused)
+    /// into `target`, as [`Library::copy_into`] does.
+    pub async fn copy_version(
+        self,
+        reference: Reference,
+        target: &LibraryId,
+    ) -> Result<usize, String> {
+        let from = self.copy_source();
+        let held = self.data.with_untracked(|d| LibraryData {
+            attachments: reference
+                .attachments
+                .iter()
+                .filter_map(|k| d.attachments.get(k).map(|a| (*k, a.clone())))
+                .collect(),
+            refs: query::Library::from_references(vec![reference.clone()]),
+            ..LibraryData::default()
+        });
+        let planned = actions::copy_to(
+            &held,
+            &[reference.key],
+            &from,
+            browser::now_millis(),
+            browser::new_key,
+        );
+        self.write_copies(planned, target).await
+    }
+
+    /// The library a copy remembers it came from: the shared library's id, or "personal".
+    fn copy_source(self) -> String {
+        match self.id.get_value() {
+            LibraryId::Personal => "personal".to_string(),
+            LibraryId::Shared { id } => id,
+        }
+    }
+
+    async fn write_copies(
+        self,
+        (writes, files): (Vec<Write>, Vec<String>),
+        target: &LibraryId,
+    ) -> Result<usize, String> {
+        let copied = writes
+            .iter()
+            .filter(|w| w.target().0 == ObjectKind::Reference)
+            .count();
+        let source = self.store().map_err(|e| e.to_string())?;
+        let into = Store::open_library(self.db_base, target)
+            .await
+            .map_err(|e| e.to_string())?;
+        // The bytes first: an attachment whose record is there finds its file there too.
+        for sha in &files {
+            if let Ok(Some(blob)) = source.get_blob(sha).await {
+                if let Err(e) = into.put_blob(sha, &blob).await {
+                    into.close();
+                    return Err(e.to_string());
+                }
+            }
+        }
+        let written = into.write(&writes).await.map_err(|e| e.to_string());
+        into.close();
+        written?;
+        Ok(copied)
+    }
+
+    /// Whether a person's change may be written here: refused, with the reason, in a library
+    /// this account may only read (checked at the one door every change goes through, so a
+    /// shortcut, a drop or an undo is refused like a button).
+    pub fn writable(self) -> Result<(), StoreError> {
+        match self.read_only.get_untracked() {
+            Some(why) => Err(StoreError::refused(why)),
+            None => Ok(()),
+        }
+    }
+
+    /// Say why a change cannot be made here, before an action that clears the selection: a
+    /// refused change leaves the window as it was.
+    fn refused(self) -> bool {
+        match self.writable() {
+            Ok(()) => false,
+            Err(e) => {
+                self.fail(e.to_string());
+                true
+            }
+        }
+    }
+
     fn store(self) -> Result<Rc<Store>, StoreError> {
         self.store.get_value().ok_or_else(StoreError::not_open)
     }
@@ -439,6 +542,7 @@ impl Library {
         if writes.is_empty() {
             return Ok(());
         }
+        self.writable()?;
         let store = self.store()?;
         let targets: Vec<(ObjectKind, Key)> = writes.iter().map(Write::target).collect();
         let before: Vec<Option<Object>> = self
@@ -547,6 +651,7 @@ impl Library {
         objects: Vec<Object>,
         progress: impl FnMut(usize),
     ) -> Result<(), StoreError> {
+        self.writable()?;
         let store = self.store()?;
         let mut committed = 0;
         let mut progress = progress;
@@ -642,6 +747,9 @@ impl Library {
 
     /// Move references to the Trash (they keep their groups, for a restore).
     pub fn trash(self, keys: Vec<Key>) {
+        if self.refused() {
+            return;
+        }
         let writes = self
             .data
             .with_untracked(|d| actions::trash(d, &keys, browser::now_millis()));
@@ -651,6 +759,9 @@ impl Library {
     }
 
     pub fn restore(self, keys: Vec<Key>) {
+        if self.refused() {
+            return;
+        }
         let writes = self
             .data
             .with_untracked(|d| actions::restore(d, &keys, browser::now_millis()));
@@ -665,6 +776,9 @@ impl Library {
 
     /// Delete references for good, with their attachments (the caller has asked first).
     pub fn delete_forever(self, keys: Vec<Key>) {
+        if self.refused() {
+            return;
+        }
         let deletion = self
             .data
             .with_untracked(|d| actions::delete_forever(d, &keys));
@@ -816,6 +930,10 @@ impl Library {
         let Some(record) = self.data.with_untracked(|d| d.conflicts.get(&key).cloned()) else {
             return Err("This conflict was already settled.".into());
         };
+        // Keeping this browser's side is a change like any other; the online side is not.
+        if !matches!(resolution, Resolution::KeepOnline) {
+            self.writable().map_err(|e| e.to_string())?;
+        }
         let store = self.store().map_err(|e| e.to_string())?;
         store
             .resolve_conflict(&record, resolution)
@@ -953,6 +1071,8 @@ pub fn provide_library(db_base: &'static str, id: LibraryId) {
         help: RwSignal::new(false),
         store: StoredValue::new_local(None),
         id: StoredValue::new(id),
+        db_base,
+        read_only: RwSignal::new(None),
     };
     provide_context(library);
     // The open collection is kept for the next visit, and shown again once the library is

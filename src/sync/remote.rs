@@ -6,6 +6,8 @@
 //! (see [`BrowserRemote::changes`]) is only ever handed to the call that asks for exactly
 //! that page, so it is a faster answer, never a different one.
 
+pub mod sharing;
+
 use crate::browser;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use refsync_core::protocol::{

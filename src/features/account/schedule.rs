@@ -104,7 +104,9 @@ async fn listen(
         if !current() {
             return;
         }
-        let ticket = match remote::stream_ticket(&session.token, &session.library_id).await {
+        // The window's library: the personal one, or the shared one it shows.
+        let library_id = super::online_id(lib, &session);
+        let ticket = match remote::stream_ticket(&session.token, &library_id).await {
             Ok(t) => t,
             // Signed out or the library gone: the next sync tells the person; no stream.
             Err(e)
@@ -125,7 +127,7 @@ async fn listen(
         }
         let url = format!(
             "{API_V1}/libraries/{}/events?ticket={}",
-            session.library_id,
+            library_id,
             js_sys::encode_uri_component(&ticket.ticket)
         );
         let (ended, on_end) = futures_channel::oneshot::channel();

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use refsync_core::protocol::Object;
 use refsync_core::sync::compare::{compose, rows, Pick, Row};
-use refsync_core::sync::{ConflictReason, ConflictRecord, Resolution};
+use refsync_core::sync::{ConflictReason, ConflictRecord, LibraryId, Resolution};
 use refsync_core::{Key, Reference};
 use std::collections::BTreeMap;
 
@@ -65,6 +65,36 @@ pub fn ConflictCard(key: Key) -> impl IntoView {
                 <p class="conflict-fields">"Changed on both sides: " <strong>{labels}</strong></p>
                 <DialogFooter>
                     <button id="resolve-conflict" class="btn btn-primary" on:click=move |_| open.set(true)>"Compare and choose…"</button>
+                </DialogFooter>
+            }
+            .into_any()
+        }
+        ConflictReason::Refused => {
+            let mine = reference(&record.local).cloned();
+            let copy = move |_| {
+                let Some(mine) = mine.clone() else { return };
+                busy.set(true);
+                spawn_local(async move {
+                    let copied = lib.copy_version(mine, &LibraryId::Personal).await;
+                    match copied {
+                        Ok(_) => settle(lib, key, Resolution::KeepOnline, "Your version is in your own library now; this one keeps the online version.", busy),
+                        Err(e) => {
+                            busy.set(false);
+                            lib.fail(e);
+                        }
+                    }
+                });
+            };
+            view! {
+                <p>"The service refused your change to this reference: your role in this shared library no longer lets you change it (the owner changed it meanwhile). Your version is kept here until you choose."</p>
+                <DialogFooter>
+                    <button id="conflict-drop-mine" class="btn" disabled=move || busy.get()
+                        on:click=move |_| settle(lib, key, Resolution::KeepOnline, "Dropped your change; the library keeps the online version.", busy)>
+                        "Drop my change"
+                    </button>
+                    <button id="conflict-copy-mine" class="btn btn-primary" disabled=move || busy.get() on:click=copy>
+                        "Copy my version into my library"
+                    </button>
                 </DialogFooter>
             }
             .into_any()

@@ -117,6 +117,10 @@ pub fn ReferenceEditor(key: Key) -> impl IntoView {
     let trashed = move || draft.with(|r| r.trashed);
     view! {
         <article id="reference-editor" class="detail editor" aria-label="Reference">
+            {move || lib.read_only.get().map(|why| view! { <p id="read-only-banner" class="banner">{why}</p> })}
+            // A viewer's editor: every field shown, none editable (a disabled fieldset disables
+            // all it holds); a change that got through anyway is refused at `Library::writable`.
+            <fieldset class="editor-fields" disabled=move || lib.read_only.with(Option::is_some)>
             <EditorHead draft=draft edit=edit />
             <p id="editor-summary" class="editor-summary">{move || draft.with(Reference::citation_line)}</p>
             <Show when=trashed>
@@ -137,6 +141,7 @@ pub fn ReferenceEditor(key: Key) -> impl IntoView {
 
             <FieldGrid draft=draft edit=edit />
             <GroupsEditor draft=draft edit=edit />
+            </fieldset>
             <AttachmentsEditor key=key />
             <Extras draft=draft />
 
@@ -206,7 +211,7 @@ fn EditorFoot(draft: RwSignal<Reference>, key: Key) -> impl IntoView {
     // Memoised, so the buttons are not rebuilt on every keystroke in the editor.
     let trashed = Memo::new(move |_| draft.with(|r| r.trashed));
     view! {
-            <div class="editor-actions">
+            <div class="editor-actions" class:hidden=move || lib.read_only.with(Option::is_some)>
                 <button id="duplicate-reference" class="btn" on:click=move |_| duplicate(lib, key)>"Duplicate"</button>
                 {move || if trashed.get() {
                     view! {

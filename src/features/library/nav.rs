@@ -89,7 +89,6 @@ pub fn LibraryNav() -> impl IntoView {
     };
 
     view! {
-        <h2 class="pane-title">"My Library"</h2>
         <ul class="nav-tree" role="tree" aria-label="Collections">
             <FixedItem id="nav-all" collection=Collection::All label="All References" count=Signal::derive(move || Some(counts.with(|c| c.all))) count_id="count-all" />
             <FixedItem id="nav-unfiled" collection=Collection::Unfiled label="Unfiled" count=Signal::derive(move || Some(counts.with(|c| c.unfiled))) count_id="count-unfiled" />
@@ -103,7 +102,7 @@ pub fn LibraryNav() -> impl IntoView {
 
         <div class="nav-section">
             <h2 class="pane-title">"My Groups"</h2>
-            <div class="nav-actions">
+            <div class="nav-actions" class:hidden=move || lib.read_only.with(Option::is_some)>
                 <button id="new-group" class="link-btn" title="New group" on:click=move |_| editing.set(Some(Editing::NewGroup(None)))>"+ Group"</button>
                 <button id="new-smart-group" class="link-btn" title="New smart group" on:click=move |_| editing.set(Some(Editing::Smart(None)))>"+ Smart"</button>
                 <button id="new-combination-group" class="link-btn" title="New combination group" on:click=move |_| editing.set(Some(Editing::Combination(None)))>"+ Combination"</button>

@@ -31,15 +31,19 @@ pub fn ListActions(
     let in_conflicts = move || lib.collection.get() == Collection::Conflicts;
     let has_selection = move || lib.selected.with(|s| !s.is_empty());
     let custom_group = move || lib.data.with(|d| lib.collection.get().custom_group(d));
+    // A viewer is offered no change at all (and one made anyway is refused: `Library::writable`).
+    let writable = move || lib.read_only.with(Option::is_none);
     view! {
         <div class="toolbar actions">
-            <button id="new-reference" class="btn btn-primary" on:click=move |_| {
-                lib.selected.set(Vec::new());
-                lib.new_form.set(true);
-            }>"New reference"</button>
+            <Show when=writable>
+                <button id="new-reference" class="btn btn-primary" on:click=move |_| {
+                    lib.selected.set(Vec::new());
+                    lib.new_form.set(true);
+                }>"New reference"</button>
+            </Show>
             {extra.run()}
             <span class="spacer"></span>
-            <Show when={move || has_selection() && !in_trash()}>
+            <Show when={move || has_selection() && !in_trash() && writable()}>
                 <AddToGroup />
                 {move || custom_group().map(|g| view! {
                     <button id="remove-from-group" class="btn" on:click=move |_| lib.remove_from_group(lib.selected.get_untracked(), g)>
@@ -50,7 +54,7 @@ pub fn ListActions(
                     "Move to Trash"
                 </button>
             </Show>
-            <Show when=move || in_trash()>
+            <Show when=move || in_trash() && writable()>
                 <Show when=has_selection>
                     <button id="restore-selected" class="btn" on:click=move |_| lib.restore(lib.selected.get_untracked())>"Restore"</button>
                     <button id="delete-selected" class="btn btn-danger" on:click=move |_| confirm.set(Some(Confirm::DeleteForever))>"Delete permanently"</button>
