@@ -13,7 +13,10 @@
 //!   PouchDB (npm `pouchdb`'s browser build) replicating the same documents from
 //!   pouchdb-server into the same Chromium, interleaved, with the ratio run by run; a sync
 //!   with nothing new; 100 edits pushed by another device until the browser has them (its
-//!   `sync-done` after the service's change hint, on the same clock).
+//!   `sync-done` after the service's change hint, on the same clock);
+//! - issue 28's shared libraries: a member's first sync of a shared library of 10,000 into a
+//!   fresh browser, and opening the app with the personal library and three shared libraries
+//!   of 10,000 beside it (the personal library's first rows, then a shared library's).
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a panic is the report
 
@@ -670,4 +673,224 @@ async fn sync_speed() {
     );
     drop(pouch);
     drop(server);
+}
+
+/// The JSON the service answers a signed request with (a failure ends the benchmark).
+async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let mut req = http.request(method, url).json(&body);
+    if !token.is_empty() {
+        req = req.bearer_auth(token);
+    }
+    let resp = req.send().await.expect("the service answers");
+    assert!(resp.status().is_success(), "{}", resp.status());
+    resp.json().await.unwrap_or(serde_json::Value::Null)
+}
+
+/// A shared library of the owner `owner`, named `name`, holding `refs`; its id.
+async fn shared_library(
+    http: &reqwest::Client,
+    owner: &Online,
+    name: &str,
+    refs: &[Reference],
+) -> String {
+    let base = &owner.base;
+    let made = call(
+        http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/libraries"),
+        &owner.token,
+        serde_json::json!({ "name": name }),
+    )
+    .await;
+    let id = made["id"].as_str().unwrap().to_string();
+    let link = call(
+        http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/libraries/{id}/link"),
+        &owner.token,
+        serde_json::json!({"device_id": "owner-device", "device_name": "bench"}),
+    )
+    .await;
+    let mut online = Online {
+        base: base.clone(),
+        token: owner.token.clone(),
+        library: id.clone(),
+        epoch: link["epoch"].as_u64().unwrap(),
+        versions: HashMap::new(),
+    };
+    for chunk in refs.chunks(5_000) {
+        online.push(http, chunk).await;
+    }
+    id
+}
+
+/// Make the account `email` a member (editor) of each of `libraries`, invited by `owner`.
+async fn join(http: &reqwest::Client, owner: &Online, email: &str, libraries: &[String]) {
+    let base = &owner.base;
+    let session = call(
+        http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/account"),
+        "",
+        serde_json::json!({"email": email, "password": PASSWORD}),
+    )
+    .await;
+    let token = session["token"].as_str().unwrap().to_string();
+    for id in libraries {
+        let invitation = call(
+            http,
+            reqwest::Method::POST,
+            format!("{base}/api/v1/libraries/{id}/invitations"),
+            &owner.token,
+            serde_json::json!({"email": email, "role": "editor"}),
+        )
+        .await;
+        let invitation = invitation["id"].as_str().unwrap();
+        call(
+            http,
+            reqwest::Method::POST,
+            format!("{base}/api/v1/invitations/{invitation}/accept"),
+            &token,
+            serde_json::json!({}),
+        )
+        .await;
+    }
+}
+
+/// Sign in to `email` in the open page; the time (ms) from the first sync's start to its end
+/// (the window's library, then every shared one: `sync-done`).
+async fn sign_in_and_sync(c: &Client, email: &str) -> f64 {
+    click(c, "#sign-in").await;
+    harness::type_into(c, "#account-email-input", email).await;
+    harness::type_into(c, "#account-password", PASSWORD).await;
+    click(c, "#account-submit").await;
+    let done = wait_mark(c, "sync-done", 1).await;
+    done - last_mark(c, "sync-start").await
+}
+
+/// Shared libraries in the browser (issue 28): a member's first sync of a shared library of
+/// 10,000 into a fresh browser (its own library empty: the sync is the shared library's
+/// download), and opening the app with a personal library of `library_size()` and three
+/// shared libraries of 10,000 beside it: the personal library's first rows, and a shared
+/// library's when the window shows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run by `cargo xtask bench`"]
+async fn sharing_speed() {
+    let runs = runs();
+    let n = library_size();
+    let shared_n = 10_000.min(n);
+    let http = reqwest::Client::new();
+    let server = harness::TestServer::start().await;
+    let owner = Online::seed(
+        &http,
+        &server.base_url,
+        "owner@bench.example",
+        PASSWORD,
+        &[],
+    )
+    .await;
+    let refs = library_of(shared_n * 3);
+    let mut libraries = Vec::new();
+    for (i, part) in refs.chunks(shared_n).enumerate() {
+        libraries.push(shared_library(&http, &owner, &format!("Shared {}", i + 1), part).await);
+    }
+
+    // A member's first sync of one shared library, a fresh browser each run (and a fresh
+    // member: the service's answer does not depend on it).
+    let mut first = Vec::new();
+    for round in 0..runs {
+        let email = format!("member{round}@bench.example");
+        join(&http, &owner, &email, &libraries[..1]).await;
+        let downloads = tempfile::tempdir().unwrap();
+        let url = server.base_url.clone();
+        let out = std::sync::Arc::new(std::sync::Mutex::new(0.0));
+        let seen = out.clone();
+        harness::with_browser(downloads.path(), move |c| async move {
+            c.goto(&url).await.unwrap();
+            wait_text_within(&c, "#storage-status", LONG, |t| {
+                t == "0 references stored in this browser"
+            })
+            .await;
+            let ms = sign_in_and_sync(&c, &email).await;
+            let count = shared_n.to_string();
+            wait_text_within(&c, "#shared-with-me-list .shared-count", LONG, |t| {
+                t.replace(',', "") == count
+            })
+            .await;
+            *seen.lock().unwrap() = ms;
+        })
+        .await;
+        first.push(*out.lock().unwrap());
+    }
+    report(
+        "app",
+        &format!(
+            "a member's first sync of a shared library of {}k into a fresh browser",
+            shared_n / 1000
+        ),
+        shared_n,
+        first,
+    );
+
+    // Opening with the personal library of n and the three shared libraries beside it.
+    join(&http, &owner, "reader@bench.example", &libraries).await;
+    let zip = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(zip.path(), backup_of(n)).unwrap();
+    let zip_path = zip.path().display().to_string();
+    let out = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), Vec::new())));
+    let seen = out.clone();
+    harness::with_app_on(server, move |c, _app| async move {
+        restore(&c, &zip_path).await;
+        sign_in_and_sync(&c, "reader@bench.example").await;
+        wait_text_within(&c, "#shared-with-me", LONG, |t| t.ends_with('3')).await;
+        let mut personal = Vec::new();
+        for _ in 0..runs.max(3) {
+            c.refresh().await.unwrap();
+            personal.push(wait_mark(&c, "first-rows", 1).await);
+        }
+        // A shared library in the window: its own 10,000, the personal library closed.
+        click(
+            &c,
+            "#shared-with-me-list .shared-item:first-child .shared-open",
+        )
+        .await;
+        wait_text_within(&c, ".shared-item.current .shared-name", LONG, |t| {
+            t.starts_with("Shared")
+        })
+        .await;
+        let mut shared = Vec::new();
+        for _ in 0..runs.max(3) {
+            c.refresh().await.unwrap();
+            shared.push(wait_mark(&c, "first-rows", 1).await);
+        }
+        *seen.lock().unwrap() = (personal, shared);
+    })
+    .await;
+    let (personal, shared) = out.lock().unwrap().clone();
+    report(
+        "app",
+        &format!(
+            "open with {}k references and three shared libraries of {}k beside them, first rows painted",
+            n / 1000,
+            shared_n / 1000
+        ),
+        n,
+        personal,
+    );
+    report(
+        "app",
+        &format!(
+            "open a shared library of {}k (personal {}k beside it), first rows painted",
+            shared_n / 1000,
+            n / 1000
+        ),
+        shared_n,
+        shared,
+    );
 }

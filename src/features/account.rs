@@ -53,6 +53,43 @@ pub struct SyncRecord {
     pub error_kind: Option<String>,
 }
 
+impl SyncRecord {
+    /// The line for a sync that started at `started` and ended now with `result`.
+    fn of(started: u64, result: Result<&run::Report, (ErrorKind, &str)>) -> SyncRecord {
+        let mut record = SyncRecord {
+            at: started,
+            duration_ms: browser::now_millis().saturating_sub(started),
+            sent: 0,
+            received: 0,
+            deleted: 0,
+            conflicts: 0,
+            error: None,
+            error_kind: None,
+        };
+        match result {
+            Ok(report) => {
+                let o = report.outcome;
+                (
+                    record.sent,
+                    record.received,
+                    record.deleted,
+                    record.conflicts,
+                ) = (o.sent, o.received, o.deleted, o.conflicts);
+                // Files the service would not take: the rest of the sync went through.
+                if let Some(text) = &report.refused {
+                    record.error = Some(text.clone());
+                    record.error_kind = Some(ErrorKind::StorageLimit.id().into());
+                }
+            }
+            Err((kind, message)) => {
+                record.error = Some(explain(kind, message));
+                record.error_kind = Some(kind.id().into());
+            }
+        }
+        record
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     pub email: String,
@@ -271,33 +308,19 @@ fn start_sync(lib: Library, account: Account, asked: bool) {
         browser::measure("sync-show", shown_at);
         browser::mark("sync-done");
         account.syncing.set(false);
-        let mut record = SyncRecord {
-            at: started,
-            duration_ms: browser::now_millis().saturating_sub(started),
-            sent: 0,
-            received: 0,
-            deleted: 0,
-            conflicts: 0,
-            error: None,
-            error_kind: None,
-        };
+        let record = SyncRecord::of(
+            started,
+            result
+                .as_ref()
+                .map_err(|(kind, message)| (*kind, message.as_str())),
+        );
         match result {
             Ok(report) => {
                 let o = report.outcome;
-                (
-                    record.sent,
-                    record.received,
-                    record.deleted,
-                    record.conflicts,
-                ) = (o.sent, o.received, o.deleted, o.conflicts);
                 match report.refused {
                     // Files the service would not take (full, or too large), in words that say
                     // which and why; the rest of the sync went through.
-                    Some(text) => {
-                        record.error = Some(text.clone());
-                        record.error_kind = Some(ErrorKind::StorageLimit.id().into());
-                        lib.fail(text);
-                    }
+                    Some(text) => lib.fail(text),
                     None => lib.tell(run::describe(&report)),
                 }
                 if o.duplicates > 0 {
@@ -313,8 +336,6 @@ fn start_sync(lib: Library, account: Account, asked: bool) {
             }
             Err((kind, message)) => {
                 let text = explain(kind, &message);
-                record.error = Some(text.clone());
-                record.error_kind = Some(kind.id().into());
                 if kind == ErrorKind::Auth {
                     forget_session(lib, account).await;
                     account.dialog.set(true);
@@ -471,9 +492,16 @@ async fn remember_online(
 /// read again first: another tab may have added its own sync since this one loaded it.
 async fn remember(lib: Library, account: Account, record: SyncRecord) {
     let Ok(store) = lib.open_store() else { return };
+    let history = remember_in(&store, record, account.history.get_untracked()).await;
+    account.history.set(history);
+}
+
+/// Keep a sync in `store`'s history (`known`: the history as last read, if the saved one
+/// cannot be); the new history.
+async fn remember_in(store: &Store, record: SyncRecord, known: Vec<SyncRecord>) -> Vec<SyncRecord> {
     let mut history = match store.meta(HISTORY).await {
         Ok(Some(json)) => serde_json::from_str::<Vec<SyncRecord>>(&json).unwrap_or_default(),
-        _ => account.history.get_untracked(),
+        _ => known,
     };
     history.insert(0, record);
     history.truncate(HISTORY_LEN);
@@ -484,7 +512,20 @@ async fn remember(lib: Library, account: Account, record: SyncRecord) {
             &serde_json::to_string(&history).unwrap_or_default(),
         )
         .await;
-    account.history.set(history);
+    history
+}
+
+/// Keep the sync of a library the window does not show in that library's own Sync Status.
+pub async fn remember_other(
+    store: &Store,
+    started: u64,
+    result: &Result<run::Report, refsync_core::sync::SyncError>,
+) {
+    let record = SyncRecord::of(
+        started,
+        result.as_ref().map_err(|e| (e.kind, e.message.as_str())),
+    );
+    remember_in(store, record, Vec::new()).await;
 }
 
 /// Set the minutes between automatic syncs (0: off) and keep the setting.

@@ -238,7 +238,9 @@ pub async fn sync_others(
                 session.library_id.clone(),
                 device_id.to_string(),
             );
+            let started = browser::now_millis();
             let result = run::sync_all(&home, &remote, None, |_| {}).await;
+            crate::features::account::remember_other(&home, started, &result).await;
             done.push((crate::features::libraries::chosen().name, result));
         }
     }
@@ -264,7 +266,9 @@ pub async fn sync_others(
             known.summary.id.clone(),
             device_id.to_string(),
         );
+        let started = browser::now_millis();
         let result = run::sync_all(&store, &remote, None, |_| {}).await;
+        crate::features::account::remember_other(&store, started, &result).await;
         store.close();
         let stop =
             matches!(&result, Err(e) if matches!(e.kind, ErrorKind::Connection | ErrorKind::Auth));

@@ -3,7 +3,8 @@
 //! and a viewer; both accept from the invitation notice; the editor's edit (made offline,
 //! sent when the network is back) reaches the owner and the viewer; the viewer's editor is
 //! read-only, and an edit made after tampering with the page's idea of the role is refused by
-//! the service and kept aside as a conflict, then copied into the viewer's own library; the owner's Activity says
+//! the service and kept aside as a conflict, then copied into the viewer's own library; a
+//! same-field edit by the owner and the editor is settled in the owner's Sync Conflicts; the owner's Activity says
 //! who changed what; the owner removes the editor, whose copy turns read-only and is removed
 //! after the offer to export it.
 
@@ -294,6 +295,31 @@ async fn a_library_shared_with_an_editor_and_a_viewer_in_three_browsers() {
                 .await;
                 screenshot(&a, "shared-activity").await;
                 click(&a, "#activity-close").await;
+
+                // The owner and the editor change one field of one reference between syncs:
+                // a conflict, settled in the owner's window (keeping the editor's).
+                pick_row(&a, "Shared two").await;
+                retype(&a, "#field-year", "2010").await;
+                pick_row(&b, "Shared two").await;
+                retype(&b, "#field-year", "2011").await;
+                sync_now(&b).await;
+                sync_now(&a).await;
+                wait_text(&a, "#count-conflicts", |t| t == "1").await;
+                click(&a, "#nav-conflicts").await;
+                pick_row(&a, "Shared two").await;
+                click(&a, "#resolve-conflict").await;
+                wait_text(&a, "#conflict-dialog", |t| t.contains("2011")).await;
+                click(&a, "#keep-online").await;
+                wait_until(&a, "the conflict settled", || async {
+                    a.find(Locator::Css("#nav-conflicts")).await.is_err()
+                })
+                .await;
+                click(&a, "#nav-all").await;
+                pick_row(&a, "Shared two").await;
+                assert_eq!(field_value(&a, "#field-year").await, "2011");
+                sync_now(&a).await;
+                sync_now(&b).await;
+                assert_eq!(field_value(&b, "#field-year").await, "2011");
 
                 // The owner removes the editor: the editor's copy turns read-only, then goes.
                 click(&a, ".members-open").await;
