@@ -843,10 +843,21 @@ async fn sharing_speed() {
     let zip = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(zip.path(), backup_of(n)).unwrap();
     let zip_path = zip.path().display().to_string();
-    let out = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), Vec::new())));
+    let out = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), Vec::new(), Vec::new())));
     let seen = out.clone();
     harness::with_app_on(server, move |c, _app| async move {
         restore(&c, &zip_path).await;
+        // The same library before any shared library is beside it (and before signing in):
+        // the figure to compare with, in the same browser.
+        let mut alone = Vec::new();
+        for _ in 0..runs.max(3) {
+            c.refresh().await.unwrap();
+            alone.push(wait_mark(&c, "first-rows", 1).await);
+        }
+        wait_text_within(&c, "#storage-status", LONG, |t| {
+            t.ends_with("stored in this browser")
+        })
+        .await;
         sign_in_and_sync(&c, "reader@bench.example").await;
         wait_text_within(&c, "#shared-with-me", LONG, |t| t.ends_with('3')).await;
         let mut personal = Vec::new();
@@ -855,11 +866,9 @@ async fn sharing_speed() {
             personal.push(wait_mark(&c, "first-rows", 1).await);
         }
         // A shared library in the window: its own 10,000, the personal library closed.
-        click(
-            &c,
-            "#shared-with-me-list .shared-item:first-child .shared-open",
-        )
-        .await;
+        let first_shared = "#shared-with-me-list .shared-item:first-child .shared-open";
+        wait_text_within(&c, first_shared, LONG, |t| t.starts_with("Shared")).await;
+        click(&c, first_shared).await;
         wait_text_within(&c, ".shared-item.current .shared-name", LONG, |t| {
             t.starts_with("Shared")
         })
@@ -869,10 +878,19 @@ async fn sharing_speed() {
             c.refresh().await.unwrap();
             shared.push(wait_mark(&c, "first-rows", 1).await);
         }
-        *seen.lock().unwrap() = (personal, shared);
+        *seen.lock().unwrap() = (alone, personal, shared);
     })
     .await;
-    let (personal, shared) = out.lock().unwrap().clone();
+    let (alone, personal, shared) = out.lock().unwrap().clone();
+    report(
+        "app",
+        &format!(
+            "open with {}k references, no shared library, first rows painted (same browser, before)",
+            n / 1000
+        ),
+        n,
+        alone,
+    );
     report(
         "app",
         &format!(
