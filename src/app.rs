@@ -8,7 +8,7 @@ use crate::features::library::{
     provide_library, use_library, Collection, DetailPane, KeywordPane, Pane, ReferenceList,
     ShortcutsHelp, StorageStatus,
 };
-use crate::features::sharing::{CopyToButton, InvitationsNotice, LibrariesPane};
+use crate::features::sharing::{CopyToButton, InvitationsNotice, LibrariesPane, SharedTitle};
 use crate::features::theme::ThemeSwitch;
 use crate::features::transfer::{
     provide_transfer, ExportSelectedButton, TransferButtons, TransferDialogs,
@@ -58,6 +58,7 @@ fn App() -> impl IntoView {
             <header class="topbar">
                 <span class="brand">"refsync"</span>
                 <crate::features::libraries::LibrarySwitcher />
+                <SharedTitle />
                 <span class="spacer"></span>
                 <AccountBar />
                 <ThemeSwitch />

@@ -227,8 +227,19 @@ pub async fn sync_others(
     }
     let mut list = sharing.libraries.get_untracked();
     if let Ok(all) = listed {
-        list = merged(lib, &list, all, true);
+        let gone;
+        (list, gone) = merged(&list, all);
         keep(lib, account, list.clone()).await;
+        // Said with the sync's result, so that it is not lost under the next message.
+        for name in gone {
+            done.push((
+                name,
+                Err(SyncError::new(
+                    ErrorKind::NotFound,
+                    "you are no longer a member (its owner removed you, or deleted it); its copy stays in this browser, read-only, until you remove it: export it or copy references into your own library first.",
+                )),
+            ));
+        }
     }
     let shown = lib.id.get_value();
     if let LibraryId::Shared { .. } = shown {
@@ -284,7 +295,7 @@ pub async fn sync_others(
     });
     if moved {
         if let Ok(all) = service::libraries(&session.token).await {
-            let list = merged(lib, &sharing.libraries.get_untracked(), all, false);
+            let (list, _) = merged(&sharing.libraries.get_untracked(), all);
             keep(lib, account, list).await;
         }
     }
@@ -292,8 +303,8 @@ pub async fn sync_others(
 }
 
 /// The service's list of the account's libraries over the one known here: a library known
-/// here but not listed any more is kept, marked gone (and the person told once, when `tell`).
-fn merged(lib: Library, known: &[Known], listed: Vec<LibrarySummary>, tell: bool) -> Vec<Known> {
+/// here but not listed any more is kept, marked gone. Also the names of those gone just now.
+fn merged(known: &[Known], listed: Vec<LibrarySummary>) -> (Vec<Known>, Vec<String>) {
     let mut next: Vec<Known> = listed
         .into_iter()
         .filter(|s| !s.is_personal())
@@ -306,19 +317,17 @@ fn merged(lib: Library, known: &[Known], listed: Vec<LibrarySummary>, tell: bool
         .iter()
         .filter(|o| !next.iter().any(|n| n.summary.id == o.summary.id))
         .collect();
+    let mut gone_now = Vec::new();
     for old in left {
-        if !old.gone && tell {
-            lib.fail(format!(
-                "You are no longer a member of “{}” (its owner removed you, or deleted it). Its copy stays in this browser, read-only, until you remove it: export it or copy references into your own library first.",
-                old.name()
-            ));
+        if !old.gone {
+            gone_now.push(old.name());
         }
         next.push(Known {
             summary: old.summary.clone(),
             gone: true,
         });
     }
-    next
+    (next, gone_now)
 }
 
 /// The shown shared library is not there any more for this account (the service said 404):
@@ -422,6 +431,36 @@ pub fn service_error(e: &SyncError) -> String {
         ErrorKind::Auth => "Your sign-in has expired. Sign in again.".into(),
         _ => e.message.clone(),
     }
+}
+
+/// Beside the header's library name: the shared library the window shows, and the role.
+#[component]
+pub fn SharedTitle() -> impl IntoView {
+    let lib = use_library();
+    let sharing = use_sharing();
+    let LibraryId::Shared { id } = lib.id.get_value() else {
+        return ().into_any();
+    };
+    let text = move || {
+        sharing
+            .libraries
+            .with(|l| {
+                l.iter()
+                    .find(|k| k.summary.id == id)
+                    .map(|k| (k.name(), k.summary.role, k.gone))
+            })
+            .map(|(name, role, gone)| {
+                format!(
+                    "▸ {name} ({})",
+                    if gone {
+                        "no longer shared"
+                    } else {
+                        role.as_str()
+                    }
+                )
+            })
+    };
+    view! { <span id="shared-title" class="shared-title">{text}</span> }.into_any()
 }
 
 /// Invitations to the signed-in account, each with Accept and Decline.

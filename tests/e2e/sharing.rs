@@ -265,9 +265,16 @@ async fn a_library_shared_with_an_editor_and_a_viewer_in_three_browsers() {
                 // And a reference copied into the viewer's own library, with Copy to….
                 click(&c, "#nav-all").await;
                 pick_row(&c, "Shared one, edited by the editor").await;
+                // The sync put the role right: read-only again.
+                wait_text(&c, "#read-only-banner", |t| t.contains("viewer")).await;
                 click(&c, "#copy-to").await;
                 click(&c, "#copy-to-confirm").await;
-                wait_text(&c, "#notice", |t| t.starts_with("Copied 1 reference")).await;
+                // The dialog closes once the copy is committed (a sync's message may follow
+                // the "Copied" one at once).
+                wait_until(&c, "the copy made", || async {
+                    c.find(Locator::Css("#copy-to-dialog")).await.is_err()
+                })
+                .await;
                 click(&c, "#personal-library").await;
                 wait_text(&c, "#storage-status", |t| {
                     t.ends_with("stored in this browser")
