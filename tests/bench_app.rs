@@ -467,15 +467,8 @@ async fn sync_speed() {
         let out = std::sync::Arc::new(std::sync::Mutex::new((0.0, Vec::new(), 0.0, Vec::new())));
         let seen = out.clone();
         harness::with_browser(downloads.path(), move |c| async move {
-            c.goto(&url).await.unwrap();
-            wait_text_within(&c, "#storage-status", LONG, |t| {
-                t == "0 references stored in this browser"
-            })
-            .await;
-            click(&c, "#sign-in").await;
-            harness::type_into(&c, "#account-email-input", EMAIL).await;
-            harness::type_into(&c, "#account-password", PASSWORD).await;
-            click(&c, "#account-submit").await;
+            open_empty(&c, &url).await;
+            sign_in(&c, EMAIL).await;
             if round == 0 && std::env::var_os("REFSYNC_BENCH_SCREENSHOTS").is_some() {
                 // To look at the progress bar (it costs the first run some time).
                 wait_text_within(&c, "#sync-progress", LONG, |t| t.contains(" of ")).await;
@@ -763,13 +756,27 @@ async fn join(http: &reqwest::Client, owner: &Online, email: &str, libraries: &[
     }
 }
 
-/// Sign in to `email` in the open page; the time (ms) from the first sync's start to its end
-/// (the window's library, then every shared one: `sync-done`).
-async fn sign_in_and_sync(c: &Client, email: &str) -> f64 {
+/// Open the app at `url` in a fresh profile (its library empty).
+async fn open_empty(c: &Client, url: &str) {
+    c.goto(url).await.unwrap();
+    wait_text_within(c, "#storage-status", LONG, |t| {
+        t == "0 references stored in this browser"
+    })
+    .await;
+}
+
+/// Sign in to `email` from the account bar (the first sync starts at once).
+async fn sign_in(c: &Client, email: &str) {
     click(c, "#sign-in").await;
     harness::type_into(c, "#account-email-input", email).await;
     harness::type_into(c, "#account-password", PASSWORD).await;
     click(c, "#account-submit").await;
+}
+
+/// Sign in to `email` in the open page; the time (ms) from the first sync's start to its end
+/// (the window's library, then every shared one: `sync-done`).
+async fn sign_in_and_sync(c: &Client, email: &str) -> f64 {
+    sign_in(c, email).await;
     let done = wait_mark(c, "sync-done", 1).await;
     done - last_mark(c, "sync-start").await
 }
@@ -812,11 +819,7 @@ async fn sharing_speed() {
         let out = std::sync::Arc::new(std::sync::Mutex::new(0.0));
         let seen = out.clone();
         harness::with_browser(downloads.path(), move |c| async move {
-            c.goto(&url).await.unwrap();
-            wait_text_within(&c, "#storage-status", LONG, |t| {
-                t == "0 references stored in this browser"
-            })
-            .await;
+            open_empty(&c, &url).await;
             let ms = sign_in_and_sync(&c, &email).await;
             let count = shared_n.to_string();
             wait_text_within(&c, "#shared-with-me-list .shared-count", LONG, |t| {

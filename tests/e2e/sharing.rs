@@ -1,7 +1,7 @@
 //! Shared libraries in the browser, end to end: three accounts in three fresh browser
 //! profiles on the real service. The owner shares a group's references and invites an editor
 //! and a viewer; both accept from the invitation notice; the editor's edit (made offline,
-//! sent when the network is back) reaches the owner and the viewer; the viewer's editor is
+//! sent when the network is back) and attachment reach the owner and the viewer; the viewer's editor is
 //! read-only, and an edit made after tampering with the page's idea of the role is refused by
 //! the service and kept aside as a conflict, then copied into the viewer's own library; a
 //! same-field edit by the owner and the editor is settled in the owner's Sync Conflicts; the owner's Activity says
@@ -141,6 +141,8 @@ async fn forge_role(c: &Client, role: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
 async fn a_library_shared_with_an_editor_and_a_viewer_in_three_browsers() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (pdf, _) = write_pdf(scratch.path(), "paper.pdf", 20_000);
     with_app(|a, app| async move {
         // The owner files two of three references in a group, and shares the group's.
         add_reference(&a, "Shared one", "Able, A.", "2001").await;
@@ -205,6 +207,15 @@ async fn a_library_shared_with_an_editor_and_a_viewer_in_three_browsers() {
             click(&b, "#sync-now").await;
             wait_text(&b, "#notice", |t| t.contains("offline")).await;
             harness::set_offline(&b, false).await;
+            sync_now(&b).await;
+            // ...and attaches a file to it, which goes to the others with its bytes.
+            b.find(Locator::Css("#attach-file"))
+                .await
+                .unwrap()
+                .send_keys(&pdf.display().to_string())
+                .await
+                .unwrap();
+            wait_text(&b, "#attachments", |t| t.contains("paper.pdf")).await;
             sync_now(&b).await;
 
             let (a3, b3) = (a.clone(), b.clone());
@@ -285,14 +296,33 @@ async fn a_library_shared_with_an_editor_and_a_viewer_in_three_browsers() {
                     row_titles(&c).await,
                     ["Forged by the viewer", "Shared one, edited by the editor"]
                 );
+                // The copy kept the editor's attachment, bytes and all.
+                pick_row(&c, "Shared one, edited by the editor").await;
+                wait_text(&c, "#attachments", |t| t.contains("paper.pdf")).await;
+                let sizes = c
+                    .execute_async(
+                        r#"const done = arguments[0];
+                        const open = indexedDB.open('refsync');
+                        open.onsuccess = () => {
+                            const all = open.result.transaction('blobs').objectStore('blobs').getAll();
+                            all.onsuccess = () => { done(all.result.map(b => b.size)); open.result.close(); };
+                        };"#,
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(sizes, json!([20_009]), "the file's bytes are in the viewer's own library");
                 sync_now(&c).await;
 
-                // The owner sees the editor's edit, the viewer's refused change nowhere.
+                // The owner sees the editor's edit and file, the viewer's refused change
+                // nowhere.
                 sync_now(&a).await;
                 assert_eq!(
                     row_titles(&a).await,
                     ["Shared one, edited by the editor", "Shared two"]
                 );
+                pick_row(&a, "Shared one, edited by the editor").await;
+                wait_text(&a, "#attachments", |t| t.contains("paper.pdf")).await;
                 click(&a, ".activity-open").await;
                 wait_text(&a, "#activity", |t| {
                     t.contains(&format!(

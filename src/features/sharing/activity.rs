@@ -38,6 +38,7 @@ fn what(e: &ActivityEntry) -> String {
     let verb = if e.deleted { "deleted" } else { "changed" };
     match &e.title {
         Some(t) if !t.is_empty() => format!("{verb} the {thing} “{t}”"),
+        _ if e.kind == ObjectKind::Attachment => format!("{verb} an {thing}"),
         _ => format!("{verb} a {thing}"),
     }
 }

@@ -40,19 +40,6 @@ pub async fn create_library(token: &str, name: &str) -> Result<LibrarySummary, S
     .await
 }
 
-/// Rename a shared library (the owner only).
-pub async fn rename_library(token: &str, library: &str, name: &str) -> Result<(), SyncError> {
-    let body = LibraryName {
-        name: name.to_string(),
-    };
-    send_raw(with_json(
-        signed(Request::patch(&lib_path(library, "")), token),
-        &body,
-    ))
-    .await
-    .map(drop)
-}
-
 /// Delete a shared library for every member (its owner only).
 pub async fn delete_library(token: &str, library: &str) -> Result<(), SyncError> {
     send_raw(signed(Request::delete(&lib_path(library, "")), token).build())
