@@ -196,7 +196,13 @@ pub async fn load_known(lib: Library, account: Account) {
     }
 }
 
+/// Show and keep the list of shared libraries. A list the same as the one shown (which is the
+/// kept one: both are only ever set together, or the shown one from the kept one) is neither
+/// shown nor written again: every sync reads the list, and most find it unchanged.
 async fn keep(lib: Library, account: Account, list: Vec<Known>) {
+    if account.sharing.libraries.with_untracked(|l| *l == list) {
+        return;
+    }
     account.sharing.libraries.set(list.clone());
     if let Ok(home) = crate::features::account::home_store(lib, account).await {
         // Only a list the next sync reads again: losing it costs a moment offline.
