@@ -9,6 +9,7 @@
 //! large sync page's unchanged references go many to a record (`packs.rs`), and every read of
 //! an object goes through `packs::read_records`, which knows an own record beats a pack.
 
+pub mod authors;
 pub(crate) mod packs;
 pub mod schema;
 mod sync_state;

@@ -3,7 +3,8 @@
 //!
 //! Invariants: the session (token, account, library) is kept in IndexedDB's `meta`, never in
 //! localStorage; an expired or revoked session sends the person to sign in again and changes
-//! nothing in the library; only one sync runs at a time in this tab.
+//! nothing in the library; only one sync runs at a time in this tab, and one asked for while
+//! it runs runs when it ends (never dropped).
 
 mod schedule;
 mod settings;
@@ -21,8 +22,10 @@ use crate::sync::remote::{self, BrowserRemote};
 use crate::sync::run::{self, Progress};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use refsync_core::sync::{words, ErrorKind, LibraryId};
+use refsync_core::protocol::Hint;
+use refsync_core::sync::{words, ErrorKind, LibraryId, LocalStore};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// The session's name in `meta`.
@@ -117,6 +120,22 @@ pub struct Account {
     /// The personal library's store, which keeps the session, when the window shows a shared
     /// library (the window's own store otherwise).
     home: StoredValue<Option<Rc<Store>>, LocalStorage>,
+    /// What asked for a sync while one was running.
+    again: StoredValue<Again>,
+}
+
+/// A sync asked for while one runs, run when that one ends: an invitation accepted, an edit
+/// made or a change hint arriving mid-sync is never lost, and triggers that fire together still
+/// cost one sync.
+#[derive(Clone, Debug, Default)]
+struct Again {
+    /// Asked by the person (Sync now, Accept, a new shared library).
+    asked: bool,
+    /// An automatic trigger (an edit, the network back, a hint that could not be read).
+    quiet: bool,
+    /// The highest version change hints announced, by library: worth a sync only if past the
+    /// version the running sync reached there (its own pushes are hinted too).
+    hinted: BTreeMap<String, u64>,
 }
 
 /// The store that keeps the session, this browser's device id and the sync interval: the
@@ -153,6 +172,7 @@ pub fn provide_account() {
         duplicates_found: RwSignal::new(None),
         sharing: crate::features::sharing::Sharing::new(),
         home: StoredValue::new_local(None),
+        again: StoredValue::new(Again::default()),
     };
     provide_context(account);
     schedule::start(lib, account);
@@ -247,19 +267,21 @@ pub fn sync_now(lib: Library, account: Account) {
         account.dialog.set(true);
         return;
     }
-    start_sync(lib, account, true);
+    start_sync(lib, account, true, false);
 }
 
 /// Sync if signed in, online and not syncing already; otherwise nothing (the automatic
 /// triggers: the network coming back fires one).
 pub fn sync_quietly(lib: Library, account: Account) {
-    start_sync(lib, account, false);
+    start_sync(lib, account, false, false);
 }
 
 /// A sync's error when the browser says it is offline (no request is made).
 const OFFLINE: &str = "offline";
 
-fn start_sync(lib: Library, account: Account, asked: bool) {
+/// `follow_up`: asked for while the sync before it ran; one that finds nothing new leaves that
+/// sync's message in place (it said all there is).
+fn start_sync(lib: Library, account: Account, asked: bool, follow_up: bool) {
     let Some(session) = account.session.get_untracked() else {
         return;
     };
@@ -267,6 +289,10 @@ fn start_sync(lib: Library, account: Account, asked: bool) {
         return;
     }
     if account.syncing.get_untracked() {
+        account.again.update_value(|a| {
+            a.asked |= asked;
+            a.quiet |= !asked;
+        });
         return;
     }
     account.syncing.set(true);
@@ -285,6 +311,7 @@ fn start_sync(lib: Library, account: Account, asked: bool) {
             Err(e) => Err(e),
             // Signed out or reset while waiting for the lock: nothing to do.
             Ok(None) => {
+                account.again.set_value(Again::default());
                 account.syncing.set(false);
                 return;
             }
@@ -317,10 +344,12 @@ fn start_sync(lib: Library, account: Account, asked: bool) {
         match result {
             Ok(report) => {
                 let o = report.outcome;
+                let nothing = !brought && o.sent + report.uploaded + report.downloaded == 0;
                 match report.refused {
                     // Files the service would not take (full, or too large), in words that say
                     // which and why; the rest of the sync went through.
                     Some(text) => lib.fail(text),
+                    None if follow_up && nothing => {}
                     None => lib.tell(run::describe(&report)),
                 }
                 if o.duplicates > 0 {
@@ -361,7 +390,101 @@ fn start_sync(lib: Library, account: Account, asked: bool) {
         }
         remember(lib, account, record).await;
         tabs::tell_others(if brought { tabs::SYNCED } else { tabs::HISTORY });
+        run_again(lib, account).await;
     });
+}
+
+/// Once a sync ends: the one asked for meanwhile, if any.
+async fn run_again(lib: Library, account: Account) {
+    let mut again = Again::default();
+    account
+        .again
+        .update_value(|a| std::mem::swap(a, &mut again));
+    if again.asked || again.quiet {
+        start_sync(lib, account, again.asked, true);
+        return;
+    }
+    for (id, version) in again.hinted {
+        if behind(lib, account, &id, version).await {
+            start_sync(lib, account, false, true);
+            return;
+        }
+    }
+}
+
+/// The service says one of the account's libraries is at a version now (`None`: a hint that
+/// could not be read, which still says something moved): sync if this browser's copy is
+/// older, now or once the running sync ends.
+pub fn hinted(lib: Library, account: Account, hint: Option<Hint>) {
+    let Some(Hint {
+        library_version,
+        library_id: Some(id),
+    }) = hint
+    else {
+        sync_quietly(lib, account);
+        return;
+    };
+    let wait = move |id: String| {
+        account.again.update_value(|a| {
+            let v = a.hinted.entry(id).or_default();
+            *v = (*v).max(library_version);
+        });
+    };
+    if account.syncing.get_untracked() {
+        wait(id);
+        return;
+    }
+    spawn_local(async move {
+        if !behind(lib, account, &id, library_version).await {
+            return;
+        }
+        // A stream's first hints (one per library) come together: one sync, and the others
+        // are checked again once it ends.
+        if account.syncing.get_untracked() {
+            wait(id);
+        } else {
+            sync_quietly(lib, account);
+        }
+    });
+}
+
+/// Whether this browser's copy of library `id` is older than `version`, or not here at all
+/// (joined on another device: a sync lists and fetches it).
+async fn behind(lib: Library, account: Account, id: &str, version: u64) -> bool {
+    async fn reached(store: &Store) -> Option<u64> {
+        store.link().await.ok().flatten().map(|l| l.synced_version)
+    }
+    let Some(session) = account.session.get_untracked() else {
+        return false;
+    };
+    let reached = if id == online_id(lib, &session) {
+        match lib.open_store() {
+            Ok(store) => reached(&store).await,
+            Err(_) => None,
+        }
+    } else if id == session.library_id {
+        match home_store(lib, account).await {
+            Ok(store) => reached(&store).await,
+            Err(_) => None,
+        }
+    } else if account
+        .sharing
+        .libraries
+        .with_untracked(|l| l.iter().any(|k| k.summary.id == id && !k.gone))
+    {
+        let shared = LibraryId::Shared { id: id.to_string() };
+        match Store::open_library(lib.db_base, &shared).await {
+            Ok(store) => {
+                let v = reached(&store).await;
+                store.close();
+                v
+            }
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    reached.is_none_or(|v| v < version)
 }
 
 /// The name of the Web Lock a sync holds (shared by every tab of the app).

@@ -13,9 +13,11 @@
 mod activity;
 mod copy;
 mod create;
+mod last_changed;
 mod members;
 
 pub use copy::CopyToButton;
+pub use last_changed::LastChanged;
 
 use crate::browser;
 use crate::features::account::{use_account, Account, SessionInfo};
@@ -227,6 +229,7 @@ pub async fn sync_others(
 ) -> Others {
     let sharing = account.sharing;
     let mut done = Others::new();
+    let asked_with = known_ids(sharing);
     let listed = service::libraries(&session.token).await;
     if let Ok(invitations) = service::invitations(&session.token).await {
         sharing.invitations.set(invitations);
@@ -234,7 +237,7 @@ pub async fn sync_others(
     let mut list = sharing.libraries.get_untracked();
     if let Ok(all) = listed {
         let gone;
-        (list, gone) = merged(&list, all);
+        (list, gone) = merged(&list, all, &asked_with);
         keep(lib, account, list.clone()).await;
         // Said with the sync's result, so that it is not lost under the next message.
         for name in gone {
@@ -300,17 +303,31 @@ pub async fn sync_others(
             .is_ok_and(|r| r.outcome.sent + r.outcome.received > 0)
     });
     if moved {
+        let asked_with = known_ids(sharing);
         if let Ok(all) = service::libraries(&session.token).await {
-            let (list, _) = merged(&sharing.libraries.get_untracked(), all);
+            let (list, _) = merged(&sharing.libraries.get_untracked(), all, &asked_with);
             keep(lib, account, list).await;
         }
     }
     done
 }
 
+/// The ids of the shared libraries known here now.
+fn known_ids(sharing: Sharing) -> Vec<String> {
+    sharing
+        .libraries
+        .with_untracked(|l| l.iter().map(|k| k.summary.id.clone()).collect())
+}
+
 /// The service's list of the account's libraries over the one known here: a library known
 /// here but not listed any more is kept, marked gone. Also the names of those gone just now.
-fn merged(known: &[Known], listed: Vec<LibrarySummary>) -> (Vec<Known>, Vec<String>) {
+/// A library not known yet when the list was asked for (`asked_with`: an invitation accepted
+/// while it was on its way) is kept as it is: the list is older than it.
+fn merged(
+    known: &[Known],
+    listed: Vec<LibrarySummary>,
+    asked_with: &[String],
+) -> (Vec<Known>, Vec<String>) {
     let mut next: Vec<Known> = listed
         .into_iter()
         .filter(|s| !s.is_personal())
@@ -325,6 +342,10 @@ fn merged(known: &[Known], listed: Vec<LibrarySummary>) -> (Vec<Known>, Vec<Stri
         .collect();
     let mut gone_now = Vec::new();
     for old in left {
+        if !asked_with.contains(&old.summary.id) {
+            next.push(old.clone());
+            continue;
+        }
         if !old.gone {
             gone_now.push(old.name());
         }

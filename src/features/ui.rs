@@ -243,9 +243,11 @@ pub fn dialog_open() -> bool {
 
 #[cfg(test)]
 mod tests {
+    // The web crate's tests run in the browser: `#[test]` would never run there.
     use super::file_stem;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test]
     fn an_export_is_named_for_its_group() {
         assert_eq!(file_stem("To read: 2024 / Ü"), "to-read-2024-ü");
         assert_eq!(file_stem("///"), "refsync-export");

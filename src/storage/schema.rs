@@ -21,6 +21,9 @@
 //! Version 5 adds [`STYLES`], the citation styles a person added to the library (core's
 //! `Style`, synced like every kind).
 //!
+//! Version 6 adds [`AUTHORS`]: who last changed each reference of a shared library online
+//! (see `authors.rs`).
+//!
 //! Version 3 adds packs: a large sync page's unchanged objects are kept many to a record (see
 //! [`PACKS`] and `packs.rs`), because IndexedDB's cost is per record: a first download of
 //! 50,000 objects is a few hundred puts instead of 50,000. An object's own record, when it has
@@ -34,7 +37,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 /// The schema version this build of the app uses.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// Version 1's references (serde objects). Emptied into [`REFS`] on the first open at
 /// version 2.
@@ -67,6 +70,10 @@ pub const CONFLICTS: &str = "conflicts";
 /// string of lines `kind/key version json`. Written only by the sync, never edited; a newer
 /// pack wins over an older one, and an object's own record (or its tombstone) over both.
 pub const PACKS: &str = "packs";
+
+/// Who last changed each reference online, a shared library's sync pages' lines by page
+/// (version 6; see `authors.rs`).
+pub const AUTHORS: &str = "authors";
 
 /// The store that holds objects of `kind`.
 pub fn store_of(kind: ObjectKind) -> &'static str {
@@ -129,6 +136,9 @@ fn step(version: u32, db: &Database) -> indexed_db_futures::Result<()> {
         // 4: the library's name, in META (see the module's notes).
         5 => {
             db.create_object_store(STYLES).build()?;
+        }
+        6 => {
+            db.create_object_store(AUTHORS).build()?;
         }
         _ => {}
     }

@@ -12,8 +12,9 @@
 //! push meets the service's copy as a conflict, which the engine merges three ways (or keeps
 //! for the person). Conflicts, the outbox and settling follow core's `sync::apply` rules.
 
+use super::authors::PageAuthors;
 use super::packs::{self, OwnKeys};
-use super::schema::{self, store_of, BASES, CONFLICTS, DIRTY, META, PACKS};
+use super::schema::{self, store_of, AUTHORS, BASES, CONFLICTS, DIRTY, META, PACKS};
 use super::{split_record, sync_id, Store, Write};
 use indexed_db_futures::error::Error as IdbError;
 use indexed_db_futures::future::BasicRequest;
@@ -155,7 +156,7 @@ async fn read_value(read: Option<BasicRequest<Option<JsValue>>>) -> IdbResult<Op
 /// Every store the engine's writes touch.
 fn all_stores() -> Vec<&'static str> {
     let mut stores = schema::OBJECT_STORES.to_vec();
-    stores.extend([DIRTY, BASES, CONFLICTS, META, PACKS]);
+    stores.extend([DIRTY, BASES, CONFLICTS, META, PACKS, AUTHORS]);
     stores
 }
 
@@ -537,7 +538,7 @@ impl<'a> Page<'a> {
                 StoreChange::Put(o) => Some(sync_id(o.kind, o.key)),
                 StoreChange::Conflict(r) => Some(sync_id(r.kind, r.key)),
                 StoreChange::Pushed { kind, key, .. } => Some(sync_id(*kind, *key)),
-                StoreChange::Answered => None,
+                StoreChange::Answered | StoreChange::Authored { .. } => None,
             })
             .collect();
         let seen = store.state.take_reads(touched.iter().map(String::as_str));
@@ -963,6 +964,7 @@ impl LocalStore for Store {
         let written = async {
             let tx = self.tx(&all_stores(), TransactionMode::Readwrite)?;
             let mut page = Page::start(self, &tx, &changes).await?;
+            let mut authors = PageAuthors::default();
             // By value: what is written moves on to the window without a copy.
             for change in changes {
                 match change {
@@ -975,15 +977,28 @@ impl LocalStore for Store {
                         key,
                         pushed,
                         version,
-                    } => page.pushed(kind, key, pushed, version).await?,
+                    } => {
+                        if kind == ObjectKind::Reference && pushed.is_some() {
+                            // The service took this browser's copy: its author is this account.
+                            authors.add(key, version, "", crate::browser::now_millis());
+                        }
+                        page.pushed(kind, key, pushed, version).await?
+                    }
                     StoreChange::Conflict(record) => page.conflict(*record)?,
                     StoreChange::Answered => {
                         tx.object_store(META)?
                             .delete(OUTBOX.to_string())
                             .primitive()?;
                     }
+                    StoreChange::Authored {
+                        key,
+                        version,
+                        by,
+                        at,
+                    } => authors.add(key, version, &by, at),
                 }
             }
+            authors.finish(&tx).await?;
             if let Some(v) = synced_version {
                 if let Some(json) = read_string(&tx, META, LINK).await? {
                     let mut link: LinkRecord = serde_json::from_str(&json).map_err(idb)?;

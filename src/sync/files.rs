@@ -6,7 +6,7 @@ use super::remote::BrowserRemote;
 use crate::browser;
 use crate::storage::Store;
 use refsync_core::sync::files::{self, LocalFiles, RemoteFiles, Uploaded};
-use refsync_core::sync::{ErrorKind, SyncError};
+use refsync_core::sync::{ErrorKind, SyncError, SyncOutcome};
 use refsync_core::{Attachment, Key, ObjectKind};
 use std::collections::{BTreeSet, HashSet};
 
@@ -82,7 +82,13 @@ pub async fn upload(
     files::upload(store, remote, max_file).await
 }
 
-/// Download what other devices added; how many arrived.
-pub async fn download(store: &Store, remote: &BrowserRemote) -> Result<u64, SyncError> {
-    files::download(store, remote).await
+/// Download what other devices added after the engine's records, as core's
+/// [`files::download_after`] says (a refusal the engine pulled after does not stop them); the
+/// outcome and how many arrived.
+pub async fn download_after(
+    store: &Store,
+    remote: &BrowserRemote,
+    synced: Result<SyncOutcome, SyncError>,
+) -> Result<(SyncOutcome, u64), SyncError> {
+    files::download_after(store, remote, synced).await
 }

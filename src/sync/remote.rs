@@ -131,11 +131,12 @@ pub async fn me(token: &str) -> Result<Me, SyncError> {
     .await
 }
 
-/// A one-use ticket that opens the library's change-hint stream (an EventSource cannot send
-/// the session token in a header, and the token must never be put in a URL).
-pub async fn stream_ticket(token: &str, library_id: &str) -> Result<StreamTicket, SyncError> {
+/// A one-use ticket that opens the account's change-hint stream of all its libraries (an
+/// EventSource cannot send the session token in a header, and the token must never be put in
+/// a URL).
+pub async fn stream_ticket(token: &str) -> Result<StreamTicket, SyncError> {
     send(
-        Request::post(&url(&format!("/libraries/{library_id}/events/ticket")))
+        Request::post(&url("/events/ticket"))
             .header("Authorization", &format!("Bearer {token}"))
             .build(),
     )

@@ -54,21 +54,23 @@ pub async fn sync_all(
     let uploaded = files::upload(store, remote, online.and_then(|o| o.max_file_size)).await?;
     // Idempotency keys for batches: unique per attempt; a retried batch reuses its key.
     let mut new_key = || browser::new_key().to_string();
-    let outcome = sync_with_progress(store, remote, &mut new_key, &mut |o| {
+    let synced = sync_with_progress(store, remote, &mut new_key, &mut |o| {
         progress(Progress {
             received: o.received_references,
             total,
         });
     })
-    .await
-    .map_err(|e| match e.kind {
-        ErrorKind::ReferenceLimit => {
-            let held = online.and_then(|o| Some((o.references, o.reference_limit?)));
-            SyncError::new(e.kind, words::reference_limit(held, "this browser"))
-        }
-        _ => e,
-    })?;
-    let downloaded = files::download(store, remote).await?;
+    .await;
+    let (outcome, downloaded) =
+        files::download_after(store, remote, synced)
+            .await
+            .map_err(|e| match e.kind {
+                ErrorKind::ReferenceLimit => {
+                    let held = online.and_then(|o| Some((o.references, o.reference_limit?)));
+                    SyncError::new(e.kind, words::reference_limit(held, "this browser"))
+                }
+                _ => e,
+            })?;
     Ok(Report {
         outcome,
         uploaded: uploaded.files,

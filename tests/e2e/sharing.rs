@@ -1,15 +1,19 @@
 //! Shared libraries in the browser, end to end: three accounts in three fresh browser
 //! profiles on the real service. The owner shares a group's references and invites an editor
-//! and a viewer; both accept from the invitation notice; the editor's edit (made offline,
-//! sent when the network is back) and attachment reach the owner and the viewer; the viewer's editor is
-//! read-only, and an edit made after tampering with the page's idea of the role is refused by
-//! the service and kept aside as a conflict, then copied into the viewer's own library; a
-//! same-field edit by the owner and the editor is settled in the owner's Sync Conflicts; the owner's Activity says
-//! who changed what; the owner removes the editor, whose copy turns read-only and is removed
-//! after the offer to export it.
+//! and a viewer; both accept from the invitation notice (the viewer while a sync is under
+//! way); the editor's edit (made offline, sent when the network is back) and attachment reach
+//! the owner and the viewer; the viewer's editor is read-only, and an edit made after
+//! tampering with the page's idea of the role is refused by the service and kept aside as a
+//! conflict, then copied into the viewer's own library; a same-field edit by the owner and
+//! the editor is settled in the owner's Sync Conflicts; the owner's Activity says who changed
+//! what; the owner removes the editor, whose copy turns read-only and is removed after the
+//! offer to export it.
 
 use super::*;
-use crate::sync::{create_account, notices, pick_row, retype, row_titles, sync_now, wait_until};
+use crate::sync::{
+    create_account, held, hold_invitations, notices, pick_row, retype, row_titles, sync_now,
+    wait_until,
+};
 use harness::with_browser;
 use serde_json::json;
 
@@ -76,6 +80,36 @@ async fn accept_and_open(c: &Client) {
     )
     .await;
     wait_synced_after(c, before).await;
+    open_shared(c, "shared-with-me").await;
+}
+
+/// Accept the invitation while a sync of this browser is under way, past its listing of the
+/// account's libraries (its request for the invitations, which comes next, is held back until
+/// the answer is in): the library is still listed as shared with the person, never as gone,
+/// and arrives with its file by itself, without another Sync now.
+async fn accept_during_a_sync(c: &Client) {
+    wait_text(c, &format!(".invitation[data-library='{SHARED}']"), |t| {
+        t.contains(OWNER)
+    })
+    .await;
+    hold_invitations(c, true).await;
+    click(c, "#sync-now").await;
+    wait_until(c, "the sync's request for the invitations held", || async {
+        held(c).await > 0
+    })
+    .await;
+    click(
+        c,
+        &format!(".invitation[data-library='{SHARED}'] .invite-accept"),
+    )
+    .await;
+    wait_text(c, "#notice", |t| t.contains("You joined")).await;
+    hold_invitations(c, false).await;
+    wait_text(c, "#notice", |t| {
+        t.contains(&format!("“{SHARED}”: Synced:")) && t.contains("1 attachment file")
+    })
+    .await;
+    assert!(c.find(Locator::Css(&item("shared-gone"))).await.is_err());
     open_shared(c, "shared-with-me").await;
 }
 
@@ -217,11 +251,12 @@ async fn a_library_shared_with_an_editor_and_a_viewer_in_three_browsers() {
                 .unwrap();
             wait_text(&b, "#attachments", |t| t.contains("paper.pdf")).await;
             sync_now(&b).await;
+            wait_text(&b, "#last-changed", |t| t.starts_with("Last changed by you")).await;
 
             let (a3, b3) = (a.clone(), b.clone());
             member(&url, VIEWER, move |c| async move {
                 let (a, b) = (a3, b3);
-                accept_and_open(&c).await;
+                accept_during_a_sync(&c).await;
                 wait_text(&c, "#count-all", |t| t == "2").await;
                 assert_eq!(
                     row_titles(&c).await,
@@ -296,9 +331,22 @@ async fn a_library_shared_with_an_editor_and_a_viewer_in_three_browsers() {
                     row_titles(&c).await,
                     ["Forged by the viewer", "Shared one, edited by the editor"]
                 );
-                // The copy kept the editor's attachment.
+                // The copy kept the editor's attachment, bytes and all.
                 pick_row(&c, "Shared one, edited by the editor").await;
                 wait_text(&c, "#attachments", |t| t.contains("paper.pdf")).await;
+                let sizes = c
+                    .execute_async(
+                        r#"const done = arguments[0];
+                        const open = indexedDB.open('refsync');
+                        open.onsuccess = () => {
+                            const all = open.result.transaction('blobs').objectStore('blobs').getAll();
+                            all.onsuccess = () => { done(all.result.map(b => b.size)); open.result.close(); };
+                        };"#,
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(sizes, json!([20_009]), "the file's bytes are in the viewer's own library");
                 sync_now(&c).await;
 
                 // The owner sees the editor's edit and file, the viewer's refused change
@@ -310,6 +358,10 @@ async fn a_library_shared_with_an_editor_and_a_viewer_in_three_browsers() {
                 );
                 pick_row(&a, "Shared one, edited by the editor").await;
                 wait_text(&a, "#attachments", |t| t.contains("paper.pdf")).await;
+                wait_text(&a, "#last-changed", |t| {
+                    t.starts_with(&format!("Last changed by {EDITOR}"))
+                })
+                .await;
                 click(&a, ".activity-open").await;
                 wait_text(&a, "#activity", |t| {
                     t.contains(&format!(
@@ -344,6 +396,12 @@ async fn a_library_shared_with_an_editor_and_a_viewer_in_three_browsers() {
                 sync_now(&a).await;
                 sync_now(&b).await;
                 assert_eq!(field_value(&b, "#field-year").await, "2011");
+                // The viewer's window shows their own library: the shared library's change
+                // hint brought the change into their copy of it, without a click.
+                wait_text(&c, "#notice", |t| {
+                    t.contains(&format!("“{SHARED}”: Synced: 1 received"))
+                })
+                .await;
 
                 // The owner removes the editor: the editor's copy turns read-only, then goes.
                 click(&a, ".members-open").await;

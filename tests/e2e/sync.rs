@@ -2,7 +2,8 @@
 //! service: what is deleted, trashed and edited on one arrives on the other; a same-field
 //! edit becomes a Sync Conflict resolved each way; an edit against a permanent delete; the
 //! storage limit; an expired sign-in; the service going away mid-sync; reset sync with a
-//! wipe; a second account refused; two tabs of one browser.
+//! wipe; a second account refused; two tabs of one browser; an edit made during a sync sent
+//! when it ends.
 
 use super::*;
 use harness::{with_app_on, with_browser, App, TestServer};
@@ -153,6 +154,46 @@ pub(crate) async fn sync_now(c: &Client) {
     .await;
 }
 
+/// Hold back (or let go) the page's requests for the account's invitations, as a slow
+/// network would: a sync asks for them once the libraries' records are through, so a sync
+/// held there is under way with its pushes and pulls done. `window.__held` counts those
+/// waiting.
+pub(crate) async fn hold_invitations(c: &Client, hold: bool) {
+    c.execute(
+        r#"const hold = arguments[0];
+        if (!window.__realFetch) {
+            window.__realFetch = window.fetch.bind(window);
+            window.__held = [];
+            window.fetch = (input, init) => {
+                // Read, never copied: a Request copied takes its body with it.
+                const isRequest = input instanceof Request;
+                const url = isRequest ? input.url : String(input);
+                const method = ((init && init.method) || (isRequest ? input.method : 'GET')).toUpperCase();
+                const path = new URL(url, location.href).pathname;
+                if (window.__holding && method === 'GET' && path.endsWith('/invitations')) {
+                    return new Promise(go => window.__held.push(go))
+                        .then(() => window.__realFetch(input, init));
+                }
+                return window.__realFetch(input, init);
+            };
+        }
+        window.__holding = hold;
+        if (!hold) { window.__held.splice(0).forEach(go => go()); }"#,
+        vec![serde_json::json!(hold)],
+    )
+    .await
+    .unwrap();
+}
+
+/// How many of the page's requests [`hold_invitations`] holds back now.
+pub(crate) async fn held(c: &Client) -> u64 {
+    c.execute("return (window.__held || []).length", vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap()
+}
+
 pub(crate) async fn row_titles(c: &Client) -> Vec<String> {
     let mut rows: Vec<String> = c
         .execute(
@@ -254,6 +295,23 @@ async fn deletes_trash_edits_and_attachments_cross_between_two_devices() {
                 click(c, "#nav-trash").await;
                 assert_eq!(row_titles(c).await, ["Trashed on A"], "{name}");
             }
+
+            // An edit made while a sync is under way (held at its last request) goes as soon
+            // as that sync ends, without another Sync now.
+            click(&a, "#nav-all").await;
+            pick_row(&a, "Edited on both").await;
+            hold_invitations(&a, true).await;
+            click(&a, "#sync-now").await;
+            wait_until(&a, "the sync held", || async { held(&a).await > 0 }).await;
+            retype(&a, "#field-volume", "8").await;
+            // The edit asks for its own sync 5 s after it, while the one under way still waits.
+            tokio::time::sleep(Duration::from_secs(7)).await;
+            hold_invitations(&a, false).await;
+            wait_text(&a, "#notice", |t| t.contains("1 sent")).await;
+            sync_now(&b).await;
+            click(&b, "#nav-all").await;
+            pick_row(&b, "Edited on both").await;
+            assert_eq!(field_value(&b, "#field-volume").await, "8");
         })
         .await;
     })

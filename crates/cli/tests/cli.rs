@@ -1665,9 +1665,29 @@ async fn a_shared_library_between_two_accounts_on_three_desktops() {
     // stays on his desktop); the next one his desktop refuses itself, naming the role.
     a1.ok(&["share", "role", "Lab", "bob@example.org", "viewer"])
         .await;
+    // Meanwhile Ada attaches a file to the shared paper.
+    std::fs::write(a1.path("data.csv"), b"year,count\n2020,7\n").unwrap();
+    a1.ok(&[
+        "--shared",
+        "Lab",
+        "attach",
+        &key,
+        a1.path("data.csv").to_str().unwrap(),
+    ])
+    .await;
+    a1.ok(&["sync"]).await;
     b.ok(&["--shared", "Lab", "edit", &key, "year=1999"]).await;
     let err = b.fails(&["sync"], 11).await;
     assert!(err.contains("viewer"), "{err}");
+    // The refused push did not stop Ada's file from arriving whole, its bytes too: Bob can
+    // copy the paper into his own library with it.
+    let copied = b
+        .ok(&["--shared", "Lab", "copy", &key, "--to", "mine"])
+        .await;
+    assert!(
+        copied.contains("into your library") && !copied.contains("not on this computer"),
+        "the file's bytes came with the refused sync: {copied}"
+    );
     // The refused edit waits in Sync Conflicts (the online copy is back meanwhile): kept
     // there, not sent again and again; dropping it lets the library sync again.
     let refused = b.ok(&["--shared", "Lab", "conflicts", "list"]).await;

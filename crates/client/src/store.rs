@@ -927,6 +927,9 @@ impl LocalStore for LibraryFile {
                     let kept = keep_conflict(existing, *record);
                     put_conflict(&mut tx, &kept).await.map_err(fail)?;
                 }
+                // The desktop library shows no "last changed by" (its activity is
+                // `refsync share activity`).
+                StoreChange::Authored { .. } => {}
                 StoreChange::Answered => {
                     sqlx::query("DELETE FROM meta WHERE name = ?")
                         .bind(OUTBOX)

@@ -502,12 +502,17 @@ pub struct StreamTicket {
     pub expires_in: u64,
 }
 
-/// The data of a change hint (`GET /api/v1/libraries/{id}/events`, server-sent events named
-/// `version`): the library moved to this version.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The data of a change hint (`GET /api/v1/libraries/{id}/events`, or `GET /api/v1/events`
+/// for all of an account's libraries; server-sent events named `version`): the library moved
+/// to this version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hint {
     pub library_version: u64,
+    /// Which library, on the account's stream of all its libraries (`GET /events`); absent
+    /// on a library's own stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library_id: Option<String>,
 }
 
 /// A synced object, typed by its kind.

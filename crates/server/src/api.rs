@@ -92,6 +92,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(library::sync_log, library::add_sync_report))
         .routes(routes!(events::events))
         .routes(routes!(events::ticket))
+        .routes(routes!(events::account_events))
+        .routes(routes!(events::account_ticket))
         .routes(routes!(sharing::list, sharing::create))
         .routes(routes!(sharing::rename, sharing::delete))
         .routes(routes!(sharing::members))

@@ -28,6 +28,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/libraries/{library_id}/sync-log"),
     ("get", "/api/v1/libraries/{library_id}/events"),
     ("post", "/api/v1/libraries/{library_id}/events/ticket"),
+    ("get", "/api/v1/events"),
+    ("post", "/api/v1/events/ticket"),
     ("put", "/api/v1/libraries/{library_id}/files/{sha256}"),
     ("get", "/api/v1/libraries/{library_id}/files/{sha256}"),
     ("get", "/api/v1/libraries"),

@@ -1,16 +1,19 @@
 //! When the browser syncs by itself: every N minutes (the person's setting, 15 by default),
 //! when the network comes back, a few seconds after an edit, and when the service's change
-//! hint says the library moved elsewhere.
+//! hint says one of the account's libraries (the one shown, the personal one, any shared one)
+//! moved elsewhere: one stream of them all, `GET /events`.
 //!
-//! Invariant: these only ever call [`super::sync_quietly`], which runs one sync at a time and
-//! does nothing when signed out, so triggers that fire together cost one sync.
+//! Invariant: these only ever call [`super::sync_quietly`] (a hint, [`super::hinted`]), which
+//! run one sync at a time and do nothing when signed out: triggers that fire together cost one
+//! sync, and one that fires during a sync runs one more when it ends (a hint only if that sync
+//! did not reach the version it announced).
 
 use super::{sync_quietly, Account, SessionInfo};
 use crate::browser;
 use crate::features::library::Library;
 use crate::sync::remote;
 use leptos::prelude::*;
-use refsync_core::protocol::API_V1;
+use refsync_core::protocol::{Hint, API_V1};
 use refsync_core::sync::ErrorKind;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -32,6 +35,10 @@ pub fn start(lib: Library, account: Account) {
             .history
             .with_untracked(|h| h.first().map(|r| r.at))
             .unwrap_or(0);
+        // A sync under way counts as this one (asking now would add a second right after).
+        if account.syncing.get_untracked() {
+            return;
+        }
         if browser::now_millis().saturating_sub(last) >= u64::from(minutes) * 60_000 {
             sync_quietly(lib, account);
         }
@@ -104,11 +111,11 @@ async fn listen(
         if !current() {
             return;
         }
-        // The window's library: the personal one, or the shared one it shows.
-        let library_id = super::online_id(lib, &session);
-        let ticket = match remote::stream_ticket(&session.token, &library_id).await {
+        // One stream for every library of the account (browsers allow six connections per
+        // site: one per library would soon take them all).
+        let ticket = match remote::stream_ticket(&session.token).await {
             Ok(t) => t,
-            // Signed out or the library gone: the next sync tells the person; no stream.
+            // Signed out: the next sync tells the person; no stream.
             Err(e)
                 if matches!(
                     e.kind,
@@ -126,12 +133,11 @@ async fn listen(
             return;
         }
         let url = format!(
-            "{API_V1}/libraries/{}/events?ticket={}",
-            library_id,
+            "{API_V1}/events?ticket={}",
             js_sys::encode_uri_component(&ticket.ticket)
         );
         let (ended, on_end) = futures_channel::oneshot::channel();
-        let Some(hints) = Hints::open(&url, move || sync_quietly(lib, account), ended) else {
+        let Some(hints) = Hints::open(&url, move |h| super::hinted(lib, account, h), ended) else {
             return;
         };
         let opened = hints.opened.clone();
@@ -161,13 +167,19 @@ impl Hints {
     /// ends (the browser's automatic reconnect is never left to run: it would reuse the ticket).
     fn open(
         url: &str,
-        on_hint: impl Fn() + 'static,
+        on_hint: impl Fn(Option<Hint>) + 'static,
         ended: futures_channel::oneshot::Sender<()>,
     ) -> Option<Hints> {
         let source = web_sys::EventSource::new(url).ok()?;
         let opened = Rc::new(Cell::new(false));
-        // A sync with nothing new costs a couple of milliseconds; no need to compare.
-        let on_version = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |_| on_hint());
+        let on_version =
+            Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+                on_hint(
+                    e.data()
+                        .as_string()
+                        .and_then(|d| serde_json::from_str::<Hint>(&d).ok()),
+                )
+            });
         let on_open = Closure::<dyn Fn(web_sys::Event)>::new({
             let opened = opened.clone();
             move |_| opened.set(true)

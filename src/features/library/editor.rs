@@ -115,6 +115,7 @@ pub fn ReferenceEditor(key: Key) -> impl IntoView {
     }));
 
     let trashed = move || draft.with(|r| r.trashed);
+    let shared = lib.id.get_value() != refsync_core::sync::LibraryId::Personal;
     view! {
         <article id="reference-editor" class="detail editor" aria-label="Reference">
             {move || lib.read_only.get().map(|why| view! { <p id="read-only-banner" class="banner">{why}</p> })}
@@ -123,6 +124,7 @@ pub fn ReferenceEditor(key: Key) -> impl IntoView {
             <fieldset class="editor-fields" disabled=move || lib.read_only.with(Option::is_some)>
             <EditorHead draft=draft edit=edit />
             <p id="editor-summary" class="editor-summary">{move || draft.with(Reference::citation_line)}</p>
+            {shared.then(|| view! { <crate::features::sharing::LastChanged key=key /> })}
             <Show when=trashed>
                 <p id="trash-banner" class="banner">{move || {
                     let into = draft.with(|r| r.merged_into);

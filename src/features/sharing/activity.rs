@@ -124,9 +124,11 @@ pub fn ActivityDialog(id: String, close: Callback<()>) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
+    // The web crate's tests run in the browser: `#[test]` would never run there.
     use super::ago;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test]
     fn times_read_as_a_person_says_them() {
         let now = 10 * 86_400_000;
         assert_eq!(ago(now - 5_000, now), "just now");

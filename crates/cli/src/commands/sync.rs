@@ -518,30 +518,32 @@ async fn run(
     entry.uploaded = uploaded.files;
     entry.refused = uploaded.refused_text("this library");
     let mut new_key = || crate::context::new_key().to_string();
-    let outcome: SyncOutcome = sync_with_progress(lib, remote, &mut new_key, &mut |o| {
+    let synced = sync_with_progress(lib, remote, &mut new_key, &mut |o| {
         if let Some(bar) = &progress {
             bar.set_position(o.received_references);
         }
     })
-    .await
-    .map_err(|e| match e.kind {
-        ErrorKind::ReferenceLimit => {
-            let held = usage
-                .as_ref()
-                .and_then(|u| Some((u.references, u.reference_limit?)));
-            SyncError::new(e.kind, words::reference_limit(held, "this library"))
-        }
-        _ => e,
-    })?;
-    if let Some(bar) = progress {
+    .await;
+    if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
+    let (outcome, downloaded): (SyncOutcome, u64) = files::download_after(lib, remote, synced)
+        .await
+        .map_err(|e| match e.kind {
+            ErrorKind::ReferenceLimit => {
+                let held = usage
+                    .as_ref()
+                    .and_then(|u| Some((u.references, u.reference_limit?)));
+                SyncError::new(e.kind, words::reference_limit(held, "this library"))
+            }
+            _ => e,
+        })?;
     entry.sent = outcome.sent;
     entry.received = outcome.received;
     entry.deleted = outcome.deleted;
     entry.conflicts = outcome.conflicts;
     entry.unreadable = outcome.unreadable;
-    entry.downloaded = files::download(lib, remote).await?;
+    entry.downloaded = downloaded;
     if outcome.sent > 0 || entry.uploaded > 0 {
         // What was just sent counts online now (`refsync status` shows it).
         keep(&online().await).await?;

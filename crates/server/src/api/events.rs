@@ -10,6 +10,13 @@
 //! expiry). EventSource cannot send
 //! headers, so a browser opens the stream with a one-use ticket (`POST .../events/ticket`),
 //! never with its session token in the URL.
+//!
+//! `GET /events` is one stream of every library of the account, each hint naming its library,
+//! so a browser holding several libraries keeps one connection open, not one per library
+//! (browsers allow six per site). A ticket is for one library's stream or for the account's
+//! (`POST /events/ticket`), never both. The account's stream ends when the libraries it
+//! follows change (joined, left, removed, deleted): the client opens another, which follows
+//! the new set.
 
 use crate::auth::{new_token, now_millis, Authed, StreamAuthed};
 use crate::error::{ApiError, ApiPath};
@@ -25,9 +32,13 @@ use std::time::Duration;
 use tokio_stream::wrappers::BroadcastStream;
 
 fn event(version: u64) -> Result<Event, Infallible> {
-    let hint = Hint {
+    hint_event(Hint {
         library_version: version,
-    };
+        library_id: None,
+    })
+}
+
+fn hint_event(hint: Hint) -> Result<Event, Infallible> {
     Ok(Event::default()
         .event("version")
         .data(serde_json::to_string(&hint).unwrap_or_default()))
@@ -143,4 +154,128 @@ async fn still_allowed(db: &crate::db::Db, authed: &Authed, library_id: &str) ->
             .access(library_id, &authed.account_id)
             .await
             .is_ok_and(|a| a.is_some())
+}
+
+#[utoipa::path(post, path = "/events/ticket", tag = "library", security(("bearer" = [])),
+    responses((status = 201, description = "A one-use ticket for `GET /events?ticket=`, good for a minute", body = StreamTicket),
+        (status = 401, description = "Not signed in", body = ErrorBody)))]
+pub async fn account_ticket(
+    State(state): State<AppState>,
+    authed: Authed,
+) -> Result<(StatusCode, Json<StreamTicket>), ApiError> {
+    let (ticket, hash) = new_token();
+    let now = now_millis();
+    state
+        .db
+        .add_stream_ticket(
+            &hash,
+            &authed.token_hash,
+            ACCOUNT_TICKET,
+            now,
+            now + TICKET_TTL_MS,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(StreamTicket {
+            ticket,
+            expires_in: TICKET_TTL_MS / 1000,
+        }),
+    ))
+}
+
+/// The library a ticket for the account's stream names: none (no library's id is empty).
+const ACCOUNT_TICKET: &str = "";
+
+#[utoipa::path(get, path = "/events", tag = "library", security(("bearer" = []), ("stream_ticket" = [])),
+    responses((status = 200, description = "Server-sent events named `version` whose data is a Hint naming its library: every library's current version first, then one per committed write to any of them; the stream ends when the account's libraries change", content_type = "text/event-stream", body = Hint),
+        (status = 401, description = "Not signed in, or a ticket used, expired or unknown", body = ErrorBody),
+        (status = 404, description = "A ticket made for one library's stream", body = ErrorBody)))]
+pub async fn account_events(
+    State(state): State<AppState>,
+    who: StreamAuthed,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    if who
+        .ticket_library
+        .as_deref()
+        .is_some_and(|l| l != ACCOUNT_TICKET)
+    {
+        return Err(ApiError::NotFound);
+    }
+    let authed = who.authed;
+    let libraries = state.db.library_versions_of(&authed.account_id).await?;
+    // Subscribe before reading the versions, so no write falls between the two.
+    let updates = stream::select_all(libraries.iter().map(|(id, _)| {
+        let id = id.clone();
+        BroadcastStream::new(state.hints.subscribe(&id))
+            .filter_map(|v| std::future::ready(v.ok()))
+            .map(move |version| {
+                hint_event(Hint {
+                    library_version: version,
+                    library_id: Some(id.clone()),
+                })
+            })
+    }));
+    let current = state.db.library_versions_of(&authed.account_id).await?;
+    let followed: Vec<String> = libraries.into_iter().map(|(id, _)| id).collect();
+    let first: Vec<Result<Event, Infallible>> = current
+        .into_iter()
+        .filter(|(id, _)| followed.contains(id))
+        .map(|(id, version)| {
+            hint_event(Hint {
+                library_version: version,
+                library_id: Some(id),
+            })
+        })
+        .collect();
+    let mut shutting_down = state.shutting_down.clone();
+    let mut revoked = state.revoked.subscribe();
+    let check = Duration::from_millis(state.limits.stream_check_ms.max(1));
+    let db = state.db.clone();
+    let stop = async move {
+        let down = async move {
+            let _ = shutting_down.wait_for(|down| *down).await;
+        };
+        tokio::pin!(down);
+        let mut ticks = tokio::time::interval(check);
+        ticks.tick().await;
+        let still = async || still_following(&db, &authed, &followed).await;
+        loop {
+            tokio::select! {
+                () = &mut down => return,
+                r = revoked.recv() => match r {
+                    Ok(r) if followed.iter().any(|l| r.ends(&authed.account_id, &authed.token_hash, l)) => return,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        if !still().await {
+                            return;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    Ok(_) => {}
+                },
+                _ = ticks.tick() => {
+                    if !still().await {
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    let stream = stream::iter(first).chain(updates).take_until(stop);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Whether the session still lasts and the account's libraries are still `followed` (a
+/// library joined since, or left, ends the stream: the client opens one that follows the new
+/// set).
+async fn still_following(db: &crate::db::Db, authed: &Authed, followed: &[String]) -> bool {
+    let signed_in = db
+        .token_account(&authed.token_hash, now_millis())
+        .await
+        .is_ok_and(|a| a.is_some());
+    signed_in
+        && db
+            .library_versions_of(&authed.account_id)
+            .await
+            .is_ok_and(|now| now.iter().map(|(id, _)| id).eq(followed.iter()))
 }

@@ -176,6 +176,26 @@ impl Db {
             .collect()
     }
 
+    /// The id and version of every library `account_id` may open (what an account's
+    /// change-hint stream follows: no counts, it is read every few seconds per stream).
+    pub async fn library_versions_of(
+        &self,
+        account_id: &str,
+    ) -> Result<Vec<(String, u64)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT l.id, l.version FROM libraries l
+             WHERE l.account_id = $1
+                OR EXISTS (SELECT 1 FROM members m WHERE m.library_id = l.id AND m.account_id = $1)
+             ORDER BY l.id",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, to_u64(row.try_get("version")?))))
+            .collect()
+    }
+
     pub async fn rename_library(&self, library_id: &str, name: &str) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE libraries SET name = $1 WHERE id = $2 AND name IS NOT NULL")
             .bind(name)

@@ -22,6 +22,7 @@ both!(
     a_wiping_reset_of_the_personal_library_leaves_shared_libraries_alone,
     writes_racing_a_removal_or_a_demotion_never_land_after_it,
     deleting_an_account_hands_its_shared_libraries_over_or_deletes_them,
+    the_accounts_one_stream_hints_every_library_it_belongs_to_and_ends_when_they_change,
 );
 
 /// `path` under `/api/v1`, as this client.
@@ -1141,5 +1142,153 @@ async fn deleting_an_account_hands_its_shared_libraries_over_or_deletes_them(b: 
         .map(|l| l.name)
         .collect();
     assert_eq!(names, [None, Some("Seminar".to_string())]);
+    server.stop().await;
+}
+
+/// Open the account's stream of all its libraries with a fresh ticket, as a browser does.
+async fn open_account_stream(c: &Client) -> reqwest::Response {
+    let t = api(c, Method::POST, "events/ticket", None).await;
+    assert_eq!(t.status, StatusCode::CREATED, "{}", t.body);
+    let resp = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/events?ticket={}",
+            c.base,
+            t.body["ticket"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .expect("stream opened");
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp
+}
+
+/// The next hint of the account's stream: (library, version).
+async fn account_hint(resp: &mut reqwest::Response, buffer: &mut String) -> (String, u64) {
+    loop {
+        if let Some(at) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..at + 2).collect();
+            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                let hint: Value = serde_json::from_str(data).expect("a hint");
+                return (
+                    hint["library_id"].as_str().expect("a library").to_string(),
+                    hint["library_version"].as_u64().expect("a version"),
+                );
+            }
+            continue;
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(10), resp.chunk())
+            .await
+            .expect("a hint within 10 s")
+            .expect("the stream reads")
+            .expect("the stream is open");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+async fn the_accounts_one_stream_hints_every_library_it_belongs_to_and_ends_when_they_change(
+    b: Backend,
+) {
+    let store = Store::new(b).await;
+    let server = Running::start(
+        &store,
+        Limits {
+            stream_check_ms: 200,
+            ..Limits::default()
+        },
+    )
+    .await;
+    let ada = register(&server.base, "ada@example.org").await;
+    let bob = register(&server.base, "bob@example.org").await;
+    let lab = make_shared(&ada, "Lab").await;
+    let owner = open(&ada, &lab).await;
+    let to_bob = invite(&ada, &lab, "bob@example.org", "editor").await;
+    let in_lab = join(&bob, &to_bob).await;
+
+    // One stream for both of Bob's libraries: each one's version first, then each write to
+    // either, naming its library; Ada's own library is none of his business.
+    let mut stream = open_account_stream(&bob).await;
+    let mut buf = String::new();
+    let mut first = [
+        account_hint(&mut stream, &mut buf).await,
+        account_hint(&mut stream, &mut buf).await,
+    ];
+    first.sort();
+    let mut want = [(bob.library.clone(), 0), (lab.clone(), 0)];
+    want.sort();
+    assert_eq!(first, want);
+    let r = owner
+        .batch(vec![upsert(key(1), 0, reference(key(1), "Shared"))])
+        .await;
+    assert_eq!(
+        account_hint(&mut stream, &mut buf).await,
+        (lab.clone(), r.library_version)
+    );
+    ada.batch(vec![upsert(key(2), 0, reference(key(2), "Ada's own"))])
+        .await;
+    let r = bob
+        .batch(vec![upsert(key(3), 0, reference(key(3), "Bob's own"))])
+        .await;
+    assert_eq!(
+        account_hint(&mut stream, &mut buf).await,
+        (bob.library.clone(), r.library_version)
+    );
+
+    // A library joined since ends it (the client opens one that follows the new set).
+    let lab2 = make_shared(&ada, "Lab 2").await;
+    let to_bob2 = invite(&ada, &lab2, "bob@example.org", "viewer").await;
+    join(&bob, &to_bob2).await;
+    assert!(
+        stream_ends(&mut stream, Duration::from_secs(5)).await,
+        "a stream that misses a library ends"
+    );
+    let mut stream = open_account_stream(&bob).await;
+    let mut buf = String::new();
+    let mut libraries: Vec<String> = Vec::new();
+    for _ in 0..3 {
+        libraries.push(account_hint(&mut stream, &mut buf).await.0);
+    }
+    libraries.sort();
+    let mut want = vec![bob.library.clone(), lab.clone(), lab2.clone()];
+    want.sort();
+    assert_eq!(libraries, want);
+
+    // Removed from one: it ends at once.
+    let bob_id = bob.me().await["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let a = api(
+        &ada,
+        Method::DELETE,
+        &format!("libraries/{lab}/members/{bob_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
+    assert!(stream_ends(&mut stream, Duration::from_secs(5)).await);
+
+    // A ticket opens the stream it was made for only; no ticket, no stream.
+    let for_library = stream_ticket(&bob).await;
+    let resp = reqwest::get(format!(
+        "{}/api/v1/events?ticket={for_library}",
+        server.base
+    ))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let t = api(&bob, Method::POST, "events/ticket", None).await;
+    let resp = reqwest::get(format!(
+        "{}?ticket={}",
+        bob.lib_url("events"),
+        t.body["ticket"].as_str().unwrap()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let resp = reqwest::get(format!("{}/api/v1/events", server.base))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    drop(in_lab);
     server.stop().await;
 }

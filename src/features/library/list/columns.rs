@@ -308,9 +308,11 @@ pub fn ColumnsMenu(columns: RwSignal<Columns>) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
+    // The web crate's tests run in the browser: `#[test]` would never run there.
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test]
     fn a_kept_choice_reads_back_and_bad_parts_are_left_out() {
         let mut c = Columns::default();
         c.toggle(Column::Journal);
@@ -329,7 +331,7 @@ mod tests {
         );
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn resizing_trades_with_the_neighbour_and_keeps_a_minimum() {
         let mut c = Columns(vec![(Column::Author, 10), (Column::Title, 10)]);
         c.resize(0, 100);
