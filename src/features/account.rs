@@ -638,6 +638,15 @@ async fn remember_in(store: &Store, record: SyncRecord, known: Vec<SyncRecord>) 
     history
 }
 
+/// The newest sync kept in `store`'s Sync Status.
+pub async fn last_sync_in(store: &Store) -> Option<SyncRecord> {
+    let json = store.meta(HISTORY).await.ok().flatten()?;
+    serde_json::from_str::<Vec<SyncRecord>>(&json)
+        .ok()?
+        .into_iter()
+        .next()
+}
+
 /// Keep the sync of a library the window does not show in that library's own Sync Status.
 pub async fn remember_other(
     store: &Store,

@@ -214,6 +214,44 @@ async fn keep(lib: Library, account: Account, list: Vec<Known>) {
     }
 }
 
+/// Every other library this browser holds, by name, with its last sync (Sync Status shows
+/// them): the personal library when the window shows a shared one, then the shared ones.
+pub async fn others_last_syncs(
+    lib: Library,
+    account: Account,
+) -> Vec<(String, Option<crate::features::account::SyncRecord>)> {
+    use crate::features::account::last_sync_in;
+    let mut out = Vec::new();
+    let shown = lib.id.get_value();
+    if shown != LibraryId::Personal {
+        if let Ok(home) = crate::features::account::home_store(lib, account).await {
+            out.push((
+                crate::features::libraries::chosen().name,
+                last_sync_in(&home).await,
+            ));
+        }
+    }
+    let list = account.sharing.libraries.get_untracked();
+    for known in list.iter().filter(|k| !k.gone) {
+        let id = LibraryId::Shared {
+            id: known.summary.id.clone(),
+        };
+        if id == shown {
+            continue;
+        }
+        let last = match Store::open_library(lib.db_base, &id).await {
+            Ok(store) => {
+                let last = last_sync_in(&store).await;
+                store.close();
+                last
+            }
+            Err(_) => None,
+        };
+        out.push((known.name(), last));
+    }
+    out
+}
+
 /// What syncing the other libraries did: each library's name and its result.
 pub type Others = Vec<(String, Result<run::Report, SyncError>)>;
 

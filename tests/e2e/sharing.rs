@@ -402,6 +402,20 @@ async fn a_library_shared_with_an_editor_and_a_viewer_in_three_browsers() {
                     t.contains(&format!("“{SHARED}”: Synced: 1 received"))
                 })
                 .await;
+                // Its Sync Status names the shared library's last sync too.
+                click(&c, "#sync-status").await;
+                wait_text(&c, "#sync-others", |t| {
+                    t.contains(SHARED) && t.contains("1 received")
+                })
+                .await;
+                c.execute(
+                    "document.querySelector('#sync-others').scrollIntoView()",
+                    vec![],
+                )
+                .await
+                .unwrap();
+                screenshot(&c, "shared-sync-status").await;
+                close_dialog(&c, "#sync-status-dialog").await;
 
                 // The owner removes the editor: the editor's copy turns read-only, then goes.
                 click(&a, ".members-open").await;

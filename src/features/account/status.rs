@@ -1,6 +1,6 @@
 //! Sync Status: the last sync (when, how long, what moved), what waits to be sent, the last
 //! 20 (a run of syncs alike, say with nothing new, on one line), the error in plain words with
-//! what to do, and how often to sync by itself.
+//! what to do, how often to sync by itself, and the last sync of each other library held.
 
 use super::{relink, set_interval, use_account, SyncRecord};
 use crate::features::library::use_library;
@@ -128,6 +128,38 @@ pub fn last_backup_text(at: Option<u64>) -> String {
     }
 }
 
+/// The last sync of every other library this browser holds: one sync syncs them all, and each
+/// keeps its own Sync Status (shown whole when that library is opened).
+#[component]
+fn OtherLibraries() -> impl IntoView {
+    let lib = use_library();
+    let account = use_account();
+    let others = LocalResource::new(move || {
+        account.syncing.track();
+        account.sharing.libraries.track();
+        crate::features::sharing::others_last_syncs(lib, account)
+    });
+    move || {
+        others.get().filter(|o| !o.is_empty()).map(|others| {
+            view! {
+                <h3 class="history-title">"Your other libraries"</h3>
+                <table id="sync-others" class="history">
+                    <thead><tr><th>"Library"</th><th>"Last sync"</th><th>"Result"</th></tr></thead>
+                    <tbody>
+                        {others.into_iter().map(|(name, last)| view! {
+                            <tr class="sync-other" class:error=last.as_ref().is_some_and(|r| r.error.is_some())>
+                                <td>{name}</td>
+                                <td>{last.as_ref().map_or_else(|| "Not yet".to_string(), |r| when(r.at))}</td>
+                                <td>{last.as_ref().map(summary).unwrap_or_default()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }
+        })
+    }
+}
+
 #[component]
 pub fn SyncStatusDialog() -> impl IntoView {
     let lib = use_library();
@@ -209,6 +241,7 @@ pub fn SyncStatusDialog() -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            <OtherLibraries />
         </Modal>
     }
 }

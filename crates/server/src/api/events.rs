@@ -18,7 +18,7 @@
 //! follows change (joined, left, removed, deleted): the client opens another, which follows
 //! the new set.
 
-use crate::auth::{new_token, now_millis, Authed, StreamAuthed};
+use crate::auth::{new_token, now_millis, Authed, Revoked, StreamAuthed};
 use crate::error::{ApiError, ApiPath};
 use crate::AppState;
 use axum::extract::State;
@@ -55,11 +55,20 @@ pub async fn ticket(
     ApiPath(library_id): ApiPath<String>,
 ) -> Result<(StatusCode, Json<StreamTicket>), ApiError> {
     let lib = authed.library(&state, &library_id).await?;
+    new_ticket(&state, &authed, &lib.id).await
+}
+
+/// A one-use ticket for the stream of `library` (or, with [`ACCOUNT_TICKET`], the account's).
+async fn new_ticket(
+    state: &AppState,
+    authed: &Authed,
+    library: &str,
+) -> Result<(StatusCode, Json<StreamTicket>), ApiError> {
     let (ticket, hash) = new_token();
     let now = now_millis();
     state
         .db
-        .add_stream_ticket(&hash, &authed.token_hash, &lib.id, now, now + TICKET_TTL_MS)
+        .add_stream_ticket(&hash, &authed.token_hash, library, now, now + TICKET_TTL_MS)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -102,12 +111,34 @@ pub async fn events(
         .library(&lib.id)
         .await?
         .map_or(lib.version, |l| l.version);
+    let db = state.db.clone();
+    let library = lib.id.clone();
+    let ends = {
+        let (authed, library) = (authed.clone(), library.clone());
+        move |r: &Revoked| r.ends(&authed.account_id, &authed.token_hash, &library)
+    };
+    let stop = until_ended(&state, ends, move || {
+        let (db, authed, library) = (db.clone(), authed.clone(), library.clone());
+        async move { still_allowed(&db, &authed, &library).await }
+    });
+    let stream = stream::once(async move { event(current) })
+        .chain(updates)
+        .take_until(stop);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Done when a stream must end: the service shutting down, a revocation that `ends` it (a
+/// sign-out, a removal), or a failed `still` check, made every `stream_check_ms` and after
+/// revocations were missed (another instance, the admin command, an expiry).
+fn until_ended<F: std::future::Future<Output = bool> + Send>(
+    state: &AppState,
+    ends: impl Fn(&Revoked) -> bool + Send + 'static,
+    still: impl Fn() -> F + Send + 'static,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
     let mut shutting_down = state.shutting_down.clone();
     let mut revoked = state.revoked.subscribe();
     let check = Duration::from_millis(state.limits.stream_check_ms.max(1));
-    let db = state.db.clone();
-    let library = lib.id.clone();
-    let stop = async move {
+    async move {
         let down = async move {
             let _ = shutting_down.wait_for(|down| *down).await;
         };
@@ -118,10 +149,10 @@ pub async fn events(
             tokio::select! {
                 () = &mut down => return,
                 r = revoked.recv() => match r {
-                    Ok(r) if r.ends(&authed.account_id, &authed.token_hash, &library) => return,
+                    Ok(r) if ends(&r) => return,
                     // Lagged: some revocations were missed; the session is checked below.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        if !still_allowed(&db, &authed, &library).await {
+                        if !still().await {
                             return;
                         }
                     }
@@ -129,17 +160,13 @@ pub async fn events(
                     Ok(_) => {}
                 },
                 _ = ticks.tick() => {
-                    if !still_allowed(&db, &authed, &library).await {
+                    if !still().await {
                         return;
                     }
                 }
             }
         }
-    };
-    let stream = stream::once(async move { event(current) })
-        .chain(updates)
-        .take_until(stop);
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    }
 }
 
 /// Whether the session still lasts and its account is still a member of the library (a failed
@@ -163,25 +190,7 @@ pub async fn account_ticket(
     State(state): State<AppState>,
     authed: Authed,
 ) -> Result<(StatusCode, Json<StreamTicket>), ApiError> {
-    let (ticket, hash) = new_token();
-    let now = now_millis();
-    state
-        .db
-        .add_stream_ticket(
-            &hash,
-            &authed.token_hash,
-            ACCOUNT_TICKET,
-            now,
-            now + TICKET_TTL_MS,
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(StreamTicket {
-            ticket,
-            expires_in: TICKET_TTL_MS / 1000,
-        }),
-    ))
+    new_ticket(&state, &authed, ACCOUNT_TICKET).await
 }
 
 /// The library a ticket for the account's stream names: none (no library's id is empty).
@@ -228,39 +237,19 @@ pub async fn account_events(
             })
         })
         .collect();
-    let mut shutting_down = state.shutting_down.clone();
-    let mut revoked = state.revoked.subscribe();
-    let check = Duration::from_millis(state.limits.stream_check_ms.max(1));
     let db = state.db.clone();
-    let stop = async move {
-        let down = async move {
-            let _ = shutting_down.wait_for(|down| *down).await;
-        };
-        tokio::pin!(down);
-        let mut ticks = tokio::time::interval(check);
-        ticks.tick().await;
-        let still = async || still_following(&db, &authed, &followed).await;
-        loop {
-            tokio::select! {
-                () = &mut down => return,
-                r = revoked.recv() => match r {
-                    Ok(r) if followed.iter().any(|l| r.ends(&authed.account_id, &authed.token_hash, l)) => return,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        if !still().await {
-                            return;
-                        }
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                    Ok(_) => {}
-                },
-                _ = ticks.tick() => {
-                    if !still().await {
-                        return;
-                    }
-                }
-            }
+    let ends = {
+        let (authed, followed) = (authed.clone(), followed.clone());
+        move |r: &Revoked| {
+            followed
+                .iter()
+                .any(|l| r.ends(&authed.account_id, &authed.token_hash, l))
         }
     };
+    let stop = until_ended(&state, ends, move || {
+        let (db, authed, followed) = (db.clone(), authed.clone(), followed.clone());
+        async move { still_following(&db, &authed, &followed).await }
+    });
     let stream = stream::iter(first).chain(updates).take_until(stop);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

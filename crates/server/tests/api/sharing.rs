@@ -1164,25 +1164,11 @@ async fn open_account_stream(c: &Client) -> reqwest::Response {
 
 /// The next hint of the account's stream: (library, version).
 async fn account_hint(resp: &mut reqwest::Response, buffer: &mut String) -> (String, u64) {
-    loop {
-        if let Some(at) = buffer.find("\n\n") {
-            let event: String = buffer.drain(..at + 2).collect();
-            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
-                let hint: Value = serde_json::from_str(data).expect("a hint");
-                return (
-                    hint["library_id"].as_str().expect("a library").to_string(),
-                    hint["library_version"].as_u64().expect("a version"),
-                );
-            }
-            continue;
-        }
-        let chunk = tokio::time::timeout(Duration::from_secs(10), resp.chunk())
-            .await
-            .expect("a hint within 10 s")
-            .expect("the stream reads")
-            .expect("the stream is open");
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    let hint = next_hint_data(resp, buffer).await;
+    (
+        hint["library_id"].as_str().expect("a library").to_string(),
+        hint["library_version"].as_u64().expect("a version"),
+    )
 }
 
 async fn the_accounts_one_stream_hints_every_library_it_belongs_to_and_ends_when_they_change(

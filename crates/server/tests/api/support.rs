@@ -549,12 +549,18 @@ pub async fn open_stream(c: &Client) -> reqwest::Response {
 
 /// Reads server-sent events of a stream as `version` numbers.
 pub async fn next_hint(resp: &mut reqwest::Response, buffer: &mut String) -> u64 {
+    next_hint_data(resp, buffer).await["library_version"]
+        .as_u64()
+        .expect("a version")
+}
+
+/// Reads server-sent events of a stream: the next hint as sent.
+pub async fn next_hint_data(resp: &mut reqwest::Response, buffer: &mut String) -> Value {
     loop {
         if let Some(at) = buffer.find("\n\n") {
             let event: String = buffer.drain(..at + 2).collect();
             if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
-                let hint: Value = serde_json::from_str(data).expect("a hint");
-                return hint["library_version"].as_u64().expect("a version");
+                return serde_json::from_str(data).expect("a hint");
             }
             continue;
         }
