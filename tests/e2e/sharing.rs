@@ -5,9 +5,10 @@
 //! the owner and the viewer; the viewer's editor is read-only, and an edit made after
 //! tampering with the page's idea of the role is refused by the service and kept aside as a
 //! conflict, then copied into the viewer's own library; a same-field edit by the owner and
-//! the editor is settled in the owner's Sync Conflicts; the owner's Activity says who changed
-//! what; the owner removes the editor, whose copy turns read-only and is removed after the
-//! offer to export it.
+//! the editor is settled in the owner's Sync Conflicts, and reaches the viewer's copy by its
+//! change hint while the viewer's window shows their own library (their Sync Status names it);
+//! "Last changed by" names the editor; the owner's Activity says who changed what; the owner
+//! removes the editor, whose copy turns read-only and is removed after the offer to export it.
 
 use super::*;
 use crate::sync::{
