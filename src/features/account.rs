@@ -388,18 +388,24 @@ fn start_sync(lib: Library, account: Account, asked: bool, follow_up: bool) {
                 lib.tell(text.trim().to_string());
             }
         }
+        let unreachable = record.error_kind.as_deref() == Some(ErrorKind::Connection.id());
         remember(lib, account, record).await;
         tabs::tell_others(if brought { tabs::SYNCED } else { tabs::HISTORY });
-        run_again(lib, account).await;
+        run_again(lib, account, unreachable).await;
     });
 }
 
-/// Once a sync ends: the one asked for meanwhile, if any.
-async fn run_again(lib: Library, account: Account) {
+/// Once a sync ends: the one asked for meanwhile, if any. After a sync that could not reach
+/// the service, only one the person asked for: an automatic one would fail the same way at
+/// once (the network coming back and the timer try again).
+async fn run_again(lib: Library, account: Account, unreachable: bool) {
     let mut again = Again::default();
     account
         .again
         .update_value(|a| std::mem::swap(a, &mut again));
+    if unreachable && !again.asked {
+        return;
+    }
     if again.asked || again.quiet {
         start_sync(lib, account, again.asked, true);
         return;

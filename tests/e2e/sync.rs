@@ -332,8 +332,10 @@ async fn same_field_edits_become_conflicts_resolved_each_way_and_both_devices_en
             let a = a2;
             wait_text(&b, "#count-all", |t| t == "4").await;
 
-            // The service goes away; both devices keep working and edit the same fields.
+            // The service goes away; both devices keep working and edit the same fields (B
+            // offline too, so that A is the first to sync when the service is back).
             server.stop().await;
+            harness::set_offline(&b, true).await;
             retitle_on_both(
                 &a,
                 &b,
@@ -367,6 +369,7 @@ async fn same_field_edits_become_conflicts_resolved_each_way_and_both_devices_en
             server.restart().await;
             sync_now(&a).await;
             wait_text(&a, "#notice", |t| t.starts_with("Synced")).await;
+            harness::set_offline(&b, false).await;
             sync_now(&b).await;
             wait_text(&b, "#count-conflicts", |t| t == "4").await;
             click(&b, "#nav-conflicts").await;
