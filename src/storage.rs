@@ -110,6 +110,8 @@ pub struct Store {
     db: Database,
     /// What the store keeps in memory for syncs and the window (see `sync_state.rs`).
     pub(crate) state: sync_state::SyncState,
+    /// A shared library's database: only there is who changed what kept (`authors.rs`).
+    pub(crate) shared: bool,
 }
 
 impl Store {
@@ -129,6 +131,7 @@ impl Store {
         let store = Store {
             db,
             state: sync_state::SyncState::default(),
+            shared: *library != LibraryId::Personal,
         };
         if (1..2).contains(&old_version) {
             store

@@ -1,6 +1,8 @@
 //! Who last changed each reference of a shared library online, and when (the changes feed's
 //! `changed_by` and `changed_at`, core's `StoreChange::Authored`), for "last changed by"
-//! beside the editor; this browser's own pushes are lines too, with no name (this account).
+//! beside the editor; this browser's own pushes are lines too, with no name (this account),
+//! in a shared library's database only (the personal library shows no such line). Unlinking
+//! empties the store: versions of another link say nothing of these.
 //!
 //! Invariants: written only by the sync, in the transaction of the page that brought them, as
 //! one record per page (IndexedDB's cost is per record) keyed by the page's highest version,

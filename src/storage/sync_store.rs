@@ -780,6 +780,8 @@ impl LocalStore for Store {
                     meta.delete(OUTBOX.to_string()).primitive()?;
                     packs::refresh(self, &tx).await?;
                     tx.object_store(BASES)?.clear()?;
+                    // Who wrote which version: versions of another link mean nothing here.
+                    tx.object_store(AUTHORS)?.clear()?;
                     // Waiting conflicts stay for the person to settle.
                     let rows: Vec<JsValue> = tx
                         .object_store(CONFLICTS)?
@@ -978,8 +980,9 @@ impl LocalStore for Store {
                         pushed,
                         version,
                     } => {
-                        if kind == ObjectKind::Reference && pushed.is_some() {
-                            // The service took this browser's copy: its author is this account.
+                        if self.shared && kind == ObjectKind::Reference && pushed.is_some() {
+                            // The service took this browser's copy: its author is this account
+                            // (kept only where "Last changed by" is shown).
                             authors.add(key, version, "", crate::browser::now_millis());
                         }
                         page.pushed(kind, key, pushed, version).await?
