@@ -3,7 +3,7 @@
 use crate::features::account::{provide_account, use_account, AccountBar, SyncProgressBar};
 use crate::features::cite::{provide_cite, CiteButtons, CiteDialogs, CiteSelectedButton};
 use crate::features::connection::{provide_connection, ConnectionStatus, OfflineBanner};
-use crate::features::duplicates::{DuplicateSets, DuplicatesNotice};
+use crate::features::duplicates::{duplicate_sets, DuplicatesNotice};
 use crate::features::library::{
     provide_library, use_library, Collection, DetailPane, KeywordPane, Pane, ReferenceList,
     ShortcutsHelp, StorageStatus,
@@ -13,6 +13,7 @@ use crate::features::theme::ThemeSwitch;
 use crate::features::transfer::{
     provide_transfer, ExportSelectedButton, TransferButtons, TransferDialogs,
 };
+use crate::later::loaded;
 use leptos::prelude::*;
 
 /// Mount the app on the page.
@@ -76,7 +77,7 @@ fn App() -> impl IntoView {
                 <main class="pane list-pane">
                     <Show
                         when=move || lib.collection.get() != Collection::Duplicates
-                        fallback=|| view! { <DuplicateSets /> }
+                        fallback=|| loaded(duplicate_sets)
                     >
                         <ReferenceList
                             extra_actions=ViewFn::from(|| view! { <TransferButtons /><CiteButtons /><CopyToButton /> })

@@ -11,6 +11,8 @@ mod browser;
 #[cfg(target_arch = "wasm32")]
 mod features;
 #[cfg(target_arch = "wasm32")]
+mod later;
+#[cfg(target_arch = "wasm32")]
 pub mod storage;
 #[cfg(target_arch = "wasm32")]
 pub mod sync;

@@ -33,7 +33,7 @@ mod sync;
 use corpus::{expected_import, CORPUS_RIS};
 use fantoccini::{Client, Locator};
 use harness::{
-    click, corpus_file, screenshot, select, texts, type_into, wait_download,
+    absent, click, corpus_file, screenshot, select, texts, type_into, wait_download,
     wait_for_offline_shell, wait_text, with_app,
 };
 use std::path::Path;

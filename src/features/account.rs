@@ -17,6 +17,7 @@ pub use status::{SyncProgressBar, SyncStatusDialog};
 use crate::browser;
 use crate::features::library::{use_library, Library};
 use crate::features::ui::{DialogFooter, Modal};
+use crate::later::{later, loaded};
 use crate::storage::{Store, StoreError};
 use crate::sync::remote::{self, BrowserRemote};
 use crate::sync::run::{self, Progress};
@@ -300,7 +301,9 @@ fn start_sync(lib: Library, account: Account, asked: bool, follow_up: bool) {
         browser::mark("sync-start");
         let started = browser::now_millis();
         // One tab syncs at a time; another tab's sync waits here for its turn.
-        let result = browser::with_lock(SYNC_LOCK, run_sync(lib, account, session)).await;
+        let result = browser::with_lock(SYNC_LOCK, run_sync(lib, account, session))
+            .await
+            .unwrap_or_else(|e| Err((ErrorKind::Connection, e.to_string())));
         account.progress.set(None);
         let mut others = Vec::new();
         let result = match result {
@@ -509,92 +512,98 @@ pub fn online_id(lib: Library, session: &SessionInfo) -> String {
     }
 }
 
-/// One sync, reported to the service's sync log; `None` if the session it was asked for is
-/// gone by the time the lock is held (a reset or a sign-out in this or another tab).
-async fn run_sync(
-    lib: Library,
-    account: Account,
-    session: SessionInfo,
-) -> Result<Option<Synced>, (ErrorKind, String)> {
-    let store = lib
-        .open_store()
-        .map_err(|e| (ErrorKind::Local, e.to_string()))?;
-    let remote = BrowserRemote::new(
-        session.token.clone(),
-        online_id(lib, &session),
-        device_id(lib, account)
+later! { sync;
+    /// One sync, reported to the service's sync log; `None` if the session it was asked for is
+    /// gone by the time the lock is held (a reset or a sign-out in this or another tab).
+    /// Loaded with the engine the first time a sync runs (src/later.rs).
+    async fn run_sync(
+        lib: Library,
+        account: Account,
+        session: SessionInfo,
+    ) -> Result<Option<Synced>, (ErrorKind, String)> {
+        let store = lib
+            .open_store()
+            .map_err(|e| (ErrorKind::Local, e.to_string()))?;
+        let remote = BrowserRemote::new(
+            session.token.clone(),
+            online_id(lib, &session),
+            device_id(lib, account)
+                .await
+                .map_err(|e| (ErrorKind::Local, e))?,
+        );
+        let home = home_store(lib, account)
             .await
-            .map_err(|e| (ErrorKind::Local, e))?,
-    );
-    let home = home_store(lib, account)
-        .await
-        .map_err(|e| (ErrorKind::Local, e.to_string()))?;
-    let saved = match home.meta(SESSION).await {
-        Ok(Some(json)) => serde_json::from_str::<SessionInfo>(&json).ok(),
-        _ => None,
-    };
-    if saved.as_ref() != Some(&session) {
-        return Ok(None);
-    }
-    if browser::offline() {
-        return Err((ErrorKind::Connection, OFFLINE.into()));
-    }
-    let started = browser::now_millis();
-    // What the service says of the account's own library (a shared library's figures are
-    // its owner's).
-    let personal = lib.id.get_value() == LibraryId::Personal;
-    let online = if personal {
-        run::online(&remote).await
-    } else {
-        None
-    };
-    if let Some(info) = &online {
-        remember_online(lib, &store, info).await;
-    }
-    let result = run::sync_all(&store, &remote, online.as_ref(), |p| {
-        account.progress.set(Some(p))
-    })
-    .await;
-    if personal
-        && result
-            .as_ref()
-            .is_ok_and(|r| r.uploaded > 0 || r.outcome.sent > 0)
-    {
-        // What was just sent counts online now.
-        if let Some(info) = run::online(&remote).await {
-            remember_online(lib, &store, &info).await;
+            .map_err(|e| (ErrorKind::Local, e.to_string()))?;
+        let saved = match home.meta(SESSION).await {
+            Ok(Some(json)) => serde_json::from_str::<SessionInfo>(&json).ok(),
+            _ => None,
+        };
+        if saved.as_ref() != Some(&session) {
+            return Ok(None);
         }
-    }
-    // The sync log line goes on its own: the sync is done without waiting for it. (No point
-    // telling a service that cannot be reached or does not know us.)
-    let line = match &result {
-        Ok(r) => Some((r.outcome, None)),
-        Err(e) if !matches!(e.kind, ErrorKind::Connection | ErrorKind::Auth) => {
-            Some((Default::default(), Some(e.clone())))
+        if browser::offline() {
+            return Err((ErrorKind::Connection, OFFLINE.into()));
         }
-        Err(_) => None,
-    };
-    let device = remote.device_id.clone();
-    if let Some((outcome, error)) = line {
-        spawn_local(async move {
-            run::report(&remote, started, &outcome, error.as_ref()).await;
-        });
-    }
-    if let (Err(e), LibraryId::Shared { id }) = (&result, lib.id.get_value()) {
-        if e.kind == ErrorKind::NotFound {
-            crate::features::sharing::mark_gone(lib, account, &id).await;
+        let started = browser::now_millis();
+        // What the service says of the account's own library (a shared library's figures are
+        // its owner's).
+        let personal = lib.id.get_value() == LibraryId::Personal;
+        let online = if personal {
+            run::online(&remote).await
+        } else {
+            None
+        };
+        if let Some(info) = &online {
+            remember_online(lib, &store, info).await;
         }
+        let result = run::sync_all(
+            store.clone(),
+            remote.clone(),
+            online.clone(),
+            Box::new(move |p| account.progress.set(Some(p))),
+        )
+        .await;
+        if personal
+            && result
+                .as_ref()
+                .is_ok_and(|r| r.uploaded > 0 || r.outcome.sent > 0)
+        {
+            // What was just sent counts online now.
+            if let Some(info) = run::online(&remote).await {
+                remember_online(lib, &store, &info).await;
+            }
+        }
+        // The sync log line goes on its own: the sync is done without waiting for it. (No point
+        // telling a service that cannot be reached or does not know us.)
+        let line = match &result {
+            Ok(r) => Some((r.outcome, None)),
+            Err(e) if !matches!(e.kind, ErrorKind::Connection | ErrorKind::Auth) => {
+                Some((Default::default(), Some(e.clone())))
+            }
+            Err(_) => None,
+        };
+        let device = remote.device_id.clone();
+        if let Some((outcome, error)) = line {
+            spawn_local(async move {
+                run::report(&remote, started, &outcome, error.as_ref()).await;
+            });
+        }
+        if let (Err(e), LibraryId::Shared { id }) = (&result, lib.id.get_value()) {
+            if e.kind == ErrorKind::NotFound {
+                crate::features::sharing::mark_gone(lib, account, &id).await;
+            }
+        }
+        // Every other library of the account syncs in the same turn, unless the service cannot
+        // be reached or does not know the session (the window's sync says so already).
+        let others = match &result {
+            Err(e) if matches!(e.kind, ErrorKind::Connection | ErrorKind::Auth) => Vec::new(),
+            _ => crate::features::sharing::sync_others(lib, account, &session, &device).await,
+        };
+        Ok(Some(Synced {
+            result: result.map_err(|e| (e.kind, e.message)),
+            others,
+        }))
     }
-    // Every other library of the account syncs in the same turn, unless the service cannot
-    // be reached or does not know the session (the window's sync says so already).
-    let others = match &result {
-        Err(e) if matches!(e.kind, ErrorKind::Connection | ErrorKind::Auth) => Vec::new(),
-        _ => crate::features::sharing::sync_others(lib, account, &session, &device).await,
-    };
-    Ok(Some(Synced {
-        result: result.map_err(|e| (e.kind, e.message)),
-        others,
-    }))
 }
 
 /// What one press of Sync now did: the window's library, then the others.
@@ -764,9 +773,28 @@ pub fn AccountBar() -> impl IntoView {
                 <button id="sign-out" class="link-btn light" on:click=sign_out>"Sign out"</button>
             }.into_any(),
         }}
-        {move || account.dialog.get().then(|| view! { <SignInDialog /> })}
-        {move || account.status_open.get().then(|| view! { <SyncStatusDialog /> })}
-        {move || account.settings_open.get().then(|| view! { <SettingsDialog /> })}
+        {move || account.dialog.get().then(|| loaded(|| account_dialog(AccountDialog::SignIn)))}
+        {move || account.status_open.get().then(|| loaded(|| account_dialog(AccountDialog::Status)))}
+        {move || account.settings_open.get().then(|| loaded(|| account_dialog(AccountDialog::Settings)))}
+    }
+}
+
+/// The account's dialogs.
+#[derive(Clone, Copy, Debug)]
+enum AccountDialog {
+    SignIn,
+    Status,
+    Settings,
+}
+
+later! { account;
+    /// The dialogs, loaded the first time one opens.
+    fn account_dialog(which: AccountDialog) -> AnyView {
+        match which {
+            AccountDialog::SignIn => view! { <SignInDialog /> }.into_any(),
+            AccountDialog::Status => view! { <SyncStatusDialog /> }.into_any(),
+            AccountDialog::Settings => view! { <SettingsDialog /> }.into_any(),
+        }
     }
 }
 

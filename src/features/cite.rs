@@ -17,6 +17,7 @@ mod worker;
 use crate::browser;
 use crate::features::library::{plural, use_library, Library, Scope, ScopeChoice};
 use crate::features::ui::{dialog_open, file_stem, thousands, DialogFooter, Modal};
+use crate::later::{later, loaded};
 use crate::worker_protocol::{CiteRequest, CiteResult, PaperResult, StyleChoice, StyleEntry};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -308,10 +309,21 @@ pub fn CiteSelectedButton() -> impl IntoView {
 pub fn CiteDialogs() -> impl IntoView {
     let citing = use_cite();
     let close = Callback::new(move |_| citing.dialog.set(None));
-    move || match citing.dialog.get() {
-        Some(CiteDialog::Cite) => view! { <CiteDialogView close=close /> }.into_any(),
-        Some(CiteDialog::Paper) => view! { <PaperDialog close=close /> }.into_any(),
-        None => ().into_any(),
+    move || {
+        citing
+            .dialog
+            .get()
+            .map(|which| loaded(move || cite_dialog(which, close)))
+    }
+}
+
+later! { cite;
+    /// The dialogs, loaded the first time one opens.
+    fn cite_dialog(which: CiteDialog, close: Callback<()>) -> AnyView {
+        match which {
+            CiteDialog::Cite => view! { <CiteDialogView close=close /> }.into_any(),
+            CiteDialog::Paper => view! { <PaperDialog close=close /> }.into_any(),
+        }
     }
 }
 

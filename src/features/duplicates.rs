@@ -12,6 +12,7 @@ use crate::features::account::use_account;
 use crate::features::library::Collection;
 use crate::features::library::{plural, use_library, Library};
 use crate::features::ui::{thousands, DialogFooter, Modal};
+use crate::later::later;
 use leptos::prelude::*;
 use refsync_core::edit::merge::{self, MergeRow, Take};
 use refsync_core::query::DuplicateSet;
@@ -21,9 +22,24 @@ use std::collections::BTreeMap;
 /// How many sets the view renders before "Show more".
 const PAGE: usize = 50;
 
+later! { duplicates;
+    /// The middle pane while Possible Duplicates is open, loaded the first time it is.
+    pub fn duplicate_sets() -> AnyView {
+        view! { <DuplicateSets /> }.into_any()
+    }
+}
+
+later! { duplicates;
+    /// How many references Possible Duplicates lists (the finder comes with the pane).
+    pub fn duplicate_total(lib: Library) -> usize {
+        lib.data
+            .with_untracked(|d| d.refs.duplicates().iter().map(|set| set.keys.len()).sum())
+    }
+}
+
 /// The middle pane while Possible Duplicates is open: set after set.
 #[component]
-pub fn DuplicateSets() -> impl IntoView {
+fn DuplicateSets() -> impl IntoView {
     let lib = use_library();
     let shown = RwSignal::new(PAGE);
     let comparing = RwSignal::new(None::<Vec<Key>>);

@@ -22,6 +22,7 @@ pub use last_changed::LastChanged;
 use crate::browser;
 use crate::features::account::{use_account, Account, SessionInfo};
 use crate::features::library::{use_library, Library, LibraryNav};
+use crate::later::{later, loaded};
 use crate::storage::Store;
 use crate::sync::remote::{sharing as service, BrowserRemote};
 use crate::sync::run;
@@ -30,6 +31,7 @@ use leptos::task::spawn_local;
 use refsync_core::protocol::{Action, Invitation, LibrarySummary, Role};
 use refsync_core::sync::{words, ErrorKind, LibraryId, SyncError};
 use serde::{Deserialize, Serialize};
+use std::rc::Rc;
 
 /// The shared libraries known to this browser, in the personal library's `meta`.
 const KNOWN: &str = "shared_libraries";
@@ -297,7 +299,7 @@ pub async fn sync_others(
                 device_id.to_string(),
             );
             let started = browser::now_millis();
-            let result = run::sync_all(&home, &remote, None, |_| {}).await;
+            let result = run::sync_all(home.clone(), remote, None, Box::new(|_| {})).await;
             crate::features::account::remember_other(&home, started, &result).await;
             done.push((crate::features::libraries::chosen().name, result));
         }
@@ -325,9 +327,13 @@ pub async fn sync_others(
             device_id.to_string(),
         );
         let started = browser::now_millis();
-        let result = run::sync_all(&store, &remote, None, |_| {}).await;
+        let store = Rc::new(store);
+        let result = run::sync_all(store.clone(), remote, None, Box::new(|_| {})).await;
         crate::features::account::remember_other(&store, started, &result).await;
-        store.close();
+        // The sync is over: this is the only handle left.
+        if let Ok(store) = Rc::try_unwrap(store) {
+            store.close();
+        }
         let stop =
             matches!(&result, Err(e) if matches!(e.kind, ErrorKind::Connection | ErrorKind::Auth));
         done.push((known.name(), result));
@@ -758,14 +764,21 @@ fn RemoveCopyDialog(id: String, close: Callback<()>) -> impl IntoView {
 fn SharingDialogs() -> impl IntoView {
     let sharing = use_sharing();
     let close = Callback::new(move |_| sharing.dialog.set(None));
-    move || match sharing.dialog.get() {
-        None => ().into_any(),
-        Some(Dialog::Members(id)) => {
-            view! { <members::MembersDialog id=id close=close /> }.into_any()
-        }
-        Some(Dialog::Create) => view! { <create::CreateDialog close=close /> }.into_any(),
-        Some(Dialog::Activity(id)) => {
-            view! { <activity::ActivityDialog id=id close=close /> }.into_any()
+    move || {
+        sharing
+            .dialog
+            .get()
+            .map(|which| loaded(move || sharing_dialog(which.clone(), close)))
+    }
+}
+
+later! { sharing;
+    /// The dialogs, loaded the first time one opens.
+    fn sharing_dialog(which: Dialog, close: Callback<()>) -> AnyView {
+        match which {
+            Dialog::Members(id) => view! { <members::MembersDialog id=id close=close /> }.into_any(),
+            Dialog::Create => view! { <create::CreateDialog close=close /> }.into_any(),
+            Dialog::Activity(id) => view! { <activity::ActivityDialog id=id close=close /> }.into_any(),
         }
     }
 }

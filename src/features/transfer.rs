@@ -12,6 +12,7 @@ mod worker;
 use crate::browser;
 use crate::features::library::{use_library, Collection, Library, Scope, ScopeChoice};
 use crate::features::ui::{file_stem, thousands, DialogFooter, Modal, Progress};
+use crate::later::{later, loaded};
 use leptos::ev::DragEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -148,12 +149,23 @@ pub fn use_transfer() -> Transfer {
 pub fn TransferDialogs() -> impl IntoView {
     let transfer = use_transfer();
     let close = Callback::new(move |_| transfer.dialog.set(None));
-    move || match transfer.dialog.get() {
-        Some(TransferDialog::Import) => view! { <ImportDialog close=close /> }.into_any(),
-        Some(TransferDialog::Export) => view! { <ExportDialog close=close /> }.into_any(),
-        Some(TransferDialog::Backup) => view! { <BackupDialog close=close /> }.into_any(),
-        Some(TransferDialog::Restore) => view! { <RestoreDialog close=close /> }.into_any(),
-        None => ().into_any(),
+    move || {
+        transfer
+            .dialog
+            .get()
+            .map(|which| loaded(move || transfer_dialog(which, close)))
+    }
+}
+
+later! { transfer;
+    /// The dialogs, loaded the first time one opens.
+    fn transfer_dialog(which: TransferDialog, close: Callback<()>) -> AnyView {
+        match which {
+            TransferDialog::Import => view! { <ImportDialog close=close /> }.into_any(),
+            TransferDialog::Export => view! { <ExportDialog close=close /> }.into_any(),
+            TransferDialog::Backup => view! { <BackupDialog close=close /> }.into_any(),
+            TransferDialog::Restore => view! { <RestoreDialog close=close /> }.into_any(),
+        }
     }
 }
 
@@ -743,66 +755,77 @@ pub fn BackupOffer(#[prop(into)] id: String, #[prop(into)] text: String) -> impl
     }
 }
 
+/// [`backup_loaded`], where a writer that could not be fetched says so.
 async fn make_backup(lib: Library, work: RwSignal<Work>) -> Result<String, String> {
-    let store = lib.open_store().map_err(|e| e.to_string())?;
-    let manifest = lib.data.with_untracked(|d| {
-        let objects = d
-            .refs
-            .references()
-            .cloned()
-            .map(Object::Reference)
-            .chain(d.groups.values().cloned().map(Object::Group))
-            .chain(d.sets.values().cloned().map(Object::GroupSet))
-            .chain(d.attachments.values().cloned().map(Object::Attachment))
-            .chain(d.styles.values().cloned().map(Object::Style));
-        Manifest::of(browser::now_millis(), objects)
-    });
-    let total = manifest.attachments.len();
-    let mut files: HashMap<String, Vec<u8>> = HashMap::new();
-    for (i, a) in manifest.attachments.iter().enumerate() {
-        work.set(Work::Busy {
-            done: i,
-            total,
-            what: format!(
-                "Reading attachment {} of {}",
-                thousands(i + 1),
-                thousands(total)
-            ),
-        });
-        if files.contains_key(&a.sha256) {
-            continue;
-        }
-        let blob = store
-            .get_blob(&a.sha256)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("The bytes of “{}” are not in this browser (sync first), so no backup was made.", a.file_name))?;
-        let bytes = blob_bytes(&blob).await?;
-        files.insert(a.sha256.clone(), bytes);
-    }
-    work.set(Work::Busy {
-        done: total,
-        total,
-        what: "Compressing…".into(),
-    });
-    browser::yield_now().await;
-    // Zipped in the formats worker: the window stays responsive, and the zip code is not
-    // part of the app's download.
-    let zip = worker::backup(&manifest, files)
+    backup_loaded(lib, work)
         .await
-        .map_err(|e| format!("Could not make the backup: {e}."))?;
-    let day = js_sys::Date::new_0()
-        .to_iso_string()
-        .as_string()
-        .unwrap_or_default();
-    let name = format!("refsync-backup-{}.zip", day.get(..10).unwrap_or("today"));
-    browser::download(&name, "application/zip", &zip)
-        .map_err(|e| format!("Could not save the backup: {e}."))?;
-    let now = browser::now_millis();
-    lib.last_backup.set(Some(now));
-    // Only the reminder's date: a backup that was saved is not undone by a lost line.
-    let _ = store.set_meta(LAST_BACKUP, &now.to_string()).await;
-    Ok(format!("Saved {name}: {}.", manifest.describe()))
+        .unwrap_or_else(|e| Err(e.to_string()))
+}
+
+later! { transfer;
+    /// Make and download a backup of the window's library (the writer is loaded the first
+    /// time, with the dialogs).
+    async fn backup_loaded(lib: Library, work: RwSignal<Work>) -> Result<String, String> {
+        let store = lib.open_store().map_err(|e| e.to_string())?;
+        let manifest = lib.data.with_untracked(|d| {
+            let objects = d
+                .refs
+                .references()
+                .cloned()
+                .map(Object::Reference)
+                .chain(d.groups.values().cloned().map(Object::Group))
+                .chain(d.sets.values().cloned().map(Object::GroupSet))
+                .chain(d.attachments.values().cloned().map(Object::Attachment))
+                .chain(d.styles.values().cloned().map(Object::Style));
+            Manifest::of(browser::now_millis(), objects)
+        });
+        let total = manifest.attachments.len();
+        let mut files: HashMap<String, Vec<u8>> = HashMap::new();
+        for (i, a) in manifest.attachments.iter().enumerate() {
+            work.set(Work::Busy {
+                done: i,
+                total,
+                what: format!(
+                    "Reading attachment {} of {}",
+                    thousands(i + 1),
+                    thousands(total)
+                ),
+            });
+            if files.contains_key(&a.sha256) {
+                continue;
+            }
+            let blob = store
+                .get_blob(&a.sha256)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("The bytes of “{}” are not in this browser (sync first), so no backup was made.", a.file_name))?;
+            let bytes = blob_bytes(&blob).await?;
+            files.insert(a.sha256.clone(), bytes);
+        }
+        work.set(Work::Busy {
+            done: total,
+            total,
+            what: "Compressing…".into(),
+        });
+        browser::yield_now().await;
+        // Zipped in the formats worker: the window stays responsive, and the zip code is not
+        // part of the app's download.
+        let zip = worker::backup(&manifest, files)
+            .await
+            .map_err(|e| format!("Could not make the backup: {e}."))?;
+        let day = js_sys::Date::new_0()
+            .to_iso_string()
+            .as_string()
+            .unwrap_or_default();
+        let name = format!("refsync-backup-{}.zip", day.get(..10).unwrap_or("today"));
+        browser::download(&name, "application/zip", &zip)
+            .map_err(|e| format!("Could not save the backup: {e}."))?;
+        let now = browser::now_millis();
+        lib.last_backup.set(Some(now));
+        // Only the reminder's date: a backup that was saved is not undone by a lost line.
+        let _ = store.set_meta(LAST_BACKUP, &now.to_string()).await;
+        Ok(format!("Saved {name}: {}.", manifest.describe()))
+    }
 }
 
 fn count_of(n: usize, one: &'static str, many: &'static str) -> String {

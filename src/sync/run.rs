@@ -7,11 +7,13 @@
 use super::files;
 use super::remote::BrowserRemote;
 use crate::browser;
+use crate::later::later;
 use crate::storage::Store;
 use refsync_core::protocol::{ErrorBody, LibraryInfo, SyncReport};
 use refsync_core::sync::{
     sync_with_progress, words, ErrorKind, LocalStore, SyncError, SyncOutcome,
 };
+use std::rc::Rc;
 
 /// What one sync did.
 #[derive(Debug, Default)]
@@ -39,10 +41,35 @@ pub async fn online(remote: &BrowserRemote) -> Option<LibraryInfo> {
         .map(|me| me.library)
 }
 
-/// Sync `store` with the service once, until both agree, calling `progress` after each page.
-/// `online` is what the service said of the library just before (see [`online`]): the first
-/// download's total, the largest file worth sending, the reference limit's figures.
+later! { sync;
+    /// Sync `store` with the service once, until both agree, calling `progress` after each
+    /// page. `online` is what the service said of the
+    /// library just before (see [`online`]): the first download's total, the largest file
+    /// worth sending, the reference limit's figures. The engine is loaded the first time a
+    /// sync runs (src/later.rs): a window that never syncs never fetches it.
+    async fn sync_loaded(
+        store: Rc<Store>,
+        remote: BrowserRemote,
+        online: Option<LibraryInfo>,
+        progress: Box<dyn FnMut(Progress)>,
+    ) -> Result<Report, SyncError> {
+        sync_now(&store, &remote, online.as_ref(), progress).await
+    }
+}
+
+/// [`sync_loaded`], where an engine that could not be fetched is a connection failure.
 pub async fn sync_all(
+    store: Rc<Store>,
+    remote: BrowserRemote,
+    online: Option<LibraryInfo>,
+    progress: Box<dyn FnMut(Progress)>,
+) -> Result<Report, SyncError> {
+    sync_loaded(store, remote, online, progress)
+        .await
+        .unwrap_or_else(|e| Err(SyncError::new(ErrorKind::Connection, e.to_string())))
+}
+
+async fn sync_now(
     store: &Store,
     remote: &BrowserRemote,
     online: Option<&LibraryInfo>,

@@ -125,7 +125,7 @@ async fn the_desktop_cli_and_the_browser_share_one_library_through_the_service()
         .await;
         click(&a, "#keep-local").await;
         wait_until(&a, "the Sync Conflicts group to go", || async {
-            a.find(Locator::Css("#nav-conflicts")).await.is_err()
+            absent(&a, "#nav-conflicts").await
         })
         .await;
         click(&a, "#nav-all").await;

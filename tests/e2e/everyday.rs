@@ -388,7 +388,7 @@ async fn a_conflict_with_a_long_title_fits_its_dialog_and_the_view_returns_to_al
 
             click(&b, "#keep-online").await;
             wait_until(&b, "the Sync Conflicts collection to go", || async {
-                b.find(Locator::Css("#nav-conflicts")).await.is_err()
+                absent(&b, "#nav-conflicts").await
             })
             .await;
             wait_text(&b, "#list-title", |t| t == "All References").await;
@@ -813,7 +813,7 @@ async fn shortcuts_work_from_the_keyboard_and_dialogs_keep_and_give_back_the_foc
         }
         type_keys(&c, ESCAPE).await;
         wait_until(&c, "the sheet to close", || async {
-            c.find(Locator::Css("#shortcuts-dialog")).await.is_err()
+            absent(&c, "#shortcuts-dialog").await
         })
         .await;
         assert_eq!(focused(&c).await, "reference-list", "the focus came back");
@@ -868,10 +868,7 @@ async fn the_editor_sums_up_the_reference_hides_empty_fields_and_opens_web_addre
         );
         click(&c, "#field-url").await;
         type_keys(&c, "javascript:alert(1)").await;
-        assert!(c
-            .find(Locator::Css("#field-url + .field-link"))
-            .await
-            .is_err());
+        assert!(absent(&c, "#field-url + .field-link").await);
         wait_text(&c, "#save-state", |t| t == "Saved").await;
         screenshot(&c, "editor-summary").await;
     })

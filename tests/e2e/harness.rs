@@ -204,7 +204,10 @@ where
         .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
             Some(Duration::from_secs(600)),
             Some(Duration::from_secs(300)),
-            Some(Duration::ZERO),
+            // Looking for an element waits for it a while, as a person does: a dialog or the
+            // editor appears once its code has arrived (loaded on first use, src/later.rs).
+            // Whether something is gone is asked with `absent`, which does not wait.
+            Some(FIND_WAIT),
         ))
         .await
         .expect("WebDriver timeouts");
@@ -359,6 +362,21 @@ pub async fn wait_text_within(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// How long looking for an element waits for it to appear.
+const FIND_WAIT: Duration = Duration::from_secs(5);
+
+/// Whether nothing on the page matches `css` now. Asked of the page itself: looking for an
+/// element that is not there would wait `FIND_WAIT` for it.
+pub async fn absent(c: &Client, css: &str) -> bool {
+    c.execute(
+        "return document.querySelector(arguments[0]) === null",
+        vec![css.into()],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("cannot look for {css}: {e}"))
+        == serde_json::Value::Bool(true)
 }
 
 pub async fn click(c: &Client, css: &str) {

@@ -110,7 +110,7 @@ async fn accept_during_a_sync(c: &Client) {
         t.contains(&format!("“{SHARED}”: Synced:")) && t.contains("1 attachment file")
     })
     .await;
-    assert!(c.find(Locator::Css(&item("shared-gone"))).await.is_err());
+    assert!(absent(c, &item("shared-gone")).await);
     open_shared(c, "shared-with-me").await;
 }
 
@@ -278,8 +278,8 @@ async fn a_library_shared_with_an_editor_and_a_viewer_in_three_browsers() {
                     disabled(&c, "#field-title").await,
                     "the title cannot be typed into"
                 );
-                assert!(c.find(Locator::Css("#new-reference")).await.is_err());
-                assert!(c.find(Locator::Css("#trash-selected")).await.is_err());
+                assert!(absent(&c, "#new-reference").await);
+                assert!(absent(&c, "#trash-selected").await);
                 screenshot(&c, "shared-viewer-read-only").await;
                 type_into(&c, "#reference-list", DELETE).await;
                 wait_text(&c, "#notice", |t| t.contains("You are a viewer")).await;
@@ -306,7 +306,7 @@ async fn a_library_shared_with_an_editor_and_a_viewer_in_three_browsers() {
                 click(&c, "#conflict-copy-mine").await;
                 wait_text(&c, "#notice", |t| t.contains("your own library")).await;
                 wait_until(&c, "the conflict settled", || async {
-                    c.find(Locator::Css("#nav-conflicts")).await.is_err()
+                    absent(&c, "#nav-conflicts").await
                 })
                 .await;
                 // And a reference copied into the viewer's own library, with Copy to….
@@ -319,7 +319,7 @@ async fn a_library_shared_with_an_editor_and_a_viewer_in_three_browsers() {
                 // The dialog closes once the copy is committed (a sync's message may follow
                 // the "Copied" one at once).
                 wait_until(&c, "the copy made", || async {
-                    c.find(Locator::Css("#copy-to-dialog")).await.is_err()
+                    absent(&c, "#copy-to-dialog").await
                 })
                 .await;
                 click(&c, "#personal-library").await;
@@ -388,7 +388,7 @@ async fn a_library_shared_with_an_editor_and_a_viewer_in_three_browsers() {
                 wait_text(&a, "#conflict-dialog", |t| t.contains("2011")).await;
                 click(&a, "#keep-online").await;
                 wait_until(&a, "the conflict settled", || async {
-                    a.find(Locator::Css("#nav-conflicts")).await.is_err()
+                    absent(&a, "#nav-conflicts").await
                 })
                 .await;
                 click(&a, "#nav-all").await;
@@ -448,7 +448,7 @@ async fn a_library_shared_with_an_editor_and_a_viewer_in_three_browsers() {
                 })
                 .await;
                 wait_until(&b, "the copy gone from the left pane", || async {
-                    b.find(Locator::Css(&item("shared-gone"))).await.is_err()
+                    absent(&b, &item("shared-gone")).await
                         && b.find(Locator::Css("h2#personal-library")).await.is_ok()
                 })
                 .await;

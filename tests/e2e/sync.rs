@@ -289,7 +289,7 @@ async fn deletes_trash_edits_and_attachments_cross_between_two_devices() {
                 assert_eq!(field_value(c, "#field-volume").await, "7", "{name}");
                 assert_eq!(field_value(c, "#field-pages").await, "101-120", "{name}");
                 assert!(
-                    c.find(Locator::Css("#nav-conflicts")).await.is_err(),
+                    absent(c, "#nav-conflicts").await,
                     "different fields merge without a conflict ({name})"
                 );
                 click(c, "#nav-trash").await;
@@ -418,7 +418,7 @@ async fn same_field_edits_become_conflicts_resolved_each_way_and_both_devices_en
             screenshot(&b, "conflict-edit-versus-delete").await;
             click(&b, "#conflict-keep-deleted").await;
             wait_until(&b, "the Sync Conflicts group to go", || async {
-                b.find(Locator::Css("#nav-conflicts")).await.is_err()
+                absent(&b, "#nav-conflicts").await
             })
             .await;
 
@@ -611,7 +611,7 @@ async fn a_backup_is_offered_before_the_first_link_and_its_date_is_kept() {
         click(&a, "#sync-status").await;
         wait_text(&a, "#sync-last", |_| true).await;
         assert!(
-            a.find(Locator::Css("#backup-reminder")).await.is_err(),
+            absent(&a, "#backup-reminder").await,
             "a backup was just made"
         );
         close_dialog(&a, "#sync-status-dialog").await;
@@ -743,7 +743,7 @@ async fn every_conflict_is_settled_in_one_pass_from_sync_conflicts() {
             })
             .await;
             wait_text(&b, "#list-title", |t| t == "All References").await;
-            assert!(b.find(Locator::Css("#nav-conflicts")).await.is_err());
+            assert!(absent(&b, "#nav-conflicts").await);
             sync_now(&b).await;
             sync_now(&a).await;
             for c in [&a, &b] {

@@ -3,6 +3,7 @@
 //! registries only: crates.io, npm, Debian) and skip what is already there.
 
 mod bench;
+mod split;
 mod suites;
 mod tools;
 
@@ -100,7 +101,8 @@ pub fn build_web(root: &Path) -> Result<(), String> {
             .env("TRUNK_OFFLINE", "true")
             .env("TRUNK_SKIP_VERSION_CHECK", "true")
             .current_dir(root))
-    })
+    })?;
+    split::split_app(root)
 }
 
 fn serve(root: &Path, rest: &[String]) -> Result<(), String> {

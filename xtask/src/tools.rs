@@ -1,7 +1,7 @@
 //! Installing the build and test tools on a fresh machine, and only what is missing.
 //!
 //! Everything comes from a package registry through its own client: rustup for the wasm32
-//! target, `cargo install` (crates.io) for trunk and wasm-bindgen-cli, npm for wasm-opt
+//! target, `cargo install` (crates.io) for trunk, wasm-bindgen-cli and wasm-split-cli, npm for wasm-opt
 //! (binaryen 132; Debian's binaryen 108 produces a wasm that fails at start-up), and apt for
 //! Chromium and ChromeDriver. Nothing is downloaded from anywhere else, and trunk runs offline
 //! so it can never fetch a tool of its own.
@@ -12,6 +12,9 @@ use std::process::Command;
 
 pub const TRUNK_VERSION: &str = "0.21.14"; // 0.22 needs a newer rustc than this toolchain
 pub const BINARYEN_NPM_VERSION: &str = "132.0.0";
+/// Splits the app's wasm into its first download and the modules loaded on first use
+/// (xtask/src/split.rs); the version that Leptos' `wasm_split_helpers` 0.2 is made for.
+pub const WASM_SPLIT_VERSION: &str = "0.2.4";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 fn home() -> PathBuf {
@@ -73,7 +76,50 @@ pub fn setup_web(root: &Path) -> Result<(), String> {
     ensure_wasm_target()?;
     ensure_trunk()?;
     ensure_wasm_bindgen(&locked_wasm_bindgen_version(root)?)?;
+    ensure_wasm_split()?;
     ensure_wasm_opt()
+}
+
+fn ensure_wasm_split() -> Result<(), String> {
+    // The CLI has no --version: its crate's install record says which one is there.
+    let installed = Command::new("cargo")
+        .args(["install", "--list"])
+        .output()
+        .is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.starts_with(&format!("wasm_split_cli_support v{WASM_SPLIT_VERSION}:")))
+        });
+    if installed && find(&["wasm-split-cli"]).is_some() {
+        return Ok(());
+    }
+    step(
+        &format!(
+            "install wasm-split-cli {WASM_SPLIT_VERSION} (a one-time build of about 2 minutes)"
+        ),
+        || {
+            let install = |locked: bool| {
+                let mut cmd = Command::new("cargo");
+                cmd.args([
+                    "install",
+                    "wasm_split_cli_support",
+                    "--version",
+                    &format!("={WASM_SPLIT_VERSION}"),
+                    "--features",
+                    "build-binary",
+                    "--force",
+                ]);
+                if locked {
+                    cmd.arg("--locked");
+                }
+                run(&mut cmd)
+            };
+            install(true).or_else(|e| {
+                eprintln!("    --locked failed ({e}); retrying without --locked");
+                install(false)
+            })
+        },
+    )
 }
 
 fn ensure_wasm_target() -> Result<(), String> {

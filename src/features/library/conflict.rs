@@ -8,6 +8,7 @@
 use super::{use_library, Library};
 use crate::browser;
 use crate::features::ui::{DialogFooter, Modal};
+use crate::later::later;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use refsync_core::protocol::Object;
@@ -41,9 +42,16 @@ fn settle(
     });
 }
 
+later! { conflict;
+    /// The right pane for a conflicted reference, loaded the first time one is shown.
+    pub fn conflict_card(key: Key) -> AnyView {
+        view! { <ConflictCard key=key /> }.into_any()
+    }
+}
+
 /// The right pane for a conflicted reference.
 #[component]
-pub fn ConflictCard(key: Key) -> impl IntoView {
+fn ConflictCard(key: Key) -> impl IntoView {
     let lib = use_library();
     let record = lib.data.with_untracked(|d| d.conflicts.get(&key).cloned());
     let Some(record) = record else {

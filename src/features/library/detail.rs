@@ -1,10 +1,11 @@
 //! The right pane: the selected reference's editor, the form for a new one, or what to do
 //! with several selected.
 
-use super::conflict::ConflictCard;
-use super::editor::ReferenceEditor;
-use super::new_reference::NewReferenceForm;
+use super::conflict::conflict_card;
+use super::editor::reference_editor;
+use super::new_reference::new_reference_form;
 use super::use_library;
+use crate::later::loaded;
 use leptos::prelude::*;
 
 /// The detail pane; `selection_actions` are what the app offers for several selected
@@ -28,14 +29,14 @@ pub fn DetailPane(#[prop(optional)] selection_actions: ViewFn) -> impl IntoView 
     let count = move || lib.selected.with(Vec::len);
     move || {
         if lib.new_form.get() {
-            return view! { <NewReferenceForm /> }.into_any();
+            return loaded(new_reference_form).into_any();
         }
         if let (Some(key), true) = (single.get(), in_conflict.get()) {
-            return view! { <ConflictCard key=key /> }.into_any();
+            return loaded(move || conflict_card(key)).into_any();
         }
         if let Some(key) = single.get() {
             return match lib.data.with_untracked(|d| d.refs.get(&key).is_some()) {
-                true => view! { <ReferenceEditor key=key /> }.into_any(),
+                true => loaded(move || reference_editor(key)).into_any(),
                 false => view! {
                     <div class="detail-empty"><p>"This reference is no longer in the library."</p></div>
                 }

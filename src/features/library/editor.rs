@@ -14,6 +14,7 @@ mod groups;
 use super::{use_library, Library, SaveState};
 use crate::browser;
 use crate::features::ui::LabelledField;
+use crate::later::later;
 use crate::storage::Write;
 use attachments::AttachmentsEditor;
 use creators::CreatorsEditor;
@@ -77,8 +78,15 @@ pub(super) fn save_after_pause(generation: StoredValue<u64>, save: impl FnOnce()
     );
 }
 
+later! { editor;
+    /// The selected reference's editor, loaded the first time a reference is selected.
+    pub fn reference_editor(key: Key) -> AnyView {
+        view! { <ReferenceEditor key=key /> }.into_any()
+    }
+}
+
 #[component]
-pub fn ReferenceEditor(key: Key) -> impl IntoView {
+fn ReferenceEditor(key: Key) -> impl IntoView {
     let lib = use_library();
     let Some(initial) = lib.get_untracked(&key) else {
         return ().into_any();

@@ -4,6 +4,7 @@
 use super::collections::{Collection, RECENT_DAYS};
 use super::{use_library, Library, LibraryData};
 use crate::features::ui::{ConfirmDialog, DialogFooter, Modal};
+use crate::later::{later, loaded};
 use leptos::ev::{DragEvent, KeyboardEvent};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -158,7 +159,10 @@ pub fn LibraryNav() -> impl IntoView {
         <Show when={move || lib.data.with(|d| d.groups.is_empty() && d.sets.is_empty())}>
             <p class="nav-empty">"No groups yet. Make one with “+ Group”, then drag references onto it."</p>
         </Show>
-        {move || editing.get().map(|e| view! { <GroupDialog editing=e close=Callback::new(move |_| editing.set(None)) /> })}
+        {move || editing.get().map(|e| {
+            let close = Callback::new(move |_| editing.set(None));
+            loaded(move || group_dialog(e.clone(), close))
+        })}
     }
 }
 
@@ -182,10 +186,10 @@ fn duplicate_count(lib: Library) -> Signal<Option<usize>> {
             if generation.try_get_value() != Some(g) {
                 return;
             }
-            let n = lib
-                .data
-                .with_untracked(|d| d.refs.duplicates().iter().map(|set| set.keys.len()).sum());
-            count.set(Some(n));
+            // Not fetched (offline before the service worker kept it): no count, as before one.
+            if let Ok(n) = crate::features::duplicates::duplicate_total(lib).await {
+                count.set(Some(n));
+            }
         });
     });
     count.into()
@@ -318,6 +322,13 @@ fn GroupItem(
                 }>"✕"</button>
             </span>
         </li>
+    }
+}
+
+later! { groups;
+    /// Every dialog the left pane opens, loaded the first time one does.
+    fn group_dialog(editing: Editing, close: Callback<()>) -> AnyView {
+        view! { <GroupDialog editing=editing close=close /> }.into_any()
     }
 }
 

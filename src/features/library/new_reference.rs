@@ -3,13 +3,21 @@
 use super::use_library;
 use crate::browser;
 use crate::features::ui::DialogFooter;
+use crate::later::later;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use refsync_core::{parse_creators, CreatorRole, Field, RefType, Reference};
 
+later! { editor;
+    /// The form for a new reference, loaded with the editor.
+    pub fn new_reference_form() -> AnyView {
+        view! { <NewReferenceForm /> }.into_any()
+    }
+}
+
 #[component]
-pub fn NewReferenceForm() -> impl IntoView {
+fn NewReferenceForm() -> impl IntoView {
     let lib = use_library();
     let ref_type = RwSignal::new(RefType::JournalArticle);
     let title = RwSignal::new(String::new());
