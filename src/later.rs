@@ -76,7 +76,7 @@ macro_rules! later {
 }
 pub(crate) use later;
 
-/// A part of the app that could not be fetched.
+/// A part of the app that this browser does not hold and could not fetch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NotLoaded;
 
@@ -89,7 +89,7 @@ impl From<leptos::wasm_split::SplitLoaderError> for NotLoaded {
 impl std::fmt::Display for NotLoaded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(
-            "This part of refsync has not been downloaded to this browser yet, and the service cannot be reached. Try again when online.",
+            "This part of refsync is not in this browser yet and could not be fetched from the service. Try again when online.",
         )
     }
 }

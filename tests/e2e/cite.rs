@@ -222,20 +222,6 @@ async fn bibliographies_are_copied_and_manuscripts_formatted_with_the_network_go
     .await;
 }
 
-/// Copy a folder and everything in it (the built app has folders: the parts loaded on first use).
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let dest = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &dest);
-        } else {
-            std::fs::copy(&path, &dest).unwrap();
-        }
-    }
-}
-
 /// A style kept for offline use outlives an update of the app: the new service worker, as it
 /// takes over, clears the old app shell only, never the styles kept beside it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,7 +232,7 @@ async fn a_style_kept_for_offline_use_outlives_an_update_of_the_app() {
     std::fs::write(&bib, BIBTEX).unwrap();
     // The app served from a copy, so that the test can publish a new version of it.
     let dist = scratch.path().join("dist");
-    copy_dir(&crate::harness::dist_dir(), &dist);
+    crate::harness::copy_dir(&crate::harness::dist_dir(), &dist);
     let served = dist.clone();
     let server = crate::harness::TestServer::start_with(move |config| config.dist = served).await;
     crate::harness::with_app_on(server, move |c, app| async move {

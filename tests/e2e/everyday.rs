@@ -874,3 +874,85 @@ async fn the_editor_sums_up_the_reference_hides_empty_fields_and_opens_web_addre
     })
     .await;
 }
+
+/// The parts of the app loaded on first use (src/later.rs) are kept by the service worker: a
+/// dialog never opened online opens with the network gone. A part this browser does not hold
+/// and cannot fetch is said in plain words where it would have opened, nothing breaks, and
+/// "Try again" opens it once it can be fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn a_part_loaded_on_first_use_opens_offline_and_one_that_cannot_be_fetched_is_said_and_tried_again(
+) {
+    let scratch = tempfile::tempdir().unwrap();
+    // Served from a copy, so that the test can take a part away and give it back.
+    let dist = scratch.path().join("dist");
+    harness::copy_dir(&harness::dist_dir(), &dist);
+    let groups = std::fs::read_dir(&dist)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("lazy-")
+        })
+        .expect("the built app has its parts loaded on first use")
+        .join("split_groups.wasm");
+    assert!(groups.is_file(), "{} is missing", groups.display());
+    let served = dist.clone();
+    let server = harness::TestServer::start_with(move |config| config.dist = served).await;
+    harness::with_app_on(server, move |c, _app| async move {
+        wait_for_offline_shell(&c).await;
+        harness::set_offline(&c, true).await;
+        c.refresh().await.unwrap();
+        wait_text(&c, "#storage-status", |t| t.ends_with("stored in this browser")).await;
+        click(&c, "#import-button").await;
+        wait_text(&c, "#import-dialog", |t| t.contains("Import references")).await;
+        type_keys(&c, ESCAPE).await;
+        wait_until(&c, "the import dialog to close", || async {
+            absent(&c, "#import-dialog").await
+        })
+        .await;
+        harness::set_offline(&c, false).await;
+
+        // The group dialogs' part, gone from this browser and from the service.
+        let removed = c
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                (async () => {
+                    let n = 0;
+                    for (const name of await caches.keys()) {
+                        const cache = await caches.open(name);
+                        for (const request of await cache.keys()) {
+                            if (request.url.includes("/lazy-") && request.url.endsWith("/split_groups.wasm")) {
+                                await cache.delete(request);
+                                n += 1;
+                            }
+                        }
+                    }
+                    return n;
+                })().then(done, (e) => done(String(e)));"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(removed.as_u64(), Some(1), "the part was kept once: {removed}");
+        let away = groups.with_extension("away");
+        std::fs::rename(&groups, &away).unwrap();
+        click(&c, "#new-group").await;
+        let said = wait_text(&c, ".load-failed", |t| !t.is_empty()).await;
+        assert!(said.contains("could not be fetched"), "{said}");
+        assert!(absent(&c, "#group-dialog").await);
+        screenshot(&c, "part-not-fetched").await;
+        // Everything else still works meanwhile.
+        click(&c, "#import-button").await;
+        wait_text(&c, "#import-dialog", |t| t.contains("Import references")).await;
+        type_keys(&c, ESCAPE).await;
+
+        std::fs::rename(&away, &groups).unwrap();
+        click(&c, ".load-failed button").await;
+        wait_text(&c, "#group-dialog", |t| t.contains("New group")).await;
+        assert!(absent(&c, ".load-failed").await);
+    })
+    .await;
+}

@@ -364,6 +364,20 @@ pub async fn wait_text_within(
     }
 }
 
+/// Copy a folder and everything in it (the built app has folders: the parts loaded on first use).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let dest = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &dest);
+        } else {
+            std::fs::copy(&path, &dest).unwrap();
+        }
+    }
+}
+
 /// How long looking for an element waits for it to appear.
 const FIND_WAIT: Duration = Duration::from_secs(5);
 
