@@ -172,15 +172,11 @@ pub fn provide_cite() {
         let title = RwSignal::new(String::new());
         spawn_local(async move {
             let copied = browser::copy_rich(async move {
-                let req = CiteRequest {
-                    references: refs,
-                    style: style_choice(lib, &last_style(lib)).await?,
-                    locale: chosen_locale(),
-                    outputs: vec!["html".into(), "text".into()],
-                };
-                let result = worker::cite(&req).await?;
-                title.set(result.title.clone());
-                Ok(clipboard_bibliography(&result))
+                let (style, clip) = bibliography_to_copy(lib, refs)
+                    .await
+                    .map_err(|e| e.to_string())??;
+                title.set(style);
+                Ok(clip)
             })
             .await;
             match copied {
@@ -195,6 +191,24 @@ pub fn provide_cite() {
         });
     });
     on_cleanup(move || keys.remove());
+}
+
+later! { cite;
+    /// The bibliography of `refs` in the last style used, as the clipboard takes it, and the
+    /// style's title (Ctrl+Shift+C; loaded with the Cite dialog).
+    async fn bibliography_to_copy(
+        lib: Library,
+        refs: Vec<Reference>,
+    ) -> Result<(String, (String, String)), String> {
+        let req = CiteRequest {
+            references: refs,
+            style: style_choice(lib, &last_style(lib)).await?,
+            locale: chosen_locale(),
+            outputs: vec!["html".into(), "text".into()],
+        };
+        let result = worker::cite(&req).await?;
+        Ok((result.title.clone(), clipboard_bibliography(&result)))
+    }
 }
 
 pub fn use_cite() -> Citing {

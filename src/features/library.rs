@@ -946,46 +946,12 @@ impl Library {
     }
 
     /// Settle every conflict waiting the same way (`KeepLocal` or `KeepOnline`), telling the
-    /// person how many; each is settled as one ordinary edit, as one by one would be.
+    /// person how many; each is settled as one ordinary edit, as one by one would be. The work
+    /// is loaded with the conflict view (conflict.rs).
     pub fn resolve_all(self, resolution: Resolution) {
-        let records: Vec<_> = self
-            .data
-            .with_untracked(|d| d.conflicts.values().cloned().collect());
-        let side = match resolution {
-            Resolution::KeepLocal => "this browser's",
-            _ => "the online",
-        };
         spawn_local(async move {
-            let store = match self.store() {
-                Ok(store) => store,
-                Err(e) => return self.fail(e.to_string()),
-            };
-            let mut settled = 0;
-            let mut failed = None;
-            for record in &records {
-                match store.resolve_conflict(record, resolution.clone()).await {
-                    Ok(()) => settled += 1,
-                    Err(e) => {
-                        failed = Some(e.message);
-                        break;
-                    }
-                }
-            }
-            if let Err(e) = self.reload().await {
-                failed.get_or_insert(e.to_string());
-            }
-            self.last_changed.set_value(None);
-            self.changed.update(|n| *n += 1);
-            match failed {
-                None => self.tell(format!(
-                    "Kept {side} version of {}; this will sync to your other devices.",
-                    count_refs(settled)
-                )),
-                Some(e) => self.fail(format!(
-                    "Settled {} of {}, then: {e}",
-                    settled,
-                    count_refs(records.len())
-                )),
+            if let Err(e) = conflict::settle_all(self, resolution).await {
+                self.fail(e.to_string());
             }
         });
     }

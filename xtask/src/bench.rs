@@ -51,7 +51,9 @@ fn target_ms(place: &str, scenario: &str) -> Option<f64> {
             _ if starts("import BibTeX 41k") => 15_000.0,
             _ if starts("open with") => 1_000.0,
             _ if starts("quick-search keystroke") => 50.0,
-            _ if starts("wasm+js download") => 600.0,
+            // Issue 29 (issue 22 asked 600): the first download; the parts loaded on first use
+            // are reported beside it, with no target.
+            _ if starts("wasm+js download") => 560.0,
             // Issue 8.
             _ if starts("sync with nothing new") => 50.0,
             // Issue 26.
@@ -271,17 +273,40 @@ fn app_bench(
         ),
     ] {
         let kb = gzip_kb(&root.join("dist"), prefix)?;
-        figures.push(Figure {
-            place: "app".into(),
-            scenario: scenario.into(),
-            count: 0,
-            median_ms: kb,
-            min_ms: kb,
-            max_ms: kb,
-            ratio: None,
-        });
+        figures.push(size_figure(scenario, kb));
     }
+    // The app's parts loaded on first use (src/later.rs), each file compressed on its own as
+    // it is served.
+    let parts = std::fs::read_dir(root.join("dist"))
+        .map_err(|e| format!("dist: {e}"))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("lazy-"))
+        })
+        .ok_or(
+            "dist/ has no lazy-* folder: the app was built without its split (xtask/src/split.rs)",
+        )?;
+    figures.push(size_figure(
+        "the app's parts loaded on first use (dialogs, editor, sync engine), all of them, gzip -9 (KB, not ms)",
+        gzip_kb(&parts, "")?,
+    ));
     Ok(figures)
+}
+
+/// A size in KB, reported in the figures' table as if it were a time.
+fn size_figure(scenario: &str, kb: f64) -> Figure {
+    Figure {
+        place: "app".into(),
+        scenario: scenario.into(),
+        count: 0,
+        median_ms: kb,
+        min_ms: kb,
+        max_ms: kb,
+        ratio: None,
+    }
 }
 
 /// The gzip -9 size, in KB, of the `.wasm` and `.js` files in `dist` whose names start with
@@ -571,7 +596,7 @@ mod tests {
                    RATIO app\tfirst sync of 50k references\t3.70\t3.60\t4.10\n";
         let table = markdown(&parse(out));
         assert!(
-            table.contains("| < 600 KB | MISSED: 1.06x over |"),
+            table.contains("| < 560 KB | MISSED: 1.14x over |"),
             "{table}"
         );
         assert!(

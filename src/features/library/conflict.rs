@@ -5,7 +5,7 @@
 //! Invariant: nothing changes until a Keep button is pressed; a resolution is one store
 //! transaction that becomes an ordinary edit (so it syncs) and removes the conflict.
 
-use super::{use_library, Library};
+use super::{count_refs, use_library, Library};
 use crate::browser;
 use crate::features::ui::{DialogFooter, Modal};
 use crate::later::later;
@@ -364,5 +364,50 @@ fn empty_as_dash(s: String) -> String {
         "—".into()
     } else {
         s
+    }
+}
+
+later! { conflict;
+    /// [`Library::resolve_all`]'s work.
+    #[allow(clippy::unused_unit)]
+    pub async fn settle_all(lib: Library, resolution: Resolution) -> () {
+        let records: Vec<_> = lib
+            .data
+            .with_untracked(|d| d.conflicts.values().cloned().collect());
+        let side = match resolution {
+            Resolution::KeepLocal => "this browser's",
+            _ => "the online",
+        };
+        let store = match lib.store() {
+            Ok(store) => store,
+            Err(e) => return lib.fail(e.to_string()),
+        };
+        let mut settled = 0;
+        let mut failed = None;
+        for record in &records {
+            match store.resolve_conflict(record, resolution.clone()).await {
+                Ok(()) => settled += 1,
+                Err(e) => {
+                    failed = Some(e.message);
+                    break;
+                }
+            }
+        }
+        if let Err(e) = lib.reload().await {
+            failed.get_or_insert(e.to_string());
+        }
+        lib.last_changed.set_value(None);
+        lib.changed.update(|n| *n += 1);
+        match failed {
+            None => lib.tell(format!(
+                "Kept {side} version of {}; this will sync to your other devices.",
+                count_refs(settled)
+            )),
+            Some(e) => lib.fail(format!(
+                "Settled {} of {}, then: {e}",
+                settled,
+                count_refs(records.len())
+            )),
+        }
     }
 }
