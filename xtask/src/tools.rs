@@ -98,28 +98,33 @@ fn ensure_wasm_split() -> Result<(), String> {
             "install wasm-split-cli {WASM_SPLIT_VERSION} (a one-time build of about 2 minutes)"
         ),
         || {
-            let install = |locked: bool| {
-                let mut cmd = Command::new("cargo");
-                cmd.args([
-                    "install",
-                    "wasm_split_cli_support",
-                    "--version",
-                    &format!("={WASM_SPLIT_VERSION}"),
-                    "--features",
-                    "build-binary",
-                    "--force",
-                ]);
-                if locked {
-                    cmd.arg("--locked");
-                }
-                run(&mut cmd)
-            };
-            install(true).or_else(|e| {
-                eprintln!("    --locked failed ({e}); retrying without --locked");
-                install(false)
-            })
+            cargo_install(&[
+                "wasm_split_cli_support",
+                "--version",
+                &format!("={WASM_SPLIT_VERSION}"),
+                "--features",
+                "build-binary",
+            ])
         },
     )
+}
+
+/// `cargo install` of a tool, replacing what is there. Its own lockfile first; that may pin a
+/// crate version the registry no longer serves, and a fresh resolution of the same tool
+/// version builds fine.
+fn cargo_install(args: &[&str]) -> Result<(), String> {
+    let install = |locked: bool| {
+        let mut cmd = Command::new("cargo");
+        cmd.arg("install").args(args).arg("--force");
+        if locked {
+            cmd.arg("--locked");
+        }
+        run(&mut cmd)
+    };
+    install(true).or_else(|e| {
+        eprintln!("    --locked failed ({e}); retrying without --locked");
+        install(false)
+    })
 }
 
 fn ensure_wasm_target() -> Result<(), String> {
@@ -163,28 +168,7 @@ fn ensure_wasm_bindgen(version: &str) -> Result<(), String> {
     }
     step(
         &format!("install wasm-bindgen-cli {version} (a one-time build of about 3 minutes)"),
-        || {
-            let install = |locked: bool| {
-                let mut cmd = Command::new("cargo");
-                cmd.args([
-                    "install",
-                    "wasm-bindgen-cli",
-                    "--version",
-                    &format!("={version}"),
-                    "--force",
-                ]);
-                if locked {
-                    cmd.arg("--locked");
-                }
-                run(&mut cmd)
-            };
-            // Its own lockfile may pin a crate version the registry no longer serves; a fresh
-            // resolution of the same CLI version builds fine.
-            install(true).or_else(|e| {
-                eprintln!("    --locked failed ({e}); retrying without --locked");
-                install(false)
-            })
-        },
+        || cargo_install(&["wasm-bindgen-cli", "--version", &format!("={version}")]),
     )
 }
 
