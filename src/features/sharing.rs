@@ -26,6 +26,7 @@ use crate::later::{later, loaded};
 use crate::storage::Store;
 use crate::sync::remote::{sharing as service, BrowserRemote};
 use crate::sync::run;
+use futures_channel::oneshot;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use refsync_core::protocol::{Action, Invitation, LibrarySummary, Role};
@@ -266,14 +267,24 @@ pub async fn sync_others(
     account: Account,
     session: &SessionInfo,
     device_id: &str,
+    lists: Lists,
 ) -> Others {
     let sharing = account.sharing;
     let mut done = Others::new();
-    let asked_with = known_ids(sharing);
-    let listed = service::libraries(&session.token).await;
-    if let Ok(invitations) = service::invitations(&session.token).await {
+    let Lists {
+        asked_with,
+        listed,
+        invited,
+    } = lists;
+    if let Ok(Ok(invitations)) = invited.await {
         sharing.invitations.set(invitations);
     }
+    let listed = listed.await.unwrap_or_else(|_| {
+        Err(SyncError::new(
+            ErrorKind::Connection,
+            "the list of libraries was not asked for",
+        ))
+    });
     let mut list = sharing.libraries.get_untracked();
     if let Ok(all) = listed {
         let gone;
@@ -354,6 +365,35 @@ pub async fn sync_others(
         }
     }
     done
+}
+
+/// The account's libraries and open invitations, on their way: asked for side by side as a
+/// sync starts, so that their round trips overlap the window's own sync instead of following
+/// it (two of a no-op sync's five requests, docs/bench.md). `asked_with`: the libraries known
+/// when they were asked for (see [`merged`]).
+pub struct Lists {
+    asked_with: Vec<String>,
+    listed: oneshot::Receiver<Result<Vec<LibrarySummary>, SyncError>>,
+    invited: oneshot::Receiver<Result<Vec<Invitation>, SyncError>>,
+}
+
+/// Ask for the account's libraries and invitations now; [`sync_others`] reads the answers.
+pub fn ask_lists(sharing: Sharing, token: &str) -> Lists {
+    let asked_with = known_ids(sharing);
+    let (send_listed, listed) = oneshot::channel();
+    let (send_invited, invited) = oneshot::channel();
+    let (t1, t2) = (token.to_string(), token.to_string());
+    spawn_local(async move {
+        let _ = send_listed.send(service::libraries(&t1).await);
+    });
+    spawn_local(async move {
+        let _ = send_invited.send(service::invitations(&t2).await);
+    });
+    Lists {
+        asked_with,
+        listed,
+        invited,
+    }
 }
 
 /// The ids of the shared libraries known here now.

@@ -129,6 +129,10 @@ async fn open_shared(c: &Client, section: &str) {
 
 /// Whether the element matches `:disabled` (fields in a disabled fieldset do).
 async fn disabled(c: &Client, css: &str) -> bool {
+    // There first (the editor appears once its part is here), then asked.
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"));
     c.execute(
         "return document.querySelector(arguments[0]).matches(':disabled')",
         vec![json!(css)],
