@@ -11,7 +11,9 @@ const WORKER = [
   "/cite-worker_loader.js", "/cite-worker.js", "/cite-worker_bg.wasm",
 ];
 
-// The assets index.html names, same-origin only.
+// The assets index.html names, same-origin only: with them the app's parts loaded on first use
+// (dialogs, the editor, the sync engine), listed as <link rel="refsync-later"> by the build
+// (xtask/src/split.rs) and kept here so that they open offline even if never used online.
 async function shellUrls() {
   const response = await fetch("/", { cache: "no-store" });
   const html = await response.clone().text();
