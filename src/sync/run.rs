@@ -43,10 +43,10 @@ pub async fn online(remote: &BrowserRemote) -> Option<LibraryInfo> {
 
 later! { sync;
     /// Sync `store` with the service once, until both agree, calling `progress` after each
-    /// page. `online` is what the service said of the
-    /// library just before (see [`online`]): the first download's total, the largest file
-    /// worth sending, the reference limit's figures. The engine is loaded the first time a
-    /// sync runs (src/later.rs): a window that never syncs never fetches it.
+    /// page. `online` is what the service last said of the library (see [`online`]): the
+    /// first download's total, the largest file worth sending, the reference limit's figures.
+    /// The engine is loaded the first time a sync runs (src/later.rs): a window that never
+    /// syncs never fetches it.
     async fn sync_loaded(
         store: Rc<Store>,
         remote: BrowserRemote,

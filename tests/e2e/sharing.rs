@@ -84,8 +84,8 @@ async fn accept_and_open(c: &Client) {
     open_shared(c, "shared-with-me").await;
 }
 
-/// Accept the invitation while a sync of this browser is under way, past its listing of the
-/// account's libraries (its request for the invitations, which comes next, is held back until
+/// Accept the invitation while a sync of this browser is under way, after it asked for the
+/// account's libraries (its request for the invitations, asked beside it, is held back until
 /// the answer is in): the library is still listed as shared with the person, never as gone,
 /// and arrives with its file by itself, without another Sync now.
 async fn accept_during_a_sync(c: &Client) {

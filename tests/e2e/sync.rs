@@ -155,8 +155,8 @@ pub(crate) async fn sync_now(c: &Client) {
 }
 
 /// Hold back (or let go) the page's requests for the account's invitations, as a slow
-/// network would: a sync asks for them once the libraries' records are through, so a sync
-/// held there is under way with its pushes and pulls done. `window.__held` counts those
+/// network would: a sync asks for them as it starts and reads the answer once its own pushes
+/// and pulls are through, so a sync held there is under way with them done. `window.__held` counts those
 /// waiting.
 pub(crate) async fn hold_invitations(c: &Client, hold: bool) {
     c.execute(
@@ -1027,6 +1027,71 @@ async fn a_first_download_cut_by_the_service_going_away_finishes_cleanly_after_i
         wait_text(&c, "#count-all", |t| t == "100000").await;
         click(&c, "#sync-status").await;
         wait_text(&c, "#sync-history", |t| t.contains("Could not reach")).await;
+    })
+    .await;
+}
+
+/// The sync engine is a part loaded on first use (src/later.rs). A browser that does not hold
+/// it and cannot fetch it says so as a connection failure, in words, the library untouched; once
+/// the part can be fetched again, Sync now syncs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn a_sync_whose_engine_cannot_be_fetched_says_so_and_syncs_once_it_can() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dist = scratch.path().join("dist");
+    harness::copy_dir(&harness::dist_dir(), &dist);
+    let engine = std::fs::read_dir(&dist)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("lazy-")
+        })
+        .expect("the built app has its parts loaded on first use")
+        .join("split_sync.wasm");
+    assert!(engine.is_file(), "{} is missing", engine.display());
+    let served = dist.clone();
+    let server = TestServer::start_with(move |config| config.dist = served).await;
+    with_app_on(server, move |c, _app| async move {
+        wait_for_offline_shell(&c).await;
+        create_account(&c, "engine@example.org").await;
+        add_reference(&c, "Kept while the engine is away", "Moss, Ada", "2024").await;
+
+        // The part gone from this browser and from the service; a new page must fetch it.
+        let removed = c
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                (async () => {
+                    let n = 0;
+                    for (const name of await caches.keys()) {
+                        const cache = await caches.open(name);
+                        for (const request of await cache.keys()) {
+                            if (request.url.includes("/lazy-") && request.url.endsWith("/split_sync.wasm")) {
+                                await cache.delete(request);
+                                n += 1;
+                            }
+                        }
+                    }
+                    return n;
+                })().then(done, (e) => done(String(e)));"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(removed.as_u64(), Some(1), "the part was kept once: {removed}");
+        let away = engine.with_extension("away");
+        std::fs::rename(&engine, &away).unwrap();
+        c.refresh().await.unwrap();
+        wait_text(&c, "#storage-status", |t| t.starts_with("1 reference")).await;
+        sync_now(&c).await;
+        wait_text(&c, "#notice", |t| t.contains("Could not reach the refsync service")).await;
+        assert_eq!(row_titles(&c).await, ["Kept while the engine is away"]);
+
+        std::fs::rename(&away, &engine).unwrap();
+        sync_now(&c).await;
+        wait_text(&c, "#notice", |t| t.starts_with("Synced")).await;
     })
     .await;
 }
