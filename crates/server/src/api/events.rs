@@ -29,6 +29,7 @@ use futures_util::stream::{self, Stream, StreamExt};
 use refsync_core::protocol::{ErrorBody, Hint, StreamTicket};
 use std::convert::Infallible;
 use std::time::Duration;
+use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
 fn event(version: u64) -> Result<Event, Infallible> {
@@ -102,15 +103,13 @@ pub async fn events(
     let authed = who.authed;
     let lib = authed.library(&state, &library_id).await?;
     // Subscribe before reading the version, so no write falls between the two.
-    let updates = BroadcastStream::new(state.hints.subscribe(&lib.id))
-        // A lagging receiver skipped some hints; the next one says all it needs.
-        .filter_map(|v| async move { v.ok() })
-        .map(event);
+    let receiver = state.hints.subscribe(&lib.id);
     let current = state
         .db
         .library(&lib.id)
         .await?
         .map_or(lib.version, |l| l.version);
+    let updates = newer(receiver, current).map(event);
     let db = state.db.clone();
     let library = lib.id.clone();
     let ends = {
@@ -125,6 +124,16 @@ pub async fn events(
         .chain(updates)
         .take_until(stop);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// The hints on `receiver` for versions after `seen`, the version the stream's first event
+/// said. A write committed between the subscription and the reading of that version is in
+/// both, and was announced twice (seen at a service restart, when every stream reconnects
+/// while devices write). A lagging receiver skipped some hints; the next one says all it
+/// needs.
+fn newer(receiver: broadcast::Receiver<u64>, seen: u64) -> impl Stream<Item = u64> {
+    BroadcastStream::new(receiver)
+        .filter_map(move |v| std::future::ready(v.ok().filter(|v| *v > seen)))
 }
 
 /// Done when a stream must end: the service shutting down, a revocation that `ends` it (a
@@ -214,18 +223,23 @@ pub async fn account_events(
     let authed = who.authed;
     let libraries = state.db.library_versions_of(&authed.account_id).await?;
     // Subscribe before reading the versions, so no write falls between the two.
-    let updates = stream::select_all(libraries.iter().map(|(id, _)| {
-        let id = id.clone();
-        BroadcastStream::new(state.hints.subscribe(&id))
-            .filter_map(|v| std::future::ready(v.ok()))
-            .map(move |version| {
-                hint_event(Hint {
-                    library_version: version,
-                    library_id: Some(id.clone()),
-                })
-            })
-    }));
+    let receivers: Vec<(String, _)> = libraries
+        .iter()
+        .map(|(id, _)| (id.clone(), state.hints.subscribe(id)))
+        .collect();
     let current = state.db.library_versions_of(&authed.account_id).await?;
+    let updates = stream::select_all(receivers.into_iter().map(|(id, receiver)| {
+        let seen = current
+            .iter()
+            .find(|(l, _)| *l == id)
+            .map_or(0, |(_, v)| *v);
+        newer(receiver, seen).map(move |version| {
+            hint_event(Hint {
+                library_version: version,
+                library_id: Some(id.clone()),
+            })
+        })
+    }));
     let followed: Vec<String> = libraries.into_iter().map(|(id, _)| id).collect();
     let first: Vec<Result<Event, Infallible>> = current
         .into_iter()
@@ -267,4 +281,21 @@ async fn still_following(db: &crate::db::Db, authed: &Authed, followed: &[String
             .library_versions_of(&authed.account_id)
             .await
             .is_ok_and(|now| now.iter().map(|(id, _)| id).eq(followed.iter()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_write_between_subscribing_and_reading_the_version_is_announced_once() {
+        let hints = crate::hints::Hints::default();
+        let receiver = hints.subscribe("lib");
+        // Committed after the subscription, before the stream read the library's version (5),
+        // which its first event says; then one more write.
+        hints.publish("lib", 5);
+        hints.publish("lib", 6);
+        let mut after = Box::pin(newer(receiver, 5));
+        assert_eq!(after.next().await, Some(6));
+    }
 }
