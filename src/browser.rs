@@ -45,6 +45,39 @@ pub fn mark(name: &str) {
     }
 }
 
+/// A [`mark`] carrying a number (`detail`), for figures that are not times.
+pub fn mark_detail(name: &str, detail: f64) {
+    performance_call("mark", name, &[("detail", detail)]);
+}
+
+/// `performance.<method>(name, {options})`, through Reflect: web-sys's option types for
+/// these are behind features the app has no other use for.
+fn performance_call(method: &str, name: &str, options: &[(&str, f64)]) {
+    let Some(p) = web_sys::window().and_then(|w| w.performance()) else {
+        return;
+    };
+    let object = js_sys::Object::new();
+    for (key, value) in options {
+        let _ = js_sys::Reflect::set(&object, &(*key).into(), &(*value).into());
+    }
+    let f = js_sys::Reflect::get(&p, &method.into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    if let Some(f) = f {
+        // A missing mark or measure only costs a benchmark figure.
+        let _ = f.call2(&p, &JsValue::from_str(name), &object);
+    }
+}
+
+/// The size of the app's wasm memory, in bytes (it only grows).
+pub fn wasm_memory_bytes() -> f64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .ok()
+        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
+        .map_or(0.0, |b| f64::from(b.byte_length()))
+}
+
 /// `performance.now()`: the start of a [`measure`].
 pub fn perf_now() -> f64 {
     web_sys::window()
@@ -55,19 +88,7 @@ pub fn perf_now() -> f64 {
 /// A `performance.measure` named `name` from `started` ([`perf_now`]) until now: the phases
 /// of long work (a sync's pages), which devtools show and the benchmark harness collects.
 pub fn measure(name: &str, started: f64) {
-    let Some(p) = web_sys::window().and_then(|w| w.performance()) else {
-        return;
-    };
-    let options = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&options, &"start".into(), &started.into());
-    let _ = js_sys::Reflect::set(&options, &"end".into(), &p.now().into());
-    let measure = js_sys::Reflect::get(&p, &"measure".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-    if let Some(f) = measure {
-        // A missing measure only costs a benchmark figure.
-        let _ = f.call2(&p, &JsValue::from_str(name), &options);
-    }
+    performance_call("measure", name, &[("start", started), ("end", perf_now())]);
 }
 
 /// Offer `bytes` as a file download called `file_name`.

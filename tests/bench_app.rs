@@ -31,7 +31,7 @@ use fantoccini::{Client, Locator};
 use harness::{click, corpus_file, wait_for_offline_shell, wait_text_within, with_app};
 use refsync_core::backup::{self, Manifest};
 use refsync_core::formats::{self, Format, Source};
-use refsync_core::{Field, Reference};
+use refsync_core::{Connector, Criterion, Field, Group, GroupKind, Key, Op, Reference};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -240,82 +240,17 @@ async fn app_speed() {
         wait_for_offline_shell(&c).await;
         app.server.stop().await;
 
-        let mut open_ms = Vec::new();
-        for _ in 0..runs.max(3) {
-            c.refresh().await.unwrap();
-            let start = std::time::Instant::now();
-            loop {
-                let got = c
-                    .execute(
-                        "const m = performance.getEntriesByName('first-rows'); \
-                         return m.length ? m[0].startTime : null;",
-                        vec![],
-                    )
-                    .await
-                    .unwrap();
-                if let Some(ms) = got.as_f64() {
-                    open_ms.push(ms);
-                    break;
-                }
-                assert!(start.elapsed() < LONG, "the rows never appeared");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
+        let open_ms = open_times(&c, runs.max(3)).await;
         report(
             "app",
-            &format!("open with {}k references offline, first rows painted", n / 1000),
+            &format!(
+                "open with {}k references offline, first rows painted",
+                n / 1000
+            ),
             n,
             open_ms,
         );
-        let phases = c
-            .execute(
-                "const t = n => (performance.getEntriesByName(n)[0] || {}).startTime; \
-                 return [t('library-open-start'), t('library-read'), t('library-ready'), t('first-rows')];",
-                vec![],
-            )
-            .await
-            .unwrap();
-        println!("open phases (ms from navigation: start, read, indexed, painted): {phases}");
-
-        // Typing starts once the whole library is loaded and indexed.
-        wait_text_within(&c, "#storage-status", LONG, |t| {
-            t.ends_with("stored in this browser")
-        })
-        .await;
-        let keystrokes = c
-            .execute_async(
-                r#"
-                const done = arguments[arguments.length - 1];
-                (async () => {
-                  const input = document.querySelector('#quick-search');
-                  const list = document.querySelector('#reference-list');
-                  const times = [];
-                  for (const word of ['language', 'grammar', 'network', 'kwarc']) {
-                    for (let i = 1; i <= word.length; i++) {
-                      const t0 = performance.now();
-                      input.value = word.slice(0, i);
-                      input.dispatchEvent(new Event('input', { bubbles: true }));
-                      await new Promise(r => setTimeout(r, 0));
-                      void list.offsetHeight;
-                      times.push(performance.now() - t0);
-                    }
-                    input.value = '';
-                    input.dispatchEvent(new Event('input', { bubbles: true }));
-                    await new Promise(r => setTimeout(r, 50));
-                  }
-                  done(times);
-                })();
-                "#,
-                vec![],
-            )
-            .await
-            .unwrap();
-        let times: Vec<f64> = keystrokes
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|v| v.as_f64())
-            .collect();
+        let times = keystroke_times(&c).await;
         report(
             "app",
             &format!(
@@ -327,6 +262,241 @@ async fn app_speed() {
         );
     })
     .await;
+}
+
+/// Reloads the page `runs` times: the `first-rows` mark of each (ms from navigation); then
+/// waits until the whole library is loaded and indexed.
+async fn open_times(c: &Client, runs: usize) -> Vec<f64> {
+    let mut open_ms = Vec::new();
+    for _ in 0..runs {
+        c.refresh().await.unwrap();
+        let start = std::time::Instant::now();
+        loop {
+            let got = c
+                .execute(
+                    "const m = performance.getEntriesByName('first-rows'); \
+                     return m.length ? m[0].startTime : null;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            if let Some(ms) = got.as_f64() {
+                open_ms.push(ms);
+                break;
+            }
+            assert!(start.elapsed() < LONG, "the rows never appeared");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let phases = c
+        .execute(
+            "const t = n => (performance.getEntriesByName(n)[0] || {}).startTime; \
+             return [t('library-open-start'), t('library-read'), t('library-ready'), t('first-rows')];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    println!("open phases (ms from navigation: start, read, indexed, painted): {phases}");
+    wait_text_within(c, "#storage-status", LONG, |t| {
+        t.ends_with("stored in this browser")
+    })
+    .await;
+    open_ms
+}
+
+/// Quick search typed a letter at a time (four words): from each input event until the list
+/// is updated and laid out.
+async fn keystroke_times(c: &Client) -> Vec<f64> {
+    let keystrokes = c
+        .execute_async(
+            r#"
+            const done = arguments[arguments.length - 1];
+            (async () => {
+              const input = document.querySelector('#quick-search');
+              const list = document.querySelector('#reference-list');
+              const times = [];
+              for (const word of ['language', 'grammar', 'network', 'kwarc']) {
+                for (let i = 1; i <= word.length; i++) {
+                  const t0 = performance.now();
+                  input.value = word.slice(0, i);
+                  input.dispatchEvent(new Event('input', { bubbles: true }));
+                  await new Promise(r => setTimeout(r, 0));
+                  void list.offsetHeight;
+                  times.push(performance.now() - t0);
+                }
+                input.value = '';
+                input.dispatchEvent(new Event('input', { bubbles: true }));
+                await new Promise(r => setTimeout(r, 50));
+              }
+              done(times);
+            })();
+            "#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    keystrokes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .collect()
+}
+
+/// The name of the smart group in [`large_library_speed`]'s backup.
+const SMART: &str = "Language since 1990";
+
+/// Issue 29's large library in the browser (`REFSYNC_BENCH_LARGE`, 250,000 by default),
+/// restored from a backup that also holds a smart group of three criteria (the native
+/// bench's): opening it offline, the memory the tab holds then (JS heap and the wasm
+/// memory), quick-search keystrokes, the smart group shown (from the click until its rows are
+/// laid out), and the count of Possible Duplicates made after opening (the app's own
+/// `duplicates-count` measure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run by `cargo xtask bench`"]
+async fn large_library_speed() {
+    let runs = runs();
+    let n: usize = std::env::var("REFSYNC_BENCH_LARGE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(250_000);
+    let k = format!("{}k", n / 1000);
+    let mut manifest = Manifest::new(1_700_000_000_000);
+    manifest.references = library_of(n);
+    manifest.groups.push(Group {
+        key: Key::new(1_700_000_000_000, [7; 10]),
+        name: SMART.into(),
+        set: None,
+        kind: GroupKind::Smart {
+            criteria: vec![
+                criterion(Connector::And, "title", Op::Contains, "language"),
+                criterion(Connector::And, "year", Op::GreaterThan, "1990"),
+                criterion(Connector::Not, "keywords", Op::Contains, "dictionary"),
+            ],
+        },
+        shared: false,
+        date_modified: 1_700_000_000_000,
+    });
+    let zip = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        zip.path(),
+        backup::write(&manifest, &HashMap::new()).unwrap(),
+    )
+    .unwrap();
+    drop(manifest);
+    let zip_path = zip.path().display().to_string();
+    with_app(move |c, app| async move {
+        restore(&c, &zip_path).await;
+        wait_for_offline_shell(&c).await;
+        app.server.stop().await;
+
+        let open_ms = open_times(&c, runs.max(3)).await;
+        report(
+            "app",
+            &format!("open with {k} references offline, first rows painted"),
+            n,
+            open_ms,
+        );
+        // Collected first, so the figure is what the library holds, not what was let go.
+        let memory = c
+            .execute(
+                "if (window.gc) gc(); \
+                 const wasm = performance.getEntriesByName('wasm-memory').slice(-1)[0]; \
+                 return [performance.memory.usedJSHeapSize, wasm ? wasm.detail : 0];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let mb = |i: usize| memory[i].as_f64().unwrap_or(0.0) / 1_048_576.0;
+        println!("memory after opening {k}: JS heap {:.0} MB, wasm {:.0} MB", mb(0), mb(1));
+        report(
+            "app",
+            &format!("memory after opening {k}: JS heap + wasm memory (MB, not ms)"),
+            n,
+            vec![mb(0) + mb(1)],
+        );
+
+        report(
+            "app",
+            &format!("quick-search keystroke to updated list, {k} references"),
+            n,
+            keystroke_times(&c).await,
+        );
+
+        let smart = c
+            .execute_async(
+                r#"const [name, done] = arguments;
+                (async () => {
+                  const frame = () => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
+                  const title = () => document.querySelector('#list-title').textContent;
+                  const times = [];
+                  for (let i = 0; i < 5; i++) {
+                    document.querySelector('#nav-all').click();
+                    while (title() === name) await frame();
+                    await frame();
+                    const item = document.querySelector(`.group-item[data-group='${name}']`);
+                    const t0 = performance.now();
+                    item.click();
+                    while (title() !== name) await new Promise(r => setTimeout(r, 0));
+                    void document.querySelector('#reference-list').offsetHeight;
+                    times.push(performance.now() - t0);
+                  }
+                  done(times);
+                })().catch(e => done(String(e)));"#,
+                vec![SMART.into()],
+            )
+            .await
+            .unwrap();
+        let times: Vec<f64> = smart
+            .as_array()
+            .unwrap_or_else(|| panic!("smart group: {smart}"))
+            .iter()
+            .filter_map(|v| v.as_f64())
+            .collect();
+        report(
+            "app",
+            &format!("smart group re-evaluation (3 criteria) to its rows laid out, {k} references"),
+            n,
+            times,
+        );
+
+        // Counted once the library has been still for a moment after opening.
+        let start = std::time::Instant::now();
+        let counted = loop {
+            let got = c
+                .execute(
+                    "return performance.getEntriesByName('duplicates-count').map(m => m.duration);",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let got: Vec<f64> = got
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
+                .unwrap_or_default();
+            if !got.is_empty() {
+                break got;
+            }
+            assert!(start.elapsed() < LONG, "Possible Duplicates was never counted");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        report(
+            "app",
+            &format!("duplicate detection over {k} references (Possible Duplicates' count)"),
+            n,
+            counted,
+        );
+    })
+    .await;
+}
+
+fn criterion(connector: Connector, field: &str, op: Op, value: &str) -> Criterion {
+    Criterion {
+        connector,
+        field: field.into(),
+        op,
+        value: value.into(),
+    }
 }
 
 const EMAIL: &str = "bench@example.org";

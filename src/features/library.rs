@@ -1114,6 +1114,8 @@ pub fn provide_library(db_base: &'static str, id: LibraryId) {
                 library.data.set(LibraryData::from_snapshot(snapshot));
                 library.load.set(LoadState::Ready);
                 browser::mark("library-ready");
+                // What the library holds in memory once read and indexed (the benchmark's).
+                browser::mark_detail("wasm-memory", browser::wasm_memory_bytes());
                 if unreadable > 0 {
                     library.fail(format!(
                         "{unreadable} saved {} could not be read and {} left out.",

@@ -7,6 +7,11 @@
 //! first sync, one edit's hint reaching every member's stream, the role check's cost per
 //! request) on a SQLite server of their own.
 //!
+//! Then issue 29's scale: a fleet of 1,000 devices holding change-hint streams while 100 of
+//! them sync small edits (`bench_server/fleet.rs`), on one instance on SQLite, on PostgreSQL,
+//! and on two instances sharing one PostgreSQL, each killed and restarted once; and push and
+//! pull of 250,000 references against pouchdb-server.
+//!
 //! `bench_server CORPUS_DIR RUNS COUNT` with `REFSYNC_SERVER_BIN` (a release build of
 //! refsync-server) and `POUCHDB_SERVER` (its script). Servers run pinned to core 0 (`taskset`),
 //! this load generator should run on core 1. Runs are interleaved (ours, ours, peer, ...),
@@ -14,6 +19,8 @@
 //! and `RATIO place\tscenario\tmedian\tmin\tmax` lines (peer time ÷ our time, run by run).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a panic is the report
 
+#[path = "bench_server/fleet.rs"]
+mod fleet;
 #[allow(dead_code)]
 #[path = "../../core/tests/bench/queries.rs"]
 mod queries;
@@ -28,6 +35,8 @@ const BATCH: usize = 5_000;
 const PAGE: usize = 5_000;
 const POLL_FOR: Duration = Duration::from_secs(2);
 const POLLERS: usize = 4;
+/// Any free port.
+const ANY: &str = "127.0.0.1:0";
 
 struct Proc(Child);
 
@@ -51,9 +60,11 @@ fn pinned(program: &Path) -> Command {
     cmd
 }
 
-fn start_ours(bin: &Path, dir: &Path, database_url: Option<&str>) -> (Proc, String) {
+/// Our server on `addr` (port 0: any free one), with its data in `dir` (and its database at
+/// `database_url`, else SQLite there); its process and address.
+fn start_ours(bin: &Path, dir: &Path, database_url: Option<&str>, addr: &str) -> (Proc, String) {
     let mut cmd = pinned(bin);
-    cmd.args(["--addr", "127.0.0.1:0", "--data-dir"])
+    cmd.args(["--addr", addr, "--data-dir"])
         .arg(dir)
         .arg("--dist")
         .arg(dir.join("dist"))
@@ -648,7 +659,8 @@ async fn main() {
         .map(|p| (*p, std::fs::read(corpus.join(p)).expect("corpus file")))
         .collect();
     let borrowed: Vec<(&str, &[u8])> = set.iter().map(|(n, b)| (*n, b.as_slice())).collect();
-    let mut refs = queries::fifty_thousand(&borrowed);
+    let fifty = queries::fifty_thousand(&borrowed);
+    let mut refs = fifty.clone();
     refs.truncate(count);
     let docs: Vec<Value> = refs
         .iter()
@@ -695,7 +707,7 @@ async fn main() {
             let dir = tempfile::tempdir().unwrap();
             let (proc_, target) = match p {
                 0 => {
-                    let (proc_, base) = start_ours(&bin, dir.path(), None);
+                    let (proc_, base) = start_ours(&bin, dir.path(), None, ANY);
                     let t = sign_up(&http, &base).await;
                     (proc_, t)
                 }
@@ -707,7 +719,7 @@ async fn main() {
                         postgres_ok = false;
                         continue;
                     };
-                    let (proc_, base) = start_ours(&bin, dir.path(), Some(&url));
+                    let (proc_, base) = start_ours(&bin, dir.path(), Some(&url), ANY);
                     let t = sign_up(&http, &base).await;
                     (proc_, t)
                 }
@@ -745,7 +757,7 @@ async fn main() {
             drop(proc_);
             if p == 0 {
                 let dir = tempfile::tempdir().unwrap();
-                let (proc_, base) = start_ours(&bin, dir.path(), None);
+                let (proc_, base) = start_ours(&bin, dir.path(), None, ANY);
                 for (series, ms) in sharing
                     .iter_mut()
                     .zip(sharing_scenarios(&http, &base, &docs).await)
@@ -846,6 +858,276 @@ async fn main() {
                 "RATIO {}\t{}\t{median:.2}\t{min:.2}\t{max:.2}",
                 ours.place, ours.scenario
             );
+        }
+    }
+
+    // Issue 29's scale: the fleet, then push and pull of 250,000 (BENCH_ONLY=fleet or =large
+    // runs one alone; REFSYNC_FLEET_SECS, REFSYNC_FLEET_RUNS and REFSYNC_LARGE, a count or 0,
+    // size them).
+    let only = std::env::var("BENCH_ONLY")
+        .unwrap_or_default()
+        .to_lowercase();
+    let env = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    if only.is_empty() || only == "fleet" {
+        let secs = env("REFSYNC_FLEET_SECS", 60) as u64;
+        fleet_scenarios(
+            &bin,
+            &postgres,
+            &docs,
+            env("REFSYNC_FLEET_RUNS", runs.min(3)),
+            secs,
+        )
+        .await;
+    }
+    let large = env("REFSYNC_LARGE", 250_000);
+    if (only.is_empty() || only == "large") && large > 0 {
+        drop(docs);
+        let docs: Vec<Value> = refsync_core::sample::library(&fifty, large)
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap())
+            .collect();
+        large_push_pull(
+            &http,
+            &bin,
+            &pouch,
+            &postgres,
+            &docs,
+            env("REFSYNC_LARGE_RUNS", 1),
+        )
+        .await;
+    }
+}
+
+/// Figures of one place, run by run, printed as `BENCH` lines in the order first reported.
+#[derive(Default)]
+struct Rows(Vec<(String, String, usize, Vec<f64>)>);
+
+impl Rows {
+    fn add(&mut self, place: &str, scenario: &str, count: usize, value: f64) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(p, s, _, _)| p == place && s == scenario)
+        {
+            Some(row) => {
+                row.2 = row.2.max(count);
+                row.3.push(value);
+            }
+            None => self
+                .0
+                .push((place.into(), scenario.into(), count, vec![value])),
+        }
+    }
+
+    fn print(&self) {
+        for (place, scenario, count, values) in &self.0 {
+            let (median, min, max) = stats(values);
+            println!("BENCH {place}\t{scenario}\t{count}\t{median:.2}\t{min:.2}\t{max:.2}");
+        }
+    }
+}
+
+/// Issue 29: the fleet (`fleet.rs`) on one instance on SQLite, on PostgreSQL, and on two
+/// instances sharing one PostgreSQL, each restarted once; `runs` runs of `secs` seconds.
+async fn fleet_scenarios(bin: &Path, postgres: &str, docs: &[Value], runs: usize, secs: u64) {
+    use fleet::{percentile, ACCOUNTS, DEVICES, SYNC_EVERY};
+    use std::sync::{Arc, Mutex};
+    let streams = ACCOUNTS * DEVICES;
+    let load = format!(
+        "{streams} streams open, {ACCOUNTS} devices syncing every {} ms, {secs} s",
+        SYNC_EVERY.as_millis()
+    );
+    let mut rows = Rows::default();
+    for round in 0..runs {
+        for setup in ["SQLite", "PostgreSQL", "2 instances on one PostgreSQL"] {
+            let two = setup.starts_with('2');
+            let url = if setup == "SQLite" {
+                None
+            } else {
+                match fresh_postgres(postgres, 100 * (1 + usize::from(two)) + round).await {
+                    Some(url) => Some(url),
+                    None => {
+                        eprintln!("no PostgreSQL at {postgres}: the fleet on it is left out");
+                        continue;
+                    }
+                }
+            };
+            let dirs: Vec<tempfile::TempDir> = (0..1 + usize::from(two))
+                .map(|_| tempfile::tempdir().unwrap())
+                .collect();
+            let addrs: Vec<String> = dirs
+                .iter()
+                .map(|_| format!("127.0.0.1:{}", free_port()))
+                .collect();
+            let procs: Arc<Mutex<Vec<Proc>>> = Arc::new(Mutex::new(Vec::new()));
+            let mut instances = Vec::new();
+            for (dir, addr) in dirs.iter().zip(&addrs) {
+                let (proc_, base) = start_ours(bin, dir.path(), url.as_deref(), addr);
+                instances.push(fleet::Instance {
+                    base,
+                    pid: proc_.0.id(),
+                });
+                procs.lock().unwrap().push(proc_);
+            }
+            let restart = {
+                let (procs, bin) = (procs.clone(), bin.to_path_buf());
+                let paths: Vec<PathBuf> = dirs.iter().map(|d| d.path().to_path_buf()).collect();
+                let (url, addrs) = (url.clone(), addrs.clone());
+                Arc::new(move |which: usize| {
+                    let mut procs = procs.lock().unwrap();
+                    // Killed, not asked to stop: the harder case.
+                    let _ = procs[which].0.kill();
+                    let _ = procs[which].0.wait();
+                    let (proc_, _) = start_ours(&bin, &paths[which], url.as_deref(), &addrs[which]);
+                    procs[which] = proc_;
+                })
+            };
+            let out = fleet::run(&instances, docs, secs, restart).await;
+            drop(procs);
+            let place = format!("service fleet ({setup})");
+            let writes = out.hint_ms.len();
+            eprintln!(
+                "round {round} fleet on {setup}: {:.0} writes/s, {} errors, {} refused while restarting, {} lost, {} doubled, {} reconnects",
+                out.writes_per_s, out.errors, out.down_errors, out.lost, out.doubled, out.reconnects
+            );
+            for (what, xs) in [
+                ("batch write of a small edit", &out.batch_ms),
+                ("changes since the device's last sync", &out.changes_ms),
+                (
+                    "a write's hint reaching the last of the account's 10 streams",
+                    &out.hint_ms,
+                ),
+            ] {
+                for p in [50.0, 99.0] {
+                    rows.add(
+                        &place,
+                        &format!("{what}, p{p:.0} ({load})"),
+                        xs.len(),
+                        percentile(xs, p),
+                    );
+                }
+            }
+            if two {
+                for p in [50.0, 99.0] {
+                    rows.add(
+                        &place,
+                        &format!("a write's hint reaching the last stream on the other instance, p{p:.0} ({load})"),
+                        out.across_ms.len(),
+                        percentile(&out.across_ms, p),
+                    );
+                }
+                rows.add(
+                    &place,
+                    "writes some device never heard of, each instance killed and restarted once (count, not ms)",
+                    writes,
+                    out.lost as f64,
+                );
+                rows.add(
+                    &place,
+                    "hints repeated on one stream, each instance killed and restarted once (count, not ms)",
+                    writes,
+                    out.doubled as f64,
+                );
+            }
+            rows.add(
+                &place,
+                "memory per open change-hint stream, resident (KB, not ms)",
+                streams,
+                out.kb_per_stream,
+            );
+            rows.add(
+                &place,
+                &format!(
+                    "failed requests{} (count, not ms)",
+                    if two {
+                        ", but those to an instance while it restarted"
+                    } else {
+                        ""
+                    }
+                ),
+                out.batch_ms.len() + out.changes_ms.len(),
+                out.errors as f64,
+            );
+        }
+    }
+    rows.print();
+}
+
+/// Issue 29: push and pull of `docs` (250,000) on SQLite, PostgreSQL and pouchdb-server, once
+/// each per run, with the peer ratio run by run.
+async fn large_push_pull(
+    http: &reqwest::Client,
+    bin: &Path,
+    pouch: &Path,
+    postgres: &str,
+    docs: &[Value],
+    runs: usize,
+) {
+    let k = format!("{}k", docs.len() / 1000);
+    let places = ["server (SQLite)", "server (PostgreSQL)", "pouchdb-server"];
+    let mut times: Vec<[Vec<f64>; 2]> = vec![Default::default(); 3];
+    for round in 0..runs {
+        for (p, place) in places.iter().enumerate() {
+            let dir = tempfile::tempdir().unwrap();
+            let (proc_, target) = match p {
+                0 => {
+                    let (proc_, base) = start_ours(bin, dir.path(), None, ANY);
+                    (proc_, sign_up(http, &base).await)
+                }
+                1 => {
+                    let Some(url) = fresh_postgres(postgres, 300 + round).await else {
+                        continue;
+                    };
+                    let (proc_, base) = start_ours(bin, dir.path(), Some(&url), ANY);
+                    (proc_, sign_up(http, &base).await)
+                }
+                _ => {
+                    let (proc_, base) = start_pouch(pouch, dir.path());
+                    let db = format!("{base}/bench");
+                    http.put(&db).send().await.unwrap();
+                    (proc_, Target::Pouch { db })
+                }
+            };
+            let bodies = push_bodies(&target, docs);
+            let t0 = Instant::now();
+            push(http, &target, bodies).await;
+            let push_ms = t0.elapsed().as_secs_f64() * 1000.0;
+            let t0 = Instant::now();
+            let (got, _) = pull(http, &target).await;
+            let pull_ms = t0.elapsed().as_secs_f64() * 1000.0;
+            assert_eq!(got, docs.len(), "{place}: pulled {got}");
+            eprintln!("round {round} {place}, {k}: push {push_ms:.0} ms, pull {pull_ms:.0} ms");
+            times[p][0].push(push_ms);
+            times[p][1].push(pull_ms);
+            drop(proc_);
+        }
+    }
+    let scenarios = [
+        format!("push {k} in batches of 5,000"),
+        format!("pull {k} from version 0"),
+    ];
+    for (p, place) in places.iter().enumerate() {
+        for (i, scenario) in scenarios.iter().enumerate() {
+            let ms = &times[p][i];
+            if ms.is_empty() {
+                continue;
+            }
+            let (median, min, max) = stats(ms);
+            println!(
+                "BENCH {place}\t{scenario}\t{}\t{median:.2}\t{min:.2}\t{max:.2}",
+                docs.len()
+            );
+            let peer = &times[2][i];
+            if p < 2 && peer.len() == ms.len() {
+                let ratios: Vec<f64> = ms.iter().zip(peer).map(|(o, q)| q / o.max(1e-9)).collect();
+                let (median, min, max) = stats(&ratios);
+                println!("RATIO {place}\t{scenario}\t{median:.2}\t{min:.2}\t{max:.2}");
+            }
         }
     }
 }

@@ -187,7 +187,9 @@ fn duplicate_count(lib: Library) -> Signal<Option<usize>> {
                 return;
             }
             // Not fetched (offline before the service worker kept it): no count, as before one.
+            let started = crate::browser::perf_now();
             if let Ok(n) = crate::features::duplicates::duplicate_total(lib).await {
+                crate::browser::measure("duplicates-count", started);
                 count.set(Some(n));
             }
         });
