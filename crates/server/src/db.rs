@@ -43,7 +43,13 @@ pub struct Db {
     backend: Backend,
     /// Where it is, for messages (a PostgreSQL URL without its password).
     location: String,
+    /// Objects written through this instance since it last refreshed PostgreSQL's planner
+    /// statistics ([`Db::wrote_objects`]).
+    unanalyzed: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
+
+/// Objects written between two refreshes of PostgreSQL's statistics of `objects`.
+const ANALYZE_EVERY: u64 = 20_000;
 
 /// Why the database could not be opened.
 #[derive(Debug)]
@@ -139,7 +145,33 @@ impl Db {
             pool,
             backend,
             location,
+            unanalyzed: Default::default(),
         })
+    }
+
+    /// `n` objects were just written. On PostgreSQL, every [`ANALYZE_EVERY`] of them refresh
+    /// the planner's statistics of `objects`, in the background. A table that grew faster
+    /// than autovacuum looks (once a minute, and only past 10% growth) is planned as the small
+    /// table it was: a batch's lookup of its keys then scanned the whole library, not the
+    /// primary key, and a first push of 250,000 references took 19 s instead of ~4 s, each
+    /// batch slower than the last (docs/server.md, "Databases"). SQLite plans by its indexes
+    /// and needs nothing.
+    pub fn wrote_objects(&self, n: u64) {
+        use std::sync::atomic::Ordering;
+        if self.backend != Backend::Postgres || n == 0 {
+            return;
+        }
+        let before = self.unanalyzed.fetch_add(n, Ordering::Relaxed);
+        if before + n < ANALYZE_EVERY {
+            return;
+        }
+        self.unanalyzed.store(0, Ordering::Relaxed);
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            if let Err(e) = pool.execute("ANALYZE objects").await {
+                tracing::warn!("refreshing the statistics of objects failed: {e}");
+            }
+        });
     }
 
     pub fn backend(&self) -> Backend {

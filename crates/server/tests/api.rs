@@ -1196,3 +1196,45 @@ async fn metrics_count_batches_objects_and_answers() {
     assert!(text.contains("# TYPE refsync_batches_total counter"));
     server.stop().await;
 }
+
+/// A first push of many references on PostgreSQL keeps the planner's statistics of `objects`
+/// fresh: planned as the empty table it was, each batch's lookup of its keys scanned the whole
+/// library, and a push of 250,000 slowed batch by batch to 19 s (docs/server.md, "Databases").
+/// What a person would see is the time; what is checked is that the service refreshed the
+/// statistics itself, long before autovacuum's minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_push_on_postgres_refreshes_the_planners_statistics() {
+    use sqlx::Connection;
+    let store = Store::new(Backend::Postgres).await;
+    let server = Running::start(&store, Limits::default()).await;
+    let client = register(&server.base, "ada@example.org").await;
+    let mut conn = sqlx::PgConnection::connect(store.database_url().unwrap())
+        .await
+        .unwrap();
+    async fn analyzed(conn: &mut sqlx::PgConnection) -> i64 {
+        sqlx::query_scalar("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'objects'")
+            .fetch_one(conn)
+            .await
+            .unwrap()
+    }
+    assert_eq!(analyzed(&mut conn).await, 0);
+    for batch in 0..5u64 {
+        let writes = (0..5_000u64)
+            .map(|i| {
+                let k = key(batch * 5_000 + i + 1);
+                upsert(k, 0, reference(k, "A reference"))
+            })
+            .collect();
+        client.batch(writes).await;
+    }
+    // The refresh runs beside the batches, and the statistics' counters follow it.
+    let start = std::time::Instant::now();
+    while analyzed(&mut conn).await == 0 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "the statistics of objects were never refreshed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    server.stop().await;
+}

@@ -518,6 +518,7 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.wrote_objects(apply.len() as u64);
         Ok(BatchOutcome::Applied(result))
     }
 
