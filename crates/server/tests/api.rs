@@ -1212,10 +1212,12 @@ async fn a_bulk_push_on_postgres_refreshes_the_planners_statistics() {
         .await
         .unwrap();
     async fn analyzed(conn: &mut sqlx::PgConnection) -> i64 {
-        sqlx::query_scalar("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'objects'")
-            .fetch_one(conn)
-            .await
-            .unwrap()
+        sqlx::query_scalar(
+            "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'objects'",
+        )
+        .fetch_one(conn)
+        .await
+        .unwrap()
     }
     assert_eq!(analyzed(&mut conn).await, 0);
     for batch in 0..5u64 {
@@ -1237,4 +1239,67 @@ async fn a_bulk_push_on_postgres_refreshes_the_planners_statistics() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     server.stop().await;
+}
+
+/// The count of references `/me` and the list of libraries give is kept by the batches, not
+/// counted at each request (issue 29): it follows adds, edits, deletes, deletes of what is
+/// already gone, and a reference written again after its delete, on both databases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_count_follows_every_kind_of_write() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let store = Store::new(backend).await;
+        let server = Running::start(&store, Limits::default()).await;
+        let c = register(&server.base, "ada@example.org").await;
+        async fn count(c: &Client) -> (Option<u64>, Option<u64>) {
+            let listed = c
+                .call(Method::GET, &format!("{}/api/v1/libraries", c.base), None)
+                .await;
+            let me = c.me().await["library"]["references"].as_u64();
+            (me, listed.body["libraries"][0]["references"].as_u64())
+        }
+        let r = c
+            .batch(
+                (1..=5)
+                    .map(|n| upsert(key(n), 0, reference(key(n), "x")))
+                    .collect(),
+            )
+            .await;
+        let v = r.library_version;
+        assert_eq!(count(&c).await, (Some(5), Some(5)), "{backend:?}");
+        // An edit, two deletes, and a group (not a reference).
+        c.batch(vec![
+            upsert(key(1), v, reference(key(1), "edited")),
+            delete(ObjectKind::Reference, key(2), v),
+            delete(ObjectKind::Reference, key(3), v),
+            refsync_core::protocol::Write {
+                kind: ObjectKind::Group,
+                key: key(20),
+                base_version: 0,
+                data: Some(
+                    refsync_core::protocol::Data::of(&json!({"key": key(20), "name": "A group"}))
+                        .unwrap(),
+                ),
+            },
+        ])
+        .await;
+        assert_eq!(count(&c).await, (Some(3), Some(3)), "{backend:?}");
+        // Deleting what is gone changes nothing; writing it again brings it back.
+        let r = c
+            .batch(vec![delete(ObjectKind::Reference, key(2), v + 1)])
+            .await;
+        assert!(
+            matches!(r.results[0], WriteResult::Unchanged { .. }),
+            "{r:?}"
+        );
+        c.batch(vec![upsert(key(3), v + 1, reference(key(3), "back"))])
+            .await;
+        assert_eq!(count(&c).await, (Some(4), Some(4)), "{backend:?}");
+        let (_, objects, _) = c.pull(0, 100).await;
+        let live = objects
+            .iter()
+            .filter(|o| o.kind == ObjectKind::Reference && !o.is_deleted())
+            .count();
+        assert_eq!(live, 4, "{backend:?}");
+        server.stop().await;
+    }
 }

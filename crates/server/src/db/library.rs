@@ -181,14 +181,12 @@ impl Db {
         row.as_ref().map(library_from_row).transpose()
     }
 
-    /// References not deleted (trashed ones count).
+    /// References not deleted (trashed ones count), as the batches kept it.
     pub async fn reference_count(&self, library_id: &str) -> Result<u64, sqlx::Error> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM objects WHERE library_id = $1 AND kind = 0 AND data IS NOT NULL",
-        )
-        .bind(library_id)
-        .fetch_one(&self.pool)
-        .await?;
+        let n: i64 = sqlx::query_scalar("SELECT refs FROM libraries WHERE id = $1")
+            .bind(library_id)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(to_u64(n))
     }
 
@@ -393,6 +391,9 @@ impl Db {
 
         let mut results = Vec::with_capacity(batch.writes.len());
         let mut apply = Vec::new();
+        // References the batch adds (written where there was none or a tombstone) less those
+        // it deletes.
+        let mut refs_delta = 0i64;
         for w in &batch.writes {
             let (cur_version, cur_data) = current.remove(&(w.kind, w.key)).unwrap_or((0, None));
             match verdict(
@@ -418,6 +419,9 @@ impl Db {
                     .to_remote(),
                 }),
                 Verdict::Accept => {
+                    if w.kind == ObjectKind::Reference {
+                        refs_delta += i64::from(w.data.is_some()) - i64::from(cur_data.is_some());
+                    }
                     apply.push(w);
                     results.push(WriteResult::Ok {
                         key: w.key,
@@ -484,8 +488,9 @@ impl Db {
         }
 
         let library_version = if changed {
-            sqlx::query("UPDATE libraries SET version = $1 WHERE id = $2")
+            sqlx::query("UPDATE libraries SET version = $1, refs = refs + $2 WHERE id = $3")
                 .bind(to_i64(new_version))
+                .bind(refs_delta)
                 .bind(library_id)
                 .execute(&mut *tx)
                 .await?;
@@ -566,11 +571,13 @@ impl Db {
                 .bind(library_id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("UPDATE libraries SET version = $1, storage_used = 0 WHERE id = $2")
-                .bind(to_i64(version))
-                .bind(library_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE libraries SET version = $1, storage_used = 0, refs = 0 WHERE id = $2",
+            )
+            .bind(to_i64(version))
+            .bind(library_id)
+            .execute(&mut *tx)
+            .await?;
         }
         // Answers to batches of the old link must not be replayed into the new one.
         sqlx::query("DELETE FROM batches WHERE library_id = $1")

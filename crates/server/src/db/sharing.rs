@@ -149,8 +149,7 @@ impl Db {
         let rows = sqlx::query(
             "SELECT l.id, l.name, l.version, o.email AS owner,
                     CASE WHEN l.account_id = $1 THEN 'owner' ELSE m.role END AS role,
-                    (SELECT COUNT(*) FROM objects x
-                      WHERE x.library_id = l.id AND x.kind = 0 AND x.data IS NOT NULL) AS refs,
+                    l.refs AS refs,
                     1 + (SELECT COUNT(*) FROM members y WHERE y.library_id = l.id) AS people
              FROM libraries l
              JOIN accounts o ON o.id = l.account_id
