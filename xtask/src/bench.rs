@@ -249,7 +249,10 @@ fn app_bench(
     let app = |filter: &[&str], runs: &str, refs: &str| {
         output(
             Command::new("cargo")
-                .args(["test", "--quiet", "--test", "bench_app", "--"])
+                // Release: the service these scenarios talk to runs in the test's process, and
+                // a debug build of it (what they talked to until stop 41) put its own slowness
+                // into every round trip (docs/bench.md, "Issue 29").
+                .args(["test", "--release", "--quiet", "--test", "bench_app", "--"])
                 .args(filter)
                 .args([
                     "--ignored",
