@@ -240,12 +240,7 @@ async fn app_speed() {
     std::fs::write(zip.path(), backup_of(n)).unwrap();
     let zip_path = zip.path().display().to_string();
     with_app(move |c, app| async move {
-        restore(&c, &zip_path).await;
-        // The service worker must hold the shell before the network goes.
-        wait_for_offline_shell(&c).await;
-        app.server.stop().await;
-
-        let open_ms = open_times(&c, runs.max(3)).await;
+        let open_ms = restored_then_opened_offline(&c, &app, &zip_path, runs).await;
         report(
             "app",
             &format!(
@@ -267,6 +262,21 @@ async fn app_speed() {
         );
     })
     .await;
+}
+
+/// Restores the backup at `zip_path`, takes the service away once the service worker holds
+/// the shell, then opens the app at least three times offline ([`open_times`]).
+async fn restored_then_opened_offline(
+    c: &Client,
+    app: &harness::App,
+    zip_path: &str,
+    runs: usize,
+) -> Vec<f64> {
+    restore(c, zip_path).await;
+    // The service worker must hold the shell before the network goes.
+    wait_for_offline_shell(c).await;
+    app.server.stop().await;
+    open_times(c, runs.max(3)).await
 }
 
 /// Reloads the page `runs` times: the `first-rows` mark of each (ms from navigation); then
@@ -391,11 +401,7 @@ async fn large_library_speed() {
     drop(manifest);
     let zip_path = zip.path().display().to_string();
     with_app(move |c, app| async move {
-        restore(&c, &zip_path).await;
-        wait_for_offline_shell(&c).await;
-        app.server.stop().await;
-
-        let open_ms = open_times(&c, runs.max(3)).await;
+        let open_ms = restored_then_opened_offline(&c, &app, &zip_path, runs).await;
         report(
             "app",
             &format!("open with {k} references offline, first rows painted"),

@@ -127,26 +127,7 @@ enum Target {
 }
 
 async fn sign_up(http: &reqwest::Client, base: &str) -> Target {
-    let session: Value = http
-        .post(format!("{base}/api/v1/account"))
-        .json(&json!({"email": "bench@example.org", "password": "a benchmark password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = session["token"].as_str().unwrap().to_string();
-    let me: Value = http
-        .get(format!("{base}/api/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let library = me["library"]["id"].as_str().unwrap().to_string();
+    let (token, library) = new_account(http, base, "bench@example.org").await;
     let link: Value = http
         .post(format!("{base}/api/v1/libraries/{library}/link"))
         .bearer_auth(&token)
@@ -163,6 +144,31 @@ async fn sign_up(http: &reqwest::Client, base: &str) -> Target {
         library,
         epoch: link["epoch"].as_u64().unwrap(),
     }
+}
+
+/// A new account on `base`: its session token and its personal library's id.
+async fn new_account(http: &reqwest::Client, base: &str, email: &str) -> (String, String) {
+    let session: Value = http
+        .post(format!("{base}/api/v1/account"))
+        .json(&json!({"email": email, "password": "a benchmark password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().expect("signed up").to_string();
+    let me: Value = http
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let library = me["library"]["id"].as_str().unwrap().to_string();
+    (token, library)
 }
 
 /// The request bodies of a push, made before the clock starts: the load generator should

@@ -74,31 +74,8 @@ fn rss_kb(pid: u32) -> f64 {
 }
 
 async fn account(http: &reqwest::Client, base: &str, i: usize) -> Device {
-    let session: Value = http
-        .post(format!("{base}/api/v1/account"))
-        .json(
-            &json!({"email": format!("fleet{i}@example.org"), "password": "a benchmark password"}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = session["token"].as_str().expect("signed up").to_string();
-    let me: Value = http
-        .get(format!("{base}/api/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    Device {
-        token,
-        library: me["library"]["id"].as_str().unwrap().to_string(),
-    }
+    let (token, library) = crate::new_account(http, base, &format!("fleet{i}@example.org")).await;
+    Device { token, library }
 }
 
 /// What one stream saw: each event's arrival and version, and where each connection began.
@@ -181,6 +158,19 @@ struct Written {
     on: usize,
 }
 
+/// The JSON answer to `request` sent as the device (`token`, `epoch`), if it succeeded.
+async fn answered(request: reqwest::RequestBuilder, token: &str, epoch: &str) -> Option<Value> {
+    match request
+        .bearer_auth(token)
+        .header("x-refsync-epoch", epoch)
+        .send()
+        .await
+    {
+        Ok(r) if r.status().is_success() => r.json().await.ok(),
+        _ => None,
+    }
+}
+
 /// One syncing device: a small edit every [`SYNC_EVERY`] until `until`, then its figures.
 #[allow(clippy::too_many_arguments)]
 async fn sync_loop(
@@ -224,17 +214,13 @@ async fn sync_loop(
             "base_version": versions.get(&key).copied().unwrap_or(0), "data": data}]});
         let was_down = |down: &Arc<Mutex<Vec<bool>>>| down.lock().unwrap()[on];
         let sent = Instant::now();
-        let answer = http
-            .post(format!("{base}/api/v1/libraries/{lib}/batch"))
-            .bearer_auth(&device.token)
-            .header("x-refsync-epoch", &epoch)
-            .json(&body)
-            .send()
-            .await;
-        let result: Option<Value> = match answer {
-            Ok(r) if r.status().is_success() => r.json().await.ok(),
-            _ => None,
-        };
+        let result = answered(
+            http.post(format!("{base}/api/v1/libraries/{lib}/batch"))
+                .json(&body),
+            &device.token,
+            &epoch,
+        )
+        .await;
         match result {
             Some(result) => {
                 batch_ms.push(sent.elapsed().as_secs_f64() * 1000.0);
@@ -255,18 +241,14 @@ async fn sync_loop(
             None => errors += 1,
         }
         let asked = Instant::now();
-        let answer = http
-            .get(format!(
+        let page = answered(
+            http.get(format!(
                 "{base}/api/v1/libraries/{lib}/changes?since={since}"
-            ))
-            .bearer_auth(&device.token)
-            .header("x-refsync-epoch", &epoch)
-            .send()
-            .await;
-        let page: Option<Value> = match answer {
-            Ok(r) if r.status().is_success() => r.json().await.ok(),
-            _ => None,
-        };
+            )),
+            &device.token,
+            &epoch,
+        )
+        .await;
         match page {
             Some(page) => {
                 changes_ms.push(asked.elapsed().as_secs_f64() * 1000.0);
