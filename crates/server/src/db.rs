@@ -153,9 +153,10 @@ impl Db {
     /// the planner's statistics of `objects`, in the background. A table that grew faster
     /// than autovacuum looks (once a minute, and only past 10% growth) is planned as the small
     /// table it was: a batch's lookup of its keys then scanned the whole library, not the
-    /// primary key, and a first push of 250,000 references took 19 s instead of ~4 s, each
-    /// batch slower than the last (docs/server.md, "Databases"). SQLite plans by its indexes
-    /// and needs nothing.
+    /// primary key, and a first push of 250,000 references took 19 s, each batch slower than
+    /// the last (6.7 s with the refresh; docs/server.md, "Databases"). SQLite plans by its
+    /// indexes and needs nothing. Two batches crossing the mark together may both refresh:
+    /// harmless.
     pub fn wrote_objects(&self, n: u64) {
         use std::sync::atomic::Ordering;
         if self.backend != Backend::Postgres || n == 0 {
