@@ -128,22 +128,28 @@ enum Target {
 
 async fn sign_up(http: &reqwest::Client, base: &str) -> Target {
     let (token, library) = new_account(http, base, "bench@example.org").await;
+    let epoch = link(http, base, &token, &library, "bench").await;
+    Target::Ours {
+        base: base.to_string(),
+        token,
+        library,
+        epoch,
+    }
+}
+
+/// Links `device` to `library`; the link's epoch.
+async fn link(http: &reqwest::Client, base: &str, token: &str, library: &str, device: &str) -> u64 {
     let link: Value = http
         .post(format!("{base}/api/v1/libraries/{library}/link"))
-        .bearer_auth(&token)
-        .json(&json!({"device_id": "bench"}))
+        .bearer_auth(token)
+        .json(&json!({ "device_id": device }))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    Target::Ours {
-        base: base.to_string(),
-        token,
-        library,
-        epoch: link["epoch"].as_u64().unwrap(),
-    }
+    link["epoch"].as_u64().unwrap()
 }
 
 /// A new account on `base`: its session token and its personal library's id.

@@ -187,17 +187,9 @@ async fn sync_loop(
     let (mut errors, mut down_errors) = (0, 0);
     let base = &bases[on];
     let lib = &device.library;
-    let link: Value = http
-        .post(format!("{base}/api/v1/libraries/{lib}/link"))
-        .bearer_auth(&device.token)
-        .json(&json!({"device_id": format!("fleet-{account}")}))
-        .send()
+    let epoch = crate::link(&http, base, &device.token, lib, &format!("fleet-{account}"))
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let epoch = link["epoch"].as_u64().unwrap().to_string();
+        .to_string();
     let mut versions: HashMap<String, u64> = HashMap::new();
     let (mut since, mut n) = (0u64, 0usize);
     // Spread the devices over the first period, as devices are.
