@@ -44,7 +44,8 @@ fn DuplicateSets() -> impl IntoView {
     let shown = RwSignal::new(PAGE);
     let comparing = RwSignal::new(None::<Vec<Key>>);
     let merging_all = RwSignal::new(false);
-    // Finding sets takes ~0.1 s at 50,000 references: once per change of the library.
+    // Finding sets takes ~0.1 s natively at 50,000 references and ~1 s in the browser at
+    // 100,000 (docs/bench.md): once per change of the library.
     let sets: Memo<Vec<DuplicateSet>> = Memo::new(move |_| {
         let search = lib.search.get();
         lib.data.with(|d| {
