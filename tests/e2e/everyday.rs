@@ -887,25 +887,17 @@ async fn a_part_loaded_on_first_use_opens_offline_and_one_that_cannot_be_fetched
     // Served from a copy, so that the test can take a part away and give it back.
     let dist = scratch.path().join("dist");
     harness::copy_dir(&harness::dist_dir(), &dist);
-    let groups = std::fs::read_dir(&dist)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("lazy-")
-        })
-        .expect("the built app has its parts loaded on first use")
-        .join("split_groups.wasm");
-    assert!(groups.is_file(), "{} is missing", groups.display());
+    let groups = harness::lazy_part(&dist, "groups");
     let served = dist.clone();
     let server = harness::TestServer::start_with(move |config| config.dist = served).await;
     harness::with_app_on(server, move |c, _app| async move {
         wait_for_offline_shell(&c).await;
         harness::set_offline(&c, true).await;
         c.refresh().await.unwrap();
-        wait_text(&c, "#storage-status", |t| t.ends_with("stored in this browser")).await;
+        wait_text(&c, "#storage-status", |t| {
+            t.ends_with("stored in this browser")
+        })
+        .await;
         click(&c, "#import-button").await;
         wait_text(&c, "#import-dialog", |t| t.contains("Import references")).await;
         type_keys(&c, ESCAPE).await;
@@ -916,27 +908,8 @@ async fn a_part_loaded_on_first_use_opens_offline_and_one_that_cannot_be_fetched
         harness::set_offline(&c, false).await;
 
         // The group dialogs' part, gone from this browser and from the service.
-        let removed = c
-            .execute_async(
-                r#"const done = arguments[arguments.length - 1];
-                (async () => {
-                    let n = 0;
-                    for (const name of await caches.keys()) {
-                        const cache = await caches.open(name);
-                        for (const request of await cache.keys()) {
-                            if (request.url.includes("/lazy-") && request.url.endsWith("/split_groups.wasm")) {
-                                await cache.delete(request);
-                                n += 1;
-                            }
-                        }
-                    }
-                    return n;
-                })().then(done, (e) => done(String(e)));"#,
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert_eq!(removed.as_u64(), Some(1), "the part was kept once: {removed}");
+        let removed = harness::forget_cached_part(&c, "groups").await;
+        assert_eq!(removed, Some(1), "the part was kept once");
         let away = groups.with_extension("away");
         std::fs::rename(&groups, &away).unwrap();
         click(&c, "#new-group").await;

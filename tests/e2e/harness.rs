@@ -364,6 +364,49 @@ pub async fn wait_text_within(
     }
 }
 
+/// The file of the part `name` loaded on first use (src/later.rs) in the built app at `dist`:
+/// `split_{name}.wasm` in its `lazy-*` folder (xtask/src/split.rs).
+pub fn lazy_part(dist: &std::path::Path, name: &str) -> PathBuf {
+    let part = std::fs::read_dir(dist)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("lazy-")
+        })
+        .expect("the built app has its parts loaded on first use")
+        .join(format!("split_{name}.wasm"));
+    assert!(part.is_file(), "{} is missing", part.display());
+    part
+}
+
+/// Deletes the part `name` from every cache of the page's origin (the service worker keeps
+/// the parts there); how many copies went.
+pub async fn forget_cached_part(c: &Client, name: &str) -> Option<u64> {
+    c.execute_async(
+        r#"const [name, done] = arguments;
+        (async () => {
+            let n = 0;
+            for (const cacheName of await caches.keys()) {
+                const cache = await caches.open(cacheName);
+                for (const request of await cache.keys()) {
+                    if (request.url.includes("/lazy-") && request.url.endsWith(`/split_${name}.wasm`)) {
+                        await cache.delete(request);
+                        n += 1;
+                    }
+                }
+            }
+            return n;
+        })().then(done, (e) => done(String(e)));"#,
+        vec![name.into()],
+    )
+    .await
+    .unwrap()
+    .as_u64()
+}
+
 /// Copy a folder and everything in it (the built app has folders: the parts loaded on first use).
 pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();

@@ -1040,18 +1040,7 @@ async fn a_sync_whose_engine_cannot_be_fetched_says_so_and_syncs_once_it_can() {
     let scratch = tempfile::tempdir().unwrap();
     let dist = scratch.path().join("dist");
     harness::copy_dir(&harness::dist_dir(), &dist);
-    let engine = std::fs::read_dir(&dist)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("lazy-")
-        })
-        .expect("the built app has its parts loaded on first use")
-        .join("split_sync.wasm");
-    assert!(engine.is_file(), "{} is missing", engine.display());
+    let engine = harness::lazy_part(&dist, "sync");
     let served = dist.clone();
     let server = TestServer::start_with(move |config| config.dist = served).await;
     with_app_on(server, move |c, _app| async move {
@@ -1060,33 +1049,17 @@ async fn a_sync_whose_engine_cannot_be_fetched_says_so_and_syncs_once_it_can() {
         add_reference(&c, "Kept while the engine is away", "Moss, Ada", "2024").await;
 
         // The part gone from this browser and from the service; a new page must fetch it.
-        let removed = c
-            .execute_async(
-                r#"const done = arguments[arguments.length - 1];
-                (async () => {
-                    let n = 0;
-                    for (const name of await caches.keys()) {
-                        const cache = await caches.open(name);
-                        for (const request of await cache.keys()) {
-                            if (request.url.includes("/lazy-") && request.url.endsWith("/split_sync.wasm")) {
-                                await cache.delete(request);
-                                n += 1;
-                            }
-                        }
-                    }
-                    return n;
-                })().then(done, (e) => done(String(e)));"#,
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert_eq!(removed.as_u64(), Some(1), "the part was kept once: {removed}");
+        let removed = harness::forget_cached_part(&c, "sync").await;
+        assert_eq!(removed, Some(1), "the part was kept once");
         let away = engine.with_extension("away");
         std::fs::rename(&engine, &away).unwrap();
         c.refresh().await.unwrap();
         wait_text(&c, "#storage-status", |t| t.starts_with("1 reference")).await;
         sync_now(&c).await;
-        wait_text(&c, "#notice", |t| t.contains("Could not reach the refsync service")).await;
+        wait_text(&c, "#notice", |t| {
+            t.contains("Could not reach the refsync service")
+        })
+        .await;
         assert_eq!(row_titles(&c).await, ["Kept while the engine is away"]);
 
         std::fs::rename(&away, &engine).unwrap();
