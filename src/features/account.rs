@@ -118,6 +118,10 @@ pub struct Account {
     pub duplicates_found: RwSignal<Option<u64>>,
     /// The shared libraries this browser holds, and invitations (features/sharing.rs).
     pub sharing: crate::features::sharing::Sharing,
+    /// Whether the account's change stream is open: changes made elsewhere arrive as they
+    /// happen, and the lists of libraries and invitations are asked for only when it says
+    /// they changed (schedule.rs).
+    pub live: RwSignal<bool>,
     /// The personal library's store, which keeps the session, when the window shows a shared
     /// library (the window's own store otherwise).
     home: StoredValue<Option<Rc<Store>>, LocalStorage>,
@@ -172,6 +176,7 @@ pub fn provide_account() {
         progress: RwSignal::new(None),
         duplicates_found: RwSignal::new(None),
         sharing: crate::features::sharing::Sharing::new(),
+        live: RwSignal::new(false),
         home: StoredValue::new_local(None),
         again: StoredValue::new(Again::default()),
     };
@@ -565,7 +570,8 @@ later! { sync;
         if let (Some(info), None) = (&online, &kept) {
             remember_online(lib, &store, info).await;
         }
-        let lists = crate::features::sharing::ask_lists(account.sharing, &session.token);
+        let lists =
+            crate::features::sharing::ask_lists(account.sharing, account.live, &session.token);
         let result = run::sync_all(
             store.clone(),
             remote.clone(),
@@ -613,7 +619,11 @@ later! { sync;
         // Every other library of the account syncs in the same turn, unless the service cannot
         // be reached or does not know the session (the window's sync says so already).
         let others = match &result {
-            Err(e) if matches!(e.kind, ErrorKind::Connection | ErrorKind::Auth) => Vec::new(),
+            Err(e) if matches!(e.kind, ErrorKind::Connection | ErrorKind::Auth) => {
+                // The lists asked for are never read: the next sync asks again.
+                account.sharing.lists_stale();
+                Vec::new()
+            }
             _ => {
                 crate::features::sharing::sync_others(lib, account, &session, &device, lists).await
             }
@@ -777,7 +787,13 @@ pub fn AccountBar() -> impl IntoView {
                 <button id="sign-in" class="btn btn-top" on:click=move |_| account.dialog.set(true)>"Sign in to sync"</button>
             }.into_any(),
             Some(s) => view! {
-                <span id="account-email" class="account-email" title="Signed in">{s.email}</span>
+                <span id="account-email" class="account-email"
+                    data-live=move || account.live.get().to_string()
+                    title=move || if account.live.get() {
+                        "Signed in; changes made on your other devices arrive as they happen"
+                    } else {
+                        "Signed in"
+                    }>{s.email}</span>
                 <button id="sync-now" class="btn btn-top" disabled=move || account.syncing.get()
                     on:click=move |_| sync_now(lib, account)>
                     <span class="sync-dot" aria-hidden="true"

@@ -83,6 +83,10 @@ pub struct Sharing {
     /// Invitations addressed to the signed-in account, not answered yet.
     pub invitations: RwSignal<Vec<Invitation>>,
     pub dialog: RwSignal<Option<Dialog>>,
+    /// When the two lists above were last asked for while the account's change stream was
+    /// open, if it has said nothing of them since (docs/sharing.md, "One Sync now for all"): a sync asks for
+    /// them again only when this is `None` or old.
+    lists_asked: StoredValue<Option<u64>>,
 }
 
 impl Sharing {
@@ -91,7 +95,14 @@ impl Sharing {
             libraries: RwSignal::new(Vec::new()),
             invitations: RwSignal::new(Vec::new()),
             dialog: RwSignal::new(None),
+            lists_asked: StoredValue::new(None),
         }
+    }
+
+    /// The lists may have changed (the account's stream said so, opened or ended): the next
+    /// sync asks for them.
+    pub fn lists_stale(self) {
+        self.lists_asked.set_value(None);
     }
 
     pub fn get(self, id: &str) -> Option<Known> {
@@ -271,34 +282,35 @@ pub async fn sync_others(
 ) -> Others {
     let sharing = account.sharing;
     let mut done = Others::new();
-    let Lists {
+    let mut list = sharing.libraries.get_untracked();
+    if let Some(Asked {
         asked_with,
         listed,
         invited,
-    } = lists;
-    if let Ok(Ok(invitations)) = invited.await {
-        sharing.invitations.set(invitations);
-    }
-    let listed = listed.await.unwrap_or_else(|_| {
-        Err(SyncError::new(
-            ErrorKind::Connection,
-            "the list of libraries was not asked for",
-        ))
-    });
-    let mut list = sharing.libraries.get_untracked();
-    if let Ok(all) = listed {
-        let gone;
-        (list, gone) = merged(&list, all, &asked_with);
-        keep(lib, account, list.clone()).await;
-        // Said with the sync's result, so that it is not lost under the next message.
-        for name in gone {
-            done.push((
+    }) = lists.0
+    {
+        let invited = invited.await;
+        if let Ok(Ok(invitations)) = &invited {
+            sharing.invitations.set(invitations.clone());
+        }
+        let listed = listed.await;
+        if !matches!((&invited, &listed), (Ok(Ok(_)), Ok(Ok(_)))) {
+            sharing.lists_stale();
+        }
+        if let Ok(Ok(all)) = listed {
+            let gone;
+            (list, gone) = merged(&list, all, &asked_with);
+            keep(lib, account, list.clone()).await;
+            // Said with the sync's result, so that it is not lost under the next message.
+            for name in gone {
+                done.push((
                 name,
                 Err(SyncError::new(
                     ErrorKind::NotFound,
                     "you are no longer a member (its owner removed you, or deleted it); its copy stays in this browser, read-only, until you remove it: export it or copy references into your own library first.",
                 )),
             ));
+            }
         }
     }
     let shown = lib.id.get_value();
@@ -367,18 +379,42 @@ pub async fn sync_others(
     done
 }
 
-/// The account's libraries and open invitations, on their way: asked for side by side as a
-/// sync starts, so that their round trips overlap the window's own sync instead of following
-/// it (two of a no-op sync's five requests, docs/bench.md). `asked_with`: the libraries known
-/// when they were asked for (see [`merged`]).
-pub struct Lists {
+/// The account's libraries and open invitations, on their way (`None`: the ones known here
+/// are trusted, see [`ask_lists`]).
+pub struct Lists(Option<Asked>);
+
+/// The lists, asked for side by side as a sync starts, so that their round trips overlap the
+/// window's own sync instead of following it. `asked_with`: the libraries known when they were
+/// asked for (see [`merged`]).
+struct Asked {
     asked_with: Vec<String>,
     listed: oneshot::Receiver<Result<Vec<LibrarySummary>, SyncError>>,
     invited: oneshot::Receiver<Result<Vec<Invitation>, SyncError>>,
 }
 
-/// Ask for the account's libraries and invitations now; [`sync_others`] reads the answers.
-pub fn ask_lists(sharing: Sharing, token: &str) -> Lists {
+/// How long lists asked for while the account's stream is open are trusted without word from
+/// it: what the stream never announces (an invitation expiring, an administrator's change)
+/// shows within this.
+const LISTS_TRUSTED_MS: u64 = 10 * 60_000;
+
+/// Ask for the account's libraries and invitations now, unless the ones known here are still
+/// what the service would answer: asked for while the account's change stream (`live`) was
+/// open, which has not said since that they changed, nor closed (docs/sharing.md, "One Sync now for all").
+/// Asking every time cost a sync with nothing new two of its four requests (docs/bench.md).
+/// [`sync_others`] reads the answers.
+pub fn ask_lists(sharing: Sharing, live: RwSignal<bool>, token: &str) -> Lists {
+    let now = browser::now_millis();
+    let live = live.get_untracked();
+    let trusted = sharing
+        .lists_asked
+        .get_value()
+        .is_some_and(|at| now.saturating_sub(at) < LISTS_TRUSTED_MS);
+    if live && trusted {
+        return Lists(None);
+    }
+    sharing
+        .lists_asked
+        .set_value(if live { Some(now) } else { None });
     let asked_with = known_ids(sharing);
     let (send_listed, listed) = oneshot::channel();
     let (send_invited, invited) = oneshot::channel();
@@ -389,11 +425,11 @@ pub fn ask_lists(sharing: Sharing, token: &str) -> Lists {
     spawn_local(async move {
         let _ = send_invited.send(service::invitations(&t2).await);
     });
-    Lists {
+    Lists(Some(Asked {
         asked_with,
         listed,
         invited,
-    }
+    }))
 }
 
 /// The ids of the shared libraries known here now.

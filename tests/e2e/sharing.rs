@@ -12,7 +12,7 @@
 
 use super::*;
 use crate::sync::{
-    create_account, held, hold_invitations, notices, pick_row, retype, row_titles, sync_now,
+    create_account, held, hold_requests, notices, pick_row, retype, row_titles, sync_now,
     wait_until,
 };
 use harness::with_browser;
@@ -84,17 +84,40 @@ async fn accept_and_open(c: &Client) {
     open_shared(c, "shared-with-me").await;
 }
 
+/// An attribute of the element `css` ("" when there is none).
+async fn attribute(c: &Client, css: &str, name: &str) -> String {
+    match c.find(Locator::Css(css)).await {
+        Ok(e) => e.attr(name).await.ok().flatten().unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The owner (`owner`, the members dialog open) sends the invitation to `email` again: a
+/// pending one is renewed.
+async fn invite_again(owner: &Client, email: &str, role: &str) {
+    type_into(owner, "#invite-email", email).await;
+    select(owner, "#invite-role", role).await;
+    click(owner, "#invite-send").await;
+    wait_text(owner, "#pending-invitations", |t| t.contains(email)).await;
+}
+
 /// Accept the invitation while a sync of this browser is under way, after it asked for the
 /// account's libraries (its request for the invitations, asked beside it, is held back until
 /// the answer is in): the library is still listed as shared with the person, never as gone,
-/// and arrives with its file by itself, without another Sync now.
-async fn accept_during_a_sync(c: &Client) {
+/// and arrives with its file by itself, without another Sync now. The sync is one the
+/// service's change stream starts by itself when the owner sends the invitation again: the
+/// browser asks for its lists when the stream says they changed, and only then.
+async fn accept_during_a_sync(c: &Client, owner: &Client) {
     wait_text(c, &format!(".invitation[data-library='{SHARED}']"), |t| {
         t.contains(OWNER)
     })
     .await;
-    hold_invitations(c, true).await;
-    click(c, "#sync-now").await;
+    wait_until(c, "the account's change stream open", || async {
+        attribute(c, "#account-email", "data-live").await == "true"
+    })
+    .await;
+    hold_requests(c, "/invitations", true).await;
+    invite_again(owner, VIEWER, "viewer").await;
     wait_until(c, "the sync's request for the invitations held", || async {
         held(c).await > 0
     })
@@ -105,7 +128,7 @@ async fn accept_during_a_sync(c: &Client) {
     )
     .await;
     wait_text(c, "#notice", |t| t.contains("You joined")).await;
-    hold_invitations(c, false).await;
+    hold_requests(c, "/invitations", false).await;
     wait_text(c, "#notice", |t| {
         t.contains(&format!("“{SHARED}”: Synced:")) && t.contains("1 attachment file")
     })
@@ -261,7 +284,9 @@ async fn a_library_shared_with_an_editor_and_a_viewer_in_three_browsers() {
             let (a3, b3) = (a.clone(), b.clone());
             member(&url, VIEWER, move |c| async move {
                 let (a, b) = (a3, b3);
-                accept_during_a_sync(&c).await;
+                click(&a, ".members-open").await;
+                accept_during_a_sync(&c, &a).await;
+                click(&a, "#members-close").await;
                 wait_text(&c, "#count-all", |t| t == "2").await;
                 assert_eq!(
                     row_titles(&c).await,

@@ -154,13 +154,14 @@ pub(crate) async fn sync_now(c: &Client) {
     .await;
 }
 
-/// Hold back (or let go) the page's requests for the account's invitations, as a slow
-/// network would: a sync asks for them as it starts and reads the answer once its own pushes
-/// and pulls are through, so a sync held there is under way with them done. `window.__held` counts those
-/// waiting.
-pub(crate) async fn hold_invitations(c: &Client, hold: bool) {
+/// Hold back (or let go) the page's GET requests whose path ends with `path_end`, as a slow
+/// network would: `/changes` (every sync pulls), `/invitations` (a sync that asks for the
+/// account's lists asks as it starts and reads the answer once its own pushes and pulls are
+/// through). `window.__held` counts those waiting.
+pub(crate) async fn hold_requests(c: &Client, path_end: &str, hold: bool) {
     c.execute(
         r#"const hold = arguments[0];
+        window.__holdPath = arguments[1];
         if (!window.__realFetch) {
             window.__realFetch = window.fetch.bind(window);
             window.__held = [];
@@ -170,7 +171,7 @@ pub(crate) async fn hold_invitations(c: &Client, hold: bool) {
                 const url = isRequest ? input.url : String(input);
                 const method = ((init && init.method) || (isRequest ? input.method : 'GET')).toUpperCase();
                 const path = new URL(url, location.href).pathname;
-                if (window.__holding && method === 'GET' && path.endsWith('/invitations')) {
+                if (window.__holding && method === 'GET' && path.endsWith(window.__holdPath)) {
                     return new Promise(go => window.__held.push(go))
                         .then(() => window.__realFetch(input, init));
                 }
@@ -179,13 +180,13 @@ pub(crate) async fn hold_invitations(c: &Client, hold: bool) {
         }
         window.__holding = hold;
         if (!hold) { window.__held.splice(0).forEach(go => go()); }"#,
-        vec![serde_json::json!(hold)],
+        vec![serde_json::json!(hold), serde_json::json!(path_end)],
     )
     .await
     .unwrap();
 }
 
-/// How many of the page's requests [`hold_invitations`] holds back now.
+/// How many of the page's requests [`hold_requests`] holds back now.
 pub(crate) async fn held(c: &Client) -> u64 {
     c.execute("return (window.__held || []).length", vec![])
         .await
@@ -296,17 +297,17 @@ async fn deletes_trash_edits_and_attachments_cross_between_two_devices() {
                 assert_eq!(row_titles(c).await, ["Trashed on A"], "{name}");
             }
 
-            // An edit made while a sync is under way (held at its last request) goes as soon
-            // as that sync ends, without another Sync now.
+            // An edit made while a sync is under way (held at its pull) goes as soon as that
+            // sync ends, without another Sync now.
             click(&a, "#nav-all").await;
             pick_row(&a, "Edited on both").await;
-            hold_invitations(&a, true).await;
+            hold_requests(&a, "/changes", true).await;
             click(&a, "#sync-now").await;
             wait_until(&a, "the sync held", || async { held(&a).await > 0 }).await;
             retype(&a, "#field-volume", "8").await;
             // The edit asks for its own sync 5 s after it, while the one under way still waits.
             tokio::time::sleep(Duration::from_secs(7)).await;
-            hold_invitations(&a, false).await;
+            hold_requests(&a, "/changes", false).await;
             wait_text(&a, "#notice", |t| t.contains("1 sent")).await;
             sync_now(&b).await;
             click(&b, "#nav-all").await;

@@ -179,6 +179,19 @@ impl Db {
         self.backend
     }
 
+    /// On PostgreSQL, send `payload` on the hints channel to every instance (this one too),
+    /// outside any transaction: for notices of changes already committed.
+    pub async fn notify(&self, payload: &str) -> Result<(), sqlx::Error> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::hints::CHANNEL)
+                .bind(payload)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub fn location(&self) -> &str {
         &self.location
     }

@@ -1,4 +1,6 @@
-//! Change hints: "library L is now at version V", fanned out to every open event stream.
+//! Change hints: "library L is now at version V", fanned out to every open event stream; and
+//! "account A's lists changed" (its libraries, their names, roles, owners and members, its
+//! invitations), under the key [`lists_key`], which the account's stream passes on.
 //!
 //! Invariants: a hint is only ever published after the write it announces has committed; on
 //! PostgreSQL every instance learns of every write through LISTEN/NOTIFY (the notice is sent
@@ -13,6 +15,11 @@ use tokio::sync::broadcast;
 
 /// The PostgreSQL notification channel.
 pub const CHANNEL: &str = "refsync_hints";
+
+/// The key an account's list notices go under: no library's id starts with `@`.
+pub fn lists_key(account_id: &str) -> String {
+    format!("@{account_id}")
+}
 
 #[derive(Clone, Default)]
 pub struct Hints {

@@ -77,6 +77,24 @@ impl AppState {
             self.hints.publish(library_id, version);
         }
     }
+
+    /// What these accounts' lists say changed (their libraries, a name, a role, an owner, the
+    /// members, their invitations), committed: tell their account streams on every instance,
+    /// so that their devices ask for the lists again (they ask only when told, or when their
+    /// stream was down). Advice, like a hint: a notice that cannot be sent is logged.
+    pub async fn lists_changed<'a>(&self, accounts: impl IntoIterator<Item = &'a str>) {
+        for account in accounts {
+            let key = hints::lists_key(account);
+            match self.db.backend() {
+                db::Backend::Sqlite => self.hints.publish(&key, 1),
+                db::Backend::Postgres => {
+                    if let Err(e) = self.db.notify(&format!("{key} 1")).await {
+                        tracing::warn!("a change of an account's lists was not announced: {e}");
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The whole HTTP surface: API, health check, metrics and the web app.

@@ -1,7 +1,9 @@
 //! When the browser syncs by itself: every N minutes (the person's setting, 15 by default),
 //! when the network comes back, a few seconds after an edit, and when the service's change
 //! hint says one of the account's libraries (the one shown, the personal one, any shared one)
-//! moved elsewhere: one stream of them all, `GET /events`.
+//! moved elsewhere: one stream of them all, `GET /events`, which also says when the account's
+//! lists of libraries and invitations changed (a sync then asks for them; it trusts the ones it
+//! has while the stream is open and quiet).
 //!
 //! Invariant: these only ever call [`super::sync_quietly`] (a hint, [`super::hinted`]), which
 //! run one sync at a time and do nothing when signed out: triggers that fire together cost one
@@ -137,7 +139,21 @@ async fn listen(
             js_sys::encode_uri_component(&ticket.ticket)
         );
         let (ended, on_end) = futures_channel::oneshot::channel();
-        let Some(hints) = Hints::open(&url, move |h| super::hinted(lib, account, h), ended) else {
+        let sharing = account.sharing;
+        let Some(hints) = Hints::open(
+            &url,
+            move |h| super::hinted(lib, account, h),
+            move || {
+                sharing.lists_stale();
+                super::sync_quietly(lib, account);
+            },
+            move || {
+                // Whatever changed while no stream was open was never announced.
+                sharing.lists_stale();
+                account.live.set(true);
+            },
+            ended,
+        ) else {
             return;
         };
         let opened = hints.opened.clone();
@@ -145,6 +161,8 @@ async fn listen(
         // Ended, or dropped for a newer session (then `current()` says so above).
         let _ = on_end.await;
         open.set_value(None);
+        account.live.set(false);
+        sharing.lists_stale();
         wait = if opened.get() {
             FIRST_WAIT_MS / 5
         } else {
@@ -158,16 +176,20 @@ struct Hints {
     source: web_sys::EventSource,
     opened: Rc<Cell<bool>>,
     on_version: Closure<dyn Fn(web_sys::MessageEvent)>,
+    on_lists: Closure<dyn Fn(web_sys::Event)>,
     on_open: Closure<dyn Fn(web_sys::Event)>,
     on_error: Closure<dyn Fn(web_sys::Event)>,
 }
 
 impl Hints {
-    /// Open `url`; `on_hint` runs on every hint, and `ended` is sent when the stream fails or
-    /// ends (the browser's automatic reconnect is never left to run: it would reuse the ticket).
+    /// Open `url`; `on_hint` runs on every hint, `on_lists` when the account's lists changed,
+    /// `on_open` once it is open, and `ended` is sent when the stream fails or ends (the
+    /// browser's automatic reconnect is never left to run: it would reuse the ticket).
     fn open(
         url: &str,
         on_hint: impl Fn(Option<Hint>) + 'static,
+        on_lists: impl Fn() + 'static,
+        on_open: impl Fn() + 'static,
         ended: futures_channel::oneshot::Sender<()>,
     ) -> Option<Hints> {
         let source = web_sys::EventSource::new(url).ok()?;
@@ -180,9 +202,13 @@ impl Hints {
                         .and_then(|d| serde_json::from_str::<Hint>(&d).ok()),
                 )
             });
+        let on_lists = Closure::<dyn Fn(web_sys::Event)>::new(move |_| on_lists());
         let on_open = Closure::<dyn Fn(web_sys::Event)>::new({
             let opened = opened.clone();
-            move |_| opened.set(true)
+            move |_| {
+                opened.set(true);
+                on_open();
+            }
         });
         let ended = RefCell::new(Some(ended));
         let on_error = Closure::<dyn Fn(web_sys::Event)>::new({
@@ -198,12 +224,14 @@ impl Hints {
             let _ = source.add_event_listener_with_callback(name, f);
         };
         listen("version", on_version.as_ref().unchecked_ref());
+        listen("lists", on_lists.as_ref().unchecked_ref());
         listen("open", on_open.as_ref().unchecked_ref());
         listen("error", on_error.as_ref().unchecked_ref());
         Some(Hints {
             source,
             opened,
             on_version,
+            on_lists,
             on_open,
             on_error,
         })
@@ -217,6 +245,7 @@ impl Drop for Hints {
             let _ = self.source.remove_event_listener_with_callback(name, f);
         };
         forget("version", self.on_version.as_ref().unchecked_ref());
+        forget("lists", self.on_lists.as_ref().unchecked_ref());
         forget("open", self.on_open.as_ref().unchecked_ref());
         forget("error", self.on_error.as_ref().unchecked_ref());
     }

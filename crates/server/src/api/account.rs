@@ -186,7 +186,18 @@ pub async fn delete_account(
         return Err(ApiError::Auth("The password is wrong.".into()));
     }
     let hand_over = req.shared_libraries == OwnedLibraries::HandOver;
+    // Everyone who shares a library with the account: their lists change with it (a library
+    // handed over or deleted, a member fewer).
+    let mut others = Vec::new();
+    for library in state.db.libraries_of(&account.id).await? {
+        for member in state.db.members(&library.id).await? {
+            if member.account_id != account.id && !others.contains(&member.account_id) {
+                others.push(member.account_id);
+            }
+        }
+    }
     let (libraries, files) = state.db.delete_account(&account.id, hand_over).await?;
+    state.lists_changed(others.iter().map(String::as_str)).await;
     for (library, sha) in files {
         if let Err(e) = state.blobs.delete(&format!("{library}/{sha}")).await {
             tracing::warn!(library = %library, "account deleted: a file could not be removed: {e}");

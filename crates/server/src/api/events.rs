@@ -16,7 +16,10 @@
 //! (browsers allow six per site). A ticket is for one library's stream or for the account's
 //! (`POST /events/ticket`), never both. The account's stream ends when the libraries it
 //! follows change (joined, left, removed, deleted): the client opens another, which follows
-//! the new set.
+//! the new set. It also says, with an event named `lists`, that what the account's lists show
+//! changed (a library's name, role, owner or members, an invitation made, withdrawn or
+//! answered): a client trusts the lists it asked for while its stream is open and quiet, and
+//! asks again when told.
 
 use crate::auth::{new_token, now_millis, Authed, Revoked, StreamAuthed};
 use crate::error::{ApiError, ApiPath};
@@ -37,6 +40,11 @@ fn event(version: u64) -> Result<Event, Infallible> {
         library_version: version,
         library_id: None,
     })
+}
+
+/// "Ask for your lists again" (an event with no data is never dispatched, hence `{}`).
+fn lists_event() -> Result<Event, Infallible> {
+    Ok(Event::default().event("lists").data("{}"))
 }
 
 fn hint_event(hint: Hint) -> Result<Event, Infallible> {
@@ -206,7 +214,7 @@ pub async fn account_ticket(
 const ACCOUNT_TICKET: &str = "";
 
 #[utoipa::path(get, path = "/events", tag = "library", security(("bearer" = []), ("stream_ticket" = [])),
-    responses((status = 200, description = "Server-sent events named `version` whose data is a Hint naming its library: every library's current version first, then one per committed write to any of them; the stream ends when the account's libraries change", content_type = "text/event-stream", body = Hint),
+    responses((status = 200, description = "Server-sent events named `version` whose data is a Hint naming its library: every library's current version first, then one per committed write to any of them; events named `lists` (data `{}`) when what `GET /libraries` or `GET /invitations` answer changed; the stream ends when the account's libraries change", content_type = "text/event-stream", body = Hint),
         (status = 401, description = "Not signed in, or a ticket used, expired or unknown", body = ErrorBody),
         (status = 404, description = "A ticket made for one library's stream", body = ErrorBody)))]
 pub async fn account_events(
@@ -221,6 +229,10 @@ pub async fn account_events(
         return Err(ApiError::NotFound);
     }
     let authed = who.authed;
+    // Subscribed first, like the hints: no change falls between it and what the client asks.
+    let lists = state
+        .hints
+        .subscribe(&crate::hints::lists_key(&authed.account_id));
     let libraries = state.db.library_versions_of(&authed.account_id).await?;
     // Subscribe before reading the versions, so no write falls between the two.
     let receivers: Vec<(String, _)> = libraries
@@ -264,7 +276,11 @@ pub async fn account_events(
         let (db, authed, followed) = (db.clone(), authed.clone(), followed.clone());
         async move { still_following(&db, &authed, &followed).await }
     });
-    let stream = stream::iter(first).chain(updates).take_until(stop);
+    // A lagging receiver missed some notices: one event says all of them.
+    let told = BroadcastStream::new(lists).map(|_| lists_event());
+    let stream = stream::iter(first)
+        .chain(stream::select(updates, told))
+        .take_until(stop);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

@@ -5,7 +5,10 @@
 //! [`Authed::member_of`] (404 for a non-member, 403 `forbidden` for a role that does not
 //! allow it); a personal library cannot be shared, renamed, handed over or deleted here; a
 //! membership that ends (removal, leaving, deletion) ends that account's change-hint streams
-//! of the library at once on this instance, and within a stream check on the others.
+//! of the library at once on this instance, and within a stream check on the others; every
+//! change to what an account's lists say (`GET /libraries`, `GET /invitations`) is announced
+//! on its stream once committed ([`AppState::lists_changed`]): its devices ask for the lists
+//! only then.
 
 use crate::auth::{normalize_email, now_millis, Authed, Revoked};
 use crate::db::{Access, InvitationOutcome};
@@ -37,6 +40,26 @@ async fn summary(
         .into_iter()
         .find(|l| l.id == library_id)
         .ok_or(ApiError::NotFound)
+}
+
+/// The accounts whose list of libraries shows `library_id` (its owner and members).
+async fn members_of(state: &AppState, library_id: &str) -> Result<Vec<String>, ApiError> {
+    Ok(state
+        .db
+        .members(library_id)
+        .await?
+        .into_iter()
+        .map(|m| m.account_id)
+        .collect())
+}
+
+/// Announce a change to the lists of the account that `email` signs in with, if there is one
+/// (an invitation to an email with no account yet is listed when it signs up).
+async fn invitee_lists_changed(state: &AppState, email: &str) -> Result<(), ApiError> {
+    if let Some(account) = state.db.account_by_email(email).await? {
+        state.lists_changed([account.id.as_str()]).await;
+    }
+    Ok(())
 }
 
 /// A shared library, or why a personal one cannot be the subject of `what`.
@@ -79,6 +102,7 @@ pub async fn create(
         .create_shared_library(&authed.account_id, &name, now_millis())
         .await?;
     tracing::info!(library = %lib.id, "shared library made");
+    state.lists_changed([authed.account_id.as_str()]).await;
     Ok((
         StatusCode::CREATED,
         Json(summary(&state, &authed.account_id, &lib.id).await?),
@@ -108,6 +132,10 @@ pub async fn rename(
     )?;
     let name = check_library_name(&req.name).map_err(ApiError::Invalid)?;
     state.db.rename_library(&access.library.id, &name).await?;
+    let members = members_of(&state, &access.library.id).await?;
+    state
+        .lists_changed(members.iter().map(String::as_str))
+        .await;
     Ok(Json(
         summary(&state, &authed.account_id, &library_id).await?,
     ))
@@ -129,7 +157,11 @@ pub async fn delete(
         authed.member_of(&state, &library_id, Action::Own).await?,
         "deleted here",
     )?;
+    let members = members_of(&state, &access.library.id).await?;
     let files = state.db.delete_library(&access.library.id).await?;
+    state
+        .lists_changed(members.iter().map(String::as_str))
+        .await;
     for sha in files {
         let name = format!("{}/{sha}", access.library.id);
         if let Err(e) = state.blobs.delete(&name).await {
@@ -197,6 +229,7 @@ pub async fn set_role(
     {
         return Err(ApiError::NotFound);
     }
+    state.lists_changed([account_id.as_str()]).await;
     tracing::info!(library = %library_id, role = req.role.as_str(), "member's role changed");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -236,6 +269,10 @@ pub async fn remove_member(
     if !state.db.remove_member(&library_id, &account_id).await? {
         return Err(ApiError::NotFound);
     }
+    // The one who left, and the rest (their member count).
+    let mut told = members_of(&state, &library_id).await?;
+    told.push(account_id.clone());
+    state.lists_changed(told.iter().map(String::as_str)).await;
     let _ = state.revoked.send(Revoked::Member {
         library_id: library_id.clone(),
         account_id,
@@ -269,6 +306,10 @@ pub async fn transfer(
     if !state.db.transfer(&library_id, &req.account_id).await? {
         return Err(ApiError::NotFound);
     }
+    let members = members_of(&state, &library_id).await?;
+    state
+        .lists_changed(members.iter().map(String::as_str))
+        .await;
     tracing::info!(library = %library_id, "shared library handed over");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -344,6 +385,7 @@ pub async fn invite(
     {
         InvitationOutcome::Invited(invitation) => {
             tracing::info!(library = %library_id, role = req.role.as_str(), "invitation sent");
+            invitee_lists_changed(&state, &email).await?;
             Ok((StatusCode::CREATED, Json(invitation)))
         }
         InvitationOutcome::AlreadyMember => Err(ApiError::Conflict(format!(
@@ -367,14 +409,16 @@ pub async fn revoke(
     let access = authed
         .member_of(&state, &library_id, Action::Manage)
         .await?;
-    if state
+    match state
         .db
         .revoke_invitation(&access.library.id, &invitation_id)
         .await?
     {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound)
+        Some(email) => {
+            invitee_lists_changed(&state, &email).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        None => Err(ApiError::NotFound),
     }
 }
 
@@ -419,6 +463,11 @@ pub async fn accept(
         return Err(ApiError::NotFound);
     };
     tracing::info!(library = %library_id, role = role.as_str(), "invitation accepted");
+    // The new member's other devices, and the members' counts.
+    let members = members_of(&state, &library_id).await?;
+    state
+        .lists_changed(members.iter().map(String::as_str))
+        .await;
     Ok(Json(summary(&state, &account.id, &library_id).await?))
 }
 
@@ -444,7 +493,10 @@ pub async fn decline(
         )
         .await?
     {
-        Some(_) => Ok(StatusCode::NO_CONTENT),
+        Some(_) => {
+            state.lists_changed([account.id.as_str()]).await;
+            Ok(StatusCode::NO_CONTENT)
+        }
         None => Err(ApiError::NotFound),
     }
 }

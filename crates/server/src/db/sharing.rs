@@ -493,18 +493,21 @@ impl Db {
         rows.iter().map(invitation_from_row).collect()
     }
 
-    /// Withdraw an invitation of `library_id`; whether there was one.
+    /// Withdraw an invitation of `library_id`; the email it was addressed to, `None` if there
+    /// was no such invitation.
     pub async fn revoke_invitation(
         &self,
         library_id: &str,
         invitation_id: &str,
-    ) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM invitations WHERE id = $1 AND library_id = $2")
-            .bind(invitation_id)
-            .bind(library_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    ) -> Result<Option<String>, sqlx::Error> {
+        let row = sqlx::query(
+            "DELETE FROM invitations WHERE id = $1 AND library_id = $2 RETURNING email",
+        )
+        .bind(invitation_id)
+        .bind(library_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| r.try_get("email")).transpose()
     }
 
     /// Accept (`accept`) or decline an invitation addressed to `email`, unexpired; the library

@@ -23,6 +23,7 @@ both!(
     writes_racing_a_removal_or_a_demotion_never_land_after_it,
     deleting_an_account_hands_its_shared_libraries_over_or_deletes_them,
     the_accounts_one_stream_hints_every_library_it_belongs_to_and_ends_when_they_change,
+    the_accounts_stream_says_when_its_lists_change,
 );
 
 /// `path` under `/api/v1`, as this client.
@@ -1080,6 +1081,10 @@ async fn deleting_an_account_hands_its_shared_libraries_over_or_deletes_them(b: 
         (StatusCode::UNAUTHORIZED, "auth")
     );
     let mut stream = open_stream(&editor).await;
+    let mut editors = open_account_stream(&editor).await;
+    let mut editors_buf = String::new();
+    account_hint(&mut editors, &mut editors_buf).await;
+    account_hint(&mut editors, &mut editors_buf).await;
     let a = api(
         &owner,
         Method::DELETE,
@@ -1088,6 +1093,8 @@ async fn deleting_an_account_hands_its_shared_libraries_over_or_deletes_them(b: 
     )
     .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    // The editor's lists change (the library is theirs now): their devices are told.
+    assert_eq!(next_event(&mut editors, &mut editors_buf).await.0, "lists");
     let mut handed: Vec<String> = a.body["handed_over"]
         .as_array()
         .unwrap()
@@ -1276,5 +1283,156 @@ async fn the_accounts_one_stream_hints_every_library_it_belongs_to_and_ends_when
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     drop(in_lab);
+    server.stop().await;
+}
+
+/// The next `n` events of the account's stream are `lists`, and then comes a hint of a write
+/// Bob makes to his own library: each change before it announced once, and none that are not
+/// his business.
+async fn told(
+    stream: &mut reqwest::Response,
+    buf: &mut String,
+    bob: &Client,
+    n: usize,
+    what: &str,
+) {
+    let k = key(900 + n as u64);
+    let r = bob.batch(vec![upsert(k, 0, reference(k, what))]).await;
+    for i in 0..n {
+        let (name, _) = next_event(stream, buf).await;
+        assert_eq!(name, "lists", "{what}: event {} of {n}", i + 1);
+    }
+    let (name, data) = next_event(stream, buf).await;
+    assert_eq!(
+        (name.as_str(), data["library_version"].as_u64()),
+        ("version", Some(r.library_version)),
+        "{what}: after {n} notices, Bob's own write"
+    );
+}
+
+async fn the_accounts_stream_says_when_its_lists_change(b: Backend) {
+    let store = Store::new(b).await;
+    let server = Running::start(&store, Limits::default()).await;
+    let ada = register(&server.base, "ada@example.org").await;
+    let bob = register(&server.base, "bob@example.org").await;
+    let bob_id = bob.me().await["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut stream = open_account_stream(&bob).await;
+    let mut buf = String::new();
+    assert_eq!(account_hint(&mut stream, &mut buf).await.0, bob.library);
+
+    // Invitations to Bob: made, withdrawn, made again and declined.
+    let lab = make_shared(&ada, "Lab").await;
+    let first = invite(&ada, &lab, "bob@example.org", "editor").await;
+    let a = api(
+        &ada,
+        Method::DELETE,
+        &format!("libraries/{lab}/invitations/{first}"),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
+    let second = invite(&ada, &lab, "bob@example.org", "editor").await;
+    let a = api(
+        &bob,
+        Method::POST,
+        &format!("invitations/{second}/decline"),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
+    // Not Bob's: an invitation to someone else, Ada's own library.
+    invite(&ada, &lab, "carol@example.org", "viewer").await;
+    told(
+        &mut stream,
+        &mut buf,
+        &bob,
+        4,
+        "invited, withdrawn, invited, declined",
+    )
+    .await;
+
+    // Accepted: told, and the stream then ends (it follows a new set of libraries); the next
+    // one follows the library too.
+    let third = invite(&ada, &lab, "bob@example.org", "editor").await;
+    let a = api(
+        &bob,
+        Method::POST,
+        &format!("invitations/{third}/accept"),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(next_event(&mut stream, &mut buf).await.0, "lists");
+    assert_eq!(next_event(&mut stream, &mut buf).await.0, "lists");
+    drop(stream);
+    let mut stream = open_account_stream(&bob).await;
+    let mut buf = String::new();
+    account_hint(&mut stream, &mut buf).await;
+    account_hint(&mut stream, &mut buf).await;
+
+    // What his list of libraries shows of the library: its name, his role, its members, its
+    // owner.
+    let a = api(
+        &ada,
+        Method::PATCH,
+        &format!("libraries/{lab}"),
+        Some(json!({"name": "Lab, renamed"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let a = api(
+        &ada,
+        Method::PUT,
+        &format!("libraries/{lab}/members/{bob_id}"),
+        Some(json!({"role": "viewer"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
+    let carol = register(&server.base, "carol@example.org").await;
+    let to_carol = api(&carol, Method::GET, "invitations", None).await.body["invitations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    join(&carol, &to_carol).await;
+    let carol_id = carol.me().await["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let a = api(
+        &carol,
+        Method::DELETE,
+        &format!("libraries/{lab}/members/{carol_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
+    let a = api(
+        &ada,
+        Method::POST,
+        &format!("libraries/{lab}/transfer"),
+        Some(json!({"account_id": bob_id})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
+    told(
+        &mut stream,
+        &mut buf,
+        &bob,
+        5,
+        "renamed, his role, a member joined and left, handed over to him",
+    )
+    .await;
+    let listed = api(&bob, Method::GET, "libraries", None).await;
+    assert_eq!(listed.body["libraries"][1]["name"], "Lab, renamed");
+    assert_eq!(listed.body["libraries"][1]["role"], "owner");
+
+    // Deleted by its owner, now Bob: the stream ends at once (the notice may not get out
+    // first), and a client asks for its lists again whenever its stream ends.
+    let a = api(&bob, Method::DELETE, &format!("libraries/{lab}"), None).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
+    assert!(stream_ends(&mut stream, Duration::from_secs(5)).await);
     server.stop().await;
 }

@@ -554,13 +554,31 @@ pub async fn next_hint(resp: &mut reqwest::Response, buffer: &mut String) -> u64
         .expect("a version")
 }
 
-/// Reads server-sent events of a stream: the next hint as sent.
+/// Reads server-sent events of a stream: the next hint as sent (other events read past).
 pub async fn next_hint_data(resp: &mut reqwest::Response, buffer: &mut String) -> Value {
+    loop {
+        let (name, data) = next_event(resp, buffer).await;
+        if name == "version" {
+            return data;
+        }
+    }
+}
+
+/// Reads server-sent events of a stream: the next event's name and data (keep-alive comments
+/// read past).
+pub async fn next_event(resp: &mut reqwest::Response, buffer: &mut String) -> (String, Value) {
     loop {
         if let Some(at) = buffer.find("\n\n") {
             let event: String = buffer.drain(..at + 2).collect();
             if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
-                return serde_json::from_str(data).expect("a hint");
+                let name = event
+                    .lines()
+                    .find_map(|l| l.strip_prefix("event: "))
+                    .unwrap_or("message");
+                return (
+                    name.to_string(),
+                    serde_json::from_str(data).expect("JSON data"),
+                );
             }
             continue;
         }
