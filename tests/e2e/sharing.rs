@@ -12,7 +12,7 @@
 
 use super::*;
 use crate::sync::{
-    create_account, held, hold_requests, notices, pick_row, retype, row_titles, sync_now,
+    create_account, held, hold_requests, live, notices, pick_row, retype, row_titles, sync_now,
     wait_until,
 };
 use harness::with_browser;
@@ -84,14 +84,6 @@ async fn accept_and_open(c: &Client) {
     open_shared(c, "shared-with-me").await;
 }
 
-/// An attribute of the element `css` ("" when there is none).
-async fn attribute(c: &Client, css: &str, name: &str) -> String {
-    match c.find(Locator::Css(css)).await {
-        Ok(e) => e.attr(name).await.ok().flatten().unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
-
 /// The owner (`owner`, the members dialog open) sends the invitation to `email` again: a
 /// pending one is renewed.
 async fn invite_again(owner: &Client, email: &str, role: &str) {
@@ -113,7 +105,7 @@ async fn accept_during_a_sync(c: &Client, owner: &Client) {
     })
     .await;
     wait_until(c, "the account's change stream open", || async {
-        attribute(c, "#account-email", "data-live").await == "true"
+        live(c).await
     })
     .await;
     hold_requests(c, "/invitations", true).await;

@@ -186,6 +186,15 @@ pub(crate) async fn hold_requests(c: &Client, path_end: &str, hold: bool) {
     .unwrap();
 }
 
+/// Whether the account's change stream is open in this window (`#account-email`'s
+/// `data-live`).
+pub(crate) async fn live(c: &Client) -> bool {
+    match c.find(Locator::Css("#account-email")).await {
+        Ok(e) => e.attr("data-live").await.ok().flatten().as_deref() == Some("true"),
+        Err(_) => false,
+    }
+}
+
 /// How many of the page's requests [`hold_requests`] holds back now.
 pub(crate) async fn held(c: &Client) -> u64 {
     c.execute("return (window.__held || []).length", vec![])
@@ -315,6 +324,41 @@ async fn deletes_trash_edits_and_attachments_cross_between_two_devices() {
             assert_eq!(field_value(&b, "#field-volume").await, "8");
         })
         .await;
+    })
+    .await;
+}
+
+/// A sync with nothing new asks the service for the changes and nothing else while the
+/// account's change stream is open: the lists of libraries and invitations are asked for again
+/// only when the stream says they changed, or was down (docs/sharing.md). Asking each time
+/// cost every sync two more round trips.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn a_sync_with_nothing_new_asks_for_the_lists_only_when_they_may_have_changed() {
+    with_app(|a, _app| async move {
+        add_reference(&a, "Paper one", "Able, A.", "2001").await;
+        create_account(&a, EMAIL).await;
+        wait_until(&a, "the account's change stream open", || async {
+            live(&a).await
+        })
+        .await;
+        // Asked for while the stream is open (the first sync may have asked before it opened).
+        sync_now(&a).await;
+        hold_requests(&a, "/invitations", true).await;
+        for _ in 0..3 {
+            sync_now(&a).await;
+        }
+        assert_eq!(held(&a).await, 0, "no sync asked for the invitations");
+        // The stream said the lists changed (a shared library made here): asked again.
+        click(&a, "#new-shared-library").await;
+        type_into(&a, "#new-shared-name", "Seminar").await;
+        click(&a, "#new-shared-create").await;
+        wait_until(&a, "a sync's request for the invitations", || async {
+            held(&a).await > 0
+        })
+        .await;
+        hold_requests(&a, "/invitations", false).await;
+        wait_text(&a, "#shared-by-me-list", |t| t.contains("Seminar")).await;
     })
     .await;
 }
