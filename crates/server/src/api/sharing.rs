@@ -42,24 +42,28 @@ async fn summary(
         .ok_or(ApiError::NotFound)
 }
 
-/// The accounts whose list of libraries shows `library_id` (its owner and members).
-async fn members_of(state: &AppState, library_id: &str) -> Result<Vec<String>, ApiError> {
-    Ok(state
-        .db
-        .members(library_id)
-        .await?
-        .into_iter()
-        .map(|m| m.account_id)
-        .collect())
+/// The accounts whose list of libraries shows `library_id` (its owner and members), to tell
+/// them of a change. Advice, like a hint: a failed lookup is logged and tells no one, never
+/// the request's error (the change itself is made or about to be).
+async fn members_of(state: &AppState, library_id: &str) -> Vec<String> {
+    match state.db.members(library_id).await {
+        Ok(members) => members.into_iter().map(|m| m.account_id).collect(),
+        Err(e) => {
+            tracing::warn!(library = %library_id, "members not read to announce a change: {e}");
+            Vec::new()
+        }
+    }
 }
 
 /// Announce a change to the lists of the account that `email` signs in with, if there is one
-/// (an invitation to an email with no account yet is listed when it signs up).
-async fn invitee_lists_changed(state: &AppState, email: &str) -> Result<(), ApiError> {
-    if let Some(account) = state.db.account_by_email(email).await? {
-        state.lists_changed([account.id.as_str()]).await;
+/// (an invitation to an email with no account yet is listed when it signs up). Advice, as
+/// [`members_of`].
+async fn invitee_lists_changed(state: &AppState, email: &str) {
+    match state.db.account_by_email(email).await {
+        Ok(Some(account)) => state.lists_changed([account.id.as_str()]).await,
+        Ok(None) => {}
+        Err(e) => tracing::warn!("invitee not read to announce a change: {e}"),
     }
-    Ok(())
 }
 
 /// A shared library, or why a personal one cannot be the subject of `what`.
@@ -132,7 +136,7 @@ pub async fn rename(
     )?;
     let name = check_library_name(&req.name).map_err(ApiError::Invalid)?;
     state.db.rename_library(&access.library.id, &name).await?;
-    let members = members_of(&state, &access.library.id).await?;
+    let members = members_of(&state, &access.library.id).await;
     state
         .lists_changed(members.iter().map(String::as_str))
         .await;
@@ -157,7 +161,7 @@ pub async fn delete(
         authed.member_of(&state, &library_id, Action::Own).await?,
         "deleted here",
     )?;
-    let members = members_of(&state, &access.library.id).await?;
+    let members = members_of(&state, &access.library.id).await;
     let files = state.db.delete_library(&access.library.id).await?;
     state
         .lists_changed(members.iter().map(String::as_str))
@@ -270,7 +274,7 @@ pub async fn remove_member(
         return Err(ApiError::NotFound);
     }
     // The one who left, and the rest (their member count).
-    let mut told = members_of(&state, &library_id).await?;
+    let mut told = members_of(&state, &library_id).await;
     told.push(account_id.clone());
     state.lists_changed(told.iter().map(String::as_str)).await;
     let _ = state.revoked.send(Revoked::Member {
@@ -306,7 +310,7 @@ pub async fn transfer(
     if !state.db.transfer(&library_id, &req.account_id).await? {
         return Err(ApiError::NotFound);
     }
-    let members = members_of(&state, &library_id).await?;
+    let members = members_of(&state, &library_id).await;
     state
         .lists_changed(members.iter().map(String::as_str))
         .await;
@@ -385,7 +389,7 @@ pub async fn invite(
     {
         InvitationOutcome::Invited(invitation) => {
             tracing::info!(library = %library_id, role = req.role.as_str(), "invitation sent");
-            invitee_lists_changed(&state, &email).await?;
+            invitee_lists_changed(&state, &email).await;
             Ok((StatusCode::CREATED, Json(invitation)))
         }
         InvitationOutcome::AlreadyMember => Err(ApiError::Conflict(format!(
@@ -415,7 +419,7 @@ pub async fn revoke(
         .await?
     {
         Some(email) => {
-            invitee_lists_changed(&state, &email).await?;
+            invitee_lists_changed(&state, &email).await;
             Ok(StatusCode::NO_CONTENT)
         }
         None => Err(ApiError::NotFound),
@@ -464,7 +468,7 @@ pub async fn accept(
     };
     tracing::info!(library = %library_id, role = role.as_str(), "invitation accepted");
     // The new member's other devices, and the members' counts.
-    let members = members_of(&state, &library_id).await?;
+    let members = members_of(&state, &library_id).await;
     state
         .lists_changed(members.iter().map(String::as_str))
         .await;
