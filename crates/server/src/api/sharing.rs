@@ -55,6 +55,14 @@ async fn members_of(state: &AppState, library_id: &str) -> Vec<String> {
     }
 }
 
+/// Announce a change to the lists of every member of `library_id` (the owner too).
+async fn tell_members(state: &AppState, library_id: &str) {
+    let members = members_of(state, library_id).await;
+    state
+        .lists_changed(members.iter().map(String::as_str))
+        .await;
+}
+
 /// Announce a change to the lists of the account that `email` signs in with, if there is one
 /// (an invitation to an email with no account yet is listed when it signs up). Advice, as
 /// [`members_of`].
@@ -136,10 +144,7 @@ pub async fn rename(
     )?;
     let name = check_library_name(&req.name).map_err(ApiError::Invalid)?;
     state.db.rename_library(&access.library.id, &name).await?;
-    let members = members_of(&state, &access.library.id).await;
-    state
-        .lists_changed(members.iter().map(String::as_str))
-        .await;
+    tell_members(&state, &access.library.id).await;
     Ok(Json(
         summary(&state, &authed.account_id, &library_id).await?,
     ))
@@ -310,10 +315,7 @@ pub async fn transfer(
     if !state.db.transfer(&library_id, &req.account_id).await? {
         return Err(ApiError::NotFound);
     }
-    let members = members_of(&state, &library_id).await;
-    state
-        .lists_changed(members.iter().map(String::as_str))
-        .await;
+    tell_members(&state, &library_id).await;
     tracing::info!(library = %library_id, "shared library handed over");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -468,10 +470,7 @@ pub async fn accept(
     };
     tracing::info!(library = %library_id, role = role.as_str(), "invitation accepted");
     // The new member's other devices, and the members' counts.
-    let members = members_of(&state, &library_id).await;
-    state
-        .lists_changed(members.iter().map(String::as_str))
-        .await;
+    tell_members(&state, &library_id).await;
     Ok(Json(summary(&state, &account.id, &library_id).await?))
 }
 
