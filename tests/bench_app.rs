@@ -676,6 +676,7 @@ async fn sync_speed() {
             tokio::time::sleep(Duration::from_millis(1500)).await;
 
             let mut quiet = Vec::new();
+            let quiet_from = js_f64(&c, "return performance.now();").await;
             for _ in 0..10 {
                 let before = marks(&c, "sync-done").await;
                 click(&c, "#sync-now").await;
@@ -683,6 +684,17 @@ async fn sync_speed() {
                 quiet.push(done - last_mark(&c, "sync-start").await);
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+            let phases = c
+                .execute(
+                    "const sum = {}; for (const m of performance.getEntriesByType('measure')) \
+                     { if (m.name.startsWith('sync-') && m.startTime >= arguments[0]) \
+                     sum[m.name] = Math.round(((sum[m.name] || 0) + m.duration) * 10) / 10; } \
+                     return sum;",
+                    vec![quiet_from.into()],
+                )
+                .await
+                .unwrap();
+            println!("no-op sync phases (ms, summed over 10 syncs): {phases}");
 
             // 100 edits made on another device, arriving with no click.
             let before = marks(&c, "sync-done").await;

@@ -304,11 +304,13 @@ fn start_sync(lib: Library, account: Account, asked: bool, follow_up: bool) {
     account.syncing.set(true);
     spawn_local(async move {
         browser::mark("sync-start");
+        let phase = browser::perf_now();
         let started = browser::now_millis();
         // One tab syncs at a time; another tab's sync waits here for its turn.
         let result = browser::with_lock(SYNC_LOCK, run_sync(lib, account, session))
             .await
             .unwrap_or_else(|e| Err((ErrorKind::Connection, e.to_string())));
+        browser::measure("sync-run", phase);
         account.progress.set(None);
         let mut others = Vec::new();
         let result = match result {
@@ -526,6 +528,7 @@ later! { sync;
         account: Account,
         session: SessionInfo,
     ) -> Result<Option<Synced>, (ErrorKind, String)> {
+        let phase = browser::perf_now();
         let store = lib
             .open_store()
             .map_err(|e| (ErrorKind::Local, e.to_string()))?;
@@ -570,6 +573,7 @@ later! { sync;
         if let (Some(info), None) = (&online, &kept) {
             remember_online(lib, &store, info).await;
         }
+        browser::measure("sync-prepare", phase);
         let lists =
             crate::features::sharing::ask_lists(account.sharing, account.live, &session.token);
         let result = run::sync_all(
@@ -618,6 +622,7 @@ later! { sync;
         }
         // Every other library of the account syncs in the same turn, unless the service cannot
         // be reached or does not know the session (the window's sync says so already).
+        let phase = browser::perf_now();
         let others = match &result {
             Err(e) if matches!(e.kind, ErrorKind::Connection | ErrorKind::Auth) => {
                 // The lists asked for are never read: the next sync asks again.
@@ -628,6 +633,7 @@ later! { sync;
                 crate::features::sharing::sync_others(lib, account, &session, &device, lists).await
             }
         };
+        browser::measure("sync-others", phase);
         Ok(Some(Synced {
             result: result.map_err(|e| (e.kind, e.message)),
             others,

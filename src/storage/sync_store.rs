@@ -748,7 +748,9 @@ impl LocalStore for Store {
     async fn link(&self) -> Result<Option<LinkState>, SyncError> {
         // The engine asks at the start of every sync: a fresh listing of keys, no old reads.
         self.state.begin_round();
+        let started = crate::browser::perf_now();
         let found = self.meta(LINK).await.map_err(local_err)?;
+        crate::browser::measure("sync-link", started);
         Ok(found
             .and_then(|json| serde_json::from_str::<LinkRecord>(&json).ok())
             .map(|l| LinkState {
@@ -873,7 +875,10 @@ impl LocalStore for Store {
     }
 
     async fn outbox(&self) -> Result<Option<Batch>, SyncError> {
-        let Some(json) = self.meta(OUTBOX).await.map_err(local_err)? else {
+        let started = crate::browser::perf_now();
+        let found = self.meta(OUTBOX).await.map_err(local_err)?;
+        crate::browser::measure("sync-outbox", started);
+        let Some(json) = found else {
             return Ok(None);
         };
         serde_json::from_str(&json).map(Some).map_err(local_err)
@@ -885,7 +890,8 @@ impl LocalStore for Store {
     }
 
     async fn dirty(&self, limit: usize) -> Result<Vec<LocalObject>, SyncError> {
-        async {
+        let started = crate::browser::perf_now();
+        let read = async {
             let tx = self.tx(&all_stores(), TransactionMode::Readonly)?;
             let ids: Vec<String> = tx
                 .object_store(DIRTY)?
@@ -899,8 +905,9 @@ impl LocalStore for Store {
             let read = read_locals(self, &tx, &targets, None).await?;
             Ok::<_, IdbError>(read.into_iter().filter_map(|(o, _)| o).collect())
         }
-        .await
-        .map_err(local_err)
+        .await;
+        crate::browser::measure("sync-dirty", started);
+        read.map_err(local_err)
     }
 
     async fn get(&self, kind: ObjectKind, key: Key) -> Result<Option<LocalObject>, SyncError> {

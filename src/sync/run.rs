@@ -78,7 +78,10 @@ async fn sync_now(
     let first = store.link().await?.is_none_or(|l| l.synced_version == 0);
     // Only for the progress bar: without it the bar just counts.
     let total = online.filter(|_| first).map(|o| o.references);
+    let phase = browser::perf_now();
     let uploaded = files::upload(store, remote, online.and_then(|o| o.max_file_size)).await?;
+    browser::measure("sync-files-up", phase);
+    let phase = browser::perf_now();
     // Idempotency keys for batches: unique per attempt; a retried batch reuses its key.
     let mut new_key = || browser::new_key().to_string();
     let synced = sync_with_progress(store, remote, &mut new_key, &mut |o| {
@@ -88,6 +91,8 @@ async fn sync_now(
         });
     })
     .await;
+    browser::measure("sync-engine", phase);
+    let phase = browser::perf_now();
     let (outcome, downloaded) =
         files::download_after(store, remote, synced)
             .await
@@ -98,6 +103,7 @@ async fn sync_now(
                 }
                 _ => e,
             })?;
+    browser::measure("sync-files-down", phase);
     Ok(Report {
         outcome,
         uploaded: uploaded.files,

@@ -680,9 +680,14 @@ async fn pull<S: LocalStore, R: Remote>(
             }
         }
         let done = page.next.is_none();
-        store
-            .apply(changes, done.then_some(page.library_version))
-            .await?;
+        // A last page with nothing in it that moves no version (a sync with nothing new) has
+        // nothing to write: no write transaction, in every store (docs/sync.md).
+        let unchanged = done && changes.is_empty() && page.library_version == since;
+        if !unchanged {
+            store
+                .apply(changes, done.then_some(page.library_version))
+                .await?;
+        }
         progress(outcome);
         match page.next {
             Some(next) => cursor = Some(next),
@@ -712,6 +717,43 @@ mod tests {
         ));
         assert_eq!(result.map_err(|e| e.kind), Err(ErrorKind::Connection));
         (calls.get(), pauses.into_inner())
+    }
+
+    #[test]
+    fn a_sync_with_nothing_new_writes_nothing_here() {
+        use crate::sync::{block_on, MemoryRemote, MemoryStore};
+        use crate::{Field, Key, RefType, Reference};
+        let remote = MemoryRemote::new(Default::default());
+        let (a, b) = (MemoryStore::default(), MemoryStore::default());
+        let n = Cell::new(0);
+        let mut key = || {
+            n.set(n.get() + 1);
+            n.get().to_string()
+        };
+        let mut reference = Reference::new(Key::new(1, [1; 10]), RefType::Book, 1);
+        a.edit(Object::Reference(reference.clone()));
+        block_on(sync(&a, &remote, &mut key)).unwrap();
+        block_on(sync(&b, &remote, &mut key)).unwrap();
+        let written = |s: &MemoryStore| s.state.borrow().pages_written;
+        let before = (written(&a), written(&b));
+        let outcome = block_on(sync(&a, &remote, &mut key)).unwrap();
+        assert_eq!((outcome.sent, outcome.received), (0, 0));
+        block_on(sync(&b, &remote, &mut key)).unwrap();
+        assert_eq!(
+            (written(&a), written(&b)),
+            before,
+            "nothing new, nothing written"
+        );
+
+        // Something new is still written, and the version it reached is kept.
+        let version = |s: &MemoryStore| s.state.borrow().link.as_ref().unwrap().synced_version;
+        reference.set(Field::Title, "Edited");
+        a.edit(Object::Reference(reference));
+        block_on(sync(&a, &remote, &mut key)).unwrap();
+        let outcome = block_on(sync(&b, &remote, &mut key)).unwrap();
+        assert_eq!(outcome.received, 1);
+        assert_eq!(version(&b), version(&a));
+        assert_eq!(written(&b), before.1 + 1);
     }
 
     #[test]

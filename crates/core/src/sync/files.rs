@@ -96,6 +96,11 @@ pub async fn upload<L: LocalFiles, R: RemoteFiles<L::Bytes>>(
 ) -> Result<Uploaded, SyncError> {
     let mut waiting = local.waiting().await?;
     let changed: HashSet<Key> = local.changed_attachments().await?.into_iter().collect();
+    if waiting.is_empty() && changed.is_empty() {
+        // Most syncs: nothing to send, so neither every attachment's record read nor the
+        // empty list written back.
+        return Ok(Uploaded::default());
+    }
     let attachments = local.attachments().await?;
     let by_sha: BTreeMap<&str, &Attachment> =
         crate::sort::map_of(attachments.iter().map(|a| (a.sha256.as_str(), a)));
@@ -251,11 +256,15 @@ mod tests {
         changed: Vec<Key>,
         waiting: RefCell<BTreeSet<String>>,
         files: RefCell<BTreeMap<String, Vec<u8>>>,
+        /// Reads of every attachment's record, writes of the waiting list.
+        listed: std::cell::Cell<u32>,
+        waiting_written: std::cell::Cell<u32>,
     }
 
     impl LocalFiles for Local {
         type Bytes = Vec<u8>;
         async fn attachments(&self) -> Result<Vec<Attachment>, SyncError> {
+            self.listed.set(self.listed.get() + 1);
             Ok(self.attachments.clone())
         }
         async fn changed_attachments(&self) -> Result<Vec<Key>, SyncError> {
@@ -265,6 +274,7 @@ mod tests {
             Ok(self.waiting.borrow().clone())
         }
         async fn set_waiting(&self, w: &BTreeSet<String>) -> Result<(), SyncError> {
+            self.waiting_written.set(self.waiting_written.get() + 1);
             *self.waiting.borrow_mut() = w.clone();
             Ok(())
         }
@@ -353,6 +363,10 @@ mod tests {
             ),
             ("full".to_string(), vec![Err(err(ErrorKind::StorageLimit))]),
         ]);
+        remote
+            .answers
+            .borrow_mut()
+            .insert("a".into(), vec![Ok(Vec::new())]);
         let done = block_on(upload(&local, &remote, None)).unwrap();
         assert_eq!(done.files, 1);
         assert_eq!(
@@ -365,6 +379,33 @@ mod tests {
         let waiting: Vec<String> = local.waiting.borrow().iter().cloned().collect();
         assert_eq!(waiting, ["big", "full"], "kept to offer again");
         assert!(done.refused_text("this library").is_some());
+    }
+
+    #[test]
+    fn with_nothing_changed_or_waiting_nothing_is_read_or_written() {
+        let local = Local {
+            attachments: vec![attachment(1, "a"), attachment(2, "b")],
+            ..Local::default()
+        };
+        local.files.borrow_mut().insert("a".into(), b"a".to_vec());
+        let remote = Remote::default();
+        let done = block_on(upload(&local, &remote, None)).unwrap();
+        assert_eq!(done, Uploaded::default());
+        assert_eq!((local.listed.get(), local.waiting_written.get()), (0, 0));
+        assert!(remote.uploaded.borrow().is_empty());
+
+        // One changed: it goes, and the list is read and kept again.
+        let local = Local {
+            changed: vec![local.attachments[0].key],
+            ..local
+        };
+        remote
+            .answers
+            .borrow_mut()
+            .insert("a".into(), vec![Ok(Vec::new())]);
+        let done = block_on(upload(&local, &remote, None)).unwrap();
+        assert_eq!(done.files, 1);
+        assert_eq!((local.listed.get(), local.waiting_written.get()), (1, 1));
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub struct MemoryState {
     pub outbox: Option<Batch>,
     /// Bumped by each of the person's writes to an object.
     pub revs: BTreeMap<(ObjectKind, Key), u64>,
+    /// Pages the engine wrote ([`LocalStore::apply`] calls): each is a write transaction in a
+    /// real store.
+    pub pages_written: u64,
 }
 
 #[derive(Debug, Default)]
@@ -215,6 +218,7 @@ impl LocalStore for MemoryStore {
         synced_version: Option<u64>,
     ) -> Result<(), SyncError> {
         let mut s = self.state.borrow_mut();
+        s.pages_written += 1;
         for change in changes {
             match change {
                 StoreChange::Put(o) => {
