@@ -223,6 +223,20 @@ async fn database_at(name: &str, version: u32, r: &Reference) -> Database {
     db
 }
 
+/// [`database_at`] `version` without the object store `added` (what the next version adds),
+/// then opened by this build: upgraded to the current version.
+async fn upgraded(name: &str, version: u32, r: &Reference, added: &str) -> Store {
+    let db = database_at(name, version, r).await;
+    let names: Vec<String> = db.object_store_names().collect();
+    assert!(!names.contains(&added.to_string()), "{names:?}");
+    db.close();
+    let store = Store::open(name)
+        .await
+        .expect("open at the current version");
+    assert_eq!(store.database().version() as u32, schema::VERSION);
+    store
+}
+
 /// Put `r` and mark it to upload, inside `tx`, as the store's own writes do.
 async fn put_marked(tx: &indexed_db_futures::transaction::Transaction<'_>, r: &Reference) {
     tx.object_store(schema::REFS)
@@ -311,16 +325,7 @@ async fn a_database_from_schema_4_keeps_everything_and_then_holds_citation_style
     use refsync_core::Style;
     let name = "test-upgrade-from-4";
     let r = reference(10, "Saved by schema 4");
-    {
-        let db = database_at(name, 4, &r).await;
-        let names: Vec<String> = db.object_store_names().collect();
-        assert!(!names.contains(&schema::STYLES.to_string()), "{names:?}");
-        db.close();
-    }
-    let store = Store::open(name)
-        .await
-        .expect("open at the current version");
-    assert_eq!(store.database().version() as u32, schema::VERSION);
+    let store = upgraded(name, 4, &r, schema::STYLES).await;
     assert_eq!(store.library().await.unwrap(), LibraryId::Personal);
     assert_eq!(store.all_references().await.unwrap(), vec![r.clone()]);
     let style = Style {
@@ -340,6 +345,23 @@ async fn a_database_from_schema_4_keeps_everything_and_then_holds_citation_style
     let loaded = again.load().await.unwrap();
     assert_eq!(loaded.styles, vec![style]);
     assert_eq!(loaded.references, vec![r]);
+}
+
+/// Version 6 keeps who last changed each reference of a shared library. A database
+/// of version 5 (today's before it) opens with everything in it, and can then say who changed
+/// a reference (here: made in this browser, not sent yet).
+#[wasm_bindgen_test]
+async fn a_database_from_schema_5_keeps_everything_and_then_says_who_changed_a_reference() {
+    use refsync_web::storage::authors::LastChange;
+    let name = "test-upgrade-from-5";
+    let r = reference(11, "Saved by schema 5");
+    let store = upgraded(name, 5, &r, schema::AUTHORS).await;
+    assert_eq!(store.all_references().await.unwrap(), vec![r.clone()]);
+    assert_eq!(store.dirty_count().await.unwrap(), 1, "still to upload");
+    assert_eq!(
+        store.last_change(r.key).await.unwrap(),
+        Some(LastChange::New)
+    );
 }
 
 /// A database is opened only as the library it holds.

@@ -363,10 +363,6 @@ mod tests {
             ),
             ("full".to_string(), vec![Err(err(ErrorKind::StorageLimit))]),
         ]);
-        remote
-            .answers
-            .borrow_mut()
-            .insert("a".into(), vec![Ok(Vec::new())]);
         let done = block_on(upload(&local, &remote, None)).unwrap();
         assert_eq!(done.files, 1);
         assert_eq!(
