@@ -2,13 +2,14 @@
 // it names) so the app opens with the network off. The library itself lives in IndexedDB;
 // nothing under /api is ever cached.
 const CACHE = "refsync-shell-v3";
-// The workers (imports and exports; citations), loaded on first use: kept too, so that
-// importing and citing work offline even if never used online. Their names carry no hash, so
-// they are fetched network first (a new version of the app brings new workers) and the kept
-// copy answers only offline.
+// The workers (imports and exports; citations; Possible Duplicates), loaded on first use:
+// kept too, so that importing, citing and finding duplicates work offline even if never used
+// online. Their names carry no hash, so they are fetched network first (a new version of the
+// app brings new workers) and the kept copy answers only offline.
 const WORKER = [
   "/formats-worker_loader.js", "/formats-worker.js", "/formats-worker_bg.wasm",
   "/cite-worker_loader.js", "/cite-worker.js", "/cite-worker_bg.wasm",
+  "/duplicates-worker_loader.js", "/duplicates-worker.js", "/duplicates-worker_bg.wasm",
 ];
 
 // The assets index.html names, same-origin only: with them the app's parts loaded on first use

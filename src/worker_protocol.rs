@@ -1,5 +1,6 @@
 //! What the app and its workers say to each other: the formats worker
-//! (`src/bin/formats-worker.rs`) and the citations worker (`src/bin/cite-worker.rs`).
+//! (`src/bin/formats-worker.rs`), the citations worker (`src/bin/cite-worker.rs`) and the
+//! duplicates worker (`src/bin/duplicates-worker.rs`).
 //!
 //! Importers and exporters are most of the app's code by size, the CSL processor with its
 //! built-in styles and locales more than the app itself, and an import of tens of thousands of
@@ -7,8 +8,11 @@
 //! time a person uses it. Messages are JS objects: `{id, op, ...}` in,
 //! `{id, ok, ...}` out; file bytes travel as transferred ArrayBuffers and results as one
 //! JSON string (one parse on arrival instead of walking a JS object per reference).
+//! Possible Duplicates are found in a worker for the same reason: over 250,000 references it
+//! takes more than a second (docs/bench.md).
 
 use refsync_core::formats::{Report, Skipped, Warning};
+use refsync_core::query::DuplicateFields;
 use refsync_core::Reference;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +24,34 @@ pub const WORKER_LOADER: &str = "/formats-worker_loader.js";
 
 /// The citations worker's script.
 pub const CITE_WORKER_LOADER: &str = "/cite-worker_loader.js";
+
+/// The duplicates worker's script.
+pub const DUPLICATES_WORKER_LOADER: &str = "/duplicates-worker_loader.js";
+
+/// What changed in the library since the duplicates worker's last update (core's
+/// `Library::changes_since`), sent as JSON bytes (`update`); a large change travels in several,
+/// the last one with `find`. Answered with the sets found (JSON) when `find`, else nothing.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DuplicatesUpdate<'a> {
+    /// Which library the ids are of (core's `Mark::library`): a worker holding another's,
+    /// or none (it was restarted), refuses an update that is not `everything`
+    /// ([`DUPLICATES_OUT_OF_STEP`]).
+    pub library: u64,
+    /// Forget everything held first.
+    pub everything: bool,
+    /// References by id (not those in the Trash).
+    #[serde(borrow)]
+    pub added: Vec<(u32, DuplicateFields<'a>)>,
+    /// Ids to forget.
+    #[serde(default)]
+    pub removed: Vec<u32>,
+    /// Find the sets once this is applied, and answer them.
+    #[serde(default)]
+    pub find: bool,
+}
+
+/// The duplicates worker's answer to an update of a library it does not hold.
+pub const DUPLICATES_OUT_OF_STEP: &str = "the duplicates worker holds another library";
 
 /// A style to format with: a built-in one by name, or a `.csl` file's XML.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

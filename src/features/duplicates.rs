@@ -19,6 +19,10 @@ use refsync_core::query::DuplicateSet;
 use refsync_core::{Key, Reference};
 use std::collections::BTreeMap;
 
+mod finder;
+
+pub use finder::find_duplicates;
+
 /// How many sets the view renders before "Show more".
 const PAGE: usize = 50;
 
@@ -29,14 +33,6 @@ later! { duplicates;
     }
 }
 
-later! { duplicates;
-    /// How many references Possible Duplicates lists (the finder comes with the pane).
-    pub fn duplicate_total(lib: Library) -> usize {
-        lib.data
-            .with_untracked(|d| d.refs.duplicates().iter().map(|set| set.keys.len()).sum())
-    }
-}
-
 /// The middle pane while Possible Duplicates is open: set after set.
 #[component]
 fn DuplicateSets() -> impl IntoView {
@@ -44,31 +40,36 @@ fn DuplicateSets() -> impl IntoView {
     let shown = RwSignal::new(PAGE);
     let comparing = RwSignal::new(None::<Vec<Key>>);
     let merging_all = RwSignal::new(false);
-    // Finding sets takes ~0.1 s natively at 50,000 references and ~1 s in the browser at
-    // 100,000 (docs/bench.md): once per change of the library.
+    // The sets come from the duplicates worker (`finder`); until its first answer, none.
+    let finding = move || lib.duplicates.with(Option::is_none);
     let sets: Memo<Vec<DuplicateSet>> = Memo::new(move |_| {
         let search = lib.search.get();
-        lib.data.with(|d| {
-            let found = d.refs.quick_search_ids(&search).map(|f| {
-                d.refs
-                    .keys_of(&f)
-                    .into_iter()
-                    .collect::<std::collections::HashSet<Key>>()
+        lib.duplicates.with(|all| {
+            let Some(all) = all else { return Vec::new() };
+            let found = lib.data.with(|d| {
+                d.refs.quick_search_ids(&search).map(|f| {
+                    d.refs
+                        .keys_of(&f)
+                        .into_iter()
+                        .collect::<std::collections::HashSet<Key>>()
+                })
             });
-            d.refs
-                .duplicates()
-                .into_iter()
+            all.iter()
                 .filter(|s| {
                     found
                         .as_ref()
                         .is_none_or(|f| s.keys.iter().any(|k| f.contains(k)))
                 })
+                .cloned()
                 .collect()
         })
     });
     let by_identifier =
         move || sets.with(|s| s.iter().filter(|s| s.reason.by_identifier()).count());
     let count_text = move || {
+        if finding() {
+            return "Looking for duplicates…".to_string();
+        }
         sets.with(|s| {
             let refs: usize = s.iter().map(|s| s.keys.len()).sum();
             format!(
@@ -98,7 +99,16 @@ fn DuplicateSets() -> impl IntoView {
             </button>
         </div>
         <div id="duplicate-sets" class="dup-sets" aria-label="Sets of possible duplicates">
-            {move || sets.with(|s| s.is_empty()).then(|| view! {
+            {move || finding().then(|| view! {
+                <div class="empty-state" role="status">
+                    <p class="empty-title">"Looking for possible duplicates…"</p>
+                    <div class="progress-track busy" role="progressbar" aria-label="Looking for possible duplicates">
+                        <div class="progress-fill"></div>
+                    </div>
+                    <p>"The whole library is compared in the background; you can go on working."</p>
+                </div>
+            })}
+            {move || (!finding() && sets.with(|s| s.is_empty())).then(|| view! {
                 <div class="empty-state">
                     <p class="empty-title">"No possible duplicates"</p>
                     <p>"References with the same DOI, PubMed ID or ISBN, or nearly the same title, year and first author, are shown here as sets to compare and merge."</p>

@@ -28,7 +28,7 @@ use leptos::task::spawn_local;
 use refsync_core::edit::actions;
 use refsync_core::edit::undo::{History, Step};
 use refsync_core::protocol::Object;
-use refsync_core::query::{self, Sort, SortField};
+use refsync_core::query::{self, DuplicateSet, Sort, SortField};
 use refsync_core::sync::{ConflictRecord, LibraryId, Resolution};
 use refsync_core::{Attachment, Group, GroupKind, GroupSet, Key, ObjectKind, Reference, Style};
 use std::collections::HashMap;
@@ -308,6 +308,12 @@ pub struct Library {
     pub help: RwSignal<bool>,
     /// The collections' counts (left pane, status bar), one pass per change of the library.
     pub counts: Memo<nav::Counts>,
+    /// Possible Duplicates as the duplicates worker last found them (`features::duplicates`'s
+    /// finder); `None` until it has, once the library is read.
+    pub found_duplicates: RwSignal<Option<Vec<DuplicateSet>>>,
+    /// [`Library::found_duplicates`] as the library stands now: what was merged away, trashed
+    /// or marked apart since is gone from it at once (core's `still_duplicates`).
+    pub duplicates: Memo<Option<Vec<DuplicateSet>>>,
     /// The pane a phone-width window shows: choosing a collection shows its list, choosing a
     /// reference (or New reference) its editor.
     pub pane: RwSignal<Pane>,
@@ -394,10 +400,12 @@ impl Library {
         let keys: Vec<Key> = match scope {
             Scope::Selection => self.selected.get_untracked(),
             Scope::List => self.data.with_untracked(|d| {
+                let duplicates = self.duplicates.get_untracked().unwrap_or_default();
                 self.collection
                     .get_untracked()
                     .listing(
                         d,
+                        &duplicates,
                         &self.search.get_untracked(),
                         self.sort.get_untracked(),
                         browser::now_millis(),
@@ -655,14 +663,18 @@ impl Library {
         let store = self.store()?;
         let mut committed = 0;
         let mut progress = progress;
+        let started = browser::perf_now();
         let result = store
             .write_bulk(&objects, |done| {
                 committed = done;
                 progress(done);
             })
             .await;
+        browser::measure("bulk-write", started);
+        let started = browser::perf_now();
         let shown: Vec<Object> = objects.into_iter().take(committed).collect();
         self.data.update(|d| d.apply_many(shown));
+        browser::measure("bulk-show", started);
         self.last_changed.set_value(None);
         self.changed.update(|n| *n += 1);
         result
@@ -1014,9 +1026,17 @@ fn collection_pref(db_base: &str, id: &LibraryId) -> String {
 /// available to every component.
 pub fn provide_library(db_base: &'static str, id: LibraryId) {
     let data = RwSignal::new(LibraryData::default());
+    let found_duplicates = RwSignal::new(None::<Vec<DuplicateSet>>);
     let library = Library {
         data,
         counts: Memo::new(move |_| data.with(|d| nav::counts(d, browser::now_millis()))),
+        found_duplicates,
+        duplicates: Memo::new(move |_| {
+            found_duplicates.with(|found| {
+                let found = found.as_ref()?;
+                Some(data.with(|d| d.refs.still_duplicates(found)))
+            })
+        }),
         load: RwSignal::new(LoadState::Loading),
         collection: RwSignal::new(Collection::All),
         sort: RwSignal::new(kept_sort()),
@@ -1077,6 +1097,7 @@ pub fn provide_library(db_base: &'static str, id: LibraryId) {
         }
     });
     shortcuts::listen(library);
+    crate::features::duplicates::find_duplicates(library);
     // Sync Conflicts is shown only while it holds something: when its last conflict is
     // settled (here, in another tab, or by a sync) while it is open, show All References
     // instead of an empty collection that is no longer in the left pane.
@@ -1100,6 +1121,7 @@ pub fn provide_library(db_base: &'static str, id: LibraryId) {
                     shown: FIRST_SCREEN,
                     total,
                 });
+                browser::mark("library-first-screen");
                 // Let the first rows paint before the whole library is read.
                 browser::yield_now().await;
             }

@@ -464,10 +464,14 @@ async fn read_import(
     if !pasted.trim().is_empty() {
         sources.push(("Pasted text".to_string(), pasted.into_bytes()));
     }
+    let started = browser::perf_now();
     let (references, report) = worker::import(sources, format, browser::now_millis()).await?;
+    browser::measure("import-read", started);
+    let started = browser::perf_now();
     let already = lib
         .data
         .with_untracked(|d| d.refs.already_here(&references));
+    browser::measure("import-check", started);
     Ok((references, report, already))
 }
 

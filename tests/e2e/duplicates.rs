@@ -3,11 +3,13 @@
 //! merged in the desktop and in a second browser (the kept record with the union of groups
 //! and the attachment, the other in the Trash); "not duplicates" crosses devices; an import
 //! finds the records already here and offers to skip or merge them; records pasted as BibTeX
-//! text (typed into the box, or pasted on the list) are imported.
+//! text (typed into the box, or pasted on the list) are imported; a large library is counted
+//! whole, never by its first screen.
 
 use super::*;
 use crate::desk::Desk;
 use crate::sync::{pick_row, retype, second_device_as, sign_in, sync_now, wait_until, CTRL_A};
+use harness::{wait_text_within, with_app_on, TestServer};
 
 const EMAIL: &str = "duplicates@example.org";
 
@@ -229,6 +231,130 @@ async fn pasted_bibtex_is_imported_and_records_already_here_are_skipped_or_merge
         wait_text(&c, "#list-count", |t| t == "0 references in 0 sets").await;
         wait_text(&c, "#count-trash", |t| t == "2").await;
         wait_text(&c, "#count-all", |t| t == "2").await;
+    })
+    .await;
+}
+
+/// A large library shows its newest references while the rest is read. Possible Duplicates is
+/// counted over the whole library, never over that first screen: it once counted the newest
+/// 2,000 whenever reading the rest took longer than the wait before a count, and the left pane
+/// showed too few until the next count. Opened before the sets are found, the pane says it is
+/// looking for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn possible_duplicates_are_counted_over_the_whole_library_not_its_first_screen() {
+    use refsync_core::{Field, Key, RefType, Reference};
+    const N: usize = 12_000;
+    let refs: Vec<Reference> = (0..N)
+        .map(|i| {
+            let at = 1_600_000_000_000 + i as u64;
+            let mut r = Reference::new(
+                Key::new(at, [(i % 251) as u8; 10]),
+                RefType::JournalArticle,
+                at,
+            );
+            r.set(Field::Title, format!("Field notes, volume {i}"));
+            // One pair among the newest (the first screen), one among the oldest.
+            match i {
+                0 | 1 => r.set(Field::Doi, "10.1000/oldest"),
+                _ if i >= N - 2 => r.set(Field::Doi, "10.1000/newest"),
+                _ => {}
+            }
+            r
+        })
+        .collect();
+    let server = TestServer::start().await;
+    harness::Online::seed(
+        &reqwest::Client::new(),
+        &server.base_url,
+        EMAIL,
+        crate::sync::PASSWORD,
+        &refs,
+    )
+    .await;
+    with_app_on(server, |c, _app| async move {
+        sign_in(&c, EMAIL).await;
+        wait_text(&c, "#count-all", |t| t == N.to_string()).await;
+        wait_text(&c, "#count-duplicates", |t| t == "4").await;
+
+        // Opened again on a slow computer, every count the left pane shows kept.
+        harness::cdp(
+            &c,
+            "Emulation.setCPUThrottlingRate",
+            serde_json::json!({"rate": 25}),
+        )
+        .await;
+        c.refresh().await.unwrap();
+        // What the left pane's count and the open pane's count show, as the page changes; and
+        // Possible Duplicates opened as soon as it can be, before its sets are found.
+        c.execute(
+            "window.__shown = []; window.__listed = []; \
+             const keep = (list, css) => { \
+               const el = document.querySelector(css); const t = el ? el.textContent : ''; \
+               if (t && list[list.length - 1] !== t) list.push(t); }; \
+             setInterval(() => { \
+               const nav = document.querySelector('#nav-duplicates'); \
+               if (nav && !window.__opened) { window.__opened = true; nav.click(); } \
+               keep(window.__shown, '#count-duplicates'); keep(window.__listed, '#list-count'); \
+             }, 5);",
+            vec![],
+        )
+        .await
+        .unwrap();
+        // A picture of the pane while it looks, when the test sees it (it lasts about a second).
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            let listed = harness::texts(&c, "#list-count").await;
+            if listed.iter().any(|t| t.starts_with("Looking")) {
+                screenshot(&c, "duplicates-looking").await;
+                break;
+            }
+            if listed.iter().any(|t| t.contains(" in ")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        wait_text_within(&c, "#count-duplicates", Duration::from_secs(120), |t| {
+            t == "4"
+        })
+        .await;
+        wait_text(&c, "#list-count", |t| t == "4 references in 2 sets").await;
+        harness::cdp(
+            &c,
+            "Emulation.setCPUThrottlingRate",
+            serde_json::json!({"rate": 1}),
+        )
+        .await;
+        let seen = c
+            .execute(
+                "const t = n => (performance.getEntriesByName(n)[0] || {}).startTime; \
+                 return [window.__shown, t('library-first-screen'), t('library-ready'), window.__listed];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (first_screen, ready) = (seen[1].as_f64(), seen[2].as_f64());
+        // Otherwise the count's wait alone would have kept it from the first screen.
+        assert!(
+            first_screen.zip(ready).is_some_and(|(f, r)| r - f > 2_000.0),
+            "the rest of the library was read too fast for this test to show anything \
+             ({first_screen:?} ms to the first screen, {ready:?} ms to the whole library)"
+        );
+        assert_eq!(seen[0], serde_json::json!(["4"]), "every count shown");
+        // (All References' count shows first, until the click opens Possible Duplicates.)
+        let listed: Vec<&str> = seen[3]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|t| t.as_str())
+            .skip_while(|t| !t.starts_with("Looking"))
+            .collect();
+        assert_eq!(
+            listed,
+            ["Looking for duplicates…", "4 references in 2 sets"],
+            "Possible Duplicates opened before its sets were found: {}",
+            seen[3]
+        );
     })
     .await;
 }

@@ -212,24 +212,26 @@ async fn the_page_declares_an_icon_and_its_forms_are_complete() {
             .unwrap();
         assert_eq!(icon, serde_json::json!(200), "the page's icon: {icon}");
 
-        // The formats worker starts without wasm-bindgen's warning about the deprecated way of
+        // Each worker starts without wasm-bindgen's warning about the deprecated way of
         // passing the wasm's path (any argument but an object). A worker's console is out of
         // WebDriver's reach and the page's CSP forbids running the loader here, so the loader
         // the browser is served is read for the call it makes.
-        let loader = c
-            .execute_async(
-                "const done = arguments[0]; fetch('/formats-worker_loader.js').then(r => r.text()).then(done, e => done(String(e)));",
-                vec![],
-            )
-            .await
-            .unwrap();
-        let loader = loader.as_str().unwrap_or_default();
-        let calls: Vec<&str> = loader.split("wasm_bindgen(").skip(1).collect();
-        assert!(!calls.is_empty(), "the loader starts the worker: {loader}");
-        assert!(
-            calls.iter().all(|call| call.trim_start().starts_with('{')),
-            "the worker is started the deprecated way: {loader}"
-        );
+        for worker in ["formats", "cite", "duplicates"] {
+            let loader = c
+                .execute_async(
+                    "const [name, done] = arguments; fetch(`/${name}-worker_loader.js`).then(r => r.text()).then(done, e => done(String(e)));",
+                    vec![worker.into()],
+                )
+                .await
+                .unwrap();
+            let loader = loader.as_str().unwrap_or_default();
+            let calls: Vec<&str> = loader.split("wasm_bindgen(").skip(1).collect();
+            assert!(!calls.is_empty(), "the {worker} loader starts the worker: {loader}");
+            assert!(
+                calls.iter().all(|call| call.trim_start().starts_with('{')),
+                "the {worker} worker is started the deprecated way: {loader}"
+            );
+        }
 
         // Every password form names its account, as password managers and screen readers
         // expect.

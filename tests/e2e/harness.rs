@@ -566,6 +566,17 @@ pub async fn set_offline(c: &Client, offline: bool) {
     .unwrap_or_else(|e| panic!("cannot set the network conditions: {e}"));
 }
 
+/// A Chrome DevTools Protocol command through ChromeDriver (`goog/cdp/execute`): what the
+/// browser's developer tools can do to the page, such as slowing its CPU.
+pub async fn cdp(c: &Client, command: &str, params: serde_json::Value) {
+    c.issue_cmd(SessionPost {
+        path: "goog/cdp/execute",
+        body: json!({ "cmd": command, "params": params }),
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{command}: {e}"));
+}
+
 /// axe-core's browser script: `cargo xtask test` installs it from npm and names it in
 /// `REFSYNC_AXE`. Without it the accessibility checks fail, never skip.
 fn axe_script() -> String {

@@ -6,6 +6,11 @@
 //! it a new id and leaves the old one dead (skipped everywhere), so that the word index and
 //! the sort orders only ever grow at the end or by one insertion, never by a rebuild; dead
 //! ids are compacted away in one rebuild once they outnumber the live ones.
+//!
+//! Because an id names one version of one reference, a copy kept elsewhere (the duplicates
+//! worker's fingerprints) is brought up to date from a [`Mark`]: the ids made since, and the
+//! ids that died since, in the order they died. A rebuild is another library (a new
+//! [`Mark::library`]), and its changes are everything.
 
 mod bits;
 mod criteria;
@@ -16,13 +21,15 @@ mod groups;
 
 pub use bits::Bits;
 pub use duplicates::{
-    normalize_doi, normalize_isbns, normalize_pmid, DuplicateReason, DuplicateSet,
+    find_sets, normalize_doi, normalize_isbns, normalize_pmid, DuplicateFields, DuplicateReason,
+    DuplicateSet, Fingerprint,
 };
 pub use groups::GroupError;
 
 use crate::{CreatorRole, Field, Key, Reference};
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 /// What a list can be sorted by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -190,6 +197,43 @@ pub struct Library {
     /// Per sort field, every id (dead ones too) in ascending order.
     orders: [Vec<u32>; 6],
     dead: usize,
+    /// Every id that died, in the order it did (what [`Library::changes_since`] reports).
+    died: Vec<u32>,
+    instance: Instance,
+}
+
+/// Which library this is: no two [`Library`] values of one process share one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Instance(u64);
+
+impl Default for Instance {
+    fn default() -> Instance {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Instance(NEXT.fetch_add(1, AtomicOrdering::Relaxed))
+    }
+}
+
+/// Where a [`Library`] stood: what [`Library::changes_since`] counts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark {
+    /// The library's own number: a rebuilt or another library has another.
+    pub library: u64,
+    next_id: u32,
+    died: usize,
+}
+
+/// What changed in a [`Library`] since a [`Mark`].
+#[derive(Debug)]
+pub struct Changes<'a> {
+    /// The mark was of another library (or there was none): forget every id held before,
+    /// `added` is the whole library.
+    pub everything: bool,
+    /// References (by their new id) added or edited since, alive now, in id order.
+    pub added: Vec<(u32, &'a Reference)>,
+    /// Ids that died since (edited, removed), which a copy may hold.
+    pub removed: Vec<u32>,
+    /// Where the library stands now: the mark of the next call.
+    pub now: Mark,
 }
 
 impl Library {
@@ -204,6 +248,7 @@ impl Library {
             if let Some(&old) = lib.by_key.get(&r.key) {
                 lib.refs[old as usize] = None;
                 lib.dead += 1;
+                lib.died.push(old);
             }
             let id = lib.refs.len() as u32;
             lib.index_words(id, &r, false);
@@ -265,6 +310,7 @@ impl Library {
         let id = self.by_key.remove(key)?;
         let r = self.refs.get_mut(id as usize)?.take();
         self.dead += 1;
+        self.died.push(id);
         self.compact_if_worth_it();
         r
     }
@@ -274,6 +320,7 @@ impl Library {
             if let Some(slot) = self.refs.get_mut(id as usize) {
                 *slot = None;
                 self.dead += 1;
+                self.died.push(id);
             }
         }
     }
@@ -301,6 +348,45 @@ impl Library {
     pub fn get(&self, key: &Key) -> Option<&Reference> {
         let id = *self.by_key.get(key)?;
         self.refs.get(id as usize)?.as_ref()
+    }
+
+    /// The reference with internal id `id`, while that version is alive.
+    pub fn at(&self, id: u32) -> Option<&Reference> {
+        self.refs.get(id as usize)?.as_ref()
+    }
+
+    /// Where the library stands now.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            library: self.instance.0,
+            next_id: self.refs.len() as u32,
+            died: self.died.len(),
+        }
+    }
+
+    /// What changed since `since` (everything, from no mark or another library's).
+    pub fn changes_since(&self, since: Option<Mark>) -> Changes<'_> {
+        let now = self.mark();
+        match since {
+            Some(m) if m.library == now.library => Changes {
+                everything: false,
+                added: self
+                    .refs
+                    .iter()
+                    .enumerate()
+                    .skip(m.next_id as usize)
+                    .filter_map(|(i, r)| r.as_ref().map(|r| (i as u32, r)))
+                    .collect(),
+                removed: self.died.get(m.died..).unwrap_or_default().to_vec(),
+                now,
+            },
+            _ => Changes {
+                everything: true,
+                added: self.live().collect(),
+                removed: Vec::new(),
+                now,
+            },
+        }
     }
 
     /// Every reference, in no particular order.

@@ -4,7 +4,7 @@
 //! else), whatever group or search is chosen, as in EndNote.
 
 use super::LibraryData;
-use refsync_core::query::{Bits, Sort};
+use refsync_core::query::{Bits, DuplicateSet, Sort};
 use refsync_core::{GroupKind, Key};
 use std::collections::HashSet;
 
@@ -86,10 +86,13 @@ impl Collection {
     /// The collection's references that match `search` (and hold `keyword`, when the keyword
     /// pane filters), sorted; `keep` are references that
     /// stay listed while they are in the collection even if they no longer match (the one
-    /// being edited, whose title is changing under the search).
+    /// being edited, whose title is changing under the search). Possible Duplicates lists
+    /// `duplicates`, the sets the duplicates worker found (`Library::duplicates`).
+    #[allow(clippy::too_many_arguments)]
     pub fn listing(
         self,
         data: &LibraryData,
+        duplicates: &[DuplicateSet],
         search: &str,
         sort: Sort,
         now: u64,
@@ -99,7 +102,7 @@ impl Collection {
         let refs = &data.refs;
         let mut problem = None;
         match self {
-            Collection::Duplicates => return duplicates(data, search),
+            Collection::Duplicates => return duplicate_listing(data, duplicates, search),
             Collection::Conflicts => return conflicts(data, search),
             _ => {}
         }
@@ -173,16 +176,16 @@ fn conflicts(data: &LibraryData, search: &str) -> Listing {
     }
 }
 
-/// Probable duplicates, set after set (each set's references together), as core finds them.
-fn duplicates(data: &LibraryData, search: &str) -> Listing {
+/// Probable duplicates, set after set (each set's references together).
+fn duplicate_listing(data: &LibraryData, sets: &[DuplicateSet], search: &str) -> Listing {
     let refs = &data.refs;
     let found: Option<HashSet<Key>> = refs
         .quick_search_ids(search)
         .map(|f| refs.keys_of(&f).into_iter().collect());
     let mut seen = HashSet::new();
     let mut keys = Vec::new();
-    for set in refs.duplicates() {
-        for k in set.keys {
+    for set in sets {
+        for &k in &set.keys {
             if found.as_ref().is_none_or(|f| f.contains(&k)) && seen.insert(k) {
                 keys.push(k);
             }

@@ -51,9 +51,16 @@ pub fn ReferenceList(
             }),
             _ => Vec::new(),
         };
+        // Read (and followed) only while they are what is listed.
+        let duplicates = if collection == Collection::Duplicates {
+            lib.duplicates.get().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let listing = lib.data.with(|d| {
             collection.listing(
                 d,
+                &duplicates,
                 &search,
                 sort,
                 browser::now_millis(),

@@ -68,7 +68,13 @@ enum Editing {
 pub fn LibraryNav() -> impl IntoView {
     let lib = use_library();
     let counts = lib.counts;
-    let duplicates = duplicate_count(lib);
+    // Found by the duplicates worker once the library is read (none until then).
+    let duplicates = Signal::derive(move || {
+        lib.duplicates.with(|sets| {
+            sets.as_ref()
+                .map(|s| s.iter().map(|set| set.keys.len()).sum())
+        })
+    });
     let editing = RwSignal::new(None::<Editing>);
     let collapsed = RwSignal::new(Vec::<Key>::new());
 
@@ -165,40 +171,6 @@ pub fn LibraryNav() -> impl IntoView {
         })}
     }
 }
-
-/// How many references Possible Duplicates lists, counted once the library has been still for
-/// a moment: finding duplicates takes ~0.1 s at 50,000 references, too long for every
-/// keystroke of an edit, and a count a second late misleads no one.
-fn duplicate_count(lib: Library) -> Signal<Option<usize>> {
-    let count = RwSignal::new(None::<usize>);
-    let generation = StoredValue::new(0u64);
-    Effect::new(move |_| {
-        lib.data.track();
-        let Some(g) = generation.try_update_value(|g| {
-            *g += 1;
-            *g
-        }) else {
-            return;
-        };
-        spawn_local(async move {
-            crate::browser::sleep(DUPLICATES_SETTLE_MS).await;
-            // A later change started its own wait (or the pane is gone): that one counts.
-            if generation.try_get_value() != Some(g) {
-                return;
-            }
-            // Not fetched (offline before the service worker kept it): no count, as before one.
-            let started = crate::browser::perf_now();
-            if let Ok(n) = crate::features::duplicates::duplicate_total(lib).await {
-                crate::browser::measure("duplicates-count", started);
-                count.set(Some(n));
-            }
-        });
-    });
-    count.into()
-}
-
-/// How long the library stays unchanged before Possible Duplicates is counted again.
-const DUPLICATES_SETTLE_MS: u64 = 800;
 
 #[component]
 fn FixedItem(

@@ -5,14 +5,23 @@
 //! the same title. Trashed references are left out, and so is any pair a person marked as not
 //! duplicates. It only reports sets; merging is the person's call (`edit::merge`).
 //! Measured on labelled pairs from the corpus: docs/queries.md, "How good the detector is".
+//!
+//! Two steps: each reference becomes a [`Fingerprint`] (its identifiers normalised, its title,
+//! first author, year and journal folded), then [`find_sets`] groups fingerprints. The web app
+//! runs both in its duplicates worker, which keeps the fingerprints between counts and is sent
+//! only what changed ([`DuplicateFields`] of the references added, the ids of those gone:
+//! `Library::changes_since`); the CLI and the sync engine call [`Library::duplicates`]. Either
+//! way the sets are the same: fingerprints are grouped in the library's id order.
 
 use super::fold::fold;
 use super::Library;
-use crate::{Field, Key};
+use crate::{Field, Key, RefType, Reference};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Why references were grouped (the strongest evidence found in the group).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum DuplicateReason {
     Doi,
     Pmid,
@@ -21,7 +30,7 @@ pub enum DuplicateReason {
     Probable,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DuplicateSet {
     pub reason: DuplicateReason,
     pub keys: Vec<Key>,
@@ -134,33 +143,28 @@ fn numbers(title: &str) -> String {
 /// the same one up to how databases write it ("Addiction (Abingdon, England)", "Water
 /// Science & Technology"): one's words all among the other's. A talk and the later paper, a
 /// report and the thesis, one title in two journals, are two items.
-fn same_venue(a: &crate::Reference, b: &crate::Reference) -> bool {
-    use crate::RefType;
-    let kind = |r: &crate::Reference| match r.ref_type {
-        RefType::ConferencePaper | RefType::ConferenceProceedings => Some(RefType::ConferencePaper),
-        RefType::Generic => None,
-        t => Some(t),
-    };
-    if let (Some(x), Some(y)) = (kind(a), kind(b)) {
+fn same_venue(a: &Fingerprint, b: &Fingerprint) -> bool {
+    if let (Some(x), Some(y)) = (a.kind, b.kind) {
         if x != y {
             return false;
         }
     }
-    let words = |r: &crate::Reference| -> Vec<String> {
-        title_key(r.get(Field::SecondaryTitle))
-            .split(' ')
-            .filter(|w| {
-                !w.is_empty() && !matches!(*w, "the" | "and" | "of" | "a" | "journal" | "j")
-            })
-            .map(str::to_string)
-            .collect()
-    };
-    let (wa, wb) = (words(a), words(b));
-    if wa.is_empty() || wb.is_empty() {
+    if a.venue.is_empty() || b.venue.is_empty() {
         return true;
     }
-    let within = |x: &[String], y: &[String]| x.iter().all(|w| y.contains(w));
+    let (wa, wb): (Vec<&str>, Vec<&str>) =
+        (a.venue.split(' ').collect(), b.venue.split(' ').collect());
+    let within = |x: &[&str], y: &[&str]| x.iter().all(|w| y.contains(w));
     within(&wa, &wb) || within(&wb, &wa)
+}
+
+/// The words of a journal or meeting's name that tell it apart, folded, joined by spaces.
+fn venue_words(name: &str) -> String {
+    title_key(name)
+        .split(' ')
+        .filter(|w| !w.is_empty() && !matches!(*w, "the" | "and" | "of" | "a" | "journal" | "j"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The first author as blocks compare them: the last word of the folded family name, so
@@ -205,8 +209,103 @@ impl UnionFind {
 const MAX_BLOCK_FOR_TYPOS: usize = 400;
 
 /// Two references a person said are not duplicates (either side's mark is enough).
-fn apart(a: &crate::Reference, b: &crate::Reference) -> bool {
-    a.not_duplicates.contains(&b.key) || b.not_duplicates.contains(&a.key)
+fn apart(a: &Fingerprint, b: &Fingerprint) -> bool {
+    a.apart.contains(&b.key) || b.apart.contains(&a.key)
+}
+
+/// What duplicate detection reads of one reference: borrowed from it, or read back from the
+/// message that carried it to the duplicates worker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuplicateFields<'a> {
+    pub key: Key,
+    #[serde(rename = "type")]
+    pub ref_type: RefType,
+    #[serde(borrow, default)]
+    pub title: Cow<'a, str>,
+    /// The first creator's family name (or the whole name of an organisation).
+    #[serde(borrow, default)]
+    pub first_author: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub year: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub secondary_title: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub doi: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub pmid: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub isbn: Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_duplicates: Vec<Key>,
+}
+
+impl<'a> DuplicateFields<'a> {
+    pub fn of(r: &'a Reference) -> DuplicateFields<'a> {
+        DuplicateFields {
+            key: r.key,
+            ref_type: r.ref_type,
+            title: Cow::Borrowed(r.title()),
+            first_author: Cow::Borrowed(r.creators.first().map_or("", |c| c.name.sort_name())),
+            year: Cow::Borrowed(r.year()),
+            secondary_title: Cow::Borrowed(r.get(Field::SecondaryTitle)),
+            doi: Cow::Borrowed(r.get(Field::Doi)),
+            pmid: Cow::Borrowed(r.get(Field::Pmid)),
+            isbn: Cow::Borrowed(r.get(Field::Isbn)),
+            not_duplicates: r.not_duplicates.iter().copied().collect(),
+        }
+    }
+}
+
+/// One reference as the detector compares it: what [`find_sets`] needs, normalised once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fingerprint {
+    key: Key,
+    doi: Option<String>,
+    pmid: Option<String>,
+    isbns: Vec<String>,
+    /// [`title_key`]
+    title: String,
+    /// [`family_key`]
+    family: String,
+    /// Folded.
+    year: String,
+    /// Kinds that may be one item compare equal; `None` (a generic record) matches any.
+    kind: Option<RefType>,
+    /// [`venue_words`]
+    venue: String,
+    apart: Vec<Key>,
+}
+
+impl Fingerprint {
+    pub fn of(r: &Reference) -> Fingerprint {
+        Fingerprint::from_fields(&DuplicateFields::of(r))
+    }
+
+    pub fn from_fields(f: &DuplicateFields<'_>) -> Fingerprint {
+        let kind = match f.ref_type {
+            RefType::ConferencePaper | RefType::ConferenceProceedings => {
+                Some(RefType::ConferencePaper)
+            }
+            RefType::Generic => None,
+            t => Some(t),
+        };
+        Fingerprint {
+            key: f.key,
+            doi: normalize_doi(&f.doi),
+            pmid: normalize_pmid(&f.pmid),
+            isbns: normalize_isbns(&f.isbn),
+            title: title_key(&f.title),
+            family: family_key(&f.first_author),
+            year: fold(f.year.trim()),
+            kind,
+            venue: venue_words(&f.secondary_title),
+            apart: f.not_duplicates.clone(),
+        }
+    }
+
+    pub fn key(&self) -> Key {
+        self.key
+    }
 }
 
 impl Library {
@@ -214,12 +313,40 @@ impl Library {
     /// references marked as not duplicates are never paired directly (a third that matches
     /// both still brings them into one set: it may be a copy of either).
     pub fn duplicates(&self) -> Vec<DuplicateSet> {
-        let docs: Vec<&crate::Reference> = self
+        let prints: Vec<Fingerprint> = self
             .live()
             .filter(|(_, r)| !r.trashed)
-            .map(|(_, r)| r)
+            .map(|(_, r)| Fingerprint::of(r))
             .collect();
-        find_sets(&docs)
+        find_sets(&prints.iter().collect::<Vec<_>>())
+    }
+
+    /// `sets` (found a moment ago) as they stand now: members removed or in the Trash left
+    /// out, and a set with no two members left that may be one work (fewer than two, or every
+    /// pair marked not duplicates) dropped. What a person just merged or marked apart leaves
+    /// the view at once, before the sets are found again.
+    pub fn still_duplicates(&self, sets: &[DuplicateSet]) -> Vec<DuplicateSet> {
+        let mark_apart = |a: &crate::Reference, b: &crate::Reference| {
+            a.not_duplicates.contains(&b.key) || b.not_duplicates.contains(&a.key)
+        };
+        sets.iter()
+            .filter_map(|set| {
+                let members: Vec<&crate::Reference> = set
+                    .keys
+                    .iter()
+                    .filter_map(|k| self.get(k))
+                    .filter(|r| !r.trashed)
+                    .collect();
+                let together = members
+                    .iter()
+                    .enumerate()
+                    .any(|(i, a)| members[i + 1..].iter().any(|b| !mark_apart(a, b)));
+                together.then(|| DuplicateSet {
+                    reason: set.reason,
+                    keys: members.iter().map(|r| r.key).collect(),
+                })
+            })
+            .collect()
     }
 
     /// For each of `incoming` (references not yet in the library, as an import read them),
@@ -229,13 +356,14 @@ impl Library {
         &self,
         incoming: &[crate::Reference],
     ) -> Vec<Option<(Key, DuplicateReason)>> {
-        let mut docs: Vec<&crate::Reference> = self
+        let mut prints: Vec<Fingerprint> = self
             .live()
             .filter(|(_, r)| !r.trashed)
-            .map(|(_, r)| r)
+            .map(|(_, r)| Fingerprint::of(r))
             .collect();
-        let existing = docs.len();
-        docs.extend(incoming.iter());
+        let existing = prints.len();
+        prints.extend(incoming.iter().map(Fingerprint::of));
+        let docs: Vec<&Fingerprint> = prints.iter().collect();
         let mut out = vec![None; incoming.len()];
         let position: std::collections::BTreeMap<Key, usize> =
             crate::sort::map_of(incoming.iter().enumerate().map(|(i, r)| (r.key, i)));
@@ -275,9 +403,9 @@ impl Holders {
     /// Join `i` to the holders it may be a copy of: by an identifier, every one not marked
     /// apart from it; by likeness (`why` is [`DuplicateReason::Probable`]), also only one of
     /// the same kind in the same journal or meeting ([`same_venue`]).
-    fn link(&self, uf: &mut UnionFind, docs: &[&crate::Reference], why: DuplicateReason, i: usize) {
+    fn link(&self, uf: &mut UnionFind, docs: &[&Fingerprint], why: DuplicateReason, i: usize) {
         let likeness = why == DuplicateReason::Probable;
-        let marked = !docs[i].not_duplicates.is_empty();
+        let marked = !docs[i].apart.is_empty();
         let joins =
             |j: usize| !apart(docs[i], docs[j]) && (!likeness || same_venue(docs[i], docs[j]));
         if marked || likeness {
@@ -297,15 +425,9 @@ impl Holders {
     }
 
     /// [`Holders::link`] `i`, then hold it too.
-    fn join(
-        &mut self,
-        uf: &mut UnionFind,
-        docs: &[&crate::Reference],
-        why: DuplicateReason,
-        i: usize,
-    ) {
+    fn join(&mut self, uf: &mut UnionFind, docs: &[&Fingerprint], why: DuplicateReason, i: usize) {
         self.link(uf, docs, why, i);
-        let marked = !docs[i].not_duplicates.is_empty();
+        let marked = !docs[i].apart.is_empty();
         if marked {
             self.marked.push(i);
         } else {
@@ -319,46 +441,36 @@ impl Holders {
 /// thousands, "Editorial", would otherwise be quadratic).
 const MAX_PAIRWISE: usize = 64;
 
-fn find_sets(docs: &[&crate::Reference]) -> Vec<DuplicateSet> {
+/// Group `docs` into sets of probable duplicates, most certain first (each set's keys sorted).
+/// The outcome depends on the order of `docs` only where a value is shared by more than
+/// [`MAX_PAIRWISE`]: give them in one order (the library's ids') to get the same sets.
+pub fn find_sets(docs: &[&Fingerprint]) -> Vec<DuplicateSet> {
     let mut uf = UnionFind {
         parent: (0..docs.len()).collect(),
         reason: vec![None; docs.len()],
     };
-    let mut seen: HashMap<(DuplicateReason, String), Holders> = HashMap::new();
-    let mut link = |uf: &mut UnionFind, why: DuplicateReason, value: String, i: usize| {
-        seen.entry((why, value)).or_default().join(uf, docs, why, i);
-    };
-    let mut blocks: HashMap<(String, String), Vec<(usize, String)>> = HashMap::new();
-    let mut near_years: HashMap<(String, String), Vec<(usize, i32)>> = HashMap::new();
+    let mut seen: HashMap<(DuplicateReason, &str), Holders> = HashMap::new();
+    let mut blocks: HashMap<(&str, &str), Vec<(usize, &str)>> = HashMap::new();
+    let mut near_years: HashMap<(&str, &str), Vec<(usize, i32)>> = HashMap::new();
     for (i, r) in docs.iter().enumerate() {
-        if let Some(doi) = normalize_doi(r.get(Field::Doi)) {
-            link(&mut uf, DuplicateReason::Doi, doi, i);
+        let identifiers = (r.doi.iter().map(|v| (DuplicateReason::Doi, v)))
+            .chain(r.pmid.iter().map(|v| (DuplicateReason::Pmid, v)))
+            .chain(r.isbns.iter().map(|v| (DuplicateReason::Isbn, v)));
+        for (why, value) in identifiers {
+            seen.entry((why, value.as_str()))
+                .or_default()
+                .join(&mut uf, docs, why, i);
         }
-        if let Some(pmid) = normalize_pmid(r.get(Field::Pmid)) {
-            link(&mut uf, DuplicateReason::Pmid, pmid, i);
-        }
-        for isbn in normalize_isbns(r.get(Field::Isbn)) {
-            link(&mut uf, DuplicateReason::Isbn, isbn, i);
-        }
-        let title = title_key(r.title());
+        let (title, family, year) = (r.title.as_str(), r.family.as_str(), r.year.as_str());
         if title.len() < 8 {
             continue;
         }
-        let family = r
-            .creators
-            .first()
-            .map(|c| family_key(c.name.sort_name()))
-            .unwrap_or_default();
-        let year = fold(r.year().trim());
         if let (false, true, Ok(y)) = (
             family.is_empty(),
             title.len() >= SHORT_TITLE,
             year.parse::<i32>(),
         ) {
-            near_years
-                .entry((family.clone(), title.clone()))
-                .or_default()
-                .push((i, y));
+            near_years.entry((family, title)).or_default().push((i, y));
         }
         blocks.entry((year, family)).or_default().push((i, title));
     }
@@ -381,7 +493,7 @@ fn find_sets(docs: &[&crate::Reference]) -> Vec<DuplicateSet> {
         let mut exact: HashMap<&str, Holders> = HashMap::new();
         for (i, t) in block {
             exact
-                .entry(t.as_str())
+                .entry(t)
                 .or_default()
                 .join(&mut uf, docs, DuplicateReason::Probable, *i);
         }

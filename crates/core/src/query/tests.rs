@@ -506,3 +506,187 @@ fn a_collection_filter_skips_replaced_and_removed_references() {
         vec![key(1), key(4)]
     );
 }
+
+/// What the duplicates worker does with [`Library::changes_since`]: fingerprints by id,
+/// brought up to date from the last mark, trashed references left out.
+#[derive(Default)]
+struct KeptCopy {
+    mark: Option<Mark>,
+    prints: std::collections::BTreeMap<u32, Fingerprint>,
+    /// How many references the last update carried.
+    carried: usize,
+}
+
+impl KeptCopy {
+    fn update(&mut self, lib: &Library) -> Vec<DuplicateSet> {
+        let changes = lib.changes_since(self.mark);
+        if changes.everything {
+            self.prints.clear();
+        }
+        for id in &changes.removed {
+            self.prints.remove(id);
+        }
+        self.carried = changes.added.len();
+        for (id, r) in changes.added.iter().filter(|(_, r)| !r.trashed) {
+            // As it travels: written, read back, then fingerprinted.
+            let json = serde_json::to_string(&DuplicateFields::of(r)).unwrap();
+            let fields: DuplicateFields<'_> = serde_json::from_str(&json).unwrap();
+            self.prints.insert(*id, Fingerprint::from_fields(&fields));
+        }
+        self.mark = Some(changes.now);
+        find_sets(&self.prints.values().collect::<Vec<_>>())
+    }
+}
+
+#[test]
+fn a_copy_kept_from_marks_finds_the_sets_the_library_finds_through_edits_and_a_rebuild() {
+    let kuhn = |n, title: &str| r(n, "Kuhn, Thomas", "1962", title);
+    let mut lib = Library::from_references([
+        kuhn(1, "The Structure of Scientific Revolutions"),
+        kuhn(2, "The structure of scientific revolutions."),
+        r(
+            3,
+            "Popper, Karl",
+            "1959",
+            "The Logic of Scientific Discovery",
+        ),
+        r(
+            4,
+            "Lakatos, Imre",
+            "1978",
+            "The Methodology of Scientific Research Programmes",
+        ),
+    ]);
+    let mut copy = KeptCopy::default();
+    assert_eq!(copy.update(&lib), lib.duplicates());
+    assert_eq!(copy.update(&lib).len(), 1, "the two Kuhns");
+    assert_eq!(copy.carried, 0, "nothing changed, nothing carried");
+
+    // An edit makes a second set; only the edited reference travels.
+    let mut popper = r(5, "Popper, K.", "1959", "The logic of scientific discovery");
+    popper.set(Field::Doi, "10.1000/lsd");
+    lib.upsert(popper);
+    assert_eq!(copy.update(&lib), lib.duplicates());
+    assert_eq!(copy.carried, 1);
+    assert_eq!(copy.update(&lib).len(), 2);
+
+    // Trashed, removed, marked apart: each set goes, as the library's own count says.
+    let mut trashed = lib.get(&key(5)).cloned().unwrap();
+    trashed.trashed = true;
+    lib.upsert(trashed);
+    assert_eq!(copy.update(&lib), lib.duplicates());
+    assert_eq!(copy.update(&lib).len(), 1);
+    let mut apart = lib.get(&key(2)).cloned().unwrap();
+    apart.not_duplicates.insert(key(1));
+    lib.upsert(apart);
+    lib.remove(&key(4));
+    assert_eq!(copy.update(&lib), Vec::new());
+    assert_eq!(lib.duplicates(), Vec::new());
+
+    // Thousands of edits compact the library into another one: the copy starts over.
+    let before = lib.mark();
+    for n in 0..5_000u64 {
+        lib.upsert(kuhn(
+            100 + n % 3,
+            &format!("Edition {} of a very long title", n % 3),
+        ));
+    }
+    assert_ne!(lib.mark().library, before.library, "compacted");
+    let sets = copy.update(&lib);
+    assert_eq!(sets, lib.duplicates());
+    assert_eq!(copy.carried, lib.len());
+    assert_eq!(
+        copy.prints.len(),
+        lib.len() - 1,
+        "all but the one in the Trash"
+    );
+}
+
+#[test]
+fn changes_since_a_mark_name_each_new_version_and_each_dead_one() {
+    let mut lib = sample();
+    let start = lib.mark();
+    let none = lib.changes_since(Some(start));
+    assert!(!none.everything && none.added.is_empty() && none.removed.is_empty());
+    let old = lib.id_of(&key(2)).unwrap();
+    let mut b = lib.get(&key(2)).cloned().unwrap();
+    b.set(Field::Volume, "9");
+    lib.upsert(b);
+    lib.remove(&key(3));
+    let other = Library::new();
+    let dead = other.changes_since(Some(start));
+    assert!(
+        dead.everything,
+        "a mark of another library is not this one's"
+    );
+    let changes = lib.changes_since(Some(start));
+    let new = lib.id_of(&key(2)).unwrap();
+    assert_eq!(
+        changes
+            .added
+            .iter()
+            .map(|(id, r)| (*id, r.key))
+            .collect::<Vec<_>>(),
+        vec![(new, key(2))]
+    );
+    assert_eq!(changes.removed.len(), 2);
+    assert!(changes.removed.contains(&old));
+    assert_eq!(lib.at(new).map(|r| r.get(Field::Volume)), Some("9"));
+    assert_eq!(lib.at(old), None);
+}
+
+#[test]
+fn sets_found_a_moment_ago_lose_what_was_since_merged_trashed_or_marked_apart() {
+    let kuhn = |n| {
+        r(
+            n,
+            "Kuhn, Thomas",
+            "1962",
+            "The Structure of Scientific Revolutions",
+        )
+    };
+    let popper = |n| {
+        r(
+            n,
+            "Popper, Karl",
+            "1959",
+            "The Logic of Scientific Discovery",
+        )
+    };
+    let mut lib = Library::from_references([
+        kuhn(1),
+        kuhn(2),
+        kuhn(3),
+        kuhn(4),
+        kuhn(5),
+        popper(6),
+        popper(7),
+    ]);
+    let found = lib.duplicates();
+    assert_eq!(found.len(), 2);
+    assert_eq!(lib.still_duplicates(&found), found, "nothing changed");
+    // 1 and 2 merged into 3 (they wait in the Trash); 4 and 5 marked apart from each other
+    // but not from 3; 6 and 7 marked apart.
+    for n in [1, 2] {
+        let mut away = lib.get(&key(n)).cloned().unwrap();
+        away.trashed = true;
+        lib.upsert(away);
+    }
+    let mut four = lib.get(&key(4)).cloned().unwrap();
+    four.not_duplicates.insert(key(5));
+    lib.upsert(four);
+    let mut six = lib.get(&key(6)).cloned().unwrap();
+    six.not_duplicates.insert(key(7));
+    lib.upsert(six);
+    let still = lib.still_duplicates(&found);
+    assert_eq!(
+        still.iter().map(|s| s.keys.clone()).collect::<Vec<_>>(),
+        vec![vec![key(3), key(4), key(5)]]
+    );
+    lib.remove(&key(3));
+    assert_eq!(
+        lib.still_duplicates(&found),
+        Vec::new(),
+        "4 and 5 are apart"
+    );
+}
