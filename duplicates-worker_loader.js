@@ -1,4 +1,7 @@
 // Starts the duplicates worker (src/bin/duplicates-worker.rs) in a Web Worker, as
 // formats-worker_loader.js starts the formats worker.
 importScripts("./duplicates-worker.js");
-wasm_bindgen({ module_or_path: "./duplicates-worker_bg.wasm" });
+// A wasm that cannot be fetched or compiled is thrown as the worker's error, so the app hears
+// of it (its `error` event) instead of waiting for the worker for ever.
+wasm_bindgen({ module_or_path: "./duplicates-worker_bg.wasm" })
+  .catch((e) => setTimeout(() => { throw e; }));

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ErrorEvent, MessageEvent, Worker};
+use web_sys::{Event, MessageEvent, Worker};
 
 /// A worker: its loader script and what it is called in messages to the person.
 #[derive(Clone, Copy, Debug)]
@@ -23,9 +23,11 @@ pub struct WorkerSpec {
 
 struct Running {
     worker: Worker,
-    /// Resolves once the worker listens: messages sent before that would be lost.
+    /// Resolves once the worker listens: messages sent before that would be lost; rejects
+    /// when it fails first (its script or its wasm could not be fetched).
     ready: Promise,
     ready_resolve: Option<Function>,
+    ready_reject: Option<Function>,
     /// Waiting requests: id to (resolve, reject).
     waiting: HashMap<u32, (Function, Function)>,
     next: u32,
@@ -63,11 +65,24 @@ fn start(spec: WorkerSpec) -> Result<(), String> {
             let _ = resolve.call1(&JsValue::NULL, &data);
         }
     });
-    let on_error = Closure::<dyn Fn(ErrorEvent)>::new(move |ev: ErrorEvent| {
-        let message = JsValue::from_str(&format!("{} failed ({})", spec.called, ev.message()));
-        // Everything waiting fails; the next request starts a fresh worker.
-        let waiting = RUNNING.with(|r| r.borrow_mut().remove(spec.loader).map(|r| r.waiting));
-        for (_, (_, reject)) in waiting.into_iter().flatten() {
+    // An error in the worker's code is an `ErrorEvent`; a script that could not be fetched is
+    // a plain `Event`, with no message.
+    let on_error = Closure::<dyn Fn(Event)>::new(move |ev: Event| {
+        let message = Reflect::get(&ev, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .filter(|m| !m.is_empty());
+        let message = JsValue::from_str(&match message {
+            Some(m) => format!("{} failed ({m})", spec.called),
+            None => format!("{} could not be loaded", spec.called),
+        });
+        // Everything waiting fails, starting included; the next request starts a fresh worker.
+        let Some(running) = RUNNING.with(|r| r.borrow_mut().remove(spec.loader)) else {
+            return;
+        };
+        running.worker.terminate();
+        let waiting = running.waiting.into_values().map(|(_, reject)| reject);
+        for reject in running.ready_reject.into_iter().chain(waiting) {
             let _ = reject.call1(&JsValue::NULL, &message);
         }
     });
@@ -76,8 +91,11 @@ fn start(spec: WorkerSpec) -> Result<(), String> {
     // They live as long as the page.
     on_message.forget();
     on_error.forget();
-    let mut ready_resolve = None;
-    let ready = Promise::new(&mut |resolve, _| ready_resolve = Some(resolve));
+    let (mut ready_resolve, mut ready_reject) = (None, None);
+    let ready = Promise::new(&mut |resolve, reject| {
+        ready_resolve = Some(resolve);
+        ready_reject = Some(reject);
+    });
     RUNNING.with(|r| {
         r.borrow_mut().insert(
             spec.loader,
@@ -85,6 +103,7 @@ fn start(spec: WorkerSpec) -> Result<(), String> {
                 worker,
                 ready,
                 ready_resolve,
+                ready_reject,
                 waiting: HashMap::new(),
                 next: 0,
             },
@@ -113,14 +132,27 @@ pub async fn ask_for(
     message: Object,
     transfer: Array,
 ) -> Result<JsValue, String> {
+    started(spec).await?;
+    answer(send(spec, &message, &transfer)?).await
+}
+
+/// Start the worker if it is not running, and wait until it listens.
+pub async fn started(spec: WorkerSpec) -> Result<(), String> {
     if with_running(spec, |r| r.is_none()) {
         start(spec)?;
     }
     if let Some(ready) = with_running(spec, |r| r.map(|r| r.ready.clone())) {
-        JsFuture::from(ready)
-            .await
-            .map_err(|_| format!("{} did not start", spec.called))?;
+        JsFuture::from(ready).await.map_err(|e| {
+            e.as_string()
+                .unwrap_or_else(|| format!("{} did not start", spec.called))
+        })?;
     }
+    Ok(())
+}
+
+/// Post `message` now to the worker, which must be [`started`]: its answer, to wait for with
+/// [`answer`]. Several may be sent before the first is answered; they are answered in order.
+pub fn send(spec: WorkerSpec, message: &Object, transfer: &Array) -> Result<Promise, String> {
     let mut sent = Ok(());
     let promise = Promise::new(&mut |resolve, reject| {
         sent = with_running(spec, |running| {
@@ -129,15 +161,20 @@ pub async fn ask_for(
             };
             running.next += 1;
             let id = running.next;
-            let _ = Reflect::set(&message, &"id".into(), &JsValue::from(id));
+            let _ = Reflect::set(message, &"id".into(), &JsValue::from(id));
             running.waiting.insert(id, (resolve, reject));
             running
                 .worker
-                .post_message_with_transfer(&message, &transfer)
+                .post_message_with_transfer(message, transfer)
                 .map_err(|_| format!("the browser could not hand the work to {}", spec.called))
         });
     });
     sent?;
+    Ok(promise)
+}
+
+/// The answer [`send`] promised: an error if the worker says it failed.
+pub async fn answer(promise: Promise) -> Result<JsValue, String> {
     let answer = JsFuture::from(promise)
         .await
         .map_err(|e| e.as_string().unwrap_or_else(|| "the worker failed".into()))?;

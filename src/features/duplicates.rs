@@ -68,7 +68,11 @@ fn DuplicateSets() -> impl IntoView {
         move || sets.with(|s| s.iter().filter(|s| s.reason.by_identifier()).count());
     let count_text = move || {
         if finding() {
-            return "Looking for duplicates…".to_string();
+            return if lib.duplicates_failed.with(Option::is_some) {
+                "Not counted".to_string()
+            } else {
+                "Looking for duplicates…".to_string()
+            };
         }
         sets.with(|s| {
             let refs: usize = s.iter().map(|s| s.keys.len()).sum();
@@ -99,7 +103,13 @@ fn DuplicateSets() -> impl IntoView {
             </button>
         </div>
         <div id="duplicate-sets" class="dup-sets" aria-label="Sets of possible duplicates">
-            {move || finding().then(|| view! {
+            {move || finding().then(|| lib.duplicates_failed.get()).flatten().map(|e| view! {
+                <div class="empty-state" role="alert">
+                    <p class="empty-title">"Possible duplicates could not be looked for"</p>
+                    <p>{format!("{}. It is tried again after your next change, or when the page is opened again.", sentence(&e))}</p>
+                </div>
+            })}
+            {move || (finding() && lib.duplicates_failed.with(Option::is_none)).then(|| view! {
                 <div class="empty-state" role="status">
                     <p class="empty-title">"Looking for possible duplicates…"</p>
                     <div class="progress-track busy" role="progressbar" aria-label="Looking for possible duplicates">
@@ -184,6 +194,15 @@ fn SetCard(
             </div>
         </section>
     }
+}
+
+/// `text` with a capital first letter, to stand as a sentence ("the worker failed" → "The…").
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn non_empty(s: &str, instead: &str) -> String {

@@ -314,6 +314,9 @@ pub struct Library {
     /// [`Library::found_duplicates`] as the library stands now: what was merged away, trashed
     /// or marked apart since is gone from it at once (core's `still_duplicates`).
     pub duplicates: Memo<Option<Vec<DuplicateSet>>>,
+    /// Why the last count of Possible Duplicates failed, worded for the person (the worker
+    /// could not be fetched offline, say); `None` once one succeeds.
+    pub duplicates_failed: RwSignal<Option<String>>,
     /// The pane a phone-width window shows: choosing a collection shows its list, choosing a
     /// reference (or New reference) its editor.
     pub pane: RwSignal<Pane>,
@@ -1037,6 +1040,7 @@ pub fn provide_library(db_base: &'static str, id: LibraryId) {
                 Some(data.with(|d| d.refs.still_duplicates(found)))
             })
         }),
+        duplicates_failed: RwSignal::new(None),
         load: RwSignal::new(LoadState::Loading),
         collection: RwSignal::new(Collection::All),
         sort: RwSignal::new(kept_sort()),

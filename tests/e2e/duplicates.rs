@@ -358,3 +358,39 @@ async fn possible_duplicates_are_counted_over_the_whole_library_not_its_first_sc
     })
     .await;
 }
+
+/// A browser that cannot fetch the duplicates worker says so in Possible Duplicates, in words,
+/// instead of looking for ever; once the worker can be fetched, the next change counts them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn possible_duplicates_say_when_their_worker_cannot_be_fetched_and_are_counted_once_it_can() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dist = scratch.path().join("dist");
+    harness::copy_dir(&harness::dist_dir(), &dist);
+    let loader = dist.join("duplicates-worker_loader.js");
+    let away = loader.with_extension("away");
+    std::fs::rename(&loader, &away).unwrap();
+    let served = dist.clone();
+    let server = TestServer::start_with(move |config| config.dist = served).await;
+    with_app_on(server, move |c, _app| async move {
+        for _ in 0..2 {
+            add_reference(&c, "Ice cores of the north", "Moss, Ada", "2020").await;
+        }
+        click(&c, "#nav-duplicates").await;
+        wait_text(&c, "#duplicate-sets", |t| {
+            t.contains("Possible duplicates could not be looked for")
+                && t.contains("could not be loaded")
+        })
+        .await;
+        assert_eq!(harness::texts(&c, "#count-duplicates").await, [""]);
+        screenshot(&c, "duplicates-not-looked-for").await;
+
+        std::fs::rename(&away, &loader).unwrap();
+        click(&c, "#nav-all").await;
+        add_reference(&c, "Glaciers in a warming climate", "Baker, B.", "2010").await;
+        wait_text(&c, "#count-duplicates", |t| t == "2").await;
+        click(&c, "#nav-duplicates").await;
+        wait_text(&c, "#list-count", |t| t == "2 references in 1 set").await;
+    })
+    .await;
+}
