@@ -149,11 +149,12 @@ fn same_venue(a: &Fingerprint, b: &Fingerprint) -> bool {
             return false;
         }
     }
-    if a.venue.is_empty() || b.venue.is_empty() {
+    // Folded here, not in every fingerprint: only references already alike are compared.
+    let (va, vb) = (venue_words(&a.venue), venue_words(&b.venue));
+    if va.is_empty() || vb.is_empty() {
         return true;
     }
-    let (wa, wb): (Vec<&str>, Vec<&str>) =
-        (a.venue.split(' ').collect(), b.venue.split(' ').collect());
+    let (wa, wb): (Vec<&str>, Vec<&str>) = (va.split(' ').collect(), vb.split(' ').collect());
     let within = |x: &[&str], y: &[&str]| x.iter().all(|w| y.contains(w));
     within(&wa, &wb) || within(&wb, &wa)
 }
@@ -271,7 +272,7 @@ pub struct Fingerprint {
     year: String,
     /// Kinds that may be one item compare equal; `None` (a generic record) matches any.
     kind: Option<RefType>,
-    /// [`venue_words`]
+    /// The journal or meeting as written ([`same_venue`] folds it).
     venue: String,
     apart: Vec<Key>,
 }
@@ -298,7 +299,7 @@ impl Fingerprint {
             family: family_key(&f.first_author),
             year: fold(f.year.trim()),
             kind,
-            venue: venue_words(&f.secondary_title),
+            venue: f.secondary_title.to_string(),
             apart: f.not_duplicates.clone(),
         }
     }
