@@ -314,12 +314,15 @@ impl Library {
     /// references marked as not duplicates are never paired directly (a third that matches
     /// both still brings them into one set: it may be a copy of either).
     pub fn duplicates(&self) -> Vec<DuplicateSet> {
-        let prints: Vec<Fingerprint> = self
-            .live()
+        find_sets(&self.fingerprints().iter().collect::<Vec<_>>())
+    }
+
+    /// What detection compares: each reference not in the Trash, in id order.
+    fn fingerprints(&self) -> Vec<Fingerprint> {
+        self.live()
             .filter(|(_, r)| !r.trashed)
             .map(|(_, r)| Fingerprint::of(r))
-            .collect();
-        find_sets(&prints.iter().collect::<Vec<_>>())
+            .collect()
     }
 
     /// `sets` (found a moment ago) as they stand now: members removed or in the Trash left
@@ -357,11 +360,7 @@ impl Library {
         &self,
         incoming: &[crate::Reference],
     ) -> Vec<Option<(Key, DuplicateReason)>> {
-        let mut prints: Vec<Fingerprint> = self
-            .live()
-            .filter(|(_, r)| !r.trashed)
-            .map(|(_, r)| Fingerprint::of(r))
-            .collect();
+        let mut prints = self.fingerprints();
         let existing = prints.len();
         prints.extend(incoming.iter().map(Fingerprint::of));
         let docs: Vec<&Fingerprint> = prints.iter().collect();
