@@ -315,12 +315,14 @@ async fn open_times(c: &Client, runs: usize) -> Vec<f64> {
     let phases = c
         .execute(
             "const t = n => (performance.getEntriesByName(n)[0] || {}).startTime; \
-             return [t('library-open-start'), t('library-read'), t('library-ready'), t('first-rows')];",
+             return [t('library-open-start'), t('library-first-screen'), t('library-read'), t('library-ready'), t('first-rows')];",
             vec![],
         )
         .await
         .unwrap();
-    println!("open phases (ms from navigation: start, read, indexed, painted): {phases}");
+    println!(
+        "open phases (ms from navigation: start, first screen, read, indexed, painted): {phases}"
+    );
     wait_text_within(c, "#storage-status", LONG, |t| {
         t.ends_with("stored in this browser")
     })
