@@ -43,7 +43,8 @@ pub enum LoadState {
     /// changed until it is `Ready` (the store is not handed out before).
     Partial {
         shown: usize,
-        total: usize,
+        /// How many the library holds, when it was known without counting.
+        total: Option<usize>,
     },
     Ready,
     Failed(String),
@@ -1168,11 +1169,17 @@ pub fn StorageStatus() -> impl IntoView {
     let lib = use_library();
     let text = move || match lib.load.get() {
         LoadState::Loading => "Opening your library…".to_string(),
-        LoadState::Partial { shown, total } => format!(
-            "Opening your library… showing the newest {} of {} references",
-            crate::features::ui::thousands(shown),
-            crate::features::ui::thousands(total)
-        ),
+        LoadState::Partial { shown, total } => match total {
+            Some(total) => format!(
+                "Opening your library… showing the newest {} of {} references",
+                crate::features::ui::thousands(shown),
+                crate::features::ui::thousands(total)
+            ),
+            None => format!(
+                "Opening your library… showing the newest {} references",
+                crate::features::ui::thousands(shown)
+            ),
+        },
         LoadState::Ready => {
             // All References leaves out the Trash: say so, or the two counts seem to disagree.
             let n = lib.data.with(|d| d.refs.len());
