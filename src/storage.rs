@@ -607,8 +607,6 @@ pub(crate) fn split_record(record: &str) -> (Option<u64>, &str) {
     (None, record)
 }
 
-/// Every record of `store` in `tx`, parsed; records that do not parse are counted, not
-/// fatal (one damaged record must not hide a whole library).
 /// The newest `n` references of a library without packs (every reference is its own record,
 /// in key order); `None` if it holds no more than `n`. Listing every key to find the last `n`
 /// took 1.3 s at 250,000 (the keys crossing into the page, most of it waiting); a key cursor
@@ -684,6 +682,8 @@ async fn request_done(request: &web_sys::IdbRequest) -> IdbResult<JsValue> {
     }
 }
 
+/// Every record of `store` in `tx`, parsed; records that do not parse are counted, not
+/// fatal (one damaged record must not hide a whole library).
 async fn read_all<T: DeserializeOwned>(
     tx: &Transaction<'_>,
     store: &str,
