@@ -290,7 +290,9 @@ impl Store {
         async {
             let tx = self.tx(&[schema::REFS, schema::PACKS], TransactionMode::Readonly)?;
             let refs = tx.object_store(schema::REFS)?;
-            if tx.object_store(schema::PACKS)?.count().primitive()?.await? == 0 {
+            // The packs' ids, not a count: IndexedDB counts by walking records, and packs
+            // are large ones.
+            if packs::pack_ids(&tx).await?.is_empty() {
                 return newest_own(&refs, n).await;
             }
             let own: Vec<String> = refs

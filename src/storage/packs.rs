@@ -153,7 +153,7 @@ pub fn as_record(version: u64, json: &str) -> String {
 }
 
 /// Every pack's id, ascending.
-async fn pack_ids(tx: &Transaction<'_>) -> IdbResult<Vec<String>> {
+pub(crate) async fn pack_ids(tx: &Transaction<'_>) -> IdbResult<Vec<String>> {
     tx.object_store(PACKS)?
         .get_all_keys()
         .primitive()?
