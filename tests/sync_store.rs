@@ -411,8 +411,8 @@ async fn a_large_download_is_packed_and_every_change_to_a_packed_reference_syncs
     assert_eq!(titles(&a).await, titles(&b).await);
 }
 
-/// The text of every pack in the database.
-async fn pack_texts(store: &Store) -> Vec<String> {
+/// Every record of the packs' store, packs and their heads, as `(key, text)` in key order.
+async fn pack_records(store: &Store) -> Vec<(String, String)> {
     use indexed_db_futures::prelude::*;
     use indexed_db_futures::transaction::TransactionMode;
     let tx = store
@@ -421,9 +421,16 @@ async fn pack_texts(store: &Store) -> Vec<String> {
         .with_mode(TransactionMode::Readonly)
         .build()
         .unwrap();
-    let texts: Vec<wasm_bindgen::JsValue> = tx
-        .object_store(schema::PACKS)
+    let packs = tx.object_store(schema::PACKS).unwrap();
+    let keys: Vec<String> = packs
+        .get_all_keys()
+        .primitive()
         .unwrap()
+        .await
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let texts: Vec<wasm_bindgen::JsValue> = packs
         .get_all()
         .primitive()
         .unwrap()
@@ -431,7 +438,42 @@ async fn pack_texts(store: &Store) -> Vec<String> {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    texts.iter().filter_map(|t| t.as_string()).collect()
+    keys.into_iter()
+        .zip(texts.iter().map(|t| t.as_string().unwrap()))
+        .collect()
+}
+
+/// The text of every pack in the database (not their heads).
+async fn pack_texts(store: &Store) -> Vec<String> {
+    pack_records(store)
+        .await
+        .into_iter()
+        .filter(|(key, _)| !key.starts_with('#'))
+        .map(|(_, text)| text)
+        .collect()
+}
+
+/// Put (or with `None` delete) one record of the packs' store, as an older build or a
+/// damaged database might have left it.
+async fn set_pack_record(store: &Store, key: &str, text: Option<&str>) {
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    let tx = store
+        .database()
+        .transaction([schema::PACKS])
+        .with_mode(TransactionMode::Readwrite)
+        .build()
+        .unwrap();
+    let packs = tx.object_store(schema::PACKS).unwrap();
+    match text {
+        Some(text) => packs
+            .put(text.to_string())
+            .with_key(key.to_string())
+            .primitive()
+            .unwrap(),
+        None => packs.delete(key.to_string()).primitive().unwrap(),
+    };
+    tx.commit().await.unwrap();
 }
 
 async fn packs_in(store: &Store) -> usize {
@@ -532,6 +574,63 @@ async fn a_full_download_again_replaces_the_packs_and_other_tabs_follow() {
         unreachable!()
     };
     assert_eq!(base.title(), "Paper 4 (again)");
+}
+
+/// Each pack is written with its head (the ids it holds), from which a tab opening the library
+/// indexes it without reading the packs. A pack without a head (as an older build wrote them)
+/// is still read whole, and a head left without its pack is ignored.
+#[wasm_bindgen_test]
+async fn packs_are_indexed_from_their_heads_and_a_pack_without_one_still_reads() {
+    let (b, all) = downloaded("heads").await;
+    let keys = |records: Vec<(String, String)>| -> Vec<String> {
+        records.into_iter().map(|(key, _)| key).collect()
+    };
+    let records = pack_records(&b).await;
+    assert_eq!(
+        keys(records.clone()),
+        ["#0000000001", "#0000000002", "0000000001", "0000000002"]
+    );
+    assert_eq!(records[0].1.lines().count(), 500, "a head lists its pack's 500 ids");
+
+    // The first pack loses its head; a head of a pack that no longer exists claims everything.
+    set_pack_record(&b, "#0000000001", None).await;
+    let claims: String = all
+        .iter()
+        .map(|r| format!("reference/{}\n", r.key))
+        .collect();
+    set_pack_record(&b, "#0000000000", Some(&claims)).await;
+
+    // A new tab opens the library: its first screen is the newest 600, from both packs.
+    let tab = Store::open("heads").await.unwrap();
+    let (newest, total) = tab.newest_references(600).await.unwrap().unwrap();
+    assert_eq!(total, Some(1000));
+    let mut newest: Vec<Key> = newest.iter().map(|r| r.key).collect();
+    newest.sort();
+    let expected: Vec<Key> = all[400..].iter().map(|r| r.key).collect();
+    assert_eq!(newest, expected);
+    assert_eq!(title_of(&tab, &all[3].key).await.as_deref(), Some("Paper 3"));
+    assert_eq!(tab.all_references().await.unwrap().len(), 1000);
+
+    // A full download again replaces both packs with their heads; the stray head stays unused.
+    page_again(&b, &all, 0..1000).await;
+    assert_eq!(
+        keys(pack_records(&b).await),
+        [
+            "#0000000000",
+            "#0000000003",
+            "#0000000004",
+            "0000000003",
+            "0000000004"
+        ]
+    );
+    assert_eq!(
+        title_of(&tab, &all[3].key).await.as_deref(),
+        Some("Paper 3 (again)")
+    );
+    let again = Store::open("heads").await.unwrap();
+    let (newest, _) = again.newest_references(10).await.unwrap().unwrap();
+    assert_eq!(newest.len(), 10);
+    assert!(newest.iter().all(|r| r.title().ends_with("(again)")));
 }
 
 /// Large pages that each change part of a library leave packs mostly stale; such a pack's

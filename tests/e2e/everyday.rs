@@ -931,3 +931,82 @@ async fn a_part_loaded_on_first_use_opens_offline_and_one_that_cannot_be_fetched
     })
     .await;
 }
+
+/// A library larger than the first screen opens in two steps: the newest references, then
+/// the rest. The counts beside All References and above the list waited for the rest: they
+/// said "0" while nothing was read and "2000" while the newest were shown, of a library of
+/// 2,500 (the status bar already said "showing the newest 2,000 of 2,500").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the built app; run by `cargo xtask test`"]
+async fn a_large_library_opening_shows_no_count_it_has_not_read() {
+    use refsync_core::backup::{self, Manifest};
+    use refsync_core::{Key, RefType, Reference};
+    let mut manifest = Manifest::new(1_700_000_000_000);
+    manifest.references = (0..2_500u64)
+        .map(|n| {
+            let [hi, lo] = u16::try_from(n).unwrap().to_be_bytes();
+            let key = Key::new(1_700_000_000_000 + n, [hi, lo, 0, 0, 0, 0, 0, 0, 0, 1]);
+            let mut r = Reference::new(key, RefType::Book, 1_700_000_000_000 + n);
+            r.set(refsync_core::Field::Title, format!("Book {n}"));
+            r
+        })
+        .collect();
+    let scratch = tempfile::tempdir().unwrap();
+    let zip = scratch.path().join("large.zip");
+    std::fs::write(&zip, backup::write(&manifest, &Default::default()).unwrap()).unwrap();
+    with_app(move |c, _app| async move {
+        click(&c, "#restore-button").await;
+        c.find(Locator::Css("#restore-file"))
+            .await
+            .unwrap()
+            .send_keys(&zip.display().to_string())
+            .await
+            .unwrap();
+        wait_text(&c, "#work-done", |t| t.contains("2,500 references, 0 groups")).await;
+        close_dialog(&c, "#restore-dialog").await;
+
+        // Every text the two counts show from the first frame of the next page load.
+        harness::cdp(
+            &c,
+            "Page.addScriptToEvaluateOnNewDocument",
+            serde_json::json!({ "source": "window.seenCounts = { all: [], list: [] }; \
+                const keep = (list, css) => { \
+                  const el = document.querySelector(css); \
+                  const t = el ? el.textContent : null; \
+                  if (t !== null && list[list.length - 1] !== t) list.push(t); }; \
+                const frame = () => { \
+                  keep(window.seenCounts.all, '#count-all'); \
+                  keep(window.seenCounts.list, '#list-count'); \
+                  requestAnimationFrame(frame); }; \
+                requestAnimationFrame(frame);" }),
+        )
+        .await;
+        c.refresh().await.unwrap();
+        wait_text(&c, "#storage-status", |t| {
+            t == "2,500 references stored in this browser"
+        })
+        .await;
+        wait_text(&c, "#list-count", |t| t == "2,500 references").await;
+        let seen = c
+            .execute("return window.seenCounts;", vec![])
+            .await
+            .unwrap();
+        let texts = |which: &str| -> Vec<String> {
+            serde_json::from_value(seen[which].clone()).unwrap()
+        };
+        let (all, list) = (texts("all"), texts("list"));
+        assert_eq!(all.last().map(String::as_str), Some("2500"), "{all:?}");
+        assert!(all.iter().all(|t| t.is_empty() || t == "2500"), "{all:?}");
+        assert_eq!(
+            list.last().map(String::as_str),
+            Some("2,500 references"),
+            "{list:?}"
+        );
+        assert!(
+            list.iter()
+                .all(|t| t.is_empty() || t == "2,500 references" || t == "2,000 references so far"),
+            "{list:?}"
+        );
+    })
+    .await;
+}

@@ -198,7 +198,14 @@ pub fn ReferenceList(
             })}
             <span id="list-count" class="count">{move || {
                 let n = total();
-                format!("{} {}", thousands(n), super::plural(n, "reference", "references"))
+                let counted = format!("{} {}", thousands(n), super::plural(n, "reference", "references"));
+                // While a large library opens only its newest are in memory: no count, or one
+                // that says so, rather than "0 references".
+                match lib.load.get() {
+                    LoadState::Ready => counted,
+                    LoadState::Partial { .. } => format!("{counted} so far"),
+                    LoadState::Loading | LoadState::Failed(_) => String::new(),
+                }
             }}</span>
             <span class="spacer"></span>
             <ColumnsMenu columns=columns />

@@ -2,7 +2,7 @@
 //! groups, with counts; creating, renaming and deleting them; dropping references on a group.
 
 use super::collections::{Collection, RECENT_DAYS};
-use super::{use_library, Library, LibraryData};
+use super::{use_library, Library, LibraryData, LoadState};
 use crate::features::ui::{ConfirmDialog, DialogFooter, Modal};
 use crate::later::{later, loaded};
 use leptos::ev::{DragEvent, KeyboardEvent};
@@ -75,6 +75,15 @@ pub fn LibraryNav() -> impl IntoView {
                 .map(|s| s.iter().map(|set| set.keys.len()).sum())
         })
     });
+    // A count only once the whole library is read: while it opens, what is in memory is the
+    // newest few (or nothing), and "0" or "2000" beside All References would be wrong.
+    let count = move |of: fn(&Counts) -> usize| {
+        Signal::derive(move || {
+            lib.load
+                .with(|l| *l == LoadState::Ready)
+                .then(|| counts.with(of))
+        })
+    };
     let editing = RwSignal::new(None::<Editing>);
     let collapsed = RwSignal::new(Vec::<Key>::new());
 
@@ -97,11 +106,11 @@ pub fn LibraryNav() -> impl IntoView {
 
     view! {
         <ul class="nav-tree" role="tree" aria-label="Collections">
-            <FixedItem id="nav-all" collection=Collection::All label="All References" count=Signal::derive(move || Some(counts.with(|c| c.all))) count_id="count-all" />
-            <FixedItem id="nav-unfiled" collection=Collection::Unfiled label="Unfiled" count=Signal::derive(move || Some(counts.with(|c| c.unfiled))) count_id="count-unfiled" />
-            <FixedItem id="nav-recent" collection=Collection::Recent label="Recently Added" count=Signal::derive(move || Some(counts.with(|c| c.recent))) count_id="count-recent" />
+            <FixedItem id="nav-all" collection=Collection::All label="All References" count=count(|c| c.all) count_id="count-all" />
+            <FixedItem id="nav-unfiled" collection=Collection::Unfiled label="Unfiled" count=count(|c| c.unfiled) count_id="count-unfiled" />
+            <FixedItem id="nav-recent" collection=Collection::Recent label="Recently Added" count=count(|c| c.recent) count_id="count-recent" />
             <FixedItem id="nav-duplicates" collection=Collection::Duplicates label="Possible Duplicates" count=duplicates count_id="count-duplicates" />
-            <FixedItem id="nav-trash" collection=Collection::Trash label="Trash" count=Signal::derive(move || Some(counts.with(|c| c.trash))) count_id="count-trash" />
+            <FixedItem id="nav-trash" collection=Collection::Trash label="Trash" count=count(|c| c.trash) count_id="count-trash" />
             <Show when=move || lib.data.with(|d| !d.conflicts.is_empty())>
                 <FixedItem id="nav-conflicts" collection=Collection::Conflicts label="Sync Conflicts" count=Signal::derive(move || Some(lib.data.with(|d| d.conflicts.len()))) count_id="count-conflicts" />
             </Show>
