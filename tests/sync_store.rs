@@ -465,14 +465,15 @@ async fn set_pack_record(store: &Store, key: &str, text: Option<&str>) {
         .build()
         .unwrap();
     let packs = tx.object_store(schema::PACKS).unwrap();
-    match text {
-        Some(text) => packs
+    if let Some(text) = text {
+        packs
             .put(text.to_string())
             .with_key(key.to_string())
             .primitive()
-            .unwrap(),
-        None => packs.delete(key.to_string()).primitive().unwrap(),
-    };
+            .unwrap();
+    } else {
+        packs.delete(key.to_string()).primitive().unwrap();
+    }
     tx.commit().await.unwrap();
 }
 
@@ -590,7 +591,11 @@ async fn packs_are_indexed_from_their_heads_and_a_pack_without_one_still_reads()
         keys(records.clone()),
         ["#0000000001", "#0000000002", "0000000001", "0000000002"]
     );
-    assert_eq!(records[0].1.lines().count(), 500, "a head lists its pack's 500 ids");
+    assert_eq!(
+        records[0].1.lines().count(),
+        500,
+        "a head lists its pack's 500 ids"
+    );
 
     // The first pack loses its head; a head of a pack that no longer exists claims everything.
     set_pack_record(&b, "#0000000001", None).await;
@@ -608,7 +613,10 @@ async fn packs_are_indexed_from_their_heads_and_a_pack_without_one_still_reads()
     newest.sort();
     let expected: Vec<Key> = all[400..].iter().map(|r| r.key).collect();
     assert_eq!(newest, expected);
-    assert_eq!(title_of(&tab, &all[3].key).await.as_deref(), Some("Paper 3"));
+    assert_eq!(
+        title_of(&tab, &all[3].key).await.as_deref(),
+        Some("Paper 3")
+    );
     assert_eq!(tab.all_references().await.unwrap().len(), 1000);
 
     // A full download again replaces both packs with their heads; the stray head stays unused.

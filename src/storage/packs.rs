@@ -264,7 +264,10 @@ pub async fn index_of(tx: &Transaction<'_>) -> IdbResult<PackIndex> {
         if let Some(head) = heads.remove(id) {
             index.add_ids(id, head_ids(&head));
         } else if let Some(request) = pending.remove(id) {
-            let text = request.await?.and_then(|v| v.as_string()).unwrap_or_default();
+            let text = request
+                .await?
+                .and_then(|v| v.as_string())
+                .unwrap_or_default();
             index.add(id, &text);
         }
     }
@@ -434,11 +437,11 @@ pub fn delete_object(
 /// that refreshed the index, so no other tab can take the id first).
 pub fn write(tx: &Transaction<'_>, id: &str, text: String) -> IdbResult<()> {
     let packs = tx.object_store(PACKS)?;
-    packs.put(head_of(&text)).with_key(head_key(id)).primitive()?;
     packs
-        .put(text)
-        .with_key(id.to_string())
+        .put(head_of(&text))
+        .with_key(head_key(id))
         .primitive()?;
+    packs.put(text).with_key(id.to_string()).primitive()?;
     Ok(())
 }
 
@@ -577,6 +580,9 @@ mod tests {
         let head = head_of(&pack);
         assert_eq!(head, "group/x\n");
         assert_eq!(head_ids(&head).collect::<Vec<_>>(), vec!["group/x"]);
-        assert!(head_key(&pack_name(7)) < pack_name(0), "heads sort before packs");
+        assert!(
+            head_key(&pack_name(7)) < pack_name(0),
+            "heads sort before packs"
+        );
     }
 }

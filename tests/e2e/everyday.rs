@@ -962,7 +962,10 @@ async fn a_large_library_opening_shows_no_count_it_has_not_read() {
             .send_keys(&zip.display().to_string())
             .await
             .unwrap();
-        wait_text(&c, "#work-done", |t| t.contains("2,500 references, 0 groups")).await;
+        wait_text(&c, "#work-done", |t| {
+            t.contains("2,500 references, 0 groups")
+        })
+        .await;
         close_dialog(&c, "#restore-dialog").await;
 
         // Every text the two counts show from the first frame of the next page load.
@@ -991,9 +994,8 @@ async fn a_large_library_opening_shows_no_count_it_has_not_read() {
             .execute("return window.seenCounts;", vec![])
             .await
             .unwrap();
-        let texts = |which: &str| -> Vec<String> {
-            serde_json::from_value(seen[which].clone()).unwrap()
-        };
+        let texts =
+            |which: &str| -> Vec<String> { serde_json::from_value(seen[which].clone()).unwrap() };
         let (all, list) = (texts("all"), texts("list"));
         assert_eq!(all.last().map(String::as_str), Some("2500"), "{all:?}");
         assert!(all.iter().all(|t| t.is_empty() || t == "2500"), "{all:?}");
