@@ -295,14 +295,13 @@ impl Store {
             if packs::pack_ids(&tx).await?.is_empty() {
                 return newest_own(&refs, n).await;
             }
-            let own: Vec<String> = refs
+            let own: std::collections::HashSet<String> = refs
                 .get_all_keys()
                 .primitive()?
                 .await?
-                .collect::<IdbResult<Vec<String>>>()?;
+                .collect::<IdbResult<_>>()?;
             let index = packs::index_of(&tx).await?;
             let prefix = format!("{}/", packs::PACKED_KIND.as_str());
-            let own_set: std::collections::HashSet<&str> = own.iter().map(String::as_str).collect();
             // Every key, own records first (a tombstone among them counts until the whole
             // library is read: the total shown meanwhile may be a few too many).
             let mut keys: Vec<&str> = own.iter().map(String::as_str).collect();
@@ -310,44 +309,27 @@ impl Store {
                 index
                     .entries()
                     .filter_map(|(id, _)| id.strip_prefix(prefix.as_str()))
-                    .filter(|k| !own_set.contains(k)),
+                    .filter(|k| !own.contains(*k)),
             );
             let total = keys.len();
+            refsync_core::sort::sort(&mut keys);
+            let newest: Vec<(ObjectKind, Key)> = keys[total.saturating_sub(n)..]
+                .iter()
+                .filter_map(|k| Key::parse(k).ok())
+                .map(|k| (packs::PACKED_KIND, k))
+                .collect();
+            *self.state.packs.borrow_mut() = index;
             if total <= n || n == 0 {
-                *self.state.packs.borrow_mut() = index;
                 return Ok::<_, IdbError>(None);
             }
-            refsync_core::sort::sort(&mut keys);
-            let newest = &keys[total - n..];
-            let mut pending = Vec::new();
-            let mut wanted = Vec::new();
-            for key in newest {
-                if own_set.contains(key) {
-                    let read: indexed_db_futures::future::BasicRequest<Option<JsValue>> =
-                        refs.get(key.to_string()).primitive()?;
-                    pending.push(read);
-                } else {
-                    wanted.push(format!("{prefix}{key}"));
-                }
-            }
-            let mut out = Vec::with_capacity(n);
-            for read in pending {
-                if let Some(record) = read.await?.and_then(|v| v.as_string()) {
-                    if record != packs::TOMBSTONE {
-                        if let Ok(r) = serde_json::from_str(split_record(&record).1) {
-                            out.push(r);
-                        }
-                    }
-                }
-            }
             // Only the packs that hold the newest are read, and only their newest copies.
-            *self.state.packs.borrow_mut() = index;
-            let packed = packs::read_packed(self, &tx, &wanted).await?;
-            out.extend(
-                packed
-                    .values()
-                    .filter_map(|record| serde_json::from_str(split_record(record).1).ok()),
-            );
+            let own = packs::OwnKeys::from([(packs::PACKED_KIND, own)]);
+            let out = packs::read_records(self, &tx, &newest, Some(&own))
+                .await?
+                .into_iter()
+                .flatten()
+                .filter_map(|record| serde_json::from_str(split_record(&record).1).ok())
+                .collect();
             Ok(Some((out, Some(total))))
         }
         .await

@@ -79,11 +79,12 @@ impl PackIndex {
     /// Index a pack newer than every pack indexed so far; returns the packs it made empty
     /// (every object they held is now in a newer pack), which the writer deletes.
     pub fn add(&mut self, pack: &str, text: &str) -> Vec<String> {
-        self.add_ids(pack, lines(text).map(|(id, _, _)| id))
+        self.add_ids(pack, &mut lines(text).map(|(id, _, _)| id))
     }
 
-    /// [`add`](Self::add) from the ids of a pack's lines (its head, or its text read).
-    pub fn add_ids<'a>(&mut self, pack: &str, ids: impl Iterator<Item = &'a str>) -> Vec<String> {
+    /// [`add`](Self::add) from the ids of a pack's lines (its head, or its text read). A
+    /// `dyn` iterator: one copy of this in the download, not one per kind of iterator.
+    pub fn add_ids(&mut self, pack: &str, ids: &mut dyn Iterator<Item = &str>) -> Vec<String> {
         let mut emptied = Vec::new();
         let mut held = 0;
         for id in ids {
@@ -208,16 +209,25 @@ pub(crate) async fn pack_ids(tx: &Transaction<'_>) -> IdbResult<Vec<String>> {
         .collect::<IdbResult<Vec<String>>>()
 }
 
-/// Every pack, in id order, as `(id, text)`.
-pub async fn read_all(tx: &Transaction<'_>) -> IdbResult<Vec<(String, String)>> {
-    let keys = pack_ids(tx).await?;
+/// Every record of the packs' store in `range` (packs or heads), as `(key, text)` in key
+/// order.
+async fn records_in(
+    tx: &Transaction<'_>,
+    range: fn() -> KeyRange<String>,
+) -> IdbResult<Vec<(String, String)>> {
+    let packs = tx.object_store(PACKS)?;
+    let keys: Vec<String> = packs
+        .get_all_keys()
+        .with_query::<String, _>(range())
+        .primitive()?
+        .await?
+        .collect::<IdbResult<Vec<String>>>()?;
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let values: Vec<JsValue> = tx
-        .object_store(PACKS)?
+    let values: Vec<JsValue> = packs
         .get_all()
-        .with_query::<String, _>(packs_range())
+        .with_query::<String, _>(range())
         .primitive()?
         .await?
         .collect::<IdbResult<Vec<JsValue>>>()?;
@@ -226,6 +236,11 @@ pub async fn read_all(tx: &Transaction<'_>) -> IdbResult<Vec<(String, String)>> 
         .zip(values)
         .map(|(k, v)| (k, v.as_string().unwrap_or_default()))
         .collect())
+}
+
+/// Every pack, in id order, as `(id, text)`.
+pub async fn read_all(tx: &Transaction<'_>) -> IdbResult<Vec<(String, String)>> {
+    records_in(tx, packs_range).await
 }
 
 /// The index of every pack in the database, from their heads: reading every pack instead was
@@ -237,41 +252,31 @@ pub async fn index_of(tx: &Transaction<'_>) -> IdbResult<PackIndex> {
     if ids.is_empty() {
         return Ok(index);
     }
-    let packs = tx.object_store(PACKS)?;
-    let head_keys: Vec<String> = packs
-        .get_all_keys()
-        .with_query::<String, _>(heads_range())
-        .primitive()?
+    let mut heads: HashMap<String, String> = records_in(tx, heads_range)
         .await?
-        .collect::<IdbResult<Vec<String>>>()?;
-    let head_values: Vec<JsValue> = packs
-        .get_all()
-        .with_query::<String, _>(heads_range())
-        .primitive()?
-        .await?
-        .collect::<IdbResult<Vec<JsValue>>>()?;
-    let mut heads: HashMap<String, String> = head_keys
         .into_iter()
-        .zip(head_values)
-        .filter_map(|(key, head)| Some((key.strip_prefix('#')?.to_string(), head.as_string()?)))
+        .filter_map(|(key, head)| Some((key.strip_prefix('#')?.to_string(), head)))
         .collect();
-    // Packs without a head are read whole, every one asked for before the first is awaited.
-    let mut pending: HashMap<String, BasicRequest<Option<JsValue>>> = HashMap::new();
-    for id in ids.iter().filter(|id| !heads.contains_key(*id)) {
-        pending.insert(id.clone(), packs.get(id.clone()).primitive()?);
-    }
     for id in &ids {
-        if let Some(head) = heads.remove(id) {
-            index.add_ids(id, head_ids(&head));
-        } else if let Some(request) = pending.remove(id) {
-            let text = request
-                .await?
-                .and_then(|v| v.as_string())
-                .unwrap_or_default();
-            index.add(id, &text);
-        }
+        let head = head_or_text(tx, id, heads.remove(id)).await?;
+        index.add_ids(id, &mut head_ids(&head));
     }
     Ok(index)
+}
+
+/// The text of the packs' store's record `key` (a pack or a head), if there is one.
+async fn text_of(tx: &Transaction<'_>, key: String) -> IdbResult<Option<String>> {
+    let found: Option<JsValue> = tx.object_store(PACKS)?.get(key).primitive()?.await?;
+    Ok(found.and_then(|v| v.as_string()))
+}
+
+/// Pack `id`'s head: `found`, or made from the pack's text when it has none (an older build
+/// wrote it).
+async fn head_or_text(tx: &Transaction<'_>, id: &str, found: Option<String>) -> IdbResult<String> {
+    Ok(match found {
+        Some(head) => head,
+        None => head_of(&text_of(tx, id.to_string()).await?.unwrap_or_default()),
+    })
 }
 
 /// Bring this tab's index up to date with the packs in the database. Costs one listing of
@@ -305,16 +310,14 @@ pub async fn refresh(store: &Store, tx: &Transaction<'_>) -> IdbResult<()> {
             .filter(|k| !index.packs.iter().any(|(p, _, _)| p == k))
             .collect()
     };
-    let packs = tx.object_store(PACKS)?;
     for id in new {
-        let head: Option<JsValue> = packs.get(head_key(&id)).primitive()?.await?;
-        if let Some(head) = head.and_then(|v| v.as_string()) {
-            store.state.packs.borrow_mut().add_ids(&id, head_ids(&head));
-            continue;
-        }
-        let text: Option<JsValue> = packs.get(id.clone()).primitive()?.await?;
-        let text = text.and_then(|v| v.as_string()).unwrap_or_default();
-        store.state.packs.borrow_mut().add(&id, &text);
+        let head = text_of(tx, head_key(&id)).await?;
+        let head = head_or_text(tx, &id, head).await?;
+        store
+            .state
+            .packs
+            .borrow_mut()
+            .add_ids(&id, &mut head_ids(&head));
     }
     Ok(())
 }
@@ -515,12 +518,7 @@ impl Packer {
         self.flush(tx, index)?;
         let sparse = index.borrow().sparse();
         for pack in sparse {
-            let text: Option<JsValue> = tx
-                .object_store(PACKS)?
-                .get(pack.clone())
-                .primitive()?
-                .await?;
-            let text = text.and_then(|v| v.as_string()).unwrap_or_default();
+            let text = text_of(tx, pack.clone()).await?.unwrap_or_default();
             for (id, version, json) in lines(&text) {
                 if index.borrow().pack_of(id) == Some(pack.as_str()) {
                     self.push(tx, index, id, version, json)?;

@@ -198,13 +198,12 @@ pub fn ReferenceList(
             })}
             <span id="list-count" class="count">{move || {
                 let n = total();
-                let counted = format!("{} {}", thousands(n), super::plural(n, "reference", "references"));
-                // While a large library opens only its newest are in memory: no count, or one
-                // that says so, rather than "0 references".
-                match lib.load.get() {
-                    LoadState::Ready => counted,
-                    LoadState::Partial { .. } => format!("{counted} so far"),
-                    LoadState::Loading | LoadState::Failed(_) => String::new(),
+                // While a large library opens only its newest are in memory: no count rather
+                // than "0 references" or the newest's (the status bar says how far it is).
+                if lib.load.with(|l| *l == LoadState::Ready) {
+                    format!("{} {}", thousands(n), super::plural(n, "reference", "references"))
+                } else {
+                    String::new()
                 }
             }}</span>
             <span class="spacer"></span>
