@@ -676,6 +676,20 @@ async fn a_backup_restores_into_a_fresh_browser_with_its_attachments() {
     .await;
 }
 
+/// Restore the backup `zip` through the Restore dialog, wait for its report to say `restored`
+/// and close it.
+async fn restore_file(c: &Client, zip: &Path, restored: &str) {
+    click(c, "#restore-button").await;
+    c.find(Locator::Css("#restore-file"))
+        .await
+        .unwrap()
+        .send_keys(&zip.display().to_string())
+        .await
+        .unwrap();
+    wait_text(c, "#work-done", |t| t.contains(restored)).await;
+    close_dialog(c, "#restore-dialog").await;
+}
+
 /// Open a fresh browser profile (an empty library) on `url`, restore the backup `zip` through
 /// the Restore dialog, wait for its report to say `restored` and close it; then `steps`, with
 /// the folder that browser downloads to.
@@ -697,15 +711,7 @@ async fn restore_in_fresh_browser<F, Fut>(
             t == "0 references stored in this browser"
         })
         .await;
-        click(&b, "#restore-button").await;
-        b.find(Locator::Css("#restore-file"))
-            .await
-            .unwrap()
-            .send_keys(&zip.display().to_string())
-            .await
-            .unwrap();
-        wait_text(&b, "#work-done", |t| t.contains(&restored)).await;
-        close_dialog(&b, "#restore-dialog").await;
+        restore_file(&b, &zip, &restored).await;
         steps(b, fresh_downloads).await;
     })
     .await;

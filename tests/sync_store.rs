@@ -6,6 +6,8 @@
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use refsync_core::protocol::Object;
 use refsync_core::sync::{
     sync, ConflictReason, LocalStore, MemoryRemote, MemoryService, Resolution, StoreChange,
@@ -411,16 +413,19 @@ async fn a_large_download_is_packed_and_every_change_to_a_packed_reference_syncs
     assert_eq!(titles(&a).await, titles(&b).await);
 }
 
-/// Every record of the packs' store, packs and their heads, as `(key, text)` in key order.
-async fn pack_records(store: &Store) -> Vec<(String, String)> {
-    use indexed_db_futures::prelude::*;
-    use indexed_db_futures::transaction::TransactionMode;
-    let tx = store
+/// A transaction on the packs' store alone.
+fn packs_tx(store: &Store, mode: TransactionMode) -> Transaction<'_> {
+    store
         .database()
         .transaction([schema::PACKS])
-        .with_mode(TransactionMode::Readonly)
+        .with_mode(mode)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// Every record of the packs' store, packs and their heads, as `(key, text)` in key order.
+async fn pack_records(store: &Store) -> Vec<(String, String)> {
+    let tx = packs_tx(store, TransactionMode::Readonly);
     let packs = tx.object_store(schema::PACKS).unwrap();
     let keys: Vec<String> = packs
         .get_all_keys()
@@ -456,14 +461,7 @@ async fn pack_texts(store: &Store) -> Vec<String> {
 /// Put (or with `None` delete) one record of the packs' store, as an older build or a
 /// damaged database might have left it.
 async fn set_pack_record(store: &Store, key: &str, text: Option<&str>) {
-    use indexed_db_futures::prelude::*;
-    use indexed_db_futures::transaction::TransactionMode;
-    let tx = store
-        .database()
-        .transaction([schema::PACKS])
-        .with_mode(TransactionMode::Readwrite)
-        .build()
-        .unwrap();
+    let tx = packs_tx(store, TransactionMode::Readwrite);
     let packs = tx.object_store(schema::PACKS).unwrap();
     if let Some(text) = text {
         packs

@@ -955,18 +955,7 @@ async fn a_large_library_opening_shows_no_count_it_has_not_read() {
     let zip = scratch.path().join("large.zip");
     std::fs::write(&zip, backup::write(&manifest, &Default::default()).unwrap()).unwrap();
     with_app(move |c, _app| async move {
-        click(&c, "#restore-button").await;
-        c.find(Locator::Css("#restore-file"))
-            .await
-            .unwrap()
-            .send_keys(&zip.display().to_string())
-            .await
-            .unwrap();
-        wait_text(&c, "#work-done", |t| {
-            t.contains("2,500 references, 0 groups")
-        })
-        .await;
-        close_dialog(&c, "#restore-dialog").await;
+        restore_file(&c, &zip, "2,500 references, 0 groups").await;
 
         // Every text the two counts show from the first frame of the next page load.
         harness::cdp(
