@@ -19,8 +19,9 @@
 //! - each pack is written with its head: the ids of its lines, one per line, under
 //!   [`head_key`] in the same store. A tab opening a library indexes it from the heads (a
 //!   fiftieth of the packs' size) instead of reading every pack. A head is valid only while
-//!   its pack exists (they are written and deleted together); a pack without one (written by
-//!   an older build) is indexed from its own text, and a head without its pack is ignored.
+//!   its pack exists (they are written and deleted together); a head without its pack is
+//!   ignored, and a library with a pack without one (an older build wrote it) is indexed from
+//!   the packs' texts, as before heads.
 //!
 //! Heads are keyed `#` and the pack id because `#` sorts before every digit: an older build
 //! that lists the store still finds the newest pack last (so numbers the next one right) and
@@ -146,9 +147,12 @@ pub fn pack_name(n: u64) -> String {
     format!("{n:010}")
 }
 
-/// The key of pack `id`'s head (see the module's invariants).
+/// What a head's key starts with (see the module's invariants).
+const HEAD: char = '#';
+
+/// The key of pack `id`'s head.
 pub fn head_key(id: &str) -> String {
-    format!("#{id}")
+    format!("{HEAD}{id}")
 }
 
 /// The head of a pack's text: the ids of its lines, one per line.
@@ -245,21 +249,24 @@ pub async fn read_all(tx: &Transaction<'_>) -> IdbResult<Vec<(String, String)>> 
 
 /// The index of every pack in the database, from their heads: reading every pack instead was
 /// most of opening a large library that came by sync (250,000 references are 500 packs of
-/// ~0.5 MB, and their heads a fiftieth of that).
+/// ~0.5 MB, and their heads a fiftieth of that). If any pack has no head (an older build wrote
+/// it), every pack is read in one request, as before heads: one request per headless pack
+/// would be slower than that for a library an older build synced.
 pub async fn index_of(tx: &Transaction<'_>) -> IdbResult<PackIndex> {
     let ids = pack_ids(tx).await?;
-    let mut index = PackIndex::default();
-    if ids.is_empty() {
-        return Ok(index);
-    }
     let mut heads: HashMap<String, String> = records_in(tx, heads_range)
         .await?
         .into_iter()
-        .filter_map(|(key, head)| Some((key.strip_prefix('#')?.to_string(), head)))
+        .filter_map(|(key, head)| Some((key.strip_prefix(HEAD)?.to_string(), head)))
         .collect();
+    if ids.iter().any(|id| !heads.contains_key(id)) {
+        return Ok(PackIndex::of(&records_in(tx, packs_range).await?));
+    }
+    let mut index = PackIndex::default();
     for id in &ids {
-        let head = head_or_text(tx, id, heads.remove(id)).await?;
-        index.add_ids(id, &mut head_ids(&head));
+        if let Some(head) = heads.remove(id) {
+            index.add_ids(id, &mut head_ids(&head));
+        }
     }
     Ok(index)
 }
@@ -268,15 +275,6 @@ pub async fn index_of(tx: &Transaction<'_>) -> IdbResult<PackIndex> {
 async fn text_of(tx: &Transaction<'_>, key: String) -> IdbResult<Option<String>> {
     let found: Option<JsValue> = tx.object_store(PACKS)?.get(key).primitive()?.await?;
     Ok(found.and_then(|v| v.as_string()))
-}
-
-/// Pack `id`'s head: `found`, or made from the pack's text when it has none (an older build
-/// wrote it).
-async fn head_or_text(tx: &Transaction<'_>, id: &str, found: Option<String>) -> IdbResult<String> {
-    Ok(match found {
-        Some(head) => head,
-        None => head_of(&text_of(tx, id.to_string()).await?.unwrap_or_default()),
-    })
 }
 
 /// Bring this tab's index up to date with the packs in the database. Costs one listing of
@@ -311,8 +309,11 @@ pub async fn refresh(store: &Store, tx: &Transaction<'_>) -> IdbResult<()> {
             .collect()
     };
     for id in new {
-        let head = text_of(tx, head_key(&id)).await?;
-        let head = head_or_text(tx, &id, head).await?;
+        // A pack an older build wrote has no head: its text is read instead.
+        let head = match text_of(tx, head_key(&id)).await? {
+            Some(head) => head,
+            None => head_of(&text_of(tx, id.clone()).await?.unwrap_or_default()),
+        };
         store
             .state
             .packs
