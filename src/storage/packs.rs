@@ -438,10 +438,13 @@ pub fn delete_object(
 }
 
 /// Write a new pack (ids from [`PackIndex::next_number`] within the same read-write transaction
-/// that refreshed the index, so no other tab can take the id first), with its head.
-pub fn write(tx: &Transaction<'_>, id: &str, head: String, text: String) -> IdbResult<()> {
+/// that refreshed the index, so no other tab can take the id first).
+pub fn write(tx: &Transaction<'_>, id: &str, text: String) -> IdbResult<()> {
     let packs = tx.object_store(PACKS)?;
-    packs.put(head).with_key(head_key(id)).primitive()?;
+    packs
+        .put(head_of(&text))
+        .with_key(head_key(id))
+        .primitive()?;
     packs.put(text).with_key(id.to_string()).primitive()?;
     Ok(())
 }
@@ -461,8 +464,6 @@ pub fn delete(tx: &Transaction<'_>, ids: &[String]) -> IdbResult<()> {
 pub struct Packer {
     next: u64,
     text: String,
-    /// The pack's head, kept as lines are pushed (not parsed back out of `text`).
-    head: String,
     lines: usize,
 }
 
@@ -471,7 +472,6 @@ impl Packer {
         Packer {
             next: index.next_number(),
             text: String::new(),
-            head: String::new(),
             lines: 0,
         }
     }
@@ -485,8 +485,6 @@ impl Packer {
         json: &str,
     ) -> IdbResult<()> {
         push_line(&mut self.text, id, version, json);
-        self.head.push_str(id);
-        self.head.push('\n');
         self.lines += 1;
         if self.lines >= PACK_LINES {
             self.flush(tx, index)?;
@@ -501,10 +499,9 @@ impl Packer {
         let id = pack_name(self.next);
         self.next += 1;
         let text = std::mem::take(&mut self.text);
-        let head = std::mem::take(&mut self.head);
-        let emptied = index.borrow_mut().add_ids(&id, &mut head_ids(&head));
+        let emptied = index.borrow_mut().add(&id, &text);
         delete(tx, &emptied)?;
-        write(tx, &id, head, text)?;
+        write(tx, &id, text)?;
         self.lines = 0;
         Ok(())
     }
