@@ -1132,6 +1132,8 @@ pub fn provide_library(db_base: &'static str, id: LibraryId) {
             }
             let snapshot = store.load().await?;
             browser::mark("library-read");
+            // The memory the read took, before the window's index is built (the benchmark's).
+            browser::mark_detail("wasm-memory-read", browser::wasm_memory_bytes());
             Ok::<_, StoreError>((store, snapshot))
         };
         match loaded.await {
