@@ -11,6 +11,7 @@ mod field;
 mod group;
 mod ref_type;
 mod style;
+mod text_map;
 
 pub use attachment::{Attachment, AttachmentRole, ObjectKind, Tombstone};
 pub use creator::{
@@ -21,10 +22,11 @@ pub use field::Field;
 pub use group::{Connector, Criterion, Group, GroupExpr, GroupKind, GroupSet, Op};
 pub use ref_type::RefType;
 pub use style::{Style, LIBRARY_STYLE};
+pub use text_map::TextMap;
 
 use crate::Key;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// One bibliographic reference.
 ///
@@ -40,12 +42,12 @@ pub struct Reference {
     pub creators: Vec<Creator>,
     /// Field id (see [`Field`]) to text. Ids this version does not know are kept as they are.
     #[serde(default)]
-    pub fields: BTreeMap<String, String>,
+    pub fields: TextMap,
     /// Imported fields with no refsync field, under the name the source gave them, prefixed
     /// by the format they came from ("bibtex:lgcode", "ris:Y3", "endnote:abbr-2"). The
     /// prefix tells each exporter which ones it can write back where they came from.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extra: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "TextMap::is_empty")]
+    pub extra: TextMap,
     #[serde(default)]
     pub keywords: Vec<String>,
     /// Keys of the custom groups it belongs to.
@@ -88,9 +90,9 @@ struct StoredReference {
     #[serde(default)]
     creators: Vec<Creator>,
     #[serde(default)]
-    fields: BTreeMap<String, String>,
+    fields: TextMap,
     #[serde(default)]
-    extra: BTreeMap<String, String>,
+    extra: TextMap,
     #[serde(default)]
     keywords: Vec<String>,
     #[serde(default)]

@@ -7,7 +7,7 @@
 //! online copy (the base the resolution is written on), so a part nobody picked stays as it is
 //! online.
 
-use crate::model::{format_creators_for_editing, Field, Reference};
+use crate::model::{format_creators_for_editing, Field, Reference, TextMap};
 use crate::Key;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -189,7 +189,7 @@ pub fn rows(
     rows
 }
 
-fn set_text(map: &mut BTreeMap<String, String>, name: &str, value: Option<&String>) {
+fn set_text(map: &mut TextMap, name: &str, value: Option<&String>) {
     match value.map(|v| v.trim_end()).filter(|v| !v.is_empty()) {
         Some(v) => {
             map.insert(name.to_string(), v.to_string());

@@ -15,8 +15,8 @@
 //! `plan`), so nothing made on either side is lost silently.
 
 use crate::protocol::Object;
-use crate::{Attachment, Group, GroupSet, Key, Reference, Style};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::{Attachment, Group, GroupSet, Key, Reference, Style, TextMap};
+use std::collections::BTreeSet;
 
 /// The outcome of merging a reference.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,11 +91,7 @@ fn merge_set<T: Ord + Clone>(base: &[T], local: &[T], remote: &[T]) -> Vec<T> {
 }
 
 /// A map of text three ways: the base's, this side's, the other's.
-type ThreeMaps<'a> = (
-    &'a BTreeMap<String, String>,
-    &'a BTreeMap<String, String>,
-    &'a BTreeMap<String, String>,
-);
+type ThreeMaps<'a> = (&'a TextMap, &'a TextMap, &'a TextMap);
 
 /// Merge two maps of optional text key by key.
 fn merge_map(
@@ -103,10 +99,10 @@ fn merge_map(
     prefix: &str,
     prefer: Prefer,
     conflicts: &mut Vec<String>,
-) -> BTreeMap<String, String> {
+) -> TextMap {
     let names: BTreeSet<&String> =
         crate::sort::set_of(base.keys().chain(local.keys()).chain(remote.keys()));
-    let mut out = BTreeMap::new();
+    let mut out = TextMap::new();
     for name in names {
         let value = pick(
             &format!("{prefix}{name}"),
