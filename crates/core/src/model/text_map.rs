@@ -2,8 +2,8 @@
 //!
 //! Kept as one vector of pairs sorted by name rather than a `BTreeMap`: a reference holds
 //! about nine such texts in one or two maps, and a `BTreeMap` node has room for eleven
-//! whatever it holds (272 bytes in wasm32 before any text), which made the maps' nodes a
-//! quarter of a 250,000-reference library's memory in the browser (docs/bench.md, issue 29).
+//! whatever it holds (272 bytes in wasm32 before any text): the maps' nodes were 57 MB of the
+//! 505 MB a tab held with 250,000 references open (docs/bench.md, issue 29, stop 47).
 //! The vector is exactly as long as it needs to be once read. Lookups are a binary search
 //! over a handful of names; an insert moves the few pairs after it.
 //!
