@@ -2,6 +2,9 @@
 //! release mode): `bench_formats CORPUS_DIR [RUNS]`. Prints one `BENCH` line per scenario
 //! (name, references, median, min and max milliseconds) for the harness to tabulate.
 
+#[path = "support/the_41k_set.rs"]
+mod the_41k_set;
+
 use refsync_core::formats::{self, bibtex, Format, Import, Source};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -56,15 +59,9 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().unwrap_or_else(|| "../shared/corpus".into()));
     let runs: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(5).max(1);
-    let set: Vec<(String, Vec<u8>)> = refsync_core::sample::BIBTEX_41K
-        .iter()
-        .map(|p| {
-            let bytes = std::fs::read(dir.join(p)).unwrap_or_else(|e| {
-                eprintln!("{}: {e}", dir.join(p).display());
-                std::process::exit(1);
-            });
-            (p.to_string(), bytes)
-        })
+    let set: Vec<(String, Vec<u8>)> = the_41k_set::files(&dir)
+        .into_iter()
+        .map(|(p, bytes)| (p.to_string(), bytes))
         .collect();
     measure(
         "import BibTeX 41k set (glottolog, rfc-bib, kwarc)",

@@ -2,6 +2,8 @@
 
 #[path = "../tests/bench/queries.rs"]
 mod queries;
+#[path = "support/the_41k_set.rs"]
+mod the_41k_set;
 
 use std::time::Instant;
 
@@ -11,16 +13,7 @@ fn main() {
             .nth(1)
             .unwrap_or_else(|| "../shared/corpus".into()),
     );
-    let files: Vec<(&str, Vec<u8>)> = refsync_core::sample::BIBTEX_41K
-        .iter()
-        .map(|p| match std::fs::read(dir.join(p)) {
-            Ok(b) => (*p, b),
-            Err(e) => {
-                eprintln!("{}: {e}", dir.join(p).display());
-                std::process::exit(1);
-            }
-        })
-        .collect();
+    let files = the_41k_set::files(&dir);
     let set: Vec<(&str, &[u8])> = files.iter().map(|(p, b)| (*p, b.as_slice())).collect();
     let refs = queries::fifty_thousand(&set);
     let start = Instant::now();

@@ -5,7 +5,9 @@
 //! sending its whole library, a new device receiving it, a sync with nothing new). Prints
 //! `BENCH` lines; what the network and storage add is measured by the server and app benches.
 
-use refsync_core::formats::{self, Format, Source};
+#[path = "support/the_41k_set.rs"]
+mod the_41k_set;
+
 use refsync_core::protocol::Object;
 use refsync_core::sync::{
     merge_reference, sync, MemoryRemote, MemoryService, MemoryStore, SyncOutcome,
@@ -68,21 +70,7 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let files: Vec<(&str, Vec<u8>)> = sample::BIBTEX_41K
-        .iter()
-        .map(|p| match std::fs::read(dir.join(p)) {
-            Ok(b) => (*p, b),
-            Err(e) => {
-                eprintln!("{}: {e}", dir.join(p).display());
-                std::process::exit(1);
-            }
-        })
-        .collect();
-    let sources: Vec<Source<'_>> = files
-        .iter()
-        .map(|(name, bytes)| Source { name, bytes })
-        .collect();
-    let records = formats::import_with_sequential_keys(Format::Bibtex, &sources).references;
+    let records = the_41k_set::records(&the_41k_set::files(&dir));
 
     for n in sizes {
         let k = format!("{}k", n / 1000);

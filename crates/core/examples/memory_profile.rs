@@ -9,6 +9,9 @@
 // this profiling tool is the only place the workspace allows it.
 #![allow(unsafe_code)]
 
+#[path = "support/the_41k_set.rs"]
+mod the_41k_set;
+
 use refsync_core::{query, Reference};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
@@ -76,25 +79,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().unwrap_or_else(|| "../shared/corpus".into()));
     let n: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(250_000);
-    let files: Vec<(String, Vec<u8>)> = refsync_core::sample::BIBTEX_41K
-        .iter()
-        .map(|p| {
-            let bytes = std::fs::read(dir.join(p)).unwrap_or_else(|e| {
-                eprintln!("{}: {e}", dir.join(p).display());
-                std::process::exit(1);
-            });
-            (p.to_string(), bytes)
-        })
-        .collect();
-    let sources: Vec<_> = files
-        .iter()
-        .map(|(name, bytes)| refsync_core::formats::Source { name, bytes })
-        .collect();
-    let records = refsync_core::formats::import_with_sequential_keys(
-        refsync_core::formats::Format::Bibtex,
-        &sources,
-    )
-    .references;
+    let records = the_41k_set::records(&the_41k_set::files(&dir));
     let stored: Vec<String> = refsync_core::sample::library(&records, n)
         .iter()
         .map(|r| serde_json::to_string(r).unwrap_or_default())
