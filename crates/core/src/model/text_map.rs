@@ -4,8 +4,11 @@
 //! about nine such texts in one or two maps, and a `BTreeMap` node has room for eleven
 //! whatever it holds (272 bytes in wasm32 before any text): the maps' nodes were 57 MB of the
 //! 505 MB a tab held with 250,000 references open (docs/bench.md, issue 29, stop 47).
-//! The vector is exactly as long as it needs to be once read. Lookups are a binary search
-//! over a handful of names; an insert moves the few pairs after it.
+//! The vector is exactly as long as it needs to be once read. Lookups scan the handful of
+//! names (see `find`); an insert moves the pairs after it, so a map built name by name in
+//! random order costs moves quadratic in its length: nothing for the tens of names a real
+//! reference has, seconds only for an entry of tens of thousands of distinct fields (reading
+//! JSON sorts once instead).
 //!
 //! Invariant: names are ascending and distinct, so two maps with the same texts are equal
 //! and serialize the same (as a JSON object in name order, as the `BTreeMap` did: stored and
