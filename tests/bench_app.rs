@@ -424,7 +424,8 @@ async fn large_library_speed() {
         // Collected first, so the figure is what the library holds, not what was let go.
         let memory = c
             .execute(
-                "if (window.gc) gc(); \
+                "if (!window.gc) throw new Error('no gc(): Chromium needs --js-flags=--expose-gc'); \
+                 gc(); \
                  const at = n => (performance.getEntriesByName(n).slice(-1)[0] || {detail: 0}).detail; \
                  return [performance.memory.usedJSHeapSize, at('wasm-memory'), at('wasm-memory-read')];",
                 vec![],
