@@ -124,16 +124,16 @@ fn main() {
         report(name, at, n);
         drop(held);
     }
-    let at = start();
-    let names: Vec<Vec<String>> = refs
+    let (names, name_bytes) = refs
         .iter()
-        .map(|r| r.fields.keys().chain(r.extra.keys()).cloned().collect())
-        .collect();
-    let vecs: usize = names.iter().map(|v| v.capacity() * 24).sum::<usize>() + n * 24;
-    LIVE.fetch_sub(vecs, Ordering::Relaxed);
-    report("  of which field names alone (fields and extra)", at, n);
-    LIVE.fetch_add(vecs, Ordering::Relaxed);
-    drop(names);
+        .flat_map(|r| r.fields.keys().chain(r.extra.keys()))
+        .fold((0usize, 0usize), |(n, b), name| (n + 1, b + name.len()));
+    println!(
+        "MEMORY\t  of which field names alone (fields and extra)\t{:.1} MB\t{:.0} B per reference\t{:.1} allocations per reference",
+        name_bytes as f64 / 1_048_576.0,
+        name_bytes as f64 / n as f64,
+        names as f64 / n as f64
+    );
     let maps: usize = refs
         .iter()
         .map(|r| usize::from(!r.fields.is_empty()) + usize::from(!r.extra.is_empty()))

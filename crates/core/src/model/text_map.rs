@@ -21,7 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 /// Name to text, sorted by name. See the module docs.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TextMap(Vec<(String, String)>);
 
 /// One name's place in a [`TextMap`], to fill in if empty ([`TextMap::entry`]).
@@ -45,10 +45,6 @@ impl<'a> Entry<'a> {
 
     pub fn or_insert(self, value: String) -> &'a mut String {
         self.or_insert_with(|| value)
-    }
-
-    pub fn or_default(self) -> &'a mut String {
-        self.or_insert_with(String::new)
     }
 }
 
@@ -83,12 +79,6 @@ impl TextMap {
     #[inline]
     pub fn get(&self, name: &str) -> Option<&String> {
         self.find(name).ok().map(|at| &self.0[at].1)
-    }
-
-    #[inline]
-    pub fn get_mut(&mut self, name: &str) -> Option<&mut String> {
-        let at = self.find(name).ok()?;
-        Some(&mut self.0[at].1)
     }
 
     #[inline]
@@ -190,12 +180,6 @@ impl FromIterator<Pair> for TextMap {
     }
 }
 
-impl<const N: usize> From<[(String, String); N]> for TextMap {
-    fn from(pairs: [(String, String); N]) -> TextMap {
-        TextMap::from_pairs(pairs.into())
-    }
-}
-
 impl Extend<Pair> for TextMap {
     /// Each pair set in turn (a name already here takes the new text), as a map's extend.
     fn extend<I: IntoIterator<Item = Pair>>(&mut self, pairs: I) {
@@ -290,7 +274,7 @@ mod tests {
         assert_eq!(m.insert("year".into(), "1".into()), None);
         assert_eq!(m.insert("title".into(), "B".into()), Some("A".into()));
         assert_eq!(m.keys().collect::<Vec<_>>(), ["doi", "title", "year"]);
-        assert_eq!(m.entry("abstract".into()).or_default(), "");
+        assert_eq!(m.entry("abstract".into()).or_insert(String::new()), "");
         m.entry("doi".into()).or_insert("ignored".into());
         assert_eq!(m["doi"], "d");
         m.extend([("doi".to_string(), "e".to_string())]);
