@@ -6,8 +6,9 @@
 //! together and is committed explicitly (an indexed_db_futures transaction that is dropped
 //! rolls back), so a failed or interrupted write leaves nothing half-done; bulk writes
 //! (import, restore) go in large transactions of many objects, never one per object; a
-//! large sync page's unchanged references go many to a record (`packs.rs`), and every read of
-//! an object goes through `packs::read_records`, which knows an own record beats a pack.
+//! large sync page's unchanged references, and a bulk write's new ones, go many to a record
+//! (`packs.rs`), and every read of an object goes through `packs::read_records`, which knows an
+//! own record beats a pack.
 
 pub mod authors;
 pub(crate) mod packs;
@@ -383,8 +384,9 @@ impl Store {
     }
 
     /// Save many new objects (an import, a restore) in transactions of [`BULK_BATCH`],
-    /// calling `progress` with the count saved after each commit. What committed before a
-    /// failure stays saved; the error says so.
+    /// calling `progress` with the count saved after each commit. New references go into
+    /// packs, unsynced (`sync_store::write_new`). What committed before a failure stays
+    /// saved; the error says so.
     pub async fn write_bulk(
         &self,
         objects: &[Object],
@@ -392,11 +394,18 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut done = 0;
         for chunk in objects.chunks(BULK_BATCH) {
-            let writes: Vec<Write> = chunk.iter().cloned().map(Write::Put).collect();
-            self.write(&writes).await.map_err(|e| {
+            // In key order, so that each pack holds a run of keys: the first screen of a large
+            // library reads only the packs that hold the newest (an import's keys differ only
+            // in their random part). Only within a transaction: what is saved is still the
+            // objects' first `done`, as `progress` says.
+            let mut sorted: Vec<&Object> = chunk.iter().collect();
+            refsync_core::sort::sort_by_key(&mut sorted, |o| (o.kind().as_str(), o.key()));
+            sync_store::write_new(self, &sorted).await.map_err(|e| {
+                // The pack index already holds what the failed write packed.
+                self.state.rolled_back();
                 StoreError::new(
                     "save everything",
-                    format!("{done} of {} were saved; {}", objects.len(), e.detail),
+                    format!("{done} of {} were saved; {e}", objects.len()),
                 )
             })?;
             done += chunk.len();
@@ -405,11 +414,37 @@ impl Store {
         Ok(())
     }
 
-    /// How many objects have changes not yet synced.
+    /// How many objects have changes not yet synced: those marked, and an import's references
+    /// packed unsynced (`packs::UNSYNCED`).
     pub async fn dirty_count(&self) -> Result<u32, StoreError> {
         async {
-            let tx = self.tx(&[schema::DIRTY], TransactionMode::Readonly)?;
-            tx.object_store(schema::DIRTY)?.count().primitive()?.await
+            let tx = self.tx(
+                &[schema::DIRTY, schema::REFS, schema::PACKS],
+                TransactionMode::Readonly,
+            )?;
+            let marked = tx.object_store(schema::DIRTY)?.count().primitive()?.await?;
+            packs::refresh(self, &tx).await?;
+            if self.state.packs.borrow().unsynced_ids().is_empty() {
+                return Ok::<_, IdbError>(marked);
+            }
+            // An own record hides its packed line: an edit since (marked, so counted above)
+            // or a delete (nothing to send).
+            let own: std::collections::HashSet<String> = tx
+                .object_store(schema::REFS)?
+                .get_all_keys()
+                .primitive()?
+                .await?
+                .collect::<IdbResult<_>>()?;
+            let prefix = format!("{}/", packs::PACKED_KIND.as_str());
+            let packed = self
+                .state
+                .packs
+                .borrow()
+                .unsynced_ids()
+                .iter()
+                .filter(|id| id.strip_prefix(&prefix).is_some_and(|k| !own.contains(k)))
+                .count();
+            Ok(marked.saturating_add(u32::try_from(packed).unwrap_or(u32::MAX)))
         }
         .await
         .map_err(|e| StoreError::new("count unsynced changes", e))

@@ -684,6 +684,220 @@ async fn mostly_stale_packs_are_folded_into_new_ones() {
     assert_eq!(titles, expected);
 }
 
+/// How many records the store `name` of `store`'s database holds.
+async fn records_in(store: &Store, name: &str) -> u32 {
+    let tx = store
+        .database()
+        .transaction([name])
+        .with_mode(TransactionMode::Readonly)
+        .build()
+        .unwrap();
+    tx.object_store(name)
+        .unwrap()
+        .count()
+        .primitive()
+        .unwrap()
+        .await
+        .unwrap()
+}
+
+/// An import (a bulk write of new references) goes into packs, unsynced, instead of a record
+/// and a dirty mark each; every way such a reference can change before it is sent must behave
+/// as if it had its own record, and sending them empties the import's packs.
+#[wasm_bindgen_test]
+async fn an_import_is_packed_unsynced_and_every_change_to_it_syncs() {
+    let service = Rc::new(RefCell::new(MemoryService::new()));
+    let mut remote = MemoryRemote::new(service.clone());
+    remote.page_size = 1000;
+    let a = fresh("import-a").await;
+    let all = papers(1200);
+    let objects: Vec<Object> = all.iter().cloned().map(Object::Reference).collect();
+    a.write_bulk(&objects, |_| {}).await.unwrap();
+    assert_eq!(records_in(&a, schema::REFS).await, 0, "no record each");
+    assert_eq!(records_in(&a, schema::DIRTY).await, 0, "no mark each");
+    assert_eq!(packs_in(&a).await, 3);
+    assert_eq!(a.dirty_count().await.unwrap(), 1200, "all of them to send");
+    assert_eq!(a.all_references().await.unwrap().len(), 1200);
+    let (newest, total) = a.newest_references(100).await.unwrap().unwrap();
+    assert_eq!((newest.len(), total), (100, Some(1200)));
+    let held = a
+        .get(ObjectKind::Reference, all[3].key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(held.dirty);
+    assert_eq!((held.base_version, held.base), (0, None), "never synced");
+
+    // Edited and deleted before any sync: the edit is sent as edited, the delete never.
+    let mut edited = all[5].clone();
+    edited.set(Field::Title, "Paper 5, edited before sending");
+    a.write(&[
+        Write::Put(Object::Reference(edited)),
+        Write::Delete(ObjectKind::Reference, all[6].key),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(a.dirty_count().await.unwrap(), 1199);
+    let five = a
+        .get(ObjectKind::Reference, all[5].key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(five.dirty);
+    assert_eq!(five.base, None);
+    assert_eq!(title_of(&a, &all[6].key).await, None);
+    // Another tab sees the same library, and its delete hides a packed copy too.
+    let tab = Store::open("import-a").await.unwrap();
+    assert_eq!(tab.all_references().await.unwrap().len(), 1199);
+    tab.write(&[Write::Delete(ObjectKind::Reference, all[9].key)])
+        .await
+        .unwrap();
+    assert_eq!(a.dirty_count().await.unwrap(), 1198);
+
+    let out = sync(&a, &remote, &mut batch_keys("ia")).await.unwrap();
+    assert_eq!(out.sent, 1198);
+    assert_eq!(a.dirty_count().await.unwrap(), 0);
+    assert!(
+        !pack_texts(&a).await.iter().any(|t| t.contains(" 0 {")),
+        "sent references are packed at their versions, the import's packs gone"
+    );
+    assert_eq!(
+        pack_lines(&a).await,
+        1197,
+        "the edited one keeps its own record"
+    );
+    assert_eq!(a.all_references().await.unwrap().len(), 1198);
+    let out = sync(&a, &remote, &mut batch_keys("ia2")).await.unwrap();
+    assert_eq!(out.sent, 0, "nothing sent twice");
+
+    let b = fresh("import-b").await;
+    let out = sync(&b, &remote, &mut batch_keys("ib")).await.unwrap();
+    assert_eq!(out.received, 1198);
+    assert_eq!(titles(&a).await, titles(&b).await);
+    assert!(titles(&b)
+        .await
+        .contains(&"Paper 5, edited before sending".to_string()));
+    assert_eq!(title_of(&b, &all[9].key).await, None);
+
+    // Edited after sending, the synced copy is the base, as for any synced reference.
+    let mut again = all[7].clone();
+    again.set(Field::Title, "Paper 7, edited after sending");
+    a.write(&[Write::Put(Object::Reference(again))])
+        .await
+        .unwrap();
+    let seven = a
+        .get(ObjectKind::Reference, all[7].key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seven.base, Some(Object::Reference(all[7].clone())));
+    assert!(seven.base_version > 0);
+}
+
+/// Unlinking before an import was ever sent keeps it to send, as own records.
+#[wasm_bindgen_test]
+async fn an_import_unlinked_before_sending_is_kept_to_send() {
+    let a = fresh("import-unlink").await;
+    let all = papers(300);
+    let objects: Vec<Object> = all.iter().cloned().map(Object::Reference).collect();
+    a.write_bulk(&objects, |_| {}).await.unwrap();
+    assert_eq!(packs_in(&a).await, 1);
+    a.set_link(None).await.unwrap();
+    assert_eq!(packs_in(&a).await, 0);
+    assert_eq!(records_in(&a, schema::REFS).await, 300);
+    assert_eq!(a.dirty_count().await.unwrap(), 300);
+    assert_eq!(a.all_references().await.unwrap().len(), 300);
+}
+
+/// The engine's read of an unsynced packed reference stands for a dirty mark: a page's write
+/// of it goes through while nobody touched it, and is skipped once the person edited it
+/// (or deleted it) after the read, as for a marked object.
+#[wasm_bindgen_test]
+async fn a_page_over_an_unsynced_packed_reference_is_skipped_only_after_an_edit() {
+    let a = fresh("import-race").await;
+    let all = papers(300);
+    let objects: Vec<Object> = all.iter().cloned().map(Object::Reference).collect();
+    a.write_bulk(&objects, |_| {}).await.unwrap();
+    let page = |read: refsync_core::sync::LocalObject, title: &str| {
+        let mut o = read;
+        let Some(Object::Reference(mut r)) = o.current.take() else {
+            unreachable!()
+        };
+        r.set(Field::Title, title);
+        o.current = Some(Object::Reference(r));
+        o.base = o.current.clone();
+        o.base_version = 7;
+        o.dirty = false;
+        StoreChange::Put(o)
+    };
+
+    a.link().await.unwrap();
+    let read = a
+        .get(ObjectKind::Reference, all[1].key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(read.dirty);
+    a.apply(vec![page(read, "Paper 1 from a page")], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        title_of(&a, &all[1].key).await.as_deref(),
+        Some("Paper 1 from a page"),
+        "untouched since read: written"
+    );
+
+    a.link().await.unwrap();
+    let read = a
+        .get(ObjectKind::Reference, all[2].key)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut typed = all[2].clone();
+    typed.set(Field::Title, "Paper 2 typed meanwhile");
+    a.write(&[Write::Put(Object::Reference(typed))])
+        .await
+        .unwrap();
+    a.apply(vec![page(read, "Paper 2 from a page")], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        title_of(&a, &all[2].key).await.as_deref(),
+        Some("Paper 2 typed meanwhile"),
+        "edited since read: skipped"
+    );
+
+    a.link().await.unwrap();
+    let read = a
+        .get(ObjectKind::Reference, all[3].key)
+        .await
+        .unwrap()
+        .unwrap();
+    a.write(&[Write::Delete(ObjectKind::Reference, all[3].key)])
+        .await
+        .unwrap();
+    a.apply(vec![page(read, "Paper 3 from a page")], None)
+        .await
+        .unwrap();
+    assert_eq!(title_of(&a, &all[3].key).await, None, "deleted since read");
+}
+
+/// A bulk write under a key the library already uses is written as a person's write: what is
+/// there is carried over, never hidden behind a pack.
+#[wasm_bindgen_test]
+async fn a_bulk_write_over_an_existing_key_is_not_packed() {
+    let a = fresh("import-over").await;
+    let all = papers(300);
+    a.write(&[Write::Put(Object::Reference(all[0].clone()))])
+        .await
+        .unwrap();
+    let objects: Vec<Object> = all.iter().cloned().map(Object::Reference).collect();
+    a.write_bulk(&objects, |_| {}).await.unwrap();
+    assert_eq!(packs_in(&a).await, 0);
+    assert_eq!(records_in(&a, schema::REFS).await, 300);
+    assert_eq!(a.dirty_count().await.unwrap(), 300);
+}
+
 /// Two browser libraries with one paper synced to both, and a conflict waiting on `b` (each
 /// changed the title). Returns the service, the stores and the paper.
 async fn a_waiting_conflict(

@@ -1,9 +1,11 @@
-//! Packs: many synced, unchanged objects in one IndexedDB record.
+//! Packs: many references in one IndexedDB record.
 //!
 //! IndexedDB's cost is per record (each put is cloned, logged and committed on its own), so a
 //! first download of 50,000 objects written as 50,000 records cannot be fast whatever the code
 //! around it does: that alone was ~5 s of a 6.7 s first sync. A large sync page's unchanged
-//! objects are written instead as packs of [`PACK_LINES`] lines, one string per pack.
+//! objects are written instead as packs of [`PACK_LINES`] lines, one string per pack, and so
+//! are a bulk write's new references (an import, a restore) as [`UNSYNCED`] lines: 41,000
+//! imported references were 82,000 records (each with its dirty mark), 7.7 s of an 11 s import.
 //!
 //! Invariants:
 //! - a pack is never changed once written; it is only deleted, by the write that makes a newer
@@ -12,6 +14,11 @@
 //!   [`TOMBSTONE`] there means deleted), else its line in the newest pack that has it, else
 //!   nothing. Every write of one object is therefore a write of its own record, and deleting an
 //!   object that a pack holds leaves a tombstone;
+//! - a line at version [`UNSYNCED`] is a reference never synced: it is dirty (to be sent) with
+//!   no base, though it has no dirty mark. Its pack's head marks its id, so the index knows
+//!   every such object and the engine's list of dirty objects ([`unsynced`]) reads only the
+//!   packs that hold them. Once sent, such a reference goes into a newer pack at its version
+//!   (`sync_store`), emptying the import's packs as a sync page empties older ones;
 //! - a tab knows which pack holds what through its [`PackIndex`], which every transaction that
 //!   reads or deletes objects brings up to date first ([`refresh`]): another tab may have
 //!   synced packs in since. Packs are immutable, so the list of pack ids tells whether the
@@ -57,14 +64,32 @@ pub const PACK_LINES: usize = 500;
 /// cheaper as their own records (and an object edited later needs no pack read).
 pub const PACK_AT_LEAST: usize = 200;
 
+/// A packed line's version for a reference never synced (versions online start at 1).
+pub const UNSYNCED: u64 = 0;
+
+/// What a head puts before the id of an [`UNSYNCED`] line. An older build reads such a line as
+/// an id no object has.
+const UNSYNCED_MARK: char = '+';
+
+/// One pack as indexed.
+#[derive(Debug)]
+struct Indexed {
+    id: String,
+    /// How many objects it holds the newest copy of.
+    live: usize,
+    /// How many lines it has.
+    lines: usize,
+}
+
 /// Which pack holds the newest packed copy of each object, for one tab.
 #[derive(Debug, Default)]
 pub struct PackIndex {
-    /// Every pack indexed, ascending by id: (id, how many objects it holds the newest copy
-    /// of, how many lines it has).
-    packs: Vec<(String, usize, usize)>,
+    /// Every pack indexed, ascending by id.
+    packs: Vec<Indexed>,
     /// Each packed object's (`kind/key`) newest pack.
     at: HashMap<String, String>,
+    /// The packed objects whose newest line is [`UNSYNCED`] (empty once an import is sent).
+    unsynced: HashSet<String>,
 }
 
 impl PackIndex {
@@ -80,28 +105,83 @@ impl PackIndex {
     /// Index a pack newer than every pack indexed so far; returns the packs it made empty
     /// (every object they held is now in a newer pack), which the writer deletes.
     pub fn add(&mut self, pack: &str, text: &str) -> Vec<String> {
-        self.add_ids(pack, &mut lines(text).map(|(id, _, _)| id))
+        self.add_ids(
+            pack,
+            &mut lines(text).map(|(id, version, _)| (id, version == UNSYNCED)),
+        )
     }
 
-    /// [`add`](Self::add) from the ids of a pack's lines (its head, or its text read). A
-    /// `dyn` iterator: one copy of this in the download, not one per kind of iterator.
-    pub fn add_ids(&mut self, pack: &str, ids: &mut dyn Iterator<Item = &str>) -> Vec<String> {
+    /// [`add`](Self::add) from the ids of a pack's lines (its head, or its text read), each
+    /// with whether its line is [`UNSYNCED`]. A `dyn` iterator: one copy of this in the
+    /// download, not one per kind of iterator.
+    pub fn add_ids(
+        &mut self,
+        pack: &str,
+        ids: &mut dyn Iterator<Item = (&str, bool)>,
+    ) -> Vec<String> {
         let mut emptied = Vec::new();
         let mut held = 0;
-        for id in ids {
+        for (id, unsynced) in ids {
             held += 1;
+            if unsynced {
+                self.unsynced.insert(id.to_string());
+            } else if !self.unsynced.is_empty() {
+                self.unsynced.remove(id);
+            }
             if let Some(old) = self.at.insert(id.to_string(), pack.to_string()) {
-                if let Some((_, count, _)) = self.packs.iter_mut().find(|(p, _, _)| *p == old) {
-                    *count = count.saturating_sub(1);
-                    if *count == 0 {
+                if let Some(p) = self.packs.iter_mut().find(|p| p.id == old) {
+                    p.live = p.live.saturating_sub(1);
+                    if p.live == 0 {
                         emptied.push(old);
                     }
                 }
             }
         }
-        self.packs.retain(|(_, count, _)| *count > 0);
-        self.packs.push((pack.to_string(), held, held));
+        self.packs.retain(|p| p.live > 0);
+        self.packs.push(Indexed {
+            id: pack.to_string(),
+            live: held,
+            lines: held,
+        });
         emptied
+    }
+
+    /// Drop `id` from the index (its line will not be carried into a newer pack); returns the
+    /// pack this emptied, if it did, which the caller deletes in the same transaction (a pack
+    /// still in the database would name the line to every other tab).
+    pub fn forget(&mut self, id: &str) -> Vec<String> {
+        self.unsynced.remove(id);
+        let Some(old) = self.at.remove(id) else {
+            return Vec::new();
+        };
+        let mut emptied = Vec::new();
+        if let Some(p) = self.packs.iter_mut().find(|p| p.id == old) {
+            p.live = p.live.saturating_sub(1);
+            if p.live == 0 {
+                emptied.push(old);
+            }
+        }
+        self.packs.retain(|p| p.live > 0);
+        emptied
+    }
+
+    /// The packed objects whose newest line is [`UNSYNCED`].
+    pub fn unsynced_ids(&self) -> &HashSet<String> {
+        &self.unsynced
+    }
+
+    /// The packs that hold the newest line of an [`UNSYNCED`] object, ascending.
+    pub fn unsynced_packs(&self) -> Vec<String> {
+        let mut packs: Vec<String> = self
+            .unsynced
+            .iter()
+            .filter_map(|id| self.at.get(id))
+            .collect::<HashSet<&String>>()
+            .into_iter()
+            .cloned()
+            .collect();
+        packs.sort_unstable();
+        packs
     }
 
     /// The pack that holds `id` (`kind/key`), if any does.
@@ -115,8 +195,8 @@ impl PackIndex {
     pub fn sparse(&self) -> Vec<String> {
         self.packs
             .iter()
-            .filter(|(_, live, lines)| live * 2 < *lines)
-            .map(|(id, _, _)| id.clone())
+            .filter(|p| p.live * 2 < p.lines)
+            .map(|p| p.id.clone())
             .collect()
     }
 
@@ -129,7 +209,7 @@ impl PackIndex {
     pub fn next_number(&self) -> u64 {
         self.packs
             .last()
-            .and_then(|(k, _, _)| k.parse::<u64>().ok())
+            .and_then(|p| p.id.parse::<u64>().ok())
             .unwrap_or(0)
             + 1
     }
@@ -155,19 +235,28 @@ pub fn head_key(id: &str) -> String {
     format!("{HEAD}{id}")
 }
 
-/// The head of a pack's text: the ids of its lines, one per line.
+/// The head of a pack's text: the ids of its lines, one per line, an [`UNSYNCED`] line's after
+/// [`UNSYNCED_MARK`].
 pub fn head_of(text: &str) -> String {
     let mut head = String::new();
-    for (id, _, _) in lines(text) {
+    for (id, version, _) in lines(text) {
+        if version == UNSYNCED {
+            head.push(UNSYNCED_MARK);
+        }
         head.push_str(id);
         head.push('\n');
     }
     head
 }
 
-/// The ids a head lists.
-fn head_ids(head: &str) -> impl Iterator<Item = &str> {
-    head.split('\n').filter(|id| !id.is_empty())
+/// The ids a head lists, each with whether its line is [`UNSYNCED`].
+fn read_head(head: &str) -> impl Iterator<Item = (&str, bool)> {
+    head.split('\n')
+        .filter(|id| !id.is_empty())
+        .map(|id| match id.strip_prefix(UNSYNCED_MARK) {
+            Some(id) => (id, true),
+            None => (id, false),
+        })
 }
 
 /// The keys of packs: pack ids are digits, heads sort before them.
@@ -265,7 +354,7 @@ pub async fn index_of(tx: &Transaction<'_>) -> IdbResult<PackIndex> {
     let mut index = PackIndex::default();
     for id in &ids {
         if let Some(head) = heads.remove(id) {
-            index.add_ids(id, &mut head_ids(&head));
+            index.add_ids(id, &mut read_head(&head));
         }
     }
     Ok(index)
@@ -283,7 +372,7 @@ pub async fn refresh(store: &Store, tx: &Transaction<'_>) -> IdbResult<()> {
     let keys = pack_ids(tx).await?;
     let (same, only_new) = {
         let index = store.state.packs.borrow();
-        let known: Vec<&String> = index.packs.iter().map(|(k, _, _)| k).collect();
+        let known: Vec<&String> = index.packs.iter().map(|p| &p.id).collect();
         let same = known.len() == keys.len() && known.iter().zip(&keys).all(|(a, b)| *a == b);
         // Only packs newer than any indexed were added: index just those.
         let last = known.last().copied();
@@ -305,7 +394,7 @@ pub async fn refresh(store: &Store, tx: &Transaction<'_>) -> IdbResult<()> {
     let new: Vec<String> = {
         let index = store.state.packs.borrow();
         keys.into_iter()
-            .filter(|k| !index.packs.iter().any(|(p, _, _)| p == k))
+            .filter(|k| !index.packs.iter().any(|p| p.id == **k))
             .collect()
     };
     for id in new {
@@ -318,7 +407,7 @@ pub async fn refresh(store: &Store, tx: &Transaction<'_>) -> IdbResult<()> {
             .state
             .packs
             .borrow_mut()
-            .add_ids(&id, &mut head_ids(&head));
+            .add_ids(&id, &mut read_head(&head));
     }
     Ok(())
 }
@@ -375,6 +464,20 @@ pub async fn read_records(
     ids: &[(ObjectKind, Key)],
     own: Option<&OwnKeys>,
 ) -> IdbResult<Vec<Option<String>>> {
+    Ok(read_effective(store, tx, ids, own)
+        .await?
+        .into_iter()
+        .map(|found| found.map(|(record, _)| record))
+        .collect())
+}
+
+/// [`read_records`], each with whether it came from a pack (`true`) or is the own record.
+pub async fn read_effective(
+    store: &Store,
+    tx: &Transaction<'_>,
+    ids: &[(ObjectKind, Key)],
+    own: Option<&OwnKeys>,
+) -> IdbResult<Vec<Option<(String, bool)>>> {
     refresh(store, tx).await?;
     let mut pending: Vec<Option<BasicRequest<Option<JsValue>>>> = Vec::with_capacity(ids.len());
     for (kind, key) in ids {
@@ -411,10 +514,62 @@ pub async fn read_records(
         .zip(found)
         .map(|((kind, key), record)| match record {
             Some(r) if r == TOMBSTONE => None,
-            Some(r) => Some(r),
-            None => packed.remove(&sync_id(*kind, *key)),
+            Some(r) => Some((r, false)),
+            None => packed.remove(&sync_id(*kind, *key)).map(|r| (r, true)),
         })
         .collect())
+}
+
+/// References never synced that packs hold (see [`UNSYNCED`]), each given to `each` as its
+/// key and JSON, pack by pack in id order, until `limit` were: each line whose newest copy is
+/// in its pack, not named in `skip`, and not hidden by an own record (an edit made since, which
+/// has its own dirty mark, or a tombstone). Returns how many were given. The index must be
+/// fresh in `tx` ([`refresh`]).
+pub async fn unsynced(
+    store: &Store,
+    tx: &Transaction<'_>,
+    limit: usize,
+    skip: &HashSet<String>,
+    each: &mut dyn FnMut(Key, &str),
+) -> IdbResult<usize> {
+    let prefix = format!("{}/", PACKED_KIND.as_str());
+    let objects = tx.object_store(store_of(PACKED_KIND))?;
+    let mut given = 0;
+    let unsynced_packs = store.state.packs.borrow().unsynced_packs();
+    for pack in unsynced_packs {
+        if given >= limit {
+            break;
+        }
+        let text = text_of(tx, pack.clone()).await?.unwrap_or_default();
+        let mut wanted = Vec::new();
+        {
+            let index = store.state.packs.borrow();
+            for (id, version, json) in lines(&text) {
+                if version != UNSYNCED
+                    || skip.contains(id)
+                    || index.pack_of(id) != Some(pack.as_str())
+                {
+                    continue;
+                }
+                if let Some(Ok(key)) = id.strip_prefix(&prefix).map(Key::parse) {
+                    wanted.push((key, json));
+                }
+            }
+        }
+        // Every own record is asked for before the first is awaited.
+        let mut asked = Vec::with_capacity(wanted.len());
+        for (key, _) in &wanted {
+            asked.push(objects.get(key.to_string()).primitive()?);
+        }
+        for ((key, json), own) in wanted.into_iter().zip(asked) {
+            let own: Option<JsValue> = own.await?;
+            if own.is_none() && given < limit {
+                each(key, json);
+                given += 1;
+            }
+        }
+    }
+    Ok(given)
 }
 
 /// Remove an object's own record, leaving a tombstone if a pack holds a copy (the index must
@@ -509,7 +664,10 @@ impl Packer {
 
 impl Packer {
     /// Put the page's last lines, then fold packs the page left mostly stale: their live
-    /// lines go into new packs (each stale pack read once) and the old ones are deleted.
+    /// lines go into new packs (each stale pack read once) and the old ones are deleted. A
+    /// line an own record hides is not carried: the own record wins whatever a pack holds, and
+    /// an object edited or deleted here keeps its synced copy in its base record, so the line
+    /// is dead weight (an unsynced one would also be read at every look for what to send).
     pub async fn finish(
         mut self,
         tx: &Transaction<'_>,
@@ -520,8 +678,30 @@ impl Packer {
         let sparse = index.borrow().sparse();
         for pack in sparse {
             let text = text_of(tx, pack.clone()).await?.unwrap_or_default();
-            for (id, version, json) in lines(&text) {
-                if index.borrow().pack_of(id) == Some(pack.as_str()) {
+            let live: Vec<(&str, u64, &str)> = lines(&text)
+                .filter(|(id, _, _)| index.borrow().pack_of(id) == Some(pack.as_str()))
+                .collect();
+            // Every own record is asked for before the first is awaited.
+            let mut asked = Vec::with_capacity(live.len());
+            for (id, _, _) in &live {
+                asked.push(match super::sync_store::parse_id(id) {
+                    Some((kind, key)) => Some(
+                        tx.object_store(store_of(kind))?
+                            .get(key.to_string())
+                            .primitive()?,
+                    ),
+                    None => None,
+                });
+            }
+            for ((id, version, json), own) in live.into_iter().zip(asked) {
+                let hidden: Option<JsValue> = match own {
+                    Some(request) => request.await?,
+                    None => None,
+                };
+                if hidden.is_some() {
+                    let emptied = index.borrow_mut().forget(id);
+                    delete(tx, &emptied)?;
+                } else {
                     self.push(tx, index, id, version, json)?;
                 }
             }
@@ -578,7 +758,25 @@ mod tests {
         assert_eq!(as_record(12, "{}"), "v12\n{}");
         let head = head_of(&pack);
         assert_eq!(head, "group/x\n");
-        assert_eq!(head_ids(&head).collect::<Vec<_>>(), vec!["group/x"]);
+        assert_eq!(
+            read_head(&head).collect::<Vec<_>>(),
+            vec![("group/x", false)]
+        );
+        push_line(&mut pack, "reference/y", UNSYNCED, "{}");
+        let head = head_of(&pack);
+        assert_eq!(head, "group/x\n+reference/y\n");
+        assert_eq!(
+            read_head(&head).collect::<Vec<_>>(),
+            vec![("group/x", false), ("reference/y", true)]
+        );
+        let mut index = PackIndex::default();
+        index.add("0000000001", &pack);
+        assert_eq!(index.unsynced_packs(), vec!["0000000001"]);
+        assert!(index.unsynced_ids().contains("reference/y"));
+        let mut sent = String::new();
+        push_line(&mut sent, "reference/y", 4, "{}");
+        index.add("0000000002", &sent);
+        assert!(index.unsynced_ids().is_empty(), "sent: a newer synced line");
         assert!(
             head_key(&pack_name(7)) < pack_name(0),
             "heads sort before packs"

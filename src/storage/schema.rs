@@ -66,9 +66,10 @@ pub const DIRTY: &str = "dirty";
 pub const BASES: &str = "bases";
 /// `kind/key` to an unresolved sync conflict (JSON).
 pub const CONFLICTS: &str = "conflicts";
-/// Packs of synced, unchanged objects by pack id (ten digits, so keys sort as numbers): one
-/// string of lines `kind/key version json`. Written only by the sync, never edited; a newer
-/// pack wins over an older one, and an object's own record (or its tombstone) over both.
+/// Packs of references by pack id (ten digits, so keys sort as numbers): one string of lines
+/// `kind/key version json`, synced and unchanged, or never synced (version 0: an import's).
+/// Written by the sync and by bulk writes, never edited; a newer pack wins over an older one,
+/// and an object's own record (or its tombstone) over both.
 pub const PACKS: &str = "packs";
 
 /// Who last changed each reference online, a shared library's sync pages' lines by page

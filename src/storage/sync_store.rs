@@ -20,6 +20,7 @@ use indexed_db_futures::error::Error as IdbError;
 use indexed_db_futures::future::BasicRequest;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
+use indexed_db_futures::KeyRange;
 use indexed_db_futures::Result as IdbResult;
 use refsync_core::protocol::Batch;
 use refsync_core::protocol::Object;
@@ -227,12 +228,14 @@ async fn read_locals(
         let current = record
             .map(|record| parse_record(*kind, *key, &record))
             .transpose()?;
+        let unsynced = matches!(current, Some((_, Some(packs::UNSYNCED))));
         let token = match mark {
             Some(m) => m
                 .await?
                 .map(|v| v.as_string().unwrap_or_else(|| "true".into())),
             None => None,
-        };
+        }
+        .or_else(|| unsynced.then(|| UNSYNCED_TOKEN.to_string()));
         let dirty = token.is_some();
         let base = match read_value(base).await? {
             None => None,
@@ -256,6 +259,9 @@ fn local_object(
         Some((o, v)) => (Some(o), v),
         None => (None, None),
     };
+    // A packed line never synced (an import's): dirty, with no base (see `packs::UNSYNCED`).
+    let dirty = dirty || own_version == Some(packs::UNSYNCED);
+    let own_version = own_version.filter(|v| *v != packs::UNSYNCED);
     if current.is_none() && base.is_none() && !dirty {
         return Ok(None);
     }
@@ -280,8 +286,12 @@ fn local_object(
     }))
 }
 
+/// The token an unsynced packed line stands for: it is dirty without a mark (`packs::UNSYNCED`).
+/// No written mark holds it (marks are a tab's id, a dot and a number, or `true`).
+const UNSYNCED_TOKEN: &str = "packed";
+
 /// What the last read of an object found besides the object: its dirty mark (the token a
-/// person's write put there), whether it has a base record. A write that knows there is none
+/// person's write put there, or [`UNSYNCED_TOKEN`]), whether it has a base record. A write that knows there is none
 /// skips deleting it (most of a first download); a sync page compares the mark.
 pub(crate) type Seen = (Option<String>, bool);
 
@@ -458,44 +468,132 @@ fn put_conflict(tx: &Transaction<'_>, record: &ConflictRecord) -> IdbResult<()> 
 
 /// A person's writes (`Store::write`): carried onto what is stored, in one transaction.
 pub(super) async fn write_person(store: &Store, writes: &[Write]) -> IdbResult<Vec<Write>> {
+    let tx = store.tx(&all_stores(), TransactionMode::Readwrite)?;
+    let written = write_person_in(store, &tx, writes).await?;
+    tx.commit().await?;
+    Ok(written)
+}
+
+/// [`write_person`] in `tx`, left for the caller to commit.
+async fn write_person_in(
+    store: &Store,
+    tx: &Transaction<'_>,
+    writes: &[Write],
+) -> IdbResult<Vec<Write>> {
     let targets: Vec<(ObjectKind, Key)> = writes.iter().map(Write::target).collect();
     let ids: Vec<String> = targets.iter().map(|(k, key)| sync_id(*k, *key)).collect();
-    let tx = store.tx(&all_stores(), TransactionMode::Readwrite)?;
-    packs::refresh(store, &tx).await?;
+    packs::refresh(store, tx).await?;
     // A large write (an import) asks once which of its objects exist at all.
     let listed = if targets.len() > LIST_KEYS_OVER {
         let mut objects = OwnKeys::new();
         for (kind, _) in &targets {
             if !objects.contains_key(kind) {
-                objects.insert(*kind, all_keys(&tx, store_of(*kind)).await?);
+                objects.insert(*kind, all_keys(tx, store_of(*kind)).await?);
             }
         }
         Some(Listed {
             objects,
-            marks: all_keys(&tx, DIRTY).await?,
-            bases: all_keys(&tx, BASES).await?,
+            marks: all_keys(tx, DIRTY).await?,
+            bases: all_keys(tx, BASES).await?,
         })
     } else {
         None
     };
-    let held = read_locals(store, &tx, &targets, listed.as_ref()).await?;
-    let mut conflicts = conflicts_of(&tx, &ids).await?;
+    let held = read_locals(store, tx, &targets, listed.as_ref()).await?;
+    let mut conflicts = conflicts_of(tx, &ids).await?;
     let mut written = Vec::with_capacity(writes.len());
     for ((w, id), (held, seen)) in writes.iter().zip(&ids).zip(held) {
         let record = conflicts.get_mut(id);
         let o = after_write(held.as_ref(), record.as_deref(), w);
         if let Some(record) = record {
             edit_conflict(record, w);
-            put_conflict(&tx, record)?;
+            put_conflict(tx, record)?;
         }
-        write_local(store, &tx, &o, Some(&seen), true)?;
+        write_local(store, tx, &o, Some(&seen), true)?;
         written.push(match o.current {
             Some(c) => Write::Put(c),
             None => Write::Delete(o.kind, o.key),
         });
     }
-    tx.commit().await?;
     Ok(written)
+}
+
+/// New objects (`Store::write_bulk`: an import, a restore), in one transaction: at least
+/// [`packs::PACK_AT_LEAST`] references go into packs as unsynced lines, with no record or dirty
+/// mark each (see `packs::UNSYNCED`), the rest as a person's writes. Packing is only for keys
+/// under which nothing is stored yet (an import's keys were made a moment ago; a restore goes
+/// into an empty library): checked by one count over the range of the keys in each store that
+/// could hold something of theirs, and if any does the whole write is a person's.
+pub(super) async fn write_new(store: &Store, objects: &[&Object]) -> IdbResult<()> {
+    let tx = store.tx(&all_stores(), TransactionMode::Readwrite)?;
+    packs::refresh(store, &tx).await?;
+    let (refs, rest): (Vec<&Object>, Vec<&Object>) = objects
+        .iter()
+        .copied()
+        .partition(|o| o.kind() == packs::PACKED_KIND);
+    let writes = |objects: &[&Object]| -> Vec<Write> {
+        objects.iter().map(|o| Write::Put((*o).clone())).collect()
+    };
+    if refs.len() >= packs::PACK_AT_LEAST && nothing_under(store, &tx, &refs).await? {
+        let mut packer = packs::Packer::new(&store.state.packs.borrow());
+        for o in &refs {
+            let id = sync_id(o.kind(), o.key());
+            packer.push(&tx, &store.state.packs, &id, packs::UNSYNCED, &to_json(o)?)?;
+        }
+        packer.flush(&tx, &store.state.packs)?;
+        if !rest.is_empty() {
+            write_person_in(store, &tx, &writes(&rest)).await?;
+        }
+    } else {
+        write_person_in(store, &tx, &writes(objects)).await?;
+    }
+    tx.commit().await
+}
+
+/// Whether nothing is stored under any of `objects`' keys (all of one kind): no pack line, and
+/// no record, dirty mark, base or conflict in the range from their least key to their greatest.
+async fn nothing_under(
+    store: &Store,
+    tx: &Transaction<'_>,
+    objects: &[&Object],
+) -> IdbResult<bool> {
+    let Some(kind) = objects.first().map(|o| o.kind()) else {
+        return Ok(true);
+    };
+    let packed = {
+        let index = store.state.packs.borrow();
+        objects
+            .iter()
+            .any(|o| index.holds(&sync_id(o.kind(), o.key())))
+    };
+    if packed {
+        return Ok(false);
+    }
+    let keys = objects.iter().map(|o| o.key());
+    let (Some(least), Some(greatest)) = (keys.clone().min(), keys.max()) else {
+        return Ok(true);
+    };
+    let ranges = [
+        (store_of(kind), least.to_string(), greatest.to_string()),
+        (DIRTY, sync_id(kind, least), sync_id(kind, greatest)),
+        (BASES, sync_id(kind, least), sync_id(kind, greatest)),
+        (CONFLICTS, sync_id(kind, least), sync_id(kind, greatest)),
+    ];
+    let mut counts = Vec::with_capacity(ranges.len());
+    for (name, from, to) in ranges {
+        counts.push(
+            tx.object_store(name)?
+                .count()
+                .with_query::<String, _>(KeyRange::Bound(from, false, to, false))
+                .primitive()?,
+        );
+    }
+    for count in counts {
+        if count.await? > 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Whether a page's put may go into a pack: a reference that is unchanged since synced (so it
@@ -519,6 +617,12 @@ struct Page<'a> {
     seen: HashMap<String, Seen>,
     marks: HashMap<String, String>,
     waiting: HashMap<String, ConflictRecord>,
+    /// Whether the page's unchanged puts go into packs (a large page whose keys were listed,
+    /// so that the own records they replace are known).
+    packs_puts: bool,
+    /// The records of the objects the page answers as pushed, read at its start: whether each
+    /// came from a pack, which a pushed object goes back into (see `packs::UNSYNCED`).
+    pushed_reads: HashMap<String, Option<(String, bool)>>,
     packer: Option<packs::Packer>,
     /// What the window is to replay once the page is committed.
     shown: Vec<Write>,
@@ -551,25 +655,61 @@ impl<'a> Page<'a> {
             })
             .filter(|id| seen.contains_key(id))
             .collect();
-        let marks = if read_ids.is_empty() {
+        let mut marks = if read_ids.is_empty() {
             HashMap::new()
         } else {
             marks_now(tx, &read_ids).await?
+        };
+        // An unsynced packed line stands for its own mark while no own record hides it.
+        let still_packed: Vec<(ObjectKind, Key)> = read_ids
+            .iter()
+            .filter(|id| {
+                !marks.contains_key(*id)
+                    && seen.get(*id).and_then(|(t, _)| t.as_deref()) == Some(UNSYNCED_TOKEN)
+            })
+            .filter_map(|id| parse_id(id))
+            .collect();
+        if !still_packed.is_empty() {
+            let found = packs::read_records(store, tx, &still_packed, None).await?;
+            for ((kind, key), record) in still_packed.into_iter().zip(found) {
+                if record.is_some_and(|r| split_record(&r).0 == Some(packs::UNSYNCED)) {
+                    marks.insert(sync_id(kind, key), UNSYNCED_TOKEN.to_string());
+                }
+            }
+        }
+        let pushed: Vec<(ObjectKind, Key)> = changes
+            .iter()
+            .filter_map(|c| match c {
+                StoreChange::Pushed { kind, key, .. } => Some((*kind, *key)),
+                _ => None,
+            })
+            .collect();
+        let pushed_reads = if pushed.is_empty() {
+            HashMap::new()
+        } else {
+            let found = packs::read_effective(store, tx, &pushed, None).await?;
+            pushed
+                .iter()
+                .map(|(kind, key)| sync_id(*kind, *key))
+                .zip(found)
+                .collect()
         };
         // A large page (its keys were listed) with many unchanged references packs them.
         let packable_puts = changes
             .iter()
             .filter(|c| matches!(c, StoreChange::Put(o) if packable(o)))
             .count();
-        let packer = (packable_puts >= packs::PACK_AT_LEAST
-            && store.state.object_keys.borrow().is_some())
-        .then(|| packs::Packer::new(&store.state.packs.borrow()));
+        let packs_puts =
+            packable_puts >= packs::PACK_AT_LEAST && store.state.object_keys.borrow().is_some();
+        let packer = packs_puts.then(|| packs::Packer::new(&store.state.packs.borrow()));
         Ok(Page {
             store,
             tx,
             seen,
             marks,
             waiting: conflicts_of(tx, &touched).await?,
+            packs_puts,
+            pushed_reads,
             packer,
             shown: Vec::new(),
             conflicts: false,
@@ -585,7 +725,7 @@ impl<'a> Page<'a> {
     }
 
     fn packs(&self, o: &LocalObject) -> bool {
-        self.packer.is_some() && packable(o)
+        self.packs_puts && packable(o)
     }
 
     /// Keep a waiting conflict's online side current with the object as written.
@@ -657,7 +797,9 @@ impl<'a> Page<'a> {
     }
 
     /// The service took a push: its copy becomes the base (edited again while the push was
-    /// in flight, the object stays dirty).
+    /// in flight, the object stays dirty). An object sent from a pack (an import's) goes into
+    /// a new pack at its version, unchanged: the import's packs empty as their lines are sent,
+    /// and are deleted as any emptied pack is.
     async fn pushed(
         &mut self,
         kind: ObjectKind,
@@ -665,10 +807,29 @@ impl<'a> Page<'a> {
         pushed: Option<Object>,
         version: u64,
     ) -> IdbResult<()> {
-        let current = read_object(self.store, self.tx, kind, key)
-            .await?
-            .map(|(o, _)| o);
+        let id = sync_id(kind, key);
+        // Read at the page's start, all at once; an object answered twice reads again.
+        let (current, from_pack) = match self.pushed_reads.remove(&id) {
+            Some(found) => match found {
+                Some((record, packed)) => (Some(parse_record(kind, key, &record)?.0), packed),
+                None => (None, false),
+            },
+            None => (
+                read_object(self.store, self.tx, kind, key)
+                    .await?
+                    .map(|(o, _)| o),
+                false,
+            ),
+        };
         let o = after_push(kind, key, current, pushed, version);
+        if from_pack && packable(&o) {
+            // No own record, so no mark or base either (`write_local` writes all three).
+            self.seen.insert(id, (None, false));
+            if self.packer.is_none() {
+                self.packer = Some(packs::Packer::new(&self.store.state.packs.borrow()));
+            }
+            return self.put_packed(o);
+        }
         self.refresh(&o)?;
         write_local(self.store, self.tx, &o, None, false)
     }
@@ -903,7 +1064,36 @@ impl LocalStore for Store {
             let targets: Vec<(ObjectKind, Key)> =
                 ids.iter().filter_map(|id| parse_id(id)).collect();
             let read = read_locals(self, &tx, &targets, None).await?;
-            Ok::<_, IdbError>(read.into_iter().filter_map(|(o, _)| o).collect())
+            let mut out: Vec<LocalObject> = read.into_iter().filter_map(|(o, _)| o).collect();
+            if ids.len() < limit {
+                // Every marked object is listed: the rest are an import's, packed unsynced. An
+                // edit made to one since has its own mark, so it is among the listed.
+                let listed: std::collections::HashSet<String> = ids.into_iter().collect();
+                let kind = packs::PACKED_KIND;
+                let mut unreadable = None;
+                packs::unsynced(
+                    self,
+                    &tx,
+                    limit.saturating_sub(out.len()),
+                    &listed,
+                    &mut |key, json| match Object::from_json(kind, key, json) {
+                        Ok(current) => out.push(LocalObject {
+                            kind,
+                            key,
+                            base_version: 0,
+                            base: None,
+                            current: Some(current),
+                            dirty: true,
+                        }),
+                        Err(e) => unreadable = Some(e),
+                    },
+                )
+                .await?;
+                if let Some(e) = unreadable {
+                    return Err(idb(e));
+                }
+            }
+            Ok::<_, IdbError>(out)
         }
         .await;
         crate::browser::measure("sync-dirty", started);
