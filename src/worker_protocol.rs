@@ -129,7 +129,10 @@ pub fn named_buffers(message: &wasm_bindgen::JsValue) -> Vec<(String, Vec<u8>)> 
         .collect()
 }
 
-/// What an import produced, as the worker sends it back (JSON).
+/// The name of the one buffer an import's answer holds: its [`ImportResult`] as JSON.
+pub const IMPORT_FILE: &str = "import.json";
+
+/// What an import produced, as the worker sends it back (JSON, in the buffer [`IMPORT_FILE`]).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ImportResult {
     pub references: Vec<Reference>,

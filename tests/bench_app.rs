@@ -224,7 +224,7 @@ async fn app_speed() {
             let phases = c
                 .execute(
                     "const d = n => Math.round((performance.getEntriesByName(n).slice(-1)[0] || {}).duration); \
-                     return ['import-read', 'import-check', 'bulk-write', 'bulk-show'].map(n => n + ' ' + d(n)).join(', ');",
+                     return ['import-files', 'import-read', 'import-worker-start', 'import-worker', 'import-parse', 'import-check', 'bulk-write', 'bulk-show'].map(n => n + ' ' + d(n)).join(', ');",
                     vec![],
                 )
                 .await

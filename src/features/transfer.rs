@@ -457,10 +457,12 @@ async fn read_import(
     String,
 > {
     browser::mark("import-start");
+    let started = browser::perf_now();
     let mut sources: Vec<(String, Vec<u8>)> = Vec::new();
     for f in &files {
         sources.push((f.0.name(), browser::read_file(&f.0).await?));
     }
+    browser::measure("import-files", started);
     if !pasted.trim().is_empty() {
         sources.push(("Pasted text".to_string(), pasted.into_bytes()));
     }

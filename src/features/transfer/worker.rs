@@ -3,7 +3,7 @@
 //! `browser::worker`'s.
 
 use crate::browser::worker::{ask, ask_for, request, request_with_files, set, text_of, WorkerSpec};
-use crate::worker_protocol::{named_buffers, ImportResult, WORKER_LOADER};
+use crate::worker_protocol::{named_buffers, ImportResult, IMPORT_FILE, WORKER_LOADER};
 use js_sys::{Array, Uint8Array};
 use refsync_core::backup::Manifest;
 use refsync_core::formats::{Format, Report};
@@ -64,9 +64,21 @@ pub async fn import(
     if let Some(f) = format {
         set(&message, "format", &f.id().into());
     }
-    let json = ask(FORMATS, message, buffers).await?;
-    let result: ImportResult = serde_json::from_str(&json)
+    let started = crate::browser::perf_now();
+    crate::browser::worker::started(FORMATS).await?;
+    crate::browser::measure("import-worker-start", started);
+    let started = crate::browser::perf_now();
+    let answer = ask_for(FORMATS, message, buffers).await?;
+    crate::browser::measure("import-worker", started);
+    let started = crate::browser::perf_now();
+    let json = named_buffers(&answer)
+        .into_iter()
+        .find(|(name, _)| name == IMPORT_FILE)
+        .map(|(_, json)| json)
+        .ok_or("the worker's answer held no import")?;
+    let result: ImportResult = serde_json::from_slice(&json)
         .map_err(|e| format!("the worker's answer could not be read ({e})"))?;
+    crate::browser::measure("import-parse", started);
     let report = result.report();
     Ok((result.references, report))
 }
