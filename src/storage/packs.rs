@@ -67,8 +67,9 @@ pub const PACK_AT_LEAST: usize = 200;
 /// A packed line's version for a reference never synced (versions online start at 1).
 pub const UNSYNCED: u64 = 0;
 
-/// What a head puts before the id of an [`UNSYNCED`] line. An older build reads such a line as
-/// an id no object has.
+/// What a head puts before the id of an [`UNSYNCED`] line, listed again after every id. The
+/// ids themselves stay plain, so an older build indexes the pack as it always did (and keeps
+/// such a reference when it unlinks); it reads a marked line as an id no object has.
 const UNSYNCED_MARK: char = '+';
 
 /// One pack as indexed.
@@ -235,28 +236,34 @@ pub fn head_key(id: &str) -> String {
     format!("{HEAD}{id}")
 }
 
-/// The head of a pack's text: the ids of its lines, one per line, an [`UNSYNCED`] line's after
-/// [`UNSYNCED_MARK`].
+/// The head of a pack's text: the ids of its lines, one per line, then the ids of its
+/// [`UNSYNCED`] lines again after [`UNSYNCED_MARK`].
 pub fn head_of(text: &str) -> String {
     let mut head = String::new();
+    for (id, _, _) in lines(text) {
+        head.push_str(id);
+        head.push('\n');
+    }
     for (id, version, _) in lines(text) {
         if version == UNSYNCED {
             head.push(UNSYNCED_MARK);
+            head.push_str(id);
+            head.push('\n');
         }
-        head.push_str(id);
-        head.push('\n');
     }
     head
 }
 
 /// The ids a head lists, each with whether its line is [`UNSYNCED`].
 fn read_head(head: &str) -> impl Iterator<Item = (&str, bool)> {
-    head.split('\n')
-        .filter(|id| !id.is_empty())
-        .map(|id| match id.strip_prefix(UNSYNCED_MARK) {
-            Some(id) => (id, true),
-            None => (id, false),
-        })
+    let lines = head.split('\n').filter(|id| !id.is_empty());
+    let unsynced: HashSet<&str> = lines
+        .clone()
+        .filter_map(|line| line.strip_prefix(UNSYNCED_MARK))
+        .collect();
+    lines
+        .filter(|line| !line.starts_with(UNSYNCED_MARK))
+        .map(move |id| (id, unsynced.contains(id)))
 }
 
 /// The keys of packs: pack ids are digits, heads sort before them.
@@ -764,7 +771,7 @@ mod tests {
         );
         push_line(&mut pack, "reference/y", UNSYNCED, "{}");
         let head = head_of(&pack);
-        assert_eq!(head, "group/x\n+reference/y\n");
+        assert_eq!(head, "group/x\nreference/y\n+reference/y\n");
         assert_eq!(
             read_head(&head).collect::<Vec<_>>(),
             vec![("group/x", false), ("reference/y", true)]
