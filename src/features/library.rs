@@ -661,6 +661,7 @@ impl Library {
     pub async fn commit_bulk(
         self,
         objects: Vec<Object>,
+        packed: bool,
         progress: impl FnMut(usize),
     ) -> Result<(), StoreError> {
         self.writable()?;
@@ -668,12 +669,15 @@ impl Library {
         let mut committed = 0;
         let mut progress = progress;
         let started = browser::perf_now();
-        let result = store
-            .write_bulk(&objects, |done| {
-                committed = done;
-                progress(done);
-            })
-            .await;
+        let count = |done| {
+            committed = done;
+            progress(done);
+        };
+        let result = if packed {
+            store.write_bulk(&objects, count).await
+        } else {
+            store.write_bulk_own(&objects, count).await
+        };
         browser::measure("bulk-write", started);
         let started = browser::perf_now();
         let shown: Vec<Object> = objects.into_iter().take(committed).collect();

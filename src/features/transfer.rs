@@ -574,9 +574,11 @@ async fn save_import(
     phase.set(Phase::Saving { done: 0, total });
     browser::yield_now().await;
     let objects: Vec<Object> = fresh.into_iter().map(Object::Reference).collect();
-    lib.commit_bulk(objects, |done| phase.set(Phase::Saving { done, total }))
-        .await
-        .map_err(|e| e.to_string())?;
+    lib.commit_bulk(objects, true, |done| {
+        phase.set(Phase::Saving { done, total })
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     let merged = merges.len();
     lib.commit(merges).await.map_err(|e| e.to_string())?;
     browser::mark("import-done");
@@ -929,7 +931,7 @@ async fn restore(
     let what = manifest.describe();
     let objects = manifest.into_objects();
     let total = objects.len();
-    lib.commit_bulk(objects, |done| {
+    lib.commit_bulk(objects, false, |done| {
         work.set(Work::Busy {
             done,
             total,
