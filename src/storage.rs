@@ -383,7 +383,7 @@ impl Store {
             .map_err(|e| StoreError::new("save your change", e))
     }
 
-    /// Save many new objects (an import, a restore) in transactions of [`BULK_BATCH`],
+    /// Save many new objects (an import) in transactions of [`BULK_BATCH`],
     /// calling `progress` with the count saved after each commit. New references go into
     /// packs, unsynced (`sync_store::write_new`). What committed before a failure stays
     /// saved; the error says so.
@@ -462,12 +462,7 @@ impl Store {
             }
             // An own record hides its packed line: an edit since (marked, so counted above)
             // or a delete (nothing to send).
-            let own: std::collections::HashSet<String> = tx
-                .object_store(schema::REFS)?
-                .get_all_keys()
-                .primitive()?
-                .await?
-                .collect::<IdbResult<_>>()?;
+            let own = sync_store::all_keys(&tx, schema::REFS).await?;
             let prefix = format!("{}/", packs::PACKED_KIND.as_str());
             let packed = self
                 .state

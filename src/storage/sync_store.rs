@@ -135,7 +135,7 @@ impl ConflictRow {
 /// Pages larger than this list each store's keys once instead of reading key by key.
 const LIST_KEYS_OVER: usize = 500;
 
-async fn all_keys(
+pub(super) async fn all_keys(
     tx: &Transaction<'_>,
     store: &str,
 ) -> IdbResult<std::collections::HashSet<String>> {
@@ -518,12 +518,12 @@ async fn write_person_in(
     Ok(written)
 }
 
-/// New objects (`Store::write_bulk`: an import, a restore), in one transaction: at least
+/// New objects (`Store::write_bulk`: an import), in one transaction: at least
 /// [`packs::PACK_AT_LEAST`] references go into packs as unsynced lines, with no record or dirty
 /// mark each (see `packs::UNSYNCED`), the rest as a person's writes. Packing is only for keys
-/// under which nothing is stored yet (an import's keys were made a moment ago; a restore goes
-/// into an empty library): checked by one count over the range of the keys in each store that
-/// could hold something of theirs, and if any does the whole write is a person's.
+/// under which nothing is stored yet (an import's keys were made a moment ago): checked by one
+/// count over the range of the keys in each store that could hold something of theirs, and if
+/// any does the whole write is a person's.
 pub(super) async fn write_new(store: &Store, objects: &[&Object]) -> IdbResult<()> {
     let tx = store.tx(&all_stores(), TransactionMode::Readwrite)?;
     packs::refresh(store, &tx).await?;
