@@ -332,6 +332,30 @@ async fn open_times(c: &Client, runs: usize) -> Vec<f64> {
     open_ms
 }
 
+/// The tab's memory once the library is open (JS heap + wasm memory, MB), printed with its
+/// parts. Garbage is collected first, so the figure is what the library holds, not what was
+/// let go.
+async fn memory_mb(c: &Client, what: &str) -> f64 {
+    let memory = c
+        .execute(
+            "if (!window.gc) throw new Error('no gc(): Chromium needs --js-flags=--expose-gc'); \
+             gc(); \
+             const at = n => (performance.getEntriesByName(n).slice(-1)[0] || {detail: 0}).detail; \
+             return [performance.memory.usedJSHeapSize, at('wasm-memory'), at('wasm-memory-read')];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let mb = |i: usize| memory[i].as_f64().unwrap_or(0.0) / 1_048_576.0;
+    println!(
+        "memory after opening {what}: JS heap {:.0} MB, wasm {:.0} MB ({:.0} MB once read, before the index)",
+        mb(0),
+        mb(1),
+        mb(2)
+    );
+    mb(0) + mb(1)
+}
+
 /// Quick search typed a letter at a time (four words): from each input event until the list
 /// is updated and laid out.
 async fn keystroke_times(c: &Client) -> Vec<f64> {
@@ -421,29 +445,12 @@ async fn large_library_speed() {
             n,
             open_ms,
         );
-        // Collected first, so the figure is what the library holds, not what was let go.
-        let memory = c
-            .execute(
-                "if (!window.gc) throw new Error('no gc(): Chromium needs --js-flags=--expose-gc'); \
-                 gc(); \
-                 const at = n => (performance.getEntriesByName(n).slice(-1)[0] || {detail: 0}).detail; \
-                 return [performance.memory.usedJSHeapSize, at('wasm-memory'), at('wasm-memory-read')];",
-                vec![],
-            )
-            .await
-            .unwrap();
-        let mb = |i: usize| memory[i].as_f64().unwrap_or(0.0) / 1_048_576.0;
-        println!(
-            "memory after opening {k}: JS heap {:.0} MB, wasm {:.0} MB ({:.0} MB once read, before the index)",
-            mb(0),
-            mb(1),
-            mb(2)
-        );
+        let memory = memory_mb(&c, &k).await;
         report(
             "app",
             &format!("memory after opening {k}: JS heap + wasm memory (MB, not ms)"),
             n,
-            vec![mb(0) + mb(1)],
+            vec![memory],
         );
 
         report(
@@ -680,7 +687,7 @@ async fn sync_speed() {
     let online = std::sync::Arc::new(tokio::sync::Mutex::new(online));
 
     let (mut ours, mut theirs, mut noop, mut arrivals) = (vec![], vec![], vec![], vec![]);
-    let (mut floor, mut reopened) = (Vec::new(), Vec::new());
+    let (mut floor, mut reopened, mut memories) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..runs {
         // Ours: sign in on a fresh profile; the first sync runs until the list is usable.
         let downloads = tempfile::tempdir().unwrap();
@@ -688,7 +695,13 @@ async fn sync_speed() {
         let shared = online.clone();
         let refs_here = refs[..100].to_vec();
         let http_here = http.clone();
-        let out = std::sync::Arc::new(std::sync::Mutex::new((0.0, Vec::new(), 0.0, Vec::new())));
+        let out = std::sync::Arc::new(std::sync::Mutex::new((
+            0.0,
+            Vec::new(),
+            0.0,
+            Vec::new(),
+            0.0,
+        )));
         let seen = out.clone();
         harness::with_browser(downloads.path(), move |c| async move {
             open_empty(&c, &url).await;
@@ -756,14 +769,17 @@ async fn sync_speed() {
                 c.refresh().await.unwrap();
                 opens.push(wait_mark(&c, "first-rows", 1).await);
             }
-            *seen.lock().unwrap() = (first, quiet, arrival, opens);
+            wait_mark(&c, "library-ready", 1).await;
+            let memory = memory_mb(&c, &format!("{}k that came by sync", n / 1000)).await;
+            *seen.lock().unwrap() = (first, quiet, arrival, opens, memory);
         })
         .await;
-        let (first, quiet, arrival, opens) = out.lock().unwrap().clone();
+        let (first, quiet, arrival, opens, memory) = out.lock().unwrap().clone();
         ours.push(first);
         noop.extend(quiet);
         arrivals.push(arrival);
         reopened.extend(opens);
+        memories.push(memory);
 
         // PouchDB: the same documents from pouchdb-server into a fresh profile.
         let downloads = tempfile::tempdir().unwrap();
@@ -899,6 +915,15 @@ async fn sync_speed() {
         ),
         n,
         reopened,
+    );
+    report(
+        "app",
+        &format!(
+            "memory after opening {}k that came by sync: JS heap + wasm memory (MB, not ms)",
+            n / 1000
+        ),
+        n,
+        memories,
     );
     drop(pouch);
     drop(server);
