@@ -383,31 +383,24 @@ impl Store {
             .map_err(|e| StoreError::new("save your change", e))
     }
 
-    /// Save many new objects (an import) in transactions of [`BULK_BATCH`],
-    /// calling `progress` with the count saved after each commit. New references go into
-    /// packs, unsynced (`sync_store::write_new`). What committed before a failure stays
-    /// saved; the error says so.
+    /// Save many new objects (an import) in transactions of [`BULK_BATCH`], calling
+    /// `progress` with the count saved after each commit: [`Store::write_bulk_as`] packed.
     pub async fn write_bulk(
         &self,
         objects: &[Object],
         progress: impl FnMut(usize),
     ) -> Result<(), StoreError> {
-        self.bulk(objects, true, progress).await
+        self.write_bulk_as(objects, true, progress).await
     }
 
-    /// [`Store::write_bulk`] with a record and a dirty mark for each object, as a person's
-    /// writes (a restore: a library restored whole opens from its own records, which at
-    /// 250,000 references is 0.2 s and 448 MB against 1.3 s and 577 MB from packs, read
-    /// whole at the open; docs/bench.md, stop 48).
-    pub async fn write_bulk_own(
-        &self,
-        objects: &[Object],
-        progress: impl FnMut(usize),
-    ) -> Result<(), StoreError> {
-        self.bulk(objects, false, progress).await
-    }
-
-    async fn bulk(
+    /// Save many new objects in transactions of [`BULK_BATCH`], calling `progress` with the
+    /// count saved after each commit. `pack`: new references go into packs, unsynced
+    /// (`sync_store::write_new`: an import); else a record and a dirty mark each, as a
+    /// person's writes (a restore: a library restored whole opens from its own records, which
+    /// at 250,000 references is 0.2 s and 448 MB against 1.3 s and 577 MB from packs, read
+    /// whole at the open; docs/bench.md, stop 48). What committed before a failure stays
+    /// saved; the error says so.
+    pub async fn write_bulk_as(
         &self,
         objects: &[Object],
         pack: bool,

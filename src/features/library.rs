@@ -673,11 +673,7 @@ impl Library {
             committed = done;
             progress(done);
         };
-        let result = if packed {
-            store.write_bulk(&objects, count).await
-        } else {
-            store.write_bulk_own(&objects, count).await
-        };
+        let result = store.write_bulk_as(&objects, packed, count).await;
         browser::measure("bulk-write", started);
         let started = browser::perf_now();
         let shown: Vec<Object> = objects.into_iter().take(committed).collect();
