@@ -6,7 +6,7 @@
 
 use super::*;
 use crate::sync::{open_sign_in, pick_row, row_titles, wait_until, CTRL_A};
-use harness::type_keys;
+use harness::{click_and_type, type_keys};
 
 const ENTER: &str = "\u{E007}";
 const ESCAPE: &str = "\u{E00C}";
@@ -48,9 +48,9 @@ async fn creators_keywords_and_fields_take_typing_key_by_key() {
         )
         .await;
 
-        // A new creator: the family box has the focus, then the person clicks Given names.
-        click(&c, "#add-creator").await;
-        type_keys(&c, "Maximoff").await;
+        // A new creator: typing starts at once in the family box (the first letter once
+        // landed on the button), then the person clicks Given names.
+        click_and_type(&c, "#add-creator", "Maximoff").await;
         click(&c, "#creators li:last-child .creator-given").await;
         type_keys(&c, "Wanda").await;
         assert_eq!(

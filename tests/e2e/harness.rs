@@ -472,6 +472,52 @@ pub async fn type_keys(c: &Client, text: &str) {
     }
 }
 
+/// Click `css` and type `text` in one go, as a quick person does: the keys follow the click
+/// with no wait between, so whatever the click puts in focus must be there by the first key.
+pub async fn click_and_type(c: &Client, css: &str, text: &str) {
+    use fantoccini::actions::{
+        Actions, InputSource, KeyAction, KeyActions, MouseActions, PointerAction, MOUSE_BUTTON_LEFT,
+    };
+    let element = c
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} to click: {e}"));
+    c.execute(
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
+        vec![serde_json::json!(css)],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("cannot show {css}: {e}"));
+    let mouse = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement {
+            element,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    // The keyboard waits out the mouse's three steps, then types.
+    let mut keys = KeyActions::new("keyboard".into());
+    for _ in 0..3 {
+        keys = keys.then(KeyAction::Pause {
+            duration: std::time::Duration::ZERO,
+        });
+    }
+    for ch in text.chars() {
+        keys = keys
+            .then(KeyAction::Down { value: ch })
+            .then(KeyAction::Up { value: ch });
+    }
+    c.perform_actions(Actions::from(mouse).and(keys))
+        .await
+        .unwrap_or_else(|e| panic!("cannot click {css} and type {text:?}: {e}"));
+}
+
 /// A WebDriver extension command: a POST of `body` to `path` under the session.
 #[derive(Debug)]
 struct SessionPost {

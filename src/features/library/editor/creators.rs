@@ -4,7 +4,6 @@
 use super::{apply, Edit};
 use leptos::prelude::*;
 use refsync_core::{Creator, CreatorRole, Name, Reference};
-use std::time::Duration;
 
 const ROLES: [(CreatorRole, &str); 6] = [
     (CreatorRole::Author, "Author"),
@@ -20,31 +19,40 @@ pub fn CreatorsEditor(draft: RwSignal<Reference>, edit: Edit) -> impl IntoView {
     // A row per position, made when the number of creators changes and not on each
     // keystroke: a row rebuilt under the cursor would take the focus from the box typed in.
     let count = Memo::new(move |_| draft.with(|r| r.creators.len()));
+    // The row "Add creator" made: its first box takes the focus, so typing can start at once.
+    let focus_row = StoredValue::new(None::<usize>);
     view! {
         <fieldset class="creators-edit">
             <legend>"Authors and other creators"</legend>
             <ol id="creators" class="creator-list">
-                <For each=move || 0..count.get() key=|i| *i children=move |i| view! { <CreatorRow draft=draft index=i edit=edit /> } />
+                <For each=move || 0..count.get() key=|i| *i children=move |i| view! { <CreatorRow draft=draft index=i edit=edit focus_row=focus_row /> } />
             </ol>
             <button id="add-creator" type="button" class="btn btn-small" on:click=move |_| {
+                focus_row.set_value(Some(draft.with_untracked(|r| r.creators.len())));
                 apply(edit, &|r| r.creators.push(Creator { role: CreatorRole::Author, name: Name::person("", "") }));
-                // Focus the new row's first box, so typing can start at once.
-                set_timeout(|| {
-                    let input = web_sys::window()
-                        .and_then(|w| w.document())
-                        .and_then(|d| d.query_selector("#creators li:last-child input").ok().flatten())
-                        .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok());
-                    if let Some(i) = input {
-                        let _ = i.focus();
-                    }
-                }, Duration::from_millis(0));
             }>"Add creator"</button>
         </fieldset>
     }
 }
 
 #[component]
-fn CreatorRow(draft: RwSignal<Reference>, index: usize, edit: Edit) -> impl IntoView {
+fn CreatorRow(
+    draft: RwSignal<Reference>,
+    index: usize,
+    edit: Edit,
+    focus_row: StoredValue<Option<usize>>,
+) -> impl IntoView {
+    let family = NodeRef::<leptos::html::Input>::new();
+    // An effect runs once the row is in the page and before the browser hands over the next
+    // key press; a timer may run after it, and the first letter typed lands on the button.
+    Effect::new(move |_| {
+        if let Some(el) = family.get() {
+            if focus_row.get_value() == Some(index) {
+                focus_row.set_value(None);
+                let _ = el.focus();
+            }
+        }
+    });
     let creator = move || draft.with(|r| r.creators.get(index).cloned());
     let is_literal = Memo::new(move |_| {
         draft.with(|r| {
@@ -106,7 +114,7 @@ fn CreatorRow(draft: RwSignal<Reference>, index: usize, edit: Edit) -> impl Into
                     view! { <option value=*label selected={move || creator().is_some_and(|c| c.role == role)}>{*label}</option> }
                 }).collect_view()}
             </select>
-            <input class="creator-family" type="text"
+            <input class="creator-family" type="text" node_ref=family
                 placeholder=move || if is_literal.get() { "Organisation name" } else { "Family name" }
                 aria-label=move || if is_literal.get() { "Organisation name" } else { "Family name" }
                 prop:value=part(0)
