@@ -243,16 +243,17 @@ impl Store {
     }
 
     /// Every reference: own records (in key order) and packed copies (in pack order after
-    /// them); the index is rebuilt from the packs, as every one is read anyway.
+    /// them). The index comes from the heads, and the packs are read [`packs::each_pack`]'s
+    /// few at a time, so that their text is never all in memory at once.
     async fn read_references(
         &self,
         tx: &Transaction<'_>,
         unreadable: &mut usize,
     ) -> IdbResult<Vec<Reference>> {
-        let all_packs = packs::read_all(tx).await?;
-        let index = packs::PackIndex::of(&all_packs);
+        let index = packs::index_of(tx).await?;
         let mut out: Vec<Reference> = read_all(tx, schema::REFS, unreadable).await?;
-        if !all_packs.is_empty() {
+        let live = index.live_packs();
+        if !live.is_empty() {
             let own: std::collections::HashSet<String> = tx
                 .object_store(schema::REFS)?
                 .get_all_keys()
@@ -260,9 +261,9 @@ impl Store {
                 .await?
                 .collect::<IdbResult<_>>()?;
             let prefix = format!("{}/", packs::PACKED_KIND.as_str());
-            for (pack, text) in &all_packs {
+            packs::each_pack(tx, &live, &mut |pack, text| {
                 for (id, _, json) in packs::lines(text) {
-                    let newest = index.pack_of(id) == Some(pack.as_str());
+                    let newest = index.pack_of(id) == Some(pack);
                     let shadowed = id.strip_prefix(&prefix).is_none_or(|k| own.contains(k));
                     if !newest || shadowed {
                         continue;
@@ -272,7 +273,8 @@ impl Store {
                         Err(_) => *unreadable += 1,
                     }
                 }
-            }
+            })
+            .await?;
         }
         *self.state.packs.borrow_mut() = index;
         Ok(out)

@@ -94,15 +94,6 @@ pub struct PackIndex {
 }
 
 impl PackIndex {
-    /// The index of `packs` (id order, as [`read_all`] gives them).
-    pub fn of(packs: &[(String, String)]) -> PackIndex {
-        let mut index = PackIndex::default();
-        for (id, text) in packs {
-            index.add(id, text);
-        }
-        index
-    }
-
     /// Index a pack newer than every pack indexed so far; returns the packs it made empty
     /// (every object they held is now in a newer pack), which the writer deletes.
     pub fn add(&mut self, pack: &str, text: &str) -> Vec<String> {
@@ -215,6 +206,12 @@ impl PackIndex {
             + 1
     }
 
+    /// Every pack that holds the newest copy of some object, ascending: the packs a full
+    /// read of the library reads (an emptied pack is deleted by the write that empties it).
+    pub fn live_packs(&self) -> Vec<String> {
+        self.packs.iter().map(|p| p.id.clone()).collect()
+    }
+
     /// Every packed object's id with its newest pack.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
         self.at
@@ -309,55 +306,77 @@ pub(crate) async fn pack_ids(tx: &Transaction<'_>) -> IdbResult<Vec<String>> {
         .collect::<IdbResult<Vec<String>>>()
 }
 
-/// Every record of the packs' store in `range` (packs or heads), as `(key, text)` in key
-/// order.
-async fn records_in(
-    tx: &Transaction<'_>,
-    range: fn() -> KeyRange<String>,
-) -> IdbResult<Vec<(String, String)>> {
+/// Every head, by the id of its pack.
+async fn heads(tx: &Transaction<'_>) -> IdbResult<HashMap<String, String>> {
     let packs = tx.object_store(PACKS)?;
-    let keys: Vec<String> = packs
+    let keys = packs
         .get_all_keys()
-        .with_query::<String, _>(range())
+        .with_query::<String, _>(heads_range())
         .primitive()?
         .await?
         .collect::<IdbResult<Vec<String>>>()?;
     if keys.is_empty() {
-        return Ok(Vec::new());
+        return Ok(HashMap::new());
     }
-    let values: Vec<JsValue> = packs
+    let values = packs
         .get_all()
-        .with_query::<String, _>(range())
+        .with_query::<String, _>(heads_range())
         .primitive()?
         .await?
         .collect::<IdbResult<Vec<JsValue>>>()?;
     Ok(keys
         .into_iter()
         .zip(values)
-        .map(|(k, v)| (k, v.as_string().unwrap_or_default()))
+        .filter_map(|(key, v)| Some((key.strip_prefix(HEAD)?.to_string(), v.as_string()?)))
         .collect())
 }
 
-/// Every pack, in id order, as `(id, text)`.
-pub async fn read_all(tx: &Transaction<'_>) -> IdbResult<Vec<(String, String)>> {
-    records_in(tx, packs_range).await
+/// How many packs a read of many asks for at once. One request for every pack held all their
+/// text (~170 MB at 250,000 references) in the wasm memory beside the references made from it,
+/// and a wasm memory never shrinks: 579 MB after opening such a library, 494 MB read in eights
+/// (docs/bench.md, stop 49). Eight still keep IndexedDB busy between round trips.
+const PACKS_AT_ONCE: usize = 8;
+
+/// Call `f` with each of packs `ids` as `(id, text)`, in the order given, [`PACKS_AT_ONCE`]
+/// asked for at a time. An id with no pack is skipped. A `dyn` callback: one copy of this in
+/// the download.
+pub async fn each_pack(
+    tx: &Transaction<'_>,
+    ids: &[String],
+    f: &mut dyn FnMut(&str, &str),
+) -> IdbResult<()> {
+    let packs = tx.object_store(PACKS)?;
+    for batch in ids.chunks(PACKS_AT_ONCE) {
+        // The batch is asked for before the first is awaited (one round trip, not one each).
+        let mut pending: Vec<BasicRequest<Option<JsValue>>> = Vec::with_capacity(batch.len());
+        for id in batch {
+            pending.push(packs.get(id.clone()).primitive()?);
+        }
+        for (id, request) in batch.iter().zip(pending) {
+            if let Some(text) = request.await?.and_then(|v| v.as_string()) {
+                f(id, &text);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The index of every pack in the database, from their heads: reading every pack instead was
 /// most of opening a large library that came by sync (250,000 references are 500 packs of
-/// ~0.5 MB, and their heads a fiftieth of that). If any pack has no head (an older build wrote
-/// it), every pack is read in one request, as before heads: one request per headless pack
-/// would be slower than that for a library an older build synced.
+/// ~0.5 MB, and their heads a fiftieth of that). A pack with no head (an older build wrote it)
+/// is read and its head made from its text.
 pub async fn index_of(tx: &Transaction<'_>) -> IdbResult<PackIndex> {
     let ids = pack_ids(tx).await?;
-    let mut heads: HashMap<String, String> = records_in(tx, heads_range)
-        .await?
-        .into_iter()
-        .filter_map(|(key, head)| Some((key.strip_prefix(HEAD)?.to_string(), head)))
+    let mut heads = heads(tx).await?;
+    let headless: Vec<String> = ids
+        .iter()
+        .filter(|id| !heads.contains_key(*id))
+        .cloned()
         .collect();
-    if ids.iter().any(|id| !heads.contains_key(id)) {
-        return Ok(PackIndex::of(&records_in(tx, packs_range).await?));
-    }
+    each_pack(tx, &headless, &mut |id, text| {
+        heads.insert(id.to_string(), head_of(text));
+    })
+    .await?;
     let mut index = PackIndex::default();
     for id in &ids {
         if let Some(head) = heads.remove(id) {
@@ -438,23 +457,20 @@ pub async fn read_packed(
             }
         }
     }
-    let packs = tx.object_store(PACKS)?;
-    // Every pack is asked for before the first is awaited (one round trip, not one each).
-    let mut pending: Vec<(HashSet<String>, BasicRequest<Option<JsValue>>)> = Vec::new();
-    for (pack, ids) in by_pack {
-        pending.push((ids, packs.get(pack).primitive()?));
-    }
+    let mut ids: Vec<String> = by_pack.keys().cloned().collect();
+    ids.sort_unstable();
     let mut out = HashMap::new();
-    for (ids, request) in pending {
-        let Some(text) = request.await?.and_then(|v| v.as_string()) else {
-            continue;
+    each_pack(tx, &ids, &mut |pack, text| {
+        let Some(wanted) = by_pack.get(pack) else {
+            return;
         };
-        for (id, version, json) in lines(&text) {
-            if ids.contains(id) {
+        for (id, version, json) in lines(text) {
+            if wanted.contains(id) {
                 out.insert(id.to_string(), as_record(version, json));
             }
         }
-    }
+    })
+    .await?;
     Ok(out)
 }
 
