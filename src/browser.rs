@@ -313,6 +313,29 @@ pub async fn yield_now() {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
+/// Wait until what the page shows now has been painted: a frame's callback runs just before
+/// its paint, and a timer set there runs after it. A hidden tab paints no frames, so a
+/// timer ends the wait after [`PAINT_WAIT_MS`] whatever happens.
+pub async fn after_paint() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let Some(w) = web_sys::window() else {
+            let _ = resolve.call0(&JsValue::NULL);
+            return;
+        };
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, PAINT_WAIT_MS);
+        let painted = wasm_bindgen::closure::Closure::once_into_js(move || {
+            if let Some(w) = web_sys::window() {
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+            }
+        });
+        let _ = w.request_animation_frame(painted.unchecked_ref());
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// How long [`after_paint`] waits at most for a frame.
+const PAINT_WAIT_MS: i32 = 200;
+
 /// The browser says it has no network (`navigator.onLine` is false). Only "offline" is
 /// certain: online may still mean the service cannot be reached.
 pub fn offline() -> bool {
