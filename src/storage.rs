@@ -399,9 +399,9 @@ impl Store {
     /// count saved after each commit. `pack`: new references go into packs, unsynced
     /// (`sync_store::write_new`: an import); else a record and a dirty mark each, as a
     /// person's writes (a restore: a library restored whole opens from its own records, which
-    /// at 250,000 references is 0.2 s and 448 MB against 1.3 s and 577 MB from packs, read
-    /// whole at the open; docs/bench.md, stop 48). What committed before a failure stays
-    /// saved; the error says so.
+    /// at 250,000 references is 0.2 s and 448 MB against ~1.0 s and 494 MB from packs;
+    /// docs/bench.md, stops 48 and 50). What committed before a failure stays saved; the
+    /// error says so.
     pub async fn write_bulk_as(
         &self,
         objects: &[Object],
