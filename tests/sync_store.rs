@@ -809,6 +809,45 @@ async fn an_import_unlinked_before_sending_is_kept_to_send() {
     assert_eq!(a.all_references().await.unwrap().len(), 300);
 }
 
+/// A library of more packs than one read asks for at once (eight): a tab opening it reads
+/// every pack's newest copies, hides what own records replaced, and unlinking turns every
+/// packed copy into an own record to send.
+#[wasm_bindgen_test]
+async fn a_library_of_more_packs_than_one_read_asks_for_is_read_whole() {
+    let a = fresh("many-packs").await;
+    let all = papers(4600);
+    let objects: Vec<Object> = all.iter().cloned().map(Object::Reference).collect();
+    a.write_bulk(&objects, |_| {}).await.unwrap();
+    assert_eq!(packs_in(&a).await, 10);
+    let mut edited = all[4550].clone();
+    edited.set(Field::Title, "Paper 4550, edited");
+    a.write(&[
+        Write::Put(Object::Reference(edited)),
+        Write::Delete(ObjectKind::Reference, all[10].key),
+    ])
+    .await
+    .unwrap();
+
+    let tab = Store::open("many-packs").await.unwrap();
+    let read = tab.all_references().await.unwrap();
+    assert_eq!(read.len(), 4599, "every pack read, the deleted one hidden");
+    let titles: std::collections::HashSet<String> =
+        read.iter().map(|r| r.title().to_string()).collect();
+    assert_eq!(titles.len(), 4599, "no reference read twice");
+    assert!(titles.contains("Paper 4550, edited"));
+    assert!(titles.contains("Paper 4599") && titles.contains("Paper 0"));
+    assert!(!titles.contains("Paper 10") && !titles.contains("Paper 4550"));
+
+    tab.set_link(None).await.unwrap();
+    assert_eq!(packs_in(&tab).await, 0);
+    assert_eq!(tab.dirty_count().await.unwrap(), 4599);
+    assert_eq!(a.all_references().await.unwrap().len(), 4599);
+    assert_eq!(
+        title_of(&a, &all[4599].key).await.as_deref(),
+        Some("Paper 4599")
+    );
+}
+
 /// The engine's read of an unsynced packed reference stands for a dirty mark: a page's write
 /// of it goes through while nobody touched it, and is skipped once the person edited it
 /// (or deleted it) after the read, as for a marked object.
